@@ -1,0 +1,91 @@
+# Neutrino developer entry points (GNU make).
+#
+#   make run            venv, database schema, then the API server on 127.0.0.1:9696
+#   make test           venv, services, lint, then the whole test suite
+#   make help           everything else
+#
+# Works on a fresh Debian machine: as root, missing Debian packages (python3,
+# python3-venv, ...) are installed with apt-get.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+# Debian packages the tests or the server need beyond Python itself; installed
+# (when root and missing) by `make venv`. Empty for now.
+DEBIAN_PACKAGES ?=
+
+# `make run CONFIG="--config-file a.conf --config-file b.conf"`
+CONFIG ?= --config-file etc/neutrino.conf
+# `make test PYTEST_ARGS="-x -k subnet"`, `make test PYTEST_ARGS="-n 4"`
+PYTEST_ARGS ?=
+
+# Directories ruff checks (those that exist: bench/ may not yet).
+LINT_PATHS := $(wildcard src tests bench)
+
+# The venv is rebuilt whenever pyproject.toml or DEBIAN_PACKAGES change.
+VENV_HASH  := $(shell { cat pyproject.toml; echo '$(DEBIAN_PACKAGES)'; } | sha256sum | cut -c1-16)
+VENV_STAMP := $(VENV)/.installed-$(VENV_HASH)
+
+.PHONY: help venv run test lint unit bench sample-config services clean
+
+help:
+	@echo "Neutrino make targets:"
+	@echo "  make run            start the API server (CONFIG='$(CONFIG)')"
+	@echo "  make test           services + lint + full test suite (PYTEST_ARGS=...)"
+	@echo "  make unit           unit tests only"
+	@echo "  make lint           ruff check $(LINT_PATHS)"
+	@echo "  make bench          API benchmark (bench/api.py)"
+	@echo "  make sample-config  regenerate etc/neutrino.conf from the option definitions"
+	@echo "  make services       start PostgreSQL/MariaDB/RabbitMQ if they are down"
+	@echo "  make venv           create/refresh $(VENV)"
+	@echo "  make clean          remove $(VENV) and state/"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP):
+	scripts/install-debian-deps.sh $(DEBIAN_PACKAGES)
+	scripts/ensure-python.sh $(PYTHON)
+	if ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then \
+	    rm -rf $(VENV); \
+	    $(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: venv
+	mkdir -p state
+	$(BIN)/neutrino-db-manage $(CONFIG) upgrade head
+	exec $(BIN)/neutrino-server $(CONFIG)
+
+services:
+	scripts/ensure-services.sh
+
+test: venv
+	scripts/ensure-services.sh
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check $(LINT_PATHS)
+
+unit: venv
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python bench/api.py
+
+# The generator writes the default of state_path as an absolute path under
+# the current directory; the committed sample says ./state instead.
+sample-config: venv
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator.conf
+	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
+
+clean:
+	rm -rf $(VENV) state

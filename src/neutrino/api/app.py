@@ -1,0 +1,135 @@
+"""The WSGI application: middleware, routes and the composition of services."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import falcon
+from oslo_config import cfg
+
+from neutrino import conf as conf_mod
+from neutrino import exceptions as exc
+from neutrino.api import errors, middleware
+from neutrino.api.controller import Collection, Member, send
+from neutrino.api.extensions import BY_ALIAS, EXTENSIONS
+from neutrino.api.quotas import QuotaDefault, QuotaDetails, QuotaList, QuotaProject
+from neutrino.api.tags import Tag, Tags, TagStore
+from neutrino.db import models
+from neutrino.db.engine import Database
+from neutrino.events import Registry
+from neutrino.policy import Policy
+from neutrino.services.deps import Deps
+from neutrino.services.networks import NetworkService
+from neutrino.services.ports import PortService
+from neutrino.services.quotas import QuotaService
+from neutrino.services.subnets import SubnetService
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """Everything a process serving the API holds."""
+
+    conf: cfg.ConfigOpts
+    db: Database
+    events: Registry
+    policy: Policy
+    quotas: QuotaService
+    networks: NetworkService
+    subnets: SubnetService
+    ports: PortService
+
+    @property
+    def services(self) -> list[Any]:
+        return [self.networks, self.subnets, self.ports]
+
+
+def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
+    db = db or Database(conf_mod.database_url(conf), conf.database.max_pool_size,
+                        conf.database.max_overflow, conf.database.pool_timeout,
+                        conf.database.max_retries)
+    registry = Registry()
+    quotas = QuotaService(conf, db)
+    quotas.register("network", models.Network, "quota_network")
+    quotas.register("subnet", models.Subnet, "quota_subnet")
+    quotas.register("port", models.Port, "quota_port")
+    deps = Deps(conf=conf, db=db, events=registry, quotas=quotas)
+    return Core(conf=conf, db=db, events=registry, policy=Policy(conf), quotas=quotas,
+                networks=NetworkService(deps), subnets=SubnetService(deps),
+                ports=PortService(deps))
+
+
+class Versions:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
+            {"rel": "self", "href": f"{req.prefix}/v2.0/"}]}]})
+
+
+class V2Root:
+    def __init__(self, services: list[Any]) -> None:
+        self.resources = [s.resource for s in services]
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, {"resources": [
+            {"name": r.name, "collection": r.collection,
+             "links": [{"rel": "self", "href": f"{req.prefix}/v2.0/{r.url_path}"}]}
+            for r in self.resources]})
+
+
+class ExtensionList:
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        send(resp, {"extensions": [e.to_dict() for e in EXTENSIONS]})
+
+
+class ExtensionShow:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, alias: str) -> None:
+        ext = BY_ALIAS.get(alias)
+        if ext is None:
+            raise exc.NotFound(f"Extension with alias {alias} does not exist")
+        send(resp, {"extension": ext.to_dict()})
+
+
+def create_app(core: Core) -> falcon.App:
+    conf = core.conf
+    app = falcon.App(middleware=[middleware.RequestId(),
+                                 middleware.ContextFromHeaders(core.policy,
+                                                               conf.auth_strategy)])
+    app.req_options.strip_url_path_trailing_slash = True
+    app.req_options.auto_parse_qs_csv = False
+    app.resp_options.secure_cookies_by_default = False
+    app.add_error_handler(Exception, errors.handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, errors.handle_falcon_error)
+    app.add_error_handler(exc.NeutronError, errors.handle_neutron_error)
+
+    app.add_route("/", Versions())
+    app.add_route("/v2.0", V2Root(core.services))
+    app.add_route("/v2.0/extensions", ExtensionList())
+    app.add_route("/v2.0/extensions/{alias}", ExtensionShow())
+    for service in core.services:
+        path = f"/v2.0/{service.resource.url_path}"
+        member = Member(service, core.policy)
+        app.add_route(path, Collection(service, core.policy, conf))
+        app.add_route(path + "/{resource_id}", member)
+        if service.resource.tag_support:
+            model = {"networks": models.Network, "subnets": models.Subnet,
+                     "ports": models.Port}[service.resource.collection]
+            tags = Tags(member, TagStore(core.db, model, service.resource.collection))
+            app.add_route(path + "/{resource_id}/tags", tags)
+            app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
+    app.add_route("/v2.0/quotas", QuotaList(core.quotas, core.policy))
+    app.add_route("/v2.0/quotas/{project_id}", QuotaProject(core.quotas, core.policy))
+    app.add_route("/v2.0/quotas/{project_id}/default", QuotaDefault(core.quotas, core.policy))
+    app.add_route("/v2.0/quotas/{project_id}/details", QuotaDetails(core.quotas, core.policy))
+    return app
+
+
+def wsgi_app(core: Core) -> Any:
+    """The app wrapped for the configured auth strategy."""
+    app = create_app(core)
+    if core.conf.auth_strategy != "keystone":
+        return app
+    from neutrino.api.keystone import wrap_keystone
+    return wrap_keystone(app, core.conf)

@@ -1,0 +1,201 @@
+"""The one generic controller: every collection is served by it, driven by the
+resource's attribute definitions and a service object."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import falcon
+import orjson
+
+from neutrino import exceptions as exc
+from neutrino.api import body as bodies
+from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.context import Context
+from neutrino.policy import Policy
+from neutrino.resources.attributes import Resource
+from neutrino.resources.validators import UUID_RE
+
+IF_MATCH_RE = re.compile(r"^\s*revision_number=(\d+)\s*$")
+
+
+class Service(Protocol):
+    resource: Resource
+
+    def get(self, ctx: Context, resource_id: str) -> dict: ...
+    def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
+             ) -> list[dict]: ...
+    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]: ...
+    def update(self, ctx: Context, resource_id: str, data: dict,
+               revision: int | None = None) -> dict: ...
+    def delete(self, ctx: Context, resource_id: str) -> None: ...
+
+
+def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = orjson.dumps(payload)
+
+
+class View:
+    """What a caller may see of a resource: policy per item and per field."""
+
+    def __init__(self, resource: Resource, policy: Policy) -> None:
+        self.resource = resource
+        self.policy = policy
+        self.visible = [name for name, a in resource.attrs.items() if a.visible]
+        self.policed = [name for name, a in resource.attrs.items() if a.enforce_policy]
+
+    def can_see(self, ctx: Context, item: dict) -> bool:
+        return self.policy.check(ctx, f"get_{self.resource.name}", item)
+
+    def render(self, ctx: Context, item: dict, fields: list[str] | None = None) -> dict:
+        hidden = {name for name in self.policed
+                  if f"get_{self.resource.name}:{name}" in self.policy.enforcer.rules
+                  and not self.policy.check(ctx, f"get_{self.resource.name}:{name}", item)}
+        names = [f for f in fields if f in item] if fields else self.visible
+        return {name: item[name] for name in names
+                if name not in hidden and name in item
+                and name in self.resource.attrs and self.resource.attrs[name].visible}
+
+
+class Collection:
+    """``/v2.0/<collection>``: list and create."""
+
+    def __init__(self, service: Service, policy: Policy, conf: Any) -> None:
+        self.service = service
+        self.resource = service.resource
+        self.policy = policy
+        self.view = View(self.resource, policy)
+        self.max_limit = conf.pagination_max_limit
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx: Context = req.context.ctx
+        params = _query_params(req)
+        query = parse_list_query(self.resource, params, self.max_limit)
+        fields = [f for f in query.fields if f]
+        hint = set(fields) | {"project_id", "shared", "network:project_id"} if fields \
+            else None
+        items = self.service.list(ctx, query, hint)
+        items = [i for i in items if self.view.can_see(ctx, i)]
+        result: dict[str, Any] = {
+            self.resource.collection: [self.view.render(ctx, i, fields) for i in items]}
+        if query.limit:
+            links = pagination_links(req, params, items, query)
+            if links:
+                result[f"{self.resource.collection}_links"] = links
+        send(resp, result)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx: Context = req.context.ctx
+        items, bulk = bodies.items_for_create(self.resource, bodies.decode(req.bounded_stream
+                                                                              .read()))
+        prepared = []
+        for item in items:
+            data = bodies.prepare_create(self.resource, item, ctx)
+            target = self._create_target(ctx, data)
+            self.policy.enforce(ctx, f"create_{self.resource.name}", target,
+                                self._explicit_policed(item, data))
+            prepared.append(data)
+        created = self.service.create_bulk(ctx, prepared)
+        if bulk:
+            send(resp, {self.resource.collection: [self.view.render(ctx, c)
+                                                   for c in created]}, 201)
+        else:
+            send(resp, {self.resource.name: self.view.render(ctx, created[0])}, 201)
+
+    def _create_target(self, ctx: Context, data: dict) -> dict:
+        target_fn = getattr(self.service, "policy_target", None)
+        target = target_fn(ctx, data) if target_fn else dict(data)
+        target.setdefault("tenant_id", target.get("project_id"))
+        return target
+
+    def _explicit_policed(self, item: dict, data: dict) -> list[str]:
+        """Policed attributes the request sets to something other than the default."""
+        out = []
+        for name in self.view.policed:
+            if name in item and data.get(name) != self.resource.attrs[name].default:
+                out.append(name)
+        return out
+
+
+class Member:
+    """``/v2.0/<collection>/<id>``: show, update, delete."""
+
+    def __init__(self, service: Service, policy: Policy) -> None:
+        self.service = service
+        self.resource = service.resource
+        self.policy = policy
+        self.view = View(self.resource, policy)
+
+    def load_visible(self, ctx: Context, resource_id: str) -> dict:
+        """The item, or the resource's 404 when it is missing or not visible."""
+        if not UUID_RE.match(resource_id):
+            raise self.resource.not_found_error(resource_id)
+        item = self.service.get(ctx, resource_id)
+        if not self.view.can_see(ctx, item):
+            raise self.resource.not_found_error(resource_id)
+        return item
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.ctx
+        item = self.load_visible(ctx, resource_id)
+        fields = [f for f in req.get_param_as_list("fields") or [] if f]
+        send(resp, {self.resource.name: self.view.render(ctx, item, fields or None)})
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.ctx
+        item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
+        data = bodies.prepare_update(self.resource, item)
+        current = self.load_visible(ctx, resource_id)
+        target = dict(current, **data)
+        policed = [n for n in self.view.policed if n in data]
+        self.policy.enforce(ctx, f"update_{self.resource.name}", target, policed)
+        updated = self.service.update(ctx, resource_id, data, if_match(req))
+        send(resp, {self.resource.name: self.view.render(ctx, updated)})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response,
+                  resource_id: str) -> None:
+        ctx: Context = req.context.ctx
+        current = self.load_visible(ctx, resource_id)
+        self.policy.enforce(ctx, f"delete_{self.resource.name}", current)
+        self.service.delete(ctx, resource_id)
+        resp.status = 204
+
+
+def if_match(req: falcon.Request) -> int | None:
+    header = req.get_header("If-Match")
+    if not header:
+        return None
+    match = IF_MATCH_RE.match(header)
+    if match is None:
+        raise exc.HTTPBadRequest(
+            f"If-Match header {header!r} must have the form revision_number=<number>")
+    return int(match.group(1))
+
+
+def _query_params(req: falcon.Request) -> list[tuple[str, str]]:
+    """Query parameters in order, repeated keys kept (fields=a&fields=b)."""
+    from urllib.parse import parse_qsl
+    return parse_qsl(req.query_string, keep_blank_values=True)
+
+
+def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
+                     items: list[dict], query: ListQuery) -> list[dict]:
+    """Upstream's next/previous links: next unless a short forward page, previous
+    unless a short backward page."""
+    if not items or not query.limit:
+        return []
+    base = [(k, v) for k, v in params if k not in ("marker", "page_reverse")]
+    url = f"{req.prefix}{req.path}"
+    links = []
+    short = len(items) < query.limit
+    if not (short and not query.page_reverse):
+        links.append({"rel": "next", "href": url + "?" + urlencode(
+            base + [("marker", items[-1]["id"])])})
+    if not (short and query.page_reverse):
+        links.append({"rel": "previous", "href": url + "?" + urlencode(
+            base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
+    return links

@@ -1,0 +1,64 @@
+"""Per-request middleware: request id and access log, and the caller's context."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import falcon
+
+from neutrino.context import Context, new_request_id
+from neutrino.policy import Policy
+
+ACCESS_LOG = logging.getLogger("neutrino.api.access")
+NOAUTH_PROJECT = "fake_project_id"
+# Paths anyone may read, token or not (version discovery).
+PUBLIC_PATHS = ("/", "")
+
+
+class RequestId:
+    """Gives every request an id (``X-Openstack-Request-Id``) and logs it on the way out."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.request_id = new_request_id()
+        req.context.started = time.monotonic()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response,
+                         resource: object, req_succeeded: bool) -> None:
+        request_id = req.context.get("request_id")
+        if request_id:
+            resp.set_header("X-Openstack-Request-Id", request_id)
+        elapsed = time.monotonic() - req.context.get("started", time.monotonic())
+        ctx = req.context.get("ctx")
+        ACCESS_LOG.info(
+            '%s "%s %s" status=%s len=%s time=%.4f request_id=%s project=%s',
+            req.remote_addr, req.method, req.relative_uri, resp.status[:3]
+            if isinstance(resp.status, str) else resp.status,
+            len(resp.data) if resp.data else 0, elapsed, request_id,
+            ctx.project_id if ctx else "-")
+
+
+class ContextFromHeaders:
+    """Builds the request Context.
+
+    noauth: no X-Project-Id -> admin in 'fake_project_id' (as upstream); with it, that
+    project with the roles in X-Roles. keystone: keystonemiddleware has validated the
+    token and set the same headers.
+    """
+
+    def __init__(self, policy: Policy, auth_strategy: str) -> None:
+        self.policy = policy
+        self.auth_strategy = auth_strategy
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        project = req.get_header("X-Project-Id") or req.get_header("X-Tenant-Id")
+        roles = [r.strip() for r in (req.get_header("X-Roles") or "").split(",") if r.strip()]
+        user = req.get_header("X-User-Id")
+        if self.auth_strategy == "noauth" and not project:
+            ctx = Context(user_id=user, project_id=NOAUTH_PROJECT, roles=["admin"],
+                          is_admin=True, request_id=req.context.request_id)
+        else:
+            ctx = Context(user_id=user, project_id=project, roles=roles,
+                          request_id=req.context.request_id)
+            ctx.is_admin = self.policy.is_admin(ctx)
+        req.context.ctx = ctx

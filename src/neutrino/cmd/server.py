@@ -1,0 +1,97 @@
+"""neutrino-server: the API served by gunicorn with `api_workers` processes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from neutrino import conf as conf_mod
+from neutrino.api.app import build_core, wsgi_app
+from neutrino.db import migrate
+from neutrino.db.engine import Database
+
+LOG = logging.getLogger("neutrino.server")
+
+
+def setup_logging(conf: Any) -> None:
+    handler: logging.Handler
+    handler = logging.FileHandler(conf.log_file) if conf.log_file else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
+    for noisy in ("sqlalchemy", "alembic", "stevedore", "oslo_policy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def prepare_database(conf: Any) -> None:
+    """Upgrade the schema at start when asked (default: on SQLite only)."""
+    db = Database(conf_mod.database_url(conf))
+    auto = conf.database.auto_upgrade
+    if auto is None:
+        auto = db.is_sqlite
+    if auto:
+        migrate.upgrade(db)
+    elif not migrate.is_current(db):
+        LOG.warning("database schema is at %s, code expects %s: run "
+                    "'neutrino-db-manage upgrade head'", migrate.current(db), migrate.head(db))
+    db.engine.dispose()
+
+
+class Server(BaseApplication):
+    def __init__(self, conf: Any) -> None:
+        self.conf = conf
+        self.core = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        conf = self.conf
+        settings = {
+            "bind": f"{_host(conf.bind_host)}:{conf.bind_port}",
+            "workers": conf.api_workers,
+            "threads": conf.api_threads,
+            "worker_class": "gthread",
+            "timeout": 120,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "accesslog": None,
+            "loglevel": "debug" if conf.debug else "info",
+            "proc_name": "neutrino-server",
+            "preload_app": False,
+            "post_fork": self._post_fork,
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    @staticmethod
+    def _post_fork(server: Any, worker: Any) -> None:
+        LOG.info("API worker %s started", worker.pid)
+
+    def load(self) -> Any:
+        # Each worker builds its own core (engine, pools) after the fork.
+        setup_logging(self.conf)
+        self.core = build_core(self.conf)
+        return wsgi_app(self.core)
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = conf_mod.new_conf(list(sys.argv[1:] if argv is None else argv))
+    setup_logging(conf)
+    prepare_database(conf)
+    LOG.info("neutrino-server on %s:%s, %d worker(s), auth_strategy=%s, database=%s",
+             conf.bind_host, conf.bind_port, conf.api_workers, conf.auth_strategy,
+             conf_mod.database_url(conf).split("@")[-1])
+    Server(conf).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Configuration options, neutron.conf-style, registered with oslo.config.
+
+`list_opts()` feeds `oslo-config-generator` (namespace ``neutrino``) so the sample
+`etc/neutrino.conf` is generated from, and checked against, these definitions.
+"""
+
+from __future__ import annotations
+
+import os
+
+from oslo_config import cfg
+
+DEFAULT_STATE_PATH = os.path.join(os.getcwd(), "state")
+
+core_opts = [
+    cfg.HostAddressOpt("bind_host", default="127.0.0.1",
+                       help="The host IP address the API server binds to."),
+    cfg.PortOpt("bind_port", default=9696, help="The port the API server binds to."),
+    cfg.IntOpt("api_workers", default=1, min=1,
+               help="Number of API worker processes. More than one needs a database "
+                    "that several processes can share well (PostgreSQL, MariaDB) and, "
+                    "once agents run, a RabbitMQ transport_url."),
+    cfg.IntOpt("api_threads", default=8, min=1,
+               help="Threads per API worker process."),
+    cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
+               help="noauth: no identity check; the X-Project-Id / X-Roles / X-User-Id "
+                    "headers name the caller (none: admin in 'fake_project_id'). "
+                    "keystone: tokens validated by keystonemiddleware "
+                    "([keystone_authtoken])."),
+    cfg.StrOpt("base_mac", default="fa:16:3e:00:00:00",
+               help="Base MAC address; the first three octets are kept, the others "
+                    "(those given as 00) are random."),
+    cfg.IntOpt("mac_generation_retries", default=16, min=1,
+               help="How many random MACs to try before giving up."),
+    cfg.BoolOpt("allow_overlapping_ips", default=True,
+                help="Allow the same CIDR on subnets of different networks."),
+    cfg.StrOpt("state_path", default=DEFAULT_STATE_PATH, sample_default="./state",
+               help="Where Neutrino keeps its state (the embedded SQLite database)."),
+    cfg.IntOpt("max_dns_nameservers", default=5, help="Maximum DNS nameservers per subnet."),
+    cfg.IntOpt("max_subnet_host_routes", default=20, help="Maximum host routes per subnet."),
+    cfg.IntOpt("max_fixed_ips_per_port", default=5, deprecated_for_removal=False,
+               help="Maximum fixed IPs per port."),
+    cfg.IntOpt("global_physnet_mtu", default=1500,
+               help="MTU of the underlying physical network; networks get this MTU "
+                    "minus any encapsulation overhead."),
+    cfg.IntOpt("pagination_max_limit", default=-1,
+               help="Largest page a list returns; -1 means no limit."),
+    cfg.BoolOpt("allow_pagination", default=True, help="Allow pagination on lists."),
+    cfg.BoolOpt("allow_sorting", default=True, help="Allow sorting on lists."),
+    cfg.StrOpt("api_extensions_path", default="", help="Unused; kept for neutron.conf "
+               "compatibility."),
+    cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
+    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
+    cfg.StrOpt("policy_file", default="policy.yaml",
+               help="Policy overrides (YAML or JSON), looked up next to the config "
+                    "files when relative. Changes take effect without a restart."),
+]
+
+database_opts = [
+    cfg.StrOpt("connection", secret=True,
+               help="SQLAlchemy URL of the database. Default: SQLite at "
+                    "$state_path/neutrino.sqlite. Examples: "
+                    "postgresql+psycopg://user@host/neutron, "
+                    "mysql+pymysql://root@host/neutron."),
+    cfg.IntOpt("max_pool_size", default=10, help="Connections kept per worker."),
+    cfg.IntOpt("max_overflow", default=20, help="Extra connections per worker."),
+    cfg.IntOpt("pool_timeout", default=30, help="Seconds to wait for a connection."),
+    cfg.IntOpt("max_retries", default=20,
+               help="Retries of a request's transaction on deadlock, serialization "
+                    "failure or a unique-constraint race."),
+    cfg.BoolOpt("auto_upgrade", default=None,
+                help="Upgrade the schema at start. Default: on for SQLite, off "
+                     "otherwise (run neutrino-db-manage upgrade head)."),
+]
+
+quota_opts = [
+    cfg.IntOpt("default_quota", default=-1,
+               help="Default quota for a resource without its own default; -1: unlimited."),
+    cfg.IntOpt("quota_network", default=100, help="Networks per project; -1: unlimited."),
+    cfg.IntOpt("quota_subnet", default=100, help="Subnets per project; -1: unlimited."),
+    cfg.IntOpt("quota_port", default=500, help="Ports per project; -1: unlimited."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(core_opts)
+    conf.register_opts(database_opts, group="database")
+    conf.register_opts(quota_opts, group="quotas")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [(None, core_opts), ("database", database_opts), ("quotas", quota_opts)]
+
+
+def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None
+             ) -> cfg.ConfigOpts:
+    """A fresh ConfigOpts (never the global one, so tests can hold several)."""
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf(args=argv or [], project="neutrino",
+         default_config_files=default_config_files or [])
+    return conf
+
+
+def database_url(conf: cfg.ConfigOpts) -> str:
+    if conf.database.connection:
+        return conf.database.connection
+    return "sqlite:///" + os.path.join(conf.state_path, "neutrino.sqlite")

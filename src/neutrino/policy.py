@@ -1,0 +1,215 @@
+"""Policy: oslo.policy with Neutron's rule names and (legacy admin-or-owner) defaults.
+
+Operators override rules in a policy file (YAML/JSON); oslo.policy re-reads it when
+it changes, so overrides apply without a restart.
+
+Decisions are memoised per request: a rule's outcome depends only on the credentials
+and the target keys the rule mentions (found by walking the parsed rule), so listing
+5,000 ports evaluates each distinct (rule, relevant values) once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from oslo_config import cfg
+from oslo_policy import _checks
+from oslo_policy import policy as oslo_policy
+
+from neutrino import exceptions as exc
+from neutrino.context import Context
+
+ADMIN_ONLY = "rule:admin_only"
+ADMIN_OR_OWNER = "rule:admin_or_owner"
+
+BASE_RULES = [
+    ("context_is_admin", "role:admin", "Decides who is an administrator."),
+    ("owner", "project_id:%(project_id)s", "The caller owns the resource."),
+    ("admin_or_owner", "rule:context_is_admin or rule:owner",
+     "Administrator or owner of the resource."),
+    ("context_is_advsvc", "role:advsvc", "Advanced service (e.g. a service user)."),
+    ("admin_or_network_owner",
+     "rule:context_is_admin or project_id:%(network:project_id)s",
+     "Administrator or owner of the resource's network."),
+    ("admin_owner_or_network_owner", "rule:owner or rule:admin_or_network_owner",
+     "Administrator, owner of the resource or of its network."),
+    ("network_owner", "project_id:%(network:project_id)s",
+     "Owner of the resource's network."),
+    ("admin_only", "rule:context_is_admin", "Administrators only."),
+    ("regular_user", "", "Any authenticated user."),
+    ("shared", "True:%(shared)s", "The network (or the resource's network) is shared."),
+    ("default", "rule:admin_or_owner", "Rule for actions without their own."),
+]
+
+RESOURCE_RULES = [
+    # networks
+    ("create_network", ""),
+    ("create_network:shared", ADMIN_ONLY),
+    ("get_network", "rule:admin_or_owner or rule:shared or rule:context_is_advsvc"),
+    ("update_network", ADMIN_OR_OWNER),
+    ("update_network:shared", ADMIN_ONLY),
+    ("delete_network", ADMIN_OR_OWNER),
+    # subnets
+    ("create_subnet", "rule:admin_or_network_owner"),
+    ("get_subnet", "rule:admin_or_owner or rule:shared"),
+    ("update_subnet", "rule:admin_or_network_owner"),
+    ("delete_subnet", "rule:admin_or_network_owner"),
+    # ports
+    ("create_port", ""),
+    ("create_port:device_owner",
+     "not rule:network_device or rule:context_is_advsvc or rule:admin_or_network_owner"),
+    ("create_port:mac_address", "rule:context_is_advsvc or rule:admin_or_network_owner"),
+    ("create_port:fixed_ips",
+     "rule:context_is_advsvc or rule:admin_or_network_owner or rule:shared"),
+    ("get_port", "rule:context_is_advsvc or rule:admin_owner_or_network_owner"),
+    ("update_port", "rule:admin_or_owner or rule:context_is_advsvc"),
+    ("update_port:device_owner",
+     "not rule:network_device or rule:context_is_advsvc or rule:admin_or_network_owner"),
+    ("update_port:mac_address", "rule:admin_only or rule:context_is_advsvc"),
+    ("update_port:fixed_ips",
+     "rule:context_is_advsvc or rule:admin_or_network_owner or rule:shared"),
+    ("delete_port", "rule:context_is_advsvc or rule:admin_owner_or_network_owner"),
+    ("network_device", "field:port:device_owner=~^network:",
+     ),
+    # quotas
+    ("get_quota", ADMIN_OR_OWNER),
+    ("update_quota", ADMIN_ONLY),
+    ("delete_quota", ADMIN_ONLY),
+]
+
+
+def list_rules() -> list[oslo_policy.RuleDefault]:
+    rules = [oslo_policy.RuleDefault(name, check, description=desc)
+             for name, check, desc in BASE_RULES]
+    rules += [oslo_policy.RuleDefault(name, check) for name, check in RESOURCE_RULES]
+    return rules
+
+
+@_checks.register("field")
+class FieldCheck(_checks.Check):
+    """``field:<resource>:<attr>=<value>``; a value starting with ``~`` is a regex."""
+
+    def __init__(self, kind: str, match: str) -> None:
+        resource, field_value = match.split(":", 1)
+        field, value = field_value.split("=", 1)
+        self.field = field
+        self.value = value
+        self.regex = re.compile(value[1:]) if value.startswith("~") else None
+        super().__init__(kind, f"{resource}:{field_value}")
+
+    def __call__(self, target: dict, cred: dict, enforcer: Any) -> bool:
+        if self.field not in target:
+            return False
+        actual = target[self.field]
+        if self.regex is not None:
+            return bool(self.regex.match(str(actual)))
+        return str(actual) == self.value
+
+
+class Policy:
+    def __init__(self, conf: cfg.ConfigOpts, policy_file: str | None = None) -> None:
+        path = policy_file or _find_policy_file(conf)
+        self.enforcer = oslo_policy.Enforcer(conf, policy_file=path, use_conf=True)
+        self.enforcer.register_defaults(list_rules())
+        self.enforcer.load_rules()
+
+    def is_admin(self, ctx: Context) -> bool:
+        return bool(self.enforcer.enforce("context_is_admin", {},
+                                          ctx.to_policy_credentials()))
+
+    def check(self, ctx: Context, action: str, target: dict) -> bool:
+        self.enforcer.load_rules()  # cheap unless the file changed
+        key = self._cache_key(action, target)
+        cache = ctx.policy_cache
+        if key is not None and key in cache:
+            return cache[key]
+        allowed = bool(self.enforcer.enforce(action, target, ctx.to_policy_credentials()))
+        if key is not None:
+            cache[key] = allowed
+        return allowed
+
+    def enforce(self, ctx: Context, action: str, target: dict,
+                attrs: list[str] | None = None) -> None:
+        """Raise PolicyNotAuthorized unless the action (and each attr rule) passes."""
+        failed = not self.check(ctx, action, target)
+        checked = [action]
+        for attr in attrs or ():
+            rule = f"{action}:{attr}"
+            if rule in self.enforcer.rules:
+                checked.append(rule)
+                failed = failed or not self.check(ctx, rule, target)
+        if failed:
+            if len(checked) == 1:
+                raise exc.PolicyNotAuthorized(action=f"rule:{action}")
+            names = " and ".join(f"rule:{r}" for r in checked)
+            raise exc.PolicyNotAuthorized(action=f"({names})")
+
+    def _cache_key(self, action: str, target: dict) -> tuple | None:
+        keys = _referenced_keys(self.enforcer, action)
+        if keys is None:
+            return None
+        return (action, tuple(_hashable(target.get(k)) for k in sorted(keys)))
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return tuple(sorted(value.items()))
+    return value
+
+
+_TARGET_KEY = re.compile(r"%\(([^)]+)\)s")
+
+
+def _referenced_keys(enforcer: oslo_policy.Enforcer, action: str) -> set[str] | None:
+    """Target keys a rule depends on, or None when that cannot be told."""
+    cache = enforcer.__dict__.setdefault("_neutrino_keys", {})
+    rules = enforcer.rules
+    marker = id(rules)
+    if cache.get("__rules__") != marker:
+        cache.clear()
+        cache["__rules__"] = marker
+    if action not in cache:
+        cache[action] = _walk(rules, rules.get(action, rules.get("default")), set())
+    return cache[action]
+
+
+def _walk(rules: Any, check: Any, seen: set[str]) -> set[str] | None:
+    if check is None:
+        return set()
+    if isinstance(check, _checks.RuleCheck):
+        if check.match in seen:
+            return set()
+        seen.add(check.match)
+        return _walk(rules, rules.get(check.match), seen)
+    if isinstance(check, _checks.AndCheck | _checks.OrCheck):
+        keys: set[str] = set()
+        for sub in check.rules:
+            found = _walk(rules, sub, seen)
+            if found is None:
+                return None
+            keys |= found
+        return keys
+    if isinstance(check, _checks.NotCheck):
+        return _walk(rules, check.rule, seen)
+    if isinstance(check, _checks.TrueCheck | _checks.FalseCheck | _checks.RoleCheck):
+        return set()
+    if isinstance(check, FieldCheck):
+        return {check.field}
+    if isinstance(check, _checks.GenericCheck):
+        return set(_TARGET_KEY.findall(check.match))
+    return None
+
+
+def _find_policy_file(conf: cfg.ConfigOpts) -> str | None:
+    name = conf.policy_file
+    if os.path.isabs(name):
+        return name
+    for config_file in reversed(conf.config_file or []):
+        candidate = os.path.join(os.path.dirname(os.path.abspath(config_file)), name)
+        if os.path.exists(candidate):
+            return candidate
+    return name

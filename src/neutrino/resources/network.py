@@ -1,0 +1,21 @@
+"""The network resource."""
+
+from __future__ import annotations
+
+from neutrino import exceptions as exc
+from neutrino.resources import validators as v
+from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.standard import standard_attrs
+
+NETWORK = Resource("network", "networks", not_found=exc.NetworkNotFound,
+                   not_found_key="net_id")
+NETWORK.add(
+    *standard_attrs(),
+    Attr("admin_state_up", convert=v.to_boolean, default=True, allow_put=True,
+         filter_convert=v.query_bool),
+    Attr("status", allow_post=False),
+    Attr("subnets", allow_post=False, filterable=False, sortable=False),
+    Attr("shared", convert=v.to_boolean, default=False, allow_put=True,
+         enforce_policy=True, filter_convert=v.query_bool),
+    Attr("mtu", allow_post=False, filter_convert=v.query_int),
+)

@@ -1,0 +1,150 @@
+"""Converters for attribute values: pure, each raising upstream's error on bad input.
+
+Two error shapes exist upstream and clients see both:
+* converters raise ``InvalidInput`` -> "Invalid input for operation: <msg>."
+* validators produce "Invalid input for <attr>. Reason: <msg>." (HTTPBadRequest)
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from neutrino import exceptions as exc
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+NAME_MAX_LEN = 255
+DESCRIPTION_MAX_LEN = 255
+DEVICE_ID_MAX_LEN = 255
+DEVICE_OWNER_MAX_LEN = 255
+PROJECT_ID_MAX_LEN = 255
+TAG_MAX_LEN = 255
+
+
+def bad(attr: str, reason: str) -> exc.HTTPBadRequest:
+    return exc.HTTPBadRequest(f"Invalid input for {attr}. Reason: {reason}.")
+
+
+def to_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+    raise exc.InvalidInput(f"'{value}' cannot be converted to boolean")
+
+
+def to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise exc.InvalidInput(f"'{value}' is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise exc.InvalidInput(f"'{value}' is not an integer")
+
+
+def string(attr: str, max_len: int | None = None) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str):
+            raise bad(attr, f"'{value}' is not a valid string")
+        if max_len is not None and len(value) > max_len:
+            raise bad(attr, f"'{value}' exceeds maximum length of {max_len}")
+        return value
+    return convert
+
+
+def uuid_value(attr: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or not UUID_RE.match(value):
+            raise bad(attr, f"'{value}' is not a valid UUID")
+        return str(uuid.UUID(value))
+    return convert
+
+
+def uuid_or_none(attr: str) -> Callable[[Any], str | None]:
+    inner = uuid_value(attr)
+
+    def convert(value: Any) -> str | None:
+        return None if value is None else inner(value)
+    return convert
+
+
+def one_of(attr: str, values: list[Any]) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if value not in values:
+            raise bad(attr, f"'{value}' is not in {values}")
+        return value
+    return convert
+
+
+def int_in_range(attr: str, low: int, high: int | None) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        number = to_int(value)
+        if number < low or (high is not None and number > high):
+            if high is None:
+                raise bad(attr, f"'{number}' is too small - must be at least '{low}'")
+            raise bad(attr, f"'{number}' is not in range {low} through {high}")
+        return number
+    return convert
+
+
+def ip_address(attr: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        try:
+            if not isinstance(value, str) or "/" in value:
+                raise ValueError
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise bad(attr, f"'{value}' is not a valid IP address") from None
+    return convert
+
+
+def ip_address_or_none(attr: str) -> Callable[[Any], str | None]:
+    inner = ip_address(attr)
+
+    def convert(value: Any) -> str | None:
+        return None if value is None else inner(value)
+    return convert
+
+
+def list_of_dicts(attr: str) -> Callable[[Any], list[dict]]:
+    def convert(value: Any) -> list[dict]:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise bad(attr, f"'{value}' is not a list")
+        return value
+    return convert
+
+
+def dict_value(attr: str) -> Callable[[Any], dict]:
+    def convert(value: Any) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise bad(attr, f"'{value}' is not a dictionary")
+        return value
+    return convert
+
+
+def project_id(value: Any) -> str:
+    return string("project_id", PROJECT_ID_MAX_LEN)(value)
+
+
+def query_bool(value: str) -> bool:
+    return to_boolean(value)
+
+
+def query_int(value: str) -> int:
+    return to_int(value)

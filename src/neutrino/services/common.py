@@ -1,0 +1,80 @@
+"""Helpers every resource service shares: standard attributes, revisions, tags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.db import models
+from neutrino.services.listing import in_chunks
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def fmt_time(value: dt.datetime | None) -> str | None:
+    return value.strftime(TIME_FORMAT) if value is not None else None
+
+
+def standard_dict(row: Any, tags: list[str]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "project_id": row.project_id,
+        "tenant_id": row.project_id,
+        "tags": tags,
+        "created_at": fmt_time(row.created_at),
+        "updated_at": fmt_time(row.updated_at),
+        "revision_number": row.revision_number,
+    }
+
+
+def bump_revision(obj: Any) -> None:
+    obj.revision_number = (obj.revision_number or 0) + 1
+    obj.updated_at = models.utcnow()
+
+
+def check_revision(obj: Any, expected: int | None) -> None:
+    """`If-Match: revision_number=N` -> 412 when the stored revision differs."""
+    if expected is not None and obj.revision_number != expected:
+        raise exc.RevisionNumberConstraintFailed(expected=expected,
+                                                 current=obj.revision_number)
+
+
+def apply_standard(obj: Any, data: dict[str, Any]) -> None:
+    for key in ("name", "description"):
+        if key in data:
+            setattr(obj, key, data[key])
+
+
+def load_tags(session: Session, ids: list[str]) -> dict[str, list[str]]:
+    tags: dict[str, list[str]] = defaultdict(list)
+    for chunk in in_chunks(ids):
+        rows = session.execute(
+            select(models.Tag.resource_id, models.Tag.tag)
+            .where(models.Tag.resource_id.in_(chunk)).order_by(models.Tag.tag))
+        for resource_id, tag in rows:
+            tags[resource_id].append(tag)
+    return tags
+
+
+def set_tags(session: Session, resource_type: str, resource_id: str,
+             tags: list[str]) -> None:
+    session.execute(delete(models.Tag).where(models.Tag.resource_id == resource_id))
+    for tag in sorted(set(tags)):
+        session.add(models.Tag(resource_id=resource_id, tag=tag,
+                               resource_type=resource_type))
+
+
+def delete_tags(session: Session, resource_id: str) -> None:
+    session.execute(delete(models.Tag).where(models.Tag.resource_id == resource_id))

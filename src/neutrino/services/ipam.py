@@ -1,0 +1,107 @@
+"""IP address management against the database.
+
+Addresses are picked at random from the pools and inserted; the primary key
+(ip_address, subnet_id) makes a concurrent double allocation fail at flush, and the
+request's transaction is retried (neutrino.db.engine.Database.run). No global lock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.db import models
+from neutrino.ipam import allocator
+from neutrino.ipam import subnet_math as sm
+
+_RNG = random.SystemRandom()
+CANDIDATES = 16          # random probes per attempt before listing what is free
+FREE_SCAN_LIMIT = 4096   # addresses considered when a subnet is nearly full
+
+IPA = models.IPAllocation
+
+
+@dataclass
+class SubnetInfo:
+    id: str
+    network_id: str
+    ip_version: int
+    cidr: str
+    gateway_ip: str | None
+    auto_address: bool
+    pools: list[tuple[str, str]]
+
+    @property
+    def net(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        return ipaddress.ip_network(self.cidr)
+
+
+def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
+    rows = list(session.scalars(select(models.Subnet)
+                                .where(models.Subnet.network_id == network_id)
+                                .order_by(models.Subnet.created_at, models.Subnet.id)))
+    pools: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rows}
+    if rows:
+        for p in session.scalars(select(models.AllocationPool)
+                                 .where(models.AllocationPool.subnet_id.in_(list(pools)))
+                                 .order_by(models.AllocationPool.id)):
+            pools[p.subnet_id].append((p.first_ip, p.last_ip))
+    return [SubnetInfo(r.id, r.network_id, r.ip_version, r.cidr, r.gateway_ip,
+                       sm.is_auto_address(r.ip_version, r.ipv6_ra_mode,
+                                          r.ipv6_address_mode), pools[r.id])
+            for r in rows]
+
+
+def is_allocated(session: Session, subnet_id: str, ip: str) -> bool:
+    return session.get(IPA, (ip, subnet_id)) is not None
+
+
+def pick_address(session: Session, subnet: SubnetInfo) -> str | None:
+    """A free address from the subnet's pools, or None when it is exhausted."""
+    if not subnet.pools:
+        return None
+    candidates = allocator.random_candidates(subnet.pools, CANDIDATES, _RNG)
+    taken = set(session.scalars(select(IPA.ip_address).where(
+        IPA.subnet_id == subnet.id, IPA.ip_address.in_(candidates))))
+    free = [c for c in candidates if c not in taken]
+    if free:
+        return free[0]
+    used = set(session.scalars(select(IPA.ip_address).where(IPA.subnet_id == subnet.id)))
+    remaining = allocator.free_addresses(subnet.pools, used, limit=FREE_SCAN_LIMIT)
+    return _RNG.choice(remaining) if remaining else None
+
+
+def check_address_for_subnet(subnet: SubnetInfo, ip: str) -> str:
+    """A requested address must be a host address inside the subnet."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise exc.InvalidIpForSubnet(ip_address=ip) from None
+    net = subnet.net
+    if address.version != net.version or address not in net:
+        raise exc.InvalidIpForSubnet(ip_address=ip)
+    if net.num_addresses > 2 and (address == net.network_address or (
+            net.version == 4 and address == net.broadcast_address)):
+        raise exc.InvalidIpForSubnet(ip_address=ip)
+    return str(address)
+
+
+def subnet_for_address(subnets: list[SubnetInfo], ip: str) -> SubnetInfo:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise exc.InvalidIpForNetwork(ip_address=ip) from None
+    for subnet in subnets:
+        if address.version == subnet.ip_version and address in subnet.net:
+            return subnet
+    raise exc.InvalidIpForNetwork(ip_address=ip)
+
+
+def used_count(session: Session, subnet_id: str) -> int:
+    return session.scalar(select(func.count()).select_from(IPA)
+                          .where(IPA.subnet_id == subnet_id)) or 0

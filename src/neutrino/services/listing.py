@@ -1,0 +1,108 @@
+"""Turning a `ListQuery` into SQL: filters, tag filters, sorting and marker paging.
+
+Every service's list goes through `select_rows`, so filtering, sorting and pagination
+behave the same on every collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from neutrino.api.query import ListQuery
+from neutrino.db import models
+
+# A hook that turns sub-filters (e.g. fixed_ips=ip_address=...) into a clause.
+SubFilter = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def tag_clauses(model: type, tag_filters: dict[str, list[str]]) -> list[Any]:
+    clauses = []
+
+    def has(tag: str) -> Any:
+        return exists().where(models.Tag.resource_id == model.id, models.Tag.tag == tag)
+
+    for kind, tags in tag_filters.items():
+        if not tags:
+            continue
+        if kind == "tags":
+            clauses.append(and_(*[has(t) for t in tags]))
+        elif kind == "tags-any":
+            clauses.append(or_(*[has(t) for t in tags]))
+        elif kind == "not-tags":
+            clauses.append(~and_(*[has(t) for t in tags]))
+        elif kind == "not-tags-any":
+            clauses.append(~or_(*[has(t) for t in tags]))
+    return clauses
+
+
+def filter_clauses(model: type, query: ListQuery, columns: dict[str, Any],
+                   sub_filter: SubFilter | None = None) -> list[Any]:
+    clauses = []
+    for name, values in query.filters.items():
+        column = columns.get(name)
+        if column is None:
+            if sub_filter is not None:
+                clauses.append(sub_filter(name, [("", str(v)) for v in values]))
+            continue
+        clauses.append(column.in_(values) if values else false())
+    for name, pairs in query.sub_filters.items():
+        if sub_filter is not None:
+            clauses.append(sub_filter(name, pairs))
+    clauses.extend(tag_clauses(model, query.tag_filters))
+    return clauses
+
+
+def _ordered_sorts(query: ListQuery) -> list[tuple[str, str]]:
+    sorts = list(query.sorts)
+    if not any(key == "id" for key, _ in sorts):
+        sorts.append(("id", sorts[-1][1] if sorts else "asc"))
+    if query.page_reverse:
+        sorts = [(k, "desc" if d == "asc" else "asc") for k, d in sorts]
+    return sorts
+
+
+def marker_clause(columns: dict[str, Any], sorts: list[tuple[str, str]],
+                  marker_row: Any) -> Any:
+    """Rows strictly after the marker in the given order (keyset pagination)."""
+    alternatives = []
+    for i, (key, direction) in enumerate(sorts):
+        equal = [columns[k] == getattr(marker_row, k) for k, _ in sorts[:i]]
+        value = getattr(marker_row, key)
+        column = columns[key]
+        after = column > value if direction == "asc" else column < value
+        alternatives.append(and_(*equal, after))
+    return or_(*alternatives)
+
+
+def apply_order_and_page(stmt: Select, query: ListQuery, columns: dict[str, Any],
+                         session: Session, model: type, not_found: Callable[[str], Exception]
+                         ) -> tuple[Select, bool]:
+    """Order, marker and limit. Returns the statement and whether to reverse rows."""
+    paging = query.limit is not None or query.marker is not None
+    if not query.sorts and not paging:
+        return stmt, False
+    sorts = _ordered_sorts(query)
+    if query.marker is not None:
+        marker = session.execute(
+            select(*[columns[k] for k, _ in sorts]).where(model.id == query.marker)
+        ).first()
+        if marker is None:
+            raise not_found(query.marker)
+        stmt = stmt.where(marker_clause(columns, sorts, marker))
+    stmt = stmt.order_by(*[columns[k].asc() if d == "asc" else columns[k].desc()
+                           for k, d in sorts])
+    if query.limit is not None:
+        stmt = stmt.limit(query.limit)
+    return stmt, query.page_reverse
+
+
+def count(session: Session, model: type, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def in_chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]

@@ -1,0 +1,179 @@
+"""Networks: CRUD, visibility and the in-use check on delete."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from neutrino import events
+from neutrino import exceptions as exc
+from neutrino.api.query import ListQuery
+from neutrino.context import Context
+from neutrino.db import models
+from neutrino.resources.network import NETWORK
+from neutrino.services import common
+from neutrino.services.deps import Deps
+from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+
+N = models.Network
+COLUMNS = {
+    "id": N.id, "name": N.name, "description": N.description,
+    "project_id": N.project_id, "tenant_id": N.project_id,
+    "admin_state_up": N.admin_state_up, "status": N.status, "shared": N.shared,
+    "mtu": N.mtu, "created_at": N.created_at, "updated_at": N.updated_at,
+    "revision_number": N.revision_number,
+}
+# Ports that belong to the network itself and go away with it.
+NETWORK_OWNED_DEVICE_OWNERS = ("network:dhcp",)
+
+
+def visible_clause(ctx: Context) -> Any:
+    """SQL pre-filter for what a project may see: its own and shared networks."""
+    return or_(N.project_id == ctx.project_id, N.shared.is_(True))
+
+
+class NetworkService:
+    resource = NETWORK
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, ctx: Context, network_id: str) -> dict:
+        return self.deps.db.run(lambda s: self._get(s, network_id), write=False)
+
+    def _get(self, session: Session, network_id: str) -> dict:
+        row = session.get(N, network_id)
+        if row is None:
+            raise exc.NetworkNotFound(net_id=network_id)
+        return self.to_dicts(session, [row])[0]
+
+    def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
+             ) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            stmt = select(N).where(*filter_clauses(N, query, COLUMNS))
+            if not ctx.is_admin:
+                stmt = stmt.where(visible_clause(ctx))
+            stmt, reverse = apply_order_and_page(
+                stmt, query, COLUMNS, session, N, lambda i: exc.NetworkNotFound(net_id=i))
+            rows = list(session.scalars(stmt))
+            if reverse:
+                rows.reverse()
+            return self.to_dicts(session, rows, fields)
+        return self.deps.db.run(run, write=False)
+
+    def to_dicts(self, session: Session, rows: list[N], fields: set[str] | None = None
+                 ) -> list[dict]:
+        ids = [r.id for r in rows]
+        want = fields or {"subnets", "tags"}
+        tags = common.load_tags(session, ids) if "tags" in want else {}
+        subnets: dict[str, list[str]] = defaultdict(list)
+        if "subnets" in want:
+            for chunk in in_chunks(ids):
+                for net_id, subnet_id in session.execute(
+                        select(models.Subnet.network_id, models.Subnet.id)
+                        .where(models.Subnet.network_id.in_(chunk))
+                        .order_by(models.Subnet.created_at, models.Subnet.id)):
+                    subnets[net_id].append(subnet_id)
+        out = []
+        for row in rows:
+            item = common.standard_dict(row, tags.get(row.id, []))
+            item.update(admin_state_up=row.admin_state_up, status=row.status,
+                        subnets=subnets.get(row.id, []), shared=row.shared, mtu=row.mtu)
+            out.append(item)
+        return out
+
+    # -- writes --------------------------------------------------------------
+
+    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            rows = [self._create(session, ctx, data) for data in items]
+            session.flush()
+            return self.to_dicts(session, rows)
+        result = self.deps.db.run(run)
+        for item in result:
+            self.deps.events.publish("network", events.AFTER_CREATE,
+                                     events.Payload(ctx, item["id"], states=(item,)))
+        return result
+
+    def _create(self, session: Session, ctx: Context, data: dict) -> N:
+        self.deps.quotas.check(session, data["project_id"], "network", 1)
+        row = N(id=common.new_id(), project_id=data["project_id"], name=data["name"],
+                description=data["description"], admin_state_up=data["admin_state_up"],
+                shared=data["shared"], status="ACTIVE",
+                mtu=self.deps.conf.global_physnet_mtu, revision_number=0)
+        session.add(row)
+        if data.get("tags"):
+            common.set_tags(session, "networks", row.id, data["tags"])
+        self.deps.events.publish("network", events.PRECOMMIT_CREATE,
+                                 events.Payload(ctx, row.id, states=(data,), session=session))
+        return row
+
+    def update(self, ctx: Context, network_id: str, data: dict,
+               revision: int | None = None) -> dict:
+        def run(session: Session) -> dict:
+            row = session.get(N, network_id, with_for_update=True)
+            if row is None:
+                raise exc.NetworkNotFound(net_id=network_id)
+            common.check_revision(row, revision)
+            old = self.to_dicts(session, [row])[0]
+            if data.get("shared") is False and row.shared:
+                self._check_unshare(session, row)
+            common.apply_standard(row, data)
+            for key in ("admin_state_up", "shared"):
+                if key in data:
+                    setattr(row, key, data[key])
+            common.bump_revision(row)
+            session.flush()
+            new = self.to_dicts(session, [row])[0]
+            self.deps.events.publish("network", events.PRECOMMIT_UPDATE,
+                                     events.Payload(ctx, network_id, (old, new), session))
+            return new
+        new = self.deps.db.run(run)
+        self.deps.events.publish("network", events.AFTER_UPDATE,
+                                 events.Payload(ctx, network_id, states=(None, new)))
+        return new
+
+    def _check_unshare(self, session: Session, row: N) -> None:
+        """A network other projects use cannot stop being shared."""
+        others = session.scalars(select(models.Port.id).where(
+            models.Port.network_id == row.id,
+            models.Port.project_id != row.project_id).limit(1)).first()
+        if others is not None:
+            raise exc.InUse(f"Unable to reconfigure sharing settings for network {row.id}. "
+                            "Multiple tenants are using it.")
+
+    def delete(self, ctx: Context, network_id: str) -> None:
+        def run(session: Session) -> None:
+            row = session.get(N, network_id, with_for_update=True)
+            if row is None:
+                raise exc.NetworkNotFound(net_id=network_id)
+            in_use = list(session.scalars(
+                select(models.Port.id).where(
+                    models.Port.network_id == network_id,
+                    models.Port.device_owner.not_in(NETWORK_OWNED_DEVICE_OWNERS))
+                .order_by(models.Port.created_at)))
+            if in_use:
+                raise exc.NetworkInUse(net_id=network_id, port_ids=",".join(in_use))
+            self.deps.events.publish("network", events.PRECOMMIT_DELETE,
+                                     events.Payload(ctx, network_id, session=session))
+            port_ids = select(models.Port.id).where(models.Port.network_id == network_id)
+            session.execute(delete(models.Tag).where(models.Tag.resource_id.in_(port_ids)))
+            session.execute(delete(models.IPAllocation)
+                            .where(models.IPAllocation.network_id == network_id))
+            session.execute(delete(models.Port).where(models.Port.network_id == network_id))
+            subnet_ids = select(models.Subnet.id).where(models.Subnet.network_id == network_id)
+            session.execute(delete(models.Tag).where(models.Tag.resource_id.in_(subnet_ids)))
+            for model in (models.AllocationPool, models.DNSNameServer, models.HostRoute):
+                session.execute(delete(model).where(model.subnet_id.in_(subnet_ids)))
+            session.execute(delete(models.Subnet)
+                            .where(models.Subnet.network_id == network_id))
+            common.delete_tags(session, network_id)
+            session.delete(row)
+        self.deps.db.run(run)
+        self.deps.events.publish("network", events.AFTER_DELETE,
+                                 events.Payload(ctx, network_id))

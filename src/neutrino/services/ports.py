@@ -1,0 +1,389 @@
+"""Ports: MAC and fixed-IP allocation, updates of fixed IPs, filters on fixed_ips."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from neutrino import events
+from neutrino import exceptions as exc
+from neutrino.api.query import ListQuery
+from neutrino.context import Context
+from neutrino.db import models
+from neutrino.ipam import allocator
+from neutrino.ipam import mac as macs
+from neutrino.resources import validators as v
+from neutrino.resources.port import PORT, UNSET
+from neutrino.services import common
+from neutrino.services import ipam as ipam_db
+from neutrino.services.deps import Deps
+from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+
+P = models.Port
+IPA = models.IPAllocation
+_RNG = random.SystemRandom()
+COLUMNS = {
+    "id": P.id, "name": P.name, "description": P.description,
+    "project_id": P.project_id, "tenant_id": P.project_id, "network_id": P.network_id,
+    "mac_address": P.mac_address, "admin_state_up": P.admin_state_up,
+    "status": P.status, "device_id": P.device_id, "device_owner": P.device_owner,
+    "created_at": P.created_at, "updated_at": P.updated_at,
+    "revision_number": P.revision_number,
+}
+FIXED_IP_KEYS = {"ip_address", "subnet_id", "ip_address_substr"}
+
+
+def fixed_ips_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
+    """``fixed_ips=ip_address=X`` / ``subnet_id=Y`` / ``ip_address_substr=Z``;
+    several values of one key match any of them, different keys must all match."""
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        if key not in FIXED_IP_KEYS:
+            raise exc.HTTPBadRequest(f"['fixed_ips'] is invalid attribute for filtering "
+                                     f"({key!r} is not one of {sorted(FIXED_IP_KEYS)})")
+        by_key[key].append(value)
+    stmt = select(IPA.port_id)
+    if "ip_address" in by_key:
+        stmt = stmt.where(IPA.ip_address.in_(by_key["ip_address"]))
+    if "subnet_id" in by_key:
+        stmt = stmt.where(IPA.subnet_id.in_(by_key["subnet_id"]))
+    if "ip_address_substr" in by_key:
+        stmt = stmt.where(or_(*[IPA.ip_address.contains(s, autoescape=True)
+                                for s in by_key["ip_address_substr"]]))
+    return P.id.in_(stmt)
+
+
+def visible_clause(ctx: Context) -> Any:
+    """A project sees its own ports and the ports on its networks."""
+    own_nets = select(models.Network.id).where(models.Network.project_id == ctx.project_id)
+    return or_(P.project_id == ctx.project_id, P.network_id.in_(own_nets))
+
+
+class PortService:
+    resource = PORT
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, ctx: Context, port_id: str) -> dict:
+        def run(session: Session) -> dict:
+            row = session.get(P, port_id)
+            if row is None:
+                raise exc.PortNotFound(port_id=port_id)
+            return self.to_dicts(session, [row])[0]
+        return self.deps.db.run(run, write=False)
+
+    def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
+             ) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            stmt = select(*COLUMNS_SELECT).where(
+                *filter_clauses(P, query, COLUMNS, fixed_ips_filter))
+            if not ctx.is_admin:
+                stmt = stmt.where(visible_clause(ctx))
+            stmt, reverse = apply_order_and_page(
+                stmt, query, COLUMNS, session, P, lambda i: exc.PortNotFound(port_id=i))
+            rows = session.execute(stmt).all()
+            if reverse:
+                rows.reverse()
+            return self.to_dicts(session, rows, fields)
+        return self.deps.db.run(run, write=False)
+
+    def to_dicts(self, session: Session, rows: list[Any], fields: set[str] | None = None
+                 ) -> list[dict]:
+        ids = [r.id for r in rows]
+        want = fields or {"fixed_ips", "tags", "network:project_id"}
+        tags = common.load_tags(session, ids) if "tags" in want else {}
+        ips: dict[str, list[dict]] = defaultdict(list)
+        if "fixed_ips" in want:
+            for chunk in in_chunks(ids):
+                for port_id, subnet_id, ip in session.execute(
+                        select(IPA.port_id, IPA.subnet_id, IPA.ip_address)
+                        .where(IPA.port_id.in_(chunk))):
+                    ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
+        owners = self._network_owners(session, {r.network_id for r in rows})
+        out = []
+        for row in rows:
+            item = common.standard_dict(row, tags.get(row.id, []))
+            item.update(
+                network_id=row.network_id, mac_address=row.mac_address,
+                admin_state_up=row.admin_state_up, status=row.status,
+                device_id=row.device_id, device_owner=row.device_owner,
+                fixed_ips=sorted(ips.get(row.id, []), key=_ip_sort_key))
+            # For policy (network_owner rules); never shown.
+            item["network:project_id"] = owners.get(row.network_id)
+            out.append(item)
+        return out
+
+    @staticmethod
+    def _network_owners(session: Session, network_ids: set[str]) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for chunk in in_chunks(list(network_ids)):
+            owners.update(session.execute(
+                select(models.Network.id, models.Network.project_id)
+                .where(models.Network.id.in_(chunk))).tuples().all())
+        return owners
+
+    def policy_target(self, ctx: Context, data: dict) -> dict:
+        def run(session: Session) -> dict:
+            net = session.get(models.Network, data["network_id"])
+            if net is None or not (ctx.is_admin or net.shared
+                                   or net.project_id == ctx.project_id):
+                raise exc.NetworkNotFound(net_id=data["network_id"])
+            return dict(data, **{"network:project_id": net.project_id,
+                                 "network:tenant_id": net.project_id,
+                                 "shared": net.shared})
+        return self.deps.db.run(run, write=False)
+
+    # -- writes --------------------------------------------------------------
+
+    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+        checked = [self._validate_create(data) for data in items]
+
+        def run(session: Session) -> list[dict]:
+            rows = [self._create(session, ctx, data) for data in checked]
+            session.flush()
+            return self.to_dicts(session, rows)
+        result = self.deps.db.run(run)
+        for item in result:
+            self.deps.events.publish("port", events.AFTER_CREATE,
+                                     events.Payload(ctx, item["id"], states=(item,)))
+        return result
+
+    def _validate_create(self, data: dict) -> dict:
+        data = dict(data)
+        if data["mac_address"] is not UNSET:
+            data["mac_address"] = macs.validate_mac(data["mac_address"])
+        if data["fixed_ips"] is not UNSET:
+            data["fixed_ips"] = validate_fixed_ips(data["fixed_ips"],
+                                                   self.deps.conf.max_fixed_ips_per_port)
+        return data
+
+    def _create(self, session: Session, ctx: Context, data: dict) -> P:
+        network_id = data["network_id"]
+        if session.get(models.Network, network_id) is None:
+            raise exc.NetworkNotFound(net_id=network_id)
+        self.deps.quotas.check(session, data["project_id"], "port", 1)
+        port_id = common.new_id()
+        mac = self._mac_for(session, network_id, data["mac_address"])
+        row = P(id=port_id, project_id=data["project_id"], name=data["name"],
+                description=data["description"], network_id=network_id,
+                mac_address=mac, admin_state_up=data["admin_state_up"], status="DOWN",
+                device_id=data["device_id"], device_owner=data["device_owner"],
+                revision_number=0)
+        session.add(row)
+        session.flush()
+        subnets = ipam_db.network_subnets(session, network_id)
+        if data["fixed_ips"] is UNSET:
+            wanted = self._default_requests(subnets)
+        else:
+            wanted = data["fixed_ips"]
+        self._allocate(session, row, subnets, wanted, exhaustion_is_error=True)
+        if data.get("tags"):
+            common.set_tags(session, "ports", port_id, data["tags"])
+        self.deps.events.publish("port", events.PRECOMMIT_CREATE,
+                                 events.Payload(ctx, port_id, states=(data,), session=session))
+        return row
+
+    def _mac_for(self, session: Session, network_id: str, requested: Any) -> str:
+        if requested is not UNSET:
+            taken = session.scalars(select(P.id).where(
+                P.network_id == network_id, P.mac_address == requested)).first()
+            if taken is not None:
+                raise exc.MacAddressInUse(net_id=network_id, mac=requested)
+            return requested
+        # A random MAC rarely collides; if it does the unique constraint fails the
+        # flush and the transaction is retried with a new one.
+        for _ in range(self.deps.conf.mac_generation_retries):
+            mac = macs.generate_mac(self.deps.conf.base_mac, _RNG)
+            if session.scalars(select(P.id).where(P.network_id == network_id,
+                                                  P.mac_address == mac)).first() is None:
+                return mac
+        raise exc.MacAddressGenerationFailure(net_id=network_id)
+
+    @staticmethod
+    def _default_requests(subnets: list[ipam_db.SubnetInfo]) -> list[dict]:
+        """Upstream's choice: one IPv4 address, an EUI-64 address on every SLAAC /
+        stateless subnet, and one address from a stateful IPv6 subnet."""
+        v4 = [s for s in subnets if s.ip_version == 4]
+        v6_auto = [s for s in subnets if s.ip_version == 6 and s.auto_address]
+        v6_stateful = [s for s in subnets if s.ip_version == 6 and not s.auto_address]
+        wanted: list[dict] = []
+        if v4:
+            wanted.append({"any_of": [s.id for s in v4]})
+        wanted += [{"subnet_id": s.id} for s in v6_auto]
+        if v6_stateful:
+            wanted.append({"any_of": [s.id for s in v6_stateful]})
+        return wanted
+
+    def _allocate(self, session: Session, port: P, subnets: list[ipam_db.SubnetInfo],
+                  wanted: list[dict], exhaustion_is_error: bool) -> None:
+        by_id = {s.id: s for s in subnets}
+        for request in wanted:
+            if "any_of" in request:
+                self._allocate_any(session, port, [by_id[i] for i in request["any_of"]])
+                continue
+            subnet = self._subnet_of_request(request, subnets, by_id, port.network_id)
+            ip = request.get("ip_address")
+            if ip is not None:
+                ip = ipam_db.check_address_for_subnet(subnet, ip)
+                if subnet.auto_address and not port.device_owner.startswith("network:"):
+                    raise exc.InvalidInput(
+                        f"IPv6 address {ip} cannot be directly assigned to a port on "
+                        f"subnet {subnet.id} as the subnet is configured for automatic "
+                        "addresses")
+                if ipam_db.is_allocated(session, subnet.id, ip):
+                    raise exc.IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet.id)
+            elif subnet.auto_address:
+                ip = allocator.eui64_address(subnet.cidr, port.mac_address)
+                if ipam_db.is_allocated(session, subnet.id, ip):
+                    raise exc.IpAddressInUse(net_id=port.network_id, ip_address=ip)
+            else:
+                ip = ipam_db.pick_address(session, subnet)
+                if ip is None:
+                    raise exc.IpAddressGenerationFailure(net_id=port.network_id)
+            session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
+                            network_id=port.network_id))
+        session.flush()
+
+    def _allocate_any(self, session: Session, port: P,
+                      subnets: list[ipam_db.SubnetInfo]) -> None:
+        for subnet in subnets:
+            ip = ipam_db.pick_address(session, subnet)
+            if ip is not None:
+                session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
+                                network_id=port.network_id))
+                return
+        raise exc.IpAddressGenerationFailure(net_id=port.network_id)
+
+    @staticmethod
+    def _subnet_of_request(request: dict, subnets: list[ipam_db.SubnetInfo],
+                           by_id: dict[str, ipam_db.SubnetInfo],
+                           network_id: str) -> ipam_db.SubnetInfo:
+        subnet_id = request.get("subnet_id")
+        if subnet_id is None:
+            return ipam_db.subnet_for_address(subnets, request["ip_address"])
+        if subnet_id not in by_id:
+            raise exc.InvalidInput(
+                f"Failed to create port on network {network_id}, because fixed_ips "
+                f"included invalid subnet {subnet_id}")
+        return by_id[subnet_id]
+
+    def update(self, ctx: Context, port_id: str, data: dict,
+               revision: int | None = None) -> dict:
+        if "mac_address" in data:
+            data = dict(data, mac_address=macs.validate_mac(data["mac_address"]))
+        if "fixed_ips" in data:
+            data = dict(data, fixed_ips=validate_fixed_ips(
+                data["fixed_ips"], self.deps.conf.max_fixed_ips_per_port))
+
+        def run(session: Session) -> dict:
+            row = session.get(P, port_id, with_for_update=True)
+            if row is None:
+                raise exc.PortNotFound(port_id=port_id)
+            common.check_revision(row, revision)
+            old = self.to_dicts(session, [row])[0]
+            common.apply_standard(row, data)
+            for key in ("admin_state_up", "device_id", "device_owner"):
+                if key in data:
+                    setattr(row, key, data[key])
+            if "mac_address" in data and data["mac_address"] != row.mac_address:
+                row.mac_address = self._mac_for(session, row.network_id, data["mac_address"])
+            if "fixed_ips" in data:
+                self._update_fixed_ips(session, row, old["fixed_ips"], data["fixed_ips"])
+            common.bump_revision(row)
+            session.flush()
+            new = self.to_dicts(session, [row])[0]
+            self.deps.events.publish("port", events.PRECOMMIT_UPDATE,
+                                     events.Payload(ctx, port_id, (old, new), session))
+            return new
+        new = self.deps.db.run(run)
+        self.deps.events.publish("port", events.AFTER_UPDATE,
+                                 events.Payload(ctx, port_id, states=(None, new)))
+        return new
+
+    def _update_fixed_ips(self, session: Session, port: P, current: list[dict],
+                          wanted: list[dict]) -> None:
+        """Keep addresses that are asked for again, free the others, add the new."""
+        subnets = ipam_db.network_subnets(session, port.network_id)
+        by_id = {s.id: s for s in subnets}
+        remaining = list(current)
+        new_requests = []
+        for request in wanted:
+            match = _matching(remaining, request)
+            if match is not None:
+                remaining.remove(match)
+            else:
+                new_requests.append(request)
+        for gone in remaining:
+            session.execute(delete(IPA).where(IPA.port_id == port.id,
+                                              IPA.ip_address == gone["ip_address"],
+                                              IPA.subnet_id == gone["subnet_id"]))
+        session.flush()
+        for request in new_requests:
+            if request.get("subnet_id") and request["subnet_id"] not in by_id:
+                raise exc.InvalidInput(
+                    f"Failed to create port on network {port.network_id}, because "
+                    f"fixed_ips included invalid subnet {request['subnet_id']}")
+        self._allocate(session, port, subnets, new_requests, exhaustion_is_error=True)
+
+    def delete(self, ctx: Context, port_id: str) -> None:
+        def run(session: Session) -> None:
+            row = session.get(P, port_id, with_for_update=True)
+            if row is None:
+                raise exc.PortNotFound(port_id=port_id)
+            self.deps.events.publish("port", events.PRECOMMIT_DELETE,
+                                     events.Payload(ctx, port_id, session=session))
+            session.execute(delete(IPA).where(IPA.port_id == port_id))
+            common.delete_tags(session, port_id)
+            session.delete(row)
+        self.deps.db.run(run)
+        self.deps.events.publish("port", events.AFTER_DELETE, events.Payload(ctx, port_id))
+
+
+COLUMNS_SELECT = [P.id, P.name, P.description, P.project_id, P.network_id,
+                  P.mac_address, P.admin_state_up, P.status, P.device_id,
+                  P.device_owner, P.created_at, P.updated_at, P.revision_number]
+
+
+def _ip_sort_key(item: dict) -> tuple:
+    return (item["subnet_id"], item["ip_address"])
+
+
+def _matching(current: list[dict], request: dict) -> dict | None:
+    for item in current:
+        if "ip_address" in request:
+            if item["ip_address"] == request["ip_address"] and (
+                    "subnet_id" not in request or item["subnet_id"] == request["subnet_id"]):
+                return item
+        elif item["subnet_id"] == request.get("subnet_id"):
+            return item
+    return None
+
+
+def validate_fixed_ips(value: Any, max_count: int) -> list[dict]:
+    """Shape checks for fixed_ips (pure): a list of {subnet_id?, ip_address?}."""
+    if not isinstance(value, list):
+        raise v.bad("fixed_ips", f"'{value}' is not a list")
+    seen: set[str] = set()
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or not item or set(item) - {"subnet_id", "ip_address"}:
+            raise v.bad("fixed_ips", f"Invalid data format for fixed IP: '{item}'")
+        entry: dict[str, str] = {}
+        if "subnet_id" in item:
+            entry["subnet_id"] = v.uuid_value("fixed_ips")(item["subnet_id"])
+        if "ip_address" in item:
+            entry["ip_address"] = v.ip_address("fixed_ips")(item["ip_address"])
+            if entry["ip_address"] in seen:
+                raise v.bad("fixed_ips", f"Duplicate IP address '{item['ip_address']}'")
+            seen.add(entry["ip_address"])
+        out.append(entry)
+    if len(out) > max_count:
+        raise exc.FixedIPsExhausted()
+    return out

@@ -1,0 +1,122 @@
+"""Quotas: per-project limits over registered resources, checked inside the
+creating transaction by counting what the project already has."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from oslo_config import cfg
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from neutrino import exceptions as exc
+from neutrino.db import models
+from neutrino.db.engine import Database
+
+
+@dataclass(frozen=True)
+class QuotaResource:
+    name: str
+    model: Any          # counted by project_id
+    default_option: str  # option name in [quotas]
+
+
+class QuotaService:
+    def __init__(self, conf: cfg.ConfigOpts, db: Database) -> None:
+        self.conf = conf
+        self.db = db
+        self.resources: dict[str, QuotaResource] = {}
+
+    def register(self, name: str, model: Any, default_option: str) -> None:
+        self.resources[name] = QuotaResource(name, model, default_option)
+
+    def defaults(self) -> dict[str, int]:
+        return {name: self._default(r) for name, r in self.resources.items()}
+
+    def _default(self, resource: QuotaResource) -> int:
+        group = self.conf.quotas
+        if resource.default_option in group:
+            return getattr(group, resource.default_option)
+        return group.default_quota
+
+    def _limits(self, session: Session, project_id: str) -> dict[str, int]:
+        limits = self.defaults()
+        for resource, limit in session.execute(
+                select(models.Quota.resource, models.Quota.limit)
+                .where(models.Quota.project_id == project_id)):
+            if resource in limits:
+                limits[resource] = limit
+        return limits
+
+    def limits(self, project_id: str) -> dict[str, int]:
+        return self.db.run(lambda s: self._limits(s, project_id), write=False)
+
+    def _used(self, session: Session, project_id: str, name: str) -> int:
+        model = self.resources[name].model
+        return session.scalar(select(func.count()).select_from(model)
+                              .where(model.project_id == project_id)) or 0
+
+    def details(self, project_id: str) -> dict[str, dict[str, int]]:
+        def run(session: Session) -> dict:
+            limits = self._limits(session, project_id)
+            return {name: {"limit": limit, "used": self._used(session, project_id, name),
+                           "reserved": 0} for name, limit in limits.items()}
+        return self.db.run(run, write=False)
+
+    def projects_with_quotas(self) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            projects = session.scalars(select(models.Quota.project_id).distinct())
+            return [dict(self._limits(session, p), project_id=p, tenant_id=p)
+                    for p in sorted(projects)]
+        return self.db.run(run, write=False)
+
+    def update(self, project_id: str, values: dict[str, Any]) -> dict[str, int]:
+        unknown = [k for k in values if k not in self.resources]
+        if unknown:
+            raise exc.QuotaResourceUnknown(unknown=", ".join(sorted(unknown)))
+        converted = {k: _quota_value(k, v) for k, v in values.items()}
+
+        def run(session: Session) -> dict[str, int]:
+            for name, limit in converted.items():
+                row = session.scalars(select(models.Quota).where(
+                    models.Quota.project_id == project_id,
+                    models.Quota.resource == name)).first()
+                if row is None:
+                    session.add(models.Quota(project_id=project_id, resource=name,
+                                             limit=limit))
+                else:
+                    row.limit = limit
+            session.flush()
+            return self._limits(session, project_id)
+        return self.db.run(run)
+
+    def reset(self, project_id: str) -> None:
+        self.db.run(lambda s: s.execute(
+            delete(models.Quota).where(models.Quota.project_id == project_id)))
+
+    def check(self, session: Session, project_id: str | None, name: str,
+              delta: int) -> None:
+        """Raise OverQuota if the project would go over its limit for `name`."""
+        if project_id is None or name not in self.resources:
+            return
+        row = session.scalars(select(models.Quota.limit).where(
+            models.Quota.project_id == project_id, models.Quota.resource == name)).first()
+        limit = row if row is not None else self._default(self.resources[name])
+        if limit < 0:
+            return
+        if self._used(session, project_id, name) + delta > limit:
+            raise exc.OverQuota(overs=[name])
+
+
+def _quota_value(name: str, value: Any) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise exc.InvalidInput(f"'{value}' is not an integer") from None
+    if number < -1:
+        raise exc.InvalidInput(
+            f"Quota limit {number} for {name} must be greater than or equal to -1")
+    return number

@@ -1,0 +1,310 @@
+"""Subnets: CIDR, gateway, pools, DNS servers and host routes, with upstream's checks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from neutrino import events
+from neutrino import exceptions as exc
+from neutrino.api.query import ListQuery
+from neutrino.context import Context
+from neutrino.db import models
+from neutrino.ipam import subnet_math as sm
+from neutrino.resources.subnet import SUBNET, UNSET
+from neutrino.services import common
+from neutrino.services.deps import Deps
+from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+
+S = models.Subnet
+COLUMNS = {
+    "id": S.id, "name": S.name, "description": S.description,
+    "project_id": S.project_id, "tenant_id": S.project_id, "network_id": S.network_id,
+    "ip_version": S.ip_version, "cidr": S.cidr, "gateway_ip": S.gateway_ip,
+    "enable_dhcp": S.enable_dhcp, "ipv6_ra_mode": S.ipv6_ra_mode,
+    "ipv6_address_mode": S.ipv6_address_mode, "subnetpool_id": S.subnetpool_id,
+    "created_at": S.created_at, "updated_at": S.updated_at,
+    "revision_number": S.revision_number,
+}
+# Ports whose addresses on a subnet go away with the subnet.
+SUBNET_OWNED_DEVICE_OWNERS = ("network:dhcp",)
+
+
+def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
+    values = [v for _, v in pairs]
+    return S.id.in_(select(models.DNSNameServer.subnet_id)
+                    .where(models.DNSNameServer.address.in_(values)))
+
+
+class SubnetService:
+    resource = SUBNET
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    # -- reads ---------------------------------------------------------------
+
+    def get(self, ctx: Context, subnet_id: str) -> dict:
+        def run(session: Session) -> dict:
+            row = session.get(S, subnet_id)
+            if row is None:
+                raise exc.SubnetNotFound(subnet_id=subnet_id)
+            return self.to_dicts(session, [row])[0]
+        return self.deps.db.run(run, write=False)
+
+    def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
+             ) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _dns_filter))
+            if not ctx.is_admin:
+                shared = select(models.Network.id).where(models.Network.shared.is_(True))
+                stmt = stmt.where(or_(S.project_id == ctx.project_id,
+                                      S.network_id.in_(shared)))
+            stmt, reverse = apply_order_and_page(
+                stmt, query, COLUMNS, session, S, lambda i: exc.SubnetNotFound(subnet_id=i))
+            rows = list(session.scalars(stmt))
+            if reverse:
+                rows.reverse()
+            return self.to_dicts(session, rows)
+        return self.deps.db.run(run, write=False)
+
+    def to_dicts(self, session: Session, rows: list[S]) -> list[dict]:
+        ids = [r.id for r in rows]
+        tags = common.load_tags(session, ids)
+        pools: dict[str, list[dict]] = defaultdict(list)
+        dns: dict[str, list[str]] = defaultdict(list)
+        routes: dict[str, list[dict]] = defaultdict(list)
+        shared: dict[str, bool] = {}
+        for chunk in in_chunks(ids):
+            for p in session.scalars(select(models.AllocationPool)
+                                     .where(models.AllocationPool.subnet_id.in_(chunk))
+                                     .order_by(models.AllocationPool.id)):
+                pools[p.subnet_id].append({"start": p.first_ip, "end": p.last_ip})
+            for d in session.scalars(select(models.DNSNameServer)
+                                     .where(models.DNSNameServer.subnet_id.in_(chunk))
+                                     .order_by(models.DNSNameServer.order)):
+                dns[d.subnet_id].append(d.address)
+            for r in session.scalars(select(models.HostRoute)
+                                     .where(models.HostRoute.subnet_id.in_(chunk))):
+                routes[r.subnet_id].append({"destination": r.destination,
+                                            "nexthop": r.nexthop})
+        net_ids = list({r.network_id for r in rows})
+        for chunk in in_chunks(net_ids):
+            for net_id, is_shared in session.execute(
+                    select(models.Network.id, models.Network.shared)
+                    .where(models.Network.id.in_(chunk))):
+                shared[net_id] = is_shared
+        out = []
+        for row in rows:
+            item = common.standard_dict(row, tags.get(row.id, []))
+            item.update(
+                network_id=row.network_id, ip_version=row.ip_version, cidr=row.cidr,
+                gateway_ip=row.gateway_ip, enable_dhcp=row.enable_dhcp,
+                ipv6_ra_mode=row.ipv6_ra_mode, ipv6_address_mode=row.ipv6_address_mode,
+                subnetpool_id=row.subnetpool_id,
+                allocation_pools=pools.get(row.id, []),
+                dns_nameservers=dns.get(row.id, []), host_routes=routes.get(row.id, []),
+                # For policy only ("shared" rule); not shown (not an attribute).
+                shared=shared.get(row.network_id, False))
+            out.append(item)
+        return out
+
+    def policy_target(self, ctx: Context, data: dict) -> dict:
+        """Adds the network's owner and sharing to a create target."""
+        def run(session: Session) -> dict:
+            net = session.get(models.Network, data["network_id"])
+            if net is None:
+                raise exc.NetworkNotFound(net_id=data["network_id"])
+            return dict(data, **{"network:project_id": net.project_id,
+                                 "network:tenant_id": net.project_id,
+                                 "shared": net.shared})
+        return self.deps.db.run(run, write=False)
+
+    # -- validation (pure, against the network's other subnets) --------------
+
+    def _validate_new(self, session: Session, data: dict) -> dict:
+        if data.get("subnetpool_id") is not None:
+            raise exc.NotFound(f"Subnet pool {data['subnetpool_id']} could not be found.")
+        if data["cidr"] is UNSET or data["cidr"] is None:
+            raise exc.BadRequest(resource="subnets",
+                                 msg="a subnetpool must be specified in the absence of a cidr")
+        net = sm.parse_cidr(data["cidr"], data["ip_version"])
+        cidr = str(net)
+        version = data["ip_version"]
+        sm.validate_ipv6_modes(version, data["ipv6_ra_mode"], data["ipv6_address_mode"])
+        if version == 6 and not data["enable_dhcp"] and (
+                data["ipv6_ra_mode"] or data["ipv6_address_mode"]):
+            raise exc.InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when "
+                                   "enable_dhcp is set to False")
+        if data["gateway_ip"] is UNSET:
+            gateway = sm.default_gateway(net)
+        elif data["gateway_ip"] is None:
+            gateway = None
+        else:
+            gateway = sm.validate_gateway(net, data["gateway_ip"])
+        if data["allocation_pools"] is UNSET or data["allocation_pools"] is None:
+            pools = sm.default_allocation_pools(net, gateway)
+        else:
+            pools = sm.validate_allocation_pools(net, gateway, data["allocation_pools"])
+        conf = self.deps.conf
+        dns = sm.validate_dns_nameservers(data["dns_nameservers"], conf.max_dns_nameservers)
+        routes = sm.validate_host_routes(data["host_routes"], conf.max_subnet_host_routes,
+                                         version)
+        self._check_overlap(session, data["network_id"], cidr)
+        return {"cidr": cidr, "gateway_ip": gateway, "pools": pools, "dns": dns,
+                "routes": routes}
+
+    def _check_overlap(self, session: Session, network_id: str, cidr: str,
+                       exclude: str | None = None) -> None:
+        stmt = select(S.cidr)
+        if self.deps.conf.allow_overlapping_ips:
+            stmt = stmt.where(S.network_id == network_id)
+        for other in session.scalars(stmt):
+            if sm.cidrs_overlap(other, cidr):
+                raise exc.InvalidInput(
+                    f"Requested subnet with cidr: {cidr} for network: {network_id} "
+                    "overlaps with another subnet")
+
+    # -- writes --------------------------------------------------------------
+
+    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+        def run(session: Session) -> list[dict]:
+            rows = [self._create(session, ctx, data) for data in items]
+            session.flush()
+            return self.to_dicts(session, rows)
+        result = self.deps.db.run(run)
+        for item in result:
+            self.deps.events.publish("subnet", events.AFTER_CREATE,
+                                     events.Payload(ctx, item["id"], states=(item,)))
+        return result
+
+    def _create(self, session: Session, ctx: Context, data: dict) -> S:
+        network = session.get(models.Network, data["network_id"], with_for_update=True)
+        if network is None:
+            raise exc.NetworkNotFound(net_id=data["network_id"])
+        valid = self._validate_new(session, data)
+        self.deps.quotas.check(session, data["project_id"], "subnet", 1)
+        row = S(id=common.new_id(), project_id=data["project_id"], name=data["name"],
+                description=data["description"], network_id=data["network_id"],
+                ip_version=data["ip_version"], cidr=valid["cidr"],
+                gateway_ip=valid["gateway_ip"], enable_dhcp=data["enable_dhcp"],
+                ipv6_ra_mode=data["ipv6_ra_mode"],
+                ipv6_address_mode=data["ipv6_address_mode"], revision_number=0)
+        session.add(row)
+        session.flush()
+        self._write_children(session, row.id, valid["pools"], valid["dns"], valid["routes"])
+        if data.get("tags"):
+            common.set_tags(session, "subnets", row.id, data["tags"])
+        common.bump_revision(network)
+        self.deps.events.publish("subnet", events.PRECOMMIT_CREATE,
+                                 events.Payload(ctx, row.id, states=(data,), session=session))
+        return row
+
+    def _write_children(self, session: Session, subnet_id: str,
+                        pools: list[tuple[str, str]] | None, dns: list[str] | None,
+                        routes: list[dict] | None) -> None:
+        if pools is not None:
+            session.execute(delete(models.AllocationPool)
+                            .where(models.AllocationPool.subnet_id == subnet_id))
+            for first, last in pools:
+                session.add(models.AllocationPool(subnet_id=subnet_id, first_ip=first,
+                                                  last_ip=last))
+        if dns is not None:
+            session.execute(delete(models.DNSNameServer)
+                            .where(models.DNSNameServer.subnet_id == subnet_id))
+            for order, address in enumerate(dns):
+                session.add(models.DNSNameServer(subnet_id=subnet_id, address=address,
+                                                 order=order))
+        if routes is not None:
+            session.execute(delete(models.HostRoute)
+                            .where(models.HostRoute.subnet_id == subnet_id))
+            for route in routes:
+                session.add(models.HostRoute(subnet_id=subnet_id,
+                                             destination=route["destination"],
+                                             nexthop=route["nexthop"]))
+
+    def update(self, ctx: Context, subnet_id: str, data: dict,
+               revision: int | None = None) -> dict:
+        def run(session: Session) -> dict:
+            row = session.get(S, subnet_id, with_for_update=True)
+            if row is None:
+                raise exc.SubnetNotFound(subnet_id=subnet_id)
+            common.check_revision(row, revision)
+            old = self.to_dicts(session, [row])[0]
+            self._apply_update(session, row, old, data)
+            common.bump_revision(row)
+            session.flush()
+            new = self.to_dicts(session, [row])[0]
+            self.deps.events.publish("subnet", events.PRECOMMIT_UPDATE,
+                                     events.Payload(ctx, subnet_id, (old, new), session))
+            return new
+        new = self.deps.db.run(run)
+        self.deps.events.publish("subnet", events.AFTER_UPDATE,
+                                 events.Payload(ctx, subnet_id, states=(None, new)))
+        return new
+
+    def _apply_update(self, session: Session, row: S, old: dict, data: dict) -> None:
+        net = sm.parse_cidr(row.cidr)
+        conf = self.deps.conf
+        gateway = row.gateway_ip
+        if "gateway_ip" in data:
+            gateway = None if data["gateway_ip"] is None else sm.validate_gateway(
+                net, data["gateway_ip"])
+        pools = None
+        if "allocation_pools" in data:
+            pools = (sm.default_allocation_pools(net, gateway)
+                     if data["allocation_pools"] is None else
+                     sm.validate_allocation_pools(net, gateway, data["allocation_pools"]))
+        elif "gateway_ip" in data and gateway is not None:
+            current = [{"start": p["start"], "end": p["end"]}
+                       for p in old["allocation_pools"]]
+            sm.validate_allocation_pools(net, gateway, current)
+        dns = (sm.validate_dns_nameservers(data["dns_nameservers"], conf.max_dns_nameservers,
+                                           row.id)
+               if "dns_nameservers" in data else None)
+        routes = (sm.validate_host_routes(data["host_routes"], conf.max_subnet_host_routes,
+                                          row.ip_version, row.id)
+                  if "host_routes" in data else None)
+        common.apply_standard(row, data)
+        row.gateway_ip = gateway
+        if "enable_dhcp" in data:
+            if not data["enable_dhcp"] and row.ip_version == 6 and (
+                    row.ipv6_ra_mode or row.ipv6_address_mode):
+                raise exc.InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set "
+                                       "when enable_dhcp is set to False")
+            row.enable_dhcp = data["enable_dhcp"]
+        self._write_children(session, row.id, pools, dns, routes)
+
+    def delete(self, ctx: Context, subnet_id: str) -> None:
+        def run(session: Session) -> None:
+            row = session.get(S, subnet_id, with_for_update=True)
+            if row is None:
+                raise exc.SubnetNotFound(subnet_id=subnet_id)
+            auto = sm.is_auto_address(row.ip_version, row.ipv6_ra_mode,
+                                      row.ipv6_address_mode)
+            allocations = session.execute(
+                select(models.IPAllocation.port_id, models.Port.device_owner)
+                .join(models.Port, models.Port.id == models.IPAllocation.port_id)
+                .where(models.IPAllocation.subnet_id == subnet_id)).all()
+            blocking = [port_id for port_id, owner in allocations
+                        if owner not in SUBNET_OWNED_DEVICE_OWNERS
+                        and not (auto and not owner.startswith("network:router"))]
+            if blocking:
+                raise exc.SubnetInUse(subnet_id=subnet_id)
+            self.deps.events.publish("subnet", events.PRECOMMIT_DELETE,
+                                     events.Payload(ctx, subnet_id, session=session))
+            session.execute(delete(models.IPAllocation)
+                            .where(models.IPAllocation.subnet_id == subnet_id))
+            for model in (models.AllocationPool, models.DNSNameServer, models.HostRoute):
+                session.execute(delete(model).where(model.subnet_id == subnet_id))
+            common.delete_tags(session, subnet_id)
+            network = session.get(models.Network, row.network_id)
+            if network is not None:
+                common.bump_revision(network)
+            session.delete(row)
+        self.deps.db.run(run)
+        self.deps.events.publish("subnet", events.AFTER_DELETE,
+                                 events.Payload(ctx, subnet_id))
