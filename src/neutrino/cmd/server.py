@@ -61,6 +61,7 @@ class Server(BaseApplication):
             "accesslog": None,
             "loglevel": "debug" if conf.debug else "info",
             "proc_name": "neutrino-server",
+            "control_socket_disable": True,
             "preload_app": False,
             "post_fork": self._post_fork,
         }

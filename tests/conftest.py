@@ -1,0 +1,39 @@
+"""Shared fixtures: one running server per database backend for the HTTP tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from backends import database, selected_backends  # noqa: E402
+from server import Api, ServerProcess  # noqa: E402
+
+
+@pytest.fixture(scope="session", params=selected_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A neutrino-server (one API worker) on a fresh database of the backend."""
+    state = tmp_path_factory.mktemp(f"server-{backend}")
+    with database(backend, state) as url, ServerProcess(state, url) as proc:
+        yield proc
+
+
+@pytest.fixture
+def api(server: ServerProcess, backend: str) -> Api:
+    """Admin client (noauth, no X-Project-Id: admin in fake_project_id)."""
+    return Api(server.url, backend=backend)
+
+
+@pytest.fixture
+def tmp_state(tmp_path: Path) -> Path:
+    return tmp_path

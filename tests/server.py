@@ -1,0 +1,142 @@
+"""Running a real neutrino-server process for HTTP tests, and a small client for it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """neutrino-server started with its own config file; stopped by pid."""
+
+    def __init__(self, state_dir: Path, db_url: str, workers: int = 1,
+                 extra_conf: str = "") -> None:
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = state_dir / "neutrino.conf"
+        self.log = state_dir / "server.log"
+        self.config.write_text(
+            "[DEFAULT]\n"
+            f"bind_port = {self.port}\n"
+            f"state_path = {state_dir}\n"
+            f"api_workers = {workers}\n"
+            f"{extra_conf}\n"
+            "[database]\n"
+            f"connection = {db_url}\n")
+        self.proc: subprocess.Popen | None = None
+
+    def migrate(self) -> None:
+        subprocess.run([str(BIN / "neutrino-db-manage"), "--config-file", str(self.config),
+                        "upgrade", "head"], check=True, capture_output=True)
+
+    def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.migrate()
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "neutrino-server"), "--config-file", str(self.config)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
+class Api:
+    """HTTP client for /v2.0, optionally acting as a project (noauth headers)."""
+
+    def __init__(self, base_url: str, project: str | None = None,
+                 roles: list[str] | None = None, backend: str = "") -> None:
+        self.base_url = base_url
+        self.backend = backend
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if project is not None:
+            headers["X-Project-Id"] = project
+            headers["X-Roles"] = ",".join(roles if roles is not None else ["member"])
+            headers["X-User-Id"] = f"user-of-{project}"
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+
+    def as_project(self, project: str, roles: list[str] | None = None) -> Api:
+        return Api(self.base_url, project, roles, self.backend)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if not path.startswith("/"):
+            path = "/v2.0/" + path
+        return self.client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, json=body, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, json=body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    # Shortcuts that assert success, for setting up a test's resources.
+    def create(self, resource: str, **attrs: Any) -> dict:
+        response = self.post(f"{resource}s", {resource: attrs})
+        assert response.status_code == 201, response.text
+        return response.json()[resource]
+
+    def network(self, **attrs: Any) -> dict:
+        return self.create("network", **attrs)
+
+    def subnet(self, network_id: str, cidr: str, ip_version: int | None = None,
+               **attrs: Any) -> dict:
+        version = ip_version or (6 if ":" in cidr else 4)
+        return self.create("subnet", network_id=network_id, cidr=cidr,
+                           ip_version=version, **attrs)
+
+    def port(self, network_id: str, **attrs: Any) -> dict:
+        return self.create("port", network_id=network_id, **attrs)
+
+
+def error_of(response: httpx.Response) -> dict:
+    """The NeutronError part of an error response."""
+    body = response.json()
+    assert set(body) == {"NeutronError"}, body
+    return body["NeutronError"]
