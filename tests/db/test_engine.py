@@ -1,0 +1,96 @@
+"""The transaction runner: retries on races, never on client errors."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from backends import database
+from neutrino import exceptions as exc
+from neutrino.db import migrate, models
+from neutrino.db.engine import Database, is_retriable
+
+
+@pytest.fixture
+def db(backend: str, tmp_path: Path):
+    with database(backend, tmp_path) as url:
+        database_ = Database(url, max_retries=5)
+        migrate.upgrade(database_)
+        yield database_
+        database_.engine.dispose()
+
+
+def _add_tag(session, tag: str) -> None:
+    session.add(models.Tag(resource_id="r1", tag=tag, resource_type="networks"))
+    session.flush()
+
+
+def test_unique_violation_is_retried_and_then_sees_the_winner(db: Database) -> None:
+    db.run(lambda s: _add_tag(s, "taken"))
+    attempts = []
+
+    def body(session) -> str:
+        attempts.append(1)
+        existing = set(session.scalars(select(models.Tag.tag)))
+        # First attempt races (inserts the taken tag); the retry picks a free one.
+        _add_tag(session, "taken" if len(attempts) == 1 else f"free{len(existing)}")
+        return "done"
+
+    assert db.run(body) == "done"
+    assert len(attempts) == 2
+    tags = db.run(lambda s: set(s.scalars(select(models.Tag.tag))), write=False)
+    assert tags == {"taken", "free1"}
+
+
+def test_real_unique_violation_is_classified_retriable(db: Database) -> None:
+    db.run(lambda s: _add_tag(s, "x"))
+    from sqlalchemy import exc as sa_exc
+    with pytest.raises(sa_exc.IntegrityError) as info, db.session() as session:
+        _add_tag(session, "x")
+    assert is_retriable(info.value)
+
+
+def test_retries_are_bounded(db: Database) -> None:
+    db.run(lambda s: _add_tag(s, "always"))
+    with pytest.raises(exc.DBRetryExhausted):
+        db.run(lambda s: _add_tag(s, "always"))
+
+
+def test_client_errors_are_not_retried_and_roll_back(db: Database) -> None:
+    calls = []
+
+    def body(session) -> None:
+        calls.append(1)
+        _add_tag(session, "half-written")
+        raise exc.NetworkNotFound(net_id="n")
+
+    with pytest.raises(exc.NetworkNotFound):
+        db.run(body)
+    assert calls == [1]
+    assert db.run(lambda s: list(s.scalars(select(models.Tag))), write=False) == []
+
+
+def test_concurrent_writers_all_commit(db: Database) -> None:
+    """Writers from many threads each commit once (SQLite: BEGIN IMMEDIATE queues
+    them instead of failing on a lock upgrade)."""
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            def body(session) -> None:
+                count = len(list(session.scalars(select(models.Tag))))
+                _add_tag(session, f"t{i}-{count}")
+            db.run(body)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert db.run(lambda s: len(list(s.scalars(select(models.Tag)))), write=False) == 20
