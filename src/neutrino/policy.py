@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from typing import Any
 
 from oslo_config import cfg
@@ -99,7 +101,8 @@ class FieldCheck(_checks.Check):
         self.regex = re.compile(value[1:]) if value.startswith("~") else None
         super().__init__(kind, f"{resource}:{field_value}")
 
-    def __call__(self, target: dict, cred: dict, enforcer: Any) -> bool:
+    def __call__(self, target: dict, cred: dict, enforcer: Any,
+                 current_rule: str | None = None) -> bool:
         if self.field not in target:
             return False
         actual = target[self.field]
@@ -108,24 +111,55 @@ class FieldCheck(_checks.Check):
         return str(actual) == self.value
 
 
+# How often (seconds) a request may make oslo.policy look at the policy file again.
+# Looking costs ~0.2 ms (stat of the file and policy.d, re-applying defaults).
+RELOAD_INTERVAL = 0.5
+_MISSING = object()  # a target key that is absent (not the same as None)
+_RULES = "__rules__"  # the rule set a request's cached decisions were made with
+
+
 class Policy:
     def __init__(self, conf: cfg.ConfigOpts, policy_file: str | None = None) -> None:
         path = policy_file or _find_policy_file(conf)
         self.enforcer = oslo_policy.Enforcer(conf, policy_file=path, use_conf=True)
         self.enforcer.register_defaults(list_rules())
         self.enforcer.load_rules()
+        self._loaded_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _refresh(self) -> None:
+        """Let oslo.policy re-read the policy file if it changed (at most every
+        RELOAD_INTERVAL seconds; an edited file applies without a restart)."""
+        now = time.monotonic()
+        if now - self._loaded_at < RELOAD_INTERVAL:
+            return
+        with self._lock:
+            if now - self._loaded_at >= RELOAD_INTERVAL:
+                self.enforcer.load_rules()
+                self._loaded_at = time.monotonic()
 
     def is_admin(self, ctx: Context) -> bool:
-        return bool(self.enforcer.enforce("context_is_admin", {},
-                                          ctx.to_policy_credentials()))
+        return self.check(ctx, "context_is_admin", {})
 
     def check(self, ctx: Context, action: str, target: dict) -> bool:
-        self.enforcer.load_rules()  # cheap unless the file changed
-        key = self._cache_key(action, target)
         cache = ctx.policy_cache
+        rules = cache.get(_RULES)
+        if rules is None:  # the request's first decision
+            self._refresh()
+        rules = self.enforcer.rules
+        if cache.get(_RULES) is not rules:  # first decision, or the rules were reloaded
+            cache.clear()
+            cache[_RULES] = rules
+        key = self._cache_key(action, target)
         if key is not None and key in cache:
             return cache[key]
-        allowed = bool(self.enforcer.enforce(action, target, ctx.to_policy_credentials()))
+        try:
+            rule = rules[action]  # an unknown action falls back to "default", as oslo
+        except KeyError:
+            allowed = False
+        else:
+            allowed = bool(_checks._check(rule, target, ctx.to_policy_credentials(),
+                                          self.enforcer, action))
         if key is not None:
             cache[key] = allowed
         return allowed
@@ -150,30 +184,59 @@ class Policy:
         keys = _referenced_keys(self.enforcer, action)
         if keys is None:
             return None
-        return (action, tuple(_hashable(target.get(k)) for k in sorted(keys)))
+        try:
+            values = tuple(_hashable(target.get(k, _MISSING)) for k in keys)
+            hash(values)
+        except TypeError:
+            return None
+        return (action, values)
 
 
 def _hashable(value: Any) -> Any:
+    """A hashable stand-in that compares equal exactly when the values do (as far as
+    a rule can tell: rules see values through ``str()`` and ``in``)."""
     if isinstance(value, list):
-        return tuple(value)
+        return (list, tuple(_hashable(v) for v in value))
     if isinstance(value, dict):
-        return tuple(sorted(value.items()))
+        return (dict, tuple(sorted((k, _hashable(v)) for k, v in value.items())))
+    if isinstance(value, bool | int | float):
+        return (type(value), value)  # True == 1 == 1.0, but str() differs
     return value
 
 
-_TARGET_KEY = re.compile(r"%\(([^)]+)\)s")
+# %(key)s and the other conversions; '%%' is a literal percent sign.
+_TARGET_KEY = re.compile(r"%\(([^)]*)\)[#0\- +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
 
 
-def _referenced_keys(enforcer: oslo_policy.Enforcer, action: str) -> set[str] | None:
-    """Target keys a rule depends on, or None when that cannot be told."""
+def _match_keys(match: str) -> set[str] | None:
+    """Target keys a check's ``match`` interpolates; None if it uses the target in a
+    way that cannot be told (a bare ``%s`` formats the whole target)."""
+    keys = set(_TARGET_KEY.findall(match))
+    if "%" in _TARGET_KEY.sub("", match).replace("%%", ""):
+        return None
+    return keys
+
+
+def _lookup(rules: Any, name: str) -> Any:
+    """rules[name] as oslo evaluates it (a missing rule falls back to the default
+    rule); None when even that is missing (the check fails closed)."""
+    try:
+        return rules[name]
+    except KeyError:
+        return None
+
+
+def _referenced_keys(enforcer: oslo_policy.Enforcer, action: str) -> tuple[str, ...] | None:
+    """Target keys (sorted) a rule depends on, or None when that cannot be told."""
     cache = enforcer.__dict__.setdefault("_neutrino_keys", {})
     rules = enforcer.rules
-    marker = id(rules)
-    if cache.get("__rules__") != marker:
+    # Keep the rule set itself (not its id(), which a new one may reuse).
+    if cache.get(_RULES) is not rules:
         cache.clear()
-        cache["__rules__"] = marker
+        cache[_RULES] = rules
     if action not in cache:
-        cache[action] = _walk(rules, rules.get(action, rules.get("default")), set())
+        keys = _walk(rules, _lookup(rules, action), set())
+        cache[action] = None if keys is None else tuple(sorted(keys))
     return cache[action]
 
 
@@ -184,7 +247,7 @@ def _walk(rules: Any, check: Any, seen: set[str]) -> set[str] | None:
         if check.match in seen:
             return set()
         seen.add(check.match)
-        return _walk(rules, rules.get(check.match), seen)
+        return _walk(rules, _lookup(rules, check.match), seen)
     if isinstance(check, _checks.AndCheck | _checks.OrCheck):
         keys: set[str] = set()
         for sub in check.rules:
@@ -195,12 +258,13 @@ def _walk(rules: Any, check: Any, seen: set[str]) -> set[str] | None:
         return keys
     if isinstance(check, _checks.NotCheck):
         return _walk(rules, check.rule, seen)
-    if isinstance(check, _checks.TrueCheck | _checks.FalseCheck | _checks.RoleCheck):
+    if isinstance(check, _checks.TrueCheck | _checks.FalseCheck):
         return set()
     if isinstance(check, FieldCheck):
         return {check.field}
-    if isinstance(check, _checks.GenericCheck):
-        return set(_TARGET_KEY.findall(check.match))
+    # Exact types: a subclass (a custom check) may look at anything.
+    if type(check) in (_checks.RoleCheck, _checks.GenericCheck):
+        return _match_keys(check.match)
     return None
 
 

@@ -14,9 +14,13 @@ from pathlib import Path
 import openstack
 import pytest
 from openstack import exceptions as sdk_exc
+
 from server import ServerProcess
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:openstack")
+# The sdk warns about its own future API changes; they are not ours to fix.
+pytestmark = [pytest.mark.filterwarnings("ignore::openstack.warnings.OpenStackDeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK50Warning"),
+              pytest.mark.filterwarnings("ignore::openstack.warnings.RemovedInSDK60Warning")]
 
 OPENSTACK_CLI = Path(sys.executable).parent / "openstack"
 

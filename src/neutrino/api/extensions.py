@@ -25,7 +25,7 @@ EXTENSIONS = [
               "Allow filtering by attributes with empty string value",
               "2018-05-01T10:00:00-00:00"),
     Extension("filter-validation", "Filter parameters validation",
-              "Provides validation on filter parameters.", "2018-03-21T10:00:00-00:00"),
+              "Provides validation on filter parameters.", "2018-07-04T10:00:00-00:00"),
     Extension("ip-substring-filtering", "IP address substring filtering",
               "Provides IP address substring filtering when listing ports",
               "2017-11-28T09:00:00-00:00"),
@@ -50,11 +50,12 @@ EXTENSIONS = [
               "will display the revision number of neutron resources.",
               "2016-04-11T10:00:00-00:00"),
     Extension("standard-attr-tag", "Tag support for resources with standard attribute: "
-              "subnet, trunk, network_segment_range, router, network, policy, "
-              "subnetpool, port, security_group, floatingip", "Enables to set tag on "
+              "port, subnet, subnetpool, network, security_group, router, floatingip, "
+              "policy, trunk, network_segment_range", "Enables to set tag on "
               "resources with standard attribute.", "2017-01-01T00:00:00-00:00"),
-    Extension("tag-creation", "Tag support for resource creation", "Enables to set tag "
-              "on resources during creation.", "2019-06-10T10:00:00-00:00"),
+    # Upstream's "updated" really is this (not a valid date).
+    Extension("tag-creation", "Tag creation extension", "Allow to create multiple tags "
+              "for a resource", "2024-23-07T10:00:00-00:00"),
 ]
 
 BY_ALIAS = {e.alias: e for e in EXTENSIONS}

@@ -12,6 +12,8 @@ from neutrino.policy import Policy
 
 ACCESS_LOG = logging.getLogger("neutrino.api.access")
 NOAUTH_PROJECT = "fake_project_id"
+# WSGI environ key under which an outer layer may have set the request id already.
+REQUEST_ID_ENV = "neutrino.request_id"
 # Paths anyone may read, token or not (version discovery).
 PUBLIC_PATHS = ("/", "")
 
@@ -20,7 +22,8 @@ class RequestId:
     """Gives every request an id (``X-Openstack-Request-Id``) and logs it on the way out."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        req.context.request_id = new_request_id()
+        # In keystone mode the id is made before auth_token runs (neutrino.api.keystone).
+        req.context.request_id = req.env.get(REQUEST_ID_ENV) or new_request_id()
         req.context.started = time.monotonic()
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,

@@ -32,6 +32,9 @@ def parse_list_query(resource: Resource, params: list[tuple[str, str]],
     sort_dirs: list[str] = []
     unknown: list[str] = []
     for key, value in params:
+        if "\x00" in key or "\x00" in value:
+            # No stored value holds a NUL, and PostgreSQL refuses it in a query.
+            raise exc.HTTPBadRequest("Query string contains a NUL character")
         if key == "fields":
             query.fields.append(value)
         elif key == "sort_key":
@@ -47,8 +50,6 @@ def parse_list_query(resource: Resource, params: list[tuple[str, str]],
         elif key in TAG_FILTERS:
             tags = [t for t in value.split(",") if t]
             query.tag_filters.setdefault(key, []).extend(tags)
-        elif key == "tenant_id" and "project_id" in resource.attrs:
-            _add_filter(resource, query, "project_id", value)
         elif key in resource.attrs and resource.attrs[key].filterable:
             _add_filter(resource, query, key, value)
         else:

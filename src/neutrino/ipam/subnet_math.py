@@ -100,7 +100,7 @@ def parse_cidr(value: object, ip_version: int | None = None) -> Network:
             "cidr", f"'{value}' isn't a recognized IP subnet cidr, '{net}' is recommended"
         )
     if ip_version is not None and net.version != ip_version:
-        raise InvalidInput(f"Cidr {value} does not match ip_version {ip_version}")
+        raise InvalidInput(f"cidr '{value}' does not match the ip_version '{ip_version}'")
     return net
 
 
@@ -162,7 +162,8 @@ def validate_gateway(net: Network | str, gateway: str) -> str:
     if ip is None:
         raise InvalidInput(f"'{gateway}' is not a valid IP address")
     if ip.version != net.version:
-        raise InvalidInput("Gateway IP version inconsistent with subnet IP version")
+        raise InvalidInput(
+            f"gateway_ip '{gateway}' does not match the ip_version '{net.version}'")
     if ip in net and _is_reserved_in(net, ip):
         raise InvalidInput("Gateway is not valid on subnet")
     return str(ip)

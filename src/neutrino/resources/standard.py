@@ -20,6 +20,8 @@ def validate_tag(tag: object) -> str:
         raise v.bad("tags", f"'{tag}' is not a valid string")
     if len(tag) > v.TAG_MAX_LEN:
         raise v.bad("tags", f"'{tag}' exceeds maximum length of {v.TAG_MAX_LEN}")
+    if "\x00" in tag:
+        raise v.bad("tags", f"'{tag}' contains a NUL character")
     return tag
 
 
@@ -34,7 +36,7 @@ def standard_attrs(name_default: str = "") -> list[Attr]:
         Attr("project_id", convert=v.project_id, default=None),
         Attr("tenant_id", convert=v.project_id, default=None, sortable=True),
         Attr("tags", convert=tag_list, default=list, filterable=False, sortable=False),
-        Attr("created_at", allow_post=False, filterable=True),
-        Attr("updated_at", allow_post=False, filterable=True),
+        Attr("created_at", allow_post=False, filter_convert=v.query_datetime),
+        Attr("updated_at", allow_post=False, filter_convert=v.query_datetime),
         Attr("revision_number", allow_post=False, filter_convert=v.query_int),
     ]

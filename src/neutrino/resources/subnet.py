@@ -12,12 +12,20 @@ UNSET = object()
 
 IPV6_MODES = ["dhcpv6-stateful", "dhcpv6-stateless", "slaac", None]
 
+
+
+def none_to_empty_list(value: object) -> object:
+    """null means "none" for list attributes (validated later, with the subnet)."""
+    return [] if value is None else value
+
+
 SUBNET = Resource("subnet", "subnets", not_found=exc.SubnetNotFound,
                   not_found_key="subnet_id")
 SUBNET.add(
     *standard_attrs(),
     Attr("network_id", convert=v.uuid_value("network_id"), default=REQUIRED),
-    Attr("ip_version", convert=v.one_of("ip_version", [4, 6]), default=REQUIRED,
+    Attr("ip_version", convert=lambda value: v.one_of("ip_version", [4, 6])(v.to_int(value)),
+         default=REQUIRED,
          filter_convert=v.query_int),
     Attr("cidr", default=UNSET),
     Attr("prefixlen", convert=v.to_int, default=UNSET, visible=False, filterable=False,
@@ -27,8 +35,10 @@ SUBNET.add(
          allow_put=True),
     Attr("allocation_pools", convert=v.list_of_dicts("allocation_pools"), default=UNSET,
          allow_put=True, filterable=False, sortable=False),
-    Attr("dns_nameservers", default=list, allow_put=True, sortable=False),
-    Attr("host_routes", default=list, allow_put=True, filterable=False, sortable=False),
+    Attr("dns_nameservers", convert=none_to_empty_list, default=list, allow_put=True,
+         sortable=False),
+    Attr("host_routes", convert=none_to_empty_list, default=list, allow_put=True,
+         filterable=False, sortable=False),
     Attr("enable_dhcp", convert=v.to_boolean, default=True, allow_put=True,
          filter_convert=v.query_bool),
     Attr("ipv6_ra_mode", convert=v.one_of("ipv6_ra_mode", IPV6_MODES), default=None),

@@ -7,6 +7,7 @@ Two error shapes exist upstream and clients see both:
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 import uuid
@@ -63,6 +64,8 @@ def string(attr: str, max_len: int | None = None) -> Callable[[Any], str]:
             raise bad(attr, f"'{value}' is not a valid string")
         if max_len is not None and len(value) > max_len:
             raise bad(attr, f"'{value}' exceeds maximum length of {max_len}")
+        if "\x00" in value:
+            raise bad(attr, f"'{value}' contains a NUL character")
         return value
     return convert
 
@@ -141,6 +144,17 @@ def dict_value(attr: str) -> Callable[[Any], dict]:
 
 def project_id(value: Any) -> str:
     return string("project_id", PROJECT_ID_MAX_LEN)(value)
+
+
+def query_datetime(value: str) -> dt.datetime:
+    """A timestamp filter (``created_at=2026-11-26T13:38:48Z``) as naive UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise exc.InvalidInput(f"'{value}' is not a valid timestamp") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
 
 
 def query_bool(value: str) -> bool:

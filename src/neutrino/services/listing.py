@@ -6,7 +6,7 @@ behave the same on every collection.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select
@@ -65,26 +65,61 @@ def _ordered_sorts(query: ListQuery) -> list[tuple[str, str]]:
     return sorts
 
 
+def _nullable(column: Any) -> bool:
+    return bool(getattr(getattr(column, "expression", column), "nullable", False))
+
+
+def _after(column: Any, direction: str, value: Any) -> Any:
+    """Rows strictly after ``value`` in this column's order. NULL sorts first
+    ascending and last descending on every backend (see `order_by_clauses`)."""
+    if value is None:
+        return column.is_not(None) if direction == "asc" else false()
+    if isinstance(value, bool):
+        if direction == "asc":
+            after = column == True if value is False else false()  # noqa: E712
+        else:
+            after = column == False if value is True else false()  # noqa: E712
+    else:
+        after = column > value if direction == "asc" else column < value
+    if direction == "desc" and _nullable(column):
+        after = or_(after, column.is_(None))
+    return after
+
+
+def _equal(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
 def marker_clause(columns: dict[str, Any], sorts: list[tuple[str, str]],
-                  marker_row: Any) -> Any:
-    """Rows strictly after the marker in the given order (keyset pagination)."""
+                  marker_values: Sequence[Any]) -> Any:
+    """Rows strictly after the marker in the given order (keyset pagination);
+    ``marker_values`` are the marker's values of the sort keys, in order."""
     alternatives = []
     for i, (key, direction) in enumerate(sorts):
-        equal = [columns[k] == getattr(marker_row, k) for k, _ in sorts[:i]]
-        value = getattr(marker_row, key)
-        column = columns[key]
-        after = column > value if direction == "asc" else column < value
-        alternatives.append(and_(*equal, after))
+        equal = [_equal(columns[k], marker_values[j]) for j, (k, _) in enumerate(sorts[:i])]
+        alternatives.append(and_(*equal, _after(columns[key], direction,
+                                                marker_values[i])))
     return or_(*alternatives)
+
+
+def order_by_clauses(columns: dict[str, Any], sorts: list[tuple[str, str]]) -> list[Any]:
+    """ORDER BY with NULLs first ascending / last descending on every backend
+    (PostgreSQL's default differs from MySQL's and SQLite's)."""
+    clauses = []
+    for key, direction in sorts:
+        column = columns[key]
+        if _nullable(column):
+            not_null = column.is_not(None)
+            clauses.append(not_null.asc() if direction == "asc" else not_null.desc())
+        clauses.append(column.asc() if direction == "asc" else column.desc())
+    return clauses
 
 
 def apply_order_and_page(stmt: Select, query: ListQuery, columns: dict[str, Any],
                          session: Session, model: type, not_found: Callable[[str], Exception]
                          ) -> tuple[Select, bool]:
     """Order, marker and limit. Returns the statement and whether to reverse rows."""
-    paging = query.limit is not None or query.marker is not None
-    if not query.sorts and not paging:
-        return stmt, False
+    # Without sort keys, id order (as upstream on MySQL), the same on every backend.
     sorts = _ordered_sorts(query)
     if query.marker is not None:
         marker = session.execute(
@@ -92,9 +127,8 @@ def apply_order_and_page(stmt: Select, query: ListQuery, columns: dict[str, Any]
         ).first()
         if marker is None:
             raise not_found(query.marker)
-        stmt = stmt.where(marker_clause(columns, sorts, marker))
-    stmt = stmt.order_by(*[columns[k].asc() if d == "asc" else columns[k].desc()
-                           for k, d in sorts])
+        stmt = stmt.where(marker_clause(columns, sorts, tuple(marker)))
+    stmt = stmt.order_by(*order_by_clauses(columns, sorts))
     if query.limit is not None:
         stmt = stmt.limit(query.limit)
     return stmt, query.page_reverse

@@ -30,6 +30,11 @@ COLUMNS = {
 NETWORK_OWNED_DEVICE_OWNERS = ("network:dhcp",)
 
 
+class InvalidSharedSetting(exc.Conflict):
+    message = ("Unable to reconfigure sharing settings for network %(network)s. "
+               "Multiple tenants are using it.")
+
+
 def visible_clause(ctx: Context) -> Any:
     """SQL pre-filter for what a project may see: its own and shared networks."""
     return or_(N.project_id == ctx.project_id, N.shared.is_(True))
@@ -144,8 +149,7 @@ class NetworkService:
             models.Port.network_id == row.id,
             models.Port.project_id != row.project_id).limit(1)).first()
         if others is not None:
-            raise exc.InUse(f"Unable to reconfigure sharing settings for network {row.id}. "
-                            "Multiple tenants are using it.")
+            raise InvalidSharedSetting(network=row.id)
 
     def delete(self, ctx: Context, network_id: str) -> None:
         def run(session: Session) -> None:

@@ -37,6 +37,14 @@ COLUMNS = {
 FIXED_IP_KEYS = {"ip_address", "subnet_id", "ip_address_substr"}
 
 
+class AllocationOnAutoAddressSubnet(exc.InvalidInput):
+    message = ("IPv6 address %(ip)s cannot be directly assigned to a port on subnet "
+               "%(subnet_id)s as the subnet is configured for automatic addresses")
+
+    def __init__(self, **kwargs: str) -> None:
+        exc.NeutronError.__init__(self, **kwargs)
+
+
 def fixed_ips_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
     """``fixed_ips=ip_address=X`` / ``subnet_id=Y`` / ``ip_address_substr=Z``;
     several values of one key match any of them, different keys must all match."""
@@ -160,8 +168,8 @@ class PortService:
         if data["mac_address"] is not UNSET:
             data["mac_address"] = macs.validate_mac(data["mac_address"])
         if data["fixed_ips"] is not UNSET:
-            data["fixed_ips"] = validate_fixed_ips(data["fixed_ips"],
-                                                   self.deps.conf.max_fixed_ips_per_port)
+            data["fixed_ips"] = validate_fixed_ips(data["fixed_ips"])
+            self._check_fixed_ips_count(data["fixed_ips"], data["device_owner"])
         return data
 
     def _create(self, session: Session, ctx: Context, data: dict) -> P:
@@ -182,7 +190,8 @@ class PortService:
         if data["fixed_ips"] is UNSET:
             wanted = self._default_requests(subnets)
         else:
-            wanted = data["fixed_ips"]
+            wanted = data["fixed_ips"] + implicit_auto_requests(
+                subnets, data["fixed_ips"], data["device_owner"])
         self._allocate(session, row, subnets, wanted, exhaustion_is_error=True)
         if data.get("tags"):
             common.set_tags(session, "ports", port_id, data["tags"])
@@ -205,6 +214,14 @@ class PortService:
                                                   P.mac_address == mac)).first() is None:
                 return mac
         raise exc.MacAddressGenerationFailure(net_id=network_id)
+
+    def _check_fixed_ips_count(self, fixed_ips: list[dict], device_owner: str) -> None:
+        """At most max_fixed_ips_per_port addresses, except on the network's own
+        (trusted, ``network:*``) ports."""
+        if device_owner.startswith("network:"):
+            return
+        if len(fixed_ips) > self.deps.conf.max_fixed_ips_per_port:
+            raise exc.InvalidInput("Exceeded maximum amount of fixed ips per port")
 
     @staticmethod
     def _default_requests(subnets: list[ipam_db.SubnetInfo]) -> list[dict]:
@@ -232,11 +249,8 @@ class PortService:
             ip = request.get("ip_address")
             if ip is not None:
                 ip = ipam_db.check_address_for_subnet(subnet, ip)
-                if subnet.auto_address and not port.device_owner.startswith("network:"):
-                    raise exc.InvalidInput(
-                        f"IPv6 address {ip} cannot be directly assigned to a port on "
-                        f"subnet {subnet.id} as the subnet is configured for automatic "
-                        "addresses")
+                if subnet.auto_address and not is_router_port(port.device_owner):
+                    raise AllocationOnAutoAddressSubnet(ip=ip, subnet_id=subnet.id)
                 if ipam_db.is_allocated(session, subnet.id, ip):
                     raise exc.IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet.id)
             elif subnet.auto_address:
@@ -279,8 +293,7 @@ class PortService:
         if "mac_address" in data:
             data = dict(data, mac_address=macs.validate_mac(data["mac_address"]))
         if "fixed_ips" in data:
-            data = dict(data, fixed_ips=validate_fixed_ips(
-                data["fixed_ips"], self.deps.conf.max_fixed_ips_per_port))
+            data = dict(data, fixed_ips=validate_fixed_ips(data["fixed_ips"]))
 
         def run(session: Session) -> dict:
             row = session.get(P, port_id, with_for_update=True)
@@ -292,10 +305,14 @@ class PortService:
             for key in ("admin_state_up", "device_id", "device_owner"):
                 if key in data:
                     setattr(row, key, data[key])
+            old_mac = row.mac_address
             if "mac_address" in data and data["mac_address"] != row.mac_address:
                 row.mac_address = self._mac_for(session, row.network_id, data["mac_address"])
             if "fixed_ips" in data:
+                self._check_fixed_ips_count(data["fixed_ips"], row.device_owner)
                 self._update_fixed_ips(session, row, old["fixed_ips"], data["fixed_ips"])
+            if row.mac_address != old_mac:
+                self._rederive_auto_addresses(session, row, old_mac)
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]
@@ -320,6 +337,13 @@ class PortService:
                 remaining.remove(match)
             else:
                 new_requests.append(request)
+        if not is_router_port(port.device_owner):
+            # Automatic (SLAAC / DHCPv6-stateless) addresses stay unless their subnet
+            # goes away: the host configures them whatever the port says.
+            auto = {s.id for s in subnets if s.auto_address}
+            asked = {r.get("subnet_id") for r in new_requests}
+            remaining = [ip for ip in remaining
+                         if ip["subnet_id"] not in auto or ip["subnet_id"] in asked]
         for gone in remaining:
             session.execute(delete(IPA).where(IPA.port_id == port.id,
                                               IPA.ip_address == gone["ip_address"],
@@ -331,6 +355,26 @@ class PortService:
                     f"Failed to create port on network {port.network_id}, because "
                     f"fixed_ips included invalid subnet {request['subnet_id']}")
         self._allocate(session, port, subnets, new_requests, exhaustion_is_error=True)
+
+    def _rederive_auto_addresses(self, session: Session, port: P, old_mac: str) -> None:
+        """SLAAC / DHCPv6-stateless addresses are the EUI-64 of the MAC: a new MAC
+        moves them (the host configures the new one, port security must allow it)."""
+        subnets = {s.id: s for s in ipam_db.network_subnets(session, port.network_id)
+                   if s.auto_address}
+        allocations = session.scalars(select(IPA).where(
+            IPA.port_id == port.id, IPA.subnet_id.in_(list(subnets)))).all()
+        for allocation in allocations:
+            subnet = subnets[allocation.subnet_id]
+            if allocation.ip_address != allocator.eui64_address(subnet.cidr, old_mac):
+                continue
+            ip = allocator.eui64_address(subnet.cidr, port.mac_address)
+            session.delete(allocation)
+            session.flush()
+            if ipam_db.is_allocated(session, subnet.id, ip):
+                raise exc.IpAddressInUse(net_id=port.network_id, ip_address=ip)
+            session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
+                            network_id=port.network_id))
+        session.flush()
 
     def delete(self, ctx: Context, port_id: str) -> None:
         def run(session: Session) -> None:
@@ -344,6 +388,34 @@ class PortService:
             session.delete(row)
         self.deps.db.run(run)
         self.deps.events.publish("port", events.AFTER_DELETE, events.Payload(ctx, port_id))
+
+
+# Router ports choose their IPv6 addresses explicitly; every other port also gets
+# the EUI-64 address of each automatic-address subnet of its network.
+ROUTER_INTERFACE_OWNERS = ("network:router_interface",
+                           "network:router_interface_distributed",
+                           "network:ha_router_replicated_interface",
+                           "network:router_centralized_snat")
+
+
+def is_router_port(device_owner: str) -> bool:
+    return device_owner in ROUTER_INTERFACE_OWNERS
+
+
+def implicit_auto_requests(subnets: list[ipam_db.SubnetInfo], requested: list[dict],
+                           device_owner: str) -> list[dict]:
+    """The automatic-address subnets a create with explicit fixed_ips did not name:
+    their addresses are included implicitly (not on router ports)."""
+    if is_router_port(device_owner):
+        return []
+    named = {r.get("subnet_id") for r in requested}
+    for request in requested:
+        if "subnet_id" not in request:
+            try:
+                named.add(ipam_db.subnet_for_address(subnets, request["ip_address"]).id)
+            except exc.InvalidIpForNetwork:
+                pass
+    return [{"subnet_id": s.id} for s in subnets if s.auto_address and s.id not in named]
 
 
 COLUMNS_SELECT = [P.id, P.name, P.description, P.project_id, P.network_id,
@@ -366,7 +438,7 @@ def _matching(current: list[dict], request: dict) -> dict | None:
     return None
 
 
-def validate_fixed_ips(value: Any, max_count: int) -> list[dict]:
+def validate_fixed_ips(value: Any) -> list[dict]:
     """Shape checks for fixed_ips (pure): a list of {subnet_id?, ip_address?}."""
     if not isinstance(value, list):
         raise v.bad("fixed_ips", f"'{value}' is not a list")
@@ -384,6 +456,4 @@ def validate_fixed_ips(value: Any, max_count: int) -> list[dict]:
                 raise v.bad("fixed_ips", f"Duplicate IP address '{item['ip_address']}'")
             seen.add(entry["ip_address"])
         out.append(entry)
-    if len(out) > max_count:
-        raise exc.FixedIPsExhausted()
     return out

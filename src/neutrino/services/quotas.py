@@ -3,11 +3,12 @@ creating transaction by counting what the project already has."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -72,9 +73,10 @@ class QuotaService:
         return self.db.run(run, write=False)
 
     def update(self, project_id: str, values: dict[str, Any]) -> dict[str, int]:
+        # Validated like any resource body: the registered resources are its attributes.
         unknown = [k for k in values if k not in self.resources]
         if unknown:
-            raise exc.QuotaResourceUnknown(unknown=", ".join(sorted(unknown)))
+            raise exc.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
         converted = {k: _quota_value(k, v) for k, v in values.items()}
 
         def run(session: Session) -> dict[str, int]:
@@ -97,7 +99,12 @@ class QuotaService:
 
     def check(self, session: Session, project_id: str | None, name: str,
               delta: int) -> None:
-        """Raise OverQuota if the project would go over its limit for `name`."""
+        """Raise OverQuota if the project would go over its limit for `name`.
+
+        Far from the limit, counting is enough: fewer transactions can be in flight
+        than LOCK_MARGIN. Near it, concurrent creates of one project's resource take
+        turns (see _serialize) and count again, so two cannot take the last slot.
+        """
         if project_id is None or name not in self.resources:
             return
         row = session.scalars(select(models.Quota.limit).where(
@@ -105,18 +112,61 @@ class QuotaService:
         limit = row if row is not None else self._default(self.resources[name])
         if limit < 0:
             return
-        if self._used(session, project_id, name) + delta > limit:
+        used = self._used(session, project_id, name)
+        if used + delta > limit - LOCK_MARGIN:
+            _serialize(session, self.resources[name].model, project_id, name)
+            used = self._used(session, project_id, name)
+        if used + delta > limit:
             raise exc.OverQuota(overs=[name])
 
 
+# More than the transactions that can run at once (API workers x threads), so a
+# count this far below the limit cannot be overtaken by concurrent creates.
+LOCK_MARGIN = 64
+
+
+def _serialize(session: Session, model: Any, project_id: str, name: str) -> None:
+    """Make concurrent creates of one project's `name` take turns until commit.
+
+    SQLite already serializes writers (BEGIN IMMEDIATE). PostgreSQL: a transaction-
+    scoped advisory lock. MariaDB/MySQL: lock the project's quota row and existing
+    rows of the resource (READ COMMITTED: the count after the wait sees the winner's
+    insert).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(f"quota:{project_id}:{name}".encode(),
+                                             digest_size=8).digest(), "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif dialect == "mysql":
+        session.execute(select(models.Quota.id).where(
+            models.Quota.project_id == project_id,
+            models.Quota.resource == name).with_for_update())
+        session.execute(select(model.id).where(model.project_id == project_id)
+                        .with_for_update())
+
+
+QUOTA_MAX = 2**31 - 1  # the limit column is a 32-bit INTEGER on every backend
+
+
 def _quota_value(name: str, value: Any) -> int:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
+    """An integer in [-1, QUOTA_MAX]; numeric strings ("10") are accepted, as upstream."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    except (TypeError, ValueError):
-        raise exc.InvalidInput(f"'{value}' is not an integer") from None
+    elif isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            number = None
+    if number is None:
+        raise exc.InvalidInput(f"'{value}' is not an integer")
     if number < -1:
-        raise exc.InvalidInput(
-            f"Quota limit {number} for {name} must be greater than or equal to -1")
+        raise exc.HTTPBadRequest(f"Invalid input for {name}. Reason: '{number}' is too "
+                                 "small - must be at least '-1'.")
+    if number > QUOTA_MAX:
+        raise exc.HTTPBadRequest(f"Invalid input for {name}. Reason: '{number}' is too "
+                                 f"large - must be no larger than '{QUOTA_MAX}'.")
     return number

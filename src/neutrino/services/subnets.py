@@ -13,11 +13,13 @@ from neutrino import exceptions as exc
 from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.ipam import allocator
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common
 from neutrino.services.deps import Deps
 from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+from neutrino.services.ports import is_router_port
 
 S = models.Subnet
 COLUMNS = {
@@ -31,6 +33,8 @@ COLUMNS = {
 }
 # Ports whose addresses on a subnet go away with the subnet.
 SUBNET_OWNED_DEVICE_OWNERS = ("network:dhcp",)
+# How "exceeds the limit" errors name a subnet that is not created yet (as upstream).
+NEW_SUBNET = "new subnet"
 
 
 def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
@@ -149,10 +153,16 @@ class SubnetService:
             pools = sm.default_allocation_pools(net, gateway)
         else:
             pools = sm.validate_allocation_pools(net, gateway, data["allocation_pools"])
+        if sm.is_auto_address(version, data["ipv6_ra_mode"], data["ipv6_address_mode"]) \
+                and net.prefixlen != 64:
+            raise exc.InvalidInput(
+                f"Invalid CIDR {cidr} for IPv6 address mode. OpenStack uses the EUI-64 "
+                "address format, which requires the prefix to be /64")
         conf = self.deps.conf
-        dns = sm.validate_dns_nameservers(data["dns_nameservers"], conf.max_dns_nameservers)
+        dns = sm.validate_dns_nameservers(data["dns_nameservers"], conf.max_dns_nameservers,
+                                          NEW_SUBNET)
         routes = sm.validate_host_routes(data["host_routes"], conf.max_subnet_host_routes,
-                                         version)
+                                         version, NEW_SUBNET)
         self._check_overlap(session, data["network_id"], cidr)
         return {"cidr": cidr, "gateway_ip": gateway, "pools": pools, "dns": dns,
                 "routes": routes}
@@ -196,12 +206,28 @@ class SubnetService:
         session.add(row)
         session.flush()
         self._write_children(session, row.id, valid["pools"], valid["dns"], valid["routes"])
+        if sm.is_auto_address(row.ip_version, row.ipv6_ra_mode, row.ipv6_address_mode):
+            self._add_auto_addresses(session, row)
         if data.get("tags"):
             common.set_tags(session, "subnets", row.id, data["tags"])
         common.bump_revision(network)
         self.deps.events.publish("subnet", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, row.id, states=(data,), session=session))
         return row
+
+    @staticmethod
+    def _add_auto_addresses(session: Session, subnet: S) -> None:
+        """A new SLAAC / DHCPv6-stateless subnet gives every existing port of the
+        network (router ports aside) its EUI-64 address, as upstream does."""
+        ports = session.scalars(select(models.Port).where(
+            models.Port.network_id == subnet.network_id)).all()
+        for port in ports:
+            if is_router_port(port.device_owner):
+                continue
+            session.add(models.IPAllocation(
+                ip_address=allocator.eui64_address(subnet.cidr, port.mac_address),
+                subnet_id=subnet.id, port_id=port.id, network_id=subnet.network_id))
+            common.bump_revision(port)
 
     def _write_children(self, session: Session, subnet_id: str,
                         pools: list[tuple[str, str]] | None, dns: list[str] | None,

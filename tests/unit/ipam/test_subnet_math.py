@@ -121,7 +121,8 @@ def test_parse_cidr_ip_version_mismatch(value: str, version: int) -> None:
     with pytest.raises(InvalidInput) as exc:
         sm.parse_cidr(value, version)
     assert exc.value.msg == (
-        f"Invalid input for operation: Cidr {value} does not match ip_version {version}."
+        f"Invalid input for operation: cidr '{value}' does not match the ip_version "
+        f"'{version}'."
     )
 
 
@@ -224,8 +225,10 @@ def test_validate_gateway_non_string(gateway: object) -> None:
 def test_validate_gateway_wrong_family(cidr: str, gateway: str) -> None:
     with pytest.raises(InvalidInput) as exc:
         sm.validate_gateway(ipaddress.ip_network(cidr), gateway)
+    version = ipaddress.ip_network(cidr).version
     assert exc.value.msg == (
-        "Invalid input for operation: Gateway IP version inconsistent with subnet IP version."
+        f"Invalid input for operation: gateway_ip '{gateway}' does not match the "
+        f"ip_version '{version}'."
     )
 
 
