@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -37,8 +38,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from backends import database  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
 
-# Quotas would stop a benchmark that creates thousands of ports.
-UNLIMITED = "[quotas]\nquota_port = -1\nquota_network = -1\nquota_subnet = -1\n"
+# Quotas high enough for thousands of ports, but finite: the quota check (a count of
+# the project's ports) stays in the measured path, as it is in production.
+QUOTAS = "[quotas]\nquota_port = 1000000\nquota_network = 1000\nquota_subnet = 1000\n"
 BULK = 100          # ports per bulk request when filling the database for the list test
 FILL_CLIENTS = 4
 
@@ -51,6 +53,7 @@ class CreateResult:
     per_second: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms: float     # CPU time of the API processes per creation
 
 
 @dataclass
@@ -76,7 +79,7 @@ class Run:
 def started_server(backend: str, workers: int, threads: int | None) -> Iterator[ServerProcess]:
     with tempfile.TemporaryDirectory(prefix=f"neutrino-bench-{backend}-") as tmp:
         state = Path(tmp)
-        extra = UNLIMITED
+        extra = QUOTAS
         if threads:
             extra = f"api_threads = {threads}\n" + extra
         with database(backend, state) as url, \
@@ -84,10 +87,29 @@ def started_server(backend: str, workers: int, threads: int | None) -> Iterator[
             yield proc
 
 
-def measure_creates(base_url: str, network_id: str, count: int, clients: int
+def server_cpu_seconds(pid: int) -> float:
+    """User+system CPU of a process and its descendants (the gunicorn workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def measure_creates(server: ServerProcess, network_id: str, count: int, clients: int
                     ) -> CreateResult:
     """`count` single-port POSTs spread over `clients` threads, each with its own
     keep-alive connection."""
+    base_url = server.url
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     conns = [httpx.Client(base_url=base_url, headers=headers, timeout=120)
              for _ in range(clients)]
@@ -119,9 +141,11 @@ def measure_creates(base_url: str, network_id: str, count: int, clients: int
         futures = [pool.submit(work, i) for i in range(clients)]
         barrier.wait()
         start = time.perf_counter()
+        cpu_start = server_cpu_seconds(server.proc.pid)
         for f in futures:
             f.result()
         seconds = time.perf_counter() - start
+        cpu = server_cpu_seconds(server.proc.pid) - cpu_start
     for c in conns:
         c.close()
     if failures:
@@ -129,7 +153,8 @@ def measure_creates(base_url: str, network_id: str, count: int, clients: int
     latencies.sort()
     return CreateResult(clients, count, seconds, count / seconds,
                         1000 * statistics.median(latencies),
-                        1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))])
+                        1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+                        1000 * cpu / count)
 
 
 def fill_ports(base_url: str, network_id: str, total: int) -> None:
@@ -177,13 +202,14 @@ def bench_one(backend: str, workers: int, args: argparse.Namespace) -> Run:
         api = Api(server.url)
         net = api.network(name="bench")
         api.subnet(net["id"], "10.0.0.0/16")
-        measure_creates(server.url, net["id"], args.warmup, max(args.clients))  # warmup
+        measure_creates(server, net["id"], args.warmup, max(args.clients))  # warmup
         for clients in args.clients:
-            result = measure_creates(server.url, net["id"], args.ports, clients)
+            result = measure_creates(server, net["id"], args.ports, clients)
             run.creates.append(result)
             print(f"  {backend:<10} workers={workers} clients={clients}: "
                   f"{result.per_second:7.1f} creations/s  (p50 {result.p50_ms:.1f} ms, "
-                  f"p99 {result.p99_ms:.1f} ms)", flush=True)
+                  f"p99 {result.p99_ms:.1f} ms, server CPU {result.server_cpu_ms:.1f} ms/creation)",
+                  flush=True)
         if args.list_size:
             fill_ports(server.url, net["id"], args.list_size)
             for params in ({}, {"fields": "id"}):
@@ -199,6 +225,7 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
     head = ["backend", "workers"]
     head += [f"create/s c={c}" for c in args.clients]
     head += [f"p50 ms c={c}" for c in args.clients]
+    head += [f"srv CPU ms c={c}" for c in args.clients]
     if args.list_size:
         head += [f"list {args.list_size} all (s)", f"list {args.list_size} id (s)"]
     rows = []
@@ -209,6 +236,7 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
         row = [run.backend, str(run.workers)]
         row += [f"{c.per_second:.1f}" for c in run.creates]
         row += [f"{c.p50_ms:.1f}" for c in run.creates]
+        row += [f"{c.server_cpu_ms:.1f}" for c in run.creates]
         row += [f"{x.median_s:.3f}" for x in run.lists]
         rows.append(row)
     widths = [max(len(h), *(len(r[i]) for r in rows if i < len(r)))
@@ -216,7 +244,8 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
     line = "  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True))
     print()
     print(f"Neutrino API benchmark: {args.ports} creations per measurement, list of "
-          f"{args.list_size} ports (median of {args.repeat})")
+          f"{args.list_size} ports (median of {args.repeat}); {os.cpu_count()} CPUs, "
+          f"load average now {load_average()}")
     print(line)
     print("-" * len(line))
     for row in rows:
@@ -224,6 +253,10 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
             print("  ".join(row))
         else:
             print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def int_list(text: str) -> list[int]:
@@ -253,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--list-size must be at least the {total} ports created before")
 
     runs: list[Run] = []
+    print(f"load average before: {load_average()} (other load skews the figures)",
+          flush=True)
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         for workers in args.workers:
             print(f"== {backend}, {workers} API worker(s)", flush=True)

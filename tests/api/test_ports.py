@@ -180,7 +180,9 @@ def test_subnet_of_another_network(api: Api, net: dict, subnet: dict) -> None:
 
 def test_unknown_subnet(api: Api, net: dict, subnet: dict) -> None:
     response = post_port(api, net["id"], fixed_ips=[{"subnet_id": UNKNOWN}])
-    assert response.status_code in (400, 404)
+    assert_error(response, 400, "InvalidInput",
+                 f"Invalid input for operation: Failed to create port on network "
+                 f"{net['id']}, because fixed_ips included invalid subnet {UNKNOWN}.")
     assert ports_on(api, net["id"]) == []
 
 
