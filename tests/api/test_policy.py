@@ -140,8 +140,6 @@ def test_subnets_of_shared_network_visible(two, shared_net) -> None:
                  "rule:delete_subnet is disallowed by policy")
 
 
-@pytest.mark.xfail(strict=True, reason="services/subnets.py policy_target does not hide "
-                   "a network the caller cannot see: 403 rule:create_subnet instead of 404")
 def test_subnet_on_other_projects_private_network(two, private) -> None:
     _, b = two
     hidden = b.post("subnets", {"subnet": {"network_id": private["network"]["id"],

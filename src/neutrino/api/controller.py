@@ -30,7 +30,8 @@ class Service(Protocol):
     def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]: ...
     def update(self, ctx: Context, resource_id: str, data: dict,
                revision: int | None = None) -> dict: ...
-    def delete(self, ctx: Context, resource_id: str) -> None: ...
+    def delete(self, ctx: Context, resource_id: str, revision: int | None = None
+               ) -> None: ...
 
 
 def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
@@ -161,7 +162,7 @@ class Member:
         ctx: Context = req.context.ctx
         current = self.load_visible(ctx, resource_id)
         self.policy.enforce(ctx, f"delete_{self.resource.name}", current)
-        self.service.delete(ctx, resource_id)
+        self.service.delete(ctx, resource_id, if_match(req))
         resp.status = 204
 
 

@@ -31,6 +31,8 @@ EXTENSIONS = [
               "2017-11-28T09:00:00-00:00"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource.",
               "2015-03-25T10:00:00-00:00"),
+    Extension("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU "
+              "attribute for a network resource.", "2017-07-12T00:00:00-00:00"),
     Extension("pagination", "Pagination support", "Extension that indicates that "
               "pagination is enabled.", "2016-06-12T00:00:00-00:00"),
     Extension("project-id", "project_id field enabled", "Extension that indicates that "

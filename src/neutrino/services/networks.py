@@ -110,13 +110,22 @@ class NetworkService:
         row = N(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],
                 shared=data["shared"], status="ACTIVE",
-                mtu=self.deps.conf.global_physnet_mtu, revision_number=0)
+                mtu=self._mtu(data.get("mtu")), revision_number=0)
         session.add(row)
         if data.get("tags"):
             common.set_tags(session, "networks", row.id, data["tags"])
         self.deps.events.publish("network", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, row.id, states=(data,), session=session))
         return row
+
+    def _mtu(self, requested: int | None) -> int:
+        """The largest MTU the transport carries, or the requested one if it fits."""
+        largest = self.deps.conf.global_physnet_mtu
+        if requested is None:
+            return largest
+        if requested > largest:
+            raise exc.InvalidInput(f"Requested MTU is too big, maximum is {largest}")
+        return requested
 
     def update(self, ctx: Context, network_id: str, data: dict,
                revision: int | None = None) -> dict:
@@ -132,6 +141,8 @@ class NetworkService:
             for key in ("admin_state_up", "shared"):
                 if key in data:
                     setattr(row, key, data[key])
+            if "mtu" in data:
+                row.mtu = self._mtu(data["mtu"])
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]
@@ -151,11 +162,12 @@ class NetworkService:
         if others is not None:
             raise InvalidSharedSetting(network=row.id)
 
-    def delete(self, ctx: Context, network_id: str) -> None:
+    def delete(self, ctx: Context, network_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:
             row = session.get(N, network_id, with_for_update=True)
             if row is None:
                 raise exc.NetworkNotFound(net_id=network_id)
+            common.check_revision(row, revision)
             in_use = list(session.scalars(
                 select(models.Port.id).where(
                     models.Port.network_id == network_id,

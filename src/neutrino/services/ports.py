@@ -376,11 +376,12 @@ class PortService:
                             network_id=port.network_id))
         session.flush()
 
-    def delete(self, ctx: Context, port_id: str) -> None:
+    def delete(self, ctx: Context, port_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:
             row = session.get(P, port_id, with_for_update=True)
             if row is None:
                 raise exc.PortNotFound(port_id=port_id)
+            common.check_revision(row, revision)
             self.deps.events.publish("port", events.PRECOMMIT_DELETE,
                                      events.Payload(ctx, port_id, session=session))
             session.execute(delete(IPA).where(IPA.port_id == port_id))

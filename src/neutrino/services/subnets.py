@@ -120,7 +120,8 @@ class SubnetService:
         """Adds the network's owner and sharing to a create target."""
         def run(session: Session) -> dict:
             net = session.get(models.Network, data["network_id"])
-            if net is None:
+            if net is None or not (ctx.is_admin or net.shared
+                                   or net.project_id == ctx.project_id):
                 raise exc.NetworkNotFound(net_id=data["network_id"])
             return dict(data, **{"network:project_id": net.project_id,
                                  "network:tenant_id": net.project_id,
@@ -304,11 +305,12 @@ class SubnetService:
             row.enable_dhcp = data["enable_dhcp"]
         self._write_children(session, row.id, pools, dns, routes)
 
-    def delete(self, ctx: Context, subnet_id: str) -> None:
+    def delete(self, ctx: Context, subnet_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:
             row = session.get(S, subnet_id, with_for_update=True)
             if row is None:
                 raise exc.SubnetNotFound(subnet_id=subnet_id)
+            common.check_revision(row, revision)
             auto = sm.is_auto_address(row.ip_version, row.ipv6_ra_mode,
                                       row.ipv6_address_mode)
             allocations = session.execute(
