@@ -225,6 +225,7 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
     head = ["backend", "workers"]
     head += [f"create/s c={c}" for c in args.clients]
     head += [f"p50 ms c={c}" for c in args.clients]
+    head += [f"p99 ms c={c}" for c in args.clients]
     head += [f"srv CPU ms c={c}" for c in args.clients]
     if args.list_size:
         head += [f"list {args.list_size} all (s)", f"list {args.list_size} id (s)"]
@@ -236,6 +237,7 @@ def print_table(runs: list[Run], args: argparse.Namespace) -> None:
         row = [run.backend, str(run.workers)]
         row += [f"{c.per_second:.1f}" for c in run.creates]
         row += [f"{c.p50_ms:.1f}" for c in run.creates]
+        row += [f"{c.p99_ms:.1f}" for c in run.creates]
         row += [f"{c.server_cpu_ms:.1f}" for c in run.creates]
         row += [f"{x.median_s:.3f}" for x in run.lists]
         rows.append(row)
