@@ -4,6 +4,7 @@ resource's attribute definitions and a service object."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -27,7 +28,8 @@ class Service(Protocol):
     def get(self, ctx: Context, resource_id: str) -> dict: ...
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]: ...
-    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]: ...
+    def create_bulk(self, ctx: Context, items: list[dict],
+                    authorize: Callable[[dict, dict], None]) -> list[dict]: ...
     def update(self, ctx: Context, resource_id: str, data: dict,
                revision: int | None = None) -> dict: ...
     def delete(self, ctx: Context, resource_id: str, revision: int | None = None
@@ -93,33 +95,27 @@ class Collection:
         ctx: Context = req.context.ctx
         items, bulk = bodies.items_for_create(self.resource, bodies.decode(req.bounded_stream
                                                                               .read()))
-        prepared = []
-        for item in items:
-            data = bodies.prepare_create(self.resource, item, ctx)
-            target = self._create_target(ctx, data)
-            self.policy.enforce(ctx, f"create_{self.resource.name}", target,
-                                self._explicit_policed(item, data))
-            prepared.append(data)
-        created = self.service.create_bulk(ctx, prepared)
+        prepared = [bodies.prepare_create(self.resource, item, ctx) for item in items]
+        created = self.service.create_bulk(ctx, prepared, self._authorizer(ctx))
         if bulk:
             send(resp, {self.resource.collection: [self.view.render(ctx, c)
                                                    for c in created]}, 201)
         else:
             send(resp, {self.resource.name: self.view.render(ctx, created[0])}, 201)
 
-    def _create_target(self, ctx: Context, data: dict) -> dict:
-        target_fn = getattr(self.service, "policy_target", None)
-        target = target_fn(ctx, data) if target_fn else dict(data)
-        target.setdefault("tenant_id", target.get("project_id"))
-        return target
+    def _authorizer(self, ctx: Context) -> Callable[[dict, dict], None]:
+        """Policy for each item, run by the service inside its transaction once the
+        target (with e.g. the network's owner) is known."""
+        action = f"create_{self.resource.name}"
 
-    def _explicit_policed(self, item: dict, data: dict) -> list[str]:
+        def authorize(data: dict, target: dict) -> None:
+            self.policy.enforce(ctx, action, target, self._explicit_policed(data))
+        return authorize
+
+    def _explicit_policed(self, data: dict) -> list[str]:
         """Policed attributes the request sets to something other than the default."""
-        out = []
-        for name in self.view.policed:
-            if name in item and data.get(name) != self.resource.attrs[name].default:
-                out.append(name)
-        return out
+        return [name for name in self.view.policed
+                if name in data and data[name] != self.resource.attrs[name].default]
 
 
 class Member:

@@ -42,19 +42,24 @@ class SubnetInfo:
 
 
 def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
-    rows = list(session.scalars(select(models.Subnet)
-                                .where(models.Subnet.network_id == network_id)
-                                .order_by(models.Subnet.created_at, models.Subnet.id)))
-    pools: dict[str, list[tuple[str, str]]] = {r.id: [] for r in rows}
-    if rows:
-        for p in session.scalars(select(models.AllocationPool)
-                                 .where(models.AllocationPool.subnet_id.in_(list(pools)))
-                                 .order_by(models.AllocationPool.id)):
-            pools[p.subnet_id].append((p.first_ip, p.last_ip))
-    return [SubnetInfo(r.id, r.network_id, r.ip_version, r.cidr, r.gateway_ip,
-                       sm.is_auto_address(r.ip_version, r.ipv6_ra_mode,
-                                          r.ipv6_address_mode), pools[r.id])
-            for r in rows]
+    """The network's subnets with their pools, in creation order (one query)."""
+    S, AP = models.Subnet, models.AllocationPool
+    rows = session.connection().execute(
+        select(S.id, S.ip_version, S.cidr, S.gateway_ip, S.ipv6_ra_mode,
+               S.ipv6_address_mode, AP.first_ip, AP.last_ip)
+        .outerjoin(AP, AP.subnet_id == S.id)
+        .where(S.network_id == network_id)
+        .order_by(S.created_at, S.id, AP.id))
+    subnets: dict[str, SubnetInfo] = {}
+    for r in rows:
+        info = subnets.get(r.id)
+        if info is None:
+            info = subnets[r.id] = SubnetInfo(
+                r.id, network_id, r.ip_version, r.cidr, r.gateway_ip,
+                sm.is_auto_address(r.ip_version, r.ipv6_ra_mode, r.ipv6_address_mode), [])
+        if r.first_ip is not None:
+            info.pools.append((r.first_ip, r.last_ip))
+    return list(subnets.values())
 
 
 def is_allocated(session: Session, subnet_id: str, ip: str) -> bool:
@@ -66,7 +71,7 @@ def pick_address(session: Session, subnet: SubnetInfo) -> str | None:
     if not subnet.pools:
         return None
     candidates = allocator.random_candidates(subnet.pools, CANDIDATES, _RNG)
-    taken = set(session.scalars(select(IPA.ip_address).where(
+    taken = set(session.connection().scalars(select(IPA.ip_address).where(
         IPA.subnet_id == subnet.id, IPA.ip_address.in_(candidates))))
     free = [c for c in candidates if c not in taken]
     if free:

@@ -15,6 +15,7 @@ from neutrino.context import Context
 from neutrino.db import models
 from neutrino.resources.network import NETWORK
 from neutrino.services import common
+from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
 
@@ -94,9 +95,10 @@ class NetworkService:
 
     # -- writes --------------------------------------------------------------
 
-    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+    def create_bulk(self, ctx: Context, items: list[dict],
+                    authorize: Authorize = common.allow_all) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            rows = [self._create(session, ctx, data) for data in items]
+            rows = [self._create(session, ctx, data, authorize) for data in items]
             session.flush()
             return self.to_dicts(session, rows)
         result = self.deps.db.run(run)
@@ -105,7 +107,9 @@ class NetworkService:
                                      events.Payload(ctx, item["id"], states=(item,)))
         return result
 
-    def _create(self, session: Session, ctx: Context, data: dict) -> N:
+    def _create(self, session: Session, ctx: Context, data: dict,
+                authorize: Authorize) -> N:
+        authorize(data, dict(data, tenant_id=data["project_id"]))
         self.deps.quotas.check(session, data["project_id"], "network", 1)
         row = N(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -20,6 +21,7 @@ from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
 from neutrino.services import common
 from neutrino.services import ipam as ipam_db
+from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
 
@@ -115,18 +117,9 @@ class PortService:
                         .where(IPA.port_id.in_(chunk))):
                     ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         owners = self._network_owners(session, {r.network_id for r in rows})
-        out = []
-        for row in rows:
-            item = common.standard_dict(row, tags.get(row.id, []))
-            item.update(
-                network_id=row.network_id, mac_address=row.mac_address,
-                admin_state_up=row.admin_state_up, status=row.status,
-                device_id=row.device_id, device_owner=row.device_owner,
-                fixed_ips=sorted(ips.get(row.id, []), key=_ip_sort_key))
-            # For policy (network_owner rules); never shown.
-            item["network:project_id"] = owners.get(row.network_id)
-            out.append(item)
-        return out
+        return [port_dict(row, tags.get(row.id, []),
+                          sorted(ips.get(row.id, []), key=_ip_sort_key),
+                          owners.get(row.network_id)) for row in rows]
 
     @staticmethod
     def _network_owners(session: Session, network_ids: set[str]) -> dict[str, str]:
@@ -137,26 +130,28 @@ class PortService:
                 .where(models.Network.id.in_(chunk))).tuples().all())
         return owners
 
-    def policy_target(self, ctx: Context, data: dict) -> dict:
-        def run(session: Session) -> dict:
-            net = session.get(models.Network, data["network_id"])
-            if net is None or not (ctx.is_admin or net.shared
-                                   or net.project_id == ctx.project_id):
-                raise exc.NetworkNotFound(net_id=data["network_id"])
-            return dict(data, **{"network:project_id": net.project_id,
-                                 "network:tenant_id": net.project_id,
-                                 "shared": net.shared})
-        return self.deps.db.run(run, write=False)
+    @staticmethod
+    def network_target(session: Session, ctx: Context, data: dict) -> dict:
+        """The create's policy target: the port plus its network's owner and sharing.
+        A network the caller may not see is not found."""
+        net = session.connection().execute(
+            select(models.Network.project_id, models.Network.shared)
+            .where(models.Network.id == data["network_id"])).first()
+        if net is None or not (ctx.is_admin or net.shared
+                               or net.project_id == ctx.project_id):
+            raise exc.NetworkNotFound(net_id=data["network_id"])
+        return dict(data, tenant_id=data["project_id"], shared=net.shared,
+                    **{"network:project_id": net.project_id,
+                       "network:tenant_id": net.project_id})
 
     # -- writes --------------------------------------------------------------
 
-    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+    def create_bulk(self, ctx: Context, items: list[dict],
+                    authorize: Authorize = common.allow_all) -> list[dict]:
         checked = [self._validate_create(data) for data in items]
 
         def run(session: Session) -> list[dict]:
-            rows = [self._create(session, ctx, data) for data in checked]
-            session.flush()
-            return self.to_dicts(session, rows)
+            return [self._create(session, ctx, data, authorize) for data in checked]
         result = self.deps.db.run(run)
         for item in result:
             self.deps.events.publish("port", events.AFTER_CREATE,
@@ -172,32 +167,38 @@ class PortService:
             self._check_fixed_ips_count(data["fixed_ips"], data["device_owner"])
         return data
 
-    def _create(self, session: Session, ctx: Context, data: dict) -> P:
+    def _create(self, session: Session, ctx: Context, data: dict,
+                authorize: Authorize) -> dict:
+        """The hot path of the API: few statements, Core inserts, and a response built
+        from what was written rather than read back."""
+        target = self.network_target(session, ctx, data)
+        authorize(data, target)
         network_id = data["network_id"]
-        if session.get(models.Network, network_id) is None:
-            raise exc.NetworkNotFound(net_id=network_id)
         self.deps.quotas.check(session, data["project_id"], "port", 1)
-        port_id = common.new_id()
-        mac = self._mac_for(session, network_id, data["mac_address"])
-        row = P(id=port_id, project_id=data["project_id"], name=data["name"],
-                description=data["description"], network_id=network_id,
-                mac_address=mac, admin_state_up=data["admin_state_up"], status="DOWN",
-                device_id=data["device_id"], device_owner=data["device_owner"],
-                revision_number=0)
-        session.add(row)
-        session.flush()
+        now = models.utcnow()
+        port = PortRef(id=common.new_id(), network_id=network_id,
+                       mac_address=self._mac_for(session, network_id, data["mac_address"]),
+                       device_owner=data["device_owner"])
+        values = {"id": port.id, "project_id": data["project_id"], "name": data["name"],
+                  "description": data["description"], "network_id": network_id,
+                  "mac_address": port.mac_address, "admin_state_up": data["admin_state_up"],
+                  "status": "DOWN", "device_id": data["device_id"],
+                  "device_owner": data["device_owner"], "created_at": now,
+                  "updated_at": now, "revision_number": 0}
+        session.connection().execute(insert(P), values)
         subnets = ipam_db.network_subnets(session, network_id)
         if data["fixed_ips"] is UNSET:
             wanted = self._default_requests(subnets)
         else:
             wanted = data["fixed_ips"] + implicit_auto_requests(
                 subnets, data["fixed_ips"], data["device_owner"])
-        self._allocate(session, row, subnets, wanted, exhaustion_is_error=True)
-        if data.get("tags"):
-            common.set_tags(session, "ports", port_id, data["tags"])
+        fixed_ips = self._allocate(session, port, subnets, wanted)
+        tags = sorted(set(data.get("tags") or []))
+        if tags:
+            common.set_tags(session, "ports", port.id, tags)
         self.deps.events.publish("port", events.PRECOMMIT_CREATE,
-                                 events.Payload(ctx, port_id, states=(data,), session=session))
-        return row
+                                 events.Payload(ctx, port.id, states=(data,), session=session))
+        return port_dict(_Row(values), tags, fixed_ips, target["network:project_id"])
 
     def _mac_for(self, session: Session, network_id: str, requested: Any) -> str:
         if requested is not UNSET:
@@ -206,14 +207,9 @@ class PortService:
             if taken is not None:
                 raise exc.MacAddressInUse(net_id=network_id, mac=requested)
             return requested
-        # A random MAC rarely collides; if it does the unique constraint fails the
-        # flush and the transaction is retried with a new one.
-        for _ in range(self.deps.conf.mac_generation_retries):
-            mac = macs.generate_mac(self.deps.conf.base_mac, _RNG)
-            if session.scalars(select(P.id).where(P.network_id == network_id,
-                                                  P.mac_address == mac)).first() is None:
-                return mac
-        raise exc.MacAddressGenerationFailure(net_id=network_id)
+        # A random MAC rarely collides; if it does, the unique constraint fails the
+        # insert and the transaction is retried with a new one.
+        return macs.generate_mac(self.deps.conf.base_mac, _RNG)
 
     def _check_fixed_ips_count(self, fixed_ips: list[dict], device_owner: str) -> None:
         """At most max_fixed_ips_per_port addresses, except on the network's own
@@ -238,12 +234,15 @@ class PortService:
             wanted.append({"any_of": [s.id for s in v6_stateful]})
         return wanted
 
-    def _allocate(self, session: Session, port: P, subnets: list[ipam_db.SubnetInfo],
-                  wanted: list[dict], exhaustion_is_error: bool) -> None:
+    def _allocate(self, session: Session, port: Any, subnets: list[ipam_db.SubnetInfo],
+                  wanted: list[dict]) -> list[dict]:
+        """Choose and insert the addresses asked for; returns them as fixed_ips."""
         by_id = {s.id: s for s in subnets}
+        chosen: list[dict] = []
         for request in wanted:
             if "any_of" in request:
-                self._allocate_any(session, port, [by_id[i] for i in request["any_of"]])
+                chosen.append(self._allocate_any(session, port,
+                                                 [by_id[i] for i in request["any_of"]]))
                 continue
             subnet = self._subnet_of_request(request, subnets, by_id, port.network_id)
             ip = request.get("ip_address")
@@ -261,18 +260,21 @@ class PortService:
                 ip = ipam_db.pick_address(session, subnet)
                 if ip is None:
                     raise exc.IpAddressGenerationFailure(net_id=port.network_id)
-            session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
-                            network_id=port.network_id))
-        session.flush()
+            chosen.append({"subnet_id": subnet.id, "ip_address": ip})
+        if chosen:
+            # A concurrent request that took the same address fails this insert on
+            # the primary key; the transaction is then retried.
+            session.connection().execute(
+                insert(IPA), [dict(c, port_id=port.id, network_id=port.network_id)
+                              for c in chosen])
+        return sorted(chosen, key=_ip_sort_key)
 
-    def _allocate_any(self, session: Session, port: P,
-                      subnets: list[ipam_db.SubnetInfo]) -> None:
+    def _allocate_any(self, session: Session, port: Any,
+                      subnets: list[ipam_db.SubnetInfo]) -> dict:
         for subnet in subnets:
             ip = ipam_db.pick_address(session, subnet)
             if ip is not None:
-                session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
-                                network_id=port.network_id))
-                return
+                return {"subnet_id": subnet.id, "ip_address": ip}
         raise exc.IpAddressGenerationFailure(net_id=port.network_id)
 
     @staticmethod
@@ -354,7 +356,7 @@ class PortService:
                 raise exc.InvalidInput(
                     f"Failed to create port on network {port.network_id}, because "
                     f"fixed_ips included invalid subnet {request['subnet_id']}")
-        self._allocate(session, port, subnets, new_requests, exhaustion_is_error=True)
+        self._allocate(session, port, subnets, new_requests)
 
     def _rederive_auto_addresses(self, session: Session, port: P, old_mac: str) -> None:
         """SLAAC / DHCPv6-stateless addresses are the EUI-64 of the MAC: a new MAC
@@ -417,6 +419,35 @@ def implicit_auto_requests(subnets: list[ipam_db.SubnetInfo], requested: list[di
             except exc.InvalidIpForNetwork:
                 pass
     return [{"subnet_id": s.id} for s in subnets if s.auto_address and s.id not in named]
+
+
+@dataclass
+class PortRef:
+    """What address allocation needs to know of a port."""
+
+    id: str
+    network_id: str
+    mac_address: str
+    device_owner: str
+
+
+class _Row:
+    """Attribute access over the values of a row just inserted."""
+
+    def __init__(self, values: dict) -> None:
+        self.__dict__.update(values)
+
+
+def port_dict(row: Any, tags: list[str], fixed_ips: list[dict],
+              network_owner: str | None) -> dict:
+    item = common.standard_dict(row, tags)
+    item.update(network_id=row.network_id, mac_address=row.mac_address,
+                admin_state_up=row.admin_state_up, status=row.status,
+                device_id=row.device_id, device_owner=row.device_owner,
+                fixed_ips=fixed_ips)
+    # For policy (network_owner rules); never shown.
+    item["network:project_id"] = network_owner
+    return item
 
 
 COLUMNS_SELECT = [P.id, P.name, P.description, P.project_id, P.network_id,

@@ -107,12 +107,17 @@ class QuotaService:
         """
         if project_id is None or name not in self.resources:
             return
-        row = session.scalars(select(models.Quota.limit).where(
-            models.Quota.project_id == project_id, models.Quota.resource == name)).first()
+        model = self.resources[name].model
+        # One round trip: the project's own limit (if any) and its usage.
+        row, used = session.connection().execute(select(
+            select(models.Quota.limit).where(models.Quota.project_id == project_id,
+                                             models.Quota.resource == name)
+            .scalar_subquery(),
+            select(func.count()).select_from(model).where(model.project_id == project_id)
+            .scalar_subquery())).one()
         limit = row if row is not None else self._default(self.resources[name])
         if limit < 0:
             return
-        used = self._used(session, project_id, name)
         if used + delta > limit - LOCK_MARGIN:
             _serialize(session, self.resources[name].model, project_id, name)
             used = self._used(session, project_id, name)

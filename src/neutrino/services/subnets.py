@@ -17,6 +17,7 @@ from neutrino.ipam import allocator
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common
+from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
 from neutrino.services.ports import is_router_port
@@ -116,18 +117,6 @@ class SubnetService:
             out.append(item)
         return out
 
-    def policy_target(self, ctx: Context, data: dict) -> dict:
-        """Adds the network's owner and sharing to a create target."""
-        def run(session: Session) -> dict:
-            net = session.get(models.Network, data["network_id"])
-            if net is None or not (ctx.is_admin or net.shared
-                                   or net.project_id == ctx.project_id):
-                raise exc.NetworkNotFound(net_id=data["network_id"])
-            return dict(data, **{"network:project_id": net.project_id,
-                                 "network:tenant_id": net.project_id,
-                                 "shared": net.shared})
-        return self.deps.db.run(run, write=False)
-
     # -- validation (pure, against the network's other subnets) --------------
 
     def _validate_new(self, session: Session, data: dict) -> dict:
@@ -181,9 +170,10 @@ class SubnetService:
 
     # -- writes --------------------------------------------------------------
 
-    def create_bulk(self, ctx: Context, items: list[dict]) -> list[dict]:
+    def create_bulk(self, ctx: Context, items: list[dict],
+                    authorize: Authorize = common.allow_all) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            rows = [self._create(session, ctx, data) for data in items]
+            rows = [self._create(session, ctx, data, authorize) for data in items]
             session.flush()
             return self.to_dicts(session, rows)
         result = self.deps.db.run(run)
@@ -192,10 +182,15 @@ class SubnetService:
                                      events.Payload(ctx, item["id"], states=(item,)))
         return result
 
-    def _create(self, session: Session, ctx: Context, data: dict) -> S:
+    def _create(self, session: Session, ctx: Context, data: dict,
+                authorize: Authorize) -> S:
         network = session.get(models.Network, data["network_id"], with_for_update=True)
-        if network is None:
+        if network is None or not (ctx.is_admin or network.shared
+                                   or network.project_id == ctx.project_id):
             raise exc.NetworkNotFound(net_id=data["network_id"])
+        authorize(data, dict(data, tenant_id=data["project_id"], shared=network.shared,
+                             **{"network:project_id": network.project_id,
+                                "network:tenant_id": network.project_id}))
         valid = self._validate_new(session, data)
         self.deps.quotas.check(session, data["project_id"], "subnet", 1)
         row = S(id=common.new_id(), project_id=data["project_id"], name=data["name"],
