@@ -86,6 +86,7 @@ bench: venv
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator.conf
 	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
+	$(BIN)/oslopolicy-sample-generator --namespace neutrino --output-file etc/policy.yaml.sample
 
 clean:
 	rm -rf $(VENV) state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,3 +38,10 @@ def api(server: ServerProcess, backend: str) -> Api:
 @pytest.fixture
 def tmp_state(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def own_project_admin(server: ServerProcess, backend: str) -> Api:
+    """Admin acting in a project of its own: the session's shared server never runs
+    into the per-project quotas however many tests create resources."""
+    return Api(server.url, backend=backend).as_project(f"p-{uuid.uuid4().hex}", ["admin"])

@@ -164,6 +164,23 @@ class Policy:
             cache[key] = allowed
         return allowed
 
+    def passes_for_any_target(self, ctx: Context, action: str) -> bool:
+        """True when `action` holds for this caller whatever the target, so lists can
+        skip per-item checks (e.g. an admin reading anything).
+
+        Sound for rules without ``not`` built from known checks: every check that
+        reads the target is false on an empty one, so a rule that holds there holds
+        for every target (a monotone formula).
+        """
+        key = ("__any_target__", action)
+        cache = ctx.policy_cache
+        if key not in cache:
+            rule = self.enforcer.rules.get(action)
+            cache[key] = (rule is not None
+                          and _monotone(self.enforcer.rules, rule, set())
+                          and self.check(ctx, action, {}))
+        return cache[key]
+
     def enforce(self, ctx: Context, action: str, target: dict,
                 attrs: list[str] | None = None) -> None:
         """Raise PolicyNotAuthorized unless the action (and each attr rule) passes."""
@@ -266,6 +283,21 @@ def _walk(rules: Any, check: Any, seen: set[str]) -> set[str] | None:
     if type(check) in (_checks.RoleCheck, _checks.GenericCheck):
         return _match_keys(check.match)
     return None
+
+
+def _monotone(rules: Any, check: Any, seen: set[str]) -> bool:
+    """No ``not`` anywhere and only checks whose behaviour on a missing key we know."""
+    if isinstance(check, _checks.RuleCheck):
+        if check.match in seen:
+            return True
+        seen.add(check.match)
+        sub = _lookup(rules, check.match)
+        return sub is None or _monotone(rules, sub, seen)
+    if isinstance(check, _checks.AndCheck | _checks.OrCheck):
+        return all(_monotone(rules, sub, seen) for sub in check.rules)
+    if isinstance(check, _checks.TrueCheck | _checks.FalseCheck | FieldCheck):
+        return True
+    return type(check) in (_checks.RoleCheck, _checks.GenericCheck)
 
 
 def _find_policy_file(conf: cfg.ConfigOpts) -> str | None:

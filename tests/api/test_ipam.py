@@ -4,20 +4,17 @@ dual-stack and IPv6 address modes, concurrent allocation."""
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from server import Api, ServerProcess, error_of
+from server import Api, error_of
 
 
 @pytest.fixture
-def api(server: ServerProcess, backend: str) -> Api:
-    """Admin acting in a project of its own: the session's shared server never runs
-    into the per-project quotas however many tests create resources."""
-    return Api(server.url, backend=backend).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
+def api(own_project_admin: Api) -> Api:
+    return own_project_admin
 
 
 def post_port(api: Api, network_id: str, **attrs: object) -> httpx.Response:

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
 
-from server import Api, ServerProcess, error_of
-
-TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
+from server import TIME_RE, UNKNOWN, Api, ServerProcess, error_of
 
 
 @pytest.fixture
-def api(server: ServerProcess, backend: str) -> Api:
-    """Admin acting in a project of its own: the session's shared server never runs
-    into the per-project quotas however many tests create resources."""
-    return Api(server.url, backend=backend).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
+def api(own_project_admin: Api) -> Api:
+    return own_project_admin
 
 
 def unique(prefix: str) -> str:
@@ -215,7 +209,7 @@ def test_update_shared(api: Api) -> None:
 
 
 @pytest.mark.parametrize("attr,value", [
-    ("status", "DOWN"), ("id", str(uuid.uuid4())),
+    ("status", "DOWN"), ("id", "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"),
     ("subnets", []), ("created_at", "2020-01-01T00:00:00Z"),
     ("revision_number", 7)])
 def test_update_read_only_attribute(api: Api, attr: str, value: object) -> None:

@@ -3,23 +3,17 @@ deletes and IPv6 modes."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import httpx
 import pytest
 
-from server import Api, ServerProcess, error_of
-
-TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
+from server import TIME_RE, UNKNOWN, Api, error_of
 
 
 @pytest.fixture
-def api(server: ServerProcess, backend: str) -> Api:
-    """Admin acting in a project of its own: the session's shared server never runs
-    into the per-project quotas however many tests create resources."""
-    return Api(server.url, backend=backend).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
+def api(own_project_admin: Api) -> Api:
+    return own_project_admin
 
 
 def post_subnet(api: Api, network_id: str, cidr: str, ip_version: int = 4,

@@ -80,3 +80,13 @@ def test_every_option_is_in_sample(group: str, name: str) -> None:
     assert name in _sample_options().get(group, set()), (
         f"[{group}] {name} missing from etc/neutrino.conf; {HOW_TO_FIX}"
     )
+
+
+def test_policy_sample_is_current(tmp_path: Path) -> None:
+    """etc/policy.yaml.sample lists every rule with its default, as registered."""
+    out = tmp_path / "policy.yaml"
+    script = Path(sys.executable).parent / "oslopolicy-sample-generator"
+    subprocess.run([str(script), "--namespace", "neutrino", "--output-file", str(out)],
+                   check=True, capture_output=True)
+    assert out.read_text() == (REPO / "etc" / "policy.yaml.sample").read_text(), (
+        "etc/policy.yaml.sample is out of date: run `make sample-config` and commit it")

@@ -49,19 +49,32 @@ class View:
         self.resource = resource
         self.policy = policy
         self.visible = [name for name, a in resource.attrs.items() if a.visible]
+        self.shown = set(self.visible)
         self.policed = [name for name, a in resource.attrs.items() if a.enforce_policy]
 
     def can_see(self, ctx: Context, item: dict) -> bool:
-        return self.policy.check(ctx, f"get_{self.resource.name}", item)
+        action = f"get_{self.resource.name}"
+        return (self.policy.passes_for_any_target(ctx, action)
+                or self.policy.check(ctx, action, item))
 
-    def render(self, ctx: Context, item: dict, fields: list[str] | None = None) -> dict:
-        hidden = {name for name in self.policed
-                  if f"get_{self.resource.name}:{name}" in self.policy.enforcer.rules
-                  and not self.policy.check(ctx, f"get_{self.resource.name}:{name}", item)}
-        names = [f for f in fields if f in item] if fields else self.visible
-        return {name: item[name] for name in names
-                if name not in hidden and name in item
-                and name in self.resource.attrs and self.resource.attrs[name].visible}
+    def field_rules(self, ctx: Context) -> list[tuple[str, str]]:
+        """(attribute, rule) pairs that must be checked per item for this caller."""
+        rules = self.policy.enforcer.rules
+        out = []
+        for name in self.policed:
+            rule = f"get_{self.resource.name}:{name}"
+            if rule in rules and not self.policy.passes_for_any_target(ctx, rule):
+                out.append((name, rule))
+        return out
+
+    def render(self, ctx: Context, item: dict, fields: list[str] | None = None,
+               field_rules: list[tuple[str, str]] | None = None) -> dict:
+        if field_rules is None:
+            field_rules = self.field_rules(ctx)
+        hidden = {name for name, rule in field_rules
+                  if not self.policy.check(ctx, rule, item)}
+        names = [f for f in fields if f in self.shown] if fields else self.visible
+        return {name: item[name] for name in names if name in item and name not in hidden}
 
 
 class Collection:
@@ -83,8 +96,10 @@ class Collection:
             else None
         items = self.service.list(ctx, query, hint)
         items = [i for i in items if self.view.can_see(ctx, i)]
+        field_rules = self.view.field_rules(ctx)
         result: dict[str, Any] = {
-            self.resource.collection: [self.view.render(ctx, i, fields) for i in items]}
+            self.resource.collection: [self.view.render(ctx, i, fields, field_rules)
+                                       for i in items]}
         if query.limit:
             links = pagination_links(req, params, items, query)
             if links:

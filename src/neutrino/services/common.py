@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.db import models
-from neutrino.services.listing import in_chunks
+from neutrino.services.listing import rows_for_ids
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -73,12 +74,9 @@ def apply_standard(obj: Any, data: dict[str, Any]) -> None:
 
 def load_tags(session: Session, ids: list[str]) -> dict[str, list[str]]:
     tags: dict[str, list[str]] = defaultdict(list)
-    for chunk in in_chunks(ids):
-        rows = session.execute(
-            select(models.Tag.resource_id, models.Tag.tag)
-            .where(models.Tag.resource_id.in_(chunk)).order_by(models.Tag.tag))
-        for resource_id, tag in rows:
-            tags[resource_id].append(tag)
+    stmt = select(models.Tag.resource_id, models.Tag.tag).order_by(models.Tag.tag)
+    for resource_id, tag in rows_for_ids(session, stmt, models.Tag.resource_id, ids):
+        tags[resource_id].append(tag)
     return tags
 
 
@@ -92,3 +90,19 @@ def set_tags(session: Session, resource_type: str, resource_id: str,
 
 def delete_tags(session: Session, resource_id: str) -> None:
     session.execute(delete(models.Tag).where(models.Tag.resource_id == resource_id))
+
+
+def create_all(deps: Any, resource: str, ctx: Any, items: list[dict],
+               create_one: Callable[[Session, dict], Any],
+               to_dicts: Callable[[Session, list[Any]], list[dict]]) -> list[dict]:
+    """Create every item in one transaction (a bulk is all or nothing), then tell
+    subscribers about each, after commit."""
+    def run(session: Session) -> list[dict]:
+        rows = [create_one(session, data) for data in items]
+        session.flush()
+        return to_dicts(session, rows)
+    result = deps.db.run(run)
+    for item in result:
+        deps.events.publish(resource, events.AFTER_CREATE,
+                            events.Payload(ctx, item["id"], states=(item,)))
+    return result

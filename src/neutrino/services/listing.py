@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, func, or_, select
+from sqlalchemy import Select, String, and_, any_, exists, false, func, literal, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from neutrino.api.query import ListQuery
@@ -140,3 +141,22 @@ def count(session: Session, model: type, *where: Any) -> int:
 
 def in_chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
     return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+# Below SQLite's host-parameter limit (32766) with room for other parameters.
+IDS_PER_QUERY = 10000
+
+
+def rows_for_ids(session: Session, stmt: Select, column: Any, ids: list[str]) -> list[Any]:
+    """Rows of ``stmt`` whose ``column`` is one of ``ids``: one array parameter on
+    PostgreSQL (a statement psycopg can prepare once), large IN lists elsewhere."""
+    if not ids:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        array = literal(list(ids), postgresql.ARRAY(String))
+        return connection.execute(stmt.where(column == any_(array))).all()
+    rows: list[Any] = []
+    for chunk in in_chunks(list(ids), IDS_PER_QUERY):
+        rows.extend(connection.execute(stmt.where(column.in_(chunk))).all())
+    return rows

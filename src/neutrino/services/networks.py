@@ -17,7 +17,7 @@ from neutrino.resources.network import NETWORK
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
 
 N = models.Network
 COLUMNS = {
@@ -79,12 +79,11 @@ class NetworkService:
         tags = common.load_tags(session, ids) if "tags" in want else {}
         subnets: dict[str, list[str]] = defaultdict(list)
         if "subnets" in want:
-            for chunk in in_chunks(ids):
-                for net_id, subnet_id in session.execute(
-                        select(models.Subnet.network_id, models.Subnet.id)
-                        .where(models.Subnet.network_id.in_(chunk))
-                        .order_by(models.Subnet.created_at, models.Subnet.id)):
-                    subnets[net_id].append(subnet_id)
+            stmt = (select(models.Subnet.network_id, models.Subnet.id)
+                    .order_by(models.Subnet.created_at, models.Subnet.id))
+            for net_id, subnet_id in rows_for_ids(session, stmt, models.Subnet.network_id,
+                                                  ids):
+                subnets[net_id].append(subnet_id)
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -97,15 +96,10 @@ class NetworkService:
 
     def create_bulk(self, ctx: Context, items: list[dict],
                     authorize: Authorize = common.allow_all) -> list[dict]:
-        def run(session: Session) -> list[dict]:
-            rows = [self._create(session, ctx, data, authorize) for data in items]
-            session.flush()
-            return self.to_dicts(session, rows)
-        result = self.deps.db.run(run)
-        for item in result:
-            self.deps.events.publish("network", events.AFTER_CREATE,
-                                     events.Payload(ctx, item["id"], states=(item,)))
-        return result
+        return common.create_all(
+            self.deps, "network", ctx, items,
+            lambda session, data: self._create(session, ctx, data, authorize),
+            self.to_dicts)
 
     def _create(self, session: Session, ctx: Context, data: dict,
                 authorize: Authorize) -> N:

@@ -23,7 +23,7 @@ from neutrino.services import common
 from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
 
 P = models.Port
 IPA = models.IPAllocation
@@ -111,11 +111,9 @@ class PortService:
         tags = common.load_tags(session, ids) if "tags" in want else {}
         ips: dict[str, list[dict]] = defaultdict(list)
         if "fixed_ips" in want:
-            for chunk in in_chunks(ids):
-                for port_id, subnet_id, ip in session.execute(
-                        select(IPA.port_id, IPA.subnet_id, IPA.ip_address)
-                        .where(IPA.port_id.in_(chunk))):
-                    ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
+            stmt = select(IPA.port_id, IPA.subnet_id, IPA.ip_address)
+            for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, ids):
+                ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         owners = self._network_owners(session, {r.network_id for r in rows})
         return [port_dict(row, tags.get(row.id, []),
                           sorted(ips.get(row.id, []), key=_ip_sort_key),
@@ -123,12 +121,8 @@ class PortService:
 
     @staticmethod
     def _network_owners(session: Session, network_ids: set[str]) -> dict[str, str]:
-        owners: dict[str, str] = {}
-        for chunk in in_chunks(list(network_ids)):
-            owners.update(session.execute(
-                select(models.Network.id, models.Network.project_id)
-                .where(models.Network.id.in_(chunk))).tuples().all())
-        return owners
+        stmt = select(models.Network.id, models.Network.project_id)
+        return dict(rows_for_ids(session, stmt, models.Network.id, list(network_ids)))
 
     @staticmethod
     def network_target(session: Session, ctx: Context, data: dict) -> dict:

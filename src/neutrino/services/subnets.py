@@ -19,7 +19,7 @@ from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, in_chunks
+from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import is_router_port
 
 S = models.Subnet
@@ -83,25 +83,21 @@ class SubnetService:
         dns: dict[str, list[str]] = defaultdict(list)
         routes: dict[str, list[dict]] = defaultdict(list)
         shared: dict[str, bool] = {}
-        for chunk in in_chunks(ids):
-            for p in session.scalars(select(models.AllocationPool)
-                                     .where(models.AllocationPool.subnet_id.in_(chunk))
-                                     .order_by(models.AllocationPool.id)):
-                pools[p.subnet_id].append({"start": p.first_ip, "end": p.last_ip})
-            for d in session.scalars(select(models.DNSNameServer)
-                                     .where(models.DNSNameServer.subnet_id.in_(chunk))
-                                     .order_by(models.DNSNameServer.order)):
-                dns[d.subnet_id].append(d.address)
-            for r in session.scalars(select(models.HostRoute)
-                                     .where(models.HostRoute.subnet_id.in_(chunk))):
-                routes[r.subnet_id].append({"destination": r.destination,
-                                            "nexthop": r.nexthop})
+        AP, DNS, HR = models.AllocationPool, models.DNSNameServer, models.HostRoute
+        for subnet_id, first, last in rows_for_ids(
+                session, select(AP.subnet_id, AP.first_ip, AP.last_ip).order_by(AP.id),
+                AP.subnet_id, ids):
+            pools[subnet_id].append({"start": first, "end": last})
+        for subnet_id, address in rows_for_ids(
+                session, select(DNS.subnet_id, DNS.address).order_by(DNS.order),
+                DNS.subnet_id, ids):
+            dns[subnet_id].append(address)
+        for subnet_id, destination, nexthop in rows_for_ids(
+                session, select(HR.subnet_id, HR.destination, HR.nexthop), HR.subnet_id, ids):
+            routes[subnet_id].append({"destination": destination, "nexthop": nexthop})
         net_ids = list({r.network_id for r in rows})
-        for chunk in in_chunks(net_ids):
-            for net_id, is_shared in session.execute(
-                    select(models.Network.id, models.Network.shared)
-                    .where(models.Network.id.in_(chunk))):
-                shared[net_id] = is_shared
+        shared.update(rows_for_ids(session, select(models.Network.id, models.Network.shared),
+                                   models.Network.id, net_ids))
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -172,15 +168,10 @@ class SubnetService:
 
     def create_bulk(self, ctx: Context, items: list[dict],
                     authorize: Authorize = common.allow_all) -> list[dict]:
-        def run(session: Session) -> list[dict]:
-            rows = [self._create(session, ctx, data, authorize) for data in items]
-            session.flush()
-            return self.to_dicts(session, rows)
-        result = self.deps.db.run(run)
-        for item in result:
-            self.deps.events.publish("subnet", events.AFTER_CREATE,
-                                     events.Payload(ctx, item["id"], states=(item,)))
-        return result
+        return common.create_all(
+            self.deps, "subnet", ctx, items,
+            lambda session, data: self._create(session, ctx, data, authorize),
+            self.to_dicts)
 
     def _create(self, session: Session, ctx: Context, data: dict,
                 authorize: Authorize) -> S:
