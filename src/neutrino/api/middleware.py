@@ -7,6 +7,7 @@ import time
 
 import falcon
 
+from neutrino import log
 from neutrino.context import Context, new_request_id
 from neutrino.policy import Policy
 
@@ -25,6 +26,7 @@ class RequestId:
         # In keystone mode the id is made before auth_token runs (neutrino.api.keystone).
         req.context.request_id = req.env.get(REQUEST_ID_ENV) or new_request_id()
         req.context.started = time.monotonic()
+        log.current_request_id.set(req.context.request_id)
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: object, req_succeeded: bool) -> None:
@@ -34,11 +36,12 @@ class RequestId:
         elapsed = time.monotonic() - req.context.get("started", time.monotonic())
         ctx = req.context.get("ctx")
         ACCESS_LOG.info(
-            '%s "%s %s" status=%s len=%s time=%.4f request_id=%s project=%s',
+            '%s "%s %s" status=%s len=%s time=%.4f project=%s',
             req.remote_addr, req.method, req.relative_uri, resp.status[:3]
             if isinstance(resp.status, str) else resp.status,
-            len(resp.data) if resp.data else 0, elapsed, request_id,
+            len(resp.data) if resp.data else 0, elapsed,
             ctx.project_id if ctx else "-")
+        log.current_request_id.set("-")
 
 
 class ContextFromHeaders:

@@ -9,23 +9,12 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from neutrino import conf as conf_mod
+from neutrino import log
 from neutrino.api.app import build_core, wsgi_app
 from neutrino.db import migrate
 from neutrino.db.engine import Database
 
 LOG = logging.getLogger("neutrino.server")
-
-
-def setup_logging(conf: Any) -> None:
-    handler: logging.Handler
-    handler = logging.FileHandler(conf.log_file) if conf.log_file else logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(process)d %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if conf.debug else logging.INFO)
-    for noisy in ("sqlalchemy", "alembic", "stevedore", "oslo_policy"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def prepare_database(conf: Any) -> None:
@@ -74,7 +63,7 @@ class Server(BaseApplication):
 
     def load(self) -> Any:
         # Each worker builds its own core (engine, pools) after the fork.
-        setup_logging(self.conf)
+        log.setup(self.conf)
         self.core = build_core(self.conf)
         return wsgi_app(self.core)
 
@@ -85,7 +74,7 @@ def _host(host: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     conf = conf_mod.new_conf(list(sys.argv[1:] if argv is None else argv))
-    setup_logging(conf)
+    log.setup(conf)
     prepare_database(conf)
     LOG.info("neutrino-server on %s:%s, %d worker(s), auth_strategy=%s, database=%s",
              conf.bind_host, conf.bind_port, conf.api_workers, conf.auth_strategy,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,6 +68,7 @@ class Database:
         self.engine = self._create_engine(url, pool_size, max_overflow, pool_timeout)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False,
                                       autoflush=True)
+        self._sqlite_writer = threading.RLock()
 
     def _create_engine(self, url: str, pool_size: int, max_overflow: int,
                        pool_timeout: int) -> Engine:
@@ -92,9 +94,15 @@ class Database:
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
+        # SQLite has one writer at a time; threads of this process queue on a lock
+        # (first come, first served) instead of polling in SQLite's busy handler,
+        # which sleeps up to 100 ms a try and makes latency spiky.
+        lock = self._sqlite_writer if write and self.is_sqlite else None
+        if lock is not None:
+            lock.acquire()
         session = self._sessions()
         try:
-            if write and self.is_sqlite:
+            if lock is not None:
                 session.connection(execution_options={"sqlite_immediate": True})
             yield session
             session.commit()
@@ -103,6 +111,8 @@ class Database:
             raise
         finally:
             session.close()
+            if lock is not None:
+                lock.release()
 
     def run(self, fn: Callable[[Session], T], write: bool = True) -> T:
         """Run fn(session) in one transaction, retrying on retriable DB errors.
