@@ -79,6 +79,10 @@ quota_opts = [
     cfg.IntOpt("quota_network", default=100, help="Networks per project; -1: unlimited."),
     cfg.IntOpt("quota_subnet", default=100, help="Subnets per project; -1: unlimited."),
     cfg.IntOpt("quota_port", default=500, help="Ports per project; -1: unlimited."),
+    cfg.IntOpt("quota_security_group", default=10,
+               help="Security groups per project; -1: unlimited."),
+    cfg.IntOpt("quota_security_group_rule", default=100,
+               help="Security group rules per project; -1: unlimited."),
 ]
 
 

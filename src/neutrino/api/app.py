@@ -57,9 +57,13 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     quotas.register("subnet", models.Subnet, "quota_subnet")
     quotas.register("port", models.Port, "quota_port")
     deps = Deps(conf=conf, db=db, events=registry, quotas=quotas)
+    # Features that add attributes to networks and ports, in the order they run
+    # (port security before what depends on it).
+    network_extensions: list = []
+    port_extensions: list = []
     return Core(conf=conf, db=db, events=registry, policy=Policy(conf), quotas=quotas,
-                networks=NetworkService(deps), subnets=SubnetService(deps),
-                ports=PortService(deps))
+                networks=NetworkService(deps, network_extensions),
+                subnets=SubnetService(deps), ports=PortService(deps, port_extensions))
 
 
 class Versions:
@@ -114,9 +118,8 @@ def create_app(core: Core) -> falcon.App:
         app.add_route(path, Collection(service, core.policy, conf))
         app.add_route(path + "/{resource_id}", member)
         if service.resource.tag_support:
-            model = {"networks": models.Network, "subnets": models.Subnet,
-                     "ports": models.Port}[service.resource.collection]
-            tags = Tags(member, TagStore(core.db, model, service.resource.collection))
+            store = TagStore(core.db, service.model, service.resource.collection)
+            tags = Tags(member, store)
             app.add_route(path + "/{resource_id}/tags", tags)
             app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
     app.add_route("/v2.0/quotas", QuotaList(core.quotas, core.policy))

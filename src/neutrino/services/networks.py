@@ -15,8 +15,10 @@ from neutrino.context import Context
 from neutrino.db import models
 from neutrino.resources.network import NETWORK
 from neutrino.services import common
+from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
+from neutrino.services.extensions import ResourceExtension
 from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
 
 N = models.Network
@@ -43,9 +45,13 @@ def visible_clause(ctx: Context) -> Any:
 
 class NetworkService:
     resource = NETWORK
+    model = N
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, extensions: list[ResourceExtension] | None = None
+                 ) -> None:
         self.deps = deps
+        # Features adding network attributes (port security, ...).
+        self.extensions = list(extensions or [])
 
     # -- reads ---------------------------------------------------------------
 
@@ -61,7 +67,7 @@ class NetworkService:
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            stmt = select(N).where(*filter_clauses(N, query, COLUMNS))
+            stmt = select(N).where(*filter_clauses(N, query, COLUMNS, self._sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(visible_clause(ctx))
             stmt, reverse = apply_order_and_page(
@@ -90,7 +96,14 @@ class NetworkService:
             item.update(admin_state_up=row.admin_state_up, status=row.status,
                         subnets=subnets.get(row.id, []), shared=row.shared, mtu=row.mtu)
             out.append(item)
+        ext.run_extend(self.extensions, session, out)
         return out
+
+    def _sub_filter(self, name: str, pairs: list[tuple[str, str]]) -> Any:
+        builder = ext.filter_builders(self.extensions).get(name)
+        if builder is None:
+            raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
+        return builder([value for _, value in pairs])
 
     # -- writes --------------------------------------------------------------
 
@@ -110,6 +123,9 @@ class NetworkService:
                 shared=data["shared"], status="ACTIVE",
                 mtu=self._mtu(data.get("mtu")), revision_number=0)
         session.add(row)
+        session.flush()
+        ext.run_create(self.extensions, session, ctx, data,
+                       {"id": row.id, "project_id": row.project_id})
         if data.get("tags"):
             common.set_tags(session, "networks", row.id, data["tags"])
         self.deps.events.publish("network", events.PRECOMMIT_CREATE,
@@ -144,6 +160,7 @@ class NetworkService:
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]
+            ext.run_update(self.extensions, session, ctx, data, old, new)
             self.deps.events.publish("network", events.PRECOMMIT_UPDATE,
                                      events.Payload(ctx, network_id, (old, new), session))
             return new

@@ -20,9 +20,11 @@ from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
 from neutrino.services import common
+from neutrino.services import extensions as ext
 from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
+from neutrino.services.extensions import ResourceExtension
 from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
 
 P = models.Port
@@ -75,9 +77,13 @@ def visible_clause(ctx: Context) -> Any:
 
 class PortService:
     resource = PORT
+    model = P
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, extensions: list[ResourceExtension] | None = None
+                 ) -> None:
         self.deps = deps
+        # Features adding port attributes (security groups, port security, ...).
+        self.extensions = list(extensions or [])
 
     # -- reads ---------------------------------------------------------------
 
@@ -93,7 +99,7 @@ class PortService:
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
             stmt = select(*COLUMNS_SELECT).where(
-                *filter_clauses(P, query, COLUMNS, fixed_ips_filter))
+                *filter_clauses(P, query, COLUMNS, self._sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(visible_clause(ctx))
             stmt, reverse = apply_order_and_page(
@@ -115,9 +121,19 @@ class PortService:
             for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, ids):
                 ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         owners = self._network_owners(session, {r.network_id for r in rows})
-        return [port_dict(row, tags.get(row.id, []),
-                          sorted(ips.get(row.id, []), key=_ip_sort_key),
-                          owners.get(row.network_id)) for row in rows]
+        items = [port_dict(row, tags.get(row.id, []),
+                           sorted(ips.get(row.id, []), key=_ip_sort_key),
+                           owners.get(row.network_id)) for row in rows]
+        ext.run_extend(self.extensions, session, items)
+        return items
+
+    def _sub_filter(self, name: str, pairs: list[tuple[str, str]]) -> Any:
+        if name == "fixed_ips":
+            return fixed_ips_filter(name, pairs)
+        builder = ext.filter_builders(self.extensions).get(name)
+        if builder is None:
+            raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
+        return builder([value for _, value in pairs])
 
     @staticmethod
     def _network_owners(session: Session, network_ids: set[str]) -> dict[str, str]:
@@ -192,7 +208,9 @@ class PortService:
             common.set_tags(session, "ports", port.id, tags)
         self.deps.events.publish("port", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, port.id, states=(data,), session=session))
-        return port_dict(_Row(values), tags, fixed_ips, target["network:project_id"])
+        item = port_dict(_Row(values), tags, fixed_ips, target["network:project_id"])
+        ext.run_create(self.extensions, session, ctx, data, item)
+        return item
 
     def _mac_for(self, session: Session, network_id: str, requested: Any) -> str:
         if requested is not UNSET:
@@ -312,6 +330,7 @@ class PortService:
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]
+            ext.run_update(self.extensions, session, ctx, data, old, new)
             self.deps.events.publish("port", events.PRECOMMIT_UPDATE,
                                      events.Payload(ctx, port_id, (old, new), session))
             return new

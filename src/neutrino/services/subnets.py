@@ -46,6 +46,7 @@ def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
 
 class SubnetService:
     resource = SUBNET
+    model = S
 
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
