@@ -28,8 +28,7 @@ def items_for_create(resource: Resource, body: Any) -> tuple[list[dict], bool]:
         items = body[resource.collection]
         if not isinstance(items, list) or not items:
             raise exc.HTTPBadRequest("Resources required")
-        if not all(isinstance(i, dict) and resource.name in i or isinstance(i, dict)
-                   for i in items):
+        if not all(isinstance(i, dict) for i in items):
             raise exc.HTTPBadRequest("Body contains invalid data")
         # Bulk items may be wrapped ({"network": {...}}) or bare.
         return [i.get(resource.name, i) if isinstance(i.get(resource.name), dict) else i
