@@ -138,6 +138,14 @@ class Api:
         return self.create("port", network_id=network_id, **attrs)
 
 
+def post_port(api: Api, network_id: str, **attrs: object) -> httpx.Response:
+    return api.post("ports", {"port": {"network_id": network_id, **attrs}})
+
+
+def put_port(api: Api, port_id: str, **attrs: object) -> httpx.Response:
+    return api.put(f"ports/{port_id}", {"port": attrs})
+
+
 def error_of(response: httpx.Response) -> dict:
     """The NeutronError part of an error response."""
     body = response.json()

@@ -40,6 +40,8 @@ core_opts = [
     cfg.IntOpt("max_subnet_host_routes", default=20, help="Maximum host routes per subnet."),
     cfg.IntOpt("max_fixed_ips_per_port", default=5, deprecated_for_removal=False,
                help="Maximum fixed IPs per port."),
+    cfg.IntOpt("max_allowed_address_pair", default=10,
+               help="Maximum number of allowed address pairs per port."),
     cfg.IntOpt("global_physnet_mtu", default=1500,
                help="MTU of the underlying physical network; networks get this MTU "
                     "minus any encapsulation overhead."),

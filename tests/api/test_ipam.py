@@ -9,16 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from server import Api, error_of
+from server import Api, error_of, post_port
 
 
 @pytest.fixture
 def api(own_project_admin: Api) -> Api:
     return own_project_admin
-
-
-def post_port(api: Api, network_id: str, **attrs: object) -> httpx.Response:
-    return api.post("ports", {"port": {"network_id": network_id, **attrs}})
 
 
 def ports_on(api: Api, network_id: str) -> list[dict]:

@@ -10,7 +10,7 @@ import uuid
 import httpx
 import pytest
 
-from server import TIME_RE, UNKNOWN, Api, error_of
+from server import TIME_RE, UNKNOWN, Api, error_of, post_port, put_port
 
 MAC_RE = re.compile(r"^fa:16:3e(:[0-9a-f]{2}){3}$")
 
@@ -23,14 +23,6 @@ def api(own_project_admin: Api) -> Api:
 def random_mac() -> str:
     tail = uuid.uuid4().bytes[:3]
     return "fa:16:3e:" + ":".join(f"{b:02x}" for b in tail)
-
-
-def post_port(api: Api, network_id: str, **attrs: object) -> httpx.Response:
-    return api.post("ports", {"port": {"network_id": network_id, **attrs}})
-
-
-def put_port(api: Api, port_id: str, **attrs: object) -> httpx.Response:
-    return api.put(f"ports/{port_id}", {"port": attrs})
 
 
 def show(api: Api, port_id: str) -> dict:

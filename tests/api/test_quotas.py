@@ -1,8 +1,9 @@
 """/v2.0/quotas: limits, defaults, usage details, enforcement (transcripts 048-050,
 keystone/021-022).
 
-Only the resources registered today (network, subnet, port) are reported; upstream
-reports its larger set (router, floatingip, security_group, ...) the same way.
+Only the resources registered today (network, subnet, port, security_group,
+security_group_rule) are reported; upstream reports its larger set (router,
+floatingip, ...) the same way.
 
 Unknown resource keys in PUT answer 400 "Unrecognized attribute(s) 'foo'" — the quota
 body is validated against the registered resources as any other resource body is
@@ -17,7 +18,8 @@ import pytest
 
 from server import Api, error_of
 
-DEFAULTS = {"network": 100, "subnet": 100, "port": 500}
+DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "security_group": 10,
+            "security_group_rule": 100}
 
 
 def project() -> str:
@@ -51,24 +53,27 @@ def test_details_count_usage(api: Api, pid: str) -> None:
     member.port(net["id"])
     member.port(net["id"])
     details = quota(member, pid, "/details")
-    assert details == {"network": {"limit": 100, "used": 2, "reserved": 0},
-                       "subnet": {"limit": 100, "used": 1, "reserved": 0},
-                       "port": {"limit": 500, "used": 3, "reserved": 0}}
+    # (security_group usage is the project's default group, if a port made it.)
+    assert {k: details[k] for k in ("network", "subnet", "port")} == {
+        "network": {"limit": 100, "used": 2, "reserved": 0},
+        "subnet": {"limit": 100, "used": 1, "reserved": 0},
+        "port": {"limit": 500, "used": 3, "reserved": 0}}
 
 
 def test_update_show_and_reset(api: Api, pid: str) -> None:
     response = api.put(f"quotas/{pid}", {"quota": {"network": 7, "port": -1}})
     assert response.status_code == 200, response.text
-    assert response.json() == {"quota": {"network": 7, "subnet": 100, "port": -1}}
-    assert quota(api, pid) == {"network": 7, "subnet": 100, "port": -1}
+    changed = {"network": 7, "subnet": 100, "port": -1, "security_group": 10,
+               "security_group_rule": 100}
+    assert response.json() == {"quota": changed}
+    assert quota(api, pid) == changed
     assert quota(api, pid, "/default") == DEFAULTS
     assert quota(api, pid, "/details")["network"] == {"limit": 7, "used": 0, "reserved": 0}
     # Updating again changes only what is given.
-    assert api.put(f"quotas/{pid}", {"quota": {"subnet": "3"}}).json()["quota"] == {
-        "network": 7, "subnet": 3, "port": -1}
+    assert api.put(f"quotas/{pid}", {"quota": {"subnet": "3"}}).json()["quota"] == dict(
+        changed, subnet=3)
     listed = {q["project_id"]: q for q in api.get("quotas").json()["quotas"]}
-    assert listed[pid] == {"network": 7, "subnet": 3, "port": -1, "project_id": pid,
-                           "tenant_id": pid}
+    assert listed[pid] == dict(changed, subnet=3, project_id=pid, tenant_id=pid)
     response = api.delete(f"quotas/{pid}")
     assert response.status_code == 204, response.text
     assert response.content == b""

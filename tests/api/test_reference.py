@@ -28,12 +28,12 @@ UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
 
 # Attributes upstream shows that we do not implement yet.
 NOT_IMPLEMENTED = re.compile(
-    r"^(port_security_enabled|router:external|provider:.*|is_default|availability_zone.*"
-    r"|ipv[46]_address_scope|security_groups|binding:.*|allowed_address_pairs"
-    r"|extra_dhcp_opts|service_types|dns_(name|domain|assignment|publish_fixed_ip))$")
+    r"^(router:external|provider:.*|is_default|availability_zone.*"
+    r"|ipv[46]_address_scope|binding:.*"
+    r"|service_types|dns_(name|domain|assignment|publish_fixed_ip))$")
 # Values that legitimately differ between two servers.
 VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address", "mtu"}
-QUOTA_RESOURCES = {"network", "subnet", "port"}
+QUOTA_RESOURCES = {"network", "subnet", "port", "security_group", "security_group_rule"}
 
 
 # -- transcripts --------------------------------------------------------------
@@ -113,6 +113,9 @@ def scenario(server: ServerProcess, backend: str) -> Scenario:
     replay("008", "subnet", "id")
     replay("009", "subnet")
     replay("010", "port", "id", "mac_address")
+    if sc.recorded["010"].status_code == 201:  # the project's default security group
+        sc.ids[load("010").response["port"]["security_groups"][0]] = (
+            sc.recorded["010"].json()["port"]["security_groups"][0])
     port1 = (load("010").response["port"]["fixed_ips"][0]["ip_address"],
              sc.recorded["010"].json()["port"]["fixed_ips"][0]["ip_address"])
     sc.ids[port1[0]] = port1[1]

@@ -20,10 +20,16 @@ from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.events import Registry
 from neutrino.policy import Policy
+from neutrino.services.address_groups import AddressesAction, AddressGroupService
+from neutrino.services.allowed_address_pairs import AllowedAddressPairs
 from neutrino.services.deps import Deps
+from neutrino.services.extra_dhcp_opts import ExtraDhcpOpts
 from neutrino.services.networks import NetworkService
+from neutrino.services.port_security import NetworkPortSecurity, PortPortSecurity
+from neutrino.services.port_security_groups import PortSecurityGroups
 from neutrino.services.ports import PortService
 from neutrino.services.quotas import QuotaService
+from neutrino.services.security_groups import SecurityGroupRuleService, SecurityGroupService
 from neutrino.services.subnets import SubnetService
 
 LOG = logging.getLogger(__name__)
@@ -41,10 +47,14 @@ class Core:
     networks: NetworkService
     subnets: SubnetService
     ports: PortService
+    security_groups: SecurityGroupService
+    security_group_rules: SecurityGroupRuleService
+    address_groups: AddressGroupService
 
     @property
     def services(self) -> list[Any]:
-        return [self.networks, self.subnets, self.ports]
+        return [self.networks, self.subnets, self.ports, self.security_groups,
+                self.security_group_rules, self.address_groups]
 
 
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
@@ -56,14 +66,22 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     quotas.register("network", models.Network, "quota_network")
     quotas.register("subnet", models.Subnet, "quota_subnet")
     quotas.register("port", models.Port, "quota_port")
+    quotas.register("security_group", models.SecurityGroup, "quota_security_group")
+    quotas.register("security_group_rule", models.SecurityGroupRule,
+                    "quota_security_group_rule")
     deps = Deps(conf=conf, db=db, events=registry, quotas=quotas)
     # Features that add attributes to networks and ports, in the order they run
     # (port security before what depends on it).
-    network_extensions: list = []
-    port_extensions: list = []
+    network_extensions: list = [NetworkPortSecurity()]
+    port_extensions: list = [PortPortSecurity(),
+                             AllowedAddressPairs(conf.max_allowed_address_pair),
+                             PortSecurityGroups(), ExtraDhcpOpts()]
     return Core(conf=conf, db=db, events=registry, policy=Policy(conf), quotas=quotas,
                 networks=NetworkService(deps, network_extensions),
-                subnets=SubnetService(deps), ports=PortService(deps, port_extensions))
+                subnets=SubnetService(deps), ports=PortService(deps, port_extensions),
+                security_groups=SecurityGroupService(deps),
+                security_group_rules=SecurityGroupRuleService(deps),
+                address_groups=AddressGroupService(deps))
 
 
 class Versions:
@@ -109,7 +127,8 @@ def create_app(core: Core) -> falcon.App:
     app.add_error_handler(exc.NeutronError, errors.handle_neutron_error)
 
     app.add_route("/", Versions())
-    app.add_route("/v2.0", V2Root(core.services))
+    # Upstream lists only the core collections here, not extensions' ones.
+    app.add_route("/v2.0", V2Root([core.networks, core.subnets, core.ports]))
     app.add_route("/v2.0/extensions", ExtensionList())
     app.add_route("/v2.0/extensions/{alias}", ExtensionShow())
     for service in core.services:
@@ -122,6 +141,10 @@ def create_app(core: Core) -> falcon.App:
             tags = Tags(member, store)
             app.add_route(path + "/{resource_id}/tags", tags)
             app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
+        if service is core.address_groups:
+            for action, add in (("add_addresses", True), ("remove_addresses", False)):
+                app.add_route(f"{path}/{{resource_id}}/{action}",
+                              AddressesAction(member, service, add))
     app.add_route("/v2.0/quotas", QuotaList(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}", QuotaProject(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/default", QuotaDefault(core.quotas, core.policy))

@@ -301,7 +301,7 @@ SECURITY_GROUP_RULE.add(
     Attr("remote_ip_prefix", convert=convert_prefix, default=None),
     Attr("remote_address_group_id", convert=v.uuid_or_none("remote_address_group_id"),
          default=None),
-    Attr("normalized_cidr", allow_post=False, sortable=False),
+    Attr("normalized_cidr", allow_post=False, filterable=False, sortable=False),
     Attr("remote_group_id", convert=v.uuid_or_none("remote_group_id"), default=None),
     Attr("belongs_to_default_sg", allow_post=False, sortable=False,
          filter_convert=v.query_bool),

@@ -44,7 +44,8 @@ def ensure_default_group(session: Session, project_id: str) -> str:
     connection.execute(insert(models.SecurityGroup), {
         "id": group_id, "project_id": project_id, "name": DEFAULT_NAME,
         "description": DEFAULT_DESCRIPTION, "stateful": True, "created_at": now,
-        "updated_at": now, "revision_number": 0})
+        # 1 as upstream: the group is written, then adding its rules bumps it.
+        "updated_at": now, "revision_number": 1})
     connection.execute(insert(models.DefaultSecurityGroup),
                        {"project_id": project_id, "security_group_id": group_id})
     connection.execute(insert(models.SecurityGroupRule), [

@@ -24,6 +24,8 @@ FilterBuilder = Callable[[list[str]], Any]
 
 
 class ResourceExtension(Protocol):
+    attribute: str  # the attribute it adds (reads skip it when not asked for)
+
     def create(self, session: Session, ctx: Context, data: dict, item: dict) -> None:
         """After the core row is written: store the extension's attributes of `data`
         (defaults already filled) and set them in `item`, the response being built."""
@@ -52,10 +54,13 @@ def run_update(extensions: list[Any], session: Session, ctx: Context, data: dict
         extension.update(session, ctx, data, old, item)
 
 
-def run_extend(extensions: list[Any], session: Session, items: list[dict]) -> None:
+def run_extend(extensions: list[Any], session: Session, items: list[dict],
+               fields: set[str] | None = None) -> None:
+    """Fill extension attributes; with `fields` (a list's fields=), only those asked."""
     if items:
         for extension in extensions:
-            extension.extend(session, items)
+            if fields is None or extension.attribute in fields:
+                extension.extend(session, items)
 
 
 def filter_builders(extensions: list[Any]) -> dict[str, FilterBuilder]:

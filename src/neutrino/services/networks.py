@@ -96,7 +96,7 @@ class NetworkService:
             item.update(admin_state_up=row.admin_state_up, status=row.status,
                         subnets=subnets.get(row.id, []), shared=row.shared, mtu=row.mtu)
             out.append(item)
-        ext.run_extend(self.extensions, session, out)
+        ext.run_extend(self.extensions, session, out, fields)
         return out
 
     def _sub_filter(self, name: str, pairs: list[tuple[str, str]]) -> Any:

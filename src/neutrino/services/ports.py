@@ -124,7 +124,7 @@ class PortService:
         items = [port_dict(row, tags.get(row.id, []),
                            sorted(ips.get(row.id, []), key=_ip_sort_key),
                            owners.get(row.network_id)) for row in rows]
-        ext.run_extend(self.extensions, session, items)
+        ext.run_extend(self.extensions, session, items, fields)
         return items
 
     def _sub_filter(self, name: str, pairs: list[tuple[str, str]]) -> Any:

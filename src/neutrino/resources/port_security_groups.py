@@ -1,0 +1,33 @@
+"""security-group (port side) and port-security-groups-filtering: a port's
+`security_groups`, a list of group ids (default: the project's `default` group)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neutrino import exceptions as exc
+from neutrino.resources.attributes import Attr
+from neutrino.resources.port import PORT, UNSET
+from neutrino.resources.validators import UUID_RE
+
+SECURITY_GROUPS = "security_groups"
+
+
+def uuid_list_or_none(value: Any) -> list[str] | None:
+    """A list of group ids (duplicates collapsed, order kept); null stays null."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise exc.InvalidInput(f"'{value}' is not a list")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not UUID_RE.match(item):
+            raise exc.InvalidInput(f"'{item}' is not an integer or uuid")
+        item = item.lower()
+        if item not in out:
+            out.append(item)
+    return out
+
+
+PORT.add(Attr(SECURITY_GROUPS, convert=uuid_list_or_none, default=UNSET, allow_put=True,
+              sortable=False))

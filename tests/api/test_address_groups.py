@@ -1,0 +1,86 @@
+"""Address groups over HTTP: CRUD, add_addresses / remove_addresses, in use by rules."""
+
+from __future__ import annotations
+
+from server import UNKNOWN, Api, error_of
+
+
+def address_group(api: Api, **attrs) -> dict:
+    response = api.post("address-groups", {"address_group": attrs})
+    assert response.status_code == 201, response.text
+    return response.json()["address_group"]
+
+
+def test_lifecycle(own_project_admin: Api) -> None:
+    api = own_project_admin
+    ag = address_group(api, name="ag", addresses=["10.0.0.5/24", "192.168.1.1",
+                                                  "2001:db8::1/64"])
+    assert ag["addresses"] == ["10.0.0.0/24", "192.168.1.1/32", "2001:db8::/64"]
+    assert ag["project_id"] == api.client.headers["X-Project-Id"]
+    path = f"address-groups/{ag['id']}"
+    response = api.put(path + "/add_addresses", {"addresses": ["172.16.0.0/12"]})
+    assert response.status_code == 200, response.text
+    assert "172.16.0.0/12" in response.json()["address_group"]["addresses"]
+    response = api.put(path + "/add_addresses", {"addresses": ["172.16.0.0/12"]})
+    assert response.status_code == 400
+    assert error_of(response)["type"] == "AddressesAlreadyExist"
+    response = api.put(path + "/remove_addresses", {"addresses": ["10.0.0.0/24"]})
+    assert response.status_code == 200
+    assert "10.0.0.0/24" not in response.json()["address_group"]["addresses"]
+    response = api.put(path + "/remove_addresses", {"addresses": ["10.9.0.0/16"]})
+    assert response.status_code == 404
+    assert error_of(response)["type"] == "AddressesNotFound"
+    response = api.put(path, {"address_group": {"name": "renamed"}})
+    assert response.json()["address_group"]["name"] == "renamed"
+    listed = api.get("address-groups?name=renamed").json()["address_groups"]
+    assert [a["id"] for a in listed] == [ag["id"]]
+    assert api.delete(path).status_code == 204
+    response = api.get(path)
+    assert response.status_code == 404
+    assert error_of(response) == {"type": "AddressGroupNotFound", "detail": "",
+                                  "message": f"Address group {ag['id']} could not be "
+                                             "found."}
+
+
+def test_bad_addresses(own_project_admin: Api) -> None:
+    response = own_project_admin.post("address-groups", {"address_group": {
+        "addresses": ["not-an-ip"]}})
+    assert response.status_code == 400
+    response = own_project_admin.put(f"address-groups/{UNKNOWN}/add_addresses",
+                                     {"addresses": ["10.0.0.0/8"]})
+    assert response.status_code == 404
+
+
+def test_in_use_by_rule(own_project_admin: Api) -> None:
+    api = own_project_admin
+    ag = address_group(api, name="used", addresses=["10.0.0.0/8"])
+    sg = api.post("security-groups", {"security_group": {"name": "s"}}).json()[
+        "security_group"]
+    response = api.post("security-group-rules", {"security_group_rule": {
+        "security_group_id": sg["id"], "direction": "ingress",
+        "remote_address_group_id": ag["id"]}})
+    assert response.status_code == 201, response.text
+    rule = response.json()["security_group_rule"]
+    assert rule["remote_address_group_id"] == ag["id"]
+    response = api.delete(f"address-groups/{ag['id']}")
+    assert response.status_code == 409
+    assert error_of(response) == {
+        "type": "AddressGroupInUse", "detail": "",
+        "message": f"Address group {ag['id']} is in use on one or more security group "
+                   "rules."}
+    response = api.post("security-group-rules", {"security_group_rule": {
+        "security_group_id": sg["id"], "direction": "ingress",
+        "remote_address_group_id": ag["id"], "remote_ip_prefix": "10.0.0.0/8"}})
+    assert response.status_code == 400
+    assert error_of(response)["type"] == "SecurityGroupRemoteAddressGroupAndRemoteIpPrefix"
+    assert api.delete(f"security-group-rules/{rule['id']}").status_code == 204
+    assert api.delete(f"address-groups/{ag['id']}").status_code == 204
+
+
+def test_other_project_hidden(own_project_admin: Api) -> None:
+    ag = address_group(own_project_admin, name="private")
+    other = own_project_admin.as_project("another-project", ["member"])
+    assert other.get(f"address-groups/{ag['id']}").status_code == 404
+    response = other.put(f"address-groups/{ag['id']}/add_addresses",
+                         {"addresses": ["10.0.0.0/8"]})
+    assert response.status_code == 404
