@@ -162,15 +162,20 @@ def test_in_use_by_port(own_project_admin: Api) -> None:
     sg = group(api, name="used")
     net = api.network(name="n")
     port = api.port(net["id"])
-    # Bind through the port API when it knows security_groups; else skip the check.
     response = api.put(f"ports/{port['id']}", {"port": {"security_groups": [sg["id"]]}})
-    if response.status_code != 200:
-        pytest.skip("ports do not take security_groups yet")
+    assert response.status_code == 200, response.text
+    in_use = {"type": "SecurityGroupInUse", "detail": "",
+              "message": f"Security Group {sg['id']} in use."}
     response = api.delete(f"security-groups/{sg['id']}")
     assert response.status_code == 409
-    assert error_of(response) == {"type": "SecurityGroupInUse", "detail": "",
-                                  "message": f"Security Group {sg['id']} in use."}
+    assert error_of(response) == in_use
+    # Nor can a group in use change its filtering mode.
+    response = api.put(f"security-groups/{sg['id']}", {"security_group": {"stateful": False}})
+    assert response.status_code == 409
+    assert error_of(response) == in_use
     api.delete(f"ports/{port['id']}")
+    response = api.put(f"security-groups/{sg['id']}", {"security_group": {"stateful": False}})
+    assert response.status_code == 200
     assert api.delete(f"security-groups/{sg['id']}").status_code == 204
 
 

@@ -239,7 +239,14 @@ class SecurityGroupService(_Common):
                 raise sgr.SecurityGroupCannotUpdateDefault()
             old = self.to_dicts(session, [row])[0]
             common.apply_standard(row, data)
-            if "stateful" in data:
+            if "stateful" in data and data["stateful"] != row.stateful:
+                # Agents cannot switch a port's filtering mode under live traffic.
+                in_use = session.scalars(select(models.SecurityGroupPortBinding.port_id)
+                                         .where(models.SecurityGroupPortBinding
+                                                .security_group_id == group_id)
+                                         .limit(1)).first()
+                if in_use is not None:
+                    raise sgr.SecurityGroupInUse(id=group_id)
                 row.stateful = data["stateful"]
             common.bump_revision(row)
             session.flush()
