@@ -8,7 +8,7 @@ transaction is retried and finds the winner's group.
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.db import models
@@ -28,9 +28,12 @@ def default_rules(group_id: str) -> list[dict]:
     ]
 
 
+_FIND_DEFAULT = select(models.DefaultSecurityGroup.security_group_id).where(
+    models.DefaultSecurityGroup.project_id == bindparam("project_id"))
+
+
 def find_default_group(session: Session, project_id: str) -> str | None:
-    row = session.get(models.DefaultSecurityGroup, project_id)
-    return row.security_group_id if row is not None else None
+    return session.connection().execute(_FIND_DEFAULT, {"project_id": project_id}).scalar()
 
 
 def ensure_default_group(session: Session, project_id: str) -> str:

@@ -11,7 +11,7 @@ import ipaddress
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -41,15 +41,24 @@ class SubnetInfo:
         return ipaddress.ip_network(self.cidr)
 
 
+_S, _AP = models.Subnet, models.AllocationPool
+# Built once (hot path of every port create).
+_NETWORK_SUBNETS = (
+    select(_S.id, _S.ip_version, _S.cidr, _S.gateway_ip, _S.ipv6_ra_mode,
+           _S.ipv6_address_mode, _AP.first_ip, _AP.last_ip)
+    .outerjoin(_AP, _AP.subnet_id == _S.id)
+    .where(_S.network_id == bindparam("network_id"))
+    .order_by(_S.created_at, _S.id, _AP.id))
+_TAKEN = select(IPA.ip_address).where(
+    IPA.subnet_id == bindparam("subnet_id"),
+    IPA.ip_address.in_(bindparam("candidates", expanding=True)))
+_ALLOCATED = select(IPA.ip_address).where(IPA.subnet_id == bindparam("subnet_id"),
+                                          IPA.ip_address == bindparam("ip"))
+
+
 def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
     """The network's subnets with their pools, in creation order (one query)."""
-    S, AP = models.Subnet, models.AllocationPool
-    rows = session.connection().execute(
-        select(S.id, S.ip_version, S.cidr, S.gateway_ip, S.ipv6_ra_mode,
-               S.ipv6_address_mode, AP.first_ip, AP.last_ip)
-        .outerjoin(AP, AP.subnet_id == S.id)
-        .where(S.network_id == network_id)
-        .order_by(S.created_at, S.id, AP.id))
+    rows = session.connection().execute(_NETWORK_SUBNETS, {"network_id": network_id})
     subnets: dict[str, SubnetInfo] = {}
     for r in rows:
         info = subnets.get(r.id)
@@ -63,7 +72,9 @@ def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
 
 
 def is_allocated(session: Session, subnet_id: str, ip: str) -> bool:
-    return session.get(IPA, (ip, subnet_id)) is not None
+    session.flush()  # addresses added through the ORM in this transaction count too
+    return session.connection().execute(
+        _ALLOCATED, {"subnet_id": subnet_id, "ip": ip}).first() is not None
 
 
 def pick_address(session: Session, subnet: SubnetInfo) -> str | None:
@@ -71,8 +82,8 @@ def pick_address(session: Session, subnet: SubnetInfo) -> str | None:
     if not subnet.pools:
         return None
     candidates = allocator.random_candidates(subnet.pools, CANDIDATES, _RNG)
-    taken = set(session.connection().scalars(select(IPA.ip_address).where(
-        IPA.subnet_id == subnet.id, IPA.ip_address.in_(candidates))))
+    taken = set(session.connection().scalars(
+        _TAKEN, {"subnet_id": subnet.id, "candidates": candidates}))
     free = [c for c in candidates if c not in taken]
     if free:
         return free[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -44,9 +44,14 @@ def _bool_values(values: list[str]) -> list[bool]:
     return [v.to_boolean(value) for value in values]
 
 
+_NETWORK_PORT_SECURITY = select(NSB.port_security_enabled).where(
+    NSB.network_id == bindparam("network_id"))
+_INSERT_PSB = insert(PSB)
+
+
 def network_port_security(session: Session, network_id: str) -> bool:
-    value = session.connection().execute(
-        select(NSB.port_security_enabled).where(NSB.network_id == network_id)).scalar()
+    value = session.connection().execute(_NETWORK_PORT_SECURITY,
+                                         {"network_id": network_id}).scalar()
     return True if value is None else bool(value)
 
 
@@ -96,7 +101,7 @@ class PortPortSecurity:
             enabled = network_port_security(session, item["network_id"])
         else:
             enabled = bool(requested)
-        session.connection().execute(insert(PSB), {"port_id": item["id"],
+        session.connection().execute(_INSERT_PSB, {"port_id": item["id"],
                                                    "port_security_enabled": enabled})
         item[PORT_SECURITY] = enabled
 

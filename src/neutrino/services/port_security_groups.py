@@ -25,6 +25,7 @@ from neutrino.services.port_security import (
 )
 
 SGPB = models.SecurityGroupPortBinding
+_INSERT_SGPB = insert(SGPB)
 SG = models.SecurityGroup
 
 
@@ -83,17 +84,18 @@ class PortSecurityGroups:
     @staticmethod
     def _bind(session: Session, port_id: str, groups: list[str]) -> None:
         if groups:
-            session.connection().execute(insert(SGPB), [
+            session.connection().execute(_INSERT_SGPB, [
                 {"port_id": port_id, "security_group_id": g} for g in groups])
 
     def extend(self, session: Session, items: list[dict]) -> None:
-        stmt = select(SGPB.port_id, SGPB.security_group_id)
+        stmt = select(SGPB.port_id, SGPB.security_group_id).order_by(
+            SGPB.security_group_id)
         by_port: dict[str, list[str]] = defaultdict(list)
         for port_id, group_id in rows_for_ids(session, stmt, SGPB.port_id,
                                               [i["id"] for i in items]):
             by_port[port_id].append(group_id)
         for item in items:
-            item[SECURITY_GROUPS] = sorted(by_port.get(item["id"], []))
+            item[SECURITY_GROUPS] = by_port.get(item["id"]) or []
 
     def filters(self) -> dict[str, FilterBuilder]:
         def build(values: list[str]) -> Any:

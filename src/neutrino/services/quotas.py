@@ -3,12 +3,13 @@ creating transaction by counting what the project already has."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -31,6 +32,19 @@ class QuotaService:
 
     def register(self, name: str, model: Any, default_option: str) -> None:
         self.resources[name] = QuotaResource(name, model, default_option)
+
+    @functools.cache  # noqa: B019 - one statement per resource, for the service's life
+    def _limit_and_usage(self, name: str) -> Any:
+        """SELECT (the project's limit for `name`), (its count of `name`), built once:
+        it runs on every create."""
+        model = self.resources[name].model
+        project = bindparam("project_id")
+        return select(
+            select(models.Quota.limit).where(models.Quota.project_id == project,
+                                             models.Quota.resource == name)
+            .scalar_subquery(),
+            select(func.count()).select_from(model).where(model.project_id == project)
+            .scalar_subquery())
 
     def defaults(self) -> dict[str, int]:
         return {name: self._default(r) for name, r in self.resources.items()}
@@ -107,14 +121,9 @@ class QuotaService:
         """
         if project_id is None or name not in self.resources:
             return
-        model = self.resources[name].model
         # One round trip: the project's own limit (if any) and its usage.
-        row, used = session.connection().execute(select(
-            select(models.Quota.limit).where(models.Quota.project_id == project_id,
-                                             models.Quota.resource == name)
-            .scalar_subquery(),
-            select(func.count()).select_from(model).where(model.project_id == project_id)
-            .scalar_subquery())).one()
+        row, used = session.connection().execute(
+            self._limit_and_usage(name), {"project_id": project_id}).one()
         limit = row if row is not None else self._default(self.resources[name])
         if limit < 0:
             return
