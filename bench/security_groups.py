@@ -50,6 +50,19 @@ def fill(client: httpx.Client, groups: int, rules: int) -> None:
         assert response.status_code == 201, response.text
 
 
+def single_creates(client: httpx.Client, count: int) -> float:
+    """Rules per second created one POST at a time, into one new group."""
+    group = client.post("/v2.0/security-groups", json={"security_group": {
+        "name": "bench-single"}}).json()["security_group"]["id"]
+    t0 = time.perf_counter()
+    for n in range(count):
+        response = client.post("/v2.0/security-group-rules", json={"security_group_rule": {
+            "security_group_id": group, "direction": "ingress", "protocol": "udp",
+            "port_range_min": 2000 + n, "port_range_max": 2000 + n}})
+        assert response.status_code == 201, response.text
+    return count / (time.perf_counter() - t0)
+
+
 def timed(client: httpx.Client, path: str, repeat: int) -> tuple[float, int, int]:
     client.get(path).raise_for_status()
     times = []
@@ -71,7 +84,11 @@ def run(backend: str, groups: int, rules: int, repeat: int) -> None:
                 httpx.Client(base_url=server.url, timeout=600) as client:
             t0 = time.perf_counter()
             fill(client, groups, rules)
-            print(f"{backend}: filled in {time.perf_counter() - t0:.1f} s")
+            seconds = time.perf_counter() - t0
+            print(f"{backend}: {groups} groups and {rules} rules created in bulk in "
+                  f"{seconds:.1f} s ({rules / seconds:.0f} rules/s)")
+            print(f"{backend}: single-rule POSTs: {single_creates(client, 200):.0f} rules/s "
+                  "(one client)")
             for path in ("/v2.0/security-group-rules", "/v2.0/security-group-rules?fields=id",
                          "/v2.0/security-groups", "/v2.0/security-groups?fields=id"):
                 median, count, size = timed(client, path, repeat)
