@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -239,3 +240,76 @@ class ExtraDhcpOpt(Base):
     opt_name: Mapped[str] = mapped_column(String(64))
     opt_value: Mapped[str] = mapped_column(String(255))
     ip_version: Mapped[int] = mapped_column(Integer, default=4)
+
+
+# -- ML2: segments and segmentation-id allocation; agents ----------------------------
+
+class NetworkSegment(StandardAttrs, Base):
+    """How a network is carried: one row per segment (several with multi-provider)."""
+
+    __tablename__ = "networksegments"
+
+    network_id: Mapped[str] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    network_type: Mapped[str] = mapped_column(String(32))
+    physical_network: Mapped[str | None] = mapped_column(String(64))
+    segmentation_id: Mapped[int | None] = mapped_column(Integer)
+    is_dynamic: Mapped[bool] = mapped_column(Boolean, default=False)
+    segment_index: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VxlanAllocation(Base):
+    __tablename__ = "ml2_vxlan_allocations"
+
+    vxlan_vni: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    allocated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class GreAllocation(Base):
+    __tablename__ = "ml2_gre_allocations"
+
+    gre_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    allocated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class GeneveAllocation(Base):
+    __tablename__ = "ml2_geneve_allocations"
+
+    geneve_vni: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    allocated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class VlanAllocation(Base):
+    __tablename__ = "ml2_vlan_allocations"
+
+    physical_network: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vlan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    allocated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class FlatAllocation(Base):
+    """A flat physical network carries at most one network."""
+
+    __tablename__ = "ml2_flat_allocations"
+
+    physical_network: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("agent_type", "host"),)
+
+    id: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat_timestamp: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    description: Mapped[str | None] = mapped_column(String(255))
+    configurations: Mapped[str] = mapped_column(Text, default="{}")
+    resource_versions: Mapped[str | None] = mapped_column(Text)
+    load: Mapped[int] = mapped_column(Integer, default=0)
