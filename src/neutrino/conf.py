@@ -10,6 +10,9 @@ import os
 
 from oslo_config import cfg
 
+from neutrino.ml2 import config as ml2_config
+from neutrino.rpc import transport as rpc_transport
+
 DEFAULT_STATE_PATH = os.path.join(os.getcwd(), "state")
 
 core_opts = [
@@ -92,10 +95,14 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
     conf.register_opts(database_opts, group="database")
     conf.register_opts(quota_opts, group="quotas")
+    rpc_transport.register_opts(conf)
+    for group, opts in ml2_config.GROUPS:
+        conf.register_opts(opts, group=group)
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [(None, core_opts), ("database", database_opts), ("quotas", quota_opts)]
+    return [(None, core_opts + rpc_transport.list_opts()), ("database", database_opts),
+            ("quotas", quota_opts), *ml2_config.GROUPS]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

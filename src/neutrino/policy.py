@@ -55,6 +55,10 @@ RESOURCE_RULES = [
     ("create_network:port_security_enabled", ADMIN_OR_OWNER),
     ("update_network:port_security_enabled", ADMIN_OR_OWNER),
     ("delete_network", ADMIN_OR_OWNER),
+    *[(f"{action}_network:{attr}", ADMIN_ONLY)
+      for action in ("create", "update", "get")
+      for attr in ("provider:network_type", "provider:physical_network",
+                   "provider:segmentation_id", "segments")],
     # subnets
     ("create_subnet", "rule:admin_or_network_owner"),
     ("get_subnet", "rule:admin_or_owner or rule:shared"),
@@ -99,6 +103,11 @@ RESOURCE_RULES = [
     ("delete_address_group", ADMIN_OR_OWNER),
     ("add_addresses", ADMIN_OR_OWNER),
     ("remove_addresses", ADMIN_OR_OWNER),
+    # agents and availability zones
+    ("get_agent", ADMIN_ONLY),
+    ("update_agent", ADMIN_ONLY),
+    ("delete_agent", ADMIN_ONLY),
+    ("get_availability_zone", "rule:regular_user"),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

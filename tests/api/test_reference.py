@@ -8,7 +8,7 @@ transcripts' ids, MACs and random IPs to ours. Each listed transcript is then se
 again (ids substituted) and compared: the status code; for errors the NeutronError
 type and message; for successes the top-level keys of the body, the keys of each
 resource restricted to the attributes we implement, and their values except those
-that are volatile (timestamps, revisions, MACs, random IPs, MTU).
+that are volatile (timestamps, revisions, MACs, random IPs, segmentation ids).
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
 
 # Attributes upstream shows that we do not implement yet.
 NOT_IMPLEMENTED = re.compile(
-    r"^(router:external|provider:.*|is_default|availability_zone.*"
+    r"^(router:external|is_default|availability_zone.*"
     r"|ipv[46]_address_scope|binding:.*"
     r"|service_types|dns_(name|domain|assignment|publish_fixed_ip))$")
-# Values that legitimately differ between two servers.
-VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address", "mtu"}
+# Values that legitimately differ between two servers (MTU: both 1450, vxlan).
+VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",
+            "provider:segmentation_id"}
 QUOTA_RESOURCES = {"network", "subnet", "port", "security_group", "security_group_rule"}
 
 

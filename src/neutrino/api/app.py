@@ -12,6 +12,7 @@ from oslo_config import cfg
 from neutrino import conf as conf_mod
 from neutrino import exceptions as exc
 from neutrino.api import errors, middleware
+from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import Collection, Member, send
 from neutrino.api.extensions import BY_ALIAS, EXTENSIONS
 from neutrino.api.quotas import QuotaDefault, QuotaDetails, QuotaList, QuotaProject
@@ -19,8 +20,10 @@ from neutrino.api.tags import Tag, Tags, TagStore
 from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.events import Registry
+from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.policy import Policy
 from neutrino.services.address_groups import AddressesAction, AddressGroupService
+from neutrino.services.agents import AgentService
 from neutrino.services.allowed_address_pairs import AllowedAddressPairs
 from neutrino.services.deps import Deps
 from neutrino.services.extra_dhcp_opts import ExtraDhcpOpts
@@ -50,11 +53,14 @@ class Core:
     security_groups: SecurityGroupService
     security_group_rules: SecurityGroupRuleService
     address_groups: AddressGroupService
+    agents: AgentService
+    # The RPC servers (neutrino.rpc.server.RpcService), once the process starts them.
+    rpc: Any = None
 
     @property
     def services(self) -> list[Any]:
         return [self.networks, self.subnets, self.ports, self.security_groups,
-                self.security_group_rules, self.address_groups]
+                self.security_group_rules, self.address_groups, self.agents]
 
 
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
@@ -70,18 +76,21 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     quotas.register("security_group_rule", models.SecurityGroupRule,
                     "quota_security_group_rule")
     deps = Deps(conf=conf, db=db, events=registry, quotas=quotas)
+    types = TypeManager(conf)
+    types.sync_allocations(db)
+    types.subscribe(registry)
     # Features that add attributes to networks and ports, in the order they run
     # (port security before what depends on it).
-    network_extensions: list = [NetworkPortSecurity()]
+    network_extensions: list = [ProviderNetworks(types), NetworkPortSecurity()]
     port_extensions: list = [PortPortSecurity(),
                              AllowedAddressPairs(conf.max_allowed_address_pair),
                              PortSecurityGroups(), ExtraDhcpOpts()]
     return Core(conf=conf, db=db, events=registry, policy=Policy(conf), quotas=quotas,
-                networks=NetworkService(deps, network_extensions),
+                networks=NetworkService(deps, network_extensions, types.max_mtu),
                 subnets=SubnetService(deps), ports=PortService(deps, port_extensions),
                 security_groups=SecurityGroupService(deps),
                 security_group_rules=SecurityGroupRuleService(deps),
-                address_groups=AddressGroupService(deps))
+                address_groups=AddressGroupService(deps), agents=AgentService(deps))
 
 
 class Versions:
@@ -145,6 +154,7 @@ def create_app(core: Core) -> falcon.App:
             for action, add in (("add_addresses", True), ("remove_addresses", False)):
                 app.add_route(f"{path}/{{resource_id}}/{action}",
                               AddressesAction(member, service, add))
+    app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     app.add_route("/v2.0/quotas", QuotaList(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}", QuotaProject(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/default", QuotaDefault(core.quotas, core.policy))

@@ -23,8 +23,12 @@ class Extension:
 EXTENSIONS = [
     Extension("address-group", "Address group", "Support address group",
               "2020-07-15T10:00:00-00:00"),
+    Extension("agent", "agent", "The agent management extension.",
+              "2013-02-03T10:00:00-00:00"),
     Extension("allowed-address-pairs", "Allowed Address Pairs",
               "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),
+    Extension("availability_zone", "Availability Zone",
+              "The availability zone extension.", "2015-01-01T10:00:00-00:00"),
     Extension("empty-string-filtering", "Empty String Filtering Extension",
               "Allow filtering by attributes with empty string value",
               "2018-05-01T10:00:00-00:00"),
@@ -37,6 +41,8 @@ EXTENSIONS = [
     Extension("ip-substring-filtering", "IP address substring filtering",
               "Provides IP address substring filtering when listing ports",
               "2017-11-28T09:00:00-00:00"),
+    Extension("multi-provider", "Multi Provider Network", "Expose mapping of virtual "
+              "networks to multiple physical networks", "2013-06-27T10:00:00-00:00"),
     Extension("net-mtu", "Network MTU", "Provides MTU attribute for a network resource.",
               "2015-03-25T10:00:00-00:00"),
     Extension("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU "
@@ -50,6 +56,8 @@ EXTENSIONS = [
               "2018-01-09T09:00:00-00:00"),
     Extension("project-id", "project_id field enabled", "Extension that indicates that "
               "project_id field is enabled.", "2016-09-09T09:09:09-09:09"),
+    Extension("provider", "Provider Network", "Expose mapping of virtual networks to "
+              "physical networks", "2012-09-07T10:00:00-00:00"),
     Extension("quotas", "Quota management support", "Expose functions for quotas "
               "management per project", "2012-07-29T10:00:00-00:00"),
     Extension("quota_details", "Quota details management support", "Expose functions "

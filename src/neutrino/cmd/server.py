@@ -13,6 +13,8 @@ from neutrino import log
 from neutrino.api.app import build_core, wsgi_app
 from neutrino.db import migrate
 from neutrino.db.engine import Database
+from neutrino.rpc import server as rpc_server
+from neutrino.rpc import transport as rpc_transport
 
 LOG = logging.getLogger("neutrino.server")
 
@@ -53,6 +55,7 @@ class Server(BaseApplication):
             "control_socket_disable": True,
             "preload_app": False,
             "post_fork": self._post_fork,
+            "worker_exit": self._worker_exit,
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -61,10 +64,17 @@ class Server(BaseApplication):
     def _post_fork(server: Any, worker: Any) -> None:
         LOG.info("API worker %s started", worker.pid)
 
+    def _worker_exit(self, server: Any, worker: Any) -> None:
+        if self.core is not None and self.core.rpc is not None:
+            self.core.rpc.stop()
+
     def load(self) -> Any:
-        # Each worker builds its own core (engine, pools) after the fork.
+        # Each worker builds its own core (engine, pools) after the fork, and runs
+        # its own RPC server (see neutrino.rpc.server): started in the background,
+        # so a broker that is down delays nothing.
         log.setup(self.conf)
         self.core = build_core(self.conf)
+        self.core.rpc = rpc_server.start(self.conf, self.core.db)
         return wsgi_app(self.core)
 
 
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     LOG.info("neutrino-server on %s:%s, %d worker(s), auth_strategy=%s, database=%s",
              conf.bind_host, conf.bind_port, conf.api_workers, conf.auth_strategy,
              conf_mod.database_url(conf).split("@")[-1])
+    if conf.api_workers > 1 and rpc_transport.is_in_process(conf):
+        LOG.warning("api_workers = %d with the in-process transport_url %s: agents "
+                    "reach one worker only; set transport_url = rabbit://...",
+                    conf.api_workers, conf.transport_url)
     Server(conf).run()
     return 0
 

@@ -25,6 +25,8 @@ FilterBuilder = Callable[[list[str]], Any]
 
 class ResourceExtension(Protocol):
     attribute: str  # the attribute it adds (reads skip it when not asked for)
+    # Optional `attributes`: a tuple of all the attributes it adds, when several
+    # (provider:* and segments); reads run it when any of them is asked for.
 
     def create(self, session: Session, ctx: Context, data: dict, item: dict) -> None:
         """After the core row is written: store the extension's attributes of `data`
@@ -59,7 +61,8 @@ def run_extend(extensions: list[Any], session: Session, items: list[dict],
     """Fill extension attributes; with `fields` (a list's fields=), only those asked."""
     if items:
         for extension in extensions:
-            if fields is None or extension.attribute in fields:
+            names = getattr(extension, "attributes", (extension.attribute,))
+            if fields is None or not fields.isdisjoint(names):
                 extension.extend(session, items)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -47,9 +48,12 @@ class NetworkService:
     resource = NETWORK
     model = N
 
-    def __init__(self, deps: Deps, extensions: list[ResourceExtension] | None = None
-                 ) -> None:
+    def __init__(self, deps: Deps, extensions: list[ResourceExtension] | None = None,
+                 max_mtu: Callable[[Session, str], int] | None = None) -> None:
         self.deps = deps
+        # The largest MTU a network's transport carries (its segments, once the
+        # extensions have created them); default: global_physnet_mtu.
+        self.max_mtu = max_mtu or (lambda session, network_id: deps.conf.global_physnet_mtu)
         # Features adding network attributes (port security, ...).
         self.extensions = list(extensions or [])
 
@@ -121,20 +125,21 @@ class NetworkService:
         row = N(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],
                 shared=data["shared"], status="ACTIVE",
-                mtu=self._mtu(data.get("mtu")), revision_number=0)
+                mtu=self.deps.conf.global_physnet_mtu, revision_number=0)
         session.add(row)
         session.flush()
         ext.run_create(self.extensions, session, ctx, data,
                        {"id": row.id, "project_id": row.project_id})
+        row.mtu = self._mtu(data.get("mtu"), self.max_mtu(session, row.id))
         if data.get("tags"):
             common.set_tags(session, "networks", row.id, data["tags"])
         self.deps.events.publish("network", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, row.id, states=(data,), session=session))
         return row
 
-    def _mtu(self, requested: int | None) -> int:
+    @staticmethod
+    def _mtu(requested: int | None, largest: int) -> int:
         """The largest MTU the transport carries, or the requested one if it fits."""
-        largest = self.deps.conf.global_physnet_mtu
         if requested is None:
             return largest
         if requested > largest:
@@ -156,7 +161,7 @@ class NetworkService:
                 if key in data:
                     setattr(row, key, data[key])
             if "mtu" in data:
-                row.mtu = self._mtu(data["mtu"])
+                row.mtu = self._mtu(data["mtu"], self.max_mtu(session, network_id))
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]

@@ -1,0 +1,1 @@
+"""ML2: type drivers, network segments and provider networks."""

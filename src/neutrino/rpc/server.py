@@ -1,0 +1,99 @@
+"""The RPC server inside the API process.
+
+One RPC server per API worker process (started by the worker after the fork, in
+``Server.load``): every worker consumes the same topic queues, so RabbitMQ spreads the
+calls over them; with the in-process ``fake://`` bus a worker reaches only itself,
+which is why several workers need RabbitMQ.
+
+Starting never blocks or fails the API: the listener is set up in a background
+thread; while the broker is down oslo.messaging logs and keeps reconnecting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import oslo_messaging
+from oslo_config import cfg
+
+from neutrino.db.engine import Database
+from neutrino.rpc import topics, transport
+from neutrino.rpc.endpoints import AgentStateEndpoint
+
+LOG = logging.getLogger(__name__)
+
+
+class RpcService:
+    """RPC servers for a set of topics, each with its endpoints."""
+
+    def __init__(self, conf: cfg.ConfigOpts, endpoints: dict[str, list[Any]],
+                 rpc_transport: oslo_messaging.Transport | None = None,
+                 host: str | None = None) -> None:
+        self.conf = conf
+        self.transport = rpc_transport or transport.get_transport(conf)
+        self.host = host or conf.host
+        self.endpoints = endpoints
+        self.servers: list[Any] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> RpcService:
+        self._thread = threading.Thread(target=self._start_servers, name="rpc-server",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _start_servers(self) -> None:
+        for topic, endpoints in self.endpoints.items():
+            if self._stopping.is_set():
+                return
+            target = oslo_messaging.Target(topic=topic, server=self.host)
+            # The threading executor (oslo.messaging's default, and soon its only one).
+            server = oslo_messaging.get_rpc_server(self.transport, target, endpoints)
+            try:
+                server.start()  # with the broker down this waits, reconnecting
+            except Exception:  # noqa: BLE001 - keep serving the API whatever happens
+                LOG.exception("RPC server on topic %s did not start", topic)
+                continue
+            self.servers.append(server)
+            LOG.info("RPC server listening on topic %s (server %s)", topic, self.host)
+
+    def wait_started(self, timeout: float) -> bool:
+        """True once every topic's server started (tests, all-in-one)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return len(self.servers) == len(self.endpoints)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+
+        def stop_all() -> None:
+            for server in list(self.servers):
+                try:
+                    server.stop()
+                    server.wait()
+                except Exception:  # noqa: BLE001 - best effort at exit
+                    LOG.debug("RPC server stop failed", exc_info=True)
+        stopper = threading.Thread(target=stop_all, daemon=True)
+        stopper.start()
+        stopper.join(timeout)
+        if not self.in_process:
+            # A transport to a broker that is down may never finish: don't wait.
+            closer = threading.Thread(target=self.transport.cleanup, daemon=True)
+            closer.start()
+            closer.join(timeout)
+
+    @property
+    def in_process(self) -> bool:
+        return transport.is_in_process(self.conf)
+
+
+def endpoints_for(conf: cfg.ConfigOpts, db: Database) -> dict[str, list[Any]]:
+    """The server's endpoints per topic."""
+    return {topics.REPORTS: [AgentStateEndpoint(db, conf.agent_down_time)]}
+
+
+def start(conf: cfg.ConfigOpts, db: Database) -> RpcService:
+    return RpcService(conf, endpoints_for(conf, db)).start()
