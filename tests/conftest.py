@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import openstack
 import pytest
 from hypothesis import settings
 
@@ -51,3 +52,13 @@ def own_project_admin(server: ServerProcess, backend: str) -> Api:
     """Admin acting in a project of its own: the session's shared server never runs
     into the per-project quotas however many tests create resources."""
     return Api(server.url, backend=backend).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
+
+
+@pytest.fixture
+def conn(server: ServerProcess) -> Iterator[openstack.connection.Connection]:
+    """openstacksdk, as a real client, against the backend's server (noauth: admin)."""
+    connection = openstack.connect(auth_type="none", auth={"endpoint": server.url})
+    try:
+        yield connection
+    finally:
+        connection.close()

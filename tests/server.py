@@ -146,6 +146,16 @@ def put_port(api: Api, port_id: str, **attrs: object) -> httpx.Response:
     return api.put(f"ports/{port_id}", {"port": attrs})
 
 
+def assert_error(response: httpx.Response, status: int, type_: str,
+                 message: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    error = error_of(response)
+    assert error["type"] == type_, error
+    if message is not None:
+        assert error["message"] == message
+    return error
+
+
 def error_of(response: httpx.Response) -> dict:
     """The NeutronError part of an error response."""
     body = response.json()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import openstack
 import pytest
 
-from server import Api, ServerProcess, error_of, post_port, put_port
+from server import Api, error_of, post_port, put_port
 
 # The sdk warns about its own future API changes; they are not ours to fix.
 pytestmark = [
@@ -119,15 +117,6 @@ def test_member_on_shared_network_may_not(api: Api) -> None:
 
 
 # -- openstacksdk -------------------------------------------------------------
-
-@pytest.fixture
-def conn(server: ServerProcess) -> Iterator[openstack.connection.Connection]:
-    connection = openstack.connect(auth_type="none", auth={"endpoint": server.url})
-    try:
-        yield connection
-    finally:
-        connection.close()
-
 
 def test_sdk_port_security_flow(conn: openstack.connection.Connection) -> None:
     net = conn.network.create_network(name="sdk-aap")

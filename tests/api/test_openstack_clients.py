@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import openstack
 import pytest
 from openstack import exceptions as sdk_exc
 
@@ -27,15 +26,6 @@ OPENSTACK_CLI = Path(sys.executable).parent / "openstack"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def conn(server: ServerProcess) -> Iterator[openstack.connection.Connection]:
-    connection = openstack.connect(auth_type="none", auth={"endpoint": server.url})
-    try:
-        yield connection
-    finally:
-        connection.close()
 
 
 @pytest.fixture

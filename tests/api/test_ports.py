@@ -7,10 +7,9 @@ import ipaddress
 import re
 import uuid
 
-import httpx
 import pytest
 
-from server import TIME_RE, UNKNOWN, Api, error_of, post_port, put_port
+from server import TIME_RE, UNKNOWN, Api, assert_error, error_of, post_port, put_port
 
 MAC_RE = re.compile(r"^fa:16:3e(:[0-9a-f]{2}){3}$")
 
@@ -33,16 +32,6 @@ def show(api: Api, port_id: str) -> dict:
 
 def ports_on(api: Api, network_id: str) -> list[dict]:
     return api.get("ports", params={"network_id": network_id}).json()["ports"]
-
-
-def assert_error(response: httpx.Response, status: int, type_: str,
-                 message: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = error_of(response)
-    assert error["type"] == type_, error
-    if message is not None:
-        assert error["message"] == message
-    return error
 
 
 def ips_of(port: dict) -> list[str]:

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from server import TIME_RE, UNKNOWN, Api, error_of
+from server import TIME_RE, UNKNOWN, Api, assert_error, error_of
 
 
 @pytest.fixture
@@ -30,16 +30,6 @@ def show(api: Api, subnet_id: str) -> dict:
     response = api.get(f"subnets/{subnet_id}")
     assert response.status_code == 200, response.text
     return response.json()["subnet"]
-
-
-def assert_error(response: httpx.Response, status: int, type_: str,
-                 message: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    error = error_of(response)
-    assert error["type"] == type_, error
-    if message is not None:
-        assert error["message"] == message
-    return error
 
 
 @pytest.fixture

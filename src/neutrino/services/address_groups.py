@@ -32,7 +32,7 @@ from neutrino.resources.validators import bad
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
+from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 __all__ = ["AddressGroupNotFound", "AddressGroupService", "AddressesAction"]
 
@@ -68,12 +68,8 @@ class AddressGroupService:
             stmt = select(A).where(*filter_clauses(A, query, COLUMNS))
             if not ctx.is_admin:
                 stmt = stmt.where(A.project_id == ctx.project_id)
-            stmt, reverse = apply_order_and_page(
-                stmt, query, COLUMNS, session, A,
-                lambda i: AddressGroupNotFound(address_group_id=i))
-            rows = list(session.scalars(stmt))
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, COLUMNS, A,
+                              lambda i: AddressGroupNotFound(address_group_id=i))
             return self.to_dicts(session, rows)
         return self.deps.db.run(run, write=False)
 

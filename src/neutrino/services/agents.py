@@ -25,7 +25,7 @@ from neutrino.resources.agent import AGENT, AgentNotFound
 from neutrino.rpc import topics
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses
+from neutrino.services.listing import fetch_page, filter_clauses
 
 LOG = logging.getLogger(__name__)
 A = models.Agent
@@ -74,11 +74,8 @@ class AgentService:
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
             stmt = select(A).where(*filter_clauses(A, query, COLUMNS, self._sub_filter))
-            stmt, reverse = apply_order_and_page(
-                stmt, query, COLUMNS, session, A, lambda i: AgentNotFound(id=i))
-            rows = list(session.scalars(stmt))
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, COLUMNS, A,
+                              lambda i: AgentNotFound(id=i))
             return self.to_dicts(rows)
         return self.deps.db.run(run, write=False)
 

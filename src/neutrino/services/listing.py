@@ -135,6 +135,18 @@ def apply_order_and_page(stmt: Select, query: ListQuery, columns: dict[str, Any]
     return stmt, query.page_reverse
 
 
+def fetch_page(session: Session, stmt: Select, query: ListQuery, columns: dict[str, Any],
+               model: type, not_found: Callable[[str], Exception], scalars: bool = True
+               ) -> list[Any]:
+    """The rows of one list request, in the order the caller asked for: ORM objects
+    (`scalars`) or plain rows for multi-column selects."""
+    stmt, reverse = apply_order_and_page(stmt, query, columns, session, model, not_found)
+    rows = list(session.scalars(stmt)) if scalars else session.execute(stmt).all()
+    if reverse:
+        rows.reverse()
+    return rows
+
+
 def count(session: Session, model: type, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 

@@ -20,7 +20,7 @@ from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
+from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 N = models.Network
 COLUMNS = {
@@ -74,11 +74,8 @@ class NetworkService:
             stmt = select(N).where(*filter_clauses(N, query, COLUMNS, self._sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(visible_clause(ctx))
-            stmt, reverse = apply_order_and_page(
-                stmt, query, COLUMNS, session, N, lambda i: exc.NetworkNotFound(net_id=i))
-            rows = list(session.scalars(stmt))
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, COLUMNS, N,
+                              lambda i: exc.NetworkNotFound(net_id=i))
             return self.to_dicts(session, rows, fields)
         return self.deps.db.run(run, write=False)
 

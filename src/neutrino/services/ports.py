@@ -25,7 +25,7 @@ from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
+from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 P = models.Port
 IPA = models.IPAllocation
@@ -109,11 +109,8 @@ class PortService:
                 *filter_clauses(P, query, COLUMNS, self._sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(visible_clause(ctx))
-            stmt, reverse = apply_order_and_page(
-                stmt, query, COLUMNS, session, P, lambda i: exc.PortNotFound(port_id=i))
-            rows = session.execute(stmt).all()
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, COLUMNS, P,
+                              lambda i: exc.PortNotFound(port_id=i), scalars=False)
             return self.to_dicts(session, rows, fields)
         return self.deps.db.run(run, write=False)
 

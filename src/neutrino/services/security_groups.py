@@ -26,7 +26,7 @@ from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.default_security_group import ensure_default_group, find_default_group
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
+from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 G = models.SecurityGroup
 R = models.SecurityGroupRule
@@ -150,12 +150,8 @@ class SecurityGroupService(_Common):
                                                    self._sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(G.project_id == ctx.project_id)
-            stmt, reverse = apply_order_and_page(
-                stmt, query, GROUP_COLUMNS, session, G,
-                lambda i: sgr.SecurityGroupNotFound(id=i))
-            rows = list(session.scalars(stmt))
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, GROUP_COLUMNS, G,
+                              lambda i: sgr.SecurityGroupNotFound(id=i))
             return self.to_dicts(session, rows, fields)
         return self.deps.db.run(run, write=False)
 
@@ -315,12 +311,8 @@ class SecurityGroupRuleService(_Common):
             if not ctx.is_admin:
                 stmt = stmt.where(or_(R.project_id == ctx.project_id,
                                       G.project_id == ctx.project_id))
-            stmt, reverse = apply_order_and_page(
-                stmt, query, RULE_COLUMNS, session, R,
-                lambda i: sgr.SecurityGroupRuleNotFound(id=i))
-            rows = session.execute(stmt).all()
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, RULE_COLUMNS, R,
+                              lambda i: sgr.SecurityGroupRuleNotFound(id=i), scalars=False)
             return self._dicts(session, rows)
         return self.deps.db.run(run, write=False)
 

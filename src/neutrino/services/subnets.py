@@ -19,7 +19,7 @@ from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import apply_order_and_page, filter_clauses, rows_for_ids
+from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import is_router_port
 
 S = models.Subnet
@@ -69,11 +69,8 @@ class SubnetService:
                 shared = select(models.Network.id).where(models.Network.shared.is_(True))
                 stmt = stmt.where(or_(S.project_id == ctx.project_id,
                                       S.network_id.in_(shared)))
-            stmt, reverse = apply_order_and_page(
-                stmt, query, COLUMNS, session, S, lambda i: exc.SubnetNotFound(subnet_id=i))
-            rows = list(session.scalars(stmt))
-            if reverse:
-                rows.reverse()
+            rows = fetch_page(session, stmt, query, COLUMNS, S,
+                              lambda i: exc.SubnetNotFound(subnet_id=i))
             return self.to_dicts(session, rows)
         return self.deps.db.run(run, write=False)
 
