@@ -1,0 +1,13 @@
+"""SQLAlchemy models, one module per feature. Schema changes go through Alembic
+(neutrino/db/migrations); a test fails when the models and the migrations differ.
+
+Uniqueness that protects users lives in constraints, not in locks: an IP is unique per
+subnet, a MAC per network; allocation code inserts and retries on a race.
+
+Import models from here (`from neutrino.db import models; models.Port`).
+"""
+
+from neutrino.db.models.base import UUID_LEN, Base, StandardAttrs, utcnow  # noqa: F401
+from neutrino.db.models.core import *  # noqa: F403
+from neutrino.db.models.ml2 import *  # noqa: F403
+from neutrino.db.models.security import *  # noqa: F403
