@@ -1,14 +1,14 @@
-"""rbac policies, address scopes, subnet pools
+"""subnet pools and address scopes
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-26 18:25:00
 """
 
 from __future__ import annotations
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
-"""segment ranges, dns, availability zone hints
+"""port attributes: trusted vif, uplink status, device profile
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-26 18:25:00
 """
 
 from __future__ import annotations
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""port attributes: trusted vif, uplink status, device profile
+"""segment ranges, dns, availability zone hints
 
 Revision ID: 0008
 Revises: 0007
