@@ -16,8 +16,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 
 # Debian packages the tests or the server need beyond Python itself; installed
-# (when root and missing) by `make venv`. Empty for now.
-DEBIAN_PACKAGES ?=
+# (when root and missing) by `make venv`. The agents' dataplane: iproute2,
+# iptables + ipset (firewall), dnsmasq-base (DHCP; no system service), and for
+# tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
+# pinging).
+DEBIAN_PACKAGES ?= iproute2 iptables ipset dnsmasq-base isc-dhcp-client iputils-ping
 
 # `make run CONFIG="--config-file a.conf --config-file b.conf"`
 CONFIG ?= --config-file etc/neutrino.conf
@@ -85,6 +88,8 @@ bench: venv
 # the current directory; the committed sample says ./state instead.
 sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator.conf
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-linuxbridge-agent.conf
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-dhcp-agent.conf
 	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
 	$(BIN)/oslopolicy-sample-generator --namespace neutrino --output-file etc/policy.yaml.sample
 

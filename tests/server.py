@@ -85,6 +85,22 @@ class ServerProcess:
         self.stop()
 
 
+# Keystone's default implied roles (admin implies member, member implies reader): a
+# token carries them all, so noauth requests in tests send them all too.
+IMPLIED_ROLES = {"admin": ["member"], "member": ["reader"]}
+
+
+def implied_roles(roles: list[str]) -> list[str]:
+    out: list[str] = []
+    todo = list(roles)
+    while todo:
+        role = todo.pop(0)
+        if role not in out:
+            out.append(role)
+            todo.extend(IMPLIED_ROLES.get(role, []))
+    return out
+
+
 class Api:
     """HTTP client for /v2.0, optionally acting as a project (noauth headers)."""
 
@@ -95,7 +111,8 @@ class Api:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if project is not None:
             headers["X-Project-Id"] = project
-            headers["X-Roles"] = ",".join(roles if roles is not None else ["member"])
+            headers["X-Roles"] = ",".join(implied_roles(roles if roles is not None
+                                                        else ["member"]))
             headers["X-User-Id"] = f"user-of-{project}"
         self.client = httpx.Client(base_url=base_url, headers=headers, timeout=60)
 

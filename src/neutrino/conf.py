@@ -25,6 +25,14 @@ core_opts = [
                     "once agents run, a RabbitMQ transport_url."),
     cfg.IntOpt("api_threads", default=8, min=1,
                help="Threads per API worker process."),
+    cfg.IntOpt("rpc_workers", default=0, min=0,
+               help="Processes serving only the message bus (agents' calls and "
+                    "reports). 0: each API worker serves it too."),
+    cfg.IntOpt("dhcp_agents_per_network", default=1, min=1,
+               help="Number of DHCP agents scheduled to host a network."),
+    cfg.BoolOpt("allow_automatic_dhcp_failover", default=True,
+                help="Move networks from DHCP agents that stopped reporting (down "
+                     "for more than agent_down_time) to alive ones."),
     cfg.StrOpt("auth_strategy", default="noauth", choices=["noauth", "keystone"],
                help="noauth: no identity check; the X-Project-Id / X-Roles / X-User-Id "
                     "headers name the caller (none: admin in 'fake_project_id'). "
@@ -45,6 +53,10 @@ core_opts = [
                help="Maximum fixed IPs per port."),
     cfg.IntOpt("max_allowed_address_pair", default=10,
                help="Maximum number of allowed address pairs per port."),
+    cfg.StrOpt("dns_domain", default="openstacklocal",
+               help="Domain of the hosts' names (dns_assignment, DHCP). While it is "
+                    "'openstacklocal' ports' dns_name and dns_domain are ignored, as "
+                    "upstream."),
     cfg.IntOpt("global_physnet_mtu", default=1500,
                help="MTU of the underlying physical network; networks get this MTU "
                     "minus any encapsulation overhead."),
@@ -56,6 +68,9 @@ core_opts = [
                "compatibility."),
     cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
     cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
+    cfg.BoolOpt("enable_snat_by_default", default=True,
+                help="Default of enable_snat in a router's external_gateway_info."),
+    cfg.IntOpt("max_routes", default=30, help="Maximum extra routes per router."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),
@@ -88,6 +103,11 @@ quota_opts = [
                help="Security groups per project; -1: unlimited."),
     cfg.IntOpt("quota_security_group_rule", default=100,
                help="Security group rules per project; -1: unlimited."),
+    cfg.IntOpt("quota_router", default=10, help="Routers per project; -1: unlimited."),
+    cfg.IntOpt("quota_floatingip", default=50,
+               help="Floating IPs per project; -1: unlimited."),
+    cfg.IntOpt("quota_rbac_policy", default=10, deprecated_name="quota_rbac_entry",
+               help="RBAC policies per project; -1: unlimited."),
 ]
 
 

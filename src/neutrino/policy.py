@@ -10,6 +10,7 @@ and the target keys the rule mentions (found by walking the parsed rule), so lis
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -18,10 +19,14 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_policy import _checks
+from oslo_policy import opts as policy_opts
 from oslo_policy import policy as oslo_policy
 
 from neutrino import exceptions as exc
+from neutrino import policy_rbac
 from neutrino.context import Context
+
+LOG = logging.getLogger(__name__)
 
 ADMIN_ONLY = "rule:admin_only"
 ADMIN_OR_OWNER = "rule:admin_or_owner"
@@ -49,7 +54,9 @@ RESOURCE_RULES = [
     # networks
     ("create_network", ""),
     ("create_network:shared", ADMIN_ONLY),
-    ("get_network", "rule:admin_or_owner or rule:shared or rule:context_is_advsvc"),
+    ("get_network", "rule:admin_or_owner or rule:shared or rule:external or "
+                    "rule:context_is_advsvc"),
+    ("external", "field:networks:router:external=True"),
     ("update_network", ADMIN_OR_OWNER),
     ("update_network:shared", ADMIN_ONLY),
     ("create_network:port_security_enabled", ADMIN_OR_OWNER),
@@ -84,13 +91,26 @@ RESOURCE_RULES = [
     ("update_port:port_security_enabled",
      "rule:context_is_advsvc or rule:admin_or_network_owner"),
     ("update_port:allowed_address_pairs", "rule:admin_or_network_owner"),
+    # port binding: where a port is plugged is the cloud's business, not the owner's
+    *[(f"{action}_port:{attr}", ADMIN_ONLY)
+      for action, attrs in (("create", ("binding:host_id", "binding:profile")),
+                            ("update", ("binding:host_id", "binding:profile")),
+                            ("get", ("binding:vif_type", "binding:vif_details",
+                                     "binding:host_id", "binding:profile")))
+      for attr in attrs],
+    ("create_port:binding:vnic_type", ADMIN_OR_OWNER),
+    ("update_port:binding:vnic_type", "rule:admin_or_owner or rule:context_is_advsvc"),
     ("delete_port", "rule:context_is_advsvc or rule:admin_owner_or_network_owner"),
+    # port-trusted-vif: what a VIF may do on the host is the cloud's decision
+    ("create_port:trusted", ADMIN_ONLY),
+    ("update_port:trusted", ADMIN_ONLY),
     ("network_device", "field:port:device_owner=~^network:",
      ),
     # security groups, rules and address groups
     ("sg_owner", "project_id:%(security_group:project_id)s"),
     ("create_security_group", ADMIN_OR_OWNER),
-    ("get_security_group", ADMIN_OR_OWNER),
+    ("shared_security_group", "field:security_groups:shared=True"),
+    ("get_security_group", "rule:admin_or_owner or rule:shared_security_group"),
     ("update_security_group", ADMIN_OR_OWNER),
     ("delete_security_group", ADMIN_OR_OWNER),
     ("create_security_group_rule", ADMIN_OR_OWNER),
@@ -98,16 +118,90 @@ RESOURCE_RULES = [
     ("update_security_group_rule", ADMIN_OR_OWNER),
     ("delete_security_group_rule", "rule:admin_or_owner or rule:sg_owner"),
     ("create_address_group", ADMIN_OR_OWNER),
-    ("get_address_group", ADMIN_OR_OWNER),
+    ("shared_address_groups", "field:address_groups:shared=True"),
+    ("get_address_group", "rule:admin_or_owner or rule:shared_address_groups"),
     ("update_address_group", ADMIN_OR_OWNER),
     ("delete_address_group", ADMIN_OR_OWNER),
     ("add_addresses", ADMIN_OR_OWNER),
     ("remove_addresses", ADMIN_OR_OWNER),
+    # subnet pools and address scopes
+    ("shared_subnetpools", "field:subnetpools:shared=True"),
+    ("create_subnetpool", "rule:regular_user"),
+    ("create_subnetpool:shared", ADMIN_ONLY),
+    ("create_subnetpool:is_default", ADMIN_ONLY),
+    ("get_subnetpool", "rule:admin_or_owner or rule:shared_subnetpools"),
+    ("update_subnetpool", ADMIN_OR_OWNER),
+    ("update_subnetpool:is_default", ADMIN_ONLY),
+    ("delete_subnetpool", ADMIN_OR_OWNER),
+    ("add_prefixes", ADMIN_OR_OWNER),
+    ("remove_prefixes", ADMIN_OR_OWNER),
+    ("shared_address_scopes", "field:address_scopes:shared=True"),
+    ("create_address_scope", "rule:regular_user"),
+    ("create_address_scope:shared", ADMIN_ONLY),
+    ("get_address_scope", "rule:admin_or_owner or rule:shared_address_scopes"),
+    ("update_address_scope", ADMIN_OR_OWNER),
+    ("update_address_scope:shared", ADMIN_ONLY),
+    ("delete_address_scope", ADMIN_OR_OWNER),
     # agents and availability zones
     ("get_agent", ADMIN_ONLY),
     ("update_agent", ADMIN_ONLY),
     ("delete_agent", ADMIN_ONLY),
+    ("get_dhcp-networks", ADMIN_ONLY),
+    ("create_dhcp-network", ADMIN_ONLY),
+    ("delete_dhcp-network", ADMIN_ONLY),
+    ("get_dhcp-agents", ADMIN_ONLY),
     ("get_availability_zone", "rule:regular_user"),
+    # network IP availability (admin only: it shows every network's usage)
+    ("get_network_ip_availability", ADMIN_ONLY),
+    # segments (routed networks): administrators only
+    *[(f"{action}_segment", ADMIN_ONLY)
+      for action in ("create", "get", "update", "delete")],
+    # network segment ranges: administrators only
+    *[(f"{action}_network_segment_range", ADMIN_ONLY)
+      for action in ("create", "get", "update", "delete")],
+    # external networks, routers, floating IPs, L3 agent scheduling
+    *[(f"{action}_network:{attr}", ADMIN_ONLY)
+      for action in ("create", "update") for attr in ("router:external", "is_default")],
+    ("create_router", "rule:regular_user"),
+    ("create_router:external_gateway_info", ADMIN_OR_OWNER),
+    ("create_router:external_gateway_info:network_id", ADMIN_OR_OWNER),
+    ("create_router:external_gateway_info:enable_snat", ADMIN_ONLY),
+    ("create_router:external_gateway_info:external_fixed_ips", ADMIN_ONLY),
+    ("create_router:distributed", ADMIN_ONLY),
+    ("create_router:ha", ADMIN_ONLY),
+    ("get_router", ADMIN_OR_OWNER),
+    ("get_router:distributed", ADMIN_ONLY),
+    ("get_router:ha", ADMIN_ONLY),
+    ("update_router", ADMIN_OR_OWNER),
+    ("update_router:external_gateway_info", ADMIN_OR_OWNER),
+    ("update_router:external_gateway_info:network_id", ADMIN_OR_OWNER),
+    ("update_router:external_gateway_info:enable_snat", ADMIN_ONLY),
+    ("update_router:external_gateway_info:external_fixed_ips", ADMIN_ONLY),
+    ("update_router:distributed", ADMIN_ONLY),
+    ("update_router:ha", ADMIN_ONLY),
+    ("delete_router", ADMIN_OR_OWNER),
+    ("add_router_interface", ADMIN_OR_OWNER),
+    ("remove_router_interface", ADMIN_OR_OWNER),
+    ("add_extraroutes", ADMIN_OR_OWNER),
+    ("remove_extraroutes", ADMIN_OR_OWNER),
+    ("create_floatingip", "rule:regular_user"),
+    ("create_floatingip:floating_ip_address", ADMIN_ONLY),
+    ("get_floatingip", ADMIN_OR_OWNER),
+    ("update_floatingip", ADMIN_OR_OWNER),
+    ("delete_floatingip", ADMIN_OR_OWNER),
+    ("create_l3-router", ADMIN_ONLY),
+    ("get_l3-routers", ADMIN_ONLY),
+    ("delete_l3-router", ADMIN_ONLY),
+    ("get_l3-agents", ADMIN_ONLY),
+    # RBAC policies: only an administrator shares with every project ("*")
+    ("restrict_wildcard", "(not field:rbac_policy:target_tenant=* and "
+                          "not field:rbac_policy:target_project=*) or rule:admin_only"),
+    ("create_rbac_policy", ""),
+    ("create_rbac_policy:target_tenant", "rule:restrict_wildcard"),
+    ("update_rbac_policy", ADMIN_OR_OWNER),
+    ("update_rbac_policy:target_tenant", "rule:restrict_wildcard and rule:admin_or_owner"),
+    ("get_rbac_policy", ADMIN_OR_OWNER),
+    ("delete_rbac_policy", ADMIN_OR_OWNER),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),
@@ -115,10 +209,31 @@ RESOURCE_RULES = [
 ]
 
 
+# Upstream moved to the secure-RBAC defaults in 2023.2 (Bobcat), neutron 23.0.0.
+_LEGACY_REASON = ("The legacy admin-or-owner rules do not tell a project's readers from "
+                  "its members; secure RBAC (admin, project member, project reader, "
+                  "service) replaces them.")
+_LEGACY_SINCE = "2023.2"
+
+
 def list_rules() -> list[oslo_policy.RuleDefault]:
+    """Every rule's default: secure-RBAC check strings for actions, with the legacy
+    string as deprecated default (see policy_rbac); helper rules as written."""
+    base = [(name, check) for name, check, _ in BASE_RULES]
     rules = [oslo_policy.RuleDefault(name, check, description=desc)
-             for name, check, desc in BASE_RULES]
-    rules += [oslo_policy.RuleDefault(name, check) for name, check in RESOURCE_RULES]
+             for name, check, desc in [*BASE_RULES, *policy_rbac.PERSONA_RULES]]
+    helpers = policy_rbac.referenced_rules(RESOURCE_RULES) | {n for n, _ in base}
+    owners = policy_rbac.owner_rule_names(base + RESOURCE_RULES)
+    for name, legacy in RESOURCE_RULES:
+        if name in helpers:
+            rules.append(oslo_policy.RuleDefault(name, legacy))
+            continue
+        new = policy_rbac.secure_check(name, legacy, owners)
+        deprecated = None if new == legacy else oslo_policy.DeprecatedRule(
+            name, legacy, deprecated_reason=_LEGACY_REASON,
+            deprecated_since=_LEGACY_SINCE)
+        rules.append(oslo_policy.RuleDefault(name, new, scope_types=["project"],
+                                             deprecated_rule=deprecated))
     return rules
 
 
@@ -154,9 +269,19 @@ _RULES = "__rules__"  # the rule set a request's cached decisions were made with
 class Policy:
     def __init__(self, conf: cfg.ConfigOpts, policy_file: str | None = None) -> None:
         path = policy_file or _find_policy_file(conf)
+        # Upstream's defaults since 2023.2, whatever the installed oslo.policy's are
+        # (older releases defaulted to the legacy rules); the config file still rules.
+        policy_opts.set_defaults(conf, enforce_new_defaults=True, enforce_scope=True)
         self.enforcer = oslo_policy.Enforcer(conf, policy_file=path, use_conf=True)
+        # With enforce_new_defaults = false oslo.policy would warn once per rule
+        # (every action has a legacy default); one log line says it instead.
+        self.enforcer.suppress_default_change_warnings = True
         self.enforcer.register_defaults(list_rules())
         self.enforcer.load_rules()
+        if not conf.oslo_policy.enforce_new_defaults:
+            LOG.warning("[oslo_policy] enforce_new_defaults = false: every rule not set "
+                        "in the policy file also allows its deprecated legacy "
+                        "(admin-or-owner) default")
         self._loaded_at = time.monotonic()
         self._lock = threading.Lock()
 

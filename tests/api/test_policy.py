@@ -99,7 +99,9 @@ def test_member_list_shows_own_and_shared_only(api: Api, two, private) -> None:
     assert {shared["id"], own_b["id"]} <= seen
     assert private["network"]["id"] not in seen
     for item in b.get("networks").json()["networks"]:
-        assert item["shared"] or item["project_id"] == b.client.headers["X-Project-Id"]
+        # External networks are every project's too (a "*" access_as_external policy).
+        assert (item["shared"] or item.get("router:external")
+                or item["project_id"] == b.client.headers["X-Project-Id"])
 
 
 # -- shared networks -------------------------------------------------------------

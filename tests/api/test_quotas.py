@@ -1,9 +1,8 @@
 """/v2.0/quotas: limits, defaults, usage details, enforcement (transcripts 048-050,
 keystone/021-022).
 
-Only the resources registered today (network, subnet, port, security_group,
-security_group_rule) are reported; upstream reports its larger set (router,
-floatingip, ...) the same way.
+Every registered resource is reported, as upstream does (upstream also has
+router_route, which is not implemented here).
 
 Unknown resource keys in PUT answer 400 "Unrecognized attribute(s) 'foo'" — the quota
 body is validated against the registered resources as any other resource body is
@@ -18,7 +17,8 @@ import pytest
 
 from server import Api, error_of
 
-DEFAULTS = {"network": 100, "subnet": 100, "port": 500, "security_group": 10,
+DEFAULTS = {"network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "router": 10,
+            "floatingip": 50, "rbac_policy": 10, "security_group": 10,
             "security_group_rule": 100}
 
 
@@ -63,8 +63,7 @@ def test_details_count_usage(api: Api, pid: str) -> None:
 def test_update_show_and_reset(api: Api, pid: str) -> None:
     response = api.put(f"quotas/{pid}", {"quota": {"network": 7, "port": -1}})
     assert response.status_code == 200, response.text
-    changed = {"network": 7, "subnet": 100, "port": -1, "security_group": 10,
-               "security_group_rule": 100}
+    changed = {**DEFAULTS, "network": 7, "port": -1}
     assert response.json() == {"quota": changed}
     assert quota(api, pid) == changed
     assert quota(api, pid, "/default") == DEFAULTS

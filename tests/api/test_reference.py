@@ -22,19 +22,25 @@ from typing import Any
 import pytest
 
 from server import Api, ServerProcess
+from upstream import upstream_extensions
 
 REFERENCE = Path("/work/shared/reference/neutron-29")
 UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
 
-# Attributes upstream shows that we do not implement yet.
+# Attributes upstream shows that we do not implement yet, and attributes of
+# extensions the recorded deployment did not enable (dns-integration; segment's
+# segment_id on subnets; the ML2
+# extension drivers behind propagate_uplink_status, device_profile, trusted): neither
+# side's are compared. (router:external: subnets' subnet-external-network is missing.)
 NOT_IMPLEMENTED = re.compile(
-    r"^(router:external|is_default|availability_zone.*"
-    r"|ipv[46]_address_scope|binding:.*"
-    r"|service_types|dns_(name|domain|assignment|publish_fixed_ip))$")
+    r"^(router:external|ipv[46]_address_scope|binding:.*"
+    r"|service_types|dns_(name|domain|assignment|publish_fixed_ip)"
+    r"|propagate_uplink_status|device_profile|trusted|segment_id)$")
 # Values that legitimately differ between two servers (MTU: both 1450, vxlan).
 VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",
             "provider:segmentation_id"}
-QUOTA_RESOURCES = {"network", "subnet", "port", "security_group", "security_group_rule"}
+QUOTA_RESOURCES = {"network", "subnet", "subnetpool", "port", "security_group",
+                   "security_group_rule", "rbac_policy", "router", "floatingip"}
 
 
 # -- transcripts --------------------------------------------------------------
@@ -137,7 +143,7 @@ def mapped(sc: Scenario, value: Any) -> Any:
 
 
 def compare_item(sc: Scenario, theirs: dict, ours: dict, where: str) -> None:
-    assert set(ours) == implemented(theirs), where
+    assert implemented(ours) == implemented(theirs), where
     for key in implemented(theirs) - VOLATILE:
         assert ours[key] == mapped(sc, theirs[key]), (where, key)
 
@@ -161,7 +167,7 @@ def compare_success(sc: Scenario, t: Transcript, response) -> None:
         keysets = {frozenset(implemented(i)) for i in value}
         for item in ours[key]:
             if keysets:
-                assert frozenset(item) in keysets, (t.name, item)
+                assert frozenset(implemented(item)) in keysets, (t.name, item)
         for item in value:
             if "id" in item:
                 ours_id = sc.ids.get(item["id"])
@@ -196,10 +202,9 @@ def test_007_network_update_mtu(scenario: Scenario) -> None:
     assert scenario.recorded["007"].json()["network"]["mtu"] == 1400
 
 
-@pytest.mark.xfail(strict=True, reason="revision_number after create: upstream networks "
-                   "and ports start at 1 (transcripts 005, 010, 011) because ML2 adds a "
-                   "segment / a binding in a second step; ours start at 0 until ML2 lands")
 def test_revision_number_after_create(scenario: Scenario) -> None:
+    """Networks, ports and routers start at 1 upstream (a second write step adds the
+    segment, the binding, the router's extra attributes); subnets at 0."""
     for name, resource in [("005", "network"), ("008", "subnet"), ("010", "port")]:
         ours = scenario.recorded[name].json()[resource]["revision_number"]
         assert ours == load(name).response[resource]["revision_number"], name
@@ -275,14 +280,12 @@ def test_versions(scenario: Scenario) -> None:  # 001, 002
     t = load("002")
     response = scenario.send(t)
     assert response.status_code == 200
-    # We do not implement subnetpools yet.
-    expected = [r for r in t.response["resources"] if r["name"] != "subnetpool"]
-    assert response.json() == {"resources": expected}
+    assert response.json() == t.response
 
 
 def test_extensions(scenario: Scenario) -> None:  # 003
     t = load("003")
-    upstream = {e["alias"]: e for e in t.response["extensions"]}
+    upstream = upstream_extensions(t.response["extensions"])
     ours = scenario.send(t).json()["extensions"]
     assert ours and all(e == upstream[e["alias"]] for e in ours)
 

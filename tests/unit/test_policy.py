@@ -37,7 +37,9 @@ def write(policy: Policy, path: Path, text: str) -> None:
 
 
 def member(project: str | None = "p1", *roles: str) -> Context:
-    return Context(user_id="u", project_id=project, roles=list(roles or ["member"]))
+    """A project member; its token also has the reader role Keystone implies."""
+    return Context(user_id="u", project_id=project,
+                   roles=list(roles or ["member", "reader"]))
 
 
 def admin() -> Context:
@@ -52,7 +54,8 @@ def test_network_visibility_defaults(policy: Policy) -> None:
     assert not policy.check(ctx, "get_network", {"project_id": "p2", "shared": False})
     assert policy.check(ctx, "get_network", {"project_id": "p2", "shared": True})
     assert policy.check(admin(), "get_network", {"project_id": "p2", "shared": False})
-    assert policy.check(member("x", "advsvc"), "get_network",
+    # Other services (Nova) read any network with the service role.
+    assert policy.check(member("x", "service"), "get_network",
                         {"project_id": "p2", "shared": False})
 
 
@@ -126,9 +129,10 @@ def test_enforce_passes(policy: Policy) -> None:
 
 def test_referenced_keys(policy: Policy) -> None:
     e = policy.enforcer
-    assert _referenced_keys(e, "get_network") == ("project_id", "shared")
+    assert _referenced_keys(e, "get_network") == ("project_id", "router:external",
+                                                  "shared")
     assert _referenced_keys(e, "context_is_admin") == ()
-    assert _referenced_keys(e, "create_network") == ()
+    assert _referenced_keys(e, "create_network") == ("project_id",)
     assert _referenced_keys(e, "get_port") == ("network:project_id", "project_id")
     assert set(_referenced_keys(e, "create_port:device_owner") or ()) == {
         "device_owner", "network:project_id"}
@@ -249,14 +253,14 @@ def test_policy_file_override_and_removal(policy: Policy, policy_file: Path) -> 
 
 
 def test_reload_is_throttled(policy: Policy, policy_file: Path) -> None:
-    assert policy.check(member(), "create_network", {})
+    assert policy.check(member(), "create_network", {"project_id": "p1"})
     policy._loaded_at = time.monotonic()
     path_text = '"create_network": "!"\n'
     before = policy_file.stat().st_mtime
     policy_file.write_text(path_text)
     os.utime(policy_file, (before + 5, before + 5))
     # Within the interval the old rules still apply ...
-    assert policy.check(member(), "create_network", {})
+    assert policy.check(member(), "create_network", {"project_id": "p1"})
     # ... and after it the new ones do.
     policy._loaded_at -= policy_mod.RELOAD_INTERVAL + 1
-    assert not policy.check(member(), "create_network", {})
+    assert not policy.check(member(), "create_network", {"project_id": "p1"})

@@ -3,6 +3,7 @@ resource's attribute definitions and a service object."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -39,7 +40,12 @@ class Service(Protocol):
 def send(resp: falcon.Response, payload: Any, status: int = 200) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps(payload)
+    try:
+        resp.data = orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        # orjson stops at 64-bit integers; IPv6 address counts (IP availability)
+        # go beyond, and JSON itself has no such limit.
+        resp.data = json.dumps(payload, separators=(",", ":")).encode()
 
 
 class View:

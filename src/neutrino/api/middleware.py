@@ -60,11 +60,29 @@ class ContextFromHeaders:
         project = req.get_header("X-Project-Id") or req.get_header("X-Tenant-Id")
         roles = [r.strip() for r in (req.get_header("X-Roles") or "").split(",") if r.strip()]
         user = req.get_header("X-User-Id")
+        if self.auth_strategy == "noauth":
+            # Keystone puts implied roles in the token; without Keystone we imply them
+            # the same way, so "X-Roles: member" can also read (secure-RBAC defaults).
+            roles = implied_roles(roles)
         if self.auth_strategy == "noauth" and not project:
-            ctx = Context(user_id=user, project_id=NOAUTH_PROJECT, roles=["admin"],
+            ctx = Context(user_id=user, project_id=NOAUTH_PROJECT, roles=implied_roles(["admin"]),
                           is_admin=True, request_id=req.context.request_id)
         else:
             ctx = Context(user_id=user, project_id=project, roles=roles,
                           request_id=req.context.request_id)
             ctx.is_admin = self.policy.is_admin(ctx)
         req.context.ctx = ctx
+
+
+# Keystone's default role inference: admin implies member, member implies reader.
+IMPLIED_ROLES = {"admin": ("member",), "manager": ("member",), "member": ("reader",)}
+
+
+def implied_roles(roles: list[str]) -> list[str]:
+    """`roles` followed by every role they imply (transitively), without duplicates."""
+    result = list(dict.fromkeys(roles))
+    for role in result:  # grows while iterating: the closure
+        for implied in IMPLIED_ROLES.get(role.lower(), ()):
+            if implied not in result:
+                result.append(implied)
+    return result

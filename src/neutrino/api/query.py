@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,8 @@ from neutrino.resources.attributes import Resource
 
 RESERVED = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse"}
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+# standard-attr-timestamp: resources updated at or after a time.
+CHANGED_SINCE = "changed_since"
 
 
 @dataclass
@@ -23,6 +26,8 @@ class ListQuery:
     tag_filters: dict[str, list[str]] = field(default_factory=dict)
     # Sub-filters on a structured attribute, e.g. fixed_ips=ip_address=10.0.0.2.
     sub_filters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # ``changed_since``: only resources with updated_at >= this (naive UTC).
+    changed_since: dt.datetime | None = None
 
 
 def parse_list_query(resource: Resource, params: list[tuple[str, str]],
@@ -47,6 +52,10 @@ def parse_list_query(resource: Resource, params: list[tuple[str, str]],
             query.marker = value
         elif key == "page_reverse":
             query.page_reverse = _parse_bool_param(value)
+        elif key == CHANGED_SINCE and "updated_at" in resource.attrs:
+            # Upstream uses the first value when the parameter is repeated.
+            if query.changed_since is None:
+                query.changed_since = parse_changed_since(value)
         elif key in TAG_FILTERS:
             tags = [t for t in value.split(",") if t]
             query.tag_filters.setdefault(key, []).extend(tags)
@@ -58,6 +67,19 @@ def parse_list_query(resource: Resource, params: list[tuple[str, str]],
         raise exc.HTTPBadRequest(f"{unknown} is invalid attribute for filtering")
     query.sorts = _parse_sorts(resource, sort_keys, sort_dirs)
     return query
+
+
+def parse_changed_since(value: str) -> dt.datetime:
+    """An ISO 8601 time (``2026-11-26T18:00:00Z``, an offset, or none: UTC) as naive
+    UTC, the form timestamps are stored in."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise exc.InvalidInput(f"The input {CHANGED_SINCE} must be in the following "
+                               "format: YYYY-MM-DDTHH:MM:SSZ") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
 
 
 def _add_filter(resource: Resource, query: ListQuery, key: str, value: str) -> None:

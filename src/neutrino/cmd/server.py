@@ -13,8 +13,8 @@ from neutrino import log
 from neutrino.api.app import build_core, wsgi_app
 from neutrino.db import migrate
 from neutrino.db.engine import Database
-from neutrino.rpc import server as rpc_server
 from neutrino.rpc import transport as rpc_transport
+from neutrino.rpc import workers as rpc_workers
 
 LOG = logging.getLogger("neutrino.server")
 
@@ -65,16 +65,17 @@ class Server(BaseApplication):
         LOG.info("API worker %s started", worker.pid)
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
-        if self.core is not None and self.core.rpc is not None:
-            self.core.rpc.stop()
+        if self.core is not None:
+            rpc_workers.stop_in_process(self.core)
 
     def load(self) -> Any:
-        # Each worker builds its own core (engine, pools) after the fork, and runs
-        # its own RPC server (see neutrino.rpc.server): started in the background,
+        # Each worker builds its own core (engine, pools) after the fork, sends its
+        # own notifications and, unless rpc_workers serve the bus, runs its own RPC
+        # server and agent check (neutrino.rpc.workers): started in the background,
         # so a broker that is down delays nothing.
         log.setup(self.conf)
         self.core = build_core(self.conf)
-        self.core.rpc = rpc_server.start(self.conf, self.core.db)
+        rpc_workers.start_in_process(self.core, serve_rpc=self.conf.rpc_workers == 0)
         return wsgi_app(self.core)
 
 
@@ -83,7 +84,8 @@ def _host(host: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = conf_mod.new_conf(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    conf = conf_mod.new_conf(args)
     log.setup(conf)
     prepare_database(conf)
     LOG.info("neutrino-server on %s:%s, %d worker(s), auth_strategy=%s, database=%s",
@@ -93,7 +95,17 @@ def main(argv: list[str] | None = None) -> int:
         LOG.warning("api_workers = %d with the in-process transport_url %s: agents "
                     "reach one worker only; set transport_url = rabbit://...",
                     conf.api_workers, conf.transport_url)
-    Server(conf).run()
+    if conf.rpc_workers and rpc_transport.is_in_process(conf):
+        LOG.warning("rpc_workers = %d with the in-process transport_url %s: the RPC "
+                    "workers are other processes that nothing reaches; set "
+                    "transport_url = rabbit://...", conf.rpc_workers, conf.transport_url)
+    workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \
+        if conf.rpc_workers else None
+    try:
+        Server(conf).run()
+    finally:
+        if workers is not None:
+            workers.stop()
     return 0
 
 

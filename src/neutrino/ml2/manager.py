@@ -22,6 +22,8 @@ from neutrino.services.extensions import FilterBuilder
 from neutrino.services.listing import rows_for_ids
 
 NS = models.NetworkSegment
+# Network types whose ids network_segment_ranges manage (upstream's order).
+RANGE_TYPES = ("vlan", "vxlan", "gre", "geneve")
 
 
 class SegmentsSetInConjunctionWithProviders(exc.InvalidInput):
@@ -62,8 +64,15 @@ class TypeManager:
 
     # -- start-up ------------------------------------------------------------
 
+    def use_ranges(self, source: t.RangeSource) -> None:
+        """Segmentation ids come from network_segment_ranges from now on (types with
+        ids: vlan, vxlan, gre, geneve)."""
+        for driver in self.drivers.values():
+            if driver.network_type in RANGE_TYPES:
+                driver.range_source = source
+
     def sync_allocations(self, db: Database) -> None:
-        """Reconcile the allocation tables with the configured ranges (idempotent)."""
+        """Reconcile the allocation tables with the ranges (idempotent)."""
         for driver in self.drivers.values():
             db.run(driver.sync_allocations)
 
@@ -103,7 +112,7 @@ class TypeManager:
             segments = [self.drivers[s[t.NETWORK_TYPE]].reserve_provider_segment(session, s)
                         for s in requested]
         else:
-            segments = [self.allocate_tenant_segment(session)]
+            segments = [self.allocate_tenant_segment(session, data.get("project_id"))]
         rows = [{"id": common.new_id(), "project_id": None, "network_id": network_id,
                  "network_type": s[t.NETWORK_TYPE],
                  "physical_network": s[t.PHYSICAL_NETWORK],
@@ -114,9 +123,12 @@ class TypeManager:
         session.execute(insert(NS), rows)
         return segments
 
-    def allocate_tenant_segment(self, session: Session) -> dict:
+    def allocate_tenant_segment(self, session: Session, project_id: str | None = None
+                                ) -> dict:
+        """A project network's segment: from the project's own ranges first, then
+        the shared ones (with network_segment_ranges)."""
         for name in self.tenant_types:
-            seg = self.drivers[name].allocate_tenant_segment(session)
+            seg = self.drivers[name].allocate_tenant_segment(session, project_id)
             if seg is not None:
                 return seg
         raise t.NoNetworkAvailable()

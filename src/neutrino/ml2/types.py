@@ -10,10 +10,12 @@ Segmentation ids are claimed race-free: pick a free row and flip it with
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, insert, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -50,6 +52,55 @@ class NoNetworkAvailable(exc.ServiceUnavailable):
                "allocation.")
 
 
+@dataclass(frozen=True)
+class SegmentRange:
+    """Segmentation ids a type driver hands out: a configured range, or a row of
+    network_segment_ranges (`project_id` None: shared by every project)."""
+
+    physical_network: str | None
+    minimum: int
+    maximum: int
+    project_id: str | None = None
+
+
+# All the ranges of a network type, read in the request's transaction.
+RangeSource = Callable[[Session, str], list[SegmentRange]]
+# Where a project network's id is looked for: (physical network, ranges to take from,
+# ranges to leave alone).
+Scope = tuple[str | None, list[tuple[int, int]], list[tuple[int, int]]]
+
+
+def tenant_scopes(ranges: list[SegmentRange], project_id: str | None) -> list[Scope]:
+    """Where to allocate for a project, in order: its own ranges, then the shared ones
+    without the ranges of other projects (per physical network, sorted)."""
+    physnets = sorted({r.physical_network or "" for r in ranges})
+    own: list[Scope] = []
+    shared: list[Scope] = []
+    for physnet in physnets:
+        here = [r for r in ranges if (r.physical_network or "") == physnet]
+        name = physnet or None
+        mine = [(r.minimum, r.maximum) for r in here
+                if project_id is not None and r.project_id == project_id]
+        others = [(r.minimum, r.maximum) for r in here
+                  if r.project_id is not None and r.project_id != project_id]
+        common = [(r.minimum, r.maximum) for r in here if r.project_id is None]
+        if mine:
+            own.append((name, mine, []))
+        if common:
+            shared.append((name, common, others))
+    return own + shared
+
+
+def within(column: Any, include: list[tuple[int, int]],
+           exclude: list[tuple[int, int]]) -> Any:
+    """SQL: the column in one of `include` and in none of `exclude`."""
+    clause = or_(*[column.between(low, high) for low, high in include])
+    if exclude:
+        clause = and_(clause, not_(or_(*[column.between(low, high)
+                                         for low, high in exclude])))
+    return clause
+
+
 def segment(network_type: str, physical_network: str | None = None,
             segmentation_id: int | None = None) -> dict:
     return {NETWORK_TYPE: network_type, PHYSICAL_NETWORK: physical_network,
@@ -72,9 +123,20 @@ class TypeDriver:
     session."""
 
     network_type = ""
+    # Set when ids come from network_segment_ranges rather than the configuration.
+    range_source: RangeSource | None = None
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
+
+    def configured_ranges(self) -> list[SegmentRange]:
+        """The ranges of the configuration (types without ids have none)."""
+        return []
+
+    def effective_ranges(self, session: Session) -> list[SegmentRange]:
+        if self.range_source is None:
+            return self.configured_ranges()
+        return self.range_source(session, self.network_type)
 
     def validate_provider_segment(self, seg: dict) -> None:
         raise NotImplementedError
@@ -83,7 +145,8 @@ class TypeDriver:
         """Claim what a provider segment names (or allocate what it leaves out)."""
         raise NotImplementedError
 
-    def allocate_tenant_segment(self, session: Session) -> dict | None:
+    def allocate_tenant_segment(self, session: Session, project_id: str | None = None
+                                ) -> dict | None:
         return None
 
     def release_segment(self, session: Session, seg: dict) -> None:
@@ -106,7 +169,8 @@ class LocalTypeDriver(TypeDriver):
     def reserve_provider_segment(self, session: Session, seg: dict) -> dict:
         return segment("local")
 
-    def allocate_tenant_segment(self, session: Session) -> dict | None:
+    def allocate_tenant_segment(self, session: Session, project_id: str | None = None
+                                ) -> dict | None:
         return segment("local")
 
 
@@ -193,8 +257,8 @@ class TunnelTypeDriver(TypeDriver):
     def _range_option(self) -> list[str]:
         raise NotImplementedError
 
-    def in_ranges(self, value: int) -> bool:
-        return any(first <= value <= last for first, last in self.ranges)
+    def configured_ranges(self) -> list[SegmentRange]:
+        return [SegmentRange(None, first, last) for first, last in self.ranges]
 
     def validate_provider_segment(self, seg: dict) -> None:
         if seg.get(PHYSICAL_NETWORK) is not None:
@@ -211,10 +275,11 @@ class TunnelTypeDriver(TypeDriver):
     def reserve_provider_segment(self, session: Session, seg: dict) -> dict:
         value = seg.get(SEGMENTATION_ID)
         if value is None:
-            allocated = self.allocate_tenant_segment(session)
-            if allocated is None:
+            # Any free id, whoever's range it is in (as upstream).
+            claimed = self.allocator.claim_free(session, [])
+            if claimed is None:
                 raise NoNetworkAvailable()
-            return allocated
+            return segment(self.network_type, None, claimed)
         if not self.allocator.claim(session, value, []):
             if self.allocator.exists(session, value, []):
                 raise TunnelIdInUse(tunnel_id=value)
@@ -223,14 +288,23 @@ class TunnelTypeDriver(TypeDriver):
                                                        "allocated": True}))
         return segment(self.network_type, None, value)
 
-    def allocate_tenant_segment(self, session: Session) -> dict | None:
-        value = self.allocator.claim_free(session, [])
-        return None if value is None else segment(self.network_type, None, value)
+    def allocate_tenant_segment(self, session: Session, project_id: str | None = None
+                                ) -> dict | None:
+        if self.range_source is None:
+            scopes: list[list[Any]] = [[]]
+        else:
+            scopes = [[within(self.key, include, exclude)] for _, include, exclude
+                      in tenant_scopes(self.effective_ranges(session), project_id)]
+        for scope in scopes:
+            value = self.allocator.claim_free(session, scope)
+            if value is not None:
+                return segment(self.network_type, None, value)
+        return None
 
     def release_segment(self, session: Session, seg: dict) -> None:
         value = seg[SEGMENTATION_ID]
         where = self.key == value
-        if self.in_ranges(value):
+        if any(r.minimum <= value <= r.maximum for r in self.effective_ranges(session)):
             session.execute(update(self.model).where(where).values(allocated=False)
                             .execution_options(synchronize_session=False))
         else:
@@ -238,7 +312,7 @@ class TunnelTypeDriver(TypeDriver):
                             .execution_options(synchronize_session=False))
 
     def sync_allocations(self, session: Session) -> None:
-        wanted = mc.ids_in(self.ranges)
+        wanted = mc.ids_in([(r.minimum, r.maximum) for r in self.effective_ranges(session)])
         rows = dict(session.execute(select(self.key, self.model.allocated)).all())
         stale = [i for i, allocated in rows.items() if not allocated and i not in wanted]
         for start in range(0, len(stale), BULK):
@@ -307,8 +381,14 @@ class VlanTypeDriver(TypeDriver):
             raise exc.InvalidInput(
                 "segmentation_id requires physical_network for VLAN provider network")
 
-    def _in_ranges(self, physnet: str, value: int) -> bool:
-        return any(a <= value <= b for a, b in self.ranges.get(physnet, []))
+    def configured_ranges(self) -> list[SegmentRange]:
+        return [SegmentRange(physnet, first, last)
+                for physnet, ranges in sorted(self.ranges.items())
+                for first, last in ranges]
+
+    def _in_ranges(self, session: Session, physnet: str, value: int) -> bool:
+        return any(r.physical_network == physnet and r.minimum <= value <= r.maximum
+                   for r in self.effective_ranges(session))
 
     def reserve_provider_segment(self, session: Session, seg: dict) -> dict:
         VA = models.VlanAllocation
@@ -328,10 +408,18 @@ class VlanTypeDriver(TypeDriver):
                                               allocated=True))
         return segment("vlan", physnet, value)
 
-    def allocate_tenant_segment(self, session: Session) -> dict | None:
+    def allocate_tenant_segment(self, session: Session, project_id: str | None = None
+                                ) -> dict | None:
         VA = models.VlanAllocation
-        for name in sorted(self.ranges):
-            claimed = self.allocator.claim_free(session, [VA.physical_network == name])
+        if self.range_source is None:
+            scopes = [(name, [VA.physical_network == name]) for name in sorted(self.ranges)]
+        else:
+            scopes = [(name, [VA.physical_network == name,
+                              within(VA.vlan_id, include, exclude)])
+                      for name, include, exclude
+                      in tenant_scopes(self.effective_ranges(session), project_id)]
+        for name, scope in scopes:
+            claimed = self.allocator.claim_free(session, scope)
             if claimed is not None:
                 return segment("vlan", name, claimed)
         return None
@@ -340,7 +428,7 @@ class VlanTypeDriver(TypeDriver):
         VA = models.VlanAllocation
         physnet, value = seg[PHYSICAL_NETWORK], seg[SEGMENTATION_ID]
         where = and_(VA.physical_network == physnet, VA.vlan_id == value)
-        if self._in_ranges(physnet, value):
+        if self._in_ranges(session, physnet, value):
             session.execute(update(VA).where(where).values(allocated=False)
                             .execution_options(synchronize_session=False))
         else:
@@ -351,7 +439,8 @@ class VlanTypeDriver(TypeDriver):
         VA = models.VlanAllocation
         rows = session.execute(select(VA.physical_network, VA.vlan_id, VA.allocated)).all()
         have = {(p, v): a for p, v, a in rows}
-        wanted = {(p, v) for p, ranges in self.ranges.items() for v in mc.ids_in(ranges)}
+        wanted = {(r.physical_network, v) for r in self.effective_ranges(session)
+                  for v in range(r.minimum, r.maximum + 1)}
         for (p, v), allocated in have.items():
             if not allocated and (p, v) not in wanted:
                 session.execute(delete(VA).where(VA.physical_network == p,

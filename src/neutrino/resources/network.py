@@ -17,8 +17,9 @@ NETWORK.add(
          filter_convert=v.query_bool),
     Attr("status", allow_post=False),
     Attr("subnets", allow_post=False, filterable=False, sortable=False),
+    # An access_as_shared RBAC policy for every project (no column: not a sort key).
     Attr("shared", convert=v.to_boolean, default=False, allow_put=True,
-         enforce_policy=True, filter_convert=v.query_bool),
+         enforce_policy=True, sortable=False, filter_convert=v.query_bool),
     # net-mtu-writable: settable on create and update, at most what the network's
     # transport allows (checked by the service).
     Attr("mtu", convert=v.int_in_range("mtu", MIN_MTU, None), default=None, allow_put=True,

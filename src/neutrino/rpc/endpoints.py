@@ -12,6 +12,7 @@ import oslo_messaging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neutrino import events
 from neutrino.db import models
 from neutrino.db.engine import Database
 
@@ -37,9 +38,13 @@ class AgentStateEndpoint:
 
     target = oslo_messaging.Target(version="1.0")
 
-    def __init__(self, db: Database, agent_down_time: int) -> None:
+    def __init__(self, db: Database, agent_down_time: int,
+                 registry: events.Registry | None = None) -> None:
         self.db = db
         self.agent_down_time = agent_down_time
+        # After commit, ("agent", AFTER_CREATE | AFTER_UPDATE) with metadata
+        # agent_type, host, status, start_flag: DHCP scheduling listens.
+        self.registry = registry
 
     def report_state(self, context: Any, **kwargs: Any) -> str:
         state = kwargs.get("agent_state") or {}
@@ -50,9 +55,16 @@ class AgentStateEndpoint:
         if missing:
             LOG.warning("state report without %s ignored: %r", ", ".join(missing), state)
             return "invalid"
-        return self.db.run(lambda s: self._upsert(s, state))
+        status, agent_id = self.db.run(lambda s: self._upsert(s, state))
+        if self.registry is not None:
+            event = events.AFTER_CREATE if status == AGENT_NEW else events.AFTER_UPDATE
+            self.registry.publish("agent", event, events.Payload(
+                context, agent_id, metadata={
+                    "agent_type": state["agent_type"], "host": state["host"],
+                    "status": status, "start_flag": bool(state.get("start_flag"))}))
+        return status
 
-    def _upsert(self, session: Session, state: dict) -> str:
+    def _upsert(self, session: Session, state: dict) -> tuple[str, str]:
         now = models.utcnow()
         row = session.scalars(
             select(models.Agent).where(models.Agent.agent_type == state["agent_type"],
@@ -85,4 +97,4 @@ class AgentStateEndpoint:
         if isinstance(load, int):
             row.load = load
         session.flush()
-        return status
+        return status, row.id

@@ -20,7 +20,9 @@ from oslo_config import cfg
 
 from neutrino.db.engine import Database
 from neutrino.rpc import topics, transport
+from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.endpoints import AgentStateEndpoint
+from neutrino.rpc.l2_endpoints import L2Endpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -90,10 +92,18 @@ class RpcService:
         return transport.is_in_process(self.conf)
 
 
-def endpoints_for(conf: cfg.ConfigOpts, db: Database) -> dict[str, list[Any]]:
-    """The server's endpoints per topic."""
-    return {topics.REPORTS: [AgentStateEndpoint(db, conf.agent_down_time)]}
+def endpoints_for(conf: cfg.ConfigOpts, db: Database, core: Any = None
+                  ) -> dict[str, list[Any]]:
+    """The server's endpoints per topic; the agents' q-plugin calls need the API's
+    services (`core`, neutrino.api.app.Core) so their changes publish events."""
+    registry = core.events if core is not None else None
+    endpoints: dict[str, list[Any]] = {
+        topics.REPORTS: [AgentStateEndpoint(db, conf.agent_down_time, registry)]}
+    if core is not None:
+        endpoints.setdefault(topics.PLUGIN, []).append(L2Endpoint(core))
+        endpoints[topics.PLUGIN].append(AgentEndpoint(core))
+    return endpoints
 
 
-def start(conf: cfg.ConfigOpts, db: Database) -> RpcService:
-    return RpcService(conf, endpoints_for(conf, db)).start()
+def start(conf: cfg.ConfigOpts, db: Database, core: Any = None) -> RpcService:
+    return RpcService(conf, endpoints_for(conf, db, core)).start()

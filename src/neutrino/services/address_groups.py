@@ -29,7 +29,7 @@ from neutrino.resources.address_group import (
     address_list,
 )
 from neutrino.resources.validators import bad
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
@@ -60,20 +60,24 @@ class AddressGroupService:
 
     def get(self, ctx: Context, group_id: str) -> dict:
         return self.deps.db.run(
-            lambda s: self.to_dicts(s, [self._row(s, group_id)])[0], write=False)
+            lambda s: self.to_dicts(s, [self._row(s, group_id)], ctx=ctx)[0], write=False)
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
             stmt = select(A).where(*filter_clauses(A, query, COLUMNS))
             if not ctx.is_admin:
-                stmt = stmt.where(A.project_id == ctx.project_id)
+                stmt = stmt.where(rbac.visible_clause(A, "address_group", ctx))
             rows = fetch_page(session, stmt, query, COLUMNS, A,
                               lambda i: AddressGroupNotFound(address_group_id=i))
-            return self.to_dicts(session, rows)
+            return self.to_dicts(session, rows, ctx=ctx)
         return self.deps.db.run(run, write=False)
 
-    def to_dicts(self, session: Session, rows: list[A], fields: Any = None) -> list[dict]:
+    def to_dicts(self, session: Session, rows: list[A], fields: Any = None,
+                 ctx: Context | None = None) -> list[dict]:
+        # `shared` is for policy only (shared_address_groups); upstream hides it.
+        shared = rbac.shared_ids(session, "address_group", [r.id for r in rows],
+                                 ctx.project_id if ctx is not None else None)
         addresses: dict[str, list[str]] = defaultdict(list)
         stmt = select(AA.address_group_id, AA.address)
         for group_id, address in rows_for_ids(session, stmt, AA.address_group_id,
@@ -84,6 +88,7 @@ class AddressGroupService:
             item = common.standard_dict(row, [])
             del item["tags"]
             item["addresses"] = sorted(addresses.get(row.id, []))
+            item["shared"] = row.id in shared
             out.append(item)
         return out
 
@@ -154,6 +159,7 @@ class AddressGroupService:
             if used is not None:
                 raise AddressGroupInUse(address_group_id=group_id)
             session.execute(delete(AA).where(AA.address_group_id == group_id))
+            rbac.delete_for_object(session, "address_group", group_id)
             session.delete(row)
         self.deps.db.run(run)
         self.deps.events.publish("address_group", events.AFTER_DELETE,

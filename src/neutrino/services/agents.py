@@ -1,8 +1,8 @@
 """Agents and availability zones: what the agents' state reports recorded.
 
 An agent is alive while its last report is at most ``agent_down_time`` seconds old.
-A dead agent is logged once per API process, when a read first finds it dead (no
-periodic task: nothing else depends on it yet).
+A dead agent is logged once per process, when a read or the server's periodic
+check (`note_liveness`, run by neutrino.services.dhcp_scheduler) first finds it dead.
 """
 
 from __future__ import annotations
@@ -60,6 +60,17 @@ class AgentService:
     def _cutoff(self) -> dt.datetime:
         return models.utcnow() - self.down_time
 
+    def alive_clause(self) -> Any:
+        """SQL condition: the agent reported within agent_down_time (alive)."""
+        return A.heartbeat_timestamp >= self._cutoff()
+
+    def note_liveness(self) -> list[dict]:
+        """Look at every agent: log each one once when it goes down (the periodic
+        check of the server; reads log too). Returns the agents as shown by the API."""
+        def run(session: Session) -> list[dict]:
+            return self.to_dicts(list(session.scalars(select(A))))
+        return self.deps.db.run(run, write=False)
+
     # -- reads ---------------------------------------------------------------
 
     def get(self, ctx: Context, agent_id: str) -> dict:
@@ -83,11 +94,10 @@ class AgentService:
         if name != "alive":
             raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
         wanted = {v.to_boolean(value) for _, value in pairs}
-        cutoff = self._cutoff()
         if wanted == {True}:
-            return A.heartbeat_timestamp >= cutoff
+            return self.alive_clause()
         if wanted == {False}:
-            return A.heartbeat_timestamp < cutoff
+            return ~self.alive_clause()
         return true() if wanted else false()
 
     def to_dicts(self, rows: list[A]) -> list[dict]:
@@ -121,7 +131,7 @@ class AgentService:
             if row.id in self._dead:
                 return
             self._dead.add(row.id)
-        LOG.warning("agent %s (%s on %s) is down: last report %s, more than %ss ago",
+        LOG.warning("agent %s (%s on %s) is down since %s (no report for more than %ss)",
                     row.id, row.agent_type, row.host,
                     fmt_agent_time(row.heartbeat_timestamp),
                     self.deps.conf.agent_down_time)

@@ -54,6 +54,10 @@ def filter_clauses(model: type, query: ListQuery, columns: dict[str, Any],
         if sub_filter is not None:
             clauses.append(sub_filter(name, pairs))
     clauses.extend(tag_clauses(model, query.tag_filters))
+    if query.changed_since is not None:
+        updated_at = columns.get("updated_at", getattr(model, "updated_at", None))
+        if updated_at is not None:
+            clauses.append(updated_at >= query.changed_since)
     return clauses
 
 

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -15,7 +15,7 @@ from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
 from neutrino.resources.network import NETWORK
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
@@ -26,7 +26,7 @@ N = models.Network
 COLUMNS = {
     "id": N.id, "name": N.name, "description": N.description,
     "project_id": N.project_id, "tenant_id": N.project_id,
-    "admin_state_up": N.admin_state_up, "status": N.status, "shared": N.shared,
+    "admin_state_up": N.admin_state_up, "status": N.status,
     "mtu": N.mtu, "created_at": N.created_at, "updated_at": N.updated_at,
     "revision_number": N.revision_number,
 }
@@ -40,8 +40,9 @@ class InvalidSharedSetting(exc.Conflict):
 
 
 def visible_clause(ctx: Context) -> Any:
-    """SQL pre-filter for what a project may see: its own and shared networks."""
-    return or_(N.project_id == ctx.project_id, N.shared.is_(True))
+    """SQL pre-filter for what a project may see: its own networks and those an RBAC
+    policy shares with it (access_as_shared) or makes external for it."""
+    return rbac.visible_clause(N, "network", ctx, (rbac.SHARED, rbac.EXTERNAL))
 
 
 class NetworkService:
@@ -60,28 +61,42 @@ class NetworkService:
     # -- reads ---------------------------------------------------------------
 
     def get(self, ctx: Context, network_id: str) -> dict:
-        return self.deps.db.run(lambda s: self._get(s, network_id), write=False)
+        return self.deps.db.run(lambda s: self._get(s, network_id, ctx), write=False)
 
-    def _get(self, session: Session, network_id: str) -> dict:
-        row = session.get(N, network_id)
+    def _get(self, session: Session, network_id: str, ctx: Context | None = None) -> dict:
+        stmt = select(N).where(N.id == network_id)
+        if ctx is not None and not ctx.is_admin and "advsvc" not in ctx.roles:
+            # Visibility is RBAC's (an external network may be so for some projects
+            # only), not only the get_network rule's.
+            stmt = stmt.where(visible_clause(ctx))
+        row = session.scalars(stmt).first()
         if row is None:
             raise exc.NetworkNotFound(net_id=network_id)
-        return self.to_dicts(session, [row])[0]
+        return self.to_dicts(session, [row], ctx=ctx)[0]
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            stmt = select(N).where(*filter_clauses(N, query, COLUMNS, self._sub_filter))
+            def sub_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
+                if name == "shared":
+                    return rbac.shared_filter(N, "network", ctx.project_id,
+                                              [value for _, value in pairs])
+                return self._sub_filter(name, pairs)
+            stmt = select(N).where(*filter_clauses(N, query, COLUMNS, sub_filter))
             if not ctx.is_admin:
                 stmt = stmt.where(visible_clause(ctx))
             rows = fetch_page(session, stmt, query, COLUMNS, N,
                               lambda i: exc.NetworkNotFound(net_id=i))
-            return self.to_dicts(session, rows, fields)
+            return self.to_dicts(session, rows, fields, ctx=ctx)
         return self.deps.db.run(run, write=False)
 
-    def to_dicts(self, session: Session, rows: list[N], fields: set[str] | None = None
-                 ) -> list[dict]:
+    def to_dicts(self, session: Session, rows: list[N], fields: set[str] | None = None,
+                 ctx: Context | None = None) -> list[dict]:
+        """`shared` is as the caller's project sees it (shared with everyone or with
+        it); without a context, shared with everyone."""
         ids = [r.id for r in rows]
+        shared = rbac.shared_ids(session, "network", ids,
+                                 ctx.project_id if ctx is not None else None)
         want = fields or {"subnets", "tags"}
         tags = common.load_tags(session, ids) if "tags" in want else {}
         subnets: dict[str, list[str]] = defaultdict(list)
@@ -95,7 +110,8 @@ class NetworkService:
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
             item.update(admin_state_up=row.admin_state_up, status=row.status,
-                        subnets=subnets.get(row.id, []), shared=row.shared, mtu=row.mtu)
+                        subnets=subnets.get(row.id, []), shared=row.id in shared,
+                        mtu=row.mtu)
             out.append(item)
         ext.run_extend(self.extensions, session, out, fields)
         return out
@@ -121,10 +137,16 @@ class NetworkService:
         self.deps.quotas.check(session, data["project_id"], "network", 1)
         row = N(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],
-                shared=data["shared"], status="ACTIVE",
-                mtu=self.deps.conf.global_physnet_mtu, revision_number=0)
+                status="ACTIVE", mtu=self.deps.conf.global_physnet_mtu,
+                # 1, as upstream shows: its ML2 writes the segment in a second step.
+                revision_number=1)
         session.add(row)
         session.flush()
+        if data["shared"]:
+            # Upstream expresses `shared` as a policy for every project, owned by the
+            # network's project.
+            rbac.add_policy(session, "network", row.id, rbac.SHARED, rbac.WILDCARD,
+                            row.project_id)
         ext.run_create(self.extensions, session, ctx, data,
                        {"id": row.id, "project_id": row.project_id})
         row.mtu = self._mtu(data.get("mtu"), self.max_mtu(session, row.id))
@@ -150,18 +172,17 @@ class NetworkService:
             if row is None:
                 raise exc.NetworkNotFound(net_id=network_id)
             common.check_revision(row, revision)
-            old = self.to_dicts(session, [row])[0]
-            if data.get("shared") is False and row.shared:
-                self._check_unshare(session, row)
+            old = self.to_dicts(session, [row], ctx=ctx)[0]
+            if "shared" in data:
+                self._set_shared(session, row, data["shared"])
             common.apply_standard(row, data)
-            for key in ("admin_state_up", "shared"):
-                if key in data:
-                    setattr(row, key, data[key])
+            if "admin_state_up" in data:
+                row.admin_state_up = data["admin_state_up"]
             if "mtu" in data:
                 row.mtu = self._mtu(data["mtu"], self.max_mtu(session, network_id))
             common.bump_revision(row)
             session.flush()
-            new = self.to_dicts(session, [row])[0]
+            new = self.to_dicts(session, [row], ctx=ctx)[0]
             ext.run_update(self.extensions, session, ctx, data, old, new)
             self.deps.events.publish("network", events.PRECOMMIT_UPDATE,
                                      events.Payload(ctx, network_id, (old, new), session))
@@ -171,13 +192,23 @@ class NetworkService:
                                  events.Payload(ctx, network_id, states=(None, new)))
         return new
 
-    def _check_unshare(self, session: Session, row: N) -> None:
-        """A network other projects use cannot stop being shared."""
-        others = session.scalars(select(models.Port.id).where(
-            models.Port.network_id == row.id,
-            models.Port.project_id != row.project_id).limit(1)).first()
-        if others is not None:
-            raise InvalidSharedSetting(network=row.id)
+    @staticmethod
+    def _set_shared(session: Session, row: N, shared: bool) -> None:
+        """`shared` is the "*" access_as_shared policy; a network other projects use
+        (and have no policy of their own for) cannot stop being shared."""
+        wildcard = session.scalars(select(models.RbacPolicy.id).where(
+            models.RbacPolicy.object_type == "network",
+            models.RbacPolicy.object_id == row.id,
+            models.RbacPolicy.action == rbac.SHARED,
+            models.RbacPolicy.target_project == rbac.WILDCARD)).first()
+        if shared and wildcard is None:
+            rbac.add_policy(session, "network", row.id, rbac.SHARED, rbac.WILDCARD,
+                            row.project_id)
+        elif not shared and wildcard is not None:
+            if rbac.projects_cut_off(session, "network", row.id, row.project_id,
+                                     rbac.SHARED, rbac.WILDCARD, exclude_id=wildcard):
+                raise InvalidSharedSetting(network=row.id)
+            rbac.delete_policies(session, "network", row.id, rbac.SHARED, rbac.WILDCARD)
 
     def delete(self, ctx: Context, network_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:
@@ -206,6 +237,7 @@ class NetworkService:
             session.execute(delete(models.Subnet)
                             .where(models.Subnet.network_id == network_id))
             common.delete_tags(session, network_id)
+            rbac.delete_for_object(session, "network", network_id)
             session.delete(row)
         self.deps.db.run(run)
         self.deps.events.publish("network", events.AFTER_DELETE,

@@ -15,6 +15,7 @@ from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.resources.port_security_groups import SECURITY_GROUPS
 from neutrino.resources.security_group import SecurityGroupNotFound
+from neutrino.services import rbac
 from neutrino.services.default_security_group import ensure_default_group
 from neutrino.services.extensions import FilterBuilder
 from neutrino.services.listing import rows_for_ids
@@ -69,14 +70,17 @@ class PortSecurityGroups:
     @staticmethod
     def _checked(session: Session, ctx: Context, project_id: str, requested: list[str]
                  ) -> list[str]:
-        """The requested groups, each existing and the port's project's (any group
-        for an administrator)."""
+        """The requested groups, each existing and the port's project's or shared
+        with it by an RBAC policy (any group for an administrator)."""
         if not requested:
             return []
         stmt = select(SG.id, SG.project_id)
         found = dict(rows_for_ids(session, stmt, SG.id, list(requested)))
+        others = [g for g in requested if g in found and found[g] != project_id]
+        shared = rbac.shared_ids(session, "security_group", others, project_id) \
+            if others and not ctx.is_admin else set()
         missing = [g for g in requested if g not in found
-                   or not (ctx.is_admin or found[g] == project_id)]
+                   or not (ctx.is_admin or found[g] == project_id or g in shared)]
         if missing:
             raise SecurityGroupNotFound(id=", ".join(missing))
         return list(dict.fromkeys(requested))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
+from neutrino.api import body as bodies
 from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
@@ -19,13 +20,14 @@ from neutrino.ipam import allocator
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services import extensions as ext
 from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
 from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
+from neutrino.services.port_attributes import check_mac_update_allowed
 
 P = models.Port
 IPA = models.IPAllocation
@@ -42,8 +44,11 @@ FIXED_IP_KEYS = {"ip_address", "subnet_id", "ip_address_substr"}
 
 # Statements of the port-create hot path, built once: building a statement costs
 # more CPU than running it.
-_NETWORK_OWNER = select(models.Network.project_id, models.Network.shared).where(
-    models.Network.id == bindparam("network_id"))
+_NETWORK_OWNER = select(
+    models.Network.project_id,
+    # Shared (RBAC access_as_shared) with the caller's project or with everyone.
+    rbac.shared_with_exists("network", models.Network.id, bindparam("project_id"))
+    .label("shared")).where(models.Network.id == bindparam("network_id"))
 _INSERT_PORT = insert(P)
 _INSERT_IPA = insert(IPA)
 
@@ -120,7 +125,7 @@ class PortService:
         want = fields or {"fixed_ips", "tags", "network:project_id"}
         tags = common.load_tags(session, ids) if "tags" in want else {}
         ips: dict[str, list[dict]] = defaultdict(list)
-        if "fixed_ips" in want:
+        if want & {"fixed_ips", "dns_assignment"}:  # dns_assignment: one per IP
             stmt = select(IPA.port_id, IPA.subnet_id, IPA.ip_address)
             for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, ids):
                 ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
@@ -149,11 +154,12 @@ class PortService:
         """The create's policy target: the port plus its network's owner and sharing.
         A network the caller may not see is not found."""
         net = session.connection().execute(_NETWORK_OWNER,
-                                           {"network_id": data["network_id"]}).first()
+                                           {"network_id": data["network_id"],
+                                            "project_id": ctx.project_id}).first()
         if net is None or not (ctx.is_admin or net.shared
                                or net.project_id == ctx.project_id):
             raise exc.NetworkNotFound(net_id=data["network_id"])
-        return dict(data, tenant_id=data["project_id"], shared=net.shared,
+        return dict(data, tenant_id=data["project_id"], shared=bool(net.shared),
                     **{"network:project_id": net.project_id,
                        "network:tenant_id": net.project_id})
 
@@ -173,21 +179,36 @@ class PortService:
 
     def _validate_create(self, data: dict) -> dict:
         data = dict(data)
-        if data["mac_address"] is not UNSET:
+        if data["mac_address"] is None:  # null: a generated MAC, as when not given
+            data["mac_address"] = UNSET
+        elif data["mac_address"] is not UNSET:
             data["mac_address"] = macs.validate_mac(data["mac_address"])
         if data["fixed_ips"] is not UNSET:
             data["fixed_ips"] = validate_fixed_ips(data["fixed_ips"])
             self._check_fixed_ips_count(data["fixed_ips"], data["device_owner"])
         return data
 
+    def create_internal(self, session: Session, ctx: Context, attrs: dict) -> dict:
+        """A port a feature makes inside its own transaction (router gateways and
+        interfaces, floating IPs): defaults filled as for an API create, no policy and
+        no quota (upstream counts such ports against no project). The caller
+        publishes ("port", AFTER_CREATE) after its commit. It acts with the server's
+        authority (upstream: an elevated context): the caller checked the request."""
+        elevated = Context.admin(attrs.get("project_id"))
+        elevated.request_id = ctx.request_id
+        data = bodies.prepare_create(PORT, attrs, elevated)
+        return self._create(session, elevated, self._validate_create(data),
+                            common.allow_all, quota=False)
+
     def _create(self, session: Session, ctx: Context, data: dict,
-                authorize: Authorize) -> dict:
+                authorize: Authorize, quota: bool = True) -> dict:
         """The hot path of the API: few statements, Core inserts, and a response built
         from what was written rather than read back."""
         target = self.network_target(session, ctx, data)
         authorize(data, target)
         network_id = data["network_id"]
-        self.deps.quotas.check(session, data["project_id"], "port", 1)
+        if quota:
+            self.deps.quotas.check(session, data["project_id"], "port", 1)
         now = models.utcnow()
         port = PortRef(id=common.new_id(), network_id=network_id,
                        mac_address=self._mac_for(session, network_id, data["mac_address"]),
@@ -197,7 +218,9 @@ class PortService:
                   "mac_address": port.mac_address, "admin_state_up": data["admin_state_up"],
                   "status": "DOWN", "device_id": data["device_id"],
                   "device_owner": data["device_owner"], "created_at": now,
-                  "updated_at": now, "revision_number": 0}
+                  "updated_at": now,
+                  # 1, as upstream shows: its ML2 writes the binding in a second step.
+                  "revision_number": 1}
         session.connection().execute(_INSERT_PORT, values)
         subnets = ipam_db.network_subnets(session, network_id)
         if data["fixed_ips"] is UNSET:
@@ -307,7 +330,8 @@ class PortService:
 
     def update(self, ctx: Context, port_id: str, data: dict,
                revision: int | None = None) -> dict:
-        if "mac_address" in data:
+        if "mac_address" in data and data["mac_address"] is not None:
+            # null asks for a new random MAC (port-mac-address-regenerate)
             data = dict(data, mac_address=macs.validate_mac(data["mac_address"]))
         if "fixed_ips" in data:
             data = dict(data, fixed_ips=validate_fixed_ips(data["fixed_ips"]))
@@ -324,7 +348,10 @@ class PortService:
                     setattr(row, key, data[key])
             old_mac = row.mac_address
             if "mac_address" in data and data["mac_address"] != row.mac_address:
-                row.mac_address = self._mac_for(session, row.network_id, data["mac_address"])
+                requested = UNSET if data["mac_address"] is None else data["mac_address"]
+                new_mac = self._mac_for(session, row.network_id, requested)
+                check_mac_update_allowed(old, new_mac)
+                row.mac_address = new_mac
             if "fixed_ips" in data:
                 self._check_fixed_ips_count(data["fixed_ips"], row.device_owner)
                 self._update_fixed_ips(session, row, old["fixed_ips"], data["fixed_ips"])
@@ -395,18 +422,29 @@ class PortService:
         session.flush()
 
     def delete(self, ctx: Context, port_id: str, revision: int | None = None) -> None:
-        def run(session: Session) -> None:
-            row = session.get(P, port_id, with_for_update=True)
-            if row is None:
-                raise exc.PortNotFound(port_id=port_id)
-            common.check_revision(row, revision)
-            self.deps.events.publish("port", events.PRECOMMIT_DELETE,
-                                     events.Payload(ctx, port_id, session=session))
-            session.execute(delete(IPA).where(IPA.port_id == port_id))
-            common.delete_tags(session, port_id)
-            session.delete(row)
-        self.deps.db.run(run)
-        self.deps.events.publish("port", events.AFTER_DELETE, events.Payload(ctx, port_id))
+        # PRECOMMIT_DELETE subscribers may leave notes for their AFTER_DELETE side
+        # (e.g. the routers whose floating IPs the port took away).
+        metadata: dict = {}
+        self.deps.db.run(lambda session: self.delete_internal(session, ctx, port_id,
+                                                              revision, metadata))
+        self.deps.events.publish("port", events.AFTER_DELETE,
+                                 events.Payload(ctx, port_id, metadata=metadata))
+
+    def delete_internal(self, session: Session, ctx: Context, port_id: str,
+                        revision: int | None = None, metadata: dict | None = None) -> None:
+        """Delete a port inside the caller's transaction; the caller publishes
+        ("port", AFTER_DELETE) after its commit."""
+        row = session.get(P, port_id, with_for_update=True)
+        if row is None:
+            raise exc.PortNotFound(port_id=port_id)
+        common.check_revision(row, revision)
+        self.deps.events.publish("port", events.PRECOMMIT_DELETE,
+                                 events.Payload(ctx, port_id, session=session,
+                                                metadata=metadata if metadata is not None
+                                                else {}))
+        session.execute(delete(IPA).where(IPA.port_id == port_id))
+        common.delete_tags(session, port_id)
+        session.delete(row)
 
 
 # Router ports choose their IPv6 addresses explicitly; every other port also gets

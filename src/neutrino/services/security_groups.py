@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, false, or_, select, true, update
+from sqlalchemy import delete, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -22,7 +22,7 @@ from neutrino.db import models
 from neutrino.resources import security_group as sgr
 from neutrino.resources.address_group import AddressGroupNotFound
 from neutrino.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.default_security_group import ensure_default_group, find_default_group
 from neutrino.services.deps import Deps
@@ -138,7 +138,7 @@ class SecurityGroupService(_Common):
             row = session.get(G, group_id)
             if row is None:
                 raise sgr.SecurityGroupNotFound(id=group_id)
-            return self.to_dicts(session, [row])[0]
+            return self.to_dicts(session, [row], ctx=ctx)[0]
         return self.deps.db.run(run, write=False)
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
@@ -146,23 +146,25 @@ class SecurityGroupService(_Common):
         self.ensure_default(ctx.project_id)
 
         def run(session: Session) -> list[dict]:
-            stmt = select(G).where(*filter_clauses(G, query, GROUP_COLUMNS,
-                                                   self._sub_filter))
+            def sub_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
+                if name == "shared":
+                    return rbac.shared_filter(G, "security_group", ctx.project_id,
+                                              [v for _, v in pairs])
+                raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
+            stmt = select(G).where(*filter_clauses(G, query, GROUP_COLUMNS, sub_filter))
             if not ctx.is_admin:
-                stmt = stmt.where(G.project_id == ctx.project_id)
+                stmt = stmt.where(rbac.visible_clause(G, "security_group", ctx))
             rows = fetch_page(session, stmt, query, GROUP_COLUMNS, G,
                               lambda i: sgr.SecurityGroupNotFound(id=i))
-            return self.to_dicts(session, rows, fields)
+            return self.to_dicts(session, rows, fields, ctx=ctx)
         return self.deps.db.run(run, write=False)
 
-    def _sub_filter(self, name: str, pairs: list[tuple[str, str]]) -> Any:
-        if name == "shared":  # no group is shared until RBAC exists
-            return _bool_filter([v.lower() == "true" for _, v in pairs], false())
-        raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
-
-    def to_dicts(self, session: Session, rows: list[G], fields: set[str] | None = None
-                 ) -> list[dict]:
+    def to_dicts(self, session: Session, rows: list[G], fields: set[str] | None = None,
+                 ctx: Context | None = None) -> list[dict]:
+        """`shared`: shared (RBAC) with the caller's project or with everyone."""
         ids = [r.id for r in rows]
+        shared = rbac.shared_ids(session, "security_group", ids,
+                                 ctx.project_id if ctx is not None else None)
         want = fields or {"security_group_rules", "tags"}
         tags = common.load_tags(session, ids) if "tags" in want else {}
         rules: dict[str, list[dict]] = defaultdict(list)
@@ -178,7 +180,7 @@ class SecurityGroupService(_Common):
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
-            item.update(stateful=row.stateful, shared=False,
+            item.update(stateful=row.stateful, shared=row.id in shared,
                         security_group_rules=rules.get(row.id, []))
             out.append(item)
         return out
@@ -273,6 +275,7 @@ class SecurityGroupService(_Common):
             session.execute(delete(R).where(or_(R.security_group_id == group_id,
                                                 R.remote_group_id == group_id)))
             common.delete_tags(session, group_id)
+            rbac.delete_for_object(session, "security_group", group_id)
             session.delete(row)
         self.deps.db.run(run)
         self.deps.events.publish("security_group", events.AFTER_DELETE,
@@ -359,7 +362,9 @@ class SecurityGroupRuleService(_Common):
                 self._group_for(session, ctx, data["remote_group_id"])
             if data.get("remote_address_group_id"):
                 ag = session.get(models.AddressGroup, data["remote_address_group_id"])
-                if ag is None or not (ctx.is_admin or ag.project_id == ctx.project_id):
+                if ag is None or not (ctx.is_admin or ag.project_id == ctx.project_id
+                                      or rbac.is_shared_with(session, "address_group",
+                                                             ag.id, ctx.project_id)):
                     raise AddressGroupNotFound(
                         address_group_id=data["remote_address_group_id"])
         existing = session.execute(select(

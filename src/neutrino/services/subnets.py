@@ -16,7 +16,7 @@ from neutrino.db import models
 from neutrino.ipam import allocator
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.subnet import SUBNET, UNSET
-from neutrino.services import common
+from neutrino.services import common, rbac, subnet_allocation
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
@@ -29,6 +29,7 @@ COLUMNS = {
     "ip_version": S.ip_version, "cidr": S.cidr, "gateway_ip": S.gateway_ip,
     "enable_dhcp": S.enable_dhcp, "ipv6_ra_mode": S.ipv6_ra_mode,
     "ipv6_address_mode": S.ipv6_address_mode, "subnetpool_id": S.subnetpool_id,
+    "segment_id": S.segment_id,
     "created_at": S.created_at, "updated_at": S.updated_at,
     "revision_number": S.revision_number,
 }
@@ -58,7 +59,7 @@ class SubnetService:
             row = session.get(S, subnet_id)
             if row is None:
                 raise exc.SubnetNotFound(subnet_id=subnet_id)
-            return self.to_dicts(session, [row])[0]
+            return self.to_dicts(session, [row], ctx=ctx)[0]
         return self.deps.db.run(run, write=False)
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
@@ -66,15 +67,18 @@ class SubnetService:
         def run(session: Session) -> list[dict]:
             stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _dns_filter))
             if not ctx.is_admin:
-                shared = select(models.Network.id).where(models.Network.shared.is_(True))
+                shared = rbac.granted_ids("network", ctx.project_id)
                 stmt = stmt.where(or_(S.project_id == ctx.project_id,
                                       S.network_id.in_(shared)))
             rows = fetch_page(session, stmt, query, COLUMNS, S,
                               lambda i: exc.SubnetNotFound(subnet_id=i))
-            return self.to_dicts(session, rows)
+            return self.to_dicts(session, rows, ctx=ctx)
         return self.deps.db.run(run, write=False)
 
-    def to_dicts(self, session: Session, rows: list[S]) -> list[dict]:
+    def to_dicts(self, session: Session, rows: list[S], ctx: Context | None = None
+                 ) -> list[dict]:
+        """`shared` (policy only): the network is shared with the caller's project or
+        with everyone (without a context: with everyone)."""
         ids = [r.id for r in rows]
         tags = common.load_tags(session, ids)
         pools: dict[str, list[dict]] = defaultdict(list)
@@ -94,7 +98,11 @@ class SubnetService:
                 session, select(HR.subnet_id, HR.destination, HR.nexthop), HR.subnet_id, ids):
             routes[subnet_id].append({"destination": destination, "nexthop": nexthop})
         net_ids = list({r.network_id for r in rows})
-        shared.update(rows_for_ids(session, select(models.Network.id, models.Network.shared),
+        for net_id in rbac.shared_ids(session, "network", net_ids,
+                                      ctx.project_id if ctx is not None else None):
+            shared[net_id] = True
+        owners = dict(rows_for_ids(session, select(models.Network.id,
+                                                   models.Network.project_id),
                                    models.Network.id, net_ids))
         out = []
         for row in rows:
@@ -103,22 +111,25 @@ class SubnetService:
                 network_id=row.network_id, ip_version=row.ip_version, cidr=row.cidr,
                 gateway_ip=row.gateway_ip, enable_dhcp=row.enable_dhcp,
                 ipv6_ra_mode=row.ipv6_ra_mode, ipv6_address_mode=row.ipv6_address_mode,
-                subnetpool_id=row.subnetpool_id,
+                subnetpool_id=row.subnetpool_id, segment_id=row.segment_id,
                 allocation_pools=pools.get(row.id, []),
                 dns_nameservers=dns.get(row.id, []), host_routes=routes.get(row.id, []),
-                # For policy only ("shared" rule); not shown (not an attribute).
-                shared=shared.get(row.network_id, False))
+                # For policy only ("shared", "admin_or_network_owner"); not shown.
+                shared=shared.get(row.network_id, False),
+                **{"network:project_id": owners.get(row.network_id),
+                   "network:tenant_id": owners.get(row.network_id)})
             out.append(item)
         return out
 
     # -- validation (pure, against the network's other subnets) --------------
 
-    def _validate_new(self, session: Session, data: dict) -> dict:
-        if data.get("subnetpool_id") is not None:
-            raise exc.NotFound(f"Subnet pool {data['subnetpool_id']} could not be found.")
-        if data["cidr"] is UNSET or data["cidr"] is None:
+    def _validate_new(self, session: Session, ctx: Context, data: dict) -> dict:
+        # A subnet pool (subnetpool_id, use_default_subnetpool) gives the CIDR.
+        pool_cidr, pool_id = subnet_allocation.subnet_cidr(session, ctx, data)
+        if pool_cidr is None:
             raise exc.BadRequest(resource="subnets",
                                  msg="a subnetpool must be specified in the absence of a cidr")
+        data = dict(data, cidr=pool_cidr)
         net = sm.parse_cidr(data["cidr"], data["ip_version"])
         cidr = str(net)
         version = data["ip_version"]
@@ -149,7 +160,7 @@ class SubnetService:
                                          version, NEW_SUBNET)
         self._check_overlap(session, data["network_id"], cidr)
         return {"cidr": cidr, "gateway_ip": gateway, "pools": pools, "dns": dns,
-                "routes": routes}
+                "routes": routes, "subnetpool_id": pool_id}
 
     def _check_overlap(self, session: Session, network_id: str, cidr: str,
                        exclude: str | None = None) -> None:
@@ -174,17 +185,20 @@ class SubnetService:
     def _create(self, session: Session, ctx: Context, data: dict,
                 authorize: Authorize) -> S:
         network = session.get(models.Network, data["network_id"], with_for_update=True)
-        if network is None or not (ctx.is_admin or network.shared
+        network_shared = network is not None and rbac.is_shared_with(
+            session, "network", network.id, ctx.project_id)
+        if network is None or not (ctx.is_admin or network_shared
                                    or network.project_id == ctx.project_id):
             raise exc.NetworkNotFound(net_id=data["network_id"])
-        authorize(data, dict(data, tenant_id=data["project_id"], shared=network.shared,
+        authorize(data, dict(data, tenant_id=data["project_id"], shared=network_shared,
                              **{"network:project_id": network.project_id,
                                 "network:tenant_id": network.project_id}))
-        valid = self._validate_new(session, data)
+        valid = self._validate_new(session, ctx, data)
         self.deps.quotas.check(session, data["project_id"], "subnet", 1)
         row = S(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], network_id=data["network_id"],
                 ip_version=data["ip_version"], cidr=valid["cidr"],
+                subnetpool_id=valid["subnetpool_id"], segment_id=data.get("segment_id"),
                 gateway_ip=valid["gateway_ip"], enable_dhcp=data["enable_dhcp"],
                 ipv6_ra_mode=data["ipv6_ra_mode"],
                 ipv6_address_mode=data["ipv6_address_mode"], revision_number=0)

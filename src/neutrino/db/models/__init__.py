@@ -9,5 +9,10 @@ Import models from here (`from neutrino.db import models; models.Port`).
 
 from neutrino.db.models.base import UUID_LEN, Base, StandardAttrs, utcnow  # noqa: F401
 from neutrino.db.models.core import *  # noqa: F403
+from neutrino.db.models.l3 import *  # noqa: F403
 from neutrino.db.models.ml2 import *  # noqa: F403
+from neutrino.db.models.port_attributes import *  # noqa: F403
+from neutrino.db.models.rbac import *  # noqa: F403
 from neutrino.db.models.security import *  # noqa: F403
+from neutrino.db.models.segments_dns import *  # noqa: F403
+from neutrino.db.models.subnetpools import *  # noqa: F403

@@ -21,7 +21,7 @@ class Network(StandardAttrs, Base):
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    # `shared` is no column: it is an access_as_shared RBAC policy (rbacpolicies).
 
 
 class Subnet(StandardAttrs, Base):
@@ -35,6 +35,9 @@ class Subnet(StandardAttrs, Base):
     ipv6_ra_mode: Mapped[str | None] = mapped_column(String(16))
     ipv6_address_mode: Mapped[str | None] = mapped_column(String(16))
     subnetpool_id: Mapped[str | None] = mapped_column(String(UUID_LEN))
+    # The routed-network segment the subnet is on (segment extension). No foreign
+    # key (see migration 0008); services/segments.py keeps it valid.
+    segment_id: Mapped[str | None] = mapped_column(String(UUID_LEN), index=True)
 
 
 class AllocationPool(Base):

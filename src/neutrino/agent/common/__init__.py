@@ -1,0 +1,1 @@
+"""Shared by every agent: kernel access, main loop, bus, options."""

@@ -1,0 +1,493 @@
+"""The one module of the agents that touches the kernel.
+
+Netlink through pyroute2 (links: bridge, vxlan, veth; master, up/down, MTU, MAC,
+addresses; bridge FDB entries; network namespaces) and, for what has no netlink
+interface worth using, the usual tools run as subprocesses (iptables-restore,
+ipset, dnsmasq). Everything here is a thin, typed wrapper: decisions are made
+elsewhere (the reconcilers), so they can be tested without root.
+
+A `Kernel` works in one network namespace (``netns=None``: the agent's own), which
+is how the tests run one "host" per namespace in a single process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import select
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from pyroute2 import IPRoute, NetNS, netns
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTMGRP_LINK
+from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+
+LOG = logging.getLogger(__name__)
+
+ZERO_MAC = "00:00:00:00:00:00"  # an FDB entry with this MAC floods (BUM traffic)
+NUD_PERMANENT = 0x80
+NTF_SELF = 0x02
+NETLINK_ROUTE = 0
+CLONE_NEWNET = 0x40000000
+NETNS_RUN_DIR = "/run/netns"
+
+
+@dataclass(frozen=True)
+class Vxlan:
+    """What a vxlan device is (the parts the agent sets)."""
+
+    vni: int
+    local: str | None
+    port: int
+    learning: bool
+
+
+@dataclass(frozen=True)
+class Link:
+    """A network interface as the kernel reports it."""
+
+    name: str
+    index: int
+    kind: str | None  # "bridge", "vxlan", "veth", ... (None: a plain device)
+    master: str | None  # name of the bridge it is enslaved to
+    mtu: int
+    up: bool
+    mac: str | None
+    vxlan: Vxlan | None = None
+
+
+@dataclass(frozen=True)
+class FdbEntry:
+    """A forwarding entry on a vxlan device: frames for `mac` go to VTEP `dst`."""
+
+    mac: str
+    dst: str
+
+
+@dataclass
+class Snapshot:
+    """Links and the vxlan devices' remote FDB entries, read in one go."""
+
+    links: dict[str, Link] = field(default_factory=dict)
+    fdb: dict[str, set[FdbEntry]] = field(default_factory=dict)  # device -> entries
+
+
+class Kernel:
+    """Netlink operations in one network namespace. Thread-safe (one lock)."""
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.namespace = namespace
+        self._ip = NetNS(namespace) if namespace else IPRoute()
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._ip.close()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------
+
+    def links(self) -> dict[str, Link]:
+        with self._lock:
+            raw = list(self._ip.get_links())
+        names = {msg["index"]: msg.get("ifname") for msg in raw}
+        out: dict[str, Link] = {}
+        for msg in raw:
+            info = msg.get("IFLA_LINKINFO")
+            kind = info.get("IFLA_INFO_KIND") if info else None
+            vxlan = None
+            if kind == "vxlan":
+                data = info.get("IFLA_INFO_DATA")
+                vxlan = Vxlan(vni=data.get("IFLA_VXLAN_ID"),
+                              local=data.get("IFLA_VXLAN_LOCAL"),
+                              port=data.get("IFLA_VXLAN_PORT"),
+                              learning=bool(data.get("IFLA_VXLAN_LEARNING")))
+            master = msg.get("IFLA_MASTER")
+            name = msg.get("IFLA_IFNAME")
+            out[name] = Link(name=name, index=msg["index"], kind=kind,
+                             master=names.get(master) if master else None,
+                             mtu=msg.get("IFLA_MTU"), up=bool(msg["flags"] & 1),
+                             mac=msg.get("IFLA_ADDRESS"), vxlan=vxlan)
+        return out
+
+    def remote_fdb(self, device: str) -> set[FdbEntry]:
+        """The permanent entries of `device` that point at a remote VTEP (those
+        with a dst): the ones an agent writes. Entries the kernel learned (with
+        learning on) come and go by themselves and are not listed."""
+        index = self._index(device)
+        with self._lock:
+            raw = list(self._ip.fdb("dump", ifindex=index))
+        return {FdbEntry(msg.get("NDA_LLADDR"), msg.get("NDA_DST")) for msg in raw
+                if msg["ifindex"] == index and msg.get("NDA_DST")
+                and msg["state"] & NUD_PERMANENT}
+
+    def snapshot(self, fdb_of: Callable[[Link], bool] = lambda link: link.kind == "vxlan"
+                 ) -> Snapshot:
+        links = self.links()
+        fdb = {name: self.remote_fdb(name) for name, link in links.items() if fdb_of(link)}
+        return Snapshot(links=links, fdb=fdb)
+
+    def _index(self, name: str) -> int:
+        with self._lock:
+            found = self._ip.link_lookup(ifname=name)
+        if not found:
+            raise LookupError(f"no link {name} in namespace {self.namespace or '(own)'}")
+        return found[0]
+
+    def exists(self, name: str) -> bool:
+        with self._lock:
+            return bool(self._ip.link_lookup(ifname=name))
+
+    # -- links -----------------------------------------------------------------
+
+    def _call(self, method: str, *args: object, **kwargs: object) -> object:
+        with self._lock:
+            return getattr(self._ip, method)(*args, **kwargs)
+
+    def add_bridge(self, name: str) -> None:
+        self._call("link", "add", ifname=name, kind="bridge")
+
+    def add_vxlan(self, name: str, vni: int, local: str | None, port: int,
+                  learning: bool, mtu: int | None = None) -> None:
+        attrs: dict[str, object] = {
+            "ifname": name, "kind": "vxlan", "vxlan_id": vni, "vxlan_port": port,
+            "vxlan_learning": int(learning), "vxlan_proxy": 0}
+        if local:
+            attrs["vxlan_local"] = local
+        if mtu:
+            attrs["mtu"] = mtu
+        self._call("link", "add", **attrs)
+
+    def add_veth(self, name: str, peer: str, peer_namespace: str | None = None) -> None:
+        """A veth pair; the peer moved to `peer_namespace` when given."""
+        self._call("link", "add", ifname=name, kind="veth", peer={"ifname": peer})
+        if peer_namespace:
+            self._call("link", "set", index=self._index(peer), net_ns_fd=peer_namespace)
+
+    def delete(self, name: str) -> None:
+        """Delete a link; one that is already gone is fine."""
+        try:
+            self._call("link", "del", index=self._index(name))
+        except LookupError:
+            pass
+        except NetlinkError as error:
+            if error.code != errno.ENODEV:
+                raise
+
+    def set_link(self, name: str, *, master: str | None = None, nomaster: bool = False,
+                 mtu: int | None = None, up: bool | None = None, mac: str | None = None,
+                 new_name: str | None = None) -> None:
+        index = self._index(name)
+        attrs: dict[str, object] = {}
+        if master is not None:
+            attrs["master"] = self._index(master)
+        elif nomaster:
+            attrs["master"] = 0
+        if mtu is not None:
+            attrs["mtu"] = mtu
+        if mac is not None:
+            attrs["address"] = mac
+        if new_name is not None:
+            attrs["ifname"] = new_name
+        if attrs:
+            self._call("link", "set", index=index, **attrs)
+        if up is not None:
+            self._call("link", "set", index=index, state="up" if up else "down")
+
+    def add_address(self, name: str, address: str, prefixlen: int) -> None:
+        try:
+            self._call("addr", "add", index=self._index(name), address=address,
+                       prefixlen=prefixlen)
+        except NetlinkError as error:
+            if error.code != errno.EEXIST:
+                raise
+
+    def addresses(self, name: str) -> set[str]:
+        """The addresses of a link as "ip/prefixlen"; IPv6 link-local ones (the
+        kernel's own) are left out."""
+        index = self._index(name)
+        with self._lock:
+            raw = list(self._ip.get_addr(index=index))
+        out = set()
+        for msg in raw:
+            address = msg.get("IFA_ADDRESS")
+            if msg["index"] == index and address and not address.startswith("fe80:"):
+                out.add(f"{address}/{msg['prefixlen']}")
+        return out
+
+    def delete_address(self, name: str, address: str, prefixlen: int) -> None:
+        try:
+            self._call("addr", "del", index=self._index(name), address=address,
+                       prefixlen=prefixlen)
+        except NetlinkError as error:
+            if error.code not in (errno.EADDRNOTAVAIL, errno.ENOENT):
+                raise
+
+    def add_default_route(self, gateway: str) -> None:
+        try:
+            self._call("route", "add", dst="default", gateway=gateway)
+        except NetlinkError as error:
+            if error.code != errno.EEXIST:
+                raise
+
+    # -- FDB -------------------------------------------------------------------
+
+    def fdb_append(self, device: str, mac: str, dst: str) -> None:
+        """`bridge fdb append MAC dev DEVICE dst DST` (permanent, self)."""
+        try:
+            self._call("fdb", "append", ifindex=self._index(device), lladdr=mac, dst=dst,
+                       state=NUD_PERMANENT, flags=NTF_SELF)
+        except NetlinkError as error:
+            if error.code != errno.EEXIST:
+                raise
+
+    def fdb_delete(self, device: str, mac: str, dst: str) -> None:
+        try:
+            self._call("fdb", "del", ifindex=self._index(device), lladdr=mac, dst=dst)
+        except NetlinkError as error:
+            if error.code != errno.ENOENT:
+                raise
+
+
+# -- namespaces ----------------------------------------------------------------
+
+def namespaces() -> list[str]:
+    return list(netns.listnetns())
+
+
+def namespace_exists(name: str) -> bool:
+    return name in namespaces()
+
+
+def create_namespace(name: str) -> None:
+    """Create a named namespace (/run/netns/NAME) with its loopback up."""
+    if not namespace_exists(name):
+        netns.create(name)
+    with Kernel(name) as kernel:
+        kernel.set_link("lo", up=True)
+
+
+def delete_namespace(name: str) -> None:
+    """Delete a named namespace; its veth ends go with it (and so their peers)."""
+    if namespace_exists(name):
+        netns.remove(name)
+
+
+# -- device events ---------------------------------------------------------------
+
+class LinkMonitor:
+    """Calls `callback(event, name)` ("added"/"removed") for links whose name
+    starts with one of `prefixes`, as netlink reports them (no polling).
+
+    A plain netlink socket subscribed to the link group, read by one thread (the
+    messages are decoded by pyroute2's parser): pyroute2's own sockets buffer
+    messages in an asyncio queue, which does not mix with waiting on them here.
+    For another namespace the thread enters it (setns is per thread) before
+    opening the socket, which then stays in that namespace.
+    """
+
+    def __init__(self, prefixes: Sequence[str], callback: Callable[[str, str], None],
+                 namespace: str | None = None) -> None:
+        self.prefixes = tuple(prefixes)
+        self.callback = callback
+        self.namespace = namespace
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._seen: set[str] = set()
+
+    def start(self) -> LinkMonitor:
+        self._thread = threading.Thread(target=self._run, name="link-monitor", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _open(self) -> socket.socket:
+        if self.namespace:
+            enter_namespace(self.namespace)
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        sock.bind((0, RTMGRP_LINK))
+        return sock
+
+    def _run(self) -> None:
+        try:
+            sock = self._open()
+        except BaseException as error:  # noqa: BLE001 - reported by start()
+            self._error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        marshal = MarshalRtnl()
+        with sock:
+            while not self._stop.is_set():
+                try:
+                    ready, _, _ = select.select([sock], [], [], 0.5)
+                    if not ready:
+                        continue
+                    messages = list(marshal.parse(sock.recv(1 << 16)))
+                except OSError as error:
+                    # ENOBUFS: events were lost; the caller's resync covers them.
+                    LOG.warning("link monitor: %s; asking for a resync", error)
+                    messages = []
+                    self._safe_callback("overrun", "")
+                except Exception:  # noqa: BLE001 - keep watching
+                    LOG.exception("link monitor read failed")
+                    continue
+                for event, name in _link_events(messages, self.prefixes):
+                    # RTM_NEWLINK also reports every change of a link (up, master,
+                    # MTU: the agent's own work); only its first sighting counts.
+                    if event == "added":
+                        if name in self._seen:
+                            continue
+                        self._seen.add(name)
+                    else:
+                        self._seen.discard(name)
+                    self._safe_callback(event, name)
+
+    def _safe_callback(self, event: str, name: str) -> None:
+        try:
+            self.callback(event, name)
+        except Exception:  # noqa: BLE001 - a callback bug must not stop events
+            LOG.exception("link event callback failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2)
+
+
+def enter_namespace(name: str) -> None:
+    """Move the calling thread into the named network namespace."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(os.path.join(NETNS_RUN_DIR, name)) as handle:
+        if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns {name}: {os.strerror(err)}")
+
+
+def _link_events(messages: Sequence[object], prefixes: tuple[str, ...]
+                 ) -> Iterator[tuple[str, str]]:
+    for msg in messages:
+        event = msg.get("event")  # type: ignore[attr-defined]
+        name = msg.get("ifname") or msg.get("IFLA_IFNAME")  # type: ignore[attr-defined]
+        if not name or not name.startswith(prefixes):
+            continue
+        if event == "RTM_NEWLINK":
+            yield "added", name
+        elif event == "RTM_DELLINK":
+            yield "removed", name
+
+
+# -- tools run as processes (firewall, DHCP) ----------------------------------------
+
+class CommandError(RuntimeError):
+    def __init__(self, cmd: Sequence[str], returncode: int, stderr: str) -> None:
+        super().__init__(f"{' '.join(cmd)} exited {returncode}: {stderr.strip()}")
+        self.cmd = list(cmd)
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+def in_namespace(cmd: Sequence[str], namespace: str | None) -> list[str]:
+    """`cmd` run inside a named namespace (``ip netns exec``) when one is given."""
+    return ["ip", "netns", "exec", namespace, *cmd] if namespace else list(cmd)
+
+
+def execute(cmd: Sequence[str], namespace: str | None = None, stdin: str | None = None,
+            check: bool = True, timeout: float = 60) -> str:
+    """Run a tool to completion; its standard output, or CommandError."""
+    full = in_namespace(cmd, namespace)
+    LOG.debug("running %s", " ".join(full))
+    result = subprocess.run(full, input=stdin, capture_output=True, text=True,
+                            timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise CommandError(full, result.returncode, result.stderr)
+    return result.stdout
+
+
+def iptables_restore(rules: str, ipv6: bool = False, namespace: str | None = None,
+                     noflush: bool = True) -> None:
+    """Apply a batch of rules atomically (`iptables-restore`, `ip6tables-restore`)."""
+    cmd = ["ip6tables-restore" if ipv6 else "iptables-restore"]
+    if noflush:
+        cmd.append("--noflush")
+    execute(cmd, namespace, stdin=rules)
+
+
+def iptables_save(ipv6: bool = False, namespace: str | None = None) -> str:
+    return execute(["ip6tables-save" if ipv6 else "iptables-save"], namespace)
+
+
+def ipset_restore(commands: str, namespace: str | None = None) -> None:
+    """Apply a batch of ipset commands (`ipset restore -exist`)."""
+    execute(["ipset", "restore", "-exist"], namespace, stdin=commands)
+
+
+def ipset_save(namespace: str | None = None) -> str:
+    """Every set and its members (`ipset save`)."""
+    return execute(["ipset", "save"], namespace)
+
+
+def enable_bridge_netfilter(namespace: str | None = None) -> None:
+    """Bridged traffic through iptables/ip6tables (br_netfilter; the sysctls are
+    per network namespace). The module is loaded when the kernel lacks it."""
+    if not os.path.exists("/proc/sys/net/bridge"):
+        execute(["modprobe", "br_netfilter"])
+    execute(["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1",
+             "net.bridge.bridge-nf-call-ip6tables=1"], namespace)
+
+
+def spawn(cmd: Sequence[str], namespace: str | None = None,
+          log_path: str | None = None) -> subprocess.Popen:
+    """Start a long-running tool (dnsmasq) in its own session; the caller keeps the
+    Popen (pid) to stop it."""
+    full = in_namespace(cmd, namespace)
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    finally:
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+
+
+def process_cmdline(pid: int) -> list[str] | None:
+    """The argv of a live process; None when there is none (or only a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            # "pid (comm) state ...": comm may hold spaces and parentheses.
+            if handle.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                return None
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read()
+    except (OSError, IndexError):
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
+
+
+def signal_process(pid: int, signum: int) -> bool:
+    """Send a signal; False when the process is gone."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0

@@ -1,0 +1,97 @@
+"""The agents' side of the bus: calls to the server (q-plugin) and the listener
+for the server's fanout notifications (q-agent-notifier-*, docs/rpc.md)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import oslo_messaging
+
+from neutrino.rpc import topics
+
+LOG = logging.getLogger(__name__)
+
+# The fanout topics an L2 agent listens on: any message on them means "something
+# this host may realise changed", so the agent resyncs.
+L2_NOTIFICATION_TOPICS = (topics.PORT_UPDATE, topics.PORT_DELETE, topics.NETWORK_UPDATE,
+                          topics.NETWORK_DELETE, topics.SECURITY_GROUP_UPDATE)
+
+
+class PluginApi:
+    """The agent's calls on q-plugin."""
+
+    def __init__(self, transport: oslo_messaging.Transport, host: str, agent_id: str,
+                 timeout: float | None = None, server: str | None = None) -> None:
+        self.host = host
+        self.agent_id = agent_id
+        target = oslo_messaging.Target(topic=topics.PLUGIN, version="1.0")
+        client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+        # `server`: one server's own queue (tests sharing a broker with others).
+        self.client: Any = client.prepare(server=server) if server else client
+
+    def get_desired_state(self, kind: str) -> dict:
+        return self.client.call({}, "get_desired_state", host=self.host, kind=kind)
+
+    def get_devices_details_list(self, devices: list[str]) -> list[dict]:
+        return self.client.call({}, "get_devices_details_list", devices=devices,
+                                agent_id=self.agent_id, host=self.host)
+
+    def update_device_up(self, device: str) -> None:
+        self.client.call({}, "update_device_up", device=device, agent_id=self.agent_id,
+                         host=self.host)
+
+    def update_device_down(self, device: str) -> dict:
+        return self.client.call({}, "update_device_down", device=device,
+                                agent_id=self.agent_id, host=self.host)
+
+
+class NotificationEndpoint:
+    """Answers every notification method by calling `trigger(reason)`: the message
+    itself is not trusted to carry the state (principle 4, level-triggered)."""
+
+    target = oslo_messaging.Target(version="1.9")
+
+    def __init__(self, trigger: Callable[[str], None]) -> None:
+        self._trigger = trigger
+
+    def __getattr__(self, method: str) -> Callable[..., None]:
+        # Private names and oslo.messaging's reserved ones are not notifications.
+        if method.startswith(("_", "oslo_")):
+            raise AttributeError(method)
+
+        def notified(context: Any, **kwargs: Any) -> None:
+            LOG.debug("notification %s %s", method, kwargs)
+            self._trigger(f"notification {method}")
+        return notified
+
+
+class NotificationListener:
+    """Consumes the fanout topics (each agent gets its own copy of every message)."""
+
+    def __init__(self, transport: oslo_messaging.Transport, host: str,
+                 trigger: Callable[[str], None],
+                 topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS) -> None:
+        self.transport = transport
+        self.host = host
+        self.topic_names = list(topic_names)
+        self.endpoint = NotificationEndpoint(trigger)
+        self.servers: list[Any] = []
+
+    def start(self) -> NotificationListener:
+        for topic in self.topic_names:
+            target = oslo_messaging.Target(topic=topic, server=self.host)
+            server = oslo_messaging.get_rpc_server(self.transport, target, [self.endpoint])
+            server.start()
+            self.servers.append(server)
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            try:
+                server.stop()
+                server.wait()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                LOG.debug("notification listener stop failed", exc_info=True)
+        self.servers.clear()

@@ -1,0 +1,1 @@
+"""The DHCP agent: one dnsmasq per network in namespace ``qdhcp-<network>``."""

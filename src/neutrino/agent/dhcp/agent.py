@@ -1,0 +1,189 @@
+"""``neutrino-dhcp-agent --config-file …``: the DHCP agent of a host.
+
+It reports itself as upstream's "DHCP agent" (topic ``dhcp_agent``), so the server
+schedules networks to it; it asks for the host's "dhcp" desired state and runs one
+dnsmasq per network (reconciler.py) whenever a ``dhcp_agent`` notification (fanout,
+or its own queue for scheduling changes), a dnsmasq dying or the periodic resync
+says so (agent/common/loop.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from oslo_config import cfg
+
+from neutrino import log
+from neutrino.agent.common import privileged
+from neutrino.agent.common.loop import AgentLoop
+from neutrino.agent.common.rpc import NotificationListener, PluginApi
+from neutrino.agent.dhcp import config as dhcp_config
+from neutrino.agent.dhcp.reconciler import Reconciler, Result
+from neutrino.rpc import topics
+from neutrino.rpc import transport as rpc_transport
+from neutrino.rpc.client import StateReporter
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutrino-dhcp-agent"
+DHCP_DRIVER = "dnsmasq"
+
+
+class DhcpPluginApi(PluginApi):
+    """PluginApi plus the DHCP agent's calls on q-plugin (docs/rpc.md)."""
+
+    def get_dhcp_port(self, network_id: str) -> dict | None:
+        return self.client.call({}, "get_dhcp_port", host=self.host,
+                                network_id=network_id)
+
+    def release_dhcp_port(self, network_id: str) -> bool:
+        return self.client.call({}, "release_dhcp_port", host=self.host,
+                                network_id=network_id)
+
+
+def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
+                start_flag: bool) -> dict:
+    """The state report (heartbeat), with upstream's configurations."""
+    configurations = {
+        "dhcp_driver": DHCP_DRIVER,
+        "dhcp_lease_duration": conf.dhcp_lease_duration,
+        "log_agent_heartbeats": False,
+        "networks": counts.networks if counts else 0,
+        "subnets": counts.subnets if counts else 0,
+        "ports": counts.ports if counts else 0,
+    }
+    state = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": BINARY,
+             "topic": topics.DHCP_AGENT, "host": host,
+             "availability_zone": conf.AGENT.availability_zone,
+             "configurations": configurations}
+    if start_flag:
+        state["start_flag"] = True
+    return state
+
+
+class DhcpAgent:
+    """The parts of the agent wired together; `start`/`stop` for tests and main."""
+
+    def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
+                 host_namespace: str | None = None, server: str | None = None,
+                 own_all_namespaces: bool = True) -> None:
+        self.conf = conf
+        self.host: str = conf.host
+        self.transport = transport or rpc_transport.get_transport(conf)
+        timeout = conf.rpc_response_timeout
+        self.plugin = DhcpPluginApi(self.transport, self.host, f"dhcp-{self.host}",
+                                    timeout=timeout, server=server)
+        self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
+                                      server=server)
+        self.reconciler = Reconciler(
+            dhcp_config.settings(conf), dhcp_config.state_dir(conf),
+            get_dhcp_port=self.plugin.get_dhcp_port,
+            release_dhcp_port=self.plugin.release_dhcp_port,
+            host_namespace=host_namespace, own_all_namespaces=own_all_namespaces)
+        self.counts: Result | None = None
+        self.loop = AgentLoop(self.sync, self.report,
+                              report_interval=conf.AGENT.report_interval,
+                              resync_interval=conf.AGENT.resync_interval,
+                              polling_interval=conf.AGENT.polling_interval)
+        # dhcp_agent: resource changes (fanout) and this host's scheduling changes
+        # (dhcp_agent.<host>); any of them means "look again".
+        self.listener = NotificationListener(self.transport, self.host,
+                                             self.loop.trigger, [topics.DHCP_AGENT])
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    def sync(self) -> None:
+        desired = self.plugin.get_desired_state("dhcp")
+        result = self.reconciler.reconcile(desired)
+        self.counts = result
+        if result.failed:
+            raise RuntimeError(f"{len(result.failed)} network(s) failed, first: "
+                               f"{result.failed[0][0]}: {result.failed[0][1]}")
+
+    def report(self, start_flag: bool) -> None:
+        self.reporter.report(agent_state(self.host, self.conf, self.counts, start_flag))
+
+    def _watch_processes(self) -> None:
+        interval = self.conf.AGENT.check_child_processes_interval
+        while not self._stop.wait(interval):
+            try:
+                dead = self.reconciler.dead()
+            except Exception:  # noqa: BLE001 - keep watching
+                LOG.exception("checking dnsmasq processes failed")
+                continue
+            if dead:
+                LOG.warning("dnsmasq of network(s) %s died; resyncing", ", ".join(dead))
+                self.loop.trigger("dnsmasq died")
+
+    def start(self) -> DhcpAgent:
+        self.loop.start()
+        if self.conf.AGENT.check_child_processes_interval > 0:
+            self._watchdog = threading.Thread(target=self._watch_processes,
+                                              name="dnsmasq-watchdog", daemon=True)
+            self._watchdog.start()
+        try:
+            self.listener.start()
+        except Exception as error:  # noqa: BLE001 - the periodic resync still works
+            LOG.error("cannot listen for notifications (%s); relying on the periodic "
+                      "resync", error)
+        return self
+
+    def stop(self) -> None:
+        """Stop the agent; the dnsmasq processes keep serving (a restarted agent
+        adopts them), as upstream's do."""
+        self._stop.set()
+        self.loop.stop()
+        self.listener.stop()
+        if self._watchdog is not None:
+            self._watchdog.join(2)
+
+
+def check_config(conf: cfg.ConfigOpts) -> list[str]:
+    """What is wrong with the configuration for this host (empty: fine)."""
+    problems = []
+    if conf.interface_driver not in dhcp_config.LINUXBRIDGE_DRIVERS:
+        problems.append(f"interface_driver {conf.interface_driver!r} is not supported: "
+                        "use 'linuxbridge'")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cfg.ConfigOpts()
+    dhcp_config.register_opts(conf)
+    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
+         prog=BINARY)
+    log.setup(conf)
+    if not privileged.is_root():
+        LOG.error("%s must run as root (it creates namespaces, links and dnsmasq "
+                  "processes)", BINARY)
+        return 1
+    problems = check_config(conf)
+    if problems:
+        for problem in problems:
+            LOG.error("%s", problem)
+        return 1
+    if conf.enable_isolated_metadata:
+        LOG.warning("enable_isolated_metadata is set but not supported: no metadata "
+                    "proxy runs in the DHCP namespaces")
+    agent = DhcpAgent(conf)
+    LOG.info("%s on host %s: state in %s, availability zone %s", BINARY, agent.host,
+             agent.reconciler.state_dir, conf.AGENT.availability_zone)
+
+    def stop(signum: int, frame: Any) -> None:
+        LOG.info("signal %d: stopping", signum)
+        agent.loop.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    agent.start()
+    agent.loop.wait()
+    agent.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

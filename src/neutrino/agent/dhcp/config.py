@@ -1,0 +1,81 @@
+"""The DHCP agent's options (upstream's names and sections, dhcp_agent.ini)."""
+
+from __future__ import annotations
+
+import os
+
+from oslo_config import cfg
+
+from neutrino import conf as server_conf
+from neutrino.agent.common import config as agent_config
+from neutrino.agent.dhcp.render import Settings
+
+# Accepted values of interface_driver: ours and upstream's name of the same driver.
+LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
+
+# The server's own definitions (same objects: one neutron.conf-style file, or one
+# process in the all-in-one, registers them once).
+SHARED_OPTS = [opt for opt in server_conf.core_opts
+               if opt.dest in ("state_path", "dns_domain")]
+
+dhcp_opts = [
+    cfg.StrOpt("dhcp_confs", default="$state_path/dhcp",
+               help="Where the agent keeps each network's dnsmasq files (one "
+                    "directory per network: pid, host, addn_hosts, opts, leases). "
+                    "They must be readable by dnsmasq after it drops its privileges "
+                    "(user nobody), so keep the directory world-traversable."),
+    cfg.ListOpt("dnsmasq_dns_servers", default=[],
+                help="DNS servers dnsmasq forwards the guests' queries to (the "
+                     "guests of a subnet without dns_nameservers are told to ask "
+                     "dnsmasq)."),
+    cfg.IntOpt("dnsmasq_lease_max", default=2 ** 24, min=1,
+               help="Limit on the number of leases of one network (denial of "
+                    "service protection)."),
+    cfg.IntOpt("dhcp_lease_duration", default=86400, min=-1,
+               help="DHCP lease duration in seconds; -1: infinite."),
+    cfg.BoolOpt("enable_isolated_metadata", default=False,
+                help="Accepted for compatibility, unused: this agent runs no "
+                     "metadata proxy, so no route to 169.254.169.254 is served."),
+    cfg.StrOpt("interface_driver", default="linuxbridge",
+               help="How the DHCP port is plugged: 'linuxbridge' (a veth pair whose "
+                    "host end tap<port> the Linux bridge agent puts in the network's "
+                    "bridge; upstream's neutron.agent.linux.interface."
+                    "BridgeInterfaceDriver is accepted as the same). Open vSwitch is "
+                    "not supported."),
+]
+
+dhcp_agent_opts = [
+    cfg.StrOpt("availability_zone", default="nova",
+               help="Availability zone of this agent (networks' "
+                    "availability_zone_hints schedule to it)."),
+    cfg.FloatOpt("check_child_processes_interval", default=60, min=0,
+                 help="Seconds between two checks that every dnsmasq still runs; one "
+                      "that died is restarted by a resync. 0: no check (the "
+                      "periodic resync still restarts it)."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    agent_config.register_opts(conf)
+    conf.register_opts(SHARED_OPTS)
+    conf.register_opts(dhcp_opts)
+    conf.register_opts(dhcp_agent_opts, group="AGENT")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    common = agent_config.list_opts()
+    default = [opts for group, opts in common if group is None][0]
+    agent = [opts for group, opts in common if group == "AGENT"][0]
+    return [(None, default + SHARED_OPTS + dhcp_opts),
+            ("AGENT", agent + dhcp_agent_opts)]
+
+
+def settings(conf: cfg.ConfigOpts) -> Settings:
+    return Settings(dns_domain=conf.dns_domain,
+                    dns_servers=tuple(conf.dnsmasq_dns_servers),
+                    lease_duration=conf.dhcp_lease_duration,
+                    lease_max=conf.dnsmasq_lease_max)
+
+
+def state_dir(conf: cfg.ConfigOpts) -> str:
+    return os.path.abspath(conf.dhcp_confs)

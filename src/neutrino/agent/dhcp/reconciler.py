@@ -1,0 +1,305 @@
+"""The DHCP agent's reconciler: the "dhcp" desired state in, one dnsmasq per
+network out.
+
+For every network to serve (admin up, a subnet with DHCP on): the DHCP port (asked
+of the server with ``get_dhcp_port`` when the state has none, or one lacking an
+address on a subnet served), namespace ``qdhcp-<network>`` with lo up, a veth pair
+``tap<port[:11]>`` (host side: the L2 agent puts it in the network's bridge, the
+port being bound to this host) and ``ns-<port[:11]>`` (inside, with the port's MAC,
+addresses and the network's MTU), the files (render.py) and dnsmasq:
+
+* not running (never started, or died): started;
+* running with the command line wanted: SIGHUP when a file changed (dnsmasq re-reads
+  hosts and options files), else left alone;
+* running with another command line (subnets served changed): restarted.
+
+A network no longer to serve loses its dnsmasq (found by its pid file, checked by
+its command line), its namespace (the veth pair goes with it), its files, and its
+DHCP port (``release_dhcp_port``).
+
+Nothing is remembered that the host does not show: the state directory
+(``dhcp_confs``: one directory per network, upstream's layout) and the pid files say
+which networks this agent serves and which dnsmasq is theirs, so a restarted agent
+adopts its running processes (reloading each once, in case the previous agent
+wrote files it never signalled) and removes what is no longer wanted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neutrino.agent.common import privileged
+from neutrino.agent.common.privileged import Kernel
+from neutrino.agent.dhcp import render
+from neutrino.agent.dhcp.render import Paths, Settings
+
+LOG = logging.getLogger(__name__)
+
+NAMESPACE_PREFIX = "qdhcp-"
+INTERFACE_PREFIX = "ns-"
+STOP_TIMEOUT = 5.0
+
+
+@dataclass
+class Result:
+    """What one reconcile did, and what the state report counts."""
+
+    actions: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (network, error)
+    networks: int = 0
+    subnets: int = 0
+    ports: int = 0
+
+
+def _is_network_id(name: str) -> bool:
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return False
+    return True
+
+
+def write_if_changed(path: str, content: str) -> bool:
+    """Replace a file atomically when its content differs; whether it did. World
+    readable: dnsmasq re-reads it after dropping its privileges."""
+    try:
+        with open(path) as handle:
+            if handle.read() == content:
+                return False
+    except FileNotFoundError:
+        pass
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as handle:
+        handle.write(content)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+    return True
+
+
+class Reconciler:
+    """Applies a "dhcp" desired state to this host."""
+
+    def __init__(self, settings: Settings, state_dir: str,
+                 get_dhcp_port: Callable[[str], dict | None],
+                 release_dhcp_port: Callable[[str], object],
+                 host_namespace: str | None = None,
+                 own_all_namespaces: bool = True) -> None:
+        """`host_namespace`: where the taps go (None: this namespace; tests play a
+        host in a namespace). `own_all_namespaces`: every ``qdhcp-*`` namespace is
+        this agent's (one DHCP agent per host, upstream's assumption), so one
+        without a state directory is stale too; tests sharing a machine say no."""
+        self.settings = settings
+        self.state_dir = state_dir
+        self.get_dhcp_port = get_dhcp_port
+        self.release_dhcp_port = release_dhcp_port
+        self.host_namespace = host_namespace
+        self.own_all_namespaces = own_all_namespaces
+        # Networks whose dnsmasq this reconciler has started or signalled: one found
+        # running by a new agent is reloaded once (see the module's docstring).
+        self._seen: set[str] = set()
+        self._seen_lock = threading.Lock()  # `dead` runs in the agent's watchdog thread
+
+    # -- the whole host -------------------------------------------------------------
+
+    def reconcile(self, desired: dict) -> Result:
+        result = Result()
+        wanted = {n["id"]: n for n in desired.get("networks", []) if render.needs_port(n)}
+        for network_id in sorted(self.known_networks() - set(wanted)):
+            try:
+                self.remove(network_id, result)
+            except Exception as error:  # noqa: BLE001 - the others must still converge
+                LOG.exception("removing DHCP of network %s failed", network_id)
+                result.failed.append((network_id, str(error)))
+        for network_id, network in sorted(wanted.items()):
+            try:
+                served = self.ensure(network, result)
+            except Exception as error:  # noqa: BLE001 - the others must still converge
+                LOG.exception("DHCP of network %s failed", network_id)
+                result.failed.append((network_id, str(error)))
+                continue
+            if served:
+                result.networks += 1
+                result.subnets += len(render.served_subnets(network))
+                result.ports += len(render.ports_of(network))
+        return result
+
+    def known_networks(self) -> set[str]:
+        """The networks this agent has something for on the host."""
+        found = set()
+        if os.path.isdir(self.state_dir):
+            found = {name for name in os.listdir(self.state_dir)
+                     if _is_network_id(name)
+                     and os.path.isdir(os.path.join(self.state_dir, name))}
+        if self.own_all_namespaces:
+            found |= {name[len(NAMESPACE_PREFIX):] for name in privileged.namespaces()
+                      if name.startswith(NAMESPACE_PREFIX)}
+        return found
+
+    def paths(self, network_id: str) -> Paths:
+        return Paths(os.path.join(self.state_dir, network_id))
+
+    # -- one network -------------------------------------------------------------------
+
+    def ensure(self, network: dict, result: Result) -> bool:
+        """Serve one network; False when the server says it is gone."""
+        network_id = network["id"]
+        port = network.get("dhcp_port")
+        if not render.port_complete(network, port):
+            port = self.get_dhcp_port(network_id)
+            if port is None:
+                LOG.info("network %s is gone; not serving it", network_id)
+                self.remove(network_id, result, release=False)
+                return False
+            network = {**network, "dhcp_port": port}
+        paths = self.paths(network_id)
+        os.makedirs(paths.directory, mode=0o755, exist_ok=True)
+        self._device(network, port, result)
+        changed = [write_if_changed(paths.hosts, render.hosts_file(network, self.settings)),
+                   write_if_changed(paths.addn_hosts,
+                                    render.addn_hosts_file(network, self.settings)),
+                   write_if_changed(paths.opts, render.opts_file(network, self.settings))]
+        self._process(network, port, paths, any(changed), result)
+        return True
+
+    def _device(self, network: dict, port: dict, result: Result) -> None:
+        network_id = network["id"]
+        namespace = render.namespace_name(network_id)
+        iface = render.interface_name(port["id"])
+        tap = render.tap_name(port["id"])
+        mac = port["mac_address"].lower()
+        mtu = network.get("mtu") or None
+        if not privileged.namespace_exists(namespace):
+            result.actions.append(f"create namespace {namespace}")
+        privileged.create_namespace(namespace)  # idempotent; lo up
+        with Kernel(namespace) as inner, Kernel(self.host_namespace) as host:
+            links = inner.links()
+            for name in links:
+                # An earlier DHCP port's interface (the port was released and
+                # another made): it and its tap go.
+                if name.startswith(INTERFACE_PREFIX) and name != iface:
+                    inner.delete(name)
+                    result.actions.append(f"delete {name} in {namespace}")
+            if iface not in links or not host.exists(tap):
+                inner.delete(iface)
+                host.delete(tap)
+                host.delete(iface)  # a pair half made by an agent that crashed
+                host.add_veth(tap, iface, peer_namespace=namespace)
+                result.actions.append(f"create {tap} <-> {iface} in {namespace}")
+                links = inner.links()
+            link = links[iface]
+            if (link.mac or "").lower() != mac or (mtu and link.mtu != mtu):
+                inner.set_link(iface, mac=mac, mtu=mtu)
+                result.actions.append(f"set {iface} mac {mac} mtu {mtu}")
+            if not link.up:
+                inner.set_link(iface, up=True)
+            host.set_link(tap, mtu=mtu, up=True)
+            want = render.interface_addresses(network, port)
+            have = inner.addresses(iface)
+            for address in sorted(have - want):
+                ip, prefixlen = address.split("/")
+                inner.delete_address(iface, ip, int(prefixlen))
+                result.actions.append(f"delete address {address} from {iface}")
+            for address in sorted(want - have):
+                ip, prefixlen = address.split("/")
+                inner.add_address(iface, ip, int(prefixlen))
+                result.actions.append(f"add address {address} to {iface}")
+
+    def _process(self, network: dict, port: dict, paths: Paths, files_changed: bool,
+                 result: Result) -> None:
+        network_id = network["id"]
+        cmd = render.command(network, port["id"], paths, self.settings)
+        pid = self.running_pid(network_id)
+        if pid is not None:
+            argv = privileged.process_cmdline(pid) or []
+            if argv[1:] == cmd[1:]:
+                if files_changed or network_id not in self._seen:
+                    privileged.signal_process(pid, signal.SIGHUP)
+                    result.actions.append(f"reload dnsmasq {pid} of {network_id}")
+                with self._seen_lock:
+                    self._seen.add(network_id)
+                return
+            LOG.info("dnsmasq %d of network %s needs a new command line; restarting",
+                     pid, network_id)
+            stop_process(pid)
+        self._start(network_id, cmd, paths)
+        result.actions.append(f"start dnsmasq of {network_id}")
+        with self._seen_lock:
+            self._seen.add(network_id)
+
+    def _start(self, network_id: str, cmd: list[str], paths: Paths) -> None:
+        try:
+            os.unlink(paths.pid)
+        except FileNotFoundError:
+            pass
+        # dnsmasq daemonizes once it is ready: its exit status says whether it
+        # could start (a bad option, an address in use), with the reason on stderr.
+        privileged.execute(cmd, namespace=render.namespace_name(network_id))
+        LOG.info("dnsmasq %s started for network %s", self.running_pid(network_id),
+                 network_id)
+
+    def running_pid(self, network_id: str) -> int | None:
+        """The pid of the network's dnsmasq when it runs: the pid file's process,
+        if it is a dnsmasq using that pid file (a pid may be reused)."""
+        return dnsmasq_pid(self.paths(network_id).pid)
+
+    def dead(self) -> list[str]:
+        """Networks whose dnsmasq this reconciler ran and that is no longer running."""
+        with self._seen_lock:
+            seen = sorted(self._seen)
+        return [n for n in seen if self.running_pid(n) is None]
+
+    def remove(self, network_id: str, result: Result, release: bool = True) -> None:
+        paths = self.paths(network_id)
+        pid = self.running_pid(network_id)
+        if pid is not None:
+            stop_process(pid)
+            result.actions.append(f"stop dnsmasq {pid} of {network_id}")
+        namespace = render.namespace_name(network_id)
+        if privileged.namespace_exists(namespace):
+            # Its ns- end goes with it, and so the veth pair's tap.
+            privileged.delete_namespace(namespace)
+            result.actions.append(f"delete namespace {namespace}")
+        if release:
+            # Before the files go: if the server cannot be reached the directory
+            # stays, so the next sync tries again.
+            self.release_dhcp_port(network_id)
+        if os.path.isdir(paths.directory):
+            shutil.rmtree(paths.directory)
+            result.actions.append(f"delete {paths.directory}")
+        with self._seen_lock:
+            self._seen.discard(network_id)
+        LOG.info("stopped serving DHCP on network %s", network_id)
+
+
+def dnsmasq_pid(pid_file: str) -> int | None:
+    try:
+        with open(pid_file) as handle:
+            pid = int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+    argv = privileged.process_cmdline(pid)
+    if (argv and os.path.basename(argv[0]) == "dnsmasq"
+            and f"--pid-file={pid_file}" in argv):
+        return pid
+    return None
+
+
+def stop_process(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM, then SIGKILL if it does not go within `timeout`."""
+    if not privileged.signal_process(pid, signal.SIGTERM):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if privileged.process_cmdline(pid) is None:
+            return
+        time.sleep(0.05)
+    LOG.warning("process %d ignored SIGTERM; killing it", pid)
+    privileged.signal_process(pid, signal.SIGKILL)

@@ -1,0 +1,462 @@
+"""Security groups as iptables rules and ipsets: the "l2" desired state in, what the
+kernel must hold out. Pure (no I/O), so every rule can be checked by unit tests.
+
+Layout (filter table, the same for iptables and ip6tables)::
+
+  FORWARD -j neutrino-FORWARD            (one jump, bridged traffic of our ports)
+    neutrino-FORWARD: per port, --physdev-out/--physdev-in <tap> -j neutrino-sg-chain
+    neutrino-sg-chain: per filtered port, --physdev-out <tap> -j neutrino-i<port>
+                       (ingress, to the VM), --physdev-in <tap> -j neutrino-o<port>
+                       (egress, from the VM); then -j ACCEPT
+  INPUT -j neutrino-INPUT                (traffic from a VM to the host itself)
+    neutrino-INPUT: per filtered port, --physdev-in <tap> -j neutrino-o<port>
+  neutrino-s<port>: anti-spoofing (source IP + MAC), called from neutrino-o<port>
+
+A port chain RETURNs what a rule allows and ends in DROP; neutrino-sg-chain then
+ACCEPTs, so a host whose FORWARD policy is DROP still forwards allowed traffic. A
+port without port security (or a trusted ``network:*`` port) gets no chains but is
+still sent to neutrino-sg-chain, where only the filtered port at the other end (if
+any) is checked before the ACCEPT.
+
+Rules are rendered exactly as ``iptables-save`` prints them (the driver compares
+them with what the kernel holds and rewrites only chains that differ), except for
+protocols given by number, which iptables-save prints by name: `canonical` maps
+both forms to one.
+
+Not covered (documented in docs/agents.md): ARP spoofing (ARP is not IP, iptables
+does not see it; ebtables would be needed), conntrack zones (ports on one host are
+assumed not to share addresses across networks), NOTRACK for stateless groups
+(their traffic is still tracked; the rules just do not use the state).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CHAIN_PREFIX = "neutrino-"
+FORWARD_CHAIN = "neutrino-FORWARD"
+INPUT_CHAIN = "neutrino-INPUT"
+SG_CHAIN = "neutrino-sg-chain"
+INGRESS_PREFIX = "neutrino-i"   # to the VM (--physdev-out tap)
+EGRESS_PREFIX = "neutrino-o"    # from the VM (--physdev-in tap)
+SPOOF_PREFIX = "neutrino-s"
+PORT_CHAIN_ID_LEN = 10
+JUMPS = {"FORWARD": FORWARD_CHAIN, "INPUT": INPUT_CHAIN}  # builtin -> our top chain
+
+REMOTE_GROUP_SET_PREFIX = "NIP"   # + v4/v6 + group id: members of a remote group
+ADDRESS_GROUP_SET_PREFIX = "NAG"  # + v4/v6 + address group id
+SET_ID_LEN = 23                   # 5 + 23 + len(SWAP_SUFFIX) <= 31, ipset's limit
+SWAP_SUFFIX = "-n"                # the temporary set a new content is built in
+SET_PREFIXES = tuple(f"{p}v{v}" for p in (REMOTE_GROUP_SET_PREFIX, ADDRESS_GROUP_SET_PREFIX)
+                     for v in (4, 6))
+
+VERSIONS = (4, 6)
+ETHERTYPE = {4: "IPv4", 6: "IPv6"}
+ANY = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+# Protocols printed by name by iptables-save and given port matches.
+PORT_PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136}
+ICMP = {4: "icmp", 6: "ipv6-icmp"}
+# Names the API accepts (upstream's list) and their numbers.
+PROTOCOL_NUMBERS = {
+    "ah": 51, "dccp": 33, "egp": 8, "esp": 50, "gre": 47, "hopopt": 0, "icmp": 1,
+    "icmpv6": 58, "igmp": 2, "ipip": 4, "ipv6-encap": 41, "ipv6-frag": 44,
+    "ipv6-icmp": 58, "ipv6-nonxt": 59, "ipv6-opts": 60, "ipv6-route": 43, "ospf": 89,
+    "pgm": 113, "rsvp": 46, "sctp": 132, "tcp": 6, "udp": 17, "udplite": 136,
+    "vrrp": 112,
+}
+NAMED_BY_NUMBER = {6: "tcp", 17: "udp", 132: "sctp", 33: "dccp", 136: "udplite",
+                   1: "icmp", 58: "ipv6-icmp"}
+
+# ICMPv6 a port needs whatever its groups say (upstream allows the same).
+ICMPV6_INGRESS = (130, 134, 135, 136)            # MLD query, RA, NS, NA
+ICMPV6_EGRESS = (131, 132, 133, 135, 136, 143)   # MLD reports/done, RS, NS, NA, MLDv2
+ICMPV6_UNSPECIFIED_SOURCE = (131, 135, 143)      # before an address: MLD, DAD
+ICMPV6_RA = 134
+ESTABLISHED = "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN"
+INVALID = "-m conntrack --ctstate INVALID -j DROP"
+
+
+@dataclass(frozen=True)
+class IpSet:
+    """One hash:net set; members as ``ipset save`` prints them."""
+
+    name: str
+    family: str  # "inet" | "inet6"
+    members: frozenset[str]
+
+
+@dataclass
+class Ruleset:
+    """Everything the firewall wants on a host."""
+
+    ipsets: dict[str, IpSet] = field(default_factory=dict)
+    # version -> chain -> its rules ("-A chain ..."), in order; every chain of ours
+    chains: dict[int, dict[str, list[str]]] = field(
+        default_factory=lambda: {4: {}, 6: {}})
+    filtered_ports: list[str] = field(default_factory=list)   # port ids
+    unfiltered_ports: list[str] = field(default_factory=list)
+
+    def rule_count(self) -> int:
+        return sum(len(rules) for chains in self.chains.values()
+                   for rules in chains.values())
+
+
+# -- names -------------------------------------------------------------------------
+
+def port_chain(prefix: str, port_id: str) -> str:
+    return prefix + port_id[:PORT_CHAIN_ID_LEN]
+
+
+def set_name(prefix: str, version: int, object_id: str) -> str:
+    return f"{prefix}v{version}{object_id[:SET_ID_LEN]}"
+
+
+def is_our_chain(name: str) -> bool:
+    return name.startswith(CHAIN_PREFIX)
+
+
+def is_our_set(name: str) -> bool:
+    return name.startswith(SET_PREFIXES)
+
+
+# -- values ----------------------------------------------------------------------
+
+def network(value: str | None, version: int
+            ) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """An address or CIDR of the given IP version (host bits dropped, as iptables
+    does); None when it is of the other version or not an address."""
+    if not value:
+        return None
+    try:
+        net = ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return None
+    return net if net.version == version else None
+
+
+def address_match(flag: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+                  ) -> list[str]:
+    """``-s NET`` / ``-d NET``; nothing for "any" (iptables-save omits /0)."""
+    if net is None or net.prefixlen == 0:
+        return []
+    return [flag, str(net)]
+
+
+def set_members(values: Iterable[str], version: int) -> frozenset[str]:
+    """Addresses and CIDRs as an ipset hash:net holds them: a host address without
+    its prefix length, and /0 (which hash:net refuses) as its two halves."""
+    out: set[str] = set()
+    for value in values:
+        net = network(value, version)
+        if net is None:
+            continue
+        nets = list(net.subnets(prefixlen_diff=1)) if net.prefixlen == 0 else [net]
+        for part in nets:
+            out.add(str(part.network_address) if part.prefixlen == part.max_prefixlen
+                    else str(part))
+    return frozenset(out)
+
+
+def link_local(mac: str) -> ipaddress.IPv6Network:
+    """The EUI-64 link-local address of a MAC (a VM's IPv6 source before it has
+    any other address), as a /128."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    eui = octets[:3] + [0xFF, 0xFE] + octets[3:]
+    groups = [f"{eui[i] << 8 | eui[i + 1]:x}" for i in range(0, 8, 2)]
+    return ipaddress.ip_network("fe80::" + ":".join(groups) + "/128")
+
+
+def protocol_of(value: Any, version: int) -> str | None:
+    """A rule's protocol as iptables takes it: a name for those iptables-save names
+    (and whose ports we match), else the number; None for any protocol.
+    ``icmp`` in an IPv6 rule means ICMPv6 (upstream does the same)."""
+    if value is None or value == "" or str(value).lower() == "any":
+        return None
+    text = str(value).lower()
+    number = int(text) if text.isdigit() else PROTOCOL_NUMBERS.get(text)
+    if number is None:
+        try:
+            number = socket.getprotobyname(text)
+        except OSError:
+            return text  # iptables will refuse it; the driver reports that
+    if number == 0:
+        return None  # "-p 0" is iptables' "all"
+    if version == 6 and number == 1:
+        number = 58
+    return NAMED_BY_NUMBER.get(number, str(number))
+
+
+def canonical(line: str) -> str:
+    """A rule line with its protocol as `protocol_of` renders it, so a rule we
+    wrote and the same rule read back from iptables-save compare equal."""
+    tokens = line.split()
+    for i, token in enumerate(tokens[:-1]):
+        if token == "-p":
+            name = tokens[i + 1]
+            if name not in NAMED_BY_NUMBER.values() and not name.isdigit():
+                try:
+                    tokens[i + 1] = str(socket.getprotobyname(name))
+                except OSError:
+                    pass
+    return " ".join(tokens)
+
+
+# -- security group rules --------------------------------------------------------
+
+def rule_matches(rule: Mapping[str, Any], version: int) -> list[str] | None:
+    """The match part of one security group rule in the chain of its direction;
+    None when the rule is for the other IP version or cannot apply to it."""
+    if rule.get("ethertype", "IPv4") != ETHERTYPE[version]:
+        return None
+    ingress = rule.get("direction") == "ingress"
+    args: list[str] = []
+    prefix = rule.get("remote_ip_prefix")
+    if prefix:
+        net = network(prefix, version)
+        if net is None:
+            return None
+        args += address_match("-s" if ingress else "-d", net)
+    protocol = protocol_of(rule.get("protocol"), version)
+    if protocol is not None:
+        args += ["-p", protocol]
+        low, high = rule.get("port_range_min"), rule.get("port_range_max")
+        if protocol == ICMP[version]:
+            if low is not None:
+                flag = "--icmp-type" if version == 4 else "--icmpv6-type"
+                value = f"{low}/{high}" if high is not None else str(low)
+                args += ["-m", "icmp" if version == 4 else "icmp6", flag, value]
+        elif protocol in PORT_PROTOCOLS and (low is not None or high is not None):
+            low = 1 if low is None else int(low)
+            high = low if high is None else int(high)
+            if (low, high) != (1, 65535):  # every port: no match needed
+                value = str(low) if low == high else f"{low}:{high}"
+                if protocol == "udplite":  # no udplite match module: multiport
+                    args += ["-m", "multiport", "--dports", value]
+                else:
+                    args += ["-m", protocol, "--dport", value]
+    direction = "src" if ingress else "dst"
+    if rule.get("remote_group_id"):
+        args += ["-m", "set", "--match-set",
+                 set_name(REMOTE_GROUP_SET_PREFIX, version, rule["remote_group_id"]),
+                 direction]
+    if rule.get("remote_address_group_id"):
+        args += ["-m", "set", "--match-set",
+                 set_name(ADDRESS_GROUP_SET_PREFIX, version,
+                          rule["remote_address_group_id"]), direction]
+    return args
+
+
+# -- ports -----------------------------------------------------------------------
+
+def is_filtered(port: Mapping[str, Any]) -> bool:
+    """Port security on and not a trusted network:* port (router, DHCP)."""
+    if port.get("port_security_enabled", True) is False:
+        return False
+    return not str(port.get("device_owner") or "").startswith("network:")
+
+
+def device_of(port: Mapping[str, Any]) -> str:
+    return port.get("device") or "tap" + port["id"][:11]
+
+
+def is_stateful(port: Mapping[str, Any], groups: Mapping[str, Any]) -> bool:
+    """Stateless only when every group of the port is (the API refuses a mix)."""
+    own = [groups[g] for g in port.get("security_groups") or [] if g in groups]
+    return not own or any(g.get("stateful", True) for g in own)
+
+
+def spoof_pairs(port: Mapping[str, Any], version: int) -> list[tuple[str, str]]:
+    """(source match, MAC) pairs a port may send from ("-s CIDR", or "" for any
+    address: an allowed address pair 0.0.0.0/0): its fixed IPs with its MAC,
+    its allowed address pairs (their MAC or the port's) and, for IPv6, the
+    link-local addresses of those MACs."""
+    mac = str(port["mac_address"]).lower()
+    pairs: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network | None, str]] = []
+    macs = [mac]
+    for fixed in port.get("fixed_ips") or []:
+        pairs.append((network(fixed.get("ip_address"), version), mac))
+    for pair in port.get("allowed_address_pairs") or []:
+        pair_mac = str(pair.get("mac_address") or mac).lower()
+        pairs.append((network(pair.get("ip_address"), version), pair_mac))
+        if pair_mac not in macs:
+            macs.append(pair_mac)
+    if version == 6:
+        pairs += [(link_local(m), m) for m in macs]
+    out: list[tuple[str, str]] = []
+    for net, pair_mac in pairs:
+        if net is None:
+            continue
+        item = (" ".join(address_match("-s", net)), pair_mac)
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _icmpv6(types: Iterable[int], target: str, extra: str = "") -> list[str]:
+    return [f"{extra}-p ipv6-icmp -m icmp6 --icmpv6-type {t} -j {target}" for t in types]
+
+
+def port_chains(port: Mapping[str, Any], groups: Mapping[str, Any], version: int
+                ) -> dict[str, list[str]]:
+    """The ingress, egress and anti-spoofing chains of one filtered port."""
+    pid = port["id"]
+    ingress, egress = port_chain(INGRESS_PREFIX, pid), port_chain(EGRESS_PREFIX, pid)
+    spoof = port_chain(SPOOF_PREFIX, pid)
+    stateful = is_stateful(port, groups)
+    state = [ESTABLISHED] if stateful else []
+    invalid = [INVALID] if stateful else []
+
+    rules: dict[str, list[str]] = {"ingress": [], "egress": []}
+    for group_id in port.get("security_groups") or []:
+        for rule in (groups.get(group_id) or {}).get("rules") or []:
+            matches = rule_matches(rule, version)
+            if matches is None or rule.get("direction") not in rules:
+                continue
+            rules[rule["direction"]].append(" ".join([*matches, "-j", "RETURN"]))
+
+    if version == 4:
+        in_fixed = ["-p udp -m udp --sport 67 --dport 68 -j RETURN"]  # DHCP offers
+        out_before_spoof = [
+            "-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 "
+            "-j RETURN"]  # DHCP discover, before the VM has an address
+        out_fixed = ["-p udp -m udp --sport 68 --dport 67 -j RETURN",
+                     "-p udp -m udp --sport 67 -j DROP"]  # no DHCP server in a VM
+    else:
+        in_fixed = [*_icmpv6(ICMPV6_INGRESS, "RETURN"),
+                    "-p udp -m udp --sport 547 --dport 546 -j RETURN"]
+        out_before_spoof = _icmpv6(ICMPV6_UNSPECIFIED_SOURCE, "RETURN",
+                                   "-s ::/128 -d ff02::/16 ")
+        out_fixed = [*_icmpv6([ICMPV6_RA], "DROP"),  # no router advertisements from VMs
+                     *_icmpv6(ICMPV6_EGRESS, "RETURN"),
+                     "-p udp -m udp --sport 546 --dport 547 -j RETURN",
+                     "-p udp -m udp --sport 547 -j DROP"]
+
+    chains = {
+        ingress: [*state, *in_fixed, *invalid, *rules["ingress"], "-j DROP"],
+        egress: [*out_before_spoof, f"-j {spoof}", *out_fixed, *state, *invalid,
+                 *rules["egress"], "-j DROP"],
+        spoof: [*(f"{source} -m mac --mac-source {mac} -j RETURN".lstrip()
+                  for source, mac in spoof_pairs(port, version)), "-j DROP"],
+    }
+    return {name: [f"-A {name} {rule}" for rule in _unique(body)]
+            for name, body in chains.items()}
+
+
+def _unique(lines: Iterable[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for line in lines:
+        if line not in seen:
+            seen.add(line)
+            yield line
+
+
+def _physdev(direction: str, device: str, bridged: bool = True) -> str:
+    return (f"-m physdev --physdev-{direction} {device}"
+            + (" --physdev-is-bridged" if bridged else ""))
+
+
+# -- the whole host --------------------------------------------------------------
+
+def render(desired: Mapping[str, Any]) -> Ruleset:
+    """The firewall of an "l2" desired state (docs/rpc.md)."""
+    groups: Mapping[str, Any] = desired.get("security_groups") or {}
+    ports = sorted(desired.get("ports") or [], key=device_of)
+    out = Ruleset()
+    filtered = [p for p in ports if is_filtered(p)]
+    out.filtered_ports = [p["id"] for p in filtered]
+    out.unfiltered_ports = [p["id"] for p in ports if not is_filtered(p)]
+
+    for version in VERSIONS:
+        chains = out.chains[version]
+        forward = chains[FORWARD_CHAIN] = []
+        sg_chain = chains[SG_CHAIN] = []
+        input_chain = chains[INPUT_CHAIN] = []
+        for port in ports:
+            device = device_of(port)
+            forward += [f"-A {FORWARD_CHAIN} {_physdev('out', device)} -j {SG_CHAIN}",
+                        f"-A {FORWARD_CHAIN} {_physdev('in', device)} -j {SG_CHAIN}"]
+        for port in filtered:
+            device, pid = device_of(port), port["id"]
+            sg_chain += [
+                f"-A {SG_CHAIN} {_physdev('out', device)} -j "
+                f"{port_chain(INGRESS_PREFIX, pid)}",
+                f"-A {SG_CHAIN} {_physdev('in', device)} -j "
+                f"{port_chain(EGRESS_PREFIX, pid)}"]
+            input_chain.append(f"-A {INPUT_CHAIN} {_physdev('in', device, bridged=False)}"
+                               f" -j {port_chain(EGRESS_PREFIX, pid)}")
+            chains.update(port_chains(port, groups, version))
+        sg_chain.append(f"-A {SG_CHAIN} -j ACCEPT")
+
+    out.ipsets = _ipsets(desired, filtered, groups)
+    return out
+
+
+def _ipsets(desired: Mapping[str, Any], ports: list[Mapping[str, Any]],
+            groups: Mapping[str, Any]) -> dict[str, IpSet]:
+    """A set per IP version for every remote group and address group a rule of a
+    filtered port refers to (empty when the server sent no members)."""
+    members: Mapping[str, Any] = desired.get("remote_groups") or {}
+    address_groups: Mapping[str, Any] = desired.get("address_groups") or {}
+    out: dict[str, IpSet] = {}
+    used = {g for p in ports for g in p.get("security_groups") or []}
+    for group_id in sorted(used):
+        for rule in (groups.get(group_id) or {}).get("rules") or []:
+            for key, prefix, source in (
+                    ("remote_group_id", REMOTE_GROUP_SET_PREFIX, members),
+                    ("remote_address_group_id", ADDRESS_GROUP_SET_PREFIX,
+                     address_groups)):
+                ref = rule.get(key)
+                if not ref:
+                    continue
+                for version in VERSIONS:
+                    if rule.get("ethertype", "IPv4") != ETHERTYPE[version]:
+                        continue
+                    name = set_name(prefix, version, ref)
+                    values = (source.get(ref) or {}).get(ETHERTYPE[version]) or []
+                    out[name] = IpSet(name, "inet" if version == 4 else "inet6",
+                                      set_members(values, version))
+    return out
+
+
+# -- text for the tools ------------------------------------------------------------
+
+def ipset_commands(sets: Iterable[IpSet]) -> str:
+    """``ipset restore`` input that gives each set exactly its members at once:
+    built in a temporary set, then swapped in (rules using the set never see it
+    half-filled)."""
+    lines: list[str] = []
+    for ipset in sets:
+        temporary = ipset.name + SWAP_SUFFIX
+        spec = f"hash:net family {ipset.family}"
+        lines += [f"create {ipset.name} {spec}", f"create {temporary} {spec}",
+                  f"flush {temporary}"]
+        lines += [f"add {temporary} {member}" for member in sorted(ipset.members)]
+        lines += [f"swap {temporary} {ipset.name}", f"destroy {temporary}"]
+    return "".join(line + "\n" for line in lines)
+
+
+def iptables_restore_input(chains: Mapping[str, list[str]], delete: Iterable[str],
+                           add_jumps: Iterable[str], remove_jumps: Iterable[str] = ()
+                           ) -> str:
+    """``iptables-restore --noflush`` input: declaring a chain flushes it, so each
+    given chain ends up with exactly its rules; `delete` chains are flushed and
+    removed; `add_jumps` builtin chains get their jump to our top chain first,
+    `remove_jumps` lose one duplicate."""
+    delete = list(delete)
+    lines = ["*filter"]
+    lines += [f":{name} - [0:0]" for name in [*chains, *delete]]
+    for builtin in add_jumps:
+        lines.append(f"-I {builtin} 1 -j {JUMPS[builtin]}")
+    for builtin in remove_jumps:
+        lines.append(f"-D {builtin} -j {JUMPS[builtin]}")
+    for rules in chains.values():
+        lines += rules
+    lines += [f"-X {name}" for name in delete]
+    lines.append("COMMIT")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,185 @@
+"""``neutrino-linuxbridge-agent --config-file …``: the L2 agent of a host.
+
+It reports itself as upstream's "Linux bridge agent" (so the server's linuxbridge
+mechanism driver binds ports to this host), asks the server for the host's "l2"
+desired state and reconciles bridges, VXLAN devices, FDB entries and taps to it
+(reconciler.py), with the security-group firewall (agent/firewall), whenever a notification, a tap appearing or disappearing or the
+periodic resync says so (agent/common/loop.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import Any
+
+from oslo_config import cfg
+
+from neutrino import log
+from neutrino.agent.common import privileged
+from neutrino.agent.common.loop import AgentLoop
+from neutrino.agent.common.privileged import Kernel, LinkMonitor
+from neutrino.agent.common.rpc import NotificationListener, PluginApi
+from neutrino.agent.firewall import config as firewall_config
+from neutrino.agent.linuxbridge import config as lb_config
+from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
+from neutrino.agent.linuxbridge.reconciler import Reconciler
+from neutrino.rpc import topics
+from neutrino.rpc import transport as rpc_transport
+from neutrino.rpc.client import StateReporter
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutrino-linuxbridge-agent"
+TOPIC = "N/A"  # upstream's L2 agents report no topic of their own
+
+
+UNSUPPORTED_NETWORK_TYPES = {
+    "vlan": "VLAN is not realised by this agent (no 802.1Q sub-interfaces on this kernel)",
+    "gre": "GRE is not realised by this agent (no GRE in this kernel)",
+    "geneve": "Geneve is not realised by this agent (no Geneve in this kernel)",
+}
+
+
+def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -> dict:
+    """The state report (heartbeat) of this agent, as upstream's shows it."""
+    configurations: dict[str, Any] = {
+        "interface_mappings": dict(settings.interface_mappings),
+        "bridge_mappings": {},
+        "tunnel_types": settings.tunnel_types,
+        "tunneling_ip": settings.local_ip,
+        "l2_population": settings.l2_population,
+        "devices": devices,
+        # What the ML2 driver must not bind here, and why (DESIGN.md: this kernel has
+        # no 802.1Q sub-interfaces, GRE or Geneve, so the agent does not realise them).
+        "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
+    }
+    state = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
+             "topic": TOPIC, "host": host, "configurations": configurations}
+    if start_flag:
+        state["start_flag"] = True
+    return state
+
+
+class LinuxBridgeAgent:
+    """The parts of the agent wired together; `start`/`stop` for tests and main."""
+
+    def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
+                 namespace: str | None = None, server: str | None = None) -> None:
+        self.conf = conf
+        self.host: str = conf.host
+        self.settings = lb_config.settings(conf)
+        self.transport = transport or rpc_transport.get_transport(conf)
+        self.kernel = Kernel(namespace)
+        timeout = conf.rpc_response_timeout
+        self.plugin = PluginApi(self.transport, self.host, f"lb-{self.host}",
+                                timeout=timeout, server=server)
+        self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
+                                      server=server)
+        self.reconciler = Reconciler(self.kernel, self.settings,
+                                     device_up=self.plugin.update_device_up,
+                                     device_down=self.plugin.update_device_down,
+                                     device_details=self.plugin.get_devices_details_list)
+        self.firewall = firewall_config.firewall(conf, namespace)
+        self.devices = 0
+        self.loop = AgentLoop(self.sync, self.report,
+                              report_interval=conf.AGENT.report_interval,
+                              resync_interval=conf.AGENT.resync_interval,
+                              polling_interval=conf.AGENT.polling_interval)
+        self.monitor = LinkMonitor([TAP_PREFIX], self._device_event, namespace)
+        self.listener = NotificationListener(self.transport, self.host, self.loop.trigger)
+
+    def sync(self) -> None:
+        desired = self.plugin.get_desired_state("l2")
+        if self.firewall is not None:
+            # Before L2: the rules match taps by name, so a new port is filtered
+            # from the moment its tap joins a bridge. A failure stops the sync
+            # (retried) rather than plug ports unfiltered.
+            self.firewall.apply(desired)
+        result = self.reconciler.reconcile(desired)
+        self.devices = result.devices
+        if result.failed:
+            raise RuntimeError(f"{len(result.failed)} change(s) failed, first: "
+                               f"{result.failed[0][0]}: {result.failed[0][1]}")
+
+    def report(self, start_flag: bool) -> None:
+        self.reporter.report(agent_state(self.host, self.settings, self.devices,
+                                         start_flag))
+
+    def _device_event(self, event: str, name: str) -> None:
+        self.loop.trigger(f"device {name} {event}")
+
+    def start(self) -> LinuxBridgeAgent:
+        self.monitor.start()
+        self.loop.start()
+        try:
+            self.listener.start()
+        except Exception as error:  # noqa: BLE001 - the periodic resync still works
+            LOG.error("cannot listen for notifications (%s); relying on the periodic "
+                      "resync", error)
+        return self
+
+    def stop(self) -> None:
+        self.loop.stop()
+        self.listener.stop()
+        self.monitor.stop()
+        self.kernel.close()
+
+
+def check_config(conf: cfg.ConfigOpts) -> list[str]:
+    """What is wrong with the configuration for this host (empty: fine)."""
+    problems: list[str] = []
+    try:
+        mappings = lb_config.parse_mappings(conf.linux_bridge.physical_interface_mappings)
+    except ValueError as error:
+        return [f"[linux_bridge] physical_interface_mappings: {error}"]
+    if conf.linux_bridge.bridge_mappings:
+        problems.append("[linux_bridge] bridge_mappings is not supported; use "
+                        "physical_interface_mappings")
+    if conf.vxlan.enable_vxlan and not conf.vxlan.local_ip:
+        problems.append("[vxlan] enable_vxlan is set but local_ip is not: set local_ip "
+                        "to this host's VTEP address or enable_vxlan = false")
+    if mappings:
+        with Kernel() as kernel:
+            missing = [i for i in mappings.values() if not kernel.exists(i)]
+        if missing:
+            problems.append("physical_interface_mappings name missing interface(s): "
+                            + ", ".join(missing))
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cfg.ConfigOpts()
+    lb_config.register_opts(conf)
+    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
+         prog=BINARY)
+    log.setup(conf)
+    if not privileged.is_root():
+        LOG.error("%s must run as root (it changes links, bridges and FDB entries)",
+                  BINARY)
+        return 1
+    problems = check_config(conf)
+    if problems:
+        for problem in problems:
+            LOG.error("%s", problem)
+        return 1
+    agent = LinuxBridgeAgent(conf)
+    LOG.info("%s on host %s: tunnel_types %s, local_ip %s, interface_mappings %s",
+             BINARY, agent.host, agent.settings.tunnel_types, agent.settings.local_ip,
+             agent.settings.interface_mappings)
+
+    def stop(signum: int, frame: Any) -> None:
+        LOG.info("signal %d: stopping", signum)
+        agent.loop.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    agent.start()
+    agent.loop.wait()
+    agent.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The Linux bridge agent's options (upstream's names and sections)."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from neutrino.agent.common import config as agent_config
+from neutrino.agent.firewall import config as firewall_config
+from neutrino.agent.linuxbridge.plan import VXLAN_PORT, Settings
+
+linux_bridge_opts = [
+    cfg.ListOpt("physical_interface_mappings", default=[],
+                help="<physical_network>:<physical_interface> pairs: flat networks of "
+                     "that physical network are bridged to that interface."),
+    cfg.ListOpt("bridge_mappings", default=[],
+                help="Not supported (<physical_network>:<bridge>): reported empty."),
+]
+
+vxlan_opts = [
+    cfg.BoolOpt("enable_vxlan", default=True,
+                help="Realise VXLAN networks (needs local_ip)."),
+    cfg.IPOpt("local_ip", version=4,
+              help="This host's VTEP address: the source of VXLAN traffic, what "
+                   "other hosts send this host's VXLAN traffic to."),
+    cfg.BoolOpt("l2_population", default=True,
+                help="Forwarding entries for every port of the other hosts come from "
+                     "the server (no learning). Off: only the flood entries to every "
+                     "other host, and the kernel learns where MACs are. There is no "
+                     "multicast mode (vxlan_group): flooding is always head-end "
+                     "replication to the hosts the server names."),
+    cfg.PortOpt("udp_dstport", default=VXLAN_PORT,
+                help="UDP destination port of VXLAN traffic."),
+]
+
+GROUPS = [("linux_bridge", linux_bridge_opts), ("vxlan", vxlan_opts),
+          (firewall_config.GROUP, firewall_config.securitygroup_opts)]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    agent_config.register_opts(conf)
+    for group, opts in GROUPS:
+        conf.register_opts(opts, group=group)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [*agent_config.list_opts(), *GROUPS]
+
+
+def parse_mappings(entries: list[str]) -> dict[str, str]:
+    """"physnet:iface" pairs -> {physnet: iface}; ValueError on a malformed or
+    repeated one."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        physnet, sep, iface = entry.strip().partition(":")
+        physnet, iface = physnet.strip(), iface.strip()
+        if not sep or not physnet or not iface:
+            raise ValueError(f"invalid mapping {entry!r}: expected "
+                             "<physical_network>:<interface>")
+        if physnet in out:
+            raise ValueError(f"physical network {physnet} mapped twice")
+        if iface in out.values():
+            raise ValueError(f"interface {iface} mapped to two physical networks")
+        out[physnet] = iface
+    return out
+
+
+def settings(conf: cfg.ConfigOpts) -> Settings:
+    return Settings(local_ip=conf.vxlan.local_ip, enable_vxlan=conf.vxlan.enable_vxlan,
+                    l2_population=conf.vxlan.l2_population,
+                    interface_mappings=parse_mappings(
+                        conf.linux_bridge.physical_interface_mappings),
+                    vxlan_port=conf.vxlan.udp_dstport)

@@ -1,0 +1,318 @@
+"""What the Linux bridge agent wants on its host, and the steps from what is there.
+
+Pure functions (no kernel, no bus), unit-tested in tests/unit/agent:
+
+* `layout(desired, settings)`: the server's desired state (kind "l2", docs/rpc.md)
+  turned into kernel objects: a bridge ``brq<net[:11]>`` per network with ports on
+  this host; for VXLAN a ``vxlan-<vni>`` device in it with flood entries
+  (00:00:00:00:00:00) to every peer VTEP and, with l2_population, one entry per
+  peer MAC; for flat the mapped physical interface in it; for local the bridge
+  alone; each port's ``tap`` device in its network's bridge.
+* `plan(want, have)`: the actions that turn the observed kernel state into that,
+  only the difference, in an order that works (stale things first, then bridges,
+  vxlan devices, membership, FDB). Only names this agent owns (``brq*``,
+  ``vxlan-*``, taps of ports) are ever deleted or detached.
+* `device_reports(desired, want, have)`: which ports to report up or down.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from neutrino.agent.common.privileged import ZERO_MAC, FdbEntry, Link, Snapshot, Vxlan
+
+LOG = logging.getLogger(__name__)
+
+BRIDGE_PREFIX = "brq"
+VXLAN_PREFIX = "vxlan-"
+TAP_PREFIX = "tap"
+VXLAN_PORT = 4789  # IANA's VXLAN port (the kernel's own default is 8472)
+SUPPORTED_TYPES = ("local", "flat", "vxlan")
+
+
+def bridge_name(network_id: str) -> str:
+    return BRIDGE_PREFIX + network_id[:11]
+
+
+def vxlan_name(vni: int) -> str:
+    return f"{VXLAN_PREFIX}{vni}"
+
+
+def tap_name(port_id: str) -> str:
+    return TAP_PREFIX + port_id[:11]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The agent's configuration as the plan needs it."""
+
+    local_ip: str | None = None
+    enable_vxlan: bool = True
+    l2_population: bool = True
+    interface_mappings: dict[str, str] = field(default_factory=dict)  # physnet -> dev
+    vxlan_port: int = VXLAN_PORT
+
+    @property
+    def tunnel_types(self) -> list[str]:
+        return ["vxlan"] if self.enable_vxlan and self.local_ip else []
+
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    name: str
+    network_id: str
+    mtu: int | None
+    uplink: str | None = None  # vxlan device or physical interface enslaved to it
+
+
+@dataclass(frozen=True)
+class VxlanSpec:
+    name: str
+    vni: int
+    local: str | None
+    port: int
+    learning: bool
+    mtu: int | None
+    bridge: str
+    fdb: frozenset[FdbEntry]
+
+
+@dataclass(frozen=True)
+class TapSpec:
+    name: str
+    port_id: str
+    bridge: str | None  # None: admin down, kept out of every bridge
+    mtu: int | None
+
+
+@dataclass
+class Layout:
+    """The kernel objects wanted on this host."""
+
+    bridges: dict[str, BridgeSpec] = field(default_factory=dict)
+    vxlans: dict[str, VxlanSpec] = field(default_factory=dict)
+    physical: dict[str, str] = field(default_factory=dict)  # interface -> bridge
+    taps: dict[str, TapSpec] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)  # network id -> why not
+
+
+def network_refusal(network: dict, settings: Settings) -> str | None:
+    """Why this agent cannot realise `network`; None when it can."""
+    network_type = network.get("network_type")
+    if network_type == "local":
+        return None
+    if network_type == "vxlan":
+        if not settings.enable_vxlan:
+            return "VXLAN is disabled ([vxlan] enable_vxlan)"
+        if not settings.local_ip:
+            return "no [vxlan] local_ip"
+        if network.get("segmentation_id") is None:
+            return "VXLAN network without segmentation_id"
+        return None
+    if network_type == "flat":
+        physnet = network.get("physical_network")
+        if physnet not in settings.interface_mappings:
+            return f"physical network {physnet} not in physical_interface_mappings"
+        return None
+    return f"network type {network_type} is not supported by this agent"
+
+
+def layout(desired: dict, settings: Settings) -> Layout:
+    out = Layout()
+    ports = [p for p in desired.get("ports") or [] if p.get("network_id")]
+    used = {p["network_id"] for p in ports}
+    for network in desired.get("networks") or []:
+        net_id = network["id"]
+        if net_id not in used:
+            continue
+        why = network_refusal(network, settings)
+        if why is not None:
+            out.refused[net_id] = why
+            continue
+        mtu = network.get("mtu") or None
+        bridge = bridge_name(net_id)
+        uplink = None
+        if network["network_type"] == "vxlan":
+            vni = int(network["segmentation_id"])
+            uplink = vxlan_name(vni)
+            out.vxlans[uplink] = VxlanSpec(
+                name=uplink, vni=vni, local=settings.local_ip, port=settings.vxlan_port,
+                learning=not settings.l2_population, mtu=mtu, bridge=bridge,
+                fdb=frozenset(_fdb(network, settings)))
+        elif network["network_type"] == "flat":
+            uplink = settings.interface_mappings[network["physical_network"]]
+            if uplink in out.physical:
+                # Two flat networks on one physical network: upstream refuses too.
+                out.refused[net_id] = (f"interface {uplink} already carries network "
+                                       f"of bridge {out.physical[uplink]}")
+                continue
+            out.physical[uplink] = bridge
+        out.bridges[bridge] = BridgeSpec(bridge, net_id, mtu, uplink)
+    networks = {spec.network_id: spec for spec in out.bridges.values()}
+    for port in ports:
+        spec = networks.get(port["network_id"])
+        if spec is None:
+            continue  # its network is refused (logged by the caller)
+        name = port.get("device") or tap_name(port["id"])
+        in_bridge = spec.name if port.get("admin_state_up", True) else None
+        out.taps[name] = TapSpec(name, port["id"], in_bridge, spec.mtu)
+    return out
+
+
+def _fdb(network: dict, settings: Settings) -> set[FdbEntry]:
+    entries: set[FdbEntry] = set()
+    for peer in network.get("peers") or []:
+        dst = peer.get("tunnel_ip")
+        if not dst or dst == settings.local_ip:
+            continue
+        entries.add(FdbEntry(ZERO_MAC, dst))
+        if settings.l2_population:
+            for mac in peer.get("macs") or []:
+                if mac.get("mac_address"):
+                    entries.add(FdbEntry(mac["mac_address"].lower(), dst))
+    return entries
+
+
+# -- actions -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Action:
+    """One kernel change: `op` is a Kernel method name, `args` its arguments."""
+
+    op: str
+    name: str
+    args: tuple[tuple[str, object], ...] = ()
+
+    def kwargs(self) -> dict[str, object]:
+        return dict(self.args)
+
+    def __str__(self) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in self.args)
+        return f"{self.op} {self.name} {extra}".strip()
+
+
+def _act(op: str, name: str, **kwargs: object) -> Action:
+    return Action(op, name, tuple(sorted(kwargs.items())))
+
+
+def _vxlan_matches(spec: VxlanSpec, actual: Vxlan | None) -> bool:
+    return (actual is not None and actual.vni == spec.vni and actual.local == spec.local
+            and actual.port == spec.port and actual.learning == spec.learning)
+
+
+def plan(want: Layout, have: Snapshot) -> list[Action]:
+    links = have.links
+    actions: list[Action] = []
+    recreated: set[str] = set()
+    # 1. Stale or wrongly built devices of ours go first (a name may come back).
+    for name, link in sorted(links.items()):
+        if name.startswith(VXLAN_PREFIX) and link.kind == "vxlan":
+            spec = want.vxlans.get(name)
+            if spec is None or not _vxlan_matches(spec, link.vxlan):
+                actions.append(_act("delete", name))
+                recreated.add(name)
+        elif name.startswith(BRIDGE_PREFIX) and link.kind == "bridge":
+            if name not in want.bridges:
+                actions.append(_act("delete", name))
+    # 2. Bridges.
+    for name in sorted(want.bridges):
+        link = links.get(name)
+        if link is None:
+            actions.append(_act("add_bridge", name))
+            actions.append(_act("set_link", name, up=True))
+        elif link.kind != "bridge":
+            LOG.warning("%s exists but is a %s, not a bridge: left alone", name, link.kind)
+        elif not link.up:
+            actions.append(_act("set_link", name, up=True))
+    # 3. VXLAN devices, in their bridge, up, with the network's MTU.
+    for name, spec in sorted(want.vxlans.items()):
+        link = None if name in recreated else links.get(name)
+        if link is None:
+            actions.append(_act("add_vxlan", name, vni=spec.vni, local=spec.local,
+                                port=spec.port, learning=spec.learning, mtu=spec.mtu))
+        actions.extend(_membership(name, link, spec.bridge, spec.mtu, True))
+    # 4. Physical interfaces of flat networks: in their bridge and up; those of
+    #    ours that no longer carry a network leave our bridges (but stay up).
+    for name, bridge in sorted(want.physical.items()):
+        link = links.get(name)
+        if link is None:
+            LOG.warning("physical interface %s (physical_interface_mappings) missing", name)
+            continue
+        actions.extend(_membership(name, link, bridge, None, True))
+    # 5. Taps: into their network's bridge, up, network MTU; admin-down ones out.
+    for name, spec in sorted(want.taps.items()):
+        link = links.get(name)
+        if link is None:
+            continue  # not plugged (yet): its appearance triggers a resync
+        if spec.bridge is None:
+            if link.master is not None and link.master.startswith(BRIDGE_PREFIX):
+                actions.append(_act("set_link", name, nomaster=True))
+            if link.up:
+                actions.append(_act("set_link", name, up=False))
+            continue
+        actions.extend(_membership(name, link, spec.bridge, spec.mtu, True))
+    # 6. Devices in our bridges that are not wanted there leave them (a tap of a
+    #    port gone from this host, an interface no longer mapped).
+    wanted_in = {**{s.name: s.bridge for s in want.vxlans.values()}, **want.physical,
+                 **{t.name: t.bridge for t in want.taps.values() if t.bridge}}
+    for name, link in sorted(links.items()):
+        master = link.master
+        if (master and master.startswith(BRIDGE_PREFIX) and master in want.bridges
+                and name not in wanted_in and name not in want.taps
+                and not name.startswith(VXLAN_PREFIX)):
+            actions.append(_act("set_link", name, nomaster=True))
+    # 7. FDB of the vxlan devices: remove what is not wanted, add what is missing.
+    for name, spec in sorted(want.vxlans.items()):
+        current = set() if name in recreated else have.fdb.get(name, set())
+        for entry in sorted(current - spec.fdb, key=_entry_key):
+            actions.append(_act("fdb_delete", name, mac=entry.mac, dst=entry.dst))
+        for entry in sorted(spec.fdb - current, key=_entry_key):
+            actions.append(_act("fdb_append", name, mac=entry.mac, dst=entry.dst))
+    return actions
+
+
+def _entry_key(entry: FdbEntry) -> tuple[str, str]:
+    return entry.dst, entry.mac
+
+
+def _membership(name: str, link: Link | None, bridge: str, mtu: int | None,
+                up: bool) -> list[Action]:
+    """set_link actions that put `name` in `bridge` with `mtu` and up; none when it
+    already is (link None: just created, everything to set)."""
+    changes: dict[str, object] = {}
+    if link is None or link.master != bridge:
+        changes["master"] = bridge
+    if mtu and (link is None or link.mtu != mtu):
+        changes["mtu"] = mtu
+    out = [_act("set_link", name, **changes)] if changes else []
+    if link is None or link.up != up:
+        out.append(_act("set_link", name, up=up))
+    return out
+
+
+# -- device up/down reports -------------------------------------------------------
+
+@dataclass
+class Reports:
+    up: list[str] = field(default_factory=list)    # devices to report up
+    down: list[str] = field(default_factory=list)  # devices to report down
+
+
+def device_reports(desired: dict, want: Layout, links: dict[str, Link]) -> Reports:
+    """Level-triggered status: a port whose tap is in its bridge (after the plan
+    ran) but that the server does not show ACTIVE is reported up; one shown ACTIVE
+    whose tap is gone or that is admin down is reported down."""
+    out = Reports()
+    for port in desired.get("ports") or []:
+        name = port.get("device") or tap_name(port["id"])
+        spec = want.taps.get(name)
+        link = links.get(name)
+        plugged = (spec is not None and spec.bridge is not None and link is not None
+                   and link.master == spec.bridge and link.up)
+        status = port.get("status")
+        if plugged and status != "ACTIVE":
+            out.up.append(name)
+        elif not plugged and status == "ACTIVE":
+            out.down.append(name)
+    return out

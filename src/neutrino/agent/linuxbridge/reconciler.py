@@ -1,0 +1,103 @@
+"""The Linux bridge agent's reconciler: desired state in, kernel converged out.
+
+`Reconciler.reconcile(desired)` observes the kernel, plans the difference
+(`plan.py`, pure), applies it action by action and then reports device status
+changes to the server. No state is kept between calls: a new Reconciler (an agent
+restart) looks at the kernel afresh, so it converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neutrino.agent.common.privileged import Kernel
+from neutrino.agent.linuxbridge import plan as planning
+from neutrino.agent.linuxbridge.plan import Action, Reports, Settings
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Result:
+    """What one reconcile did."""
+
+    actions: list[Action] = field(default_factory=list)
+    failed: list[tuple[Action, str]] = field(default_factory=list)
+    reports: Reports = field(default_factory=Reports)
+    refused: dict[str, str] = field(default_factory=dict)
+    devices: int = 0  # ports of this host whose tap is plugged
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.actions)
+
+
+class Reconciler:
+    """Applies an "l2" desired state to one host (network namespace)."""
+
+    def __init__(self, kernel: Kernel, settings: Settings,
+                 device_up: Callable[[str], None] | None = None,
+                 device_down: Callable[[str], None] | None = None,
+                 device_details: Callable[[list[str]], list[dict]] | None = None
+                 ) -> None:
+        """`device_details` (get_devices_details_list), when given, is asked before
+        reporting devices up, as upstream's agents do: it makes the server retry a
+        binding that failed (the port was bound before this agent reported), and a
+        device it does not answer for (not bound here) is not reported up."""
+        self.kernel = kernel
+        self.settings = settings
+        self.device_up = device_up
+        self.device_down = device_down
+        self.device_details = device_details
+        self._refused_logged: dict[str, str] = {}
+
+    def reconcile(self, desired: dict) -> Result:
+        want = planning.layout(desired, self.settings)
+        self._log_refusals(want.refused)
+        have = self.kernel.snapshot()
+        result = Result(refused=dict(want.refused))
+        for action in planning.plan(want, have):
+            try:
+                getattr(self.kernel, action.op)(action.name, **action.kwargs())
+            except Exception as error:  # noqa: BLE001 - one bad device must not stop the rest
+                LOG.error("%s failed: %s", action, error)
+                result.failed.append((action, str(error)))
+                continue
+            LOG.info("%s", action)
+            result.actions.append(action)
+        links = self.kernel.links() if result.actions else have.links
+        result.reports = planning.device_reports(desired, want, links)
+        result.devices = sum(
+            1 for tap in want.taps.values()
+            if tap.bridge and links.get(tap.name) and links[tap.name].master == tap.bridge)
+        self._report(result.reports)
+        return result
+
+    def _report(self, reports: Reports) -> None:
+        if reports.up and self.device_details is not None:
+            try:
+                details = self.device_details(list(reports.up))
+            except Exception as error:  # noqa: BLE001 - next resync asks again
+                LOG.warning("device details for %s failed: %s", reports.up, error)
+                details = []
+            bound = {d.get("device") for d in details if d.get("port_id")}
+            for device in reports.up:
+                if device not in bound:
+                    LOG.info("%s is plugged but its port is not bound here (yet)", device)
+            reports.up = [d for d in reports.up if d in bound]
+        for device, send in ([(d, self.device_up) for d in reports.up]
+                             + [(d, self.device_down) for d in reports.down]):
+            if send is None:
+                continue
+            try:
+                send(device)
+            except Exception as error:  # noqa: BLE001 - next resync reports again
+                LOG.warning("reporting %s failed: %s", device, error)
+
+    def _log_refusals(self, refused: dict[str, str]) -> None:
+        for net_id, why in refused.items():
+            if self._refused_logged.get(net_id) != why:
+                LOG.warning("network %s not realised on this host: %s", net_id, why)
+        self._refused_logged = dict(refused)

@@ -1,0 +1,75 @@
+"""Plugging a "VM" the way a hypervisor does: a network namespace whose eth0 is one
+end of a veth pair, the other end ``tap<port[:11]>`` in the host's namespace, with
+the port's MAC. The L2 agent then sees the tap appear and puts it in the bridge.
+
+Used by ``neutrino-vif`` (neutrino.cli.vif) and by the dataplane tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from neutrino.agent.common import privileged
+from neutrino.agent.common.privileged import Kernel
+
+VM_PREFIX = "vm-"
+GUEST_IFNAME = "eth0"
+
+
+def vm_namespace(port_id: str) -> str:
+    return VM_PREFIX + port_id[:11]
+
+
+def tap_name(port_id: str) -> str:
+    return "tap" + port_id[:11]
+
+
+@dataclass
+class Vif:
+    port_id: str
+    mac: str
+    namespace: str = ""                 # the VM's namespace (default vm-<port[:11]>)
+    host_namespace: str | None = None   # where the tap goes (None: this one)
+    addresses: Sequence[str] = field(default_factory=list)  # "10.0.0.5/24" (static)
+    gateway: str | None = None
+    mtu: int | None = None
+
+    def __post_init__(self) -> None:
+        self.namespace = self.namespace or vm_namespace(self.port_id)
+
+    @property
+    def tap(self) -> str:
+        return tap_name(self.port_id)
+
+
+def plug(vif: Vif) -> None:
+    """Create (or complete) the VM namespace and its veth; idempotent."""
+    privileged.create_namespace(vif.namespace)
+    with Kernel(vif.host_namespace) as host, Kernel(vif.namespace) as guest:
+        if not guest.exists(GUEST_IFNAME):
+            host.delete(vif.tap)  # a half-plugged leftover
+            # The peer gets a temporary name unique to this port: several plugs may
+            # run at once in the same host namespace.
+            temporary = "vp" + vif.port_id[:11]
+            host.add_veth(vif.tap, temporary, peer_namespace=vif.namespace)
+            guest.set_link(temporary, new_name=GUEST_IFNAME)
+        guest.set_link(GUEST_IFNAME, mac=vif.mac.lower(), mtu=vif.mtu)
+        guest.set_link(GUEST_IFNAME, up=True)
+        for address in vif.addresses:
+            iface = ipaddress.ip_interface(address)
+            guest.add_address(GUEST_IFNAME, str(iface.ip), iface.network.prefixlen)
+        if vif.gateway:
+            guest.add_default_route(vif.gateway)
+        if vif.mtu:
+            host.set_link(vif.tap, mtu=vif.mtu)
+        host.set_link(vif.tap, up=True)
+
+
+def unplug(port_id: str, namespace: str | None = None,
+           host_namespace: str | None = None) -> None:
+    """Remove the VM namespace and the tap; what is already gone is fine."""
+    with Kernel(host_namespace) as host:
+        host.delete(tap_name(port_id))
+    privileged.delete_namespace(namespace or vm_namespace(port_id))

@@ -1,0 +1,129 @@
+"""The L2 agent's calls on topic q-plugin: device details, device up / down.
+
+A device is what the agent sees on its host: ``tap<port-id[:11]>`` (or a whole port
+id); it stands for the port whose id starts that way. Only the agent of the host a
+port is bound to changes its status. Status changes bump the port's revision and
+publish the port's AFTER_UPDATE event after commit, like an update through the API,
+so the notifications to agents and the port's readers see them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import oslo_messaging
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neutrino.context import Context
+from neutrino.db import models
+from neutrino.resources import port_binding as pb
+from neutrino.services import port_binding as bindings
+from neutrino.services.port_binding import PortBindings, StatusChange
+
+LOG = logging.getLogger(__name__)
+NS = models.NetworkSegment
+
+
+class L2Endpoint:
+    """get_devices_details_list / get_device_details / update_device_up /
+    update_device_down, as upstream's Linux bridge agent calls them."""
+
+    target = oslo_messaging.Target(version="1.0")
+
+    def __init__(self, core: Any) -> None:
+        self.db = core.db
+        self.events = core.events
+        self.ports = core.ports
+        self.bindings = next((e for e in core.ports.extensions
+                              if isinstance(e, PortBindings)), None)
+
+    # -- details -------------------------------------------------------------
+
+    def get_devices_details_list(self, context: Any, devices: list[str] | None = None,
+                                 agent_id: str | None = None, host: str | None = None,
+                                 **kwargs: Any) -> list[dict]:
+        return [self.get_device_details(context, device=d, agent_id=agent_id, host=host)
+                for d in devices or []]
+
+    def get_device_details(self, context: Any, device: str = "",
+                           agent_id: str | None = None, host: str | None = None,
+                           **kwargs: Any) -> dict:
+        ctx = Context.admin()
+        result: dict[str, Any] = {}
+
+        def run(session: Session) -> StatusChange:
+            result.clear()
+            result["device"] = device
+            port = bindings.find_port(session, str(device), host)
+            if port is None:
+                LOG.debug("device %s requested by agent %s on %s: no such port", device,
+                          agent_id, host)
+                return StatusChange(exists=False)
+            change = StatusChange(exists=True)
+            binding = bindings.load_bindings(session, [port.id]).get(port.id,
+                                                                     bindings.UNBOUND)
+            if host and binding.host != host:
+                LOG.debug("device %s requested by agent %s on %s but port %s is bound "
+                          "to %r", device, agent_id, host, port.id, binding.host)
+                return change
+            if binding.segment_id is None and binding.host and self.bindings is not None:
+                change = bindings.retry_binding(self.bindings, session, ctx, port,
+                                                self.ports.to_dicts)
+                binding = bindings.load_bindings(session, [port.id])[port.id]
+            if binding.segment_id is None:
+                LOG.warning("device %s requested by agent %s on %s: port %s is not bound "
+                            "(vif_type %s)", device, agent_id, host, port.id,
+                            binding.vif_type)
+                return change
+            result.update(self._details(session, port, binding))
+            return change
+        change = self.db.run(run)
+        bindings.publish_status(self.events, ctx, change)
+        return dict(result)
+
+    def _details(self, session: Session, port: models.Port,
+                 binding: bindings.BindingRow) -> dict:
+        item = self.ports.to_dicts(session, [port])[0]
+        segment = session.execute(
+            select(NS.network_type, NS.physical_network, NS.segmentation_id)
+            .where(NS.id == binding.segment_id)).first()
+        mtu = session.scalar(select(models.Network.mtu)
+                             .where(models.Network.id == port.network_id))
+        return {
+            "port_id": port.id, "network_id": port.network_id,
+            "network_type": segment.network_type if segment else None,
+            "physical_network": segment.physical_network if segment else None,
+            "segmentation_id": segment.segmentation_id if segment else None,
+            "mtu": mtu, "mac_address": port.mac_address,
+            "fixed_ips": item.get("fixed_ips", []),
+            "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
+            "status": port.status, "revision_number": port.revision_number,
+            "port_security_enabled": item.get("port_security_enabled", True),
+            "security_groups": item.get("security_groups", []),
+            "allowed_address_pairs": item.get("allowed_address_pairs", []),
+            "profile": item.get(pb.PROFILE, {}),
+        }
+
+    # -- status --------------------------------------------------------------
+
+    def update_device_up(self, context: Any, device: str = "",
+                         agent_id: str | None = None, host: str | None = None,
+                         **kwargs: Any) -> None:
+        change = self._set_status(device, host, bindings.STATUS_ACTIVE)
+        if not change.exists:
+            LOG.debug("device %s up on %s (agent %s): no such port", device, host,
+                      agent_id)
+
+    def update_device_down(self, context: Any, device: str = "",
+                           agent_id: str | None = None, host: str | None = None,
+                           **kwargs: Any) -> dict:
+        change = self._set_status(device, host, bindings.STATUS_DOWN)
+        return {"device": device, "exists": change.exists}
+
+    def _set_status(self, device: str, host: str | None, status: str) -> StatusChange:
+        change = self.db.run(lambda session: bindings.set_status(
+            session, str(device), host, status, self.ports.to_dicts))
+        bindings.publish_status(self.events, Context.admin(), change)
+        return change

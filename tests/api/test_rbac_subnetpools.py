@@ -1,0 +1,77 @@
+"""Subnet pools shared through RBAC policies (rbac-subnetpool): a policy for one
+project lets it see the pool and allocate subnets from it; `shared` is a "*"
+policy."""
+
+from __future__ import annotations
+
+import uuid
+
+from server import Api, assert_error
+
+
+def project() -> str:
+    return f"p-{uuid.uuid4().hex[:8]}"
+
+
+def pid(api: Api) -> str:
+    return api.client.headers["X-Project-Id"]
+
+
+def share(api: Api, object_id: str, target: str):
+    return api.post("rbac-policies", {"rbac_policy": {
+        "object_type": "subnetpool", "object_id": object_id,
+        "action": "access_as_shared", "target_tenant": target}})
+
+
+def pool(api: Api, **attrs: object) -> dict:
+    response = api.post("subnetpools", {"subnetpool": {"name": "p", **attrs}})
+    assert response.status_code == 201, response.text
+    return response.json()["subnetpool"]
+
+
+def post_subnet(api: Api, network_id: str, pool_id: str):
+    return api.post("subnets", {"subnet": {"network_id": network_id, "ip_version": 4,
+                                           "subnetpool_id": pool_id, "prefixlen": 26}})
+
+
+def test_shared_with_one_project(api: Api) -> None:
+    a, b, c = (api.as_project(project()) for _ in range(3))
+    owned = pool(a, prefixes=["10.93.0.0/16"])
+    b_net, c_net = b.network(), c.network()
+    assert_error(post_subnet(b, b_net["id"], owned["id"]), 404, "SubnetPoolNotFound")
+    response = share(a, owned["id"], pid(b))
+    assert response.status_code == 201, response.text
+    policy = response.json()["rbac_policy"]
+    seen = b.get(f"subnetpools/{owned['id']}")
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["subnetpool"]["shared"] is True
+    assert owned["id"] in {p["id"] for p in b.get("subnetpools?shared=true").json()
+                           ["subnetpools"]}
+    assert_error(c.get(f"subnetpools/{owned['id']}"), 404, "SubnetPoolNotFound")
+    assert_error(post_subnet(c, c_net["id"], owned["id"]), 404, "SubnetPoolNotFound")
+    response = post_subnet(b, b_net["id"], owned["id"])
+    assert response.status_code == 201, response.text
+    subnet = response.json()["subnet"]
+    assert subnet["subnetpool_id"] == owned["id"]
+    assert_error(a.delete(f"rbac-policies/{policy['id']}"), 409, "RbacPolicyInUse",
+                 f"RBAC policy on object {owned['id']} cannot be removed because other "
+                 f"objects depend on it.\nDetails: project_id={pid(b)}")
+    assert b.delete(f"subnets/{subnet['id']}").status_code == 204
+    assert a.delete(f"rbac-policies/{policy['id']}").status_code == 204
+    assert_error(b.get(f"subnetpools/{owned['id']}"), 404, "SubnetPoolNotFound")
+
+
+def test_shared_attribute_is_a_wildcard_policy(own_project_admin: Api, api: Api) -> None:
+    admin = own_project_admin
+    other = api.as_project(project())
+    everyone = pool(admin, prefixes=["10.94.0.0/16"], shared=True)
+    assert everyone["shared"] is True
+    policies = admin.get(f"rbac-policies?object_id={everyone['id']}").json()[
+        "rbac_policies"]
+    assert [(p["object_type"], p["target_tenant"]) for p in policies] == [
+        ("subnetpool", "*")]
+    assert other.get(f"subnetpools/{everyone['id']}").json()["subnetpool"][
+        "shared"] is True
+    assert admin.delete(f"subnetpools/{everyone['id']}").status_code == 204
+    assert admin.get(f"rbac-policies?object_id={everyone['id']}").json() == {
+        "rbac_policies": []}

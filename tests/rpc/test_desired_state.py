@@ -1,0 +1,312 @@
+"""get_desired_state (l2, dhcp), get_dhcp_port and release_dhcp_port over RabbitMQ,
+answered from a real server's database after API calls; and the number of queries a
+desired state costs, which must not grow with the number of ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from backends import database
+from neutrino import conf as conf_mod
+from neutrino.api import body as bodies
+from neutrino.api.app import build_core
+from neutrino.context import Context
+from neutrino.db import migrate, models
+from neutrino.db.engine import Database
+from neutrino.resources.port import PORT
+from neutrino.rpc import desired_state
+from rpc_helpers import (
+    PluginClient,
+    Reporter,
+    dhcp_state,
+    hosts_of,
+    lb_state,
+    new_transport,
+    only_new_agents,
+    require_rabbit,
+    server_conf,
+    unique,
+)
+from server import Api, ServerProcess
+
+
+@pytest.fixture(scope="module")
+def bus() -> Iterator[object]:
+    rpc_transport = new_transport(require_rabbit())
+    yield rpc_transport
+    rpc_transport.cleanup()
+
+
+@pytest.fixture(scope="module")
+def srv(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    rabbit = require_rabbit()
+    state = tmp_path_factory.mktemp(f"desired-{backend}")
+    name = unique("desired-test")
+    with database(backend, state) as url, ServerProcess(
+            state, url, extra_conf=server_conf(rabbit, name)) as proc:
+        proc.rpc_name = name
+        yield proc
+
+
+@pytest.fixture
+def admin(srv: ServerProcess) -> Api:
+    return Api(srv.url)
+
+
+@pytest.fixture
+def report(bus: object, srv: ServerProcess) -> Reporter:
+    return Reporter(bus, srv.rpc_name)
+
+
+@pytest.fixture
+def plugin(bus: object, srv: ServerProcess) -> PluginClient:
+    return PluginClient(bus, srv.rpc_name)
+
+
+def make(api: Api, path: str, resource: str, **attrs: object) -> dict:
+    response = api.post(path, {resource: attrs})
+    assert response.status_code == 201, response.text
+    return response.json()[resource]
+
+
+def ips(port: dict) -> list[str]:
+    return [i["ip_address"] for i in port["fixed_ips"]]
+
+
+def test_l2_state(admin: Api, report: Reporter, plugin: PluginClient) -> None:
+    host1, host2, host3 = unique("compute"), unique("compute"), unique("compute")
+    report(lb_state(host1, "192.0.2.1"))
+    report(lb_state(host2, "192.0.2.2"))
+    net = admin.network(name=unique("net"))
+    subnet = admin.subnet(net["id"], "10.20.0.0/24", enable_dhcp=False)
+    group = make(admin, "security-groups", "security_group", name=unique("web"))
+    ag = make(admin, "address-groups", "address_group", name=unique("ag"),
+                      addresses=["192.0.2.0/24", "2001:db8::/64"])
+    ssh = make(admin, "security-group-rules", "security_group_rule", security_group_id=group["id"],
+                       direction="ingress", protocol="tcp", port_range_min=22,
+                       port_range_max=22, remote_group_id=group["id"])
+    from_ag = make(admin, "security-group-rules", "security_group_rule",
+                   security_group_id=group["id"], direction="ingress", ethertype="IPv4",
+                   remote_address_group_id=ag["id"])
+    p1 = admin.port(net["id"], security_groups=[group["id"]],
+                    **{"binding:host_id": host1, "device_owner": "compute:nova"})
+    p2 = admin.port(net["id"], security_groups=[group["id"]],
+                    allowed_address_pairs=[{"ip_address": "10.20.0.100/32"}],
+                    **{"binding:host_id": host2, "device_owner": "compute:nova"})
+    # Unbound and third-host ports are not host1's business (p3 is a peer).
+    admin.port(net["id"], security_groups=[])
+    p3 = admin.port(net["id"], port_security_enabled=False, security_groups=[],
+                    **{"binding:host_id": host3})
+
+    state = plugin.call("get_desired_state", host=host1, kind="l2")
+    assert state["host"] == host1
+    assert [p["id"] for p in state["ports"]] == [p1["id"]]
+    port = state["ports"][0]
+    assert port == {
+        "id": p1["id"], "device": "tap" + p1["id"][:11],
+        "revision_number": port["revision_number"], "network_id": net["id"],
+        "mac_address": p1["mac_address"], "admin_state_up": True,
+        "status": port["status"], "device_owner": "compute:nova",
+        "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ips(p1)[0]}],
+        "allowed_address_pairs": [], "port_security_enabled": True,
+        "security_groups": [group["id"]]}
+    assert port["revision_number"] >= p1["revision_number"]
+
+    [network] = state["networks"]
+    assert network["id"] == net["id"]
+    assert network["network_type"] == net["provider:network_type"] == "vxlan"
+    assert network["segmentation_id"] == net["provider:segmentation_id"]
+    assert network["physical_network"] is None
+    assert network["mtu"] == net["mtu"]
+    assert network["peers"] == sorted([
+        {"host": host2, "tunnel_ip": "192.0.2.2",
+         "macs": [{"mac_address": p2["mac_address"], "ip_address": ips(p2)[0]}]},
+        {"host": host3, "tunnel_ip": None,  # no Linux bridge agent reports there
+         "macs": [{"mac_address": p3["mac_address"], "ip_address": ips(p3)[0]}]}],
+        key=lambda p: p["host"])
+
+    sg = state["security_groups"][group["id"]]
+    assert set(state["security_groups"]) == {group["id"]}
+    assert sg["stateful"] is True
+    rules = {r["id"]: r for r in sg["rules"]}
+    assert rules[ssh["id"]] == {
+        "id": ssh["id"], "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+        "port_range_min": 22, "port_range_max": 22, "remote_ip_prefix": None,
+        "remote_group_id": group["id"], "remote_address_group_id": None}
+    assert rules[from_ag["id"]]["remote_address_group_id"] == ag["id"]
+    assert sum(r["direction"] == "egress" for r in sg["rules"]) == 2  # the defaults
+    assert state["remote_groups"] == {group["id"]: {
+        "IPv4": sorted([ips(p1)[0], ips(p2)[0], "10.20.0.100/32"]), "IPv6": []}}
+    assert state["address_groups"] == {ag["id"]: {"IPv4": ["192.0.2.0/24"],
+                                                  "IPv6": ["2001:db8::/64"]}}
+
+    # A change shows in the next state: p2 leaves the group.
+    admin.put(f"ports/{p2['id']}", {"port": {"security_groups": []}})
+    state = plugin.call("get_desired_state", host=host1, kind="l2")
+    assert state["remote_groups"][group["id"]]["IPv4"] == [ips(p1)[0]]
+    # A host with nothing bound gets an empty state.
+    idle = unique("idle")
+    assert plugin.call("get_desired_state", host=idle, kind="l2") == {
+        "host": idle, "ports": [], "networks": [], "security_groups": {},
+        "remote_groups": {}, "address_groups": {}}
+
+
+def test_dhcp_state_and_port(admin: Api, report: Reporter, plugin: PluginClient) -> None:
+    only_new_agents(admin)
+    host = unique("net")
+    report(lb_state(host, "192.0.2.9"))
+    report(dhcp_state(host))
+    net = admin.network(name=unique("net"))
+    v4 = admin.subnet(net["id"], "10.30.0.0/24", dns_nameservers=["10.30.0.53", "9.9.9.9"],
+                      host_routes=[{"destination": "10.31.0.0/24",
+                                    "nexthop": "10.30.0.254"}])
+    off = admin.subnet(net["id"], "10.32.0.0/24", enable_dhcp=False)
+    assert hosts_of(admin, net["id"]) == [host]
+    vm = admin.port(net["id"], extra_dhcp_opts=[{"opt_name": "tftp-server",
+                                                 "opt_value": "10.30.0.2"}])
+    state = plugin.call("get_desired_state", host=host, kind="dhcp")
+    [network] = state["networks"]
+    assert network["dhcp_port"] is None  # until the agent asks for it
+    subnets = {s["id"]: s for s in network["subnets"]}
+    assert set(subnets) == {v4["id"], off["id"]}
+    assert subnets[v4["id"]] == {
+        "id": v4["id"], "cidr": "10.30.0.0/24", "ip_version": 4,
+        "gateway_ip": "10.30.0.1", "enable_dhcp": True,
+        "dns_nameservers": ["10.30.0.53", "9.9.9.9"],
+        "host_routes": [{"destination": "10.31.0.0/24", "nexthop": "10.30.0.254"}],
+        "allocation_pools": [{"start": "10.30.0.2", "end": "10.30.0.254"}],
+        "ipv6_ra_mode": None, "ipv6_address_mode": None,
+        "revision_number": v4["revision_number"]}
+    assert subnets[off["id"]]["enable_dhcp"] is False
+    [listed] = [p for p in network["ports"] if p["id"] == vm["id"]]
+    assert listed["extra_dhcp_opts"] == [{"opt_name": "tftp-server",
+                                          "opt_value": "10.30.0.2", "ip_version": 4}]
+    assert listed["mac_address"] == vm["mac_address"]
+
+    port = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
+    assert port["device_owner"] == "network:dhcp"
+    assert [i["subnet_id"] for i in port["fixed_ips"]] == [v4["id"]]  # DHCP subnets only
+    shown = admin.get(f"ports/{port['id']}").json()["port"]
+    assert shown["binding:host_id"] == host
+    assert shown["device_id"] == port["device_id"]
+    assert shown["device_id"].startswith("dhcp") and shown["device_id"].endswith(net["id"])
+    # Asking again gives the same port.
+    assert plugin.call("get_dhcp_port", host=host, network_id=net["id"])["id"] == port["id"]
+    state = plugin.call("get_desired_state", host=host, kind="dhcp")
+    assert state["networks"][0]["dhcp_port"] == port
+    # The DHCP port is bound to the agent's host: the L2 agent there plugs it.
+    l2 = plugin.call("get_desired_state", host=host, kind="l2")
+    assert [p["id"] for p in l2["ports"]] == [port["id"]]
+
+    # A subnet with DHCP turned on later gets an address on the port.
+    admin.put(f"subnets/{off['id']}", {"subnet": {"enable_dhcp": True}})
+    again = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
+    assert again["id"] == port["id"]
+    assert sorted(i["subnet_id"] for i in again["fixed_ips"]) == sorted(
+        [v4["id"], off["id"]])
+
+    assert plugin.call("release_dhcp_port", host=host, network_id=net["id"]) is True
+    assert admin.get(f"ports/{port['id']}").status_code == 404
+    assert plugin.call("release_dhcp_port", host=host, network_id=net["id"]) is False
+    state = plugin.call("get_desired_state", host=host, kind="dhcp")
+    assert state["networks"][0]["dhcp_port"] is None
+    # Another host's DHCP agent serves nothing.
+    assert plugin.call("get_desired_state", host=unique("none"), kind="dhcp")[
+        "networks"] == []
+    assert plugin.call("get_dhcp_port", host=host, network_id=net["id"].replace(
+        net["id"][:8], "00000000")) is None
+
+
+def test_dhcp_port_ignores_the_projects_quota(admin: Api, report: Reporter,
+                                              plugin: PluginClient) -> None:
+    only_new_agents(admin)
+    host = unique("net")
+    report(dhcp_state(host))
+    project = unique("p")
+    owner = admin.as_project(project, ["admin"])
+    net = owner.network(name=unique("net"))
+    owner.subnet(net["id"], "10.33.0.0/24")
+    assert admin.put(f"quotas/{project}", {"quota": {"port": 0}}).status_code == 200
+    assert owner.post("ports", {"port": {"network_id": net["id"]}}).status_code == 409
+    port = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
+    assert admin.get(f"ports/{port['id']}").json()["port"]["project_id"] == project
+
+
+def test_unknown_kind(plugin: PluginClient) -> None:
+    # A built-in exception comes back as itself (oslo.messaging re-raises it).
+    with pytest.raises(ValueError) as error:
+        plugin.call("get_desired_state", host="h", kind="bogus")
+    assert "unknown kind 'bogus'" in str(error.value)
+
+
+# -- cost: a fixed number of queries ---------------------------------------------------
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[object]:
+    conf = conf_mod.new_conf([])
+    conf.set_override("state_path", str(tmp_path))
+    db = Database(conf_mod.database_url(conf))
+    migrate.upgrade(db)
+    yield build_core(conf, db)
+    db.engine.dispose()
+
+
+def _bound_ports(core: object, host: str, count: int) -> None:
+    ctx = Context.admin("p1")
+    net = core.networks.create_bulk(ctx, [bodies.prepare_create(  # type: ignore[attr-defined]
+        core.networks.resource, {"name": "n"}, ctx)])[0]  # type: ignore[attr-defined]
+    subnet_res = core.subnets.resource  # type: ignore[attr-defined]
+    core.subnets.create_bulk(ctx, [bodies.prepare_create(  # type: ignore[attr-defined]
+        subnet_res, {"network_id": net["id"], "cidr": "10.0.0.0/20", "ip_version": 4,
+                     "enable_dhcp": False}, ctx)])
+    group = core.security_groups.create_bulk(ctx, [  # type: ignore[attr-defined]
+        bodies.prepare_create(core.security_groups.resource,  # type: ignore[attr-defined]
+                              {"name": "g"}, ctx)])[0]
+    core.security_group_rules.create_bulk(ctx, [  # type: ignore[attr-defined]
+        bodies.prepare_create(core.security_group_rules.resource,  # type: ignore[attr-defined]
+                              {"security_group_id": group["id"], "direction": "ingress",
+                               "remote_group_id": group["id"]}, ctx)])
+    items = [bodies.prepare_create(PORT, {"network_id": net["id"],
+                                          "security_groups": [group["id"]]}, ctx)
+             for _ in range(count)]
+    ports = core.ports.create_bulk(ctx, items)  # type: ignore[attr-defined]
+
+    def bind(session: object) -> None:
+        for port in ports:
+            row = session.get(models.PortBinding, port["id"])  # type: ignore[attr-defined]
+            if row is None:
+                session.add(models.PortBinding(port_id=port["id"], host=host))  # type: ignore[attr-defined]
+            else:
+                row.host = host
+    core.db.run(bind)  # type: ignore[attr-defined]
+
+
+def _queries(core: object, host: str) -> tuple[int, dict]:
+    engine = core.db.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        state = core.db.run(lambda s: desired_state.desired_state(  # type: ignore[attr-defined]
+            s, host, "l2"), write=False)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), state
+
+
+def test_l2_state_query_count_does_not_grow_with_ports(core: object) -> None:
+    _bound_ports(core, "small", 3)
+    _bound_ports(core, "large", 120)
+    small, small_state = _queries(core, "small")
+    large, large_state = _queries(core, "large")
+    assert len(small_state["ports"]) == 3 and len(large_state["ports"]) == 120
+    assert len(large_state["remote_groups"].popitem()[1]["IPv4"]) == 120
+    assert large == small
+    assert large <= 20

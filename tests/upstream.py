@@ -1,0 +1,40 @@
+"""Upstream's extension texts: the recorded deployment's extensions.json, plus the
+extensions it did not enable (ML2 extension drivers `uplink_status_propagation`,
+`port_trusted`, `tag_ports_during_bulk_creation`; the sort-key-validation shim), as
+neutron-lib's API definitions give them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+REFERENCE = Path("/work/shared/reference/neutron-29")
+
+NOT_RECORDED = [
+    ("sort-key-validation", "Sort keys validation", "Provides validation on sort keys.",
+     "2018-07-04T10:00:00-00:00"),
+    ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation",
+     "Allow to tag ports during bulk creation", "2019-12-29T19:00:00-00:00"),
+    ("uplink-status-propagation", "Uplink status propagation extension",
+     "Provides ability to propagate port uplink status.", "2018-05-31T18:00:00-00:00"),
+    ("port-trusted-vif", "Port trusted vif", "Expose port 'trusted' attribute in the API",
+     "2024-07-10T10:00:00-00:00"),
+    # the segments and network_segment_range service plugins
+    ("segment", "Segment", "Segments extension.", "2016-02-24T17:00:00-00:00"),
+    ("standard-attr-segment", "Standard Attribute Segment Extension",
+     "Add standard attributes to Segment resource", "2018-04-09T10:00:00-00:00"),
+    ("network-segment-range", "Neutron Network Segment Range",
+     "Provides support for the network segment range management",
+     "2018-11-29T00:00:00-00:00"),
+]
+
+
+def upstream_extensions(recorded: list[dict] | None = None) -> dict[str, dict]:
+    """By alias; `recorded`: a transcript's list instead of extensions.json."""
+    if recorded is None:
+        recorded = json.loads((REFERENCE / "extensions.json").read_text())["extensions"]
+    known = {e["alias"]: e for e in recorded}
+    for alias, name, description, updated in NOT_RECORDED:
+        known.setdefault(alias, {"name": name, "alias": alias, "description": description,
+                                 "updated": updated, "links": []})
+    return known
