@@ -35,11 +35,15 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = state_dir / "neutrino.conf"
         self.log = state_dir / "server.log"
+        # Tests run as root with fake://: without this line the server would run
+        # this machine's agents on its real devices (the all-in-one).
+        agents = "" if "embedded_agents" in extra_conf else "embedded_agents = false\n"
         self.config.write_text(
             "[DEFAULT]\n"
             f"bind_port = {self.port}\n"
             f"state_path = {state_dir}\n"
             f"api_workers = {workers}\n"
+            f"{agents}"
             f"{extra_conf}\n"
             "[database]\n"
             f"connection = {db_url}\n")

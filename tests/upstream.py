@@ -19,6 +19,12 @@ NOT_RECORDED = [
      "Provides ability to propagate port uplink status.", "2018-05-31T18:00:00-00:00"),
     ("port-trusted-vif", "Port trusted vif", "Expose port 'trusted' attribute in the API",
      "2024-07-10T10:00:00-00:00"),
+    # the ML2 extension drivers dns / dns_domain_ports
+    ("dns-integration", "DNS Integration", "Provides integration with DNS.",
+     "2015-08-15T18:00:00-00:00"),
+    ("dns-domain-ports", "dns_domain for ports",
+     "Allows the DNS domain to be specified for a network port.",
+     "2017-04-24T10:00:00-00:00"),
     # the segments and network_segment_range service plugins
     ("segment", "Segment", "Segments extension.", "2016-02-24T17:00:00-00:00"),
     ("standard-attr-segment", "Standard Attribute Segment Extension",

@@ -28,6 +28,15 @@ core_opts = [
     cfg.IntOpt("rpc_workers", default=0, min=0,
                help="Processes serving only the message bus (agents' calls and "
                     "reports). 0: each API worker serves it too."),
+    cfg.BoolOpt("embedded_agents", default=None,
+                help="Run this host's agents (Linux bridge, DHCP) inside the API "
+                     "worker process, registered under 'host': the all-in-one. "
+                     "Default (unset): on when running as root with the in-process "
+                     "transport_url fake:// and one API worker, off otherwise. They "
+                     "read their own sections ([vxlan], [linux_bridge], "
+                     "[securitygroup], [AGENT], DHCP options) from the same "
+                     "configuration files; without [vxlan] local_ip the host's "
+                     "primary IPv4 address is used."),
     cfg.IntOpt("dhcp_agents_per_network", default=1, min=1,
                help="Number of DHCP agents scheduled to host a network."),
     cfg.BoolOpt("allow_automatic_dhcp_failover", default=True,

@@ -128,23 +128,39 @@ class Env:
         subprocess.run(["ip", "netns", "exec", vm, "dhclient", "-1", "-v", "-cf", conf,
                         "-sf", "/bin/true", "-pf", pid_file, "-lf", lease, "eth0"],
                        capture_output=True, timeout=timeout + 30, check=False)
-        self._stop_dhclient(pid_file)
-        return parse_lease(lease)
+        found = parse_lease(lease)
+        self.stop_dhclient(pid_file, bound=found is not None)
+        return found
+
+    def stop_dhclient(self, pid_file: str, bound: bool = False) -> None:
+        """Stop a dhclient that got a lease and went to the background. Its child
+        writes the pid file after the parent exits: wait for it."""
+        if bound:
+            wait_for(lambda: os.path.exists(pid_file), 5)
+        for pid in self._dhclients_of(pid_file):
+            stop_process(pid)
 
     @staticmethod
-    def _stop_dhclient(pid_file: str) -> None:
+    def _dhclients_of(pid_file: str) -> list[int]:
+        """Our dhclient processes: the one in the pid file, and any whose command
+        line names that pid file (the pid file not written yet)."""
+        pids = set()
         try:
             with open(pid_file) as handle:
-                pid = int(handle.read().strip())
+                pids.add(int(handle.read().strip()))
         except (OSError, ValueError):
-            return
-        argv = privileged.process_cmdline(pid)
-        if argv and "dhclient" in argv[0]:
-            stop_process(pid)
+            pass
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                argv = privileged.process_cmdline(int(entry))
+                if argv and pid_file in argv:
+                    pids.add(int(entry))
+        return [pid for pid in pids if (argv := privileged.process_cmdline(pid))
+                and "dhclient" in argv[0] and pid_file in argv]
 
     def cleanup(self) -> None:
         for pid_file in self.dhclients:
-            self._stop_dhclient(pid_file)
+            self.stop_dhclient(pid_file)
         for network_id in self.networks:
             pid = self.pid(network_id)
             if pid is not None:
@@ -408,6 +424,7 @@ def test_ipv6_stateful_vm_gets_its_address_and_dns(env: Env) -> None:
                     "-sf", "/bin/true", "-pf", pid_file, "-lf", lease_file, "eth0"],
                    capture_output=True, timeout=60, check=False)
     lease = parse_lease6(lease_file)
+    env.stop_dhclient(pid_file, bound=lease is not None)
     assert lease is not None, "no DHCPv6 lease"
     assert lease["iaaddr"] == "2001:db8:20::5"
     assert lease["dhcp6.name-servers"] == "2001:db8:20::2"  # dnsmasq itself
@@ -502,10 +519,12 @@ def test_dhcp_agent_end_to_end(server: ServerProcess, env: Env) -> None:
         assert lease["domain-name-servers"] == "192.0.2.53"
         assert lease["interface-mtu"] == str(net["mtu"])
 
-        configurations = next(a for a in api.get("agents").json()["agents"]
-                              if a["host"] == name and a["agent_type"] == "DHCP agent"
-                              )["configurations"]
-        assert (configurations["networks"], configurations["subnets"]) == (1, 1)
+        def served() -> tuple[int, int]:
+            configurations = next(
+                a for a in api.get("agents").json()["agents"]
+                if a["host"] == name and a["agent_type"] == "DHCP agent")["configurations"]
+            return configurations["networks"], configurations["subnets"]
+        assert wait_for(lambda: served() == (1, 1), 10), served()  # the next report
 
         pid = env.pid(net["id"])
         assert api.delete(f"ports/{port['id']}").status_code == 204

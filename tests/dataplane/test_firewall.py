@@ -425,3 +425,50 @@ def test_security_group_changes_through_the_api_reach_the_dataplane(
 def _created(response, resource: str) -> dict:
     assert response.status_code == 201, response.text
     return response.json()[resource]
+
+
+def test_any_rendered_state_loads_and_reapplies_without_changes(topo: Topology) -> None:
+    """Random desired states (the unit tests' strategy): the kernel accepts every
+    rule, and reads back exactly what was rendered, so a second apply writes
+    nothing; the next state replaces the previous one completely."""
+    from hypothesis import HealthCheck, given, settings
+
+    from unit.agent.test_firewall_render import states
+
+    host = topo.namespace("h0")
+    firewall = Firewall(host)
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(states())
+    def check(desired: dict) -> None:
+        firewall.apply(desired)
+        again = firewall.apply(desired)
+        assert not again.changed, (again, _differences(host, desired))
+        ruleset = render.render(desired)
+        for version in (4, 6):
+            text = privileged.iptables_save(ipv6=version == 6, namespace=host)
+            chains = {line[1:].split()[0] for line in text.splitlines()
+                      if line.startswith(":neutrino-")}
+            assert chains == set(ruleset.chains[version])
+        sets = privileged.ipset_save(host)
+        assert {line.split()[1] for line in sets.splitlines()
+                if line.startswith("create ")} == set(ruleset.ipsets)
+
+    check()
+
+
+def _differences(host: str, desired: dict) -> list[tuple[str, list[str], list[str]]]:
+    """(chain, kernel's rules, rendered rules) of the chains that differ."""
+    from neutrino.agent.firewall.driver import parse_iptables_save
+
+    out = []
+    ruleset = render.render(desired)
+    for version in (4, 6):
+        have = parse_iptables_save(privileged.iptables_save(ipv6=version == 6,
+                                                            namespace=host))
+        for name, rules in ruleset.chains[version].items():
+            want = [render.canonical(r) for r in rules]
+            if have.chains.get(name) != want:
+                out.append((name, have.chains.get(name) or [], want))
+    return out

@@ -11,7 +11,13 @@ from oslo_config import cfg
 
 from neutrino import conf as conf_mod
 from neutrino import exceptions as exc
-from neutrino.api import agent_scheduler, errors, middleware, router_actions
+from neutrino.api import (
+    agent_scheduler,
+    auto_allocated_topology,
+    errors,
+    middleware,
+    router_actions,
+)
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import Collection, Member, send
 from neutrino.api.extensions import BY_ALIAS, EXTENSIONS
@@ -23,7 +29,7 @@ from neutrino.events import Registry
 from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
-from neutrino.services import l3_wiring, rbac_policies
+from neutrino.services import floatingip_pools, l3_wiring, rbac_policies
 from neutrino.services.address_groups import AddressesAction, AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -239,6 +245,8 @@ def create_app(core: Core) -> falcon.App:
                           PrefixesAction(pool_member, core.subnetpools, add))
     router_actions.add_routes(app, core)
     agent_scheduler.add_routes(app, core)
+    floatingip_pools.add_routes(app, core)
+    auto_allocated_topology.add_routes(app, core)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

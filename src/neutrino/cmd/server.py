@@ -10,6 +10,7 @@ from gunicorn.app.base import BaseApplication
 
 from neutrino import conf as conf_mod
 from neutrino import log
+from neutrino.agent import embedded
 from neutrino.api.app import build_core, wsgi_app
 from neutrino.db import migrate
 from neutrino.db.engine import Database
@@ -34,9 +35,11 @@ def prepare_database(conf: Any) -> None:
 
 
 class Server(BaseApplication):
-    def __init__(self, conf: Any) -> None:
+    def __init__(self, conf: Any, embedded_agents: bool = False) -> None:
         self.conf = conf
         self.core = None
+        self.embedded_agents = embedded_agents
+        self.agents: embedded.EmbeddedAgents | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -65,6 +68,9 @@ class Server(BaseApplication):
         LOG.info("API worker %s started", worker.pid)
 
     def _worker_exit(self, server: Any, worker: Any) -> None:
+        # Agents first: their last calls still find the RPC servers.
+        if self.agents is not None:
+            self.agents.stop()
         if self.core is not None:
             rpc_workers.stop_in_process(self.core)
 
@@ -76,7 +82,23 @@ class Server(BaseApplication):
         log.setup(self.conf)
         self.core = build_core(self.conf)
         rpc_workers.start_in_process(self.core, serve_rpc=self.conf.rpc_workers == 0)
+        if self.embedded_agents:
+            self._start_agents()
         return wsgi_app(self.core)
+
+    def _start_agents(self) -> None:
+        """This host's agents as threads of this worker (the all-in-one), on the RPC
+        servers' transport: fake:// reaches only that transport object."""
+        rpc = self.core.rpc
+        if rpc is not None and not rpc.wait_started(10):
+            LOG.warning("the RPC servers are not all listening yet; the embedded "
+                        "agents retry until they are")
+        shared = rpc.transport if rpc is not None else None
+        self.agents = embedded.EmbeddedAgents(self.conf, transport=shared)
+        try:
+            self.agents.start()
+        except Exception:  # noqa: BLE001 - the API still serves
+            LOG.exception("the embedded agents did not start; serving the API alone")
 
 
 def _host(host: str) -> str:
@@ -99,10 +121,16 @@ def main(argv: list[str] | None = None) -> int:
         LOG.warning("rpc_workers = %d with the in-process transport_url %s: the RPC "
                     "workers are other processes that nothing reaches; set "
                     "transport_url = rabbit://...", conf.rpc_workers, conf.transport_url)
+    agents = embedded.decide(conf)
+    if agents.run:
+        LOG.info("starting this host's agents (Linux bridge, DHCP) in the API worker "
+                 "as host %s (%s)", conf.host, agents.reason)
+    else:
+        LOG.info("serving the API alone, no agents for this host: %s", agents.reason)
     workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \
         if conf.rpc_workers else None
     try:
-        Server(conf).run()
+        Server(conf, embedded_agents=agents.run).run()
     finally:
         if workers is not None:
             workers.stop()

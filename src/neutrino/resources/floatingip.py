@@ -5,6 +5,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.dns import convert_dns_domain, convert_fip_dns_name
 from neutrino.resources.standard import standard_attrs
 
 
@@ -51,4 +52,9 @@ FLOATINGIP.add(
          default=None, allow_put=True),
     Attr("status", allow_post=False),
     Attr("port_details", allow_post=False, filterable=False, sortable=False),
+    # dns-integration: set at create only; neither a filter nor a sort key (upstream)
+    Attr("dns_name", convert=convert_fip_dns_name, default="", filterable=False,
+         sortable=False),
+    Attr("dns_domain", convert=convert_dns_domain, default="", filterable=False,
+         sortable=False),
 )

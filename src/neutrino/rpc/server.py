@@ -71,13 +71,22 @@ class RpcService:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
 
+        def stop_one(server: Any) -> None:
+            try:
+                server.stop()
+                server.wait()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                LOG.debug("RPC server stop failed", exc_info=True)
+
         def stop_all() -> None:
-            for server in list(self.servers):
-                try:
-                    server.stop()
-                    server.wait()
-                except Exception:  # noqa: BLE001 - best effort at exit
-                    LOG.debug("RPC server stop failed", exc_info=True)
+            # In parallel: on RabbitMQ a server that has served calls takes about a
+            # second to stop (its listener's poll), one after another 3 s per worker.
+            stoppers = [threading.Thread(target=stop_one, args=(server,), daemon=True)
+                        for server in list(self.servers)]
+            for thread in stoppers:
+                thread.start()
+            for thread in stoppers:
+                thread.join()
         stopper = threading.Thread(target=stop_all, daemon=True)
         stopper.start()
         stopper.join(timeout)

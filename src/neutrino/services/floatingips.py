@@ -39,6 +39,7 @@ from neutrino.services.ports import PortService
 from neutrino.services.routers import FIP_OWNER, GW_OWNER, IF_OWNER
 
 FIP = models.FloatingIP
+FIPDNS = models.FloatingIPDNS
 P = models.Port
 IPA = models.IPAllocation
 RP = models.RouterPort
@@ -103,6 +104,9 @@ class FloatingIPService:
         stmt = select(P.id, *[getattr(P, k) for k in PORT_DETAILS])
         details = {row[0]: dict(zip(PORT_DETAILS, row[1:], strict=True))
                    for row in rows_for_ids(session, stmt, P.id, port_ids)}
+        dns = {fip_id: (name, domain) for fip_id, name, domain in rows_for_ids(
+            session, select(FIPDNS.floatingip_id, FIPDNS.dns_name, FIPDNS.dns_domain),
+            FIPDNS.floatingip_id, [r.id for r in rows])}
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -112,6 +116,7 @@ class FloatingIPService:
                         router_id=row.router_id, port_id=row.fixed_port_id,
                         fixed_ip_address=row.fixed_ip_address, status=row.status,
                         port_details=details.get(row.fixed_port_id))
+            item["dns_name"], item["dns_domain"] = dns.get(row.id, ("", ""))
             out.append(item)
         return out
 
@@ -137,6 +142,7 @@ class FloatingIPService:
 
     def _create(self, session: Session, ctx: Context, data: dict, authorize: Authorize,
                 ports: list[dict]) -> FIP:
+        _check_dns(data)
         network_id = data["floating_network_id"]
         network = session.get(models.Network, network_id)
         if network is None:
@@ -166,6 +172,9 @@ class FloatingIPService:
         session.flush()
         if data.get("tags"):
             common.set_tags(session, "floatingips", row.id, data["tags"])
+        if data.get("dns_name"):
+            session.add(FIPDNS(floatingip_id=row.id, dns_name=data["dns_name"],
+                               dns_domain=data["dns_domain"]))
         if data.get("port_id"):
             self._associate(session, ctx, row, data["port_id"], data.get("fixed_ip_address"))
         elif data.get("fixed_ip_address"):
@@ -324,6 +333,14 @@ def _split_unassociated(query: ListQuery) -> tuple[ListQuery, list[Any]]:
     wanted = [v for v in filters.pop("port_id") if str(v) != ""]
     clause = or_(FIP.fixed_port_id.is_(None), FIP.fixed_port_id.in_(wanted))
     return dataclasses.replace(query, filters=filters), [clause]
+
+
+def _check_dns(data: dict) -> None:
+    """dns_name and dns_domain go together (upstream's check when it keeps them)."""
+    if data.get("dns_domain") and not data.get("dns_name"):
+        raise FloatingIPBadRequest("dns_domain cannot be specified without a dns_name")
+    if data.get("dns_name") and not data.get("dns_domain"):
+        raise FloatingIPBadRequest("dns_name cannot be specified without a dns_domain")
 
 
 def _disassociate(row: FIP) -> None:

@@ -277,6 +277,15 @@ def test_port_without_groups_drops_everything_but_dhcp_and_nd() -> None:
     assert chain(out, IN)[-1] == "-j DROP"
 
 
+def test_rules_iptables_would_refuse_are_left_out() -> None:
+    # The API refuses these; were one to slip through, the other rules still load.
+    out = render.render(state([port()], [
+        rule(protocol="no-such-protocol"), rule(protocol="256"),
+        rule(protocol="tcp", port_range_min=90, port_range_max=80),
+        rule(protocol="icmp", port_range_min=300), rule(protocol="udp")]))
+    assert sg_rules(out, IN) == ["-p udp -j RETURN"]
+
+
 def test_rule_of_other_family_prefix_ignored() -> None:
     out = render.render(state([port()], [rule(remote_ip_prefix="2001:db8::/64")]))
     assert sg_rules(out, IN) == []
@@ -364,6 +373,16 @@ def test_parse_ipset_save_only_ours() -> None:
     assert parse_ipset_save(text) == {
         "NIPv4abc": IpSet("NIPv4abc", "inet", frozenset({"10.0.0.5", "10.1.0.0/16"})),
         "NAGv6def": IpSet("NAGv6def", "inet6", frozenset())}
+
+
+def test_kernel_spellings_of_addresses_compare_equal() -> None:
+    # iptables-save and ipset save write IPv4-mapped IPv6 addresses their own way.
+    assert render.canonical("-A c -s ::ffff:0.0.0.0/128 -j RETURN") == \
+        render.canonical("-A c -s ::ffff:0:0/128 -j RETURN")
+    saved = parse_ipset_save("create NIPv6x hash:net family inet6\n"
+                             "add NIPv6x ::ffff:10.0.0.0/120\nadd NIPv6x ::ffff:0.0.0.0\n")
+    assert saved["NIPv6x"].members == render.set_members(
+        ["::ffff:0:0", "::ffff:10.0.0.0/120"], 6)
 
 
 def test_apply_result_changed() -> None:
@@ -471,3 +490,38 @@ def test_link_local_is_eui64_of_mac(mac: str) -> None:
     assert address in ipaddress.ip_network("fe80::/64")
     assert address.packed[11:13] == b"\xff\xfe"
     assert address.packed[13:] == bytes.fromhex(mac.replace(":", ""))[3:]
+
+
+# -- configuration ----------------------------------------------------------------------
+
+def _conf(**overrides: object):
+    from oslo_config import cfg
+
+    from neutrino.agent.linuxbridge import config as lb_config
+
+    conf = cfg.ConfigOpts()
+    lb_config.register_opts(conf)
+    conf(args=[])
+    for name, value in overrides.items():
+        conf.set_override(name, value, group="securitygroup")
+    return conf
+
+
+def test_firewall_on_by_default_and_off_by_option() -> None:
+    from neutrino.agent.firewall import config as fw_config
+    from neutrino.agent.firewall.driver import Firewall
+
+    assert isinstance(fw_config.firewall(_conf(), "ns1"), Firewall)
+    assert fw_config.firewall(_conf(firewall_driver="noop")) is None
+    assert fw_config.firewall(_conf(enable_security_group=False)) is None
+
+
+def test_missing_tools_reported(monkeypatch) -> None:
+    from neutrino.agent.firewall import config as fw_config
+
+    # The tools are installed here; a host without ipset is simulated.
+    monkeypatch.setattr(fw_config.shutil, "which",
+                        lambda tool: None if tool == "ipset" else f"/usr/sbin/{tool}")
+    (problem,) = fw_config.check(_conf())
+    assert "needs ipset" in problem and "firewall_driver = noop" in problem
+    assert fw_config.check(_conf(firewall_driver="noop")) == []

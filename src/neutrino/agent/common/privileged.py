@@ -443,13 +443,45 @@ def ipset_save(namespace: str | None = None) -> str:
     return execute(["ipset", "save"], namespace)
 
 
+BRIDGE_NF_SYSCTLS = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables")
+
+
 def enable_bridge_netfilter(namespace: str | None = None) -> None:
     """Bridged traffic through iptables/ip6tables (br_netfilter; the sysctls are
     per network namespace). The module is loaded when the kernel lacks it."""
     if not os.path.exists("/proc/sys/net/bridge"):
         execute(["modprobe", "br_netfilter"])
-    execute(["sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1",
-             "net.bridge.bridge-nf-call-ip6tables=1"], namespace)
+
+    def write() -> None:
+        for name in BRIDGE_NF_SYSCTLS:
+            with open(f"/proc/sys/net/bridge/{name}", "r+") as handle:
+                if handle.read().strip() != "1":
+                    handle.seek(0)
+                    handle.write("1\n")
+
+    run_in_namespace(write, namespace)
+
+
+def run_in_namespace(function: Callable[[], None], namespace: str | None) -> None:
+    """Call `function` in a named network namespace: in a thread of its own that
+    enters it (setns is per thread; /proc/sys/net follows the calling thread)."""
+    if not namespace:
+        function()
+        return
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            enter_namespace(namespace)
+            function()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name=f"in-{namespace}", daemon=True)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def spawn(cmd: Sequence[str], namespace: str | None = None,

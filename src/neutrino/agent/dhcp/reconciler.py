@@ -140,7 +140,8 @@ class Reconciler:
                      and os.path.isdir(os.path.join(self.state_dir, name))}
         if self.own_all_namespaces:
             found |= {name[len(NAMESPACE_PREFIX):] for name in privileged.namespaces()
-                      if name.startswith(NAMESPACE_PREFIX)}
+                      if name.startswith(NAMESPACE_PREFIX)
+                      and _is_network_id(name[len(NAMESPACE_PREFIX):])}
         return found
 
     def paths(self, network_id: str) -> Paths:

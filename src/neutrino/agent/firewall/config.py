@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from oslo_config import cfg
 
 from neutrino.agent.firewall.driver import Firewall
@@ -28,3 +30,18 @@ def firewall(conf: cfg.ConfigOpts, namespace: str | None = None) -> Firewall | N
     if not group.enable_security_group or group.firewall_driver == "noop":
         return None
     return Firewall(namespace)
+
+
+TOOLS = ("iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save",
+         "ipset")
+
+
+def check(conf: cfg.ConfigOpts) -> list[str]:
+    """Why the configured firewall cannot work on this host (empty: it can)."""
+    if firewall(conf) is None:
+        return []
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return [f"[securitygroup] firewall_driver = iptables needs {', '.join(missing)} "
+                "(Debian packages iptables, ipset), or set firewall_driver = noop"]
+    return []

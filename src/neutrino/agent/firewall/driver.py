@@ -20,6 +20,7 @@ someone else's edit of our chains is corrected by the next apply.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Mapping
@@ -93,9 +94,18 @@ def parse_ipset_save(text: str) -> dict[str, IpSet]:
             families[parts[1]] = family
             members.setdefault(parts[1], set())
         elif parts[0] == "add":
-            members.setdefault(parts[1], set()).add(parts[2])
+            members.setdefault(parts[1], set()).add(_member(parts[2]))
     return {name: IpSet(name, families.get(name, "inet"), frozenset(values))
             for name, values in members.items()}
+
+
+def _member(text: str) -> str:
+    """A member as ipset save prints it, written as render writes members (ipset
+    has its own way with IPv4-mapped IPv6 addresses)."""
+    try:
+        return rendering.member_text(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        return text
 
 
 def plan_table(want: Mapping[str, list[str]], have: Tables) -> tuple[

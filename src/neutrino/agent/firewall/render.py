@@ -156,10 +156,15 @@ def set_members(values: Iterable[str], version: int) -> frozenset[str]:
         if net is None:
             continue
         nets = list(net.subnets(prefixlen_diff=1)) if net.prefixlen == 0 else [net]
-        for part in nets:
-            out.add(str(part.network_address) if part.prefixlen == part.max_prefixlen
-                    else str(part))
+        out.update(member_text(part) for part in nets)
     return frozenset(out)
+
+
+def member_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+    """A set member as we write and compare it: a host address without its
+    prefix length."""
+    return (str(net.network_address) if net.prefixlen == net.max_prefixlen
+            else str(net))
 
 
 def link_local(mac: str) -> ipaddress.IPv6Network:
@@ -175,7 +180,8 @@ def link_local(mac: str) -> ipaddress.IPv6Network:
 def protocol_of(value: Any, version: int) -> str | None:
     """A rule's protocol as iptables takes it: a name for those iptables-save names
     (and whose ports we match), else the number; None for any protocol.
-    ``icmp`` in an IPv6 rule means ICMPv6 (upstream does the same)."""
+    ``icmp`` in an IPv6 rule means ICMPv6 (upstream does the same). ValueError
+    for a protocol iptables would refuse."""
     if value is None or value == "" or str(value).lower() == "any":
         return None
     text = str(value).lower()
@@ -184,7 +190,9 @@ def protocol_of(value: Any, version: int) -> str | None:
         try:
             number = socket.getprotobyname(text)
         except OSError:
-            return text  # iptables will refuse it; the driver reports that
+            raise ValueError(f"unknown protocol {value}") from None
+    if not 0 <= number <= 255:
+        raise ValueError(f"no IP protocol {value}")
     if number == 0:
         return None  # "-p 0" is iptables' "all"
     if version == 6 and number == 1:
@@ -193,17 +201,25 @@ def protocol_of(value: Any, version: int) -> str | None:
 
 
 def canonical(line: str) -> str:
-    """A rule line with its protocol as `protocol_of` renders it, so a rule we
-    wrote and the same rule read back from iptables-save compare equal."""
+    """A rule line with its protocol as `protocol_of` renders it and its addresses
+    as Python writes them, so a rule we wrote and the same rule read back from
+    iptables-save compare equal (iptables-save names protocols given by number and
+    writes IPv4-mapped IPv6 addresses its own way)."""
     tokens = line.split()
     for i, token in enumerate(tokens[:-1]):
+        value = tokens[i + 1]
         if token == "-p":
-            name = tokens[i + 1]
-            if name not in NAMED_BY_NUMBER.values() and not name.isdigit():
+            if value not in NAMED_BY_NUMBER.values() and not value.isdigit():
                 try:
-                    tokens[i + 1] = str(socket.getprotobyname(name))
+                    tokens[i + 1] = str(socket.getprotobyname(value))
                 except OSError:
                     pass
+        elif token in ("-s", "-d") and ":" in value and ("." in value or "ffff" in value):
+            # Only IPv4-mapped IPv6 addresses are spelled differently.
+            try:
+                tokens[i + 1] = str(ipaddress.ip_network(value, strict=False))
+            except ValueError:
+                pass
     return " ".join(tokens)
 
 
@@ -222,11 +238,16 @@ def rule_matches(rule: Mapping[str, Any], version: int) -> list[str] | None:
         if net is None:
             return None
         args += address_match("-s" if ingress else "-d", net)
-    protocol = protocol_of(rule.get("protocol"), version)
+    try:
+        protocol = protocol_of(rule.get("protocol"), version)
+    except ValueError:
+        return None  # the API refuses it; one bad rule must not fail a batch
     if protocol is not None:
         args += ["-p", protocol]
         low, high = rule.get("port_range_min"), rule.get("port_range_max")
         if protocol == ICMP[version]:
+            if not all(v is None or 0 <= int(v) <= 255 for v in (low, high)):
+                return None
             if low is not None:
                 flag = "--icmp-type" if version == 4 else "--icmpv6-type"
                 value = f"{low}/{high}" if high is not None else str(low)
@@ -234,6 +255,8 @@ def rule_matches(rule: Mapping[str, Any], version: int) -> list[str] | None:
         elif protocol in PORT_PROTOCOLS and (low is not None or high is not None):
             low = 1 if low is None else int(low)
             high = low if high is None else int(high)
+            if not 0 <= low <= high <= 65535:
+                return None
             if (low, high) != (1, 65535):  # every port: no match needed
                 value = str(low) if low == high else f"{low}:{high}"
                 if protocol == "udplite":  # no udplite match module: multiport

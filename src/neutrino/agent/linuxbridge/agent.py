@@ -3,8 +3,9 @@
 It reports itself as upstream's "Linux bridge agent" (so the server's linuxbridge
 mechanism driver binds ports to this host), asks the server for the host's "l2"
 desired state and reconciles bridges, VXLAN devices, FDB entries and taps to it
-(reconciler.py), with the security-group firewall (agent/firewall), whenever a notification, a tap appearing or disappearing or the
-periodic resync says so (agent/common/loop.py).
+(reconciler.py), and the security-group firewall (agent/firewall), whenever a
+notification, a tap appearing or disappearing or the periodic resync says so
+(agent/common/loop.py).
 """
 
 from __future__ import annotations
@@ -146,6 +147,7 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
         if missing:
             problems.append("physical_interface_mappings name missing interface(s): "
                             + ", ".join(missing))
+    problems += firewall_config.check(conf)
     return problems
 
 

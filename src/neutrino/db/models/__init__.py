@@ -7,6 +7,7 @@ subnet, a MAC per network; allocation code inserts and retries on a race.
 Import models from here (`from neutrino.db import models; models.Port`).
 """
 
+from neutrino.db.models.auto_allocate import *  # noqa: F403
 from neutrino.db.models.base import UUID_LEN, Base, StandardAttrs, utcnow  # noqa: F401
 from neutrino.db.models.core import *  # noqa: F403
 from neutrino.db.models.l3 import *  # noqa: F403

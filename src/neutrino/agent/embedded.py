@@ -1,0 +1,163 @@
+"""The all-in-one: this host's agents inside the API worker process.
+
+``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent
+and the DHCP agent of this host as threads of its (single) API worker process, after
+the fork, on the same transport as the worker's RPC servers: the in-process bus
+(``fake://``) reaches only its own transport object (DESIGN.md, "What a user gets").
+They register under ``[DEFAULT] host`` (the machine's name) like separate agents
+would, so ports bound to this host are realised with nothing else to start.
+
+Each agent gets its own ConfigOpts parsed from the server's own configuration files,
+so the agents' sections (``[vxlan]``, ``[linux_bridge]``, ``[securitygroup]``,
+``[AGENT]``, the DHCP agent's ``[DEFAULT]`` options) may be written in neutrino.conf
+or in extra ``--config-file``\\s.
+
+VXLAN (the default tenant network type) needs a VTEP address. Unless ``[vxlan]
+local_ip`` is set, the all-in-one uses the host's primary IPv4 address (the source
+of its default route), else 127.0.0.1: one host has no peers, so the address only
+names the VXLAN device's source; the primary address stays right if the host later
+joins others over RabbitMQ (it is what they would send to), where 127.0.0.1 would
+not.
+
+Stopping the server stops the agents (their threads); the dataplane they built stays
+(bridges, taps, rules, dnsmasq), and the next start reconciles it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from oslo_config import cfg
+
+from neutrino.agent.common import privileged
+from neutrino.rpc import transport as rpc_transport
+
+LOG = logging.getLogger(__name__)
+
+FALLBACK_LOCAL_IP = "127.0.0.1"
+# Only used to ask the kernel which source address a route out of this host takes
+# (a UDP connect sends nothing).
+_PROBE_ADDRESS = ("8.8.8.8", 53)
+
+
+@dataclass
+class Decision:
+    run: bool
+    reason: str
+
+
+def decide(conf: cfg.ConfigOpts) -> Decision:
+    """Whether this server runs this host's agents, and why (logged at start).
+
+    Auto (unset): on when root with the in-process bus and one API worker; an
+    explicit true still needs root and a single worker (several workers would each
+    run a copy of the same host's agents)."""
+    setting = conf.embedded_agents
+    if setting is False:
+        return Decision(False, "embedded_agents = false")
+    if conf.api_workers > 1:
+        return Decision(False, f"api_workers = {conf.api_workers}: the embedded agents "
+                               "need a single API worker process")
+    if not privileged.is_root():
+        return Decision(False, "not running as root (the agents change links, "
+                               "bridges, iptables and namespaces)")
+    if setting is None and not rpc_transport.is_in_process(conf):
+        return Decision(False, f"transport_url is {_scheme(conf.transport_url)}: run "
+                               "the agents as their own processes (or set "
+                               "embedded_agents = true)")
+    if conf.rpc_workers and rpc_transport.is_in_process(conf):
+        return Decision(False, "rpc_workers > 0 with the in-process bus: nothing would "
+                               "answer the agents")
+    why = "embedded_agents = true" if setting else "auto: root and the in-process bus"
+    return Decision(True, why)
+
+
+def _scheme(url: str | None) -> str:
+    return (url or "").split(":", 1)[0] + "://"
+
+
+def primary_address() -> str:
+    """The IPv4 source address of this host's default route; 127.0.0.1 without one."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(_PROBE_ADDRESS)
+            address = probe.getsockname()[0]
+    except OSError:
+        return FALLBACK_LOCAL_IP
+    return address if address and address != "0.0.0.0" else FALLBACK_LOCAL_IP
+
+
+def _agent_conf(register: Any, config_files: list[str], config_dirs: list[str]
+                ) -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    register(conf)
+    args = [f"--config-file={path}" for path in config_files]
+    args += [f"--config-dir={path}" for path in config_dirs]
+    conf(args=args, project="neutrino", default_config_files=[])
+    return conf
+
+
+@dataclass
+class EmbeddedAgents:
+    """This host's agents, started and stopped with the API worker."""
+
+    server_conf: cfg.ConfigOpts
+    transport: Any = None        # the worker's RPC transport (required with fake://)
+    agents: list[Any] = field(default_factory=list)
+    _own_transport: Any = None
+
+    def start(self) -> EmbeddedAgents:
+        # Imported here: the agents' modules pull in pyroute2 and the firewall,
+        # which a server without embedded agents never needs.
+        from neutrino.agent.dhcp import agent as dhcp_agent
+        from neutrino.agent.dhcp import config as dhcp_config
+        from neutrino.agent.linuxbridge import agent as lb_agent
+        from neutrino.agent.linuxbridge import config as lb_config
+
+        files = list(self.server_conf.config_file or [])
+        dirs = list(self.server_conf.config_dir or [])
+        if self.transport is None:  # rpc_workers serve the broker: an own connection
+            self._own_transport = rpc_transport.get_transport(self.server_conf)
+        transport = self.transport or self._own_transport
+
+        lb_conf = _agent_conf(lb_config.register_opts, files, dirs)
+        if lb_conf.vxlan.enable_vxlan and not lb_conf.vxlan.local_ip:
+            address = primary_address()
+            lb_conf.set_default("local_ip", address, group="vxlan")
+            LOG.info("embedded Linux bridge agent: [vxlan] local_ip not set, using the "
+                     "host's primary address %s", address)
+        problems = lb_agent.check_config(lb_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded Linux bridge agent not started: %s", problem)
+        else:
+            self.agents.append(lb_agent.LinuxBridgeAgent(lb_conf, transport=transport))
+
+        dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
+        problems = dhcp_agent.check_config(dhcp_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded DHCP agent not started: %s", problem)
+        else:
+            self.agents.append(dhcp_agent.DhcpAgent(dhcp_conf, transport=transport))
+
+        for agent in self.agents:
+            agent.start()
+            LOG.info("embedded %s started on host %s",
+                     type(agent).__name__, agent.host)
+        return self
+
+    def stop(self) -> None:
+        """Stop the agents' threads; what they built stays for the next start."""
+        for agent in reversed(self.agents):
+            try:
+                agent.stop()
+            except Exception:  # noqa: BLE001 - stop the others anyway
+                LOG.exception("stopping embedded %s failed", type(agent).__name__)
+        self.agents.clear()
+        if self._own_transport is not None:
+            self._own_transport.cleanup()
+            self._own_transport = None
