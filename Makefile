@@ -1,6 +1,7 @@
 # Neutrino developer entry points (GNU make).
 #
 #   make run            venv, database schema, then the API server on 127.0.0.1:9696
+#                       (as root also this host's agents: the all-in-one)
 #   make test           venv, services, lint, then the whole test suite
 #   make help           everything else
 #
@@ -34,7 +35,7 @@ LINT_PATHS := $(wildcard src tests bench)
 VENV_HASH  := $(shell { cat pyproject.toml; echo '$(DEBIAN_PACKAGES)'; } | sha256sum | cut -c1-16)
 VENV_STAMP := $(VENV)/.installed-$(VENV_HASH)
 
-.PHONY: help venv run test lint unit bench sample-config services clean
+.PHONY: help venv run test lint unit bench bench-dataplane sample-config services clean
 
 help:
 	@echo "Neutrino make targets:"
@@ -43,6 +44,7 @@ help:
 	@echo "  make unit           unit tests only"
 	@echo "  make lint           ruff check $(LINT_PATHS)"
 	@echo "  make bench          API benchmark (bench/api.py)"
+	@echo "  make bench-dataplane  port/rule/resync latencies on a host (root; bench/dataplane.py)"
 	@echo "  make sample-config  regenerate etc/neutrino.conf from the option definitions"
 	@echo "  make services       start PostgreSQL/MariaDB/RabbitMQ if they are down"
 	@echo "  make venv           create/refresh $(VENV)"
@@ -83,6 +85,11 @@ unit: venv
 
 bench: venv
 	$(BIN)/python bench/api.py
+
+# Root: namespaces; RabbitMQ (started if down).
+bench-dataplane: venv
+	NEUTRINO_SERVICES=rabbitmq scripts/ensure-services.sh
+	$(BIN)/python bench/dataplane.py
 
 # The generator writes the default of state_path as an absolute path under
 # the current directory; the committed sample says ./state instead.

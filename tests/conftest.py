@@ -22,6 +22,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 from backends import database, selected_backends  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
 
+# rabbit, bus, rpc_server(_options), admin, report, plugin: tests on a RabbitMQ server.
+pytest_plugins = ["rpc_fixtures"]
+
 
 @pytest.fixture(scope="session", params=selected_backends())
 def backend(request: pytest.FixtureRequest) -> str:

@@ -8,14 +8,18 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import oslo_messaging
 
-from backends import unavailable
+from backends import database, unavailable
 from neutrino import conf as conf_mod
 from neutrino.rpc import topics, transport
 from neutrino.rpc.client import StateReporter
+from server import ServerProcess
 
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 
@@ -48,6 +52,20 @@ def server_conf(rabbit: str, name: str, **options: object) -> str:
     lines = [f"transport_url = {rabbit}", f"host = {name}"]
     lines += [f"{key} = {value}" for key, value in options.items()]
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def server_on_rabbit(rabbit: str, backend: str, state: Path, name: str | None = None,
+                     workers: int = 1, **options: object) -> Iterator[ServerProcess]:
+    """A server on the broker with a `host` (`rpc_name`) of its own: other servers on
+    the shared broker (other backends, other test runs) consume the same topic
+    queues, so agents' calls go to `<topic>.<rpc_name>`, this server's queue."""
+    name = name or unique("rpc-test")
+    with database(backend, state) as url, ServerProcess(
+            state, url, workers=workers, extra_conf=server_conf(rabbit, name, **options)
+    ) as proc:
+        proc.rpc_name = name
+        yield proc
 
 
 def dhcp_state(host: str, az: str = "nova", **extra: object) -> dict:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import openstack
 import pytest
-from backends import database
 
+from backends import database
 from server import Api, ServerProcess, assert_error
 
 EXT_CIDR = "172.24.4.0/24"

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 import openstack
 import pytest
 
-from backends import database
 from rpc_helpers import (
     Heartbeat,
     PluginClient,
@@ -21,10 +20,8 @@ from rpc_helpers import (
     dhcp_state,
     hosts_of,
     l3_state,
-    new_transport,
     only_new_agents,
-    require_rabbit,
-    server_conf,
+    server_on_rabbit,
     unique,
 )
 from server import UNKNOWN, Api, ServerProcess, assert_error
@@ -33,49 +30,18 @@ DOWN_TIME = 3
 
 
 @pytest.fixture(scope="module")
-def rabbit() -> str:
-    return require_rabbit()
-
-
-@pytest.fixture(scope="module")
-def bus(rabbit: str) -> Iterator[object]:
-    rpc_transport = new_transport(rabbit)
-    yield rpc_transport
-    rpc_transport.cleanup()
-
-
-def _server(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory,
-            **options: object) -> Iterator[ServerProcess]:
-    state = tmp_path_factory.mktemp(f"dhcp-{backend}")
-    name = unique("dhcp-test")
-    with database(backend, state) as url, ServerProcess(
-            state, url, extra_conf=server_conf(rabbit, name, **options)) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def srv(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[ServerProcess]:
-    yield from _server(rabbit, backend, tmp_path_factory, agent_down_time=60)
+def rpc_server_options() -> dict[str, object]:
+    return {"agent_down_time": 60}
 
 
 @pytest.fixture(scope="module")
 def srv2(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[ServerProcess]:
     """Two agents per network; agents are down after DOWN_TIME seconds."""
-    yield from _server(rabbit, backend, tmp_path_factory, agent_down_time=DOWN_TIME,
-                       dhcp_agents_per_network=2)
-
-
-@pytest.fixture
-def admin(srv: ServerProcess) -> Api:
-    return Api(srv.url)
-
-
-@pytest.fixture
-def report(bus: object, srv: ServerProcess) -> Reporter:
-    return Reporter(bus, srv.rpc_name)
+    state = tmp_path_factory.mktemp(f"dhcp2-{backend}")
+    with server_on_rabbit(rabbit, backend, state, agent_down_time=DOWN_TIME,
+                          dhcp_agents_per_network=2) as proc:
+        yield proc
 
 
 def network_with_subnet(api: Api, cidr: str = "10.9.0.0/24", **subnet: object) -> dict:
@@ -228,13 +194,13 @@ def test_admin_api_is_admin_only(admin: Api, report: Reporter) -> None:
     assert hosts_of(admin, net["id"]) == [host]
 
 
-def test_openstacksdk(admin: Api, report: Reporter, srv: ServerProcess) -> None:
+def test_openstacksdk(admin: Api, report: Reporter, rpc_server: ServerProcess) -> None:
     only_new_agents(admin)
     host = unique("dhcp")
     report(dhcp_state(host))
     agent = agent_id(admin, host)
     net = admin.network(name=unique("net"))
-    conn = openstack.connect(auth_type="none", auth={"endpoint": srv.url})
+    conn = openstack.connect(auth_type="none", auth={"endpoint": rpc_server.url})
     try:
         sdk_agent = conn.network.get_agent(agent)
         conn.network.add_dhcp_agent_to_network(sdk_agent, net["id"])
@@ -249,13 +215,12 @@ def test_openstacksdk(admin: Api, report: Reporter, srv: ServerProcess) -> None:
 
 
 def test_removed_network_keeps_its_dhcp_port_for_the_next_agent(
-        admin: Api, report: Reporter, bus: object, srv: ServerProcess) -> None:
+        admin: Api, report: Reporter, plugin: PluginClient) -> None:
     only_new_agents(admin)
     first, second = unique("dhcp"), unique("dhcp")
     report(dhcp_state(first))
     net = network_with_subnet(admin, "10.9.7.0/24")
     assert hosts_of(admin, net["id"]) == [first]
-    plugin = PluginClient(bus, srv.rpc_name)
     port = plugin.call("get_dhcp_port", host=first, network_id=net["id"])
     assert admin.delete(f"agents/{agent_id(admin, first)}/dhcp-networks/{net['id']}"
                         ).status_code == 204

@@ -231,3 +231,33 @@ def test_router_delete_after_teardown(own_project_admin: Api) -> None:
     assert api.get(f"ports?network_id={t['ext']['id']}").json()["ports"] == []
     assert api.delete(f"networks/{t['ext']['id']}").status_code == 204
     assert router(api)["external_gateway_info"] is None
+
+
+def test_fixed_ip_of_a_floating_ip_cannot_change(own_project_admin: Api) -> None:
+    """Upstream refuses (400) a port update whose fixed_ips drop the address a
+    floating IP maps to; keeping it (with other changes) is fine."""
+    api = own_project_admin
+    t = topology(api, api)
+    port = api.port(t["net"]["id"])
+    fixed = port["fixed_ips"][0]
+    fip = floatingip(api, t["ext"]["id"], port_id=port["id"])
+    message = (f"Bad port request: Cannot update the fixed_ips of the port {port['id']}, "
+               "because its original fixed_ip has been associated to a floating ip.")
+    for fixed_ips in ([], [{"subnet_id": t["subnet"]["id"]}],
+                      [{"subnet_id": t["subnet"]["id"], "ip_address":
+                        str(ipaddress.ip_address(fixed["ip_address"]) + 1)}]):
+        response = api.put(f"ports/{port['id']}", {"port": {"fixed_ips": fixed_ips}})
+        assert_error(response, 400, "BadRequest", message)
+    assert api.get(f"ports/{port['id']}").json()["port"]["fixed_ips"] == [fixed]
+    response = api.put(f"ports/{port['id']}", {"port": {
+        "fixed_ips": [fixed, {"subnet_id": t["subnet"]["id"]}]}})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["port"]["fixed_ips"]) == 2
+    response = api.put(f"ports/{port['id']}", {"port": {"name": "still-mapped"}})
+    assert response.status_code == 200, response.text
+    assert api.get(f"floatingips/{fip['id']}").json()["floatingip"][
+        "fixed_ip_address"] == fixed["ip_address"]
+    # Once disassociated, the address may go.
+    api.put(f"floatingips/{fip['id']}", {"floatingip": {"port_id": None}})
+    response = api.put(f"ports/{port['id']}", {"port": {"fixed_ips": []}})
+    assert response.status_code == 200, response.text

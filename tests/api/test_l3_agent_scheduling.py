@@ -5,7 +5,6 @@ fanout, and the L3 agent's desired state (get_desired_state kind "l3")."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -16,70 +15,17 @@ import oslo_messaging
 import pytest
 from l3_setup import external_network, project_network
 
-from backends import database, unavailable
-from neutrino import conf as conf_mod
-from neutrino.rpc import topics, transport
-from neutrino.rpc.client import StateReporter
+from neutrino.rpc import topics
+from rpc_helpers import PluginClient, Reporter, agent_id, l3_state
 from server import UNKNOWN, Api, ServerProcess, assert_error
 
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
-
-
-@pytest.fixture(scope="module")
-def rabbit() -> str:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
-            pass
-    except OSError:
-        unavailable("RabbitMQ not reachable at 127.0.0.1:5672; start it (make services)")
-    return RABBIT
-
-
-@pytest.fixture(scope="module")
-def l3_server(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[ServerProcess]:
-    state = tmp_path_factory.mktemp(f"l3rpc-{backend}")
-    # Its own server name: the reports and calls reach this server on a shared broker.
-    name = f"l3-rpc-test-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {rabbit}\nhost = {name}\n"
-    with database(backend, state) as url, ServerProcess(state, url, extra_conf=extra) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def bus(rabbit: str) -> Iterator[Any]:
-    conf = conf_mod.new_conf([])
-    conf.set_override("transport_url", rabbit)
-    rpc_transport = transport.get_transport(conf)
-    yield rpc_transport
-    rpc_transport.cleanup()
+L3 = "L3 agent"
 
 
 @pytest.fixture
-def admin(l3_server: ServerProcess) -> Api:
-    return Api(l3_server.url).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
-
-
-def report_l3(bus: Any, server: ServerProcess, host: str, az: str = "nova") -> None:
-    reporter = StateReporter(bus, host, timeout=5, server=server.rpc_name)
-    state = {"agent_type": topics.AGENT_TYPE_L3, "binary": "neutrino-l3-agent",
-             "topic": topics.L3_AGENT, "availability_zone": az, "start_flag": True,
-             "configurations": {}}
-    deadline = time.monotonic() + 60
-    while True:  # the server's RPC listener may still be connecting
-        try:
-            reporter.report(state)
-            return
-        except oslo_messaging.MessagingTimeout:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
-def agent_id(api: Api, host: str) -> str:
-    [agent] = api.get("agents", params={"host": host}).json()["agents"]
-    return agent["id"]
+def admin(rpc_server: ServerProcess) -> Api:
+    """An admin in a project of its own (the module's server is shared)."""
+    return Api(rpc_server.url).as_project(f"p-{uuid.uuid4().hex}", ["admin"])
 
 
 def l3_agents_of(api: Api, router_id: str) -> list[str]:
@@ -112,18 +58,18 @@ def listener(bus: Any) -> Iterator[L3Listener]:
     endpoint = L3Listener()
     target = oslo_messaging.Target(topic=topics.L3_AGENT,
                                    server=f"l3-listener-{uuid.uuid4().hex[:8]}")
-    rpc_server = oslo_messaging.get_rpc_server(bus, target, [endpoint])
-    rpc_server.start()
+    endpoint_server = oslo_messaging.get_rpc_server(bus, target, [endpoint])
+    endpoint_server.start()
     yield endpoint
-    rpc_server.stop()
-    rpc_server.wait()
+    endpoint_server.stop()
+    endpoint_server.wait()
 
 
-def test_scheduling_and_api(admin: Api, bus: Any, l3_server: ServerProcess) -> None:
+def test_scheduling_and_api(admin: Api, report: Reporter) -> None:
     zone = f"az-{uuid.uuid4().hex[:6]}"
     hosts = [f"l3-{uuid.uuid4().hex[:6]}" for _ in range(2)]
     for host in hosts:
-        report_l3(bus, l3_server, host, zone)
+        report(l3_state(host, zone))
     hinted = [admin.create("router", availability_zone_hints=[zone]) for _ in range(4)]
     placed = [l3_agents_of(admin, r["id"]) for r in hinted]
     assert all(len(p) == 1 and p[0] in hosts for p in placed)
@@ -134,7 +80,7 @@ def test_scheduling_and_api(admin: Api, bus: Any, l3_server: ServerProcess) -> N
     assert shown["availability_zone_hints"] == [zone]
 
     # The l3_agent_scheduler API.
-    first, second = (agent_id(admin, h) for h in hosts)
+    first, second = (agent_id(admin, h, L3) for h in hosts)
     router_id = hinted[0]["id"]
     current = l3_agents_of(admin, router_id)[0]
     source = first if current == hosts[0] else second
@@ -157,25 +103,26 @@ def test_scheduling_and_api(admin: Api, bus: Any, l3_server: ServerProcess) -> N
     assert_error(user.get(f"routers/{own['id']}/l3-agents"), 403, "PolicyNotAuthorized")
 
 
-def test_disabled_agent_not_chosen(admin: Api, bus: Any, l3_server: ServerProcess) -> None:
+def test_disabled_agent_not_chosen(admin: Api, report: Reporter) -> None:
     zone = f"az-{uuid.uuid4().hex[:6]}"
     up, down = f"l3-{uuid.uuid4().hex[:6]}", f"l3-{uuid.uuid4().hex[:6]}"
-    report_l3(bus, l3_server, up, zone)
-    report_l3(bus, l3_server, down, zone)
-    assert admin.put(f"agents/{agent_id(admin, down)}",
+    report(l3_state(up, zone))
+    report(l3_state(down, zone))
+    assert admin.put(f"agents/{agent_id(admin, down, L3)}",
                      {"agent": {"admin_state_up": False}}).status_code == 200
     for _ in range(3):
         r = admin.create("router", availability_zone_hints=[zone])
         assert l3_agents_of(admin, r["id"]) == [up]
-    assert_error(admin.post(f"agents/{agent_id(admin, down)}/l3-routers",
+    assert_error(admin.post(f"agents/{agent_id(admin, down, L3)}/l3-routers",
                             {"router_id": r["id"]}), 400, "InvalidL3Agent")
 
 
-def test_notifications_and_desired_state(admin: Api, bus: Any, l3_server: ServerProcess,
+def test_notifications_and_desired_state(admin: Api, report: Reporter,
+                                         plugin: PluginClient,
                                          listener: L3Listener) -> None:
     zone = f"az-{uuid.uuid4().hex[:6]}"
     host = f"l3-{uuid.uuid4().hex[:6]}"
-    report_l3(bus, l3_server, host, zone)
+    report(l3_state(host, zone))
     ext, ext_subnet = external_network(admin, "198.18.0.0/24")
     net, subnet = project_network(admin, "10.61.0.0/24")
     r = admin.create("router", availability_zone_hints=[zone],
@@ -189,10 +136,7 @@ def test_notifications_and_desired_state(admin: Api, bus: Any, l3_server: Server
     route = {"destination": "192.168.50.0/24", "nexthop": "10.61.0.9"}
     admin.put(f"routers/{r['id']}", {"router": {"routes": [route]}})
 
-    client = oslo_messaging.get_rpc_client(
-        bus, oslo_messaging.Target(topic=topics.PLUGIN, version="1.0"), timeout=20
-    ).prepare(server=l3_server.rpc_name)
-    state = client.call({}, "get_desired_state", host=host, kind="l3")
+    state = plugin.call("get_desired_state", host=host, kind="l3")
     assert state["host"] == host
     [mine] = [x for x in state["routers"] if x["id"] == r["id"]]
     assert mine["enable_snat"] is True and mine["admin_state_up"] is True
@@ -215,29 +159,29 @@ def test_notifications_and_desired_state(admin: Api, bus: Any, l3_server: Server
     assert (f["floating_ip_address"], f["fixed_ip_address"]) == (
         fip["floating_ip_address"], port["fixed_ips"][0]["ip_address"])
     # Another host's L3 agent hosts nothing of it.
-    other = client.call({}, "get_desired_state", host=f"nobody-{uuid.uuid4().hex[:6]}",
+    other = plugin.call("get_desired_state", host=f"nobody-{uuid.uuid4().hex[:6]}",
                         kind="l3")
     assert other["routers"] == []
     # Deleting the port disassociates the floating IP and tells the agents.
     listener.routers.clear()
     assert admin.delete(f"ports/{port['id']}").status_code == 204
     assert listener.wait_for(r["id"])
-    state = client.call({}, "get_desired_state", host=host, kind="l3")
+    state = plugin.call("get_desired_state", host=host, kind="l3")
     [mine] = [x for x in state["routers"] if x["id"] == r["id"]]
     assert mine["floating_ips"] == []
 
 
-def test_agent_arriving_later_takes_unscheduled_routers(admin: Api, bus: Any,
-                                                        l3_server: ServerProcess) -> None:
+def test_agent_arriving_later_takes_unscheduled_routers(admin: Api,
+                                                        report: Reporter) -> None:
     zone = f"az-{uuid.uuid4().hex[:6]}"
     host = f"l3-{uuid.uuid4().hex[:6]}"
     # The zone must exist for the hint to be accepted: an agent there, disabled.
-    report_l3(bus, l3_server, f"l3-off-{uuid.uuid4().hex[:6]}", zone)
+    report(l3_state(f"l3-off-{uuid.uuid4().hex[:6]}", zone))
     off = admin.get("agents", params={"availability_zone": zone}).json()["agents"][0]
     admin.put(f"agents/{off['id']}", {"agent": {"admin_state_up": False}})
     r = admin.create("router", availability_zone_hints=[zone])
     assert l3_agents_of(admin, r["id"]) == []
-    report_l3(bus, l3_server, host, zone)
+    report(l3_state(host, zone))
     deadline = time.monotonic() + 20
     while l3_agents_of(admin, r["id"]) != [host] and time.monotonic() < deadline:
         time.sleep(0.2)

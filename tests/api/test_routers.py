@@ -276,3 +276,66 @@ def test_tags(own_project_admin: Api) -> None:
     assert api.get(f"routers/{r['id']}").json()["router"]["tags"] == ["blue", "red"]
     listed = api.get(f"routers?tags=blue&id={r['id']}").json()["routers"]
     assert [x["id"] for x in listed] == [r["id"]]
+
+
+def test_remove_by_subnet_keeps_the_ports_other_addresses(own_project_admin: Api) -> None:
+    """A router port on two subnets: removing one subnet takes only its address (the
+    port stays an interface); removing the last one deletes the port (upstream)."""
+    api = own_project_admin
+    net, v4 = project_network(api)
+    v6 = api.subnet(net["id"], "2001:db8:1234::/64")
+    port = api.port(net["id"], fixed_ips=[{"subnet_id": v4["id"]},
+                                          {"subnet_id": v6["id"]}])
+    r = router(api)
+    added = add_interface(api, r["id"], port_id=port["id"])
+    assert added.status_code == 200, added.text
+    assert added.json()["subnet_ids"] == sorted([v4["id"], v6["id"]])
+    response = remove_interface(api, r["id"], subnet_id=v6["id"])
+    assert response.status_code == 200, response.text
+    assert response.json() == {"id": r["id"], "project_id": r["project_id"],
+                               "port_id": port["id"], "network_id": net["id"],
+                               "subnet_id": v6["id"], "subnet_ids": [v6["id"]]}
+    kept = api.get(f"ports/{port['id']}").json()["port"]
+    assert [ip["subnet_id"] for ip in kept["fixed_ips"]] == [v4["id"]]
+    assert (kept["device_owner"], kept["device_id"]) == ("network:router_interface",
+                                                         r["id"])
+    assert kept["revision_number"] > port["revision_number"]
+    # The freed subnet can be attached again, and the address is free again.
+    assert_error(remove_interface(api, r["id"], subnet_id=v6["id"]), 404,
+                 "RouterInterfaceNotFoundForSubnet")
+    response = remove_interface(api, r["id"], subnet_id=v4["id"])
+    assert response.status_code == 200, response.text
+    assert response.json()["subnet_ids"] == [v4["id"]]
+    assert api.get(f"ports/{port['id']}").status_code == 404
+    assert api.delete(f"routers/{r['id']}").status_code == 204
+
+
+def test_router_port_owner_of_another_projects_router(own_project_admin: Api) -> None:
+    """Upstream's DeviceIDNotOwnedByTenant: a project cannot make its port an
+    interface of another project's router (create or update); changing its own
+    router port's device_owner is not refused (upstream neither)."""
+    admin = own_project_admin
+    theirs = router(admin)
+    user = member(admin)
+    net, subnet = project_network(user)
+    response = user.post("ports", {"port": {
+        "network_id": net["id"], "device_owner": "network:router_interface",
+        "device_id": theirs["id"]}})
+    assert_error(response, 409, "DeviceIDNotOwnedByTenant",
+                 f"The following device_id {theirs['id']} is not owned by your tenant "
+                 "or matches another tenants router.")
+    port = user.port(net["id"])
+    response = user.put(f"ports/{port['id']}", {"port": {
+        "device_owner": "network:router_interface", "device_id": theirs["id"]}})
+    assert_error(response, 409, "DeviceIDNotOwnedByTenant")
+    unchanged = user.get(f"ports/{port['id']}").json()["port"]
+    assert (unchanged["device_owner"], unchanged["device_id"]) == ("", "")
+    mine = router(user)
+    assert add_interface(user, mine["id"], subnet_id=subnet["id"]).status_code == 200
+    [interface] = user.get(f"ports?device_id={mine['id']}").json()["ports"]
+    response = user.put(f"ports/{interface['id']}", {"port": {"name": "renamed"}})
+    assert response.status_code == 200, response.text
+    # An administrator may name any router.
+    response = admin.put(f"ports/{port['id']}", {"port": {
+        "device_owner": "network:router_interface", "device_id": theirs["id"]}})
+    assert response.status_code == 200, response.text

@@ -185,6 +185,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         assert aio.terminate() == 0, aio.log.read_text()[-3000:]
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
+        assert "embedded agents stopped (Linux bridge agent, DHCP agent)" in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 

@@ -46,7 +46,8 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 30.0,
         if value:
             return value
         if time.monotonic() > deadline:
-            tail = read_journal(journal)[-15:] if journal is not None else ""
+            tail = [r for r in read_journal(journal) if r["event"] != "report"][-15:] \
+                if journal is not None else ""
             raise AssertionError(f"timed out waiting for {what}; journal tail: {tail}")
         time.sleep(0.2)
 

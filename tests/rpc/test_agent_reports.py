@@ -4,97 +4,23 @@ agent_down_time, and a server whose broker is unreachable."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from backends import database, unavailable
-from neutrino import conf as conf_mod
-from neutrino.rpc import topics, transport
-from neutrino.rpc.client import StateReporter
+from backends import database
+from rpc_helpers import Reporter, dhcp_state, l3_state, server_on_rabbit
 from server import UNKNOWN, Api, ServerProcess, error_of, free_port
 
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
 DOWN_TIME = 3
-
-
-def rabbit_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
-            return True
-    except OSError:
-        return False
+CONFIGURATIONS = {"networks": 1, "ports": 2}
 
 
 @pytest.fixture(scope="module")
-def rabbit() -> str:
-    if not rabbit_answers():
-        unavailable("RabbitMQ not reachable at 127.0.0.1:5672; start it (make services)")
-    return RABBIT
-
-
-@pytest.fixture(scope="module")
-def rpc_server(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[ServerProcess]:
-    state = tmp_path_factory.mktemp(f"rpc-{backend}")
-    # Its own server name: other servers on the broker (other backends, other test
-    # runs) consume the shared topic queue too, so the reports go to this one's.
-    name = f"rpc-test-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {rabbit}\nagent_down_time = {DOWN_TIME}\nhost = {name}\n"
-    with database(backend, state) as url, ServerProcess(state, url, extra_conf=extra) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def reporter_transport(rabbit: str) -> Iterator[object]:
-    conf = conf_mod.new_conf([])
-    conf.set_override("transport_url", rabbit)
-    rpc_transport = transport.get_transport(conf)
-    yield rpc_transport
-    rpc_transport.cleanup()
-
-
-@pytest.fixture
-def admin(rpc_server: ServerProcess) -> Api:
-    return Api(rpc_server.url)
-
-
-@pytest.fixture
-def report(reporter_transport: object, rpc_server: ServerProcess) -> Reporter:
-    return Reporter(reporter_transport, rpc_server.rpc_name)
-
-
-def dhcp_state(host: str, az: str = "nova", **extra: object) -> dict:
-    return {"agent_type": topics.AGENT_TYPE_DHCP, "binary": "neutrino-dhcp-agent",
-            "topic": topics.DHCP_AGENT, "host": host, "availability_zone": az,
-            "start_flag": True, "configurations": {"networks": 1, "ports": 2},
-            **extra}
-
-
-class Reporter:
-    """A test agent: reports states to the test's server."""
-
-    def __init__(self, rpc_transport: object, server: str) -> None:
-        self.transport = rpc_transport
-        self.server = server
-
-    def __call__(self, state: dict) -> str:
-        """The answer of the first report the server takes (its RPC server may still
-        be connecting to the broker just after start)."""
-        client = StateReporter(self.transport, state["host"], timeout=5, server=self.server)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                return client.report(state)
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+def rpc_server_options() -> dict[str, object]:
+    return {"agent_down_time": DOWN_TIME}
 
 
 def agent_on(api: Api, host: str) -> dict:
@@ -105,7 +31,7 @@ def agent_on(api: Api, host: str) -> dict:
 
 def test_report_registers_an_alive_agent(admin: Api, report: Reporter) -> None:
     host = f"host-{uuid.uuid4().hex[:8]}"
-    assert report(dhcp_state(host)) == "new"
+    assert report(dhcp_state(host, configurations=CONFIGURATIONS)) == "new"
     agent = agent_on(admin, host)
     assert agent["alive"] is True
     assert agent["admin_state_up"] is True
@@ -113,7 +39,7 @@ def test_report_registers_an_alive_agent(admin: Api, report: Reporter) -> None:
     assert agent["binary"] == "neutrino-dhcp-agent"
     assert agent["topic"] == "dhcp_agent"
     assert agent["availability_zone"] == "nova"
-    assert agent["configurations"] == {"networks": 1, "ports": 2}
+    assert agent["configurations"] == CONFIGURATIONS
     assert agent["description"] is None
     assert set(agent) == {"id", "agent_type", "binary", "topic", "host", "admin_state_up",
                           "created_at", "started_at", "heartbeat_timestamp", "alive",
@@ -183,9 +109,7 @@ def test_availability_zones(admin: Api, report: Reporter) -> None:
     zone = f"az-{uuid.uuid4().hex[:8]}"
     host = f"host-{uuid.uuid4().hex[:8]}"
     report(dhcp_state(host, az=zone))
-    l3 = dict(dhcp_state(host, az=zone), agent_type=topics.AGENT_TYPE_L3,
-              binary="neutrino-l3-agent", topic=topics.L3_AGENT)
-    report(l3)
+    report(l3_state(host, az=zone))
     member = admin.as_project(f"p-{uuid.uuid4().hex[:8]}")
     zones = member.get("availability_zones", params={"name": zone}).json()
     assert sorted(zones["availability_zones"], key=lambda z: z["resource"]) == [
@@ -211,15 +135,11 @@ def test_server_starts_without_broker(tmp_path: Path) -> None:
         api.network(name="works-without-broker")
 
 
-def test_two_workers_share_the_broker(rabbit: str, reporter_transport: object,
-                                      tmp_path: Path) -> None:
+def test_two_workers_share_the_broker(rabbit: str, bus: object, tmp_path: Path) -> None:
     """With RabbitMQ, each API worker runs an RPC server on the same queues: every
     report is taken by one of them, whichever it is."""
-    name = f"rpc-test-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {rabbit}\nhost = {name}\n"
-    with database("sqlite", tmp_path) as url, ServerProcess(
-            tmp_path, url, workers=2, extra_conf=extra) as proc:
-        report = Reporter(reporter_transport, name)
+    with server_on_rabbit(rabbit, "sqlite", tmp_path, workers=2) as proc:
+        report = Reporter(bus, proc.rpc_name)
         hosts = [f"host-{uuid.uuid4().hex[:8]}" for _ in range(6)]
         for host in hosts:
             assert report(dhcp_state(host)) == "new"

@@ -34,39 +34,6 @@ from rpc_helpers import (
 from server import Api, ServerProcess
 
 
-@pytest.fixture(scope="module")
-def bus() -> Iterator[object]:
-    rpc_transport = new_transport(require_rabbit())
-    yield rpc_transport
-    rpc_transport.cleanup()
-
-
-@pytest.fixture(scope="module")
-def srv(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    rabbit = require_rabbit()
-    state = tmp_path_factory.mktemp(f"desired-{backend}")
-    name = unique("desired-test")
-    with database(backend, state) as url, ServerProcess(
-            state, url, extra_conf=server_conf(rabbit, name)) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture
-def admin(srv: ServerProcess) -> Api:
-    return Api(srv.url)
-
-
-@pytest.fixture
-def report(bus: object, srv: ServerProcess) -> Reporter:
-    return Reporter(bus, srv.rpc_name)
-
-
-@pytest.fixture
-def plugin(bus: object, srv: ServerProcess) -> PluginClient:
-    return PluginClient(bus, srv.rpc_name)
-
-
 def make(api: Api, path: str, resource: str, **attrs: object) -> dict:
     response = api.post(path, {resource: attrs})
     assert response.status_code == 201, response.text

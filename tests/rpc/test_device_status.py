@@ -3,53 +3,13 @@ bound ports, device up / down setting the port status seen through the API."""
 
 from __future__ import annotations
 
-import socket
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import oslo_messaging
 import pytest
 
-from backends import database, unavailable
-from neutrino import conf as conf_mod
-from neutrino.rpc import topics, transport
-from neutrino.rpc.client import StateReporter
+from rpc_helpers import PluginClient, Reporter, lb_state
 from server import Api, ServerProcess
-
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
-
-
-@pytest.fixture(scope="module")
-def rabbit() -> str:
-    try:
-        with socket.create_connection(("127.0.0.1", 5672), timeout=2):
-            pass
-    except OSError:
-        unavailable("RabbitMQ not reachable at 127.0.0.1:5672; start it (make services)")
-    return RABBIT
-
-
-@pytest.fixture(scope="module")
-def rpc_server(rabbit: str, backend: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[ServerProcess]:
-    state = tmp_path_factory.mktemp(f"l2rpc-{backend}")
-    # Its own server name, so the calls reach this server's queues on a shared broker.
-    name = f"l2-rpc-test-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {rabbit}\nhost = {name}\n"
-    with database(backend, state) as url, ServerProcess(state, url, extra_conf=extra) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture(scope="module")
-def agent_transport(rabbit: str) -> Iterator[Any]:
-    conf = conf_mod.new_conf([])
-    conf.set_override("transport_url", rabbit)
-    rpc_transport = transport.get_transport(conf)
-    yield rpc_transport
-    rpc_transport.cleanup()
 
 
 class L2Agent:
@@ -58,38 +18,21 @@ class L2Agent:
     def __init__(self, rpc_transport: Any, server: str, host: str) -> None:
         self.host = host
         self.agent_id = f"lb-{host}"
-        target = oslo_messaging.Target(topic=topics.PLUGIN, version="1.0")
-        self.client = oslo_messaging.get_rpc_client(rpc_transport, target, timeout=10
-                                                    ).prepare(server=server)
-        self.reporter = StateReporter(rpc_transport, host, timeout=5, server=server)
+        self.plugin = PluginClient(rpc_transport, server)
+        self.reporter = Reporter(rpc_transport, server)
 
-    def report(self, **configurations: object) -> str:
-        state = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE,
-                 "binary": "neutrino-linuxbridge-agent", "topic": "N/A",
-                 "start_flag": True, "configurations": configurations}
-        deadline = time.monotonic() + 60
-        while True:  # the server's RPC listener may still be connecting
-            try:
-                return self.reporter.report(state)
-            except oslo_messaging.MessagingTimeout:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+    def report(self) -> str:
+        """Registers as a vxlan-capable agent (what lets ML2 bind ports here)."""
+        return self.reporter(lb_state(self.host, "192.0.2.1"))
 
     def call(self, method: str, **kwargs: Any) -> Any:
-        return self.client.call({}, method, agent_id=self.agent_id, host=self.host,
-                                **kwargs)
+        return self.plugin.call(method, agent_id=self.agent_id, host=self.host, **kwargs)
 
 
 @pytest.fixture
-def admin(rpc_server: ServerProcess) -> Api:
-    return Api(rpc_server.url)
-
-
-@pytest.fixture
-def agent(agent_transport: Any, rpc_server: ServerProcess) -> L2Agent:
-    lb = L2Agent(agent_transport, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
-    assert lb.report(tunnel_types=["vxlan"], tunneling_ip="192.0.2.1") == "new"
+def agent(bus: Any, rpc_server: ServerProcess) -> L2Agent:
+    lb = L2Agent(bus, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
+    assert lb.report() == "new"
     return lb
 
 
@@ -137,15 +80,15 @@ def test_device_details(admin: Api, agent: L2Agent, bound_port: dict) -> None:
 
 
 def test_details_only_for_the_bound_host(admin: Api, agent: L2Agent, bound_port: dict,
-                                         agent_transport: Any,
+                                         bus: Any,
                                          rpc_server: ServerProcess) -> None:
-    other = L2Agent(agent_transport, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
+    other = L2Agent(bus, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
     assert other.call("get_devices_details_list", devices=[tap(bound_port)]) == [
         {"device": tap(bound_port)}]
 
 
 def test_device_up_and_down(admin: Api, agent: L2Agent, bound_port: dict,
-                            agent_transport: Any, rpc_server: ServerProcess) -> None:
+                            bus: Any, rpc_server: ServerProcess) -> None:
     revision = port_of(admin, bound_port)["revision_number"]
     assert agent.call("update_device_up", device=tap(bound_port)) is None
     port = port_of(admin, bound_port)
@@ -156,7 +99,7 @@ def test_device_up_and_down(admin: Api, agent: L2Agent, bound_port: dict,
     assert port_of(admin, bound_port)["revision_number"] == revision + 1
 
     # Another host's agent does not decide for this port.
-    other = L2Agent(agent_transport, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
+    other = L2Agent(bus, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
     assert other.call("update_device_down", device=tap(bound_port)) == {
         "device": tap(bound_port), "exists": True}
     assert port_of(admin, bound_port)["status"] == "ACTIVE"
@@ -182,15 +125,15 @@ def test_rebinding_puts_the_port_down(admin: Api, agent: L2Agent, bound_port: di
     assert port_of(admin, bound_port)["status"] == "DOWN"
 
 
-def test_details_retry_a_failed_binding(admin: Api, agent_transport: Any,
+def test_details_retry_a_failed_binding(admin: Api, bus: Any,
                                         rpc_server: ServerProcess) -> None:
     """A port bound to a host before its agent reported: the agent's first request
     for the device binds it."""
-    lb = L2Agent(agent_transport, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
+    lb = L2Agent(bus, rpc_server.rpc_name, f"host-{uuid.uuid4().hex[:8]}")
     net = admin.network(name="late-agent")
     port = admin.port(net["id"], **{"binding:host_id": lb.host})
     assert port["binding:vif_type"] == "binding_failed"
-    assert lb.report(tunnel_types=["vxlan"]) == "new"
+    assert lb.report() == "new"
     [details] = lb.call("get_devices_details_list", devices=[tap(port)])
     assert details["port_id"] == port["id"]
     assert details["network_type"] == "vxlan"

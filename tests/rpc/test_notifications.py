@@ -26,8 +26,7 @@ from rpc_helpers import (
     new_transport,
     only_new_agents,
     rabbit_answers,
-    require_rabbit,
-    server_conf,
+    server_on_rabbit,
     unique,
 )
 from server import Api, ServerProcess, free_port
@@ -95,24 +94,6 @@ class Listener:
 
 
 @pytest.fixture(scope="module")
-def bus() -> Iterator[object]:
-    rpc_transport = new_transport(require_rabbit())
-    yield rpc_transport
-    rpc_transport.cleanup()
-
-
-@pytest.fixture(scope="module")
-def srv(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    rabbit = require_rabbit()
-    state = tmp_path_factory.mktemp(f"notify-{backend}")
-    name = unique("notify-test")
-    with database(backend, state) as url, ServerProcess(
-            state, url, extra_conf=server_conf(rabbit, name)) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
-@pytest.fixture(scope="module")
 def listener(bus: object) -> Iterator[Listener]:
     # Its name is also a DHCP agent's host: casts to dhcp_agent.<host> reach it.
     agent = Listener(bus, unique("agent"))
@@ -120,44 +101,43 @@ def listener(bus: object) -> Iterator[Listener]:
     agent.stop()
 
 
-def test_fanouts_after_api_calls(srv: ServerProcess, listener: Listener) -> None:
-    api = Api(srv.url)
-    net = api.network(name=unique("net"))
-    subnet = api.subnet(net["id"], "10.40.0.0/24")
+def test_fanouts_after_api_calls(admin: Api, listener: Listener) -> None:
+    net = admin.network(name=unique("net"))
+    subnet = admin.subnet(net["id"], "10.40.0.0/24")
     listener.wait(lambda t, m, k: m == "subnet_create_end"
                   and k["payload"]["subnet"]["id"] == subnet["id"])
-    port = api.port(net["id"])
+    port = admin.port(net["id"])
     _, _, created = listener.wait(lambda t, m, k: m == "port_create_end"
                                   and k["payload"]["port"]["id"] == port["id"])
     assert created["payload"]["port"]["network_id"] == net["id"]
 
-    updated = api.put(f"ports/{port['id']}", {"port": {"name": "renamed"}}).json()["port"]
+    updated = admin.put(f"ports/{port['id']}", {"port": {"name": "renamed"}}).json()["port"]
     topic, _, kwargs = listener.wait(lambda t, m, k: m == "port_update"
                                      and k["port"]["id"] == port["id"])
     assert topic == topics.PORT_UPDATE
     assert kwargs["port"]["network_id"] == net["id"]
     assert kwargs["port"]["revision_number"] == updated["revision_number"]
 
-    group = api.post("security-groups", {"security_group": {"name": unique("sg")}}
+    group = admin.post("security-groups", {"security_group": {"name": unique("sg")}}
                      ).json()["security_group"]
-    rule = api.post("security-group-rules", {"security_group_rule": {
+    rule = admin.post("security-group-rules", {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}})
     assert rule.status_code == 201, rule.text
     topic, _, kwargs = listener.wait(
         lambda t, m, k: m == "security_groups_rule_updated"
         and k["security_groups"] == [group["id"]])
     assert topic == topics.SECURITY_GROUP_UPDATE
-    api.put(f"ports/{port['id']}", {"port": {"security_groups": [group["id"]]}})
+    admin.put(f"ports/{port['id']}", {"port": {"security_groups": [group["id"]]}})
     listener.wait(lambda t, m, k: m == "security_groups_member_updated"
                   and group["id"] in k["security_groups"])
 
-    assert api.delete(f"ports/{port['id']}").status_code == 204
+    assert admin.delete(f"ports/{port['id']}").status_code == 204
     _, _, kwargs = listener.wait(lambda t, m, k: m == "port_delete"
                                  and k["port_id"] == port["id"])
     assert kwargs["network_id"] == net["id"]
-    api.put(f"networks/{net['id']}", {"network": {"name": "renamed"}})
+    admin.put(f"networks/{net['id']}", {"network": {"name": "renamed"}})
     listener.wait(lambda t, m, k: m == "network_update" and k["network"]["id"] == net["id"])
-    assert api.delete(f"networks/{net['id']}").status_code == 204
+    assert admin.delete(f"networks/{net['id']}").status_code == 204
     topic, _, _ = listener.wait(lambda t, m, k: m == "network_delete"
                                 and k["network_id"] == net["id"])
     assert topic == topics.NETWORK_DELETE
@@ -165,19 +145,18 @@ def test_fanouts_after_api_calls(srv: ServerProcess, listener: Listener) -> None
                   and k["payload"]["network_id"] == net["id"])
 
 
-def test_dhcp_agent_hears_of_its_networks(srv: ServerProcess, listener: Listener,
-                                          bus: object) -> None:
-    api = Api(srv.url)
-    only_new_agents(api)
-    Reporter(bus, srv.rpc_name)(dhcp_state(listener.host))
-    net = api.network(name=unique("net"))
-    api.subnet(net["id"], "10.41.0.0/24")
-    assert hosts_of(api, net["id"]) == [listener.host]
+def test_dhcp_agent_hears_of_its_networks(admin: Api, listener: Listener,
+                                          report: Reporter) -> None:
+    only_new_agents(admin)
+    report(dhcp_state(listener.host))
+    net = admin.network(name=unique("net"))
+    admin.subnet(net["id"], "10.41.0.0/24")
+    assert hosts_of(admin, net["id"]) == [listener.host]
     # Cast to the agent's own queue (dhcp_agent.<host>), not a fanout.
     listener.wait(lambda t, m, k: m == "network_create_end"
                   and k["payload"]["network"]["id"] == net["id"])
-    agent = api.get("agents", params={"host": listener.host}).json()["agents"][0]
-    api.delete(f"agents/{agent['id']}/dhcp-networks/{net['id']}")
+    agent = admin.get("agents", params={"host": listener.host}).json()["agents"][0]
+    admin.delete(f"agents/{agent['id']}/dhcp-networks/{net['id']}")
     listener.wait(lambda t, m, k: m == "network_delete_end"
                   and k["payload"]["network_id"] == net["id"])
 
@@ -286,8 +265,7 @@ def test_agents_and_server_survive_a_broker_restart(private_rabbit: PrivateRabbi
     rpc_transport = new_transport(private_rabbit.url)
     listener = None
     try:
-        with database("sqlite", tmp_path) as url, ServerProcess(
-                tmp_path, url, extra_conf=server_conf(private_rabbit.url, name)) as proc:
+        with server_on_rabbit(private_rabbit.url, "sqlite", tmp_path, name) as proc:
             api = Api(proc.url)
             report = Reporter(rpc_transport, name, deadline=90)
             host = unique("agent")

@@ -90,6 +90,11 @@ def primary_address() -> str:
     return address if address and address != "0.0.0.0" else FALLBACK_LOCAL_IP
 
 
+def _name(agent: Any) -> str:
+    return {"LinuxBridgeAgent": "Linux bridge agent",
+            "DhcpAgent": "DHCP agent"}.get(type(agent).__name__, type(agent).__name__)
+
+
 def _agent_conf(register: Any, config_files: list[str], config_dirs: list[str]
                 ) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
@@ -146,17 +151,22 @@ class EmbeddedAgents:
 
         for agent in self.agents:
             agent.start()
-            LOG.info("embedded %s started on host %s",
-                     type(agent).__name__, agent.host)
+        if self.agents:
+            LOG.info("embedded agents started on host %s: %s", self.agents[0].host,
+                     ", ".join(_name(a) for a in self.agents))
         return self
 
     def stop(self) -> None:
         """Stop the agents' threads; what they built stays for the next start."""
+        names = [_name(a) for a in self.agents]
         for agent in reversed(self.agents):
             try:
                 agent.stop()
             except Exception:  # noqa: BLE001 - stop the others anyway
-                LOG.exception("stopping embedded %s failed", type(agent).__name__)
+                LOG.exception("stopping the embedded %s failed", _name(agent))
+        if names:
+            LOG.info("embedded agents stopped (%s); the dataplane they built stays",
+                     ", ".join(names))
         self.agents.clear()
         if self._own_transport is not None:
             self._own_transport.cleanup()

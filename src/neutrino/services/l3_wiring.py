@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from neutrino.services import l3_port_checks
 from neutrino.services.deps import Deps
 from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.l3_notifier import L3AgentNotifier
@@ -20,6 +21,7 @@ def attach(core: Any, deps: Deps) -> None:
     core.floatingips = FloatingIPService(deps, core.ports)
     # Port deletes: router-owned ports are refused, floating IPs disassociated.
     core.floatingips.subscribe(deps.events)
+    l3_port_checks.subscribe(deps.events)
     notifier = L3AgentNotifier(lambda: core.notifier)
     notifier.subscribe(deps.events)
     subscribe_agents(deps.events, deps.db, scheduler, notifier.routers_updated)

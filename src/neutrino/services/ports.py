@@ -342,6 +342,10 @@ class PortService:
                 raise exc.PortNotFound(port_id=port_id)
             common.check_revision(row, revision)
             old = self.to_dicts(session, [row])[0]
+            # (old, request): for checks on what was asked rather than on the result
+            # (upstream's BEFORE_UPDATE), inside the transaction.
+            self.deps.events.publish("port", events.BEFORE_UPDATE,
+                                     events.Payload(ctx, port_id, (old, data), session))
             common.apply_standard(row, data)
             for key in ("admin_state_up", "device_id", "device_owner"):
                 if key in data:

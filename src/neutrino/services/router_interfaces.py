@@ -174,9 +174,11 @@ class RouterInterfaces:
     def remove(self, ctx: Context, router_id: str, body: Any) -> dict:
         subnet_id, port_id = interface_request(body)
         removed: list[str] = []
+        updated: list[str] = []
 
         def run(session: Session) -> dict:
             removed.clear()
+            updated.clear()
             router = self.routers._row(session, router_id, lock=True)
             if port_id:
                 port, subnet_ids = self._interface_by_port(session, router_id, port_id)
@@ -184,6 +186,17 @@ class RouterInterfaces:
                     raise SubnetMismatchForPort(port_id=port_id, subnet_id=subnet_id)
             else:
                 port, subnet_ids = self._interface_by_subnet(session, router_id, subnet_id)
+                if len(subnet_ids) > 1:
+                    # As upstream: the port keeps its other subnets' addresses; only
+                    # this subnet leaves the router.
+                    self._check_unused(session, router_id, subnet_id)
+                    session.execute(delete(IPA).where(IPA.port_id == port.id,
+                                                      IPA.subnet_id == subnet_id))
+                    common.bump_revision(port)
+                    common.bump_revision(router)
+                    session.flush()
+                    updated.append(port.id)
+                    return info(router, port.id, port.network_id, [subnet_id])
             for sid in subnet_ids:
                 self._check_unused(session, router_id, sid)
             session.execute(delete(RP).where(RP.port_id == port.id))
@@ -196,6 +209,9 @@ class RouterInterfaces:
         result = self.deps.db.run(run)
         for pid in removed:
             self.deps.events.publish("port", events.AFTER_DELETE, events.Payload(ctx, pid))
+        for pid in updated:
+            self.deps.events.publish("port", events.AFTER_UPDATE,
+                                     events.Payload(ctx, pid, states=(None, None)))
         self._router_changed(ctx, router_id)
         return result
 

@@ -20,7 +20,7 @@ def conf_with(**groups: dict[str, object]) -> cfg.ConfigOpts:
 
 def test_upstream_defaults_and_names() -> None:
     conf = conf_with()
-    assert conf.AGENT.report_interval == 30 and conf.AGENT.polling_interval == 2
+    assert conf.AGENT.report_interval == 30 and conf.AGENT.polling_interval == 0.5
     assert conf.vxlan.enable_vxlan is True and conf.vxlan.local_ip is None
     assert conf.linux_bridge.physical_interface_mappings == []
 

@@ -21,9 +21,11 @@ full resync, which is why a crash costs nothing but that.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 LOG = logging.getLogger(__name__)
 
@@ -132,3 +134,27 @@ class AgentLoop:
             self.last_error = None
             retry_delay = self.polling_interval
             self.syncs += 1
+
+
+class _Runnable(Protocol):
+    loop: AgentLoop
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+
+def run_until_signalled(agent: _Runnable) -> int:
+    """An agent binary's main loop: start, run until SIGTERM or SIGINT (Ctrl-C),
+    stop cleanly (the dataplane stays as built), exit status 0."""
+
+    def stop(signum: int, frame: Any) -> None:
+        LOG.info("signal %d: stopping", signum)
+        agent.loop.request_stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    agent.start()
+    agent.loop.wait()
+    agent.stop()
+    return 0

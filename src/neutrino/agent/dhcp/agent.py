@@ -10,7 +10,6 @@ says so (agent/common/loop.py).
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 from typing import Any
@@ -19,7 +18,7 @@ from oslo_config import cfg
 
 from neutrino import log
 from neutrino.agent.common import privileged
-from neutrino.agent.common.loop import AgentLoop
+from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
@@ -172,17 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     agent = DhcpAgent(conf)
     LOG.info("%s on host %s: state in %s, availability zone %s", BINARY, agent.host,
              agent.reconciler.state_dir, conf.AGENT.availability_zone)
-
-    def stop(signum: int, frame: Any) -> None:
-        LOG.info("signal %d: stopping", signum)
-        agent.loop.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    agent.start()
-    agent.loop.wait()
-    agent.stop()
-    return 0
+    return run_until_signalled(agent)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ notification, a tap appearing or disappearing or the periodic resync says so
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 from typing import Any
 
@@ -19,7 +18,7 @@ from oslo_config import cfg
 
 from neutrino import log
 from neutrino.agent.common import privileged
-from neutrino.agent.common.loop import AgentLoop
+from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.firewall import config as firewall_config
@@ -170,17 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     LOG.info("%s on host %s: tunnel_types %s, local_ip %s, interface_mappings %s",
              BINARY, agent.host, agent.settings.tunnel_types, agent.settings.local_ip,
              agent.settings.interface_mappings)
-
-    def stop(signum: int, frame: Any) -> None:
-        LOG.info("signal %d: stopping", signum)
-        agent.loop.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    agent.start()
-    agent.loop.wait()
-    agent.stop()
-    return 0
+    return run_until_signalled(agent)
 
 
 if __name__ == "__main__":

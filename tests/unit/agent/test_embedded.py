@@ -1,0 +1,71 @@
+"""When neutrino-server runs this host's agents itself (the all-in-one), and why."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+
+import pytest
+
+from neutrino import conf as conf_mod
+from neutrino.agent import embedded
+from neutrino.agent.common import privileged
+
+
+def conf(*lines: str, tmp_path) -> object:
+    path = tmp_path / "neutrino.conf"
+    path.write_text("[DEFAULT]\n" + "\n".join(lines) + "\n")
+    return conf_mod.new_conf(["--config-file", str(path)])
+
+
+@pytest.fixture
+def as_root(monkeypatch: pytest.MonkeyPatch):
+    # Whether the process is root is an input of the decision; the tests choose it
+    # instead of depending on who runs them.
+    def set_root(value: bool) -> None:
+        monkeypatch.setattr(privileged, "is_root", lambda: value)
+    return set_root
+
+
+def test_default_is_on_for_root_with_the_in_process_bus(as_root, tmp_path) -> None:
+    as_root(True)
+    decision = embedded.decide(conf(tmp_path=tmp_path))
+    assert decision.run and decision.reason == "auto: root and the in-process bus"
+
+
+def test_default_is_off_without_root_and_says_why(as_root, tmp_path) -> None:
+    as_root(False)
+    decision = embedded.decide(conf(tmp_path=tmp_path))
+    assert not decision.run and "not running as root" in decision.reason
+
+
+def test_default_is_off_with_rabbitmq_but_true_turns_it_on(as_root, tmp_path) -> None:
+    as_root(True)
+    rabbit = "transport_url = rabbit://guest:guest@127.0.0.1:5672/"
+    decision = embedded.decide(conf(rabbit, tmp_path=tmp_path))
+    assert not decision.run and "transport_url is rabbit://" in decision.reason
+    assert embedded.decide(conf(rabbit, "embedded_agents = true",
+                                tmp_path=tmp_path)).run
+
+
+def test_false_and_several_workers_and_rpc_workers_on_fake_turn_it_off(as_root,
+                                                                       tmp_path) -> None:
+    as_root(True)
+    assert not embedded.decide(conf("embedded_agents = false", tmp_path=tmp_path)).run
+    several = embedded.decide(conf("embedded_agents = true", "api_workers = 2",
+                                   tmp_path=tmp_path))
+    assert not several.run and "api_workers = 2" in several.reason
+    assert not embedded.decide(conf("rpc_workers = 1", tmp_path=tmp_path)).run
+
+
+def test_true_still_needs_root(as_root, tmp_path) -> None:
+    as_root(False)
+    assert not embedded.decide(conf("embedded_agents = true", tmp_path=tmp_path)).run
+
+
+def test_primary_address_is_an_ipv4_address_of_this_host() -> None:
+    address = embedded.primary_address()
+    assert ipaddress.ip_address(address).version == 4
+    # Bindable: it is one of this host's own addresses (or the loopback fallback).
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((address, 0))
