@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openstack
 import pytest
@@ -43,6 +45,19 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 def api(server: ServerProcess, backend: str) -> Api:
     """Admin client (noauth, no X-Project-Id: admin in fake_project_id)."""
     return Api(server.url, backend=backend)
+
+
+@pytest.fixture(scope="module")
+def server_db(server: ServerProcess) -> Iterator[Any]:
+    """The session server's Database, for what a test cannot do over HTTP (agents
+    reporting in this process: the server's in-process bus is out of reach)."""
+    from neutrino.db.engine import Database
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(server.config)
+    db = Database(parser["database"]["connection"])
+    yield db
+    db.engine.dispose()
 
 
 @pytest.fixture

@@ -142,7 +142,8 @@ class Api:
 
     # Shortcuts that assert success, for setting up a test's resources.
     def create(self, resource: str, **attrs: Any) -> dict:
-        response = self.post(f"{resource}s", {resource: attrs})
+        """POST {resource: attrs} to its collection (security_group: security-groups)."""
+        response = self.post(f"{resource.replace('_', '-')}s", {resource: attrs})
         assert response.status_code == 201, response.text
         return response.json()[resource]
 

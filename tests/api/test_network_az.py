@@ -6,9 +6,8 @@ the server's database; hosting is recorded as the DHCP scheduler records it."""
 
 from __future__ import annotations
 
-import configparser
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import openstack
 import pytest
@@ -18,16 +17,8 @@ from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.rpc import topics
 from neutrino.rpc.endpoints import AgentStateEndpoint
-from server import Api, ServerProcess, assert_error
-
-
-@pytest.fixture(scope="module")
-def server_db(server: ServerProcess) -> Iterator[Database]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(server.config)
-    database = Database(parser["database"]["connection"])
-    yield database
-    database.engine.dispose()
+from rpc_helpers import dhcp_state
+from server import Api, assert_error
 
 
 @pytest.fixture
@@ -37,10 +28,7 @@ def dhcp_agent(server_db: Database) -> Callable[[str], str]:
 
     def report(zone: str) -> str:
         host = f"net-{uuid.uuid4().hex[:10]}"
-        state = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": "neutrino-dhcp-agent",
-                 "topic": "dhcp_agent", "host": host, "start_flag": True,
-                 "availability_zone": zone, "configurations": {}}
-        endpoint.report_state({}, agent_state={"agent_state": state})
+        endpoint.report_state({}, agent_state={"agent_state": dhcp_state(host, zone)})
         return server_db.run(lambda s: s.scalars(select(models.Agent.id).where(
             models.Agent.host == host)).one())
     return report

@@ -5,16 +5,14 @@ regeneration (port-mac-address-regenerate) and tags in bulk port creates
 
 from __future__ import annotations
 
-import configparser
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from neutrino.db.engine import Database
 from neutrino.rpc.endpoints import AgentStateEndpoint
-from server import Api, ServerProcess, assert_error, error_of, post_port, put_port
+from server import Api, assert_error, error_of, post_port, put_port
 
 MAC_RE = re.compile(r"^fa:16:3e(:[0-9a-f]{2}){3}$")
 
@@ -211,15 +209,6 @@ def test_regenerate_mac_is_admin_only(api: Api) -> None:
     port = member.port(net["id"])
     assert_error(put_port(member, port["id"], mac_address=None), 403, "PolicyNotAuthorized")
     assert show(api, port["id"])["mac_address"] == port["mac_address"]
-
-
-@pytest.fixture(scope="module")
-def server_db(server: ServerProcess) -> Iterator[Database]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(server.config)
-    database = Database(parser["database"]["connection"])
-    yield database
-    database.engine.dispose()
 
 
 def test_bound_port_keeps_its_mac(api: Api, net: dict, server_db: Database) -> None:

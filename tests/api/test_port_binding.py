@@ -8,10 +8,9 @@ process cannot reach)."""
 
 from __future__ import annotations
 
-import configparser
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import openstack
 import pytest
@@ -21,21 +20,12 @@ from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.rpc import topics
 from neutrino.rpc.endpoints import AgentStateEndpoint
-from server import Api, ServerProcess, assert_error, post_port, put_port
+from server import Api, assert_error, post_port, put_port
 
 BRIDGE_DETAILS = {"port_filter": True, "connectivity": "l2",
                   "bound_drivers": {"0": "linuxbridge"}}
 BINDING_ATTRS = {"binding:host_id", "binding:vnic_type", "binding:profile",
                  "binding:vif_type", "binding:vif_details"}
-
-
-@pytest.fixture(scope="module")
-def server_db(server: ServerProcess) -> Iterator[Database]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(server.config)
-    database = Database(parser["database"]["connection"])
-    yield database
-    database.engine.dispose()
 
 
 Report = Callable[..., str]

@@ -4,23 +4,9 @@ subnet pools in it."""
 
 from __future__ import annotations
 
-import uuid
+from rbac_helpers import assert_in_use, ids_of, pid, project, share
 
 from server import Api, assert_error
-
-
-def project() -> str:
-    return f"p-{uuid.uuid4().hex[:8]}"
-
-
-def pid(api: Api) -> str:
-    return api.client.headers["X-Project-Id"]
-
-
-def share(api: Api, object_id: str, target: str):
-    return api.post("rbac-policies", {"rbac_policy": {
-        "object_type": "address_scope", "object_id": object_id,
-        "action": "access_as_shared", "target_tenant": target}})
 
 
 def scope(api: Api, **attrs: object) -> dict:
@@ -34,29 +20,21 @@ def post_pool(api: Api, scope_id: str, cidr: str):
         "name": "p", "prefixes": [cidr], "address_scope_id": scope_id}})
 
 
-def scope_ids(api: Api, query: str = "") -> set[str]:
-    response = api.get(f"address-scopes?{query}")
-    assert response.status_code == 200, response.text
-    return {s["id"] for s in response.json()["address_scopes"]}
-
-
 def test_shared_with_one_project(api: Api) -> None:
     a, b, c = (api.as_project(project()) for _ in range(3))
     owned = scope(a, name="a-scope")
     assert_error(post_pool(b, owned["id"], "10.91.0.0/16"), 404, "AddressScopeNotFound")
-    response = share(a, owned["id"], pid(b))
+    response = share(a, owned["id"], pid(b), "address_scope")
     assert response.status_code == 201, response.text
     policy = response.json()["rbac_policy"]
     assert b.get(f"address-scopes/{owned['id']}").json()["address_scope"]["shared"] is True
-    assert owned["id"] in scope_ids(b, "shared=true")
-    assert owned["id"] not in scope_ids(c)
+    assert owned["id"] in ids_of(b, "address-scopes", "shared=true")
+    assert owned["id"] not in ids_of(c, "address-scopes")
     assert_error(c.get(f"address-scopes/{owned['id']}"), 404, "AddressScopeNotFound")
     response = post_pool(b, owned["id"], "10.91.0.0/16")
     assert response.status_code == 201, response.text
     pool_id = response.json()["subnetpool"]["id"]
-    assert_error(a.delete(f"rbac-policies/{policy['id']}"), 409, "RbacPolicyInUse",
-                 f"RBAC policy on object {owned['id']} cannot be removed because other "
-                 f"objects depend on it.\nDetails: project_id={pid(b)}")
+    assert_in_use(a.delete(f"rbac-policies/{policy['id']}"), owned["id"], pid(b))
     assert b.delete(f"subnetpools/{pool_id}").status_code == 204
     assert a.delete(f"rbac-policies/{policy['id']}").status_code == 204
     assert_error(b.get(f"address-scopes/{owned['id']}"), 404, "AddressScopeNotFound")
@@ -80,6 +58,6 @@ def test_shared_attribute_is_a_wildcard_policy(own_project_admin: Api, api: Api)
         "rbac_policies": []}
     assert_error(other.get(f"address-scopes/{everyone['id']}"), 404, "AddressScopeNotFound")
     # Deleting the scope deletes its policies.
-    policy = share(admin, everyone["id"], pid(other)).json()["rbac_policy"]
+    policy = share(admin, everyone["id"], pid(other), "address_scope").json()["rbac_policy"]
     assert admin.delete(f"address-scopes/{everyone['id']}").status_code == 204
     assert_error(admin.get(f"rbac-policies/{policy['id']}"), 404, "RbacPolicyNotFound")

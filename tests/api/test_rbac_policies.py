@@ -7,22 +7,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from rbac_helpers import ids_of, pid, project, share, three_projects
 
 from server import Api, assert_error, error_of
 
 POLICY_KEYS = {"id", "project_id", "tenant_id", "object_type", "object_id", "action",
                "target_tenant"}
-
-
-def project() -> str:
-    return f"p-{uuid.uuid4().hex[:8]}"
-
-
-def share(api: Api, object_id: str, target: str, object_type: str = "network",
-          action: str = "access_as_shared", **extra: object):
-    return api.post("rbac-policies", {"rbac_policy": {
-        "object_type": object_type, "object_id": object_id, "action": action,
-        "target_tenant": target, **extra}})
 
 
 def created(response) -> dict:
@@ -33,18 +23,7 @@ def created(response) -> dict:
 @pytest.fixture
 def abc(api: Api) -> tuple[Api, Api, Api]:
     """Three member projects: A owns things, B gets them shared, C does not."""
-    return (api.as_project(project()), api.as_project(project()),
-            api.as_project(project()))
-
-
-def pid(api: Api) -> str:
-    return api.client.headers["X-Project-Id"]
-
-
-def net_ids(api: Api, query: str = "") -> set[str]:
-    response = api.get(f"networks?{query}")
-    assert response.status_code == 200, response.text
-    return {n["id"] for n in response.json()["networks"]}
+    return three_projects(api)
 
 
 def test_create_show_list(abc) -> None:
@@ -69,18 +48,19 @@ def test_shared_with_one_project(abc) -> None:
     a, b, c = abc
     net = a.network(name="for-b")
     subnet = a.subnet(net["id"], "10.77.0.0/24")
-    assert net["id"] not in net_ids(b)
+    assert net["id"] not in ids_of(b, "networks")
     policy = created(share(a, net["id"], pid(b)))
     # B sees it (shared, for B), C does not; A's view: not shared with A or everyone.
     assert b.get(f"networks/{net['id']}").json()["network"]["shared"] is True
-    assert net["id"] in net_ids(b) and net["id"] in net_ids(b, "shared=true")
+    assert net["id"] in ids_of(b, "networks")
+    assert net["id"] in ids_of(b, "networks", "shared=true")
     assert subnet["id"] in {s["id"] for s in b.get("subnets").json()["subnets"]}
     assert b.get(f"subnets/{subnet['id']}").status_code == 200
     assert_error(c.get(f"networks/{net['id']}"), 404, "NetworkNotFound")
-    assert net["id"] not in net_ids(c)
+    assert net["id"] not in ids_of(c, "networks")
     assert_error(c.get(f"subnets/{subnet['id']}"), 404, "SubnetNotFound")
     assert a.get(f"networks/{net['id']}").json()["network"]["shared"] is False
-    assert net["id"] in net_ids(a, "shared=false")
+    assert net["id"] in ids_of(a, "networks", "shared=false")
     # B may put a port on it; C may not.
     port = b.port(net["id"])
     assert port["project_id"] == pid(b)
@@ -297,7 +277,7 @@ def test_external_policy(own_project_admin: Api, abc) -> None:
     assert admin.get(f"networks/{net['id']}").json()["network"]["router:external"] is True
     assert b.get(f"networks/{net['id']}").status_code == 200
     assert_error(c.get(f"networks/{net['id']}"), 404, "NetworkNotFound")
-    assert net["id"] not in net_ids(c)
+    assert net["id"] not in ids_of(c, "networks")
     assert admin.delete(f"rbac-policies/{policy['id']}").status_code == 204
     assert admin.get(f"networks/{net['id']}").json()["network"]["router:external"] is False
     assert_error(b.get(f"networks/{net['id']}"), 404, "NetworkNotFound")

@@ -4,23 +4,9 @@ policy."""
 
 from __future__ import annotations
 
-import uuid
+from rbac_helpers import assert_in_use, ids_of, pid, project, share
 
 from server import Api, assert_error
-
-
-def project() -> str:
-    return f"p-{uuid.uuid4().hex[:8]}"
-
-
-def pid(api: Api) -> str:
-    return api.client.headers["X-Project-Id"]
-
-
-def share(api: Api, object_id: str, target: str):
-    return api.post("rbac-policies", {"rbac_policy": {
-        "object_type": "subnetpool", "object_id": object_id,
-        "action": "access_as_shared", "target_tenant": target}})
 
 
 def pool(api: Api, **attrs: object) -> dict:
@@ -39,23 +25,20 @@ def test_shared_with_one_project(api: Api) -> None:
     owned = pool(a, prefixes=["10.93.0.0/16"])
     b_net, c_net = b.network(), c.network()
     assert_error(post_subnet(b, b_net["id"], owned["id"]), 404, "SubnetPoolNotFound")
-    response = share(a, owned["id"], pid(b))
+    response = share(a, owned["id"], pid(b), "subnetpool")
     assert response.status_code == 201, response.text
     policy = response.json()["rbac_policy"]
     seen = b.get(f"subnetpools/{owned['id']}")
     assert seen.status_code == 200, seen.text
     assert seen.json()["subnetpool"]["shared"] is True
-    assert owned["id"] in {p["id"] for p in b.get("subnetpools?shared=true").json()
-                           ["subnetpools"]}
+    assert owned["id"] in ids_of(b, "subnetpools", "shared=true")
     assert_error(c.get(f"subnetpools/{owned['id']}"), 404, "SubnetPoolNotFound")
     assert_error(post_subnet(c, c_net["id"], owned["id"]), 404, "SubnetPoolNotFound")
     response = post_subnet(b, b_net["id"], owned["id"])
     assert response.status_code == 201, response.text
     subnet = response.json()["subnet"]
     assert subnet["subnetpool_id"] == owned["id"]
-    assert_error(a.delete(f"rbac-policies/{policy['id']}"), 409, "RbacPolicyInUse",
-                 f"RBAC policy on object {owned['id']} cannot be removed because other "
-                 f"objects depend on it.\nDetails: project_id={pid(b)}")
+    assert_in_use(a.delete(f"rbac-policies/{policy['id']}"), owned["id"], pid(b))
     assert b.delete(f"subnets/{subnet['id']}").status_code == 204
     assert a.delete(f"rbac-policies/{policy['id']}").status_code == 204
     assert_error(b.get(f"subnetpools/{owned['id']}"), 404, "SubnetPoolNotFound")

@@ -11,6 +11,8 @@ import pytest
 
 from backends import unavailable
 from dataplane.topology import Topology
+from rpc_helpers import server_on_rabbit, unique
+from server import ServerProcess
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +28,13 @@ def topo(root: None) -> Iterator[Topology]:
         yield topology
     finally:
         topology.cleanup()
+
+
+@pytest.fixture(scope="module")
+def server(root: None, rabbit: str, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[ServerProcess]:
+    """The end-to-end tests' server, in place of the session's: on RabbitMQ (agents
+    in namespaces reach it over the broker), sqlite, one per module."""
+    state = tmp_path_factory.mktemp("e2e")
+    with server_on_rabbit(rabbit, "sqlite", state, unique("e2e")) as proc:
+        yield proc

@@ -21,15 +21,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 from oslo_config import cfg
 
-from backends import database, unavailable
-from dataplane.topology import Topology, random_mac
+from dataplane.topology import Topology, random_mac, running, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
@@ -40,7 +38,7 @@ from neutrino.agent.dhcp.reconciler import Reconciler, dnsmasq_pid, stop_process
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.rpc import transport
-from rpc_helpers import RABBIT, rabbit_answers
+from rpc_helpers import RABBIT
 from server import BIN, Api, ServerProcess
 
 BRIDGE = "br0"
@@ -242,15 +240,6 @@ class Scenario:
             "dhcp_port": None}]}  # not yet: the agent asks get_dhcp_port
 
 
-def wait_for(check, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_vm_gets_exactly_its_address_and_options_unknown_mac_nothing(env: Env) -> None:
     s = Scenario(env)
     result = env.reconcile(s.desired())
@@ -434,18 +423,6 @@ def test_ipv6_stateful_vm_gets_its_address_and_dns(env: Env) -> None:
 # -- end to end: a real server, the DHCP agent and the Linux bridge agent --------------
 
 
-@pytest.fixture(scope="module")
-def server(root: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    if not rabbit_answers():
-        unavailable("RabbitMQ not reachable at 127.0.0.1:5672; start it (make services)")
-    state = tmp_path_factory.mktemp("dhcp-e2e")
-    name = f"dhcp-e2e-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {RABBIT}\nhost = {name}\n"
-    with database("sqlite", state) as url, ServerProcess(state, url, extra_conf=extra) as proc:
-        proc.rpc_name = name
-        yield proc
-
-
 def agent_conf(register, host: str, **overrides: object) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     register(conf)
@@ -557,11 +534,8 @@ def test_binary_runs_without_server_and_stops_on_sigterm(env: Env, tmp_path) -> 
                       "[AGENT]\npolling_interval = 0.2\nreport_interval = 1\n"
                       "availability_zone = az9\n")
     log = tmp_path / "agent.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["ip", "netns", "exec", env.host,
-                                 str(BIN / "neutrino-dhcp-agent"), "--config-file",
-                                 str(config)], stdout=out, stderr=subprocess.STDOUT)
-    try:
+    with running(["ip", "netns", "exec", env.host, str(BIN / "neutrino-dhcp-agent"),
+                  "--config-file", str(config)], log) as proc:
         assert wait_for(lambda: "sync failed" in log.read_text(), 30), log.read_text()
         text = log.read_text()
         assert f"neutrino-dhcp-agent on host lonely: state in {env.state_dir}, " \
@@ -569,7 +543,3 @@ def test_binary_runs_without_server_and_stops_on_sigterm(env: Env, tmp_path) -> 
         assert "enable_isolated_metadata is set but not supported" in text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

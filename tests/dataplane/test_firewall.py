@@ -18,9 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dataplane.test_linuxbridge_agent import wait_for
-from dataplane.test_linuxbridge_e2e import UNDERLAY, agent_conf, server, vif
-from dataplane.topology import Topology, ping, ping_once, random_mac
+from dataplane.test_linuxbridge_e2e import UNDERLAY, agent_conf, vif
+from dataplane.topology import Topology, ping, ping_once, random_mac, wait_for
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.firewall import render
@@ -32,7 +31,6 @@ from neutrino.rpc import transport
 from server import Api, ServerProcess
 
 NETWORK = "f1000000-0000-4000-8000-000000000001"
-__all__ = ["server"]  # the real server fixture (module scoped), for the end-to-end test
 
 SERVER_CODE = r"""
 import socket, sys, threading

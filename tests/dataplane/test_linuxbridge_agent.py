@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,7 +14,7 @@ import oslo_messaging
 import pytest
 
 from dataplane.test_linuxbridge_vxlan import UNDERLAY_IPS, VNI, desired, peer, port
-from dataplane.topology import Topology, random_mac
+from dataplane.topology import Topology, random_mac, wait_for
 from neutrino.agent.common.privileged import ZERO_MAC, FdbEntry, Kernel
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
@@ -60,15 +59,6 @@ class StandInServer:
     def called(self, method: str) -> list[dict]:
         with self.lock:
             return [kwargs for name, kwargs in self.calls if name == method]
-
-
-def wait_for(check, within: float = 10.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from dataplane.topology import Topology
+from dataplane.topology import Topology, running
 from server import BIN
 
 AGENT = str(BIN / "neutrino-linuxbridge-agent")
@@ -33,10 +33,8 @@ def test_agent_process_runs_without_server_and_stops_on_sigterm(topo: Topology,
                       "[vxlan]\nlocal_ip = 198.51.100.1\n"
                       "[AGENT]\npolling_interval = 0.2\nreport_interval = 1\n")
     log = tmp_path / "agent.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(["ip", "netns", "exec", host, AGENT, "--config-file",
-                                 str(config)], stdout=out, stderr=subprocess.STDOUT)
-    try:
+    with running(["ip", "netns", "exec", host, AGENT, "--config-file", str(config)],
+                 log) as proc:
         deadline = time.monotonic() + 30
         while "sync failed" not in log.read_text() and time.monotonic() < deadline:
             assert proc.poll() is None, log.read_text()
@@ -46,7 +44,3 @@ def test_agent_process_runs_without_server_and_stops_on_sigterm(topo: Topology,
         assert "sync failed" in text  # no server on this bus: retried, not fatal
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -9,38 +9,20 @@ root namespace's loopback, which a process inside a host namespace cannot reach.
 from __future__ import annotations
 
 import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from oslo_config import cfg
 
-from backends import database, unavailable
-from dataplane.test_linuxbridge_agent import wait_for
-from dataplane.topology import Topology, ping
+from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.rpc import transport
-from rpc_helpers import RABBIT, rabbit_answers
+from rpc_helpers import RABBIT
 from server import BIN, Api, ServerProcess
 
 UNDERLAY = ("198.51.100.1", "198.51.100.2")
-
-
-@pytest.fixture(scope="module")
-def server(root: None, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[ServerProcess]:
-    if not rabbit_answers():
-        unavailable("RabbitMQ not reachable at 127.0.0.1:5672; start it (make services)")
-    state = tmp_path_factory.mktemp("e2e")
-    name = f"e2e-{uuid.uuid4().hex[:10]}"
-    extra = f"transport_url = {RABBIT}\nhost = {name}\n"
-    with database("sqlite", state) as url, ServerProcess(state, url, extra_conf=extra) as proc:
-        proc.rpc_name = name
-        yield proc
 
 
 def agent_conf(host: str, local_ip: str) -> cfg.ConfigOpts:

@@ -14,6 +14,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
@@ -129,3 +132,27 @@ def ping(namespace: str, address: str, within: float = 10.0) -> bool:
             return True
         if time.monotonic() > deadline:
             return False
+
+
+def wait_for(check, within: float = 10.0) -> bool:
+    """True once check() is truthy, polled every 50 ms for `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@contextmanager
+def running(argv: list[str], log: Path) -> Iterator[subprocess.Popen]:
+    """A process writing to `log`, killed on the way out if the test left it running
+    (a failed assertion before its clean stop)."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -28,7 +28,7 @@ import pytest
 from lifecycle_agent import Journal, LifecycleAgent, read_journal
 
 from backends import database
-from rpc_helpers import require_rabbit, server_conf, unique
+from rpc_helpers import server_on_rabbit, unique
 from server import Api, ServerProcess
 
 AGENT_DOWN_TIME = 5  # seconds; the agent reports every second
@@ -215,32 +215,28 @@ def lifecycle(rest: Rest, journal: Path, host: str, tunneling_ip: str,
 
 
 @pytest.fixture
-def rabbit_server(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
-    rabbit = require_rabbit()
-    name = unique("lifecycle-server")
+def rabbit_server(rabbit: str, backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
     # A control_exchange of this run's own, as the brief of a shared broker asks;
     # note that RabbitMQ topic queues are named by topic alone, so what really keeps
     # parallel servers apart is that every call goes to this server's own queues
     # (`<topic>.<host>`); fanouts reach every listener on the broker, and the agent
     # and the test look only at their own ports.
     exchange = unique("neutrino-lifecycle")
-    conf = server_conf(rabbit, name, agent_down_time=AGENT_DOWN_TIME,
-                       control_exchange=exchange)
-    with database(backend, tmp_path) as url, ServerProcess(
-            tmp_path, url, extra_conf=conf) as proc:
-        proc.rpc_name = name
+    with server_on_rabbit(rabbit, backend, tmp_path, unique("lifecycle-server"),
+                          agent_down_time=AGENT_DOWN_TIME, control_exchange=exchange
+                          ) as proc:
         proc.control_exchange = exchange
         yield proc
 
 
-def test_agent_lifecycle_over_rabbitmq(rabbit_server: ServerProcess, tmp_path: Path
-                                       ) -> None:
+def test_agent_lifecycle_over_rabbitmq(rabbit: str, rabbit_server: ServerProcess,
+                                       tmp_path: Path) -> None:
     host = f"lifecycle-{uuid.uuid4()}"
     journal = tmp_path / "agent.jsonl"
     tunneling_ip = "192.0.2.77"
     with open(tmp_path / "agent.log", "wb") as log:
         agent = subprocess.Popen(
-            [sys.executable, str(AGENT_SCRIPT), "--transport-url", require_rabbit(),
+            [sys.executable, str(AGENT_SCRIPT), "--transport-url", rabbit,
              "--control-exchange", rabbit_server.control_exchange,
              "--server", rabbit_server.rpc_name, "--host", host,
              "--tunneling-ip", tunneling_ip, "--journal", str(journal),

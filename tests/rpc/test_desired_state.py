@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from backends import database
 from neutrino import conf as conf_mod
 from neutrino.api import body as bodies
 from neutrino.api.app import build_core
@@ -25,19 +24,10 @@ from rpc_helpers import (
     dhcp_state,
     hosts_of,
     lb_state,
-    new_transport,
     only_new_agents,
-    require_rabbit,
-    server_conf,
     unique,
 )
-from server import Api, ServerProcess
-
-
-def make(api: Api, path: str, resource: str, **attrs: object) -> dict:
-    response = api.post(path, {resource: attrs})
-    assert response.status_code == 201, response.text
-    return response.json()[resource]
+from server import Api
 
 
 def ips(port: dict) -> list[str]:
@@ -50,15 +40,15 @@ def test_l2_state(admin: Api, report: Reporter, plugin: PluginClient) -> None:
     report(lb_state(host2, "192.0.2.2"))
     net = admin.network(name=unique("net"))
     subnet = admin.subnet(net["id"], "10.20.0.0/24", enable_dhcp=False)
-    group = make(admin, "security-groups", "security_group", name=unique("web"))
-    ag = make(admin, "address-groups", "address_group", name=unique("ag"),
+    group = admin.create("security_group", name=unique("web"))
+    ag = admin.create("address_group", name=unique("ag"),
                       addresses=["192.0.2.0/24", "2001:db8::/64"])
-    ssh = make(admin, "security-group-rules", "security_group_rule", security_group_id=group["id"],
+    ssh = admin.create("security_group_rule", security_group_id=group["id"],
                        direction="ingress", protocol="tcp", port_range_min=22,
                        port_range_max=22, remote_group_id=group["id"])
-    from_ag = make(admin, "security-group-rules", "security_group_rule",
-                   security_group_id=group["id"], direction="ingress", ethertype="IPv4",
-                   remote_address_group_id=ag["id"])
+    from_ag = admin.create("security_group_rule", security_group_id=group["id"],
+                           direction="ingress", ethertype="IPv4",
+                           remote_address_group_id=ag["id"])
     p1 = admin.port(net["id"], security_groups=[group["id"]],
                     **{"binding:host_id": host1, "device_owner": "compute:nova"})
     p2 = admin.port(net["id"], security_groups=[group["id"]],

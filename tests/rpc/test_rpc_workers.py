@@ -9,16 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from backends import database
-from rpc_helpers import (
-    PluginClient,
-    Reporter,
-    dhcp_state,
-    new_transport,
-    require_rabbit,
-    server_conf,
-    unique,
-)
+from rpc_helpers import PluginClient, Reporter, dhcp_state, server_on_rabbit, unique
 from server import Api, ServerProcess
 
 LISTENING = re.compile(r" (\d+) INFO neutrino\.rpc\.server .*listening on topic (\S+)")
@@ -43,42 +34,34 @@ def wait_listeners(proc: ServerProcess, count: int, timeout: float = 60) -> dict
     raise AssertionError(f"{count} RPC workers not listening: {proc.log.read_text()[-3000:]}")
 
 
-def test_rpc_workers_serve_the_bus(tmp_path: Path) -> None:
-    rabbit = require_rabbit()
-    name = unique("rpcw-test")
-    rpc_transport = new_transport(rabbit)
-    try:
-        with database("sqlite", tmp_path) as url, ServerProcess(
-                tmp_path, url, workers=2,
-                extra_conf=server_conf(rabbit, name, rpc_workers=2)) as proc:
-            serving = wait_listeners(proc, 2)
-            api_pids = {int(p) for p in API_WORKER.findall(proc.log.read_text())}
-            assert len(api_pids) == 2
-            assert not api_pids & set(serving)  # API workers serve HTTP only
-            report = Reporter(rpc_transport, name)
-            hosts = [unique("host") for _ in range(4)]
-            for host in hosts:
-                assert report(dhcp_state(host)) == "new"
-            api = Api(proc.url)
-            assert sorted(a["host"] for a in api.get("agents").json()["agents"]) == sorted(
-                hosts)
-            plugin = PluginClient(rpc_transport, name)
-            assert plugin.call("get_desired_state", host=hosts[0], kind="dhcp") == {
-                "host": hosts[0], "networks": []}
+def test_rpc_workers_serve_the_bus(rabbit: str, bus: object, tmp_path: Path) -> None:
+    with server_on_rabbit(rabbit, "sqlite", tmp_path, workers=2, rpc_workers=2) as proc:
+        serving = wait_listeners(proc, 2)
+        api_pids = {int(p) for p in API_WORKER.findall(proc.log.read_text())}
+        assert len(api_pids) == 2
+        assert not api_pids & set(serving)  # API workers serve HTTP only
+        report = Reporter(bus, proc.rpc_name)
+        hosts = [unique("host") for _ in range(4)]
+        for host in hosts:
+            assert report(dhcp_state(host)) == "new"
+        api = Api(proc.url)
+        assert sorted(a["host"] for a in api.get("agents").json()["agents"]) == sorted(
+            hosts)
+        plugin = PluginClient(bus, proc.rpc_name)
+        assert plugin.call("get_desired_state", host=hosts[0], kind="dhcp") == {
+            "host": hosts[0], "networks": []}
 
-            # A dead RPC worker is replaced; the bus keeps being served.
-            victim = sorted(serving)[0]
-            os.kill(victim, signal.SIGKILL)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                now = {p for p, t in listeners(proc.log.read_text()).items()
-                       if {"q-plugin", "q-reports-plugin"} <= t}
-                if len(now - {victim}) >= 2:
-                    break
-                time.sleep(0.3)
-            else:
-                raise AssertionError("the killed RPC worker was not replaced")
-            assert "exited with -9: restarting" in proc.log.read_text()
-            assert report(dhcp_state(unique("host"))) == "new"
-    finally:
-        rpc_transport.cleanup()
+        # A dead RPC worker is replaced; the bus keeps being served.
+        victim = sorted(serving)[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = {p for p, t in listeners(proc.log.read_text()).items()
+                   if {"q-plugin", "q-reports-plugin"} <= t}
+            if len(now - {victim}) >= 2:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError("the killed RPC worker was not replaced")
+        assert "exited with -9: restarting" in proc.log.read_text()
+        assert report(dhcp_state(unique("host"))) == "new"
