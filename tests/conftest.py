@@ -53,10 +53,18 @@ def server_db(server: ServerProcess) -> Iterator[Any]:
     reporting in this process: the server's in-process bus is out of reach)."""
     from neutrino.db.engine import Database
 
+    from sqlalchemy import delete, select
+
+    from neutrino.db import models
+
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(server.config)
     db = Database(parser["database"]["connection"])
+    before = set(db.run(lambda s: s.scalars(select(models.Agent.id)).all(), write=False))
     yield db
+    # Agents a test registered would otherwise host later tests' networks and routers
+    # (their availability_zones, scheduling): remove them with what they host.
+    db.run(lambda s: s.execute(delete(models.Agent).where(models.Agent.id.not_in(before))))
     db.engine.dispose()
 
 

@@ -163,10 +163,14 @@ def dns_assignment(fixed_ips: list[dict], dns_name: str, domain: str) -> list[di
 
 
 PORT.add(
-    Attr(DNS_NAME, convert=convert_dns_name, default="", allow_put=True),
-    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True),
+    # Filters, not sort keys: the values live in an extension table the list query
+    # does not join (sorting by them answers 400 like any unsortable attribute).
+    Attr(DNS_NAME, convert=convert_dns_name, default="", allow_put=True, sortable=False),
+    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
+         sortable=False),
     Attr(DNS_ASSIGNMENT, allow_post=False, filterable=False, sortable=False),
 )
 NETWORK.add(
-    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True),
+    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
+         sortable=False),
 )
