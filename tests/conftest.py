@@ -51,11 +51,10 @@ def api(server: ServerProcess, backend: str) -> Api:
 def server_db(server: ServerProcess) -> Iterator[Any]:
     """The session server's Database, for what a test cannot do over HTTP (agents
     reporting in this process: the server's in-process bus is out of reach)."""
-    from neutrino.db.engine import Database
-
     from sqlalchemy import delete, select
 
     from neutrino.db import models
+    from neutrino.db.engine import Database
 
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(server.config)
