@@ -3,10 +3,18 @@ neutron.conf-style file can serve both), logging, and ``[AGENT]``."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Callable
+
 from oslo_config import cfg
 
 from neutrino import conf as server_conf
+from neutrino import log
+from neutrino.agent.common import privileged
 from neutrino.rpc import transport as rpc_transport
+
+LOG = logging.getLogger(__name__)
 
 agent_opts = [
     # 0.5, not upstream's 2: a port plugged right after a sync (the usual case: its
@@ -39,3 +47,24 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     # agent_down_time is the server's (registered with the bus options, unused here).
     bus = [opt for opt in rpc_transport.list_opts() if opt.dest != "agent_down_time"]
     return [(None, LOG_OPTS + bus), ("AGENT", agent_opts)]
+
+
+def load_binary_config(argv: list[str] | None, binary: str,
+                       register: Callable[[cfg.ConfigOpts], None],
+                       check: Callable[[cfg.ConfigOpts], list[str]],
+                       needs_root_for: str) -> cfg.ConfigOpts | None:
+    """An agent binary's configuration: command line and files parsed, logging set
+    up; None, after logging why, when the agent must not start (not root, or `check`
+    found problems)."""
+    conf = cfg.ConfigOpts()
+    register(conf)
+    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
+         prog=binary)
+    log.setup(conf)
+    if not privileged.is_root():
+        LOG.error("%s must run as root (%s)", binary, needs_root_for)
+        return None
+    problems = check(conf)
+    for problem in problems:
+        LOG.error("%s", problem)
+    return None if problems else conf

@@ -16,8 +16,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino import log
-from neutrino.agent.common import privileged
+from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
@@ -151,19 +150,10 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = cfg.ConfigOpts()
-    dhcp_config.register_opts(conf)
-    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
-         prog=BINARY)
-    log.setup(conf)
-    if not privileged.is_root():
-        LOG.error("%s must run as root (it creates namespaces, links and dnsmasq "
-                  "processes)", BINARY)
-        return 1
-    problems = check_config(conf)
-    if problems:
-        for problem in problems:
-            LOG.error("%s", problem)
+    conf = load_binary_config(
+        argv, BINARY, dhcp_config.register_opts, check_config,
+        needs_root_for="it creates namespaces, links and dnsmasq processes")
+    if conf is None:
         return 1
     if conf.enable_isolated_metadata:
         LOG.warning("enable_isolated_metadata is set but not supported: no metadata "

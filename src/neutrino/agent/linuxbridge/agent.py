@@ -16,8 +16,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino import log
-from neutrino.agent.common import privileged
+from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
@@ -151,19 +150,9 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = cfg.ConfigOpts()
-    lb_config.register_opts(conf)
-    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
-         prog=BINARY)
-    log.setup(conf)
-    if not privileged.is_root():
-        LOG.error("%s must run as root (it changes links, bridges and FDB entries)",
-                  BINARY)
-        return 1
-    problems = check_config(conf)
-    if problems:
-        for problem in problems:
-            LOG.error("%s", problem)
+    conf = load_binary_config(argv, BINARY, lb_config.register_opts, check_config,
+                              needs_root_for="it changes links, bridges and FDB entries")
+    if conf is None:
         return 1
     agent = LinuxBridgeAgent(conf)
     LOG.info("%s on host %s: tunnel_types %s, local_ip %s, interface_mappings %s",
