@@ -138,6 +138,21 @@ def implemented(keys) -> set[str]:
     return {k for k in keys if not NOT_IMPLEMENTED.match(k)}
 
 
+PROVIDER = frozenset({"provider:network_type", "provider:physical_network",
+                      "provider:segmentation_id"})
+
+
+def shape(item: dict) -> frozenset[str]:
+    """The keys of a listed item, up to those upstream shows only on some objects:
+    `is_default` on external networks, `segments` instead of the provider
+    attributes on multi-segment networks. Other tests share the database, so a
+    page may hold such an object where the transcript held a plain one."""
+    keys = implemented(item) - {"is_default"}
+    if "segments" in keys:
+        keys = (keys - {"segments"}) | PROVIDER
+    return frozenset(keys)
+
+
 def mapped(sc: Scenario, value: Any) -> Any:
     return json.loads(sc.sub(json.dumps(value)))
 
@@ -164,10 +179,10 @@ def compare_success(sc: Scenario, t: Transcript, response) -> None:
             continue
         # A list: items matched by id when they have one, else by value.
         by_id = {i["id"]: i for i in ours[key] if "id" in i}
-        keysets = {frozenset(implemented(i)) for i in value}
+        keysets = {shape(i) for i in value}
         for item in ours[key]:
             if keysets:
-                assert frozenset(implemented(item)) in keysets, (t.name, item)
+                assert shape(item) in keysets, (t.name, item)
         for item in value:
             if "id" in item:
                 ours_id = sc.ids.get(item["id"])
