@@ -22,7 +22,7 @@ from dataplane.test_linuxbridge_e2e import UNDERLAY, agent_conf, vif
 from dataplane.topology import Topology, ping, ping_once, random_mac, wait_for
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.firewall import render
+from neutrino.agent.firewall import arp, render
 from neutrino.agent.firewall.driver import Firewall
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.agent.linuxbridge.plan import Settings, tap_name
@@ -354,6 +354,89 @@ def test_reapply_is_idempotent_and_stale_ports_are_removed(lab: Lab) -> None:
     assert lab.ours() == ("", "", "")
 
 
+# -- ARP and MAC anti-spoofing (nft bridge table) ---------------------------------------
+
+ARP_CODE = r"""
+import socket, sys
+mac = lambda text: bytes.fromhex(text.replace(":", ""))
+src = sys.argv[1]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+for spec in sys.argv[2:]:  # sender MAC,sender IP,target IP: one ARP request each
+    sha, spa, tpa = spec.split(",")
+    s.send(b"\xff" * 6 + mac(src) + b"\x08\x06" + b"\x00\x01\x08\x00\x06\x04\x00\x01"
+           + mac(sha) + socket.inet_aton(spa) + b"\x00" * 6 + socket.inet_aton(tpa))
+"""
+
+
+def _send_arp(namespace: str, source_mac: str, *requests: tuple[str, str, str]) -> None:
+    """ARP requests (sender MAC, sender IP, target IP) sent in order from the VM's
+    eth0 in frames from `source_mac`: a receiver that owns the target IP learns
+    sender IP -> sender MAC, which is how ARP caches get poisoned."""
+    subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", ARP_CODE,
+                    source_mac, *(",".join(r) for r in requests)], check=True, timeout=15)
+
+
+def _neighbour(namespace: str, address: str) -> str | None:
+    """The MAC `namespace` holds for `address` (None: no usable entry)."""
+    out = subprocess.run(["ip", "netns", "exec", namespace, "ip", "neigh", "show",
+                          address, "dev", "eth0"], capture_output=True, text=True,
+                         check=True, timeout=15).stdout.split()
+    return out[out.index("lladdr") + 1] if "lladdr" in out else None
+
+
+def test_arp_spoofing_dropped_unless_port_security_is_off(lab: Lab) -> None:
+    a = lab.vm("a", "10.0.0.1", allowed_address_pairs=[
+        {"ip_address": "10.0.0.50", "mac_address": None}])
+    lab.vm("b", "10.0.0.2")
+    lab.vm("c", "10.0.0.3")
+    assert lab.apply(lab.desired({})).arp_written
+    mac, forged = a["mac_address"], random_mac()
+    _send_arp(lab.vms["a"], mac,
+              (forged, "10.0.0.1", "10.0.0.3"),   # a's own IP, another sender MAC
+              (mac, "10.0.0.2", "10.0.0.3"),      # b's IP: poisoning
+              (mac, "10.0.0.50", "10.0.0.3"))     # an allowed address pair: fine
+    # Frames of one sender arrive in order: once the last is learned, the others
+    # would have been too.
+    assert wait_for(lambda: _neighbour(lab.vms["c"], "10.0.0.50") == mac, within=5)
+    assert _neighbour(lab.vms["c"], "10.0.0.1") != forged
+    assert _neighbour(lab.vms["c"], "10.0.0.2") is None
+
+    a["port_security_enabled"] = False
+    lab.apply(lab.desired({}))
+    _send_arp(lab.vms["a"], mac, (mac, "10.0.0.2", "10.0.0.3"))
+    assert wait_for(lambda: _neighbour(lab.vms["c"], "10.0.0.2") == mac, within=5)
+
+
+def test_arp_table_rewritten_only_on_change_and_removed(lab: Lab) -> None:
+    a = lab.vm("a", "10.0.0.1")
+    b = lab.vm("b", "10.0.0.2", port_security_enabled=False)
+
+    def table() -> str | None:
+        if privileged.nft_table_comment(arp.FAMILY, arp.TABLE, lab.host) is None:
+            return None
+        return privileged.execute(["nft", "list", "table", arp.FAMILY, arp.TABLE],
+                                  lab.host)
+
+    assert lab.apply(lab.desired({})).arp_written
+    again = lab.apply(lab.desired({}))
+    assert not again.changed, again
+    text = table()
+    assert text is not None and a["id"] in text and b["id"] not in text
+
+    a["fixed_ips"][0]["ip_address"] = "10.0.0.9"
+    result = lab.apply(lab.desired({}))
+    assert result.arp_written
+    text = table()
+    assert text is not None and "10.0.0.9" in text and "10.0.0.1" not in text
+
+    result = lab.apply(lab.desired({}, ports=["b"]))  # no filtered port left
+    assert result.arp_deleted and table() is None
+    lab.apply(lab.desired({}))
+    lab.firewall.remove_all()
+    assert table() is None
+
+
 def _ping_from(namespace: str, source: str, address: str, within: float = 0) -> bool:
     deadline = time.monotonic() + within
     while True:
@@ -452,6 +535,9 @@ def test_any_rendered_state_loads_and_reapplies_without_changes(topo: Topology) 
         sets = privileged.ipset_save(host)
         assert {line.split()[1] for line in sets.splitlines()
                 if line.startswith("create ")} == set(ruleset.ipsets)
+        table = arp.render(desired)
+        assert privileged.nft_table_comment(arp.FAMILY, arp.TABLE, host) == (
+            table.comment if table else None)
 
     check()
 

@@ -143,6 +143,9 @@ def test_dhcp_state_and_port(admin: Api, report: Reporter, plugin: PluginClient)
     assert listed["extra_dhcp_opts"] == [{"opt_name": "tftp-server",
                                           "opt_value": "10.30.0.2", "ip_version": 4}]
     assert listed["mac_address"] == vm["mac_address"]
+    # The names dnsmasq serves are those the API shows.
+    assert listed["dns_assignment"] == vm["dns_assignment"]
+    assert listed["dns_assignment"][0]["hostname"].startswith("host-10-30-0-")
 
     port = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
     assert port["device_owner"] == "network:dhcp"

@@ -23,6 +23,7 @@ from neutrino.db import models
 from neutrino.resources.port import PORT
 from neutrino.rpc import desired_state
 from neutrino.services.dhcp_scheduler import DHCP_OWNER, RESERVED_DHCP_PORT, dhcp_device_id
+from neutrino.services.dns import PortDNS
 
 LOG = logging.getLogger(__name__)
 P = models.Port
@@ -37,6 +38,8 @@ class AgentEndpoint:
         self.db = core.db
         self.events = core.events
         self.ports = core.ports
+        # The DHCP agent serves each port under its dns_assignment, as the API shows it.
+        self.port_dns = PortDNS(core.conf)
 
     # -- desired state ------------------------------------------------------------
 
@@ -46,8 +49,13 @@ class AgentEndpoint:
             # Raised to the caller as a RemoteError naming the kinds there are.
             raise ValueError(f"unknown kind {kind!r}: one of "
                              f"{sorted(desired_state.BUILDERS)}")
-        return self.db.run(lambda s: desired_state.desired_state(s, host, kind),
-                           write=False)
+        def build(session: Session) -> dict:
+            state = desired_state.desired_state(session, host, kind)
+            if kind == "dhcp":
+                self.port_dns.extend(session, [port for network in state["networks"]
+                                               for port in network["ports"]])
+            return state
+        return self.db.run(build, write=False)
 
     # -- the DHCP agent's port ---------------------------------------------------------
 
@@ -164,8 +172,7 @@ class AgentEndpoint:
                 row.host = host
         self.db.run(run)
 
-    @staticmethod
-    def _port_state(session: Session, port_id: str) -> dict | None:
+    def _port_state(self, session: Session, port_id: str) -> dict | None:
         row = session.execute(select(P.id, P.mac_address, P.device_id, P.device_owner,
                                      P.revision_number).where(P.id == port_id)).first()
         if row is None:
@@ -175,4 +182,6 @@ class AgentEndpoint:
                  "ip_version": o.ip_version}
                 for o in session.scalars(select(models.ExtraDhcpOpt).where(
                     models.ExtraDhcpOpt.port_id == port_id))]
-        return desired_state.dhcp_port_dict(row, ips, opts)
+        port = desired_state.dhcp_port_dict(row, ips, opts)
+        self.port_dns.extend(session, [port])
+        return port

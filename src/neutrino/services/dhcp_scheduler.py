@@ -289,11 +289,11 @@ class DhcpScheduler:
         """Move the networks of dead DHCP agents to alive ones; returns the
         (network id, dead agent id) bindings removed."""
         def dead_bindings(session: Session) -> list[tuple[str, str, str]]:
-            return list(session.execute(
+            return [(r.network_id, r.id, r.host) for r in session.execute(
                 select(B.network_id, A.id, A.host).join(A, A.id == B.dhcp_agent_id)
                 .where(A.agent_type == topics.AGENT_TYPE_DHCP,
                        ~self.agents.alive_clause())
-                .order_by(B.network_id)).tuples())
+                .order_by(B.network_id))]
         dead = self.deps.db.run(dead_bindings, write=False)
         if not dead:
             self._no_agent_logged = False

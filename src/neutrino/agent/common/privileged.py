@@ -3,7 +3,7 @@
 Netlink through pyroute2 (links: bridge, vxlan, veth; master, up/down, MTU, MAC,
 addresses; bridge FDB entries; network namespaces) and, for what has no netlink
 interface worth using, the usual tools run as subprocesses (iptables-restore,
-ipset, dnsmasq). Everything here is a thin, typed wrapper: decisions are made
+ipset, nft, dnsmasq). Everything here is a thin, typed wrapper: decisions are made
 elsewhere (the reconcilers), so they can be tested without root.
 
 A `Kernel` works in one network namespace (``netns=None``: the agent's own), which
@@ -441,6 +441,36 @@ def ipset_restore(commands: str, namespace: str | None = None) -> None:
 def ipset_save(namespace: str | None = None) -> str:
     """Every set and its members (`ipset save`)."""
     return execute(["ipset", "save"], namespace)
+
+
+def nft_apply(text: str, namespace: str | None = None) -> None:
+    """Apply an nftables batch (`nft -f -`): all of it or nothing."""
+    execute(["nft", "-f", "-"], namespace, stdin=text)
+
+
+def nft_table_comment(family: str, table: str, namespace: str | None = None
+                      ) -> str | None:
+    """The comment of an nftables table ("" when it has none); None when there is
+    no such table."""
+    try:
+        text = execute(["nft", "list", "table", family, table], namespace)
+    except CommandError as error:
+        if "No such file or directory" in error.stderr:
+            return None
+        raise
+    for line in text.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith('comment "') and line.endswith('"'):
+            return line[len('comment "'):-1]
+        if line:  # the table's comment comes before its chains and sets
+            break
+    return ""
+
+
+def nft_delete_table(family: str, table: str, namespace: str | None = None) -> None:
+    """Delete an nftables table; one that is absent is fine (declaring it first
+    makes the delete safe)."""
+    nft_apply(f"table {family} {table}\ndelete table {family} {table}\n", namespace)
 
 
 BRIDGE_NF_SYSCTLS = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables")

@@ -16,7 +16,8 @@ securitygroup_opts = [
     cfg.StrOpt("firewall_driver", default="iptables",
                choices=[("iptables", "iptables/ip6tables rules with -m physdev on "
                                      "bridged traffic (br_netfilter) and ipsets for "
-                                     "remote and address groups"),
+                                     "remote and address groups, nftables' bridge "
+                                     "family against ARP and MAC spoofing"),
                         ("noop", "no filtering")],
                help="How security groups are enforced on this host."),
 ]
@@ -33,7 +34,7 @@ def firewall(conf: cfg.ConfigOpts, namespace: str | None = None) -> Firewall | N
 
 
 TOOLS = ("iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save",
-         "ipset")
+         "ipset", "nft")
 
 
 def check(conf: cfg.ConfigOpts) -> list[str]:
@@ -43,5 +44,6 @@ def check(conf: cfg.ConfigOpts) -> list[str]:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         return [f"[securitygroup] firewall_driver = iptables needs {', '.join(missing)} "
-                "(Debian packages iptables, ipset), or set firewall_driver = noop"]
+                "(Debian packages iptables, ipset, nftables), or set "
+                "firewall_driver = noop"]
     return []

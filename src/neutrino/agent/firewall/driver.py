@@ -1,4 +1,4 @@
-"""Applies a rendered firewall (render.py) to one network namespace.
+"""Applies a rendered firewall (render.py, arp.py) to one network namespace.
 
 One `Firewall.apply(desired)`:
 
@@ -10,12 +10,18 @@ One `Firewall.apply(desired)`:
    refills) only the chains of ours whose rules differ, deletes our stale chains and
    adds the jumps from FORWARD/INPUT when missing. Nothing else in the table is
    touched, and the batch is atomic;
-5. our sets no rule wants any more are destroyed (only now: the kernel refuses to
+5. the ARP/MAC anti-spoofing table (nft bridge family, arp.py): when the digest in
+   the kernel's table comment differs from the rendered one, the whole table is
+   replaced in one ``nft -f`` batch (so traffic never meets half a table); it is
+   deleted when no port is filtered;
+6. our sets no rule wants any more are destroyed (only now: the kernel refuses to
    destroy a set a rule still uses).
 
-Applying the same state twice runs no restore at all the second time. Nothing is
-remembered between calls: the kernel is read each time, so an agent restart or
-someone else's edit of our chains is corrected by the next apply.
+Applying the same state twice runs no restore (nor nft batch) at all the second
+time. Nothing is remembered between calls: the kernel is read each time, so an agent
+restart or someone else's edit of our chains is corrected by the next apply (for the
+ARP table only the comment is compared: an edit inside it that keeps the comment is
+not seen).
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino.agent.common import privileged
+from neutrino.agent.firewall import arp
 from neutrino.agent.firewall import render as rendering
+from neutrino.agent.firewall.arp import ArpTable
 from neutrino.agent.firewall.render import JUMPS, IpSet, Ruleset
 
 LOG = logging.getLogger(__name__)
@@ -50,11 +58,13 @@ class ApplyResult:
     sets_deleted: int = 0
     rules: int = 0
     filtered_ports: int = 0
+    arp_written: bool = False  # the ARP table (re)written
+    arp_deleted: bool = False
 
     @property
     def changed(self) -> bool:
         return bool(self.chains_written or self.chains_deleted or self.sets_written
-                    or self.sets_deleted)
+                    or self.sets_deleted or self.arp_written or self.arp_deleted)
 
 
 def parse_iptables_save(text: str) -> Tables:
@@ -130,11 +140,13 @@ class Firewall:
 
     def apply(self, desired: Mapping[str, Any]) -> ApplyResult:
         """Make the kernel hold exactly the firewall of `desired` (an "l2" state)."""
-        ruleset = rendering.render(desired)
+        ruleset, arp_table = rendering.render(desired), arp.render(desired)
         with self._lock:
-            return self.apply_ruleset(ruleset)
+            return self.apply_ruleset(ruleset, arp_table)
 
-    def apply_ruleset(self, ruleset: Ruleset) -> ApplyResult:
+    def apply_ruleset(self, ruleset: Ruleset, arp_table: ArpTable | None
+                      ) -> ApplyResult:
+        """Make the kernel hold `ruleset` and `arp_table` (None: no ARP table)."""
         ns = self.namespace
         result = ApplyResult(rules=ruleset.rule_count(),
                              filtered_ports=len(ruleset.filtered_ports))
@@ -159,6 +171,7 @@ class Firewall:
             result.chains_written += len(write)
             result.chains_deleted += len(delete)
 
+        result.arp_written, result.arp_deleted = self._apply_arp(arp_table)
         stale = sorted(name for name in have_sets if name not in ruleset.ipsets)
         if stale:
             try:
@@ -169,15 +182,31 @@ class Firewall:
                 LOG.warning("could not destroy stale ipsets %s: %s", stale, error)
         if result.changed:
             LOG.info("firewall: %d port(s) filtered, %d rule(s); wrote %d chain(s), "
-                     "deleted %d, wrote %d set(s), deleted %d", result.filtered_ports,
-                     result.rules, result.chains_written, result.chains_deleted,
-                     result.sets_written, result.sets_deleted)
+                     "deleted %d, wrote %d set(s), deleted %d; ARP table %s",
+                     result.filtered_ports, result.rules, result.chains_written,
+                     result.chains_deleted, result.sets_written, result.sets_deleted,
+                     "written" if result.arp_written
+                     else "deleted" if result.arp_deleted else "unchanged")
         return result
 
+    def _apply_arp(self, table: ArpTable | None) -> tuple[bool, bool]:
+        """(written, deleted): the ARP table made exactly `table`, or absent."""
+        have = privileged.nft_table_comment(arp.FAMILY, arp.TABLE, self.namespace)
+        if table is None:
+            if have is None:
+                return False, False
+            privileged.nft_delete_table(arp.FAMILY, arp.TABLE, self.namespace)
+            return False, True
+        if have == table.comment:
+            return False, False
+        privileged.nft_apply(arp.replace_batch(table), self.namespace)
+        return True, False
+
     def remove_all(self) -> None:
-        """Take every chain, jump and set of ours away (no port is filtered)."""
+        """Take every chain, jump, set and the ARP table of ours away (no port is
+        filtered)."""
         with self._lock:
-            self.apply_ruleset(_empty())
+            self.apply_ruleset(_empty(), None)
             for version in rendering.VERSIONS:
                 ipv6 = version == 6
                 have = parse_iptables_save(

@@ -23,8 +23,10 @@ them with what the kernel holds and rewrites only chains that differ), except fo
 protocols given by number, which iptables-save prints by name: `canonical` maps
 both forms to one.
 
-Not covered (documented in docs/agents.md): ARP spoofing (ARP is not IP, iptables
-does not see it; ebtables would be needed), conntrack zones (ports on one host are
+ARP and MAC spoofing (ARP is not IP, iptables does not see it) is arp.py's nft
+bridge table, for the same filtered ports (`is_filtered`).
+
+Not covered (documented in docs/agents.md): conntrack zones (ports on one host are
 assumed not to share addresses across networks), NOTRACK for stateless groups
 (their traffic is still tracked; the rules just do not use the state).
 """
