@@ -25,6 +25,7 @@ from oslo_policy import policy as oslo_policy
 from neutrino import exceptions as exc
 from neutrino import policy_rbac
 from neutrino.context import Context
+from neutrino.policy_eval import evaluate
 
 LOG = logging.getLogger(__name__)
 
@@ -319,8 +320,8 @@ class Policy:
         except KeyError:
             allowed = False
         else:
-            allowed = bool(_checks._check(rule, target, ctx.to_policy_credentials(),
-                                          self.enforcer, action))
+            allowed = evaluate(rule, target, ctx.to_policy_credentials(),
+                               self.enforcer, action)
         if key is not None:
             cache[key] = allowed
         return allowed

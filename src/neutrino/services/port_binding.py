@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -58,8 +59,10 @@ UNBOUND = BindingRow()
 
 
 def _loads(text: str | None) -> dict:
+    if not text or text == "{}":  # most profiles and unbound ports: no parse
+        return {}
     try:
-        value = json.loads(text or "{}")
+        value = orjson.loads(text)  # lists read two of these per port
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
