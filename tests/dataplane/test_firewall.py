@@ -213,6 +213,80 @@ def test_rules_allow_listed_traffic_and_drop_the_rest(lab: Lab) -> None:
     assert lab.reaches("a", "tcp", "10.0.0.2", 2222)
 
 
+ECHO_CODE = r"""
+import socket, sys, threading
+def echo(c):
+    while data := c.recv(100):
+        c.sendall(data)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(8)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept(); threading.Thread(target=echo, args=(c,), daemon=True).start()
+"""
+
+SESSION_CODE = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=8)
+s.settimeout(2)
+print("connected", flush=True)
+for line in sys.stdin:
+    try:
+        s.sendall(line.encode()); ok = s.recv(100) == line.encode()
+    except OSError:
+        ok = False
+    print("ok" if ok else "lost", flush=True)
+"""
+
+
+class Session:
+    """One TCP connection held open from a VM: each `exchange` sends a line on it
+    and says whether it came back (within 2 s)."""
+
+    def __init__(self, lab: Lab, vm: str, ip: str, port: int) -> None:
+        self.proc = _start(lab, vm, SESSION_CODE, ip, str(port), stdin=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == "connected\n"
+
+    def exchange(self) -> bool:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("ping\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline() == "ok\n"
+
+
+def _start(lab: Lab, vm: str, code: str, *args: str, stdin: bool = False
+           ) -> subprocess.Popen:
+    """A Python process in a VM; killed by pid when the lab closes."""
+    proc = subprocess.Popen(["ip", "netns", "exec", lab.vms[vm], sys.executable, "-c",
+                             code, *args], stdout=subprocess.PIPE, text=True,
+                            stdin=subprocess.PIPE if stdin else None)
+    lab.servers.append(proc)
+    return proc
+
+
+def test_removed_rule_cuts_the_connections_it_allowed(lab: Lab) -> None:
+    lab.vm("a", "10.0.0.1", ("client",))
+    lab.vm("b", "10.0.0.2", ("server",))
+    server = {"rules": [*EGRESS_ANY, rule(protocol="tcp", ports=(2222, 2222)),
+                        rule(protocol="tcp", ports=(2223, 2223))]}
+    groups = {"client": CLIENT, "server": server}
+    assert lab.apply(lab.desired(groups)).conntrack_deleted == 0
+    for port in (2222, 2223):
+        echo = _start(lab, "b", ECHO_CODE, "10.0.0.2", str(port))
+        assert echo.stdout is not None and echo.stdout.readline() == "ready\n"
+    cut, kept = Session(lab, "a", "10.0.0.2", 2222), Session(lab, "a", "10.0.0.2", 2223)
+    assert cut.exchange() and kept.exchange()
+
+    # The rule for 2222 goes: its open connection is cut (the next packet is no
+    # longer ESTABLISHED and no rule lets it in), the one to 2223 lives on.
+    server["rules"] = [r for r in server["rules"] if r["port_range_min"] != 2222]
+    result = lab.apply(lab.desired(groups))
+    assert result.conntrack_deleted == 1
+    assert not cut.exchange()
+    assert kept.exchange()
+    assert lab.apply(lab.desired(groups)).conntrack_deleted == 0  # nothing changed
+
+
 def test_stateless_group_needs_rules_both_ways(lab: Lab) -> None:
     lab.vm("a", "10.0.0.1", ("client",))
     lab.vm("b", "10.0.0.2", ("server",))

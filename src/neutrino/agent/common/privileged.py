@@ -473,6 +473,33 @@ def nft_delete_table(family: str, table: str, namespace: str | None = None) -> N
     nft_apply(f"table {family} {table}\ndelete table {family} {table}\n", namespace)
 
 
+CONNTRACK_FAMILIES = {4: "ipv4", 6: "ipv6"}
+CONNTRACK_FILTER_LIMIT = 16  # more addresses: one listing of the whole table
+
+
+def conntrack_list(version: int, addresses: Sequence[str],
+                   namespace: str | None = None) -> str:
+    """The tracked connections of one IP version whose original source or
+    destination is one of `addresses` (addresses or CIDRs), as ``conntrack -L -o
+    extended`` prints them (the kernel filters; a connection may be printed
+    twice). With many addresses the whole table of that version is listed once,
+    cheaper than two processes per address."""
+    cmd = ["conntrack", "-L", "-o", "extended", "-f", CONNTRACK_FAMILIES[version]]
+    if not addresses:
+        return ""
+    if len(addresses) > CONNTRACK_FILTER_LIMIT:
+        return execute(cmd, namespace)
+    return "".join(execute([*cmd, flag, address], namespace)
+                   for address in addresses for flag in ("-s", "-d"))
+
+
+def conntrack_delete(batch: str, namespace: str | None = None) -> None:
+    """Delete connections: ``conntrack -R -`` with one ``-D …`` line each (a line
+    that matches nothing, the connection having ended meanwhile, is fine)."""
+    if batch:
+        execute(["conntrack", "-R", "-"], namespace, stdin=batch)
+
+
 BRIDGE_NF_SYSCTLS = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables")
 
 

@@ -34,7 +34,7 @@ def firewall(conf: cfg.ConfigOpts, namespace: str | None = None) -> Firewall | N
 
 
 TOOLS = ("iptables-restore", "iptables-save", "ip6tables-restore", "ip6tables-save",
-         "ipset", "nft")
+         "ipset", "nft", "conntrack")
 
 
 def check(conf: cfg.ConfigOpts) -> list[str]:
@@ -44,6 +44,6 @@ def check(conf: cfg.ConfigOpts) -> list[str]:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         return [f"[securitygroup] firewall_driver = iptables needs {', '.join(missing)} "
-                "(Debian packages iptables, ipset, nftables), or set "
+                "(Debian packages iptables, ipset, nftables, conntrack), or set "
                 "firewall_driver = noop"]
     return []

@@ -15,7 +15,12 @@ One `Firewall.apply(desired)`:
    replaced in one ``nft -f`` batch (so traffic never meets half a table); it is
    deleted when no port is filtered;
 6. our sets no rule wants any more are destroyed (only now: the kernel refuses to
-   destroy a set a rule still uses).
+   destroy a set a rule still uses);
+7. when a chain or set was written (and on the first apply of a `Firewall`, so
+   after an agent restart), the tracked connections of the filtered ports are
+   listed (``conntrack -L``) and those the new rules would not let start are
+   deleted (conntrack.py): a removed rule cuts the connections it allowed, as
+   upstream does. A failure there is logged; the rules stay applied.
 
 Applying the same state twice runs no restore (nor nft batch) at all the second
 time. Nothing is remembered between calls: the kernel is read each time, so an agent
@@ -28,13 +33,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino.agent.common import privileged
-from neutrino.agent.firewall import arp
+from neutrino.agent.firewall import arp, conntrack
 from neutrino.agent.firewall import render as rendering
 from neutrino.agent.firewall.arp import ArpTable
 from neutrino.agent.firewall.render import JUMPS, IpSet, Ruleset
@@ -60,6 +66,7 @@ class ApplyResult:
     filtered_ports: int = 0
     arp_written: bool = False  # the ARP table (re)written
     arp_deleted: bool = False
+    conntrack_deleted: int = 0  # tracked connections the new rules refuse
 
     @property
     def changed(self) -> bool:
@@ -137,12 +144,37 @@ class Firewall:
     def __init__(self, namespace: str | None = None) -> None:
         self.namespace = namespace
         self._lock = threading.Lock()
+        self._revalidated = False  # connections checked once since start
 
     def apply(self, desired: Mapping[str, Any]) -> ApplyResult:
-        """Make the kernel hold exactly the firewall of `desired` (an "l2" state)."""
+        """Make the kernel hold exactly the firewall of `desired` (an "l2" state),
+        then cut the tracked connections it no longer allows."""
         ruleset, arp_table = rendering.render(desired), arp.render(desired)
         with self._lock:
-            return self.apply_ruleset(ruleset, arp_table)
+            result = self.apply_ruleset(ruleset, arp_table)
+            if (result.chains_written or result.chains_deleted or result.sets_written
+                    or not self._revalidated):
+                result.conntrack_deleted = self._revalidate(desired, ruleset)
+            return result
+
+    def _revalidate(self, desired: Mapping[str, Any], ruleset: Ruleset) -> int:
+        """Delete the tracked connections of filtered ports that `ruleset` would
+        refuse now; how many. Errors are logged (the next change retries)."""
+        ns = self.namespace
+        try:
+            entries = [entry for version, addresses in conntrack.watched(desired).items()
+                       for entry in conntrack.parse(
+                           privileged.conntrack_list(version, addresses, ns))]
+            refused = conntrack.stale(desired, entries, ruleset)
+            privileged.conntrack_delete(conntrack.delete_batch(refused), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("firewall: could not re-validate tracked connections: %s", error)
+            return 0
+        self._revalidated = True
+        if refused:
+            LOG.info("firewall: deleted %d tracked connection(s) the rules no longer "
+                     "allow", len(refused))
+        return len(refused)
 
     def apply_ruleset(self, ruleset: Ruleset, arp_table: ArpTable | None
                       ) -> ApplyResult:
