@@ -144,8 +144,12 @@ def test_dhcp_state_and_port(admin: Api, report: Reporter, plugin: PluginClient)
                                           "opt_value": "10.30.0.2", "ip_version": 4}]
     assert listed["mac_address"] == vm["mac_address"]
     # The names dnsmasq serves are those the API shows.
-    assert listed["dns_assignment"] == vm["dns_assignment"]
-    assert listed["dns_assignment"][0]["hostname"].startswith("host-10-30-0-")
+    by_address = sorted(listed["dns_assignment"], key=lambda a: a["ip_address"])
+    assert by_address == sorted(vm["dns_assignment"], key=lambda a: a["ip_address"])
+    v4_address = next(i["ip_address"] for i in vm["fixed_ips"] if i["subnet_id"] == v4["id"])
+    assert {"ip_address": v4_address, "hostname": "host-" + v4_address.replace(".", "-"),
+            "fqdn": "host-" + v4_address.replace(".", "-") + ".openstacklocal."
+            } in by_address
 
     port = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
     assert port["device_owner"] == "network:dhcp"
