@@ -146,10 +146,11 @@ def test_dhcp_state_and_port(admin: Api, report: Reporter, plugin: PluginClient)
     # The names dnsmasq serves are those the API shows.
     by_address = sorted(listed["dns_assignment"], key=lambda a: a["ip_address"])
     assert by_address == sorted(vm["dns_assignment"], key=lambda a: a["ip_address"])
-    v4_address = next(i["ip_address"] for i in vm["fixed_ips"] if i["subnet_id"] == v4["id"])
-    assert {"ip_address": v4_address, "hostname": "host-" + v4_address.replace(".", "-"),
-            "fqdn": "host-" + v4_address.replace(".", "-") + ".openstacklocal."
-            } in by_address
+    # (Without a dns_name, the default dns_domain: host-<address>.openstacklocal.)
+    assert by_address == [
+        {"ip_address": a, "hostname": "host-" + a.replace(".", "-"),
+         "fqdn": "host-" + a.replace(".", "-") + ".openstacklocal."}
+        for a in sorted(i["ip_address"] for i in vm["fixed_ips"])]
 
     port = plugin.call("get_dhcp_port", host=host, network_id=net["id"])
     assert port["device_owner"] == "network:dhcp"
