@@ -265,12 +265,17 @@ def test_agents_per_network_and_failover(bus: object, srv2: ServerProcess) -> No
             h for h in hosts if h != dead), timeout=DOWN_TIME + 15)
         dead_agent = api.get(f"agents/{agent_id(api, dead)}").json()["agent"]
         assert dead_agent["alive"] is False
-    # Every agent stops: with nobody to take over, the bindings stay.
-    kept = hosts_of(api, net["id"])
+        # Another stops, with no spare agent left: an alive agent still serves the
+        # network, so the dead one's binding goes.
+        second, last = hosts_of(api, net["id"])
+        beat.states = [s for s in states if s["host"] == last]
+        assert wait_for(lambda: hosts_of(api, net["id"]) == [last],
+                        timeout=DOWN_TIME + 15)
+    # The last one stops: with nobody to take over, its binding stays.
     time.sleep(DOWN_TIME + 3)
     assert all(not a["alive"] for a in api.get(f"networks/{net['id']}/dhcp-agents")
                .json()["agents"])
-    assert hosts_of(api, net["id"]) == kept
+    assert hosts_of(api, net["id"]) == [last]
     log = srv2.log.read_text()
     assert f"(DHCP agent on {dead}) is down since" in log
     assert log.count(f"(DHCP agent on {dead}) is down since") == 1
