@@ -77,18 +77,20 @@ def is_allocated(session: Session, subnet_id: str, ip: str) -> bool:
         _ALLOCATED, {"subnet_id": subnet_id, "ip": ip}).first() is not None
 
 
-def pick_address(session: Session, subnet: SubnetInfo) -> str | None:
-    """A free address from the subnet's pools, or None when it is exhausted."""
+def pick_address(session: Session, subnet: SubnetInfo,
+                 avoid: frozenset[str] = frozenset()) -> str | None:
+    """A free address from the subnet's pools, not one of `avoid`, or None when
+    there is none."""
     if not subnet.pools:
         return None
     candidates = allocator.random_candidates(subnet.pools, CANDIDATES, _RNG)
     taken = set(session.connection().scalars(
         _TAKEN, {"subnet_id": subnet.id, "candidates": candidates}))
-    free = [c for c in candidates if c not in taken]
+    free = [c for c in candidates if c not in taken and c not in avoid]
     if free:
         return free[0]
     used = set(session.scalars(select(IPA.ip_address).where(IPA.subnet_id == subnet.id)))
-    remaining = allocator.free_addresses(subnet.pools, used, limit=FREE_SCAN_LIMIT)
+    remaining = allocator.free_addresses(subnet.pools, used | avoid, limit=FREE_SCAN_LIMIT)
     return _RNG.choice(remaining) if remaining else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -168,9 +169,13 @@ class PortService:
     def create_bulk(self, ctx: Context, items: list[dict],
                     authorize: Authorize = common.allow_all) -> list[dict]:
         checked = [self._validate_create(data) for data in items]
+        # Addresses some port of the request asks for are not given to another one
+        # of it that takes any (it comes first in the list, so it would win).
+        reserved = frozenset(requested_addresses(checked)) if len(checked) > 1 else frozenset()
 
         def run(session: Session) -> list[dict]:
-            return [self._create(session, ctx, data, authorize) for data in checked]
+            return [self._create(session, ctx, data, authorize, reserved=reserved)
+                    for data in checked]
         result = self.deps.db.run(run)
         for item in result:
             self.deps.events.publish("port", events.AFTER_CREATE,
@@ -201,7 +206,8 @@ class PortService:
                             common.allow_all, quota=False)
 
     def _create(self, session: Session, ctx: Context, data: dict,
-                authorize: Authorize, quota: bool = True) -> dict:
+                authorize: Authorize, quota: bool = True,
+                reserved: frozenset[str] = frozenset()) -> dict:
         """The hot path of the API: few statements, Core inserts, and a response built
         from what was written rather than read back."""
         target = self.network_target(session, ctx, data)
@@ -228,7 +234,7 @@ class PortService:
         else:
             wanted = data["fixed_ips"] + implicit_auto_requests(
                 subnets, data["fixed_ips"], data["device_owner"])
-        fixed_ips = self._allocate(session, port, subnets, wanted)
+        fixed_ips = self._allocate(session, port, subnets, wanted, reserved)
         tags = sorted(set(data.get("tags") or []))
         if tags:
             common.set_tags(session, "ports", port.id, tags)
@@ -273,14 +279,16 @@ class PortService:
         return wanted
 
     def _allocate(self, session: Session, port: Any, subnets: list[ipam_db.SubnetInfo],
-                  wanted: list[dict]) -> list[dict]:
+                  wanted: list[dict], reserved: frozenset[str] = frozenset()
+                  ) -> list[dict]:
         """Choose and insert the addresses asked for; returns them as fixed_ips."""
         by_id = {s.id: s for s in subnets}
         chosen: list[dict] = []
         for request in wanted:
             if "any_of" in request:
                 chosen.append(self._allocate_any(session, port,
-                                                 [by_id[i] for i in request["any_of"]]))
+                                                 [by_id[i] for i in request["any_of"]],
+                                                 reserved))
                 continue
             subnet = self._subnet_of_request(request, subnets, by_id, port.network_id)
             ip = request.get("ip_address")
@@ -295,7 +303,7 @@ class PortService:
                 if ipam_db.is_allocated(session, subnet.id, ip):
                     raise exc.IpAddressInUse(net_id=port.network_id, ip_address=ip)
             else:
-                ip = ipam_db.pick_address(session, subnet)
+                ip = ipam_db.pick_address(session, subnet, reserved)
                 if ip is None:
                     raise exc.IpAddressGenerationFailure(net_id=port.network_id)
             chosen.append({"subnet_id": subnet.id, "ip_address": ip})
@@ -308,9 +316,10 @@ class PortService:
         return sorted(chosen, key=_ip_sort_key)
 
     def _allocate_any(self, session: Session, port: Any,
-                      subnets: list[ipam_db.SubnetInfo]) -> dict:
+                      subnets: list[ipam_db.SubnetInfo],
+                      reserved: frozenset[str] = frozenset()) -> dict:
         for subnet in subnets:
-            ip = ipam_db.pick_address(session, subnet)
+            ip = ipam_db.pick_address(session, subnet, reserved)
             if ip is not None:
                 return {"subnet_id": subnet.id, "ip_address": ip}
         raise exc.IpAddressGenerationFailure(net_id=port.network_id)
@@ -546,4 +555,14 @@ def validate_fixed_ips(value: Any) -> list[dict]:
                 raise v.bad("fixed_ips", f"Duplicate IP address '{item['ip_address']}'")
             seen.add(entry["ip_address"])
         out.append(entry)
+    return out
+
+
+def requested_addresses(items: list[dict]) -> set[str]:
+    """The addresses (normalised) that ports of a bulk request ask for by fixed_ips."""
+    out: set[str] = set()
+    for data in items:
+        for entry in data["fixed_ips"] if data["fixed_ips"] is not UNSET else ():
+            if "ip_address" in entry:
+                out.add(str(ipaddress.ip_address(entry["ip_address"])))
     return out
