@@ -8,6 +8,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.standard import standard_attrs
 
 
@@ -51,3 +52,9 @@ ADDRESS_GROUP.add(
     Attr("addresses", convert=address_list, default=list, filterable=False,
          sortable=False),
 )
+
+FEATURE = Feature(
+    "address-group",
+    (Extension("address-group", "Address group", "Support address group",
+               "2020-07-15T10:00:00-00:00"),),
+    resources=(ADDRESS_GROUP,))

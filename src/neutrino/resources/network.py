@@ -5,6 +5,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Feature
 from neutrino.resources.standard import standard_attrs
 
 MIN_MTU = 68  # the IPv4 minimum
@@ -25,3 +26,6 @@ NETWORK.add(
     Attr("mtu", convert=v.int_in_range("mtu", MIN_MTU, None), default=None, allow_put=True,
          filter_convert=v.query_int),
 )
+
+# A core resource: no extension alias.
+FEATURE = Feature("network", resources=(NETWORK,))

@@ -1,5 +1,6 @@
 """security-group (port side) and port-security-groups-filtering: a port's
-`security_groups`, a list of group ids (default: the project's `default` group)."""
+`security_groups`, a list of group ids (default: the project's `default` group).
+The security-group feature (resources.security_group) adds it to ports."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from neutrino import exceptions as exc
 from neutrino.resources.attributes import Attr
-from neutrino.resources.port import PORT, UNSET
+from neutrino.resources.port import UNSET
 from neutrino.resources.validators import UUID_RE
 
 SECURITY_GROUPS = "security_groups"
@@ -29,5 +30,5 @@ def uuid_list_or_none(value: Any) -> list[str] | None:
     return out
 
 
-PORT.add(Attr(SECURITY_GROUPS, convert=uuid_list_or_none, default=UNSET, allow_put=True,
-              sortable=False))
+PORT_ATTRS = (Attr(SECURITY_GROUPS, convert=uuid_list_or_none, default=UNSET, allow_put=True,
+                   sortable=False),)

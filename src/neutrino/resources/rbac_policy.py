@@ -7,6 +7,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.standard import standard_attrs
 
 PROJECT_ID_MAX_LEN = 255
@@ -59,3 +60,10 @@ RBAC_POLICY.add(
     Attr("action", convert=v.string("action", ACTION_MAX_LEN), default=REQUIRED,
          enforce_policy=True),
 )
+
+FEATURE = Feature(
+    "rbac-policies",
+    (Extension("rbac-policies", "RBAC Policies", "Allows creation and modification of "
+               "policies that control project access to resources.",
+               "2015-06-17T12:15:12-00:00"),),
+    resources=(RBAC_POLICY,))

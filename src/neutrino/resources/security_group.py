@@ -10,6 +10,8 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature, extension
+from neutrino.resources.port_security_groups import PORT_ATTRS
 from neutrino.resources.standard import standard_attrs
 
 # -- errors (upstream's types and messages) -----------------------------------
@@ -309,3 +311,33 @@ SECURITY_GROUP_RULE.add(
          default="", allow_put=True),
     _r["created_at"], _r["updated_at"], _r["revision_number"], _r["tenant_id"],
 )
+
+FEATURE = Feature(
+    "security-group",
+    (Extension("security-group", "security-group", "The security groups extension.",
+               "2012-10-05T10:00:00-00:00"),),
+    resources=(SECURITY_GROUP, SECURITY_GROUP_RULE),
+    adds={"ports": PORT_ATTRS})
+
+# Behaviours of the groups' and rules' base attributes (aliases only).
+NORMALIZED_CIDR = extension(
+    "security-groups-normalized-cidr", "Normalized CIDR field for security group rules",
+    "Add new field with normalized remote_ip_prefix cidr in SG rule",
+    "2020-07-28T10:00:00-00:00")
+REMOTE_ADDRESS_GROUP = extension(
+    "security-groups-remote-address-group", "Remote address group id field for "
+    "security group rules", "Add new field of remote address group id in SG rules",
+    "2020-08-25T10:00:00-00:00")
+RULES_BELONGS_TO_DEFAULT_SG = extension(
+    "security-groups-rules-belongs-to-default-sg", "Security group rule belongs to the "
+    "project's default security group", "Flag to determine if the security group rule "
+    "belongs to the project's default security group", "2023-05-23T10:00:00-00:00")
+SHARED_FILTERING = extension(
+    "security-groups-shared-filtering", "Security group filtering on the shared field",
+    "Support filtering security groups on the shared field", "2021-10-05T09:00:00-00:00")
+STATEFUL = extension(
+    "stateful-security-group", "Stateful security group", "Indicates if the security "
+    "group is stateful or not", "2019-11-26T09:00:00-00:00")
+PORT_FILTERING = extension(
+    "port-security-groups-filtering", "Port filtering on security groups",
+    "Provides security groups filtering when listing ports", "2018-01-09T09:00:00-00:00")

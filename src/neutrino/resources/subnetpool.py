@@ -9,8 +9,9 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature, extension
 from neutrino.resources.standard import standard_attrs
-from neutrino.resources.subnet import SUBNET, UNSET
+from neutrino.resources.subnet import UNSET
 
 
 class SubnetPoolNotFound(exc.NotFound):
@@ -152,8 +153,20 @@ SUBNETPOOL.add(
          allow_put=True),
 )
 
-# default-subnetpools: ask for the default pool of the subnet's IP version.
-SUBNET.add(
-    Attr("use_default_subnetpool", convert=v.to_boolean, default=False, visible=False,
-         filterable=False, sortable=False),
-)
+SUBNET_ALLOCATION = Feature(
+    "subnet_allocation",
+    (Extension("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets "
+               "from a subnet pool", "2015-03-30T10:00:00-00:00"),),
+    resources=(SUBNETPOOL,))
+
+# Ask for the default pool of the subnet's IP version.
+DEFAULT_SUBNETPOOLS = Feature(
+    "default-subnetpools",
+    (Extension("default-subnetpools", "Default Subnetpools", "Provides ability to mark "
+               "and use a subnetpool as the default.", "2016-02-18T18:00:00-00:00"),),
+    adds={"subnets": (Attr("use_default_subnetpool", convert=v.to_boolean, default=False,
+                           visible=False, filterable=False, sortable=False),)})
+
+SUBNETPOOL_PREFIX_OPS = extension(
+    "subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for "
+    "adjusting the prefix list of subnet pools", "2019-02-08T10:00:00-00:00")
