@@ -34,9 +34,14 @@ class InvalidActionForType(exc.InvalidInput):
                                   valid_actions=valid_actions)
 
 
+# The object types policies may name; services.rbac registers how to query each
+# (tests/unit/test_resource_registry.py keeps the two in step).
+OBJECT_TYPES = ("network", "security_group", "address_group", "address_scope",
+                "subnetpool")
+
+
 def object_type_value(value: Any) -> str:
     """A known object type, case and surrounding blanks ignored (as upstream)."""
-    from neutrino.services.rbac import OBJECT_TYPES  # the registry of shareable types
     if isinstance(value, str):
         normalized = value.strip().lower()
         if normalized in OBJECT_TYPES:
