@@ -87,7 +87,7 @@ def next_positions(session: Session, port_ids: Iterable[str]) -> dict[str, int]:
     session.flush()
     rows = session.execute(select(IPA.port_id, func.max(IPA.position))
                            .where(IPA.port_id.in_(ids)).group_by(IPA.port_id))
-    last = dict(rows.tuples().all())
+    last: dict[str, int | None] = {port_id: top for port_id, top in rows}
     return {i: last[i] + 1 if last.get(i) is not None else 0 for i in ids}
 
 
