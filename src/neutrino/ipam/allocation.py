@@ -95,7 +95,7 @@ def update(session: Session, port: PortRef, wanted: Iterable[FixedIpRequest]
     for request in plan.new:
         if request.subnet_id is not None and request.subnet_id not in known:
             raise invalid_subnet(port.network_id, request.subnet_id)
-    first = store.next_positions(session, [port.id])[port.id]
+    first = store.next_position(session, port.id)
     return plan.keep + _take(session, port, subnets, plan.new, frozenset(), first)
 
 
@@ -177,10 +177,8 @@ def address_ports_on_new_subnet(session: Session, subnet: SubnetInfo,
     if not subnet.auto_address:
         return []
     addressed = [p for p in ports if not is_router_port(p.device_owner)]
-    positions = store.next_positions(session, [p.id for p in addressed])
-    for port in addressed:
-        store.insert_allocations(
-            session, port,
-            [Allocation(subnet.id, allocator.eui64_address(subnet.cidr, port.mac_address))],
-            positions[port.id])
+    positions = store.next_positions(session, subnet.network_id)
+    store.insert_rows(session, [
+        (port, Allocation(subnet.id, allocator.eui64_address(subnet.cidr, port.mac_address)),
+         positions.get(port.id, 0)) for port in addressed])
     return [p.id for p in addressed]

@@ -79,28 +79,36 @@ def port_allocations(session: Session, port_id: str) -> list[tuple[Allocation, i
     return [(Allocation(s, ip), position) for s, ip, position in rows]
 
 
-def next_positions(session: Session, port_ids: Iterable[str]) -> dict[str, int]:
-    """The position a further address of each port takes (0 for none yet)."""
-    ids = list(port_ids)
-    if not ids:
-        return {}
+def next_position(session: Session, port_id: str) -> int:
+    """The position a further address of the port takes (0 for its first)."""
+    session.flush()
+    top = session.scalar(select(func.max(IPA.position)).where(IPA.port_id == port_id))
+    return 0 if top is None else top + 1
+
+
+def next_positions(session: Session, network_id: str) -> dict[str, int]:
+    """next_position of each port of the network that has addresses (one query)."""
     session.flush()
     rows = session.execute(select(IPA.port_id, func.max(IPA.position))
-                           .where(IPA.port_id.in_(ids)).group_by(IPA.port_id))
-    last: dict[str, int | None] = {port_id: top for port_id, top in rows}
-    return {i: last[i] + 1 if last.get(i) is not None else 0 for i in ids}
+                           .where(IPA.network_id == network_id).group_by(IPA.port_id))
+    return {port_id: top + 1 for port_id, top in rows}
 
 
 def insert_allocations(session: Session, port: PortRef, allocations: list[Allocation],
                        first_position: int) -> None:
-    """One insert for all; a concurrent request that took one of the addresses
-    fails it on the primary key and the transaction is retried."""
-    if not allocations:
+    """The port's new addresses, numbered on from ``first_position``."""
+    insert_rows(session, [(port, a, first_position + i) for i, a in enumerate(allocations)])
+
+
+def insert_rows(session: Session, rows: list[tuple[PortRef, Allocation, int]]) -> None:
+    """One insert for all (port, allocation, position); a concurrent request that took
+    one of the addresses fails it on the primary key and the transaction is retried."""
+    if not rows:
         return
     session.connection().execute(_INSERT, [
         {"subnet_id": a.subnet_id, "ip_address": a.ip_address, "port_id": port.id,
-         "network_id": port.network_id, "position": first_position + i}
-        for i, a in enumerate(allocations)])
+         "network_id": port.network_id, "position": position}
+        for port, a, position in rows])
 
 
 def delete_allocations(session: Session, port_id: str,
