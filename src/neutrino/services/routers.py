@@ -111,7 +111,7 @@ class RouterService:
                                    models.Port.id, gw_ports))
         gw_ips: dict[str, list[dict]] = defaultdict(list)
         stmt = select(IPA.port_id, IPA.subnet_id, IPA.ip_address).order_by(
-            IPA.subnet_id, IPA.ip_address)
+            IPA.position, IPA.subnet_id, IPA.ip_address)  # the gateway port's order
         for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, gw_ports):
             gw_ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         zones = self.scheduler.router_zones(session, ids)
