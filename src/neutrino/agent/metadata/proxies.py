@@ -5,8 +5,9 @@ Used by the DHCP agent (``qdhcp-<net>``, isolated networks) and the L3 agent
 pid file ``<pid_dir>/<namespace>.pid`` (and its log beside it), and a process
 counts as ours only if its command line is ns_proxy's with that very pid file (a
 pid may be reused; nothing is ever killed by name). So a restarted agent adopts the
-proxies its predecessor left when their command line is the one wanted, and
-replaces them otherwise.
+proxies its predecessor left when their command line is the one wanted (and they
+run in the namespace of that name now: it may have been deleted and made again),
+and replaces them otherwise.
 
 Each agent gives its manager a directory of its own: `remove_stale` removes every
 proxy of that directory whose namespace is not kept.
@@ -126,10 +127,12 @@ class MetadataProxies:
             pid = self.running(namespace)
             action = "started"
             if pid is not None:
-                if (privileged.process_cmdline(pid) or [])[1:] == cmd[1:]:
+                same = (privileged.process_cmdline(pid) or [])[1:] == cmd[1:]
+                # A namespace deleted and made again: the proxy serves the old one.
+                if same and privileged.process_in_namespace(pid, namespace):
                     return None
-                LOG.info("metadata proxy %d in %s has another command line; replacing it",
-                         pid, namespace)
+                LOG.info("metadata proxy %d in %s has another command line or "
+                         "namespace; replacing it", pid, namespace)
                 self._stop(namespace, pid)
                 action = "restarted"
             self._start(namespace, cmd)
