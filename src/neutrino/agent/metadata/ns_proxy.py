@@ -37,6 +37,7 @@ DROPPED = frozenset({b"x-neutron-network-id", b"x-neutron-router-id", b"x-forwar
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1 << 20
 TIMEOUT = 30.0
+MAX_CONNECTIONS = 1024  # served at once (haproxy's maxconn upstream); more wait
 
 
 class Refused(ValueError):
@@ -98,11 +99,13 @@ class Proxy:
     def __init__(self, identity: tuple[bytes, str], socket_path: str) -> None:
         self.identity = identity
         self.socket_path = socket_path
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
 
     async def handle(self, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
         try:
-            await asyncio.wait_for(self._serve(reader, writer), TIMEOUT)
+            async with self._slots:
+                await asyncio.wait_for(self._serve(reader, writer), TIMEOUT)
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError,
                 asyncio.LimitOverrunError):
             pass
