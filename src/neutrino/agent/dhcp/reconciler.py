@@ -19,8 +19,7 @@ When metadata applies to the network (metadata.py: isolated or forced), its
 
 A network no longer to serve loses its dnsmasq (found by its pid file, checked by
 its command line), its metadata proxy, its namespace (the veth pair goes with it),
-its files, and its
-DHCP port (``release_dhcp_port``).
+its files, and its DHCP port (``release_dhcp_port``).
 
 Nothing is remembered that the host does not show: the state directory
 (``dhcp_confs``: one directory per network, upstream's layout) and the pid files say
