@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import time
+
 from oslo_config import cfg
 
 from neutrino.agent.metadata import config as md_config
 from neutrino.agent.metadata.agent import agent_state, check_config, upstream
+from server import BIN
 
 
 def make_conf(tmp_path, text: str = "") -> cfg.ConfigOpts:
@@ -52,3 +58,37 @@ def test_https_upstream_and_bad_options(tmp_path) -> None:
     assert connection.__class__.__name__ == "HTTPSConnection"
     bad = make_conf(tmp_path, "cache_url = memcache://x\nnova_client_priv_key = /k\n")
     assert len(check_config(bad)) == 2
+
+
+def test_binary_serves_its_socket_without_root_and_stops_on_sigterm(tmp_path) -> None:
+    """The binary alone (no server: its reports fail and are retried): it listens,
+    answers a request that is not from a proxy with 400, and SIGTERM stops it and
+    removes its socket."""
+    sock = tmp_path / "md.sock"
+    ini = tmp_path / "metadata_agent.ini"
+    ini.write_text(f"[DEFAULT]\nhost = lonely\nrpc_response_timeout = 1\n"
+                   f"metadata_proxy_socket = {sock}\nmetadata_upstream = builtin\n"
+                   "[AGENT]\nreport_interval = 1\n")
+    log = tmp_path / "agent.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(BIN / "neutrino-metadata-agent"), "--config-file",
+                                 str(ini)], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(sock))
+            client.sendall(b"GET /openstack HTTP/1.0\r\n\r\n")
+            assert client.makefile("rb").read().startswith(b"HTTP/1.0 400")
+        assert f"neutrino-metadata-agent on host lonely: socket {sock}, upstream " \
+               "built-in" in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+        assert not sock.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
