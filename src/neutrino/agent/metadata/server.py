@@ -64,6 +64,7 @@ class Handler(BaseHTTPRequestHandler):
     server: MetadataServer
     protocol_version = "HTTP/1.0"  # one request per connection: the proxies close anyway
     server_version = "neutrino-metadata"
+    timeout = 60  # seconds a silent connection may hold its thread
 
     def address_string(self) -> str:  # a unix socket's peer has no address
         return "proxy"
