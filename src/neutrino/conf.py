@@ -29,8 +29,8 @@ core_opts = [
                help="Processes serving only the message bus (agents' calls and "
                     "reports). 0: each API worker serves it too."),
     cfg.BoolOpt("embedded_agents", default=None,
-                help="Run this host's agents (Linux bridge, DHCP) inside the API "
-                     "worker process, registered under 'host': the all-in-one. "
+                help="Run this host's agents (Linux bridge, DHCP, metadata) inside the "
+                     "API worker process, registered under 'host': the all-in-one. "
                      "Default (unset): on when running as root with the in-process "
                      "transport_url fake:// and one API worker, off otherwise. They "
                      "read their own sections ([vxlan], [linux_bridge], "

@@ -540,6 +540,5 @@ def test_binary_runs_without_server_and_stops_on_sigterm(env: Env, tmp_path) -> 
         text = log.read_text()
         assert f"neutrino-dhcp-agent on host lonely: state in {env.state_dir}, " \
                "availability zone az9" in text
-        assert "enable_isolated_metadata is set but not supported" in text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -569,6 +569,17 @@ def process_cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
 
 
+def process_in_namespace(pid: int, namespace: str) -> bool:
+    """Whether a process runs in the named network namespace (and not in one that
+    was deleted and made again under the same name)."""
+    try:
+        inside = os.stat(f"/proc/{pid}/ns/net")
+        named = os.stat(os.path.join(NETNS_RUN_DIR, namespace))
+    except OSError:
+        return False
+    return (inside.st_dev, inside.st_ino) == (named.st_dev, named.st_ino)
+
+
 def signal_process(pid: int, signum: int) -> bool:
     """Send a signal; False when the process is gone."""
     try:

@@ -21,6 +21,7 @@ from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
+from neutrino.agent.metadata.proxies import MetadataProxies
 from neutrino.rpc import topics
 from neutrino.rpc import transport as rpc_transport
 from neutrino.rpc.client import StateReporter
@@ -81,7 +82,9 @@ class DhcpAgent:
             dhcp_config.settings(conf), dhcp_config.state_dir(conf),
             get_dhcp_port=self.plugin.get_dhcp_port,
             release_dhcp_port=self.plugin.release_dhcp_port,
-            host_namespace=host_namespace, own_all_namespaces=own_all_namespaces)
+            host_namespace=host_namespace, own_all_namespaces=own_all_namespaces,
+            proxies=MetadataProxies(dhcp_config.metadata_proxy_dir(conf),
+                                    conf.metadata_proxy_socket))
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -114,8 +117,9 @@ class DhcpAgent:
                 LOG.exception("checking dnsmasq processes failed")
                 continue
             if dead:
-                LOG.warning("dnsmasq of network(s) %s died; resyncing", ", ".join(dead))
-                self.loop.trigger("dnsmasq died")
+                LOG.warning("dnsmasq or metadata proxy of network(s) %s died; resyncing",
+                            ", ".join(dead))
+                self.loop.trigger("dnsmasq or metadata proxy died")
 
     def start(self) -> DhcpAgent:
         self.loop.start()
@@ -155,9 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         needs_root_for="it creates namespaces, links and dnsmasq processes")
     if conf is None:
         return 1
-    if conf.enable_isolated_metadata:
-        LOG.warning("enable_isolated_metadata is set but not supported: no metadata "
-                    "proxy runs in the DHCP namespaces")
     agent = DhcpAgent(conf)
     LOG.info("%s on host %s: state in %s, availability zone %s", BINARY, agent.host,
              agent.reconciler.state_dir, conf.AGENT.availability_zone)

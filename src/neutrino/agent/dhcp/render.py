@@ -21,6 +21,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from neutrino.agent.dhcp import metadata
+
 DHCP_OWNER = "network:dhcp"
 IPV4_ANY = "0.0.0.0/0"
 STATEFUL = "dhcpv6-stateful"
@@ -40,6 +42,10 @@ class Settings:
     dns_servers: tuple[str, ...] = ()   # dnsmasq_dns_servers: DNS forwarders
     lease_duration: int = 86400          # dhcp_lease_duration; -1: infinite
     lease_max: int = 2 ** 24             # dnsmasq_lease_max
+    # Metadata (metadata.py): the route to 169.254.169.254 and the proxy.
+    enable_isolated_metadata: bool = False
+    force_metadata: bool = False
+    enable_metadata_network: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,9 @@ def subnet_options(network: dict, subnet: dict, settings: Settings) -> list[str]
     # The network's other IPv4 subnets are on the same link: reachable directly.
     routes += [f"{other['cidr']},0.0.0.0" for other in network.get("subnets", [])
                if other["ip_version"] == 4 and other["cidr"] != subnet["cidr"]]
+    metadata_route = metadata.route(network, subnet, settings)
+    if metadata_route:
+        routes.append(metadata_route)
     if routes:
         # A client that gets classless routes ignores the router option (RFC 3442),
         # so the default route goes with them.
