@@ -105,6 +105,15 @@ def int_in_range(attr: str, low: int, high: int | None) -> Callable[[Any], int]:
     return convert
 
 
+def non_negative(attr: str) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        number = to_int(value)
+        if number < 0:
+            raise bad(attr, f"'{number}' should be non-negative")
+        return number
+    return convert
+
+
 def ip_address(attr: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         try:
