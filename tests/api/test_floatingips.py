@@ -97,6 +97,13 @@ def test_associate_disassociate(own_project_admin: Api) -> None:
     assert response.json()["floatingip"]["router_id"] == t["router"]["id"]
     response = api.put(f"floatingips/{fip['id']}", {"floatingip": {"description": "d"}})
     assert response.json()["floatingip"]["port_id"] == port["id"]
+    # An empty update disassociates, as upstream (tempest's disassociation).
+    response = api.put(f"floatingips/{fip['id']}", {"floatingip": {}})
+    assert response.status_code == 200, response.text
+    emptied = response.json()["floatingip"]
+    assert (emptied["port_id"], emptied["fixed_ip_address"], emptied["router_id"],
+            emptied["description"]) == (None, None, None, "d")
+    assert api.get(f"floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None
 
 
 def test_association_rules(own_project_admin: Api) -> None:

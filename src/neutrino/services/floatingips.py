@@ -205,6 +205,10 @@ class FloatingIPService:
     def update(self, ctx: Context, fip_id: str, data: dict,
                revision: int | None = None) -> dict:
         old_router: list[str | None] = []
+        if not data:
+            # Upstream: an empty update ({"floatingip": {}}) disassociates; one that
+            # only leaves port_id out (a description) keeps the association.
+            data = {"port_id": None}
 
         def run(session: Session) -> dict:
             old_router.clear()
