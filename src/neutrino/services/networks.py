@@ -228,6 +228,10 @@ class NetworkService:
             if row is None:
                 raise exc.NetworkNotFound(net_id=network_id)
             common.check_revision(row, revision)
+            # Inside the transaction, before the in-use check: what goes with the
+            # network (the unassociated floating IPs of an external one) goes first.
+            self.deps.events.publish("network", events.BEFORE_DELETE,
+                                     events.Payload(ctx, network_id, session=session))
             in_use = list(session.scalars(
                 select(models.Port.id).where(
                     models.Port.network_id == network_id,
