@@ -32,7 +32,7 @@ from neutrino.resources.router import (
     RouterNotFound,
     RoutesExhausted,
 )
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
@@ -300,7 +300,12 @@ class RouterService:
                      created: list[dict], deleted: list[str]) -> None:
         network_id = info["network_id"]
         network = session.get(models.Network, network_id)
-        if network is None:
+        # A network the caller cannot see is not found (upstream), before it is
+        # told the network is not external.
+        if network is None or not (
+                ctx.is_admin or network.project_id == ctx.project_id
+                or rbac.is_shared_with(session, "network", network_id, ctx.project_id)
+                or usable_external(session, ctx, network_id)):
             raise exc.NetworkNotFound(net_id=network_id)
         if not is_external(session, network_id):
             raise RouterBadRequest(f"Network {network_id} is not an external network")
