@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -48,6 +49,7 @@ IPA = models.IPAllocation
 GW_OWNER = "network:router_gateway"
 IF_OWNER = "network:router_interface"
 FIP_OWNER = "network:floatingip"
+LOG = logging.getLogger(__name__)
 COLUMNS = {
     "id": R.id, "name": R.name, "description": R.description,
     "project_id": R.project_id, "tenant_id": R.project_id,
@@ -317,7 +319,9 @@ class RouterService:
             "device_id": row.id, "admin_state_up": True, "name": "",
             "fixed_ips": fixed_ips})
         if not port["fixed_ips"]:
-            raise RouterBadRequest(f"No IPs available for external network {network_id}")
+            # Upstream keeps such a gateway (an external network without subnets yet)
+            # and only logs it.
+            LOG.info("No IPs available for external network %s", network_id)
         self._check_gateway_overlap(session, row.id, port["fixed_ips"])
         session.add(RP(router_id=row.id, port_id=port["id"], port_type=GW_OWNER))
         row.gw_port_id = port["id"]
