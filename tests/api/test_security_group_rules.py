@@ -131,6 +131,21 @@ def test_missing_and_unknown_group(own_project_admin: Api) -> None:
     assert response.status_code == 404
 
 
+def test_remote_group_id_of_any_form_that_is_no_group_is_not_found(
+        own_project_admin: Api) -> None:
+    """Upstream does not check remote_group_id's form: what is no group is a 404."""
+    api = own_project_admin
+    sg = group(api, name="remote")
+    for remote in ("not-a-uuid", UNKNOWN):
+        response = post_rule(api, security_group_id=sg["id"], direction="ingress",
+                             remote_group_id=remote)
+        assert response.status_code == 404, response.text
+        assert error_of(response) == {"type": "SecurityGroupNotFound", "detail": "",
+                                      "message": f"Security group {remote} does not exist"}
+    rules = api.get(f"security-group-rules?security_group_id={sg['id']}").json()
+    assert all(r["remote_group_id"] is None for r in rules["security_group_rules"])
+
+
 def test_values_normalised(own_project_admin: Api) -> None:
     api = own_project_admin
     sg = group(api, name="norm")

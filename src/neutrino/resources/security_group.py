@@ -302,7 +302,9 @@ SECURITY_GROUP_RULE.add(
     Attr("remote_address_group_id", convert=v.uuid_or_none("remote_address_group_id"),
          default=None),
     Attr("normalized_cidr", allow_post=False, filterable=False, sortable=False),
-    Attr("remote_group_id", convert=v.uuid_or_none("remote_group_id"), default=None),
+    # Any id (upstream does not check its form): one that is no group is a 404.
+    Attr("remote_group_id", convert=lambda value: None if value is None else v.string(
+        "remote_group_id")(value), default=None),
     Attr("belongs_to_default_sg", allow_post=False, sortable=False,
          filter_convert=v.query_bool),
     Attr("description", convert=v.string("description", v.DESCRIPTION_MAX_LEN),

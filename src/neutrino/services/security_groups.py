@@ -358,7 +358,7 @@ class SecurityGroupRuleService(_Common):
             group = groups[group_id]
             authorize(data, dict(data, tenant_id=data["project_id"],
                                  **{"security_group:project_id": group.project_id}))
-            if data.get("remote_group_id"):
+            if data.get("remote_group_id") is not None:
                 self._group_for(session, ctx, data["remote_group_id"])
             if data.get("remote_address_group_id"):
                 ag = session.get(models.AddressGroup, data["remote_address_group_id"])
