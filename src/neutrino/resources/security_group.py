@@ -119,8 +119,9 @@ IP_PROTOCOLS = {
 SUPPORTED_PROTOCOLS: list[Any] = [None, *sorted(IP_PROTOCOLS)]
 PORT_PROTOCOLS = {6, 17, 33, 132, 136}           # tcp udp dccp sctp udplite
 ICMP_PROTOCOLS = {1, 58}
+# Refused with ethertype IPv4 (upstream's list: names and numbers).
 IPV6_ONLY_PROTOCOLS = {"ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt",
-                       "ipv6-opts", "ipv6-route", "58"}
+                       "ipv6-opts", "ipv6-route", "41", "43", "44", "58", "59", "60"}
 ETHERTYPES = ["IPv4", "IPv6"]
 DIRECTIONS = ["ingress", "egress"]
 ANY_PREFIXES = {"0.0.0.0/0", "::/0"}
