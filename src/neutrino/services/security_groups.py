@@ -143,7 +143,11 @@ class SecurityGroupService(_Common):
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
-        self.ensure_default(ctx.project_id)
+        # As upstream: the listed project gets its default group, the one a
+        # project_id filter names when an admin lists another project's groups.
+        named = query.filters.get("project_id") or query.filters.get("tenant_id")
+        self.ensure_default(str(named[0]) if named and named[0] and ctx.is_admin
+                            else ctx.project_id)
 
         def run(session: Session) -> list[dict]:
             def sub_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
