@@ -104,8 +104,9 @@ class RbacPolicyService:
                 and row.target_project == rbac.WILDCARD):
             default = session.get(models.ExternalNetwork, row.object_id)
             if default is not None and default.is_default:
-                raise exc.InvalidInput("Default external networks must be shared to "
-                                       "everyone.")
+                raise rbac.RbacPolicyInUse(
+                    object_id=row.object_id,
+                    details="Default external networks must be shared to everyone.")
         cut_off = rbac.projects_cut_off(session, row.object_type, row.object_id, owner,
                                         row.action, row.target_project,
                                         exclude_id=row.id, new_target=new_target)
