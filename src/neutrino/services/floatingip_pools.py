@@ -1,4 +1,4 @@
-"""GET /v2.0/floatingip_pools (floatingip-pools): the IPv4 subnets of the external
+"""GET /v2.0/floatingip-pools (and floatingip_pools): the IPv4 subnets of the external
 networks the caller may take floating IPs from.
 
 As upstream: one entry per IPv4 subnet (no fip64 here, so no IPv6 pools), owned by
@@ -66,8 +66,11 @@ class FloatingIPPoolService:
 
 
 def add_routes(app: falcon.App, core: Any) -> None:
-    """GET only: other methods answer 405, as upstream (no member resource either)."""
+    """GET only: other methods answer 405, as upstream (no member resource either).
+    Upstream's path is floatingip-pools (tempest's); floatingip_pools stays for the
+    clients that already use it."""
     service = FloatingIPPoolService(Deps(conf=core.conf, db=core.db, events=core.events,
                                          quotas=core.quotas))
-    app.add_route("/v2.0/floatingip_pools",
-                  ReadOnlyCollection(Collection(service, core.policy, core.conf)))
+    resource = ReadOnlyCollection(Collection(service, core.policy, core.conf))
+    for path in ("/v2.0/floatingip-pools", "/v2.0/floatingip_pools"):
+        app.add_route(path, resource)

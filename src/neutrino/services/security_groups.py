@@ -143,7 +143,11 @@ class SecurityGroupService(_Common):
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
-        self.ensure_default(ctx.project_id)
+        # As upstream: the listed project gets its default group, the one a
+        # project_id filter names when an admin lists another project's groups.
+        named = query.filters.get("project_id") or query.filters.get("tenant_id")
+        self.ensure_default(str(named[0]) if named and named[0] and ctx.is_admin
+                            else ctx.project_id)
 
         def run(session: Session) -> list[dict]:
             def sub_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
@@ -358,7 +362,7 @@ class SecurityGroupRuleService(_Common):
             group = groups[group_id]
             authorize(data, dict(data, tenant_id=data["project_id"],
                                  **{"security_group:project_id": group.project_id}))
-            if data.get("remote_group_id"):
+            if data.get("remote_group_id") is not None:
                 self._group_for(session, ctx, data["remote_group_id"])
             if data.get("remote_address_group_id"):
                 ag = session.get(models.AddressGroup, data["remote_address_group_id"])

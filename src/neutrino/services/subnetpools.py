@@ -186,8 +186,10 @@ class SubnetPoolService:
             item.update(
                 prefixes=sorted(prefixes.get(row.id, []),
                                 key=lambda c: ipaddress.ip_network(c).network_address),
-                ip_version=row.ip_version, default_prefixlen=row.default_prefixlen,
-                min_prefixlen=row.min_prefixlen, max_prefixlen=row.max_prefixlen,
+                # Strings, as upstream shows them (clients such as tempest compare
+                # them with the strings they sent).
+                ip_version=row.ip_version, default_prefixlen=str(row.default_prefixlen),
+                min_prefixlen=str(row.min_prefixlen), max_prefixlen=str(row.max_prefixlen),
                 default_quota=row.default_quota, is_default=row.is_default,
                 shared=row.id in shared, address_scope_id=row.address_scope_id)
             out.append(item)
