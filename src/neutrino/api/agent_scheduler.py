@@ -19,8 +19,9 @@ import falcon
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
 from neutrino.api.controller import View, send
-from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.validators import UUID_RE
 from neutrino.services.agents import AgentService

@@ -14,8 +14,9 @@ import orjson
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.attributes import Resource
 from neutrino.resources.validators import UUID_RE

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino.api import body as bodies
 from neutrino.api.controller import Member, send
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.address_group import (
     ADDRESS_GROUP,
     AddressesAlreadyExist,
@@ -32,7 +32,6 @@ from neutrino.resources.validators import bad
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 __all__ = ["AddressGroupNotFound", "AddressGroupService", "AddressesAction"]
 

@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.api.controller import Collection
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources.floatingip_pool import FLOATINGIP_POOL
 from neutrino.services import rbac
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import external_ids_clause
 from neutrino.services.ip_availability import ReadOnlyCollection
-from neutrino.services.listing import fetch_page, filter_clauses
 
 S, N = models.Subnet, models.Network
 COLUMNS = {"id": S.id, "subnet_id": S.id, "subnet_name": S.name,

@@ -21,13 +21,12 @@ from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.api.controller import Collection, Member
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources import validators as v
 from neutrino.resources.ip_availability import IP_AVAILABILITY
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 N, S = models.Network, models.Subnet
 AP, IPA = models.AllocationPool, models.IPAllocation

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.resources.port_security_groups import SECURITY_GROUPS
@@ -18,7 +19,6 @@ from neutrino.resources.security_group import SecurityGroupNotFound
 from neutrino.services import rbac
 from neutrino.services.default_security_group import ensure_default_group
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 from neutrino.services.port_security import (
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import allocator
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
@@ -27,7 +27,6 @@ from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.port_attributes import check_mac_update_allowed
 
 P = models.Port

@@ -19,9 +19,9 @@ from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
 from neutrino.api.controller import Member, send
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import prefix_allocation as pa
 from neutrino.resources.address_scope import (
     AddressScopeNotFound,
@@ -44,7 +44,6 @@ from neutrino.resources.subnetpool import (
 from neutrino.services import address_scopes, common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 P = models.SubnetPool
 PP = models.SubnetPoolPrefix
