@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import event
 
 from neutrino import conf as conf_mod
-from neutrino.api import body as bodies
 from neutrino.api.app import build_core
 from neutrino.context import Context
 from neutrino.db import migrate, models
 from neutrino.db.engine import Database
 from neutrino.resources.port import PORT
 from neutrino.rpc import desired_state
+from neutrino.services import prepare as bodies
 from rpc_helpers import (
     PluginClient,
     Reporter,

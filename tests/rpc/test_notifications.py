@@ -300,12 +300,12 @@ def test_in_process_bus_reaches_listeners_of_the_servers_transport(tmp_path: Pat
     """fake:// (all-in-one): the notifier shares the RPC servers' transport, the only
     one in-process agents can hear."""
     from neutrino import conf as conf_mod
-    from neutrino.api import body as bodies
     from neutrino.api.app import build_core
     from neutrino.context import Context
     from neutrino.db import migrate
     from neutrino.db.engine import Database
     from neutrino.rpc import workers
+    from neutrino.services import prepare as bodies
 
     conf = conf_mod.new_conf([])
     conf.set_override("state_path", str(tmp_path))

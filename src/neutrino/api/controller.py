@@ -20,6 +20,7 @@ from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.attributes import Resource
 from neutrino.resources.validators import UUID_RE
+from neutrino.services import prepare
 
 IF_MATCH_RE = re.compile(r"^\s*revision_number=(\d+)\s*$")
 
@@ -117,7 +118,7 @@ class Collection:
         ctx: Context = req.context.ctx
         items, bulk = bodies.items_for_create(self.resource, bodies.decode(req.bounded_stream
                                                                               .read()))
-        prepared = [bodies.prepare_create(self.resource, item, ctx) for item in items]
+        prepared = [prepare.prepare_create(self.resource, item, ctx) for item in items]
         created = self.service.create_bulk(ctx, prepared, self._authorizer(ctx))
         if bulk:
             send(resp, {self.resource.collection: [self.view.render(ctx, c)
@@ -167,7 +168,7 @@ class Member:
     def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
         ctx: Context = req.context.ctx
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
-        data = bodies.prepare_update(self.resource, item)
+        data = prepare.prepare_update(self.resource, item)
         current = self.load_visible(ctx, resource_id)
         target = dict(current, **data)
         policed = [n for n in self.view.policed if n in data]

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.body import prepare_create
 from neutrino.context import Context
 from neutrino.db import models
 from neutrino.resources import auto_allocated_topology as aat
@@ -30,6 +29,7 @@ from neutrino.resources.router import ROUTER
 from neutrino.resources.subnet import SUBNET
 from neutrino.resources.subnetpool import SubnetAllocationError
 from neutrino.services import rbac
+from neutrino.services.prepare import prepare_create
 
 LOG = logging.getLogger(__name__)
 AAT = models.AutoAllocatedTopology
