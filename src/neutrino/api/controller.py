@@ -219,3 +219,23 @@ def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
         links.append({"rel": "previous", "href": url + "?" + urlencode(
             base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
     return links
+
+
+class ReadOnlyCollection:
+    """GET only (list); other methods answer 405 as upstream."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.collection.on_get(req, resp)
+
+
+class ReadOnlyMember:
+    """GET only (show); other methods answer 405 as upstream."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.member.on_get(req, resp, resource_id)
