@@ -73,13 +73,14 @@ def _prefixes(body: Any) -> list[str]:
     return result
 
 
-def _extraroutes(body: Any) -> list[dict]:
+def _extraroutes(body: Any) -> list[dict[str, str]]:
     if not isinstance(body, dict) or not isinstance(body.get("router"), dict):
         raise exc.HTTPBadRequest("Unable to find 'router' in request body")
     item = body["router"]
     if set(item) != {"routes"}:
         raise v.bad("routes", "Only the routes attribute is allowed")
-    return routes(item["routes"])
+    result: list[dict[str, str]] = routes(item["routes"])
+    return result
 
 
 def _as_is(body: Any) -> Any:
@@ -122,6 +123,7 @@ def actions(core: Core, members: dict[str, Member]) -> dict[tuple[str, str],
     return {(path, spec.action): spec for path, spec in table}
 
 
-def add_routes(app: falcon.App, core: Core, members: dict[str, Member]) -> None:
+def add_routes(app: falcon.App[falcon.Request, falcon.Response], core: Core,
+               members: dict[str, Member]) -> None:
     for (path, action), spec in actions(core, members).items():
         app.add_route(f"/v2.0/{path}/{{resource_id}}/{action}", MemberActionHandler(spec))

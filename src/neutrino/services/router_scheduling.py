@@ -4,6 +4,8 @@ the router lives, so a change publishes ("router", AFTER_UPDATE) for the agents.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -31,14 +33,14 @@ class RouterScheduling:
         self.deps.events.publish("router", events.AFTER_UPDATE,
                                  events.Payload(ctx, router_id, states=(None, None)))
 
-    def agents_of_router(self, router_id: str) -> list[dict]:
-        def run(session: Session) -> list[dict]:
+    def agents_of_router(self, router_id: str) -> list[dict[str, Any]]:
+        def run(session: Session) -> list[dict[str, Any]]:
             self._router_exists(session, router_id)
             return self.agents.to_dicts(self.scheduler.agents_of_router(session, router_id))
         return self.deps.db.run(run, write=False)
 
-    def routers_of_agent(self, agent_id: str) -> list[dict]:
-        def run(session: Session) -> list[dict]:
+    def routers_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
+        def run(session: Session) -> list[dict[str, Any]]:
             self.scheduler.l3_agent(session, agent_id)
             rows = self.scheduler.routers_of_agent(session, agent_id)
             return self.routers.to_dicts(session, rows)
