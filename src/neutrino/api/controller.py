@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import falcon
 import orjson
+from oslo_config import cfg
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
@@ -88,7 +89,7 @@ class View:
 class Collection:
     """``/v2.0/<collection>``: list and create."""
 
-    def __init__(self, service: Service, policy: Policy, conf: Any) -> None:
+    def __init__(self, service: Service, policy: Policy, conf: cfg.ConfigOpts) -> None:
         self.service = service
         self.resource = service.resource
         self.policy = policy

@@ -32,7 +32,7 @@ T = TypeVar("T")
 class MemberAction(Generic[T]):
     member: Member
     action: str  # the URL's last segment and the policy rule
-    parse: Callable[[Any], T]  # the decoded body -> the call's argument (400s)
+    parse: Callable[[object], T]  # the decoded body -> the call's argument (400s)
     call: Callable[[Context, str, T], dict[str, Any]]  # (ctx, resource id, argument)
     # The answer: the updated resource rendered under its name, or the call's result.
     render: bool
@@ -57,13 +57,13 @@ class MemberActionHandler:
 
 # -- the bodies ---------------------------------------------------------------------
 
-def _addresses(body: Any) -> list[str]:
+def _addresses(body: object) -> list[str]:
     if not isinstance(body, dict) or "addresses" not in body:
         raise v.bad("addresses", "Addresses must be specified")
     return address_list(body["addresses"])
 
 
-def _prefixes(body: Any) -> list[str]:
+def _prefixes(body: object) -> list[str]:
     if not isinstance(body, dict):
         raise exc.HTTPBadRequest("Request body contains invalid data")
     prefixes = body.get("prefixes")
@@ -73,7 +73,7 @@ def _prefixes(body: Any) -> list[str]:
     return result
 
 
-def _extraroutes(body: Any) -> list[dict[str, str]]:
+def _extraroutes(body: object) -> list[dict[str, str]]:
     if not isinstance(body, dict) or not isinstance(body.get("router"), dict):
         raise exc.HTTPBadRequest("Unable to find 'router' in request body")
     item = body["router"]
@@ -83,7 +83,7 @@ def _extraroutes(body: Any) -> list[dict[str, str]]:
     return result
 
 
-def _as_is(body: Any) -> Any:
+def _as_is(body: object) -> object:
     """The service checks the body itself (router interfaces: after the policy)."""
     return body
 
