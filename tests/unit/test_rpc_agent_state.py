@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import update
 
 from neutrino import conf as conf_mod
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import migrate, models
 from neutrino.db.engine import Database
+from neutrino.db.listing import ListQuery
 from neutrino.events import Registry
 from neutrino.rpc import endpoints, topics, transport
 from neutrino.rpc.client import StateReporter

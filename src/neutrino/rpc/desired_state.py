@@ -3,7 +3,7 @@
 Level-triggered agents ask for everything they must realise on their host and
 reconcile to it. Each kind is built by one function of (session, host) in a fixed
 number of queries whatever the number of ports (ids go in one array parameter on
-PostgreSQL, large IN lists elsewhere: services/listing.py rows_for_ids), so the
+PostgreSQL, large IN lists elsewhere: db/listing.py rows_for_ids), so the
 state of a host with hundreds of ports costs a handful of round trips.
 
 `BUILDERS` maps a kind to its builder; another kind (l3) is one more entry.
@@ -20,10 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.rpc import topics
 from neutrino.services.dhcp_scheduler import dhcp_device_id
 from neutrino.services.l3_state import l3_state
-from neutrino.services.listing import rows_for_ids
 
 P = models.Port
 PB = models.PortBinding

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from neutrino import events
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.exceptions import HTTPBadRequest
 from neutrino.resources.address_scope import (
     ADDRESS_SCOPE,
@@ -24,7 +24,6 @@ from neutrino.resources.address_scope import (
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 A = models.AddressScope
 COLUMNS = {

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.floatingip import (
     FLOATINGIP,
     ExternalGatewayForFloatingIPNotFound,
@@ -34,7 +34,6 @@ from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import PortService
 from neutrino.services.routers import FIP_OWNER, GW_OWNER, IF_OWNER
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.rpc import topics
-from neutrino.services.listing import rows_for_ids
 from neutrino.services.routers import GW_OWNER
 
 A = models.Agent

@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.ml2.mechanism import Binding, MechanismManager
 from neutrino.resources import port_binding as pb
 from neutrino.services import common
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 LOG = logging.getLogger(__name__)
 PB = models.PortBinding

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.resources.port_security_groups import SECURITY_GROUPS
@@ -19,7 +20,6 @@ from neutrino.resources.security_group import SecurityGroupNotFound
 from neutrino.services import rbac
 from neutrino.services.default_security_group import ensure_default_group
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 from neutrino.services.port_security import (
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources.external_net import ExternalNetworkInUse
 from neutrino.resources.rbac_policy import (
     RBAC_POLICY,
@@ -30,7 +30,6 @@ from neutrino.resources.rbac_policy import (
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 R = models.RbacPolicy
 COLUMNS = {

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.router import (
     ROUTER,
@@ -38,7 +38,6 @@ from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
 from neutrino.services.l3_scheduler import L3Scheduler
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import PortService
 
 R = models.Router

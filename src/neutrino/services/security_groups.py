@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources import security_group as sgr
 from neutrino.resources.address_group import AddressGroupNotFound
 from neutrino.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
@@ -26,7 +26,6 @@ from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.default_security_group import ensure_default_group, find_default_group
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 G = models.SecurityGroup
 R = models.SecurityGroupRule

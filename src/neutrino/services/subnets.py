@@ -10,16 +10,15 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import allocation as ipam
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common, rbac, subnet_allocation
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.networks import check_subnet_mtu
 
 S = models.Subnet
