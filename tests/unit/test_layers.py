@@ -41,9 +41,6 @@ PENDING: dict[tuple[str, str], str] = {
     # rpc/topics.py and rpc/transport.py move to neutrino.contract
     ("neutrino.services", "neutrino.rpc.topics"): "until the contract branch lands",
     ("neutrino.ml2", "neutrino.rpc.topics"): "until the contract branch lands",
-    # resources declare their attributes without services
-    ("neutrino.resources.rbac_policy", "neutrino.services.rbac"):
-        "until the resources branch lands",
 }
 
 SRC = Path(neutrino.__file__).parent
