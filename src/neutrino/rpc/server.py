@@ -18,8 +18,9 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 from neutrino.db.engine import Database
-from neutrino.rpc import topics, transport
 from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint

@@ -9,7 +9,7 @@ from typing import Any
 
 import oslo_messaging
 
-from neutrino.rpc import topics
+from neutrino.contract import topics
 
 LOG = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
 

@@ -6,17 +6,16 @@ import os
 
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.dhcp.render import Settings
+from neutrino.contract import options
 
 # Accepted values of interface_driver: ours and upstream's name of the same driver.
 LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
-SHARED_OPTS = [opt for opt in server_conf.core_opts
-               if opt.dest in ("state_path", "dns_domain")]
+SHARED_OPTS = [options.STATE_PATH, options.DNS_DOMAIN]
 
 dhcp_opts = [
     cfg.StrOpt("dhcp_confs", default="$state_path/dhcp",

@@ -24,9 +24,9 @@ from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
 from neutrino.agent.linuxbridge.reconciler import Reconciler
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
 
