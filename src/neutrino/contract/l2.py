@@ -112,3 +112,9 @@ class DeviceDown(TypedDict):
 
     device: str
     exists: bool
+
+
+def empty_state(host: str) -> L2State:
+    """Nothing on the host (what the server sends for a host without ports)."""
+    return {"host": host, "ports": [], "networks": [], "security_groups": {},
+            "remote_groups": {}, "address_groups": {}}

@@ -2,7 +2,7 @@
 neutrino.contract.bus (options, transport_url, in-process check), re-exported here
 for the server's modules."""
 
-from neutrino.contract.bus import (  # noqa: F401
+from neutrino.contract.bus import (
     DEFAULT_TRANSPORT_URL,
     agent_opts,
     get_transport,
@@ -10,3 +10,12 @@ from neutrino.contract.bus import (  # noqa: F401
     list_opts,
     register_opts,
 )
+
+__all__ = [
+    "DEFAULT_TRANSPORT_URL",
+    "agent_opts",
+    "get_transport",
+    "is_in_process",
+    "list_opts",
+    "register_opts",
+]

@@ -15,7 +15,7 @@ from neutrino.contract import bus, options
 
 LOG = logging.getLogger(__name__)
 
-agent_opts = [
+agent_opts: list[cfg.Opt] = [
     # 0.5, not upstream's 2: a port plugged right after a sync (the usual case: its
     # creation notified the agent first) goes ACTIVE within a second (bench/dataplane.py).
     cfg.FloatOpt("polling_interval", default=0.5, min=0.1,
