@@ -77,4 +77,4 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
 
 
 def state_dir(conf: cfg.ConfigOpts) -> str:
-    return os.path.abspath(conf.dhcp_confs)
+    return os.path.abspath(str(conf.dhcp_confs))
