@@ -27,8 +27,8 @@ from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
 from neutrino.rpc import server as rpc_server
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract import bus as rpc_transport
 from neutrino.rpc.notifier import Cast, Notifier
 from neutrino.services import l3_port_checks, rbac_policies
 from neutrino.services.address_groups import AddressGroupService

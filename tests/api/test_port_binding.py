@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from neutrino.db import models
 from neutrino.db.engine import Database
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from server import Api, assert_error, post_port, put_port
 

@@ -263,10 +263,10 @@ def test_agent_lifecycle_over_rabbitmq(rabbit: str, rabbit_server: ServerProcess
 def test_agent_lifecycle_in_process(backend: str, tmp_path: Path) -> None:
     from neutrino import conf as conf_mod
     from neutrino.api.app import create_app
+    from neutrino.contract import bus as transport
     from neutrino.core import ServerRuntime, build_core
     from neutrino.db import migrate
     from neutrino.db.engine import Database
-    from neutrino.rpc import transport
 
     conf = conf_mod.new_conf([])
     conf.set_override("state_path", str(tmp_path))

@@ -16,8 +16,8 @@ from neutrino.core import Core, build_core
 from neutrino.db import migrate, models
 from neutrino.db.engine import Database
 from neutrino.resources.port import PORT
-from neutrino.rpc import desired_state
 from neutrino.services import prepare as bodies
+from neutrino.services.desired_state import DesiredStates
 from rpc_helpers import (
     PluginClient,
     Reporter,
@@ -259,7 +259,8 @@ def _queries(core: object, host: str) -> tuple[int, dict]:
         seen.append(str(args[2]))
     event.listen(engine, "before_cursor_execute", count)
     try:
-        state = core.db.run(lambda s: desired_state.desired_state(
+        states = DesiredStates(core.conf)  # type: ignore[attr-defined]
+        state = core.db.run(lambda s: states.build(  # type: ignore[attr-defined]
             s, host, "l2"), write=False)
     finally:
         event.remove(engine, "before_cursor_execute", count)

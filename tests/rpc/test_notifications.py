@@ -17,7 +17,7 @@ import oslo_messaging
 import pytest
 
 from backends import database, unavailable
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from rpc_helpers import (
     PluginClient,
     Reporter,

@@ -35,13 +35,8 @@ LAYERS: tuple[frozenset[str], ...] = (
 # What `neutrino.agent.*` may import besides `neutrino.agent.*` itself.
 AGENT_ALLOWED = frozenset({"contract", "exceptions", "log"})
 
-# Imports that break the rules today and go away when another branch of issue 11
-# lands (importer prefix, imported prefix): the lead removes them at merge.
-PENDING: dict[tuple[str, str], str] = {
-    # rpc/topics.py and rpc/transport.py move to neutrino.contract
-    ("neutrino.services", "neutrino.rpc.topics"): "until the contract branch lands",
-    ("neutrino.ml2", "neutrino.rpc.topics"): "until the contract branch lands",
-}
+# Imports excused from the rules, with the reason (importer prefix, imported prefix).
+PENDING: dict[tuple[str, str], str] = {}
 
 SRC = Path(neutrino.__file__).parent
 
@@ -173,9 +168,6 @@ def test_no_cycles_between_packages(imports: dict[str, set[str]]) -> None:
     assert package_cycles(imports, PENDING) == []
 
 
-# until the contract branch lands (agents then reach the server through
-# neutrino.contract only): the lead removes this mark at merge.
-@pytest.mark.xfail(strict=False, reason="until the contract branch lands")
 def test_agents_import_only_agents_and_the_contract(imports: dict[str, set[str]]) -> None:
     assert agent_violations(imports, AGENT_ALLOWED, {}) == []
 

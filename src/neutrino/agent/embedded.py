@@ -41,7 +41,7 @@ import oslo_messaging
 from oslo_config import cfg
 
 from neutrino.agent.common import privileged
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import bus as rpc_transport
 
 LOG = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from neutrino.api.app import wsgi_app
 from neutrino.cmd import rpc_workers
 from neutrino.core import ServerRuntime, build_core, database
 from neutrino.db import migrate
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import bus as rpc_transport
 
 LOG = logging.getLogger("neutrino.server")
 

@@ -31,8 +31,9 @@ from oslo_config import cfg
 from sqlalchemy import select
 
 from neutrino import events
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 from neutrino.db import models
-from neutrino.rpc import topics, transport
 
 LOG = logging.getLogger(__name__)
 

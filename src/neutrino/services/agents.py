@@ -22,7 +22,7 @@ from neutrino.db import models
 from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources import validators as v
 from neutrino.resources.agent import AGENT, AgentNotFound
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 

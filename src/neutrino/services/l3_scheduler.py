@@ -20,7 +20,7 @@ from neutrino import exceptions as exc
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources.router import AvailabilityZoneNotFound
-from neutrino.rpc import topics
+from neutrino.contract import topics
 
 A = models.Agent
 B = models.RouterL3AgentBinding

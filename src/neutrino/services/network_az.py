@@ -13,7 +13,7 @@ from neutrino.context import Context
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources import network_az as az
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from neutrino.services.extensions import FilterBuilder
 
 A, H = models.Agent, models.NetworkAZHints

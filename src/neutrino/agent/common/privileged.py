@@ -143,7 +143,8 @@ class Kernel:
             found = self._ip.link_lookup(ifname=name)
         if not found:
             raise LookupError(f"no link {name} in namespace {self.namespace or '(own)'}")
-        return found[0]
+        index: int = found[0]  # pyroute2 is untyped
+        return index
 
     def exists(self, name: str) -> bool:
         with self._lock:
@@ -542,7 +543,7 @@ def run_in_namespace(function: Callable[[], None], namespace: str | None) -> Non
 
 
 def spawn(cmd: Sequence[str], namespace: str | None = None,
-          log_path: str | None = None) -> subprocess.Popen:
+          log_path: str | None = None) -> subprocess.Popen[bytes]:
     """Start a long-running tool (dnsmasq) in its own session; the caller keeps the
     Popen (pid) to stop it."""
     full = in_namespace(cmd, namespace)
