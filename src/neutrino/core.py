@@ -20,6 +20,8 @@ import oslo_messaging
 from oslo_config import cfg
 
 from neutrino import conf as conf_mod
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
 from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.events import Registry
@@ -27,8 +29,6 @@ from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
 from neutrino.rpc import server as rpc_server
-from neutrino.contract import topics
-from neutrino.contract import bus as rpc_transport
 from neutrino.rpc.notifier import Cast, Notifier
 from neutrino.services import l3_port_checks, rbac_policies
 from neutrino.services.address_groups import AddressGroupService

@@ -16,9 +16,9 @@ from neutrino import log
 from neutrino.agent import embedded
 from neutrino.api.app import wsgi_app
 from neutrino.cmd import rpc_workers
+from neutrino.contract import bus as rpc_transport
 from neutrino.core import ServerRuntime, build_core, database
 from neutrino.db import migrate
-from neutrino.contract import bus as rpc_transport
 
 LOG = logging.getLogger("neutrino.server")
 

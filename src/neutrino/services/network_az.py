@@ -10,10 +10,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
+from neutrino.contract import topics
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources import network_az as az
-from neutrino.contract import topics
 from neutrino.services.extensions import FilterBuilder
 
 A, H = models.Agent, models.NetworkAZHints

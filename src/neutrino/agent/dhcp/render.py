@@ -21,9 +21,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from neutrino.agent.dhcp import metadata
 from neutrino.contract import names
 from neutrino.contract.dhcp import DhcpNetwork, DhcpPort, DhcpSubnet, ExtraDhcpOpt
-from neutrino.agent.dhcp import metadata
 
 DHCP_OWNER = "network:dhcp"
 IPV4_ANY = "0.0.0.0/0"

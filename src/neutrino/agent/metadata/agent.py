@@ -22,8 +22,8 @@ from neutrino.agent.metadata import config as md_config
 from neutrino.agent.metadata import lookup
 from neutrino.agent.metadata.lookup import Instance, Source, TTLCache
 from neutrino.agent.metadata.server import MetadataServer, Upstream
-from neutrino.contract import topics
 from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
 from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)

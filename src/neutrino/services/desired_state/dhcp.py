@@ -22,9 +22,9 @@ from neutrino.contract.dhcp import (
     ExtraDhcpOpt,
 )
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.services.desired_state.common import ips_by_port
 from neutrino.services.dhcp_scheduler import dhcp_device_id
-from neutrino.db.listing import rows_for_ids
 
 P = models.Port
 N = models.Network

@@ -22,6 +22,7 @@ from neutrino.contract.l2 import (
     SecurityGroupRule,
 )
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.services.desired_state.common import (
     ips_by_port,
     pick_segment,
@@ -29,7 +30,6 @@ from neutrino.services.desired_state.common import (
     split_by_family,
     tunnel_ips,
 )
-from neutrino.db.listing import rows_for_ids
 
 P = models.Port
 PB = models.PortBinding
