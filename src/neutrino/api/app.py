@@ -18,6 +18,7 @@ from neutrino.api import (
     middleware,
     router_actions,
 )
+from neutrino.api import qos as qos_api
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import Collection, Member, send
 from neutrino.api.extensions import BY_ALIAS, EXTENSIONS
@@ -29,7 +30,7 @@ from neutrino.events import Registry
 from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
-from neutrino.services import floatingip_pools, l3_wiring, rbac_policies
+from neutrino.services import floatingip_pools, l3_wiring, qos_wiring, rbac_policies
 from neutrino.services.address_groups import AddressesAction, AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -105,6 +106,9 @@ class Core:
     address_scopes: AddressScopeService | None = None
     segments: SegmentService | None = None
     network_segment_ranges: NetworkSegmentRangeService | None = None
+    # QoS (issue 14): built by neutrino.services.qos_wiring.attach.
+    qos_policies: Any = None
+    qos_drivers: Any = None
 
     @property
     def services(self) -> list[Any]:
@@ -171,6 +175,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     core.segments.subscribe(registry)
     core.network_segment_ranges = NetworkSegmentRangeService(deps, types)
     rbac_policies.subscribe(registry)
+    qos_wiring.attach(core, deps)  # QoS (issue 14)
     core.dhcp_scheduler = DhcpScheduler(deps, agents, core.ports)
     core.dhcp_scheduler.subscribe(registry)
     return core
@@ -247,6 +252,7 @@ def create_app(core: Core) -> falcon.App:
     agent_scheduler.add_routes(app, core)
     floatingip_pools.add_routes(app, core)
     auto_allocated_topology.add_routes(app, core)
+    qos_api.add_routes(app, core)  # QoS (issue 14)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,
