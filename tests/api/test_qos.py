@@ -5,6 +5,7 @@ and policies in use."""
 from __future__ import annotations
 
 from rbac_helpers import pid, project, share
+
 from server import UNKNOWN, Api, assert_error
 
 BW = "bandwidth_limit_rules"
