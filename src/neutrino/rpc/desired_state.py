@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from neutrino.db import models
 from neutrino.rpc import topics
+from neutrino.rpc.qos_state import add_qos_rules  # QoS (issue 14)
 from neutrino.services.dhcp_scheduler import dhcp_device_id
 from neutrino.services.l3_state import l3_state
 from neutrino.services.listing import rows_for_ids
@@ -139,6 +140,7 @@ def build_l2(session: Session, host: str) -> dict:
             "port_security_enabled": bool(security.get(r.id, True)),
             "security_groups": sorted(groups_of.get(r.id, [])),
         })
+    add_qos_rules(session, ports)  # QoS (issue 14)
     network_ids = sorted(bound_segment)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     return {"host": host, "ports": ports,

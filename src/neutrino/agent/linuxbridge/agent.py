@@ -24,6 +24,8 @@ from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
 from neutrino.agent.linuxbridge.reconciler import Reconciler
+from neutrino.agent.qos import plan as qos_plan  # QoS (issue 14)
+from neutrino.agent.qos.driver import QosDriver  # QoS (issue 14)
 from neutrino.rpc import topics
 from neutrino.rpc import transport as rpc_transport
 from neutrino.rpc.client import StateReporter
@@ -53,6 +55,7 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -
         # What the ML2 driver must not bind here, and why (DESIGN.md: this kernel has
         # no 802.1Q sub-interfaces, GRE or Geneve, so the agent does not realise them).
         "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
+        "supported_qos_rule_types": list(qos_plan.SUPPORTED_RULE_TYPES),  # QoS (issue 14)
     }
     state = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
              "topic": TOPIC, "host": host, "configurations": configurations}
@@ -81,6 +84,7 @@ class LinuxBridgeAgent:
                                      device_down=self.plugin.update_device_down,
                                      device_details=self.plugin.get_devices_details_list)
         self.firewall = firewall_config.firewall(conf, namespace)
+        self.qos = QosDriver(namespace)  # QoS (issue 14)
         self.devices = 0
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -98,6 +102,8 @@ class LinuxBridgeAgent:
             self.firewall.apply(desired)
         result = self.reconciler.reconcile(desired)
         self.devices = result.devices
+        # QoS (issue 14): limits and marks on the taps plugged now.
+        self.qos.apply(desired, [n for n in self.kernel.links() if n.startswith(TAP_PREFIX)])
         if result.failed:
             raise RuntimeError(f"{len(result.failed)} change(s) failed, first: "
                                f"{result.failed[0][0]}: {result.failed[0][1]}")
