@@ -15,7 +15,6 @@ from neutrino import events
 from neutrino.db import models
 from neutrino.rpc import topics
 from neutrino.rpc.notifier import Cast
-from neutrino.services import rbac
 from neutrino.services.deps import Deps
 from neutrino.services.qos_bindings import NetworkQos, PortQos, validate_use
 from neutrino.services.qos_drivers import QosDrivers
@@ -24,23 +23,6 @@ from neutrino.services.qos_policies import OBJECT_TYPE, QosPolicyService
 LOG = logging.getLogger(__name__)
 NB = models.QosNetworkPolicyBinding
 PB = models.QosPortPolicyBinding
-
-
-def _bound_projects(session: Session, policy_id: str, action: str) -> set[str]:
-    networks = select(models.Network.project_id).join(
-        NB, NB.network_id == models.Network.id).where(NB.qos_policy_id == policy_id)
-    ports = select(models.Port.project_id).join(
-        PB, PB.port_id == models.Port.id).where(PB.qos_policy_id == policy_id)
-    return set(session.scalars(networks)) | set(session.scalars(ports))
-
-
-def _not_found(policy_id: str) -> Any:
-    from neutrino.resources.qos import QosPolicyNotFound
-    return QosPolicyNotFound(policy_id=policy_id)
-
-
-rbac.register_type(rbac.ObjectType(OBJECT_TYPE, models.QosPolicy, (rbac.SHARED,),
-                                   _not_found, _bound_projects))
 
 
 def affected_networks(session: Session, policy_id: str) -> list[str]:
