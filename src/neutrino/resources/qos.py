@@ -175,7 +175,7 @@ ALIAS_RULES: dict[str, Resource] = {
               "minimum_packet_rate")}
 
 QOS_POLICY_ID = Attr("qos_policy_id", convert=v.uuid_or_none("qos_policy_id"),
-                     default=None, allow_put=True, enforce_policy=True)
+                     default=None, allow_put=True, enforce_policy=True, sortable=False)
 
 FEATURE = Feature(
     "qos",
@@ -184,7 +184,8 @@ FEATURE = Feature(
     resources=(POLICY, RULE_TYPE, *RULES.values(), *ALIAS_RULES.values()),
     adds={"networks": (QOS_POLICY_ID,),
           "ports": (QOS_POLICY_ID,
-                    Attr("qos_network_policy_id", allow_post=False))})
+                    Attr("qos_network_policy_id", allow_post=False, filterable=False,
+                         sortable=False))})
 
 BEHAVIOURS: tuple[Feature, ...] = (
     Feature("qos-bw-limit-direction", (Extension(
