@@ -37,7 +37,7 @@ from neutrino.agent.dhcp.agent import DhcpAgent
 from neutrino.agent.dhcp.reconciler import Reconciler, dnsmasq_pid, stop_process
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
-from neutrino.rpc import transport
+from neutrino.contract import bus as transport
 from rpc_helpers import RABBIT
 from server import BIN, Api, ServerProcess
 

@@ -43,7 +43,7 @@ from neutrino.agent.metadata import config as md_config
 from neutrino.agent.metadata import lookup
 from neutrino.agent.metadata.agent import MetadataAgent
 from neutrino.agent.metadata.proxies import MetadataProxies
-from neutrino.rpc import transport
+from neutrino.contract import bus as transport
 from server import Api, ServerProcess
 
 pytestmark = pytest.mark.skipif(shutil.which("dnsmasq") is None

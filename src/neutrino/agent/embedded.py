@@ -33,13 +33,15 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
+import oslo_messaging
 from oslo_config import cfg
 
 from neutrino.agent.common import privileged
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import bus as rpc_transport
 
 LOG = logging.getLogger(__name__)
 
@@ -96,14 +98,21 @@ def primary_address() -> str:
     return address if address and address != "0.0.0.0" else FALLBACK_LOCAL_IP
 
 
-def _name(agent: Any) -> str:
+class _Agent(Protocol):
+    host: str
+
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+def _name(agent: _Agent) -> str:
     return {"LinuxBridgeAgent": "Linux bridge agent",
             "DhcpAgent": "DHCP agent",
             "MetadataAgent": "Metadata agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
-def _agent_conf(register: Any, config_files: list[str], config_dirs: list[str]
-                ) -> cfg.ConfigOpts:
+def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[str],
+                config_dirs: list[str]) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     register(conf)
     args = [f"--config-file={path}" for path in config_files]
@@ -117,9 +126,10 @@ class EmbeddedAgents:
     """This host's agents, started and stopped with the API worker."""
 
     server_conf: cfg.ConfigOpts
-    transport: Any = None        # the worker's RPC transport (required with fake://)
-    agents: list[Any] = field(default_factory=list)
-    _own_transport: Any = None
+    # The worker's RPC transport (ServerRuntime.transport; required with fake://).
+    transport: oslo_messaging.Transport | None = None
+    agents: list[_Agent] = field(default_factory=list)
+    _own_transport: oslo_messaging.Transport | None = None
 
     def start(self) -> EmbeddedAgents:
         # Imported here: the agents' modules pull in pyroute2 and the firewall,

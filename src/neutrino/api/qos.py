@@ -9,14 +9,13 @@ the caller may not see answers 404 as the policy itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 import falcon
 
+from neutrino import exceptions as exc
 from neutrino.api import body as bodies
-from neutrino.api.controller import Collection, Member, View, send
-from neutrino.api.tags import Tag, Tags, TagStore
+from neutrino.api.controller import Member, View, send
 from neutrino.context import Context
+from neutrino.core import Core
 from neutrino.policy import Policy
 from neutrino.resources.qos import (
     ALIAS_RULES,
@@ -28,6 +27,7 @@ from neutrino.resources.qos import (
     RuleType,
 )
 from neutrino.resources.validators import UUID_RE, to_boolean
+from neutrino.services import prepare
 from neutrino.services.qos_drivers import QosDrivers
 from neutrino.services.qos_policies import QosPolicyService
 
@@ -89,7 +89,7 @@ class RuleCollection(_Rules):
         ctx: Context = req.context.ctx
         policy_id = resource_id
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
-        data = bodies.prepare_create(self.resource, item, ctx)
+        data = prepare.prepare_create(self.resource, item, ctx)
         policy = self.policies.load_visible(ctx, policy_id)
         self.check(ctx, "create", policy, data)
         rule = self.service.create_rule(ctx, policy_id, self.rule_type, data)
@@ -110,7 +110,7 @@ class RuleMember(_Rules):
         ctx: Context = req.context.ctx
         policy_id = resource_id
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
-        data = bodies.prepare_update(self.resource, item)
+        data = prepare.prepare_update(self.resource, item)
         rule, policy = self.load_rule(ctx, rule_id, policy_id)
         self.check(ctx, "update", policy, dict(rule, **data))
         new = self.service.update_rule(ctx, self.rule_type, rule_id, data, policy_id)
@@ -142,7 +142,6 @@ class RuleTypes:
         unknown = [k for k in req.params if k not in ("all_rules", "all_supported",
                                                       "fields")]
         if unknown:
-            from neutrino import exceptions as exc
             raise exc.HTTPBadRequest(f"[{', '.join(unknown)}] is invalid attribute for "
                                      "filtering")
         flags = {k: to_boolean(req.params[k]) for k in ("all_rules", "all_supported")
@@ -165,18 +164,11 @@ class RuleTypeShow:
                                      "drivers": self.drivers.details(rule_type)}})
 
 
-def add_routes(app: falcon.App, core: Any) -> None:
-    """Every QoS route (a no-op when the Core has no QoS service)."""
-    service: QosPolicyService | None = getattr(core, "qos_policies", None)
-    if service is None:
-        return
+def add_routes(app: falcon.App, core: Core, member: Member) -> None:
+    """The rules of the policies (`member`: the policies' member, served with the
+    other collections) and the rule types."""
+    service = core.qos_policies
     path = f"/v2.0/{service.resource.url_path}"
-    member = Member(service, core.policy)
-    app.add_route(path, Collection(service, core.policy, core.conf))
-    app.add_route(path + "/{resource_id}", member)
-    tags = Tags(member, TagStore(core.db, service.model, service.resource.collection))
-    app.add_route(path + "/{resource_id}/tags", tags)
-    app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
     for rule_type in RULE_TYPES.values():
         # Falcon wants the member's field name ({resource_id}) for the policy id.
         rules = f"{path}/{{resource_id}}/{rule_type.collection}"

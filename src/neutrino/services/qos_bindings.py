@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port_binding import VNIC_NORMAL, VNIC_TYPE
 from neutrino.resources.qos import (
     QosPolicyNotFound,
@@ -26,9 +27,8 @@ from neutrino.resources.qos import (
 )
 from neutrino.services import rbac
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 from neutrino.services.qos_drivers import QosDrivers
-from neutrino.services.qos_policies import OBJECT_TYPE, policy_rules
+from neutrino.services.qos_policies import OBJECT_TYPE, ValidateUse, policy_rules
 
 NB = models.QosNetworkPolicyBinding
 PB = models.QosPortPolicyBinding
@@ -165,7 +165,7 @@ class PortQos:
         return {ATTR: _filter(PB, "port_id", models.Port.id)}
 
 
-def validate_use(drivers: QosDrivers) -> Any:
+def validate_use(drivers: QosDrivers) -> ValidateUse:
     """The check of a policy's new rules against the ports and networks using it."""
     def validate(session: Session, policy_id: str, rules: list[dict]) -> None:
         network = session.scalars(select(NB.network_id).where(

@@ -16,15 +16,16 @@ drivers must be able to apply its rules: services/qos_drivers.py) and published 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from neutrino import events
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources.qos import (
     NO_DIRECTION,
     POLICY,
@@ -39,7 +40,6 @@ from neutrino.resources.qos import (
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 P = models.QosPolicy
 QR = models.QosRule
@@ -56,6 +56,10 @@ BINDINGS = (("network", models.QosNetworkPolicyBinding, "network_id"),
             ("port", models.QosPortPolicyBinding, "port_id"),
             ("floatingip", models.QosFipPolicyBinding, "fip_id"),
             ("router", models.QosRouterGatewayPolicyBinding, "router_id"))
+
+# (session, policy_id, rules) -> raises when something using the policy could not
+# apply the rules (services/qos_bindings.py).
+ValidateUse = Callable[[Session, str, list[dict]], None]
 
 
 def rule_dict(row: QR, with_policy: bool = True) -> dict:
@@ -95,11 +99,10 @@ class QosPolicyService:
     resource = POLICY
     model = P
 
-    def __init__(self, deps: Deps, validate_use: Any = None) -> None:
+    def __init__(self, deps: Deps, validate_use: ValidateUse | None = None) -> None:
         self.deps = deps
-        # (session, policy_id, rules) -> raises when something using the policy
-        # could not apply the rules (services/qos_bindings.py).
-        self.validate_use = validate_use or (lambda session, policy_id, rules: None)
+        self.validate_use: ValidateUse = validate_use or (lambda session, policy_id,
+                                                          rules: None)
 
     # -- reads ---------------------------------------------------------------
 

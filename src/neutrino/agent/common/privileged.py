@@ -144,7 +144,8 @@ class Kernel:
             found = self._ip.link_lookup(ifname=name)
         if not found:
             raise LookupError(f"no link {name} in namespace {self.namespace or '(own)'}")
-        return found[0]
+        index: int = found[0]  # pyroute2 is untyped
+        return index
 
     def exists(self, name: str) -> bool:
         with self._lock:
@@ -543,7 +544,7 @@ def run_in_namespace(function: Callable[[], None], namespace: str | None) -> Non
 
 
 def spawn(cmd: Sequence[str], namespace: str | None = None,
-          log_path: str | None = None) -> subprocess.Popen:
+          log_path: str | None = None) -> subprocess.Popen[bytes]:
     """Start a long-running tool (dnsmasq) in its own session; the caller keeps the
     Popen (pid) to stop it."""
     full = in_namespace(cmd, namespace)
@@ -601,7 +602,7 @@ def tc(args: Sequence[str], namespace: str | None = None) -> str:
     return execute(["tc", *args], namespace)
 
 
-def tc_json(args: Sequence[str], namespace: str | None = None) -> list[dict]:
+def tc_json(args: Sequence[str], namespace: str | None = None) -> list[dict[str, object]]:
     """`tc -j <args>` parsed; [] for a device that has gone (raced with an unplug)."""
     try:
         text = execute(["tc", "-j", *args], namespace)
@@ -609,7 +610,10 @@ def tc_json(args: Sequence[str], namespace: str | None = None) -> list[dict]:
         if "Cannot find device" in error.stderr:
             return []
         raise
-    return json.loads(text) if text.strip() else []
+    parsed: object = json.loads(text) if text.strip() else []
+    if not isinstance(parsed, list):
+        raise CommandError(["tc", "-j", *args], 0, f"not a JSON list: {text[:200]}")
+    return [item for item in parsed if isinstance(item, dict)]
 
 
 def tc_set_tbf(device: str, rate: int, burst: int, latency_ms: int,

@@ -22,9 +22,11 @@ from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
 from neutrino.agent.metadata.proxies import MetadataProxies
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
+from neutrino.contract.bus import StateReporter
+from neutrino.contract.dhcp import DhcpPort
 
 LOG = logging.getLogger(__name__)
 
@@ -35,19 +37,21 @@ DHCP_DRIVER = "dnsmasq"
 class DhcpPluginApi(PluginApi):
     """PluginApi plus the DHCP agent's calls on q-plugin (docs/rpc.md)."""
 
-    def get_dhcp_port(self, network_id: str) -> dict | None:
-        return self.client.call({}, "get_dhcp_port", host=self.host,
-                                network_id=network_id)
+    def get_dhcp_port(self, network_id: str) -> DhcpPort | None:
+        port: DhcpPort | None = self.client.call({}, "get_dhcp_port", host=self.host,
+                                                 network_id=network_id)
+        return port
 
     def release_dhcp_port(self, network_id: str) -> bool:
-        return self.client.call({}, "release_dhcp_port", host=self.host,
-                                network_id=network_id)
+        released: bool = self.client.call({}, "release_dhcp_port", host=self.host,
+                                          network_id=network_id)
+        return released
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
-                start_flag: bool) -> dict:
+                start_flag: bool) -> AgentState:
     """The state report (heartbeat), with upstream's configurations."""
-    configurations = {
+    configurations: dict[str, object] = {
         "dhcp_driver": DHCP_DRIVER,
         "dhcp_lease_duration": conf.dhcp_lease_duration,
         "log_agent_heartbeats": False,
@@ -55,10 +59,10 @@ def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
         "subnets": counts.subnets if counts else 0,
         "ports": counts.ports if counts else 0,
     }
-    state = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": BINARY,
-             "topic": topics.DHCP_AGENT, "host": host,
-             "availability_zone": conf.AGENT.availability_zone,
-             "configurations": configurations}
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": BINARY,
+                         "topic": topics.DHCP_AGENT, "host": host,
+                         "availability_zone": conf.AGENT.availability_zone,
+                         "configurations": configurations}
     if start_flag:
         state["start_flag"] = True
     return state

@@ -6,18 +6,17 @@ import os
 
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.dhcp.render import Settings
 from neutrino.agent.metadata import config as metadata_config
+from neutrino.contract import options
 
 # Accepted values of interface_driver: ours and upstream's name of the same driver.
 LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
-SHARED_OPTS = [opt for opt in server_conf.core_opts
-               if opt.dest in ("state_path", "dns_domain")]
+SHARED_OPTS = [options.STATE_PATH, options.DNS_DOMAIN]
 
 dhcp_opts = [
     cfg.StrOpt("dhcp_confs", default="$state_path/dhcp",
@@ -95,7 +94,7 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
 
 
 def state_dir(conf: cfg.ConfigOpts) -> str:
-    return os.path.abspath(conf.dhcp_confs)
+    return os.path.abspath(str(conf.dhcp_confs))
 
 
 def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:

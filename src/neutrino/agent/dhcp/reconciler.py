@@ -45,11 +45,13 @@ from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.dhcp import metadata, render
 from neutrino.agent.dhcp.render import Paths, Settings
 from neutrino.agent.metadata.proxies import METADATA_ADDRESS, METADATA_PORT, MetadataProxies
+from neutrino.contract import names
+from neutrino.contract.dhcp import DhcpNetwork, DhcpPort, DhcpState
 
 LOG = logging.getLogger(__name__)
 
-NAMESPACE_PREFIX = "qdhcp-"
-INTERFACE_PREFIX = "ns-"
+NAMESPACE_PREFIX = names.DHCP_NAMESPACE_PREFIX
+INTERFACE_PREFIX = names.DHCP_INTERFACE_PREFIX
 STOP_TIMEOUT = 5.0
 
 
@@ -93,7 +95,7 @@ class Reconciler:
     """Applies a "dhcp" desired state to this host."""
 
     def __init__(self, settings: Settings, state_dir: str,
-                 get_dhcp_port: Callable[[str], dict | None],
+                 get_dhcp_port: Callable[[str], DhcpPort | None],
                  release_dhcp_port: Callable[[str], object],
                  host_namespace: str | None = None,
                  own_all_namespaces: bool = True,
@@ -118,9 +120,9 @@ class Reconciler:
 
     # -- the whole host -------------------------------------------------------------
 
-    def reconcile(self, desired: dict) -> Result:
+    def reconcile(self, desired: DhcpState) -> Result:
         result = Result()
-        wanted = {n["id"]: n for n in desired.get("networks", []) if render.needs_port(n)}
+        wanted = {n["id"]: n for n in desired["networks"] if render.needs_port(n)}
         for network_id in sorted(self.known_networks() - set(wanted)):
             try:
                 self.remove(network_id, result)
@@ -163,11 +165,11 @@ class Reconciler:
 
     # -- one network -------------------------------------------------------------------
 
-    def ensure(self, network: dict, result: Result) -> bool:
+    def ensure(self, network: DhcpNetwork, result: Result) -> bool:
         """Serve one network; False when the server says it is gone."""
         network_id = network["id"]
-        port = network.get("dhcp_port")
-        if not render.port_complete(network, port):
+        port = network["dhcp_port"]
+        if port is None or not render.port_complete(network, port):
             port = self.get_dhcp_port(network_id)
             if port is None:
                 LOG.info("network %s is gone; not serving it", network_id)
@@ -205,14 +207,14 @@ class Reconciler:
         with self._seen_lock:
             self._proxied.add(network_id)
 
-    def _device(self, network: dict, port: dict, result: Result,
+    def _device(self, network: DhcpNetwork, port: DhcpPort, result: Result,
                 with_metadata: bool = False) -> None:
         network_id = network["id"]
         namespace = render.namespace_name(network_id)
         iface = render.interface_name(port["id"])
         tap = render.tap_name(port["id"])
         mac = port["mac_address"].lower()
-        mtu = network.get("mtu") or None
+        mtu = network["mtu"] or None
         if not privileged.namespace_exists(namespace):
             result.actions.append(f"create namespace {namespace}")
         privileged.create_namespace(namespace)  # idempotent; lo up
@@ -251,7 +253,8 @@ class Reconciler:
                 inner.add_address(iface, ip, int(prefixlen))
                 result.actions.append(f"add address {address} to {iface}")
 
-    def _process(self, network: dict, port: dict, paths: Paths, files_changed: bool,
+    def _process(self, network: DhcpNetwork, port: DhcpPort, paths: Paths,
+                 files_changed: bool,
                  result: Result) -> None:
         network_id = network["id"]
         cmd = render.command(network, port["id"], paths, self.settings)

@@ -22,9 +22,9 @@ from neutrino.agent.metadata import config as md_config
 from neutrino.agent.metadata import lookup
 from neutrino.agent.metadata.lookup import Instance, Source, TTLCache
 from neutrino.agent.metadata.server import MetadataServer, Upstream
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
 

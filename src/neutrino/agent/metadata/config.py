@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino.agent.common import config as agent_config
+from neutrino.contract import options
 
 NOVA = "nova"
 BUILTIN = "builtin"
 
 # The server's own definition (same object: one file or one process registers it once).
-SHARED_OPTS = [opt for opt in server_conf.core_opts if opt.dest == "state_path"]
+SHARED_OPTS = [options.STATE_PATH]
 
 # Where the agent listens and the proxies send to (DHCP and L3 agents register it too).
 socket_opts = [

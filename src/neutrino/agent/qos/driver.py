@@ -12,26 +12,39 @@ import logging
 from neutrino.agent.common import privileged
 from neutrino.agent.qos import plan as qos_plan
 from neutrino.agent.qos.plan import Limit, TcAction, TcState
+from neutrino.contract.l2 import L2State
 
 LOG = logging.getLogger(__name__)
 
 
-def tc_state(qdiscs: list[dict], filters: list[dict]) -> TcState:
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | str) else 0
+
+
+def tc_state(qdiscs: list[dict[str, object]], filters: list[dict[str, object]]
+             ) -> TcState:
     """TcState of one device from `tc -j qdisc show` / `tc -j filter show` output."""
     state = TcState()
     for qdisc in qdiscs:
+        kind = qdisc.get("kind")
         if qdisc.get("root"):
-            options = qdisc.get("options") or {}
-            if qdisc.get("kind") == "tbf" and "rate" in options:
-                state.root = Limit(int(options["rate"]), int(options.get("burst", 0)))
-            elif qdisc.get("kind") not in ("noqueue", "pfifo_fast", "fq_codel", None):
+            options = qdisc.get("options")
+            options = options if isinstance(options, dict) else {}
+            if kind == "tbf" and "rate" in options:
+                state.root = Limit(_int(options["rate"]), _int(options.get("burst", 0)))
+            elif kind not in ("noqueue", "pfifo_fast", "fq_codel", None):
                 state.other_root = True
-        if qdisc.get("kind") == "ingress":
+        if kind == "ingress":
             state.ingress_qdisc = True
     for item in filters:
-        for action in (item.get("options") or {}).get("actions", []):
-            if action.get("kind") == "mirred" and action.get("to_dev"):
-                state.ingress_redirect = action["to_dev"]
+        options = item.get("options")
+        actions = options.get("actions") if isinstance(options, dict) else None
+        for action in actions if isinstance(actions, list) else []:
+            if not isinstance(action, dict):
+                continue
+            to_dev = action.get("to_dev")
+            if action.get("kind") == "mirred" and isinstance(to_dev, str) and to_dev:
+                state.ingress_redirect = to_dev
     return state
 
 
@@ -60,11 +73,11 @@ class QosDriver:
             have[tap] = state
         return have, ifbs
 
-    def apply(self, desired: dict, taps: list[str]) -> list[TcAction]:
+    def apply(self, desired: L2State, taps: list[str]) -> list[TcAction]:
         """Converge the taps present (`taps`) to the desired state's QoS rules."""
         want = qos_plan.layout(desired)
         have, ifbs = self.observe(taps)
-        done = []
+        done: list[TcAction] = []
         for action in qos_plan.plan_tc(want, have, ifbs):
             self._run(action)
             LOG.info("qos: %s", action)

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from neutrino.contract import names
+from neutrino.contract.l2 import L2State
+
 IFB_PREFIX = "ifb"
-TAP_PREFIX = "tap"
+TAP_PREFIX = names.TAP_PREFIX
 NFT_FAMILY = "bridge"
 NFT_TABLE = "neutrino_qos"
 # Upstream's Linux bridge default when no burst is given: 80% of the rate, and the
@@ -104,24 +107,26 @@ class Want:
     ports: dict[str, PortQos] = field(default_factory=dict)  # by tap
 
 
-def layout(desired: dict) -> Want:
-    """The QoS of each port of the desired state that has rules."""
+def layout(desired: L2State) -> Want:
+    """The QoS of each port of the desired state that has rules (a server from
+    before QoS sends no ``qos_rules``: nothing)."""
     want = Want()
-    for port in desired.get("ports", []):
+    for port in desired["ports"]:
         rules = port.get("qos_rules") or []
-        if not rules:
-            continue
-        egress = ingress = None
-        dscp = None
+        egress: Limit | None = None
+        ingress: Limit | None = None
+        dscp: int | None = None
         for rule in rules:
             if rule["type"] == "bandwidth_limit":
-                limit = Limit.from_rule(rule["max_kbps"], rule.get("max_burst_kbps") or 0)
-                if rule.get("direction", "egress") == "egress":
+                limit = Limit.from_rule(rule["max_kbps"], rule["max_burst_kbps"] or 0)
+                if rule["direction"] == "egress":
                     egress = limit
                 else:
                     ingress = limit
             elif rule["type"] == "dscp_marking":
                 dscp = rule["dscp_mark"]
+        if egress is None and ingress is None and dscp is None:
+            continue
         tap = port["device"]
         want.ports[tap] = PortQos(port["id"], tap, egress, ingress, dscp)
     return want
@@ -131,7 +136,7 @@ def plan_tc(want: Want, have: dict[str, TcState], ifbs: set[str]) -> list[TcActi
     """Actions for the taps present (`have`, by tap name); `ifbs` the ifb devices
     there. Stale ifbs (no port wanting an egress limit) are deleted."""
     actions: list[TcAction] = []
-    wanted_ifbs = set()
+    wanted_ifbs: set[str] = set()
     for tap, state in sorted(have.items()):
         port = want.ports.get(tap)
         ingress = port.ingress if port else None
