@@ -206,19 +206,21 @@ def _query_params(req: falcon.Request) -> list[tuple[str, str]]:
 def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
                      items: list[dict], query: ListQuery) -> list[dict]:
     """Upstream's next/previous links: next unless a short forward page, previous
-    unless a short backward page."""
-    if not items or not query.limit:
+    unless a short backward page. An empty page has links too, without a marker
+    (the previous link of the page after the last one leads back to the last page)."""
+    if not query.limit:
         return []
     base = [(k, v) for k, v in params if k not in ("marker", "page_reverse")]
     url = f"{req.prefix}{req.path}"
     links = []
     short = len(items) < query.limit
     if not (short and not query.page_reverse):
-        links.append({"rel": "next", "href": url + "?" + urlencode(
-            base + [("marker", items[-1]["id"])])})
+        marker = [("marker", items[-1]["id"])] if items else []
+        links.append({"rel": "next", "href": url + "?" + urlencode(base + marker)})
     if not (short and query.page_reverse):
+        marker = [("marker", items[0]["id"])] if items else []
         links.append({"rel": "previous", "href": url + "?" + urlencode(
-            base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
+            base + marker + [("page_reverse", "True")])})
     return links
 
 
