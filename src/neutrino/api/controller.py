@@ -173,7 +173,7 @@ class Member:
         current = self.load_visible(ctx, resource_id)
         target = dict(current, **data)
         policed = [n for n in self.view.policed if n in data]
-        self.policy.enforce(ctx, f"update_{self.resource.name}", target, policed)
+        self.enforce_write(ctx, f"update_{self.resource.name}", target, policed)
         updated = self.service.update(ctx, resource_id, data, if_match(req))
         send(resp, {self.resource.name: self.view.render(ctx, updated)})
 
@@ -181,9 +181,25 @@ class Member:
                   resource_id: str) -> None:
         ctx: Context = req.context.ctx
         current = self.load_visible(ctx, resource_id)
-        self.policy.enforce(ctx, f"delete_{self.resource.name}", current)
+        self.enforce_write(ctx, f"delete_{self.resource.name}", current)
         self.service.delete(ctx, resource_id, if_match(req))
         resp.status = 204
+
+    def enforce_write(self, ctx: Context, action: str, target: dict,
+                      attrs: list[str] | None = None) -> None:
+        """Policy for an update or delete. Refused, upstream answers 403 only when the
+        caller may read the item as its policy layer loads it: the declared attributes
+        and what policy derives from a parent (``network:project_id``); otherwise 404,
+        giving nothing away. So a shared network's non-owner gets 403 (``shared`` is
+        an attribute), a shared address group's 404 (its sharing is none)."""
+        try:
+            self.policy.enforce(ctx, action, target, attrs)
+        except exc.PolicyNotAuthorized:
+            declared = {k: v for k, v in target.items()
+                        if k in self.resource.attrs or ":" in k}
+            if not self.policy.check(ctx, f"get_{self.resource.name}", declared):
+                raise exc.HTTPNotFound() from None
+            raise
 
 
 def if_match(req: falcon.Request) -> int | None:
@@ -206,19 +222,21 @@ def _query_params(req: falcon.Request) -> list[tuple[str, str]]:
 def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
                      items: list[dict], query: ListQuery) -> list[dict]:
     """Upstream's next/previous links: next unless a short forward page, previous
-    unless a short backward page."""
-    if not items or not query.limit:
+    unless a short backward page. An empty page has links too, without a marker
+    (the previous link of the page after the last one leads back to the last page)."""
+    if not query.limit:
         return []
     base = [(k, v) for k, v in params if k not in ("marker", "page_reverse")]
     url = f"{req.prefix}{req.path}"
     links = []
     short = len(items) < query.limit
     if not (short and not query.page_reverse):
-        links.append({"rel": "next", "href": url + "?" + urlencode(
-            base + [("marker", items[-1]["id"])])})
+        marker = [("marker", items[-1]["id"])] if items else []
+        links.append({"rel": "next", "href": url + "?" + urlencode(base + marker)})
     if not (short and query.page_reverse):
+        marker = [("marker", items[0]["id"])] if items else []
         links.append({"rel": "previous", "href": url + "?" + urlencode(
-            base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
+            base + marker + [("page_reverse", "True")])})
     return links
 
 

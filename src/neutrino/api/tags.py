@@ -9,7 +9,34 @@ from neutrino.api import body as bodies
 from neutrino.api.controller import Member, send
 from neutrino.context import Context
 from neutrino.resources.standard import tag_list, validate_tag
+from neutrino.resources.validators import TAG_MAX_LEN
 from neutrino.services.tags import ResourceTags
+
+
+def requested_tags(payload: object) -> list[str]:
+    """The ``{"tags": [...]}`` body of POST .../tags, checked as upstream does (a
+    list of unique strings of at most 255 characters; NUL and empty strings, which
+    no stored tag holds, refused as well)."""
+    if not isinstance(payload, dict) or "tags" not in payload:
+        raise exc.InvalidInput("Invalid tags body")
+    tags = payload["tags"]
+    if not isinstance(tags, list):
+        raise exc.InvalidInput(f"'{tags}' is not a list")
+    seen: list[object] = []
+    duplicates: list[object] = []
+    for tag in tags:
+        if tag in seen and tag not in duplicates:
+            duplicates.append(tag)
+        seen.append(tag)
+    if duplicates:
+        listed = ", ".join(str(d) for d in duplicates)
+        raise exc.InvalidInput(f"Duplicate items in the list: '{listed}'")
+    for tag in tags:
+        if not isinstance(tag, str) or not tag or "\x00" in tag:
+            raise exc.InvalidInput(f"'{tag}' is not a valid string")
+        if len(tag) > TAG_MAX_LEN:
+            raise exc.InvalidInput(f"'{tag}' exceeds maximum length of {TAG_MAX_LEN}")
+    return tags
 
 
 class Tags:
@@ -34,6 +61,14 @@ class Tags:
         if not isinstance(payload, dict) or "tags" not in payload:
             raise exc.HTTPBadRequest("Invalid input for tags. Reason: 'tags' is required.")
         send(resp, {"tags": self.store.replace(resource_id, tag_list(payload["tags"]))})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        """tag-creation: add tags, keeping the others; upstream answers 200 with the
+        tags of the request."""
+        tags = requested_tags(bodies.decode(req.bounded_stream.read()))
+        self._authorize(req, resource_id, write=True)
+        self.store.add_many(resource_id, tags)
+        send(resp, {"tags": tags})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   resource_id: str) -> None:

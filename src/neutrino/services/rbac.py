@@ -88,11 +88,13 @@ def visible_clause(model: Any, object_type: str, ctx: Context,
 
 
 def shared_filter(model: Any, object_type: str, project_id: str | None,
-                  values: list[Any]) -> Any:
+                  values: list[Any], id_column: Any = None) -> Any:
     """``?shared=true|false``: shared with the caller's project or with everyone (an
-    object shared only with other projects counts as not shared)."""
+    object shared only with other projects counts as not shared). ``id_column`` is
+    the shared object's id when it is not the model's own (a subnet's network_id)."""
     wanted = {str(v).lower() in ("true", "1") for v in values}
-    clause = model.id.in_(granted_ids(object_type, project_id))
+    column = model.id if id_column is None else id_column
+    clause = column.in_(granted_ids(object_type, project_id))
     if wanted == {True}:
         return clause
     if wanted == {False}:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -38,10 +39,23 @@ SUBNET_OWNED_DEVICE_OWNERS = ("network:dhcp",)
 NEW_SUBNET = "new subnet"
 
 
-def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
-    values = [v for _, v in pairs]
+def _dns_filter(values: list[str]) -> Any:
     return S.id.in_(select(models.DNSNameServer.subnet_id)
                     .where(models.DNSNameServer.address.in_(values)))
+
+
+def _sub_filter(ctx: Context) -> Callable[[str, list[tuple[str, str]]], Any]:
+    """Filters on attributes without a column: dns_nameservers, and ``shared`` (the
+    network's sharedness as the caller sees it, as on networks)."""
+    def build(name: str, pairs: list[tuple[str, str]]) -> Any:
+        values = [v for _, v in pairs]
+        if name == "shared":
+            return rbac.shared_filter(S, "network", ctx.project_id, values,
+                                      id_column=S.network_id)
+        if name == "dns_nameservers":
+            return _dns_filter(values)
+        raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
+    return build
 
 
 class SubnetService:
@@ -64,7 +78,7 @@ class SubnetService:
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _dns_filter))
+            stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _sub_filter(ctx)))
             if not ctx.is_admin:
                 shared = rbac.granted_ids("network", ctx.project_id)
                 stmt = stmt.where(or_(S.project_id == ctx.project_id,

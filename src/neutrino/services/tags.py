@@ -39,6 +39,19 @@ class ResourceTags:
             return sorted(set(tags))
         return self.db.run(run)
 
+    def add_many(self, resource_id: str, tags: list[str]) -> None:
+        """Add the tags the resource lacks, keeping the others (tag-creation)."""
+        def run(session: Session) -> None:
+            existing = set(session.scalars(select(models.Tag.tag).where(
+                models.Tag.resource_id == resource_id)))
+            new = [t for t in dict.fromkeys(tags) if t not in existing]
+            for tag in new:
+                session.add(models.Tag(resource_id=resource_id, tag=tag,
+                                       resource_type=self.collection))
+            if new:
+                self._touch(session, resource_id)
+        self.db.run(run)
+
     def add(self, resource_id: str, tag: str) -> None:
         def run(session: Session) -> None:
             if session.get(models.Tag, (resource_id, tag)) is None:
