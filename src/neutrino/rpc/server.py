@@ -23,6 +23,7 @@ from neutrino.rpc import topics, transport
 from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
+from neutrino.rpc.l3_endpoints import L3Endpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database, core: Any = None
     if core is not None:
         endpoints.setdefault(topics.PLUGIN, []).append(L2Endpoint(core))
         endpoints[topics.PLUGIN].append(AgentEndpoint(core))
+        endpoints[topics.PLUGIN].append(L3Endpoint(core))
     return endpoints
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neutrino.services import l3_port_checks
+from neutrino.services import l3_agent_sync, l3_port_checks
 from neutrino.services.deps import Deps
 from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.l3_notifier import L3AgentNotifier
@@ -25,3 +25,4 @@ def attach(core: Any, deps: Deps) -> None:
     notifier = L3AgentNotifier(lambda: core.notifier)
     notifier.subscribe(deps.events)
     subscribe_agents(deps.events, deps.db, scheduler, notifier.routers_updated)
+    l3_agent_sync.subscribe(deps.events, deps.db)  # floating IP status
