@@ -13,8 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from dataplane.l3_world import (EXT_GATEWAY, INTERNET, PORT, Conversation, L3World,
-                                l3_world, reachable, run_in, who, who_within)
+from dataplane.l3_world import (
+    EXT_GATEWAY,
+    INTERNET,
+    PORT,
+    Conversation,
+    L3World,
+    l3_world,
+    reachable,
+    run_in,
+    who,
+    who_within,
+)
 from dataplane.topology import wait_for
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
