@@ -110,3 +110,105 @@ def test_snat_floating_ip_statuses_and_disassociation(world: L3World) -> None:
     assert run_in(world.namespace_of(router), "sysctl", "-n", "net.ipv4.ip_forward"
                   ).strip() == "1"
     assert PORT  # the servers listen on it
+
+
+def test_two_projects_with_the_same_cidr_side_by_side(world: L3World) -> None:
+    vms, fips, routers = {}, {}, {}
+    for tag in ("blue", "red"):
+        api = world.project()
+        net, subnet = world.network(api, "10.90.0.0/24")
+        routers[tag] = world.router(api, subnet)
+        vms[tag] = world.vm(api, net, world.open_group(api), tag,
+                            fixed_ips=[{"subnet_id": subnet["id"],
+                                        "ip_address": "10.90.0.10"}])
+        fips[tag] = world.floatingip(api, vms[tag])["floating_ip_address"]
+    world.serve(world.outside, "outside", port=PORT + 1)
+    for tag in ("blue", "red"):
+        # Each floating IP reaches its own project's 10.90.0.10 ...
+        assert who_within(world.outside, fips[tag]) == f"{tag} {EXT_GATEWAY}"
+        # ... and each VM goes out through its own floating IP.
+        assert who_within(vms[tag].namespace, INTERNET, port=PORT + 1) == \
+            f"outside {fips[tag]}"
+    assert world.namespace_of(routers["blue"]) != world.namespace_of(routers["red"])
+
+
+def test_extra_routes_and_enable_snat_false(world: L3World) -> None:
+    api = world.project()
+    net_a, subnet_a = world.network(api, "10.82.1.0/24")
+    net_b, subnet_b = world.network(api, "10.82.2.0/24")
+    router = world.router(api, subnet_a, subnet_b)
+    group = world.open_group(api)
+    # "hop" stands for a router inside the project: 192.168.82.1 sits behind it.
+    hop = world.vm(api, net_a, group, "hop",
+                   allowed_address_pairs=[{"ip_address": "192.168.82.0/24"}])
+    run_in(hop.namespace, "ip", "addr", "add", "192.168.82.1/32", "dev", "lo")
+    world.serve(hop.namespace, "behind-hop", port=PORT + 2)
+    vm = world.vm(api, net_b, group, "vm")
+    # Between the router's own subnets: routed, not translated.
+    assert who_within(vm.namespace, hop.ip) == f"hop {vm.ip}"
+
+    assert who(vm.namespace, "192.168.82.1", port=PORT + 2) is None
+    response = api.put(f"routers/{router['id']}/add_extraroutes", {"router": {"routes": [
+        {"destination": "192.168.82.0/24", "nexthop": hop.ip}]}})
+    assert response.status_code == 200, response.text
+    assert who_within(vm.namespace, "192.168.82.1", port=PORT + 2) == \
+        f"behind-hop {vm.ip}"
+    response = api.put(f"routers/{router['id']}/remove_extraroutes", {"router": {
+        "routes": [{"destination": "192.168.82.0/24", "nexthop": hop.ip}]}})
+    assert response.status_code == 200, response.text
+    assert wait_for(lambda: who(vm.namespace, "192.168.82.1", port=PORT + 2) is None,
+                    APPLY_WITHIN)
+
+    # SNAT off: the outside sees the VM's own address (it routes it back through
+    # the router's gateway address) ...
+    world.serve(world.outside, "outside", port=PORT + 3)
+    gateway_ip = world.gateway_ip(router)
+    assert who_within(vm.namespace, INTERNET, port=PORT + 3) == f"outside {gateway_ip}"
+    response = world.api.put(f"routers/{router['id']}", {"router": {
+        "external_gateway_info": {"network_id": world.ext["id"], "enable_snat": False}}})
+    assert response.status_code == 200, response.text
+    run_in(world.outside, "ip", "route", "add", "10.82.2.0/24", "via", gateway_ip)
+    try:
+        assert wait_for(lambda: who(vm.namespace, INTERNET, port=PORT + 3)
+                        == f"outside {vm.ip}", APPLY_WITHIN)
+    finally:
+        run_in(world.outside, "ip", "route", "del", "10.82.2.0/24", check=False)
+    # ... and without that route it could not answer.
+    assert who(vm.namespace, INTERNET, port=PORT + 3) is None
+
+
+def test_admin_down_router_forwards_nothing_until_up_again(world: L3World) -> None:
+    api = world.project()
+    net, subnet = world.network(api, "10.83.0.0/24")
+    router = world.router(api, subnet)
+    vm = world.vm(api, net, world.open_group(api), "vm")
+    fip = world.floatingip(api, vm)
+    address = fip["floating_ip_address"]
+    assert who_within(world.outside, address) == f"vm {EXT_GATEWAY}"
+    assert wait_for(lambda: world.status("floatingip", fip["id"]) == "ACTIVE", 15)
+
+    response = api.put(f"routers/{router['id']}", {"router": {"admin_state_up": False}})
+    assert response.status_code == 200, response.text
+    assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
+    assert not reachable(world.outside, address, within=1)
+    assert not reachable(vm.namespace, subnet["gateway_ip"], within=1)
+    assert wait_for(lambda: world.status("floatingip", fip["id"]) == "DOWN", 15)
+    assert wait_for(lambda: {p["status"] for p in world.router_ports(router["id"])}
+                    == {"DOWN"}, 15)
+
+    response = api.put(f"routers/{router['id']}", {"router": {"admin_state_up": True}})
+    assert response.status_code == 200, response.text
+    assert who_within(world.outside, address) == f"vm {EXT_GATEWAY}"
+    assert wait_for(lambda: world.status("floatingip", fip["id"]) == "ACTIVE", 15)
+
+
+def test_router_deleted_takes_its_namespace_and_taps(world: L3World) -> None:
+    api = world.project()
+    net, subnet = world.network(api, "10.84.0.0/24")
+    router = world.router(api, subnet)
+    ports = world.router_ports(router["id"])
+    assert wait_for(lambda: world.namespace_of(router) in privileged.namespaces(), 15)
+    world.delete_router(router["id"])
+    assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
+    with Kernel(world.host) as host:
+        assert not any(host.exists("tap" + p["id"][:11]) for p in ports)
