@@ -212,3 +212,31 @@ def test_router_deleted_takes_its_namespace_and_taps(world: L3World) -> None:
     assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
     with Kernel(world.host) as host:
         assert not any(host.exists("tap" + p["id"][:11]) for p in ports)
+
+
+def neighbour_mac(namespace: str, address: str) -> str | None:
+    fields = run_in(namespace, "ip", "neigh", "show", address).split()
+    return fields[fields.index("lladdr") + 1] if "lladdr" in fields else None
+
+
+def test_floating_ip_moved_to_another_router_is_announced(world: L3World) -> None:
+    """The outside's neighbour entry for the address follows at once (gratuitous
+    ARP), not after it goes stale."""
+    api = world.project()
+    group = world.open_group(api)
+    vms, gateways = {}, {}
+    for tag, cidr in (("one", "10.85.1.0/24"), ("two", "10.85.2.0/24")):
+        net, subnet = world.network(api, cidr)
+        router = world.router(api, subnet)
+        vms[tag] = world.vm(api, net, group, tag)
+        gateways[tag] = next(p["mac_address"] for p in world.router_ports(router["id"])
+                             if p["device_owner"] == "network:router_gateway")
+    fip = world.floatingip(api, vms["one"])
+    address = fip["floating_ip_address"]
+    assert who_within(world.outside, address) == f"one {EXT_GATEWAY}"
+    assert neighbour_mac(world.outside, address) == gateways["one"]
+
+    world.set_fip(api, fip, vms["two"])
+    assert wait_for(lambda: neighbour_mac(world.outside, address) == gateways["two"],
+                    APPLY_WITHIN)
+    assert who_within(world.outside, address, within=APPLY_WITHIN) == f"two {EXT_GATEWAY}"
