@@ -30,6 +30,7 @@ from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import nat
+from neutrino.agent.l3 import plan as l3_plan
 from server import ServerProcess
 
 # An API change reaches the router (notification, sync, apply) well within this.
@@ -240,3 +241,97 @@ def test_floating_ip_moved_to_another_router_is_announced(world: L3World) -> Non
     assert wait_for(lambda: neighbour_mac(world.outside, address) == gateways["two"],
                     APPLY_WITHIN)
     assert who_within(world.outside, address, within=APPLY_WITHIN) == f"two {EXT_GATEWAY}"
+
+
+def converged_exactly(world: L3World) -> list[str]:
+    """What differs between the host and the agent's desired state (empty: the
+    router namespaces of this agent, their links, addresses, routes, NAT tables and
+    the host's router taps are exactly what the state asks for)."""
+    agent = world.l3
+    desired = agent.plugin.sync_routers()
+    want = l3_plan.layout(desired, agent.reconciler.settings)
+    problems = []
+    ours = set(agent.reconciler.own_namespaces())
+    if ours != {spec.namespace for spec in want.routers.values()}:
+        problems.append(f"namespaces {sorted(ours)}")
+    with Kernel(world.host) as host:
+        taps = host.links()
+    for spec in want.routers.values():
+        actions = l3_plan.plan_router(spec, agent.reconciler.snapshot(spec, taps))
+        problems += [f"{spec.id}: {action}" for action in actions]
+        listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, spec.namespace)
+        if nat.comment(listing) != (spec.nat.comment if spec.nat else None):
+            problems.append(f"{spec.id}: NAT table {listing}")
+    router_taps = {d.tap for spec in want.routers.values() for d in spec.devices.values()}
+    made = {"tap" + p["id"][:11] for r in world.routers for p in world.router_ports(r)}
+    stray = sorted(name for name in taps if name.startswith("tap")
+                   and name not in router_taps and name[3:] in {t[3:] for t in made})
+    return problems + [f"stray tap {name}" for name in stray]
+
+
+def test_restart_with_changes_made_while_down_converges_exactly(world: L3World) -> None:
+    api = world.project()
+    group = world.open_group(api)
+    net_a, subnet_a = world.network(api, "10.86.1.0/24")
+    net_b, subnet_b = world.network(api, "10.86.2.0/24")
+    net_c, subnet_c = world.network(api, "10.86.3.0/24")
+    net_d, subnet_d = world.network(api, "10.86.4.0/24")
+    r1 = world.router(api, subnet_a, subnet_b)
+    r2 = world.router(api, subnet_c)
+    r3 = world.router(api, subnet_d)
+    vm1 = world.vm(api, net_a, group, "vm1")
+    vm2 = world.vm(api, net_c, group, "vm2")
+    vm3 = world.vm(api, net_c, group, "vm3")
+    response = api.put(f"routers/{r1['id']}/add_extraroutes", {"router": {"routes": [
+        {"destination": "192.168.86.0/24", "nexthop": vm1.ip}]}})
+    assert response.status_code == 200, response.text
+    f1, f2 = world.floatingip(api, vm1), world.floatingip(api, vm2)
+    for fip, tag in ((f1, "vm1"), (f2, "vm2")):
+        assert who_within(world.outside, fip["floating_ip_address"]) == f"{tag} {EXT_GATEWAY}"
+    assert converged_exactly(world) == []
+    talk = Conversation(world.outside, f1["floating_ip_address"])
+    try:
+        assert talk.say("before") == "before"
+        world.l3.stop()
+
+        # While the agent is down: a router deleted, a floating IP disassociated and
+        # another associated, an interface and an extra route removed, SNAT off,
+        # and stray things in a router namespace.
+        world.delete_router(r3["id"])
+        world.set_fip(api, f1, None)
+        f3 = world.floatingip(api, vm3)
+        response = api.put(f"routers/{r1['id']}/remove_router_interface",
+                           {"subnet_id": subnet_b["id"]})
+        assert response.status_code == 200, response.text
+        response = api.put(f"routers/{r1['id']}/remove_extraroutes", {"router": {
+            "routes": [{"destination": "192.168.86.0/24", "nexthop": vm1.ip}]}})
+        assert response.status_code == 200, response.text
+        response = world.api.put(f"routers/{r2['id']}", {"router": {
+            "external_gateway_info": {"network_id": world.ext["id"],
+                                      "enable_snat": False}}})
+        assert response.status_code == 200, response.text
+        ns1 = world.namespace_of(r1)
+        qg = next(n for n in run_in(ns1, "ls", "/sys/class/net").split()
+                  if n.startswith("qg-"))
+        run_in(ns1, "ip", "addr", "add", "172.24.4.251/32", "dev", qg)
+        run_in(ns1, "ip", "route", "add", "10.250.0.0/16", "via", EXT_GATEWAY)
+        assert talk.say("while down") == "while down"   # nothing changed yet
+        assert converged_exactly(world) != []
+
+        world.l3 = world.new_l3_agent().start()
+        assert world.wait_namespace_gone(r3["id"], 30)
+        assert wait_for(lambda: converged_exactly(world) == [], 30), \
+            converged_exactly(world)
+        # (the connections go right after the NAT table is replaced)
+        assert wait_for(lambda: not tracked(world, r1, f1["floating_ip_address"]), 5)
+        assert talk.say("after") in ("timeout", "closed")
+    finally:
+        talk.close()
+    assert who(world.outside, f1["floating_ip_address"], timeout=2) is None
+    assert who_within(world.outside, f3["floating_ip_address"]) == f"vm3 {EXT_GATEWAY}"
+    assert who_within(world.outside, f2["floating_ip_address"]) == f"vm2 {EXT_GATEWAY}"
+    assert wait_for(lambda: world.status("floatingip", f3["id"]) == "ACTIVE", 15)
+    # Nothing left to do: the next sync changes nothing.
+    result = world.l3.reconciler.reconcile(world.l3.plugin.sync_routers())
+    assert not result.failed and [a for a in result.actions
+                                  if r1["id"] in a or r2["id"] in a] == []
