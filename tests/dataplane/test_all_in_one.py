@@ -1,5 +1,5 @@
 """The all-in-one: ``neutrino-server`` as root on the embedded default (SQLite,
-in-process bus) runs this host's Linux bridge and DHCP agents itself, registered
+in-process bus) runs this host's Linux bridge, DHCP and L3 agents itself, registered
 under the machine's name; ports bound here and plugged with ``neutrino-vif`` go
 ACTIVE and ping; SIGTERM stops it cleanly, the dataplane stays, and the next start
 reconciles it.
@@ -136,13 +136,13 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         aio.start()
         api = Api(aio.url)
         log = aio.log.read_text()
-        assert f"starting this host's agents (Linux bridge, DHCP) in the API worker as " \
+        assert f"starting this host's agents (Linux bridge, DHCP, L3) in the API worker as " \
                f"host {HOST}" in log, log
 
         def agents() -> dict[str, dict]:
             found = api.get("agents", params={"host": HOST}).json()["agents"]
             return {a["agent_type"]: a for a in found if a["alive"]}
-        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent"},
+        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent", "L3 agent"},
                         within=30), agents()
         lb = agents()["Linux bridge agent"]
         assert lb["binary"] == "neutrino-linuxbridge-agent"
@@ -185,7 +185,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         assert aio.terminate() == 0, aio.log.read_text()[-3000:]
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
-        assert "embedded agents stopped (Linux bridge agent, DHCP agent)" in log
+        assert "embedded agents stopped (Linux bridge agent, DHCP agent, L3 agent)" in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 
@@ -195,12 +195,12 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         plugged.remove(ports[0]["id"])
         vms.pop(0)
         aio.start()
-        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent"},
+        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent", "L3 agent"},
                         within=30), agents()
         assert wait_for(lambda: statuses() == ["DOWN", "ACTIVE"], within=30), statuses()
         assert ping(vms[0], dhcp_port()["fixed_ips"][0]["ip_address"], within=15)
         assert len([a for a in api.get("agents").json()["agents"]
-                    if a["host"] == HOST]) == 2
+                    if a["host"] == HOST]) == 3
 
         # Everything deleted through the API: the agents remove what they built,
         # and only that.

@@ -1,8 +1,8 @@
 """The all-in-one: this host's agents inside the API worker process.
 
-``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent
-and the DHCP agent of this host as threads of its (single) API worker process, after
-the fork, on the same transport as the worker's RPC servers: the in-process bus
+``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent,
+the DHCP agent and the L3 agent of this host as threads of its (single) API worker
+process, after the fork, on the same transport as the worker's RPC servers: the in-process bus
 (``fake://``) reaches only its own transport object (DESIGN.md, "What a user gets").
 They register under ``[DEFAULT] host`` (the machine's name) like separate agents
 would, so ports bound to this host are realised with nothing else to start.
@@ -91,8 +91,8 @@ def primary_address() -> str:
 
 
 def _name(agent: Any) -> str:
-    return {"LinuxBridgeAgent": "Linux bridge agent",
-            "DhcpAgent": "DHCP agent"}.get(type(agent).__name__, type(agent).__name__)
+    return {"LinuxBridgeAgent": "Linux bridge agent", "DhcpAgent": "DHCP agent",
+            "L3Agent": "L3 agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
 def _agent_conf(register: Any, config_files: list[str], config_dirs: list[str]
@@ -119,6 +119,8 @@ class EmbeddedAgents:
         # which a server without embedded agents never needs.
         from neutrino.agent.dhcp import agent as dhcp_agent
         from neutrino.agent.dhcp import config as dhcp_config
+        from neutrino.agent.l3 import agent as l3_agent
+        from neutrino.agent.l3 import config as l3_config
         from neutrino.agent.linuxbridge import agent as lb_agent
         from neutrino.agent.linuxbridge import config as lb_config
 
@@ -148,6 +150,14 @@ class EmbeddedAgents:
                 LOG.error("embedded DHCP agent not started: %s", problem)
         else:
             self.agents.append(dhcp_agent.DhcpAgent(dhcp_conf, transport=transport))
+
+        l3_conf = _agent_conf(l3_config.register_opts, files, dirs)
+        problems = l3_agent.check_config(l3_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded L3 agent not started: %s", problem)
+        else:
+            self.agents.append(l3_agent.L3Agent(l3_conf, transport=transport))
 
         for agent in self.agents:
             agent.start()

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                     "transport_url = rabbit://...", conf.rpc_workers, conf.transport_url)
     agents = embedded.decide(conf)
     if agents.run:
-        LOG.info("starting this host's agents (Linux bridge, DHCP) in the API worker "
+        LOG.info("starting this host's agents (Linux bridge, DHCP, L3) in the API worker "
                  "as host %s (%s)", conf.host, agents.reason)
     else:
         LOG.info("serving the API alone, no agents for this host: %s", agents.reason)

@@ -204,6 +204,7 @@ class RouterSnapshot:
     addresses: dict[str, set[str]] = field(default_factory=dict)   # qr-/qg- links
     routes: set[tuple[str, str]] = field(default_factory=set)     # with a gateway
     taps: dict[str, Link] = field(default_factory=dict)             # host side, ours
+    alias: str | None = None        # of its loopback: which agent's it is
 
 
 @dataclass(frozen=True)

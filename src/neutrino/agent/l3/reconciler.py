@@ -15,10 +15,12 @@
 4. computes the floating IP statuses the server must be told (plan.py).
 
 Nothing is remembered between calls: a new Reconciler (an agent restart) reads the
-kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: all of
-them (one L3 agent per host, upstream's assumption), or, with
-``own_all_namespaces`` off (tests playing several hosts on one machine), those whose
-loopback alias names this agent's host.
+kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: those
+whose loopback alias names this agent's host (set when the agent makes or adopts
+one), and with ``own_all_namespaces`` (one L3 agent per machine, upstream's
+assumption; the default) also those without an alias. A namespace another host's
+agent marked is never touched (tests playing several hosts on one machine, an
+all-in-one beside them).
 """
 
 from __future__ import annotations
@@ -80,7 +82,11 @@ class Reconciler:
         want = planning.layout(desired, self.settings)
         self._log_skipped(want)
         result = Result()
-        for namespace in planning.stale_namespaces(want, self.own_namespaces()):
+        present = [ns for ns in privileged.namespaces()
+                   if ns.startswith(planning.NAMESPACE_PREFIX)]
+        for namespace in planning.stale_namespaces(want, present):
+            if not self._owned(namespace):
+                continue
             try:
                 self.remove(namespace, result)
             except Exception as error:  # noqa: BLE001 - the others must still converge
@@ -105,11 +111,19 @@ class Reconciler:
         return result
 
     def own_namespaces(self) -> list[str]:
-        present = [ns for ns in privileged.namespaces()
-                   if ns.startswith(planning.NAMESPACE_PREFIX)]
-        if self.own_all_namespaces:
-            return present
-        return [ns for ns in present if self._alias_of(ns) == self.owner_alias]
+        """The router namespaces of this agent on the machine."""
+        return [ns for ns in privileged.namespaces()
+                if ns.startswith(planning.NAMESPACE_PREFIX) and self._owned(ns)]
+
+    def _owned(self, namespace: str) -> bool:
+        """Ours: its loopback's alias names this agent's host; one without an alias
+        (made by something else, or by an agent that crashed before marking it) is
+        ours only when every router namespace of the machine is. One that another
+        host's agent marked never is (tests play several hosts on one machine)."""
+        alias = self._alias_of(namespace)
+        if alias == self.owner_alias:
+            return True
+        return not alias and self.own_all_namespaces
 
     @staticmethod
     def _alias_of(namespace: str) -> str | None:
@@ -117,7 +131,7 @@ class Reconciler:
             with Kernel(namespace) as kernel:
                 return kernel.link_alias("lo")
         except Exception:  # noqa: BLE001 - gone meanwhile, or not readable: not ours
-            return None
+            return "?"
 
     def remove(self, namespace: str, result: Result) -> None:
         router_id = planning.router_of(namespace) or namespace
@@ -137,9 +151,11 @@ class Reconciler:
         done: list[Action] = []
         errors: list[str] = []
         if actions and actions[0].op == "create_namespace":
-            self._create_namespace(ns)
+            privileged.create_namespace(ns)  # lo up
             done.append(actions.pop(0))
         with Kernel(ns) as inner:
+            if have.alias != self.owner_alias:
+                inner.set_link_alias("lo", self.owner_alias)
             run = _Executor(ns, inner, host)
             for action in actions:
                 try:
@@ -169,14 +185,10 @@ class Reconciler:
             addresses = {name: inner.addresses(name) for name in links
                          if name.startswith(planning.DEVICE_PREFIXES)}
             routes = inner.gateway_routes()
+            alias = inner.link_alias("lo")
         return RouterSnapshot(exists=True, links=links, addresses=addresses,
-                              routes=routes,
+                              routes=routes, alias=alias,
                               taps={n: taps[n] for n in taps if n in _taps_of(spec)})
-
-    def _create_namespace(self, namespace: str) -> None:
-        privileged.create_namespace(namespace)  # lo up
-        with Kernel(namespace) as inner:
-            inner.set_link_alias("lo", self.owner_alias)
 
     def _announce(self, spec: RouterSpec, done: list[Action]) -> None:
         announcements = planning.announcements(spec, done)
