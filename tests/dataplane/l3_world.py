@@ -161,6 +161,7 @@ class L3World:
     server: ServerProcess
     topo: Topology
     l3_options: dict[str, object] = field(default_factory=dict)
+    metadata_proxies: Any = None     # the L3 agent's MetadataProxies (None: none)
     api: Api = field(init=False)
     host: str = ""                  # the host namespace
     name: str = ""                  # its host name (agents' `host`)
@@ -211,7 +212,8 @@ class L3World:
 
     def new_l3_agent(self) -> L3Agent:
         return L3Agent(self.l3_conf(), transport=self.rpc, host_namespace=self.host,
-                       server=self.server.rpc_name, own_all_namespaces=False)
+                       server=self.server.rpc_name, own_all_namespaces=False,
+                       metadata_proxies=self.metadata_proxies)
 
     def alive(self) -> set[str]:
         return {a["agent_type"] for a in self.api.get("agents").json()["agents"]
@@ -334,9 +336,11 @@ def reachable(namespace: str, address: str, within: float = 15.0) -> bool:
 
 
 @contextmanager
-def l3_world(server: ServerProcess, **l3_options: object) -> Iterator[L3World]:
+def l3_world(server: ServerProcess, metadata_proxies: Any = None, **l3_options: object
+             ) -> Iterator[L3World]:
     topo = Topology()
-    world = L3World(server, topo, l3_options=dict(l3_options))
+    world = L3World(server, topo, l3_options=dict(l3_options),
+                    metadata_proxies=metadata_proxies)
     try:
         yield world.start()
     finally:

@@ -9,7 +9,10 @@ wait for, and what the host holds."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,7 @@ from dataplane.l3_world import (
     EXT_GATEWAY,
     INTERNET,
     PORT,
+    WHO_SERVER,
     Conversation,
     L3World,
     l3_world,
@@ -37,9 +41,48 @@ from server import ServerProcess
 APPLY_WITHIN = 10.0
 
 
+class Proxies:
+    """A MetadataProxies standing in for the metadata agent's: per router a server
+    on the metadata port in its namespace answering "metadata-<router[:8]> <peer>"."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.removed: list[str] = []
+
+    def ensure(self, router_id: str, namespace: str, router: Mapping[str, Any]) -> None:
+        proc = self.procs.get(router_id)
+        if proc is not None and proc.poll() is None:
+            return
+        self.procs[router_id] = proc = subprocess.Popen(
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", WHO_SERVER,
+             f"metadata-{router_id[:8]}", "0.0.0.0", str(nat.METADATA_PORT)],
+            stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+
+    def remove(self, router_id: str, namespace: str) -> None:
+        self.removed.append(router_id)
+        proc = self.procs.pop(router_id, None)
+        if proc is not None:
+            proc.kill()
+            proc.wait(5)
+
+    def close(self) -> None:
+        for router_id in list(self.procs):
+            self.remove(router_id, "")
+
+
 @pytest.fixture(scope="module")
-def world(server: ServerProcess) -> Iterator[L3World]:
-    with l3_world(server) as made:
+def proxies() -> Iterator[Proxies]:
+    made = Proxies()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="module")
+def world(server: ServerProcess, proxies: Proxies) -> Iterator[L3World]:
+    with l3_world(server, metadata_proxies=proxies) as made:
         yield made
 
 
@@ -335,3 +378,19 @@ def test_restart_with_changes_made_while_down_converges_exactly(world: L3World) 
     result = world.l3.reconciler.reconcile(world.l3.plugin.sync_routers())
     assert not result.failed and [a for a in result.actions
                                   if r1["id"] in a or r2["id"] in a] == []
+
+
+def test_metadata_requests_reach_the_routers_proxy(world: L3World, proxies: Proxies
+                                                  ) -> None:
+    """169.254.169.254:80 from an internal network is redirected to the metadata
+    port in the router's namespace, where the MetadataProxies hook put a proxy;
+    the router deleted, its proxy is removed."""
+    api = world.project()
+    net, subnet = world.network(api, "10.87.0.0/24")
+    router = world.router(api, subnet, gateway=False)
+    vm = world.vm(api, net, world.open_group(api), "vm")
+    assert who_within(vm.namespace, "169.254.169.254", port=80) == \
+        f"metadata-{router['id'][:8]} {vm.ip}"
+    world.delete_router(router["id"])
+    assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
+    assert router["id"] in proxies.removed
