@@ -40,6 +40,7 @@ from neutrino.agent.l3.agent import L3Agent
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.rpc import transport
+from rpc_helpers import RABBIT
 from server import Api, ServerProcess
 
 UNDERLAY = "198.51.100.1"
@@ -162,6 +163,8 @@ class L3World:
     topo: Topology
     l3_options: dict[str, object] = field(default_factory=dict)
     metadata_proxies: Any = None     # the L3 agent's MetadataProxies (None: none)
+    bus_url: str = RABBIT            # where the agents reach the server
+    l2_options: dict[str, object] = field(default_factory=dict)
     api: Api = field(init=False)
     host: str = ""                  # the host namespace
     name: str = ""                  # its host name (agents' `host`)
@@ -191,9 +194,9 @@ class L3World:
             outside.set_link("eth0", up=True)
             outside.add_address("lo", INTERNET, 32)
         l2_conf = agent_conf(lb_config.register_opts, self.name,
-                             **{"vxlan.local_ip": UNDERLAY,
+                             **{"transport_url": self.bus_url, "vxlan.local_ip": UNDERLAY,
                                 "linux_bridge.physical_interface_mappings":
-                                    [f"{PHYSNET}:{EXT_IFACE}"]})
+                                    [f"{PHYSNET}:{EXT_IFACE}"], **self.l2_options})
         self.rpc = transport.get_transport(l2_conf)
         self.l2 = LinuxBridgeAgent(l2_conf, transport=self.rpc, namespace=self.host,
                                    server=self.server.rpc_name).start()
@@ -208,7 +211,8 @@ class L3World:
         return self
 
     def l3_conf(self) -> Any:
-        return agent_conf(l3_config.register_opts, self.name, **self.l3_options)
+        return agent_conf(l3_config.register_opts, self.name, transport_url=self.bus_url,
+                          **self.l3_options)
 
     def new_l3_agent(self) -> L3Agent:
         return L3Agent(self.l3_conf(), transport=self.rpc, host_namespace=self.host,

@@ -6,11 +6,12 @@
 2. removes the router namespaces of ours that no router wants any more (a router
    deleted, moved to another agent, admin down) after telling the metadata proxies;
 3. per router: observes its namespace (links, addresses, routes) and the host's
-   taps, applies the difference action by action, turns forwarding on
-   (``net.ipv4.ip_forward``, IPv6 ``forwarding``), sends gratuitous ARP for the
-   IPv4 addresses that appeared on the gateway, replaces the NAT table when its
-   digest differs (one ``nft -f`` batch) and deletes the tracked connections of the
-   floating IP mappings that went (the old mappings are read from the kernel's
+   taps; replaces the NAT table when its digest differs (one ``nft -f`` batch,
+   before the addresses: a floating IP is translated from its first packet);
+   applies the difference action by action; turns forwarding on
+   (``net.ipv4.ip_forward``, IPv6 ``forwarding``); sends gratuitous ARP for the
+   IPv4 addresses that appeared on the gateway; deletes the tracked connections of
+   the floating IP mappings that went (the old mappings are read from the kernel's
    table); then asks the metadata proxies to ensure the router's;
 4. computes the floating IP statuses the server must be told (plan.py).
 
@@ -153,6 +154,9 @@ class Reconciler:
         if actions and actions[0].op == "create_namespace":
             privileged.create_namespace(ns)  # lo up
             done.append(actions.pop(0))
+        # NAT before the addresses: a floating address that appears is translated
+        # from its first packet on (the router never answers it itself).
+        cut = self._apply_nat(spec, result)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -170,7 +174,9 @@ class Reconciler:
         result.actions += [f"{spec.id}: {a}" for a in done]
         privileged.ensure_sysctls(planning.SYSCTLS, ns)
         self._announce(spec, done)
-        self._apply_nat(spec, result)
+        if cut:
+            # After the new table is in: a packet meanwhile would have made them anew.
+            result.conntrack_deleted += self._cut_connections(spec, cut)
         if errors:
             raise RuntimeError(f"{len(errors)} change(s) failed, first: {errors[0]}")
         if self.settings.nat.enable_metadata_proxy:
@@ -200,27 +206,27 @@ class Reconciler:
         except OSError as error:  # neighbours learn the address later by ARP anyway
             LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
 
-    def _apply_nat(self, spec: RouterSpec, result: Result) -> None:
+    def _apply_nat(self, spec: RouterSpec, result: Result) -> dict[str, str]:
+        """Make the router's NAT table the wanted one; the floating IP mappings it
+        held that went (their tracked connections are to be cut)."""
         ns = spec.namespace
         listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
         have = nat.comment(listing)
         table = spec.nat
         if table is None:
-            if have is not None:
-                privileged.nft_apply(nat.delete_batch(), ns)
-                result.actions.append(f"{spec.id}: delete NAT table")
+            if have is None:
+                return {}
+            privileged.nft_apply(nat.delete_batch(), ns)
+            result.actions.append(f"{spec.id}: delete NAT table")
         elif have != table.comment:
             privileged.nft_apply(nat.replace_batch(table), ns)
             result.actions.append(f"{spec.id}: write NAT table")
         else:
-            return
-        cut = nat.cut_mappings(nat.mappings(listing), table.mappings if table else {})
-        if cut:
-            result.conntrack_deleted += self._cut_connections(spec, cut)
+            return {}
+        return nat.cut_mappings(nat.mappings(listing), table.mappings if table else {})
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
-        """Delete the tracked connections of floating IP mappings that went (after
-        the new table is in: a packet meanwhile would find the old rules)."""
+        """Delete the tracked connections of floating IP mappings that went."""
         ns = spec.namespace
         try:
             entries = conntrack.parse(privileged.conntrack_list(
