@@ -9,11 +9,12 @@
    taps; replaces the NAT table when its digest differs (one ``nft -f`` batch,
    before the addresses: a floating IP is translated from its first packet);
    applies the difference action by action; turns forwarding on
-   (``net.ipv4.ip_forward``, IPv6 ``forwarding``); sends gratuitous ARP for the
-   IPv4 addresses that appeared on the gateway; deletes the tracked connections of
-   the floating IP mappings that went (the old mappings are read from the kernel's
-   table); then asks the metadata proxies to ensure the router's;
-4. computes the floating IP statuses the server must be told (plan.py).
+   (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
+   of the floating IP mappings that went (the old mappings are read from the
+   kernel's table); then asks the metadata proxies to ensure the router's;
+4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
+   every router: one that lost a floating IP another gained no longer answers);
+5. computes the floating IP statuses the server must be told (plan.py).
 
 Nothing is remembered between calls: a new Reconciler (an agent restart) reads the
 kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: those
@@ -94,11 +95,14 @@ class Reconciler:
                 LOG.exception("removing %s failed", namespace)
                 result.failed.append((planning.router_of(namespace) or namespace,
                                       str(error)))
+        announcements: list[tuple[RouterSpec, list[tuple[str, str, str]]]] = []
         with Kernel(self.host_namespace) as host:
             taps = host.links()
             for router_id, spec in sorted(want.routers.items()):
+                announced: list[tuple[str, str, str]] = []
+                announcements.append((spec, announced))
                 try:
-                    self.ensure(spec, host, taps, result)
+                    self.ensure(spec, host, taps, result, announced)
                 except Exception as error:  # noqa: BLE001 - the others must still converge
                     LOG.exception("router %s failed", router_id)
                     result.failed.append((router_id, str(error)))
@@ -107,6 +111,10 @@ class Reconciler:
                 result.ex_gw_ports += sum(1 for d in spec.devices.values() if d.gateway)
                 result.interfaces += sum(1 for d in spec.devices.values() if not d.gateway)
                 result.floating_ips += len(spec.floating_ips)
+        # Last: an address that moved from one router to another is gone from the
+        # first when the second announces it.
+        for spec, announced in announcements:
+            self._announce(spec, announced)
         result.statuses = planning.floatingip_statuses(
             desired, want, failed=[router for router, _ in result.failed])
         return result
@@ -145,7 +153,9 @@ class Reconciler:
     # -- one router --------------------------------------------------------------------
 
     def ensure(self, spec: RouterSpec, host: Kernel, taps: dict[str, Link],
-               result: Result) -> None:
+               result: Result, announce: list[tuple[str, str, str]]) -> None:
+        """Converge one router; the gratuitous ARPs it needs go to `announce` (also
+        when some change failed)."""
         ns = spec.namespace
         have = self.snapshot(spec, taps)
         actions = planning.plan_router(spec, have)
@@ -172,8 +182,8 @@ class Reconciler:
         for action in done:
             LOG.info("router %s: %s", spec.id, action)
         result.actions += [f"{spec.id}: {a}" for a in done]
+        announce += planning.announcements(spec, done)
         privileged.ensure_sysctls(planning.SYSCTLS, ns)
-        self._announce(spec, done)
         if cut:
             # After the new table is in: a packet meanwhile would have made them anew.
             result.conntrack_deleted += self._cut_connections(spec, cut)
@@ -196,8 +206,8 @@ class Reconciler:
                               routes=routes, alias=alias,
                               taps={n: taps[n] for n in taps if n in _taps_of(spec)})
 
-    def _announce(self, spec: RouterSpec, done: list[Action]) -> None:
-        announcements = planning.announcements(spec, done)
+    def _announce(self, spec: RouterSpec, announcements: list[tuple[str, str, str]]
+                  ) -> None:
         if not announcements:
             return
         try:
