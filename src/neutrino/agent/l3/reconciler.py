@@ -193,9 +193,9 @@ class Reconciler:
             self.proxies.ensure(spec.id, ns, spec.router)
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
+        mine = {name: taps[name] for name in _taps_of(spec) if name in taps}
         if not privileged.namespace_exists(spec.namespace):
-            return RouterSnapshot(exists=False, taps={n: taps[n] for n in taps
-                                                      if n in _taps_of(spec)})
+            return RouterSnapshot(exists=False, taps=mine)
         with Kernel(spec.namespace) as inner:
             links = inner.links()
             addresses = {name: inner.addresses(name) for name in links
@@ -203,8 +203,7 @@ class Reconciler:
             routes = inner.gateway_routes()
             alias = inner.link_alias("lo")
         return RouterSnapshot(exists=True, links=links, addresses=addresses,
-                              routes=routes, alias=alias,
-                              taps={n: taps[n] for n in taps if n in _taps_of(spec)})
+                              routes=routes, alias=alias, taps=mine)
 
     def _announce(self, spec: RouterSpec, announcements: list[tuple[str, str, str]]
                   ) -> None:
