@@ -5,6 +5,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Feature
 from neutrino.resources.standard import standard_attrs
 
 # Marks "not given", distinct from an explicit null (gateway_ip: null = no gateway).
@@ -45,3 +46,6 @@ SUBNET.add(
     Attr("ipv6_address_mode", convert=v.one_of("ipv6_address_mode", IPV6_MODES),
          default=None),
 )
+
+# A core resource: no extension alias.
+FEATURE = Feature("subnet", resources=(SUBNET,))
