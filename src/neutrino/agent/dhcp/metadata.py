@@ -19,32 +19,37 @@ address>`` (classless static routes, options 121 and 249); with
 from __future__ import annotations
 
 import ipaddress
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 METADATA_CIDR = "169.254.169.254/32"
-METADATA_V4_NETWORK = ipaddress.ip_network("169.254.0.0/16")
+METADATA_V4_NETWORK = ipaddress.IPv4Network("169.254.0.0/16")
 ROUTER_INTERFACE_OWNERS = ("network:router_interface",
                            "network:router_interface_distributed",
                            "network:ha_router_replicated_interface")
 
 
 class Flags(Protocol):
-    enable_isolated_metadata: bool
-    force_metadata: bool
-    enable_metadata_network: bool
+    # Read-only: render.Settings is a frozen dataclass.
+    @property
+    def enable_isolated_metadata(self) -> bool: ...
+    @property
+    def force_metadata(self) -> bool: ...
+    @property
+    def enable_metadata_network(self) -> bool: ...
 
 
-def _dhcp_v4_subnets(network: dict) -> list[dict]:
+def _dhcp_v4_subnets(network: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in network.get("subnets", [])
             if s["ip_version"] == 4 and s.get("enable_dhcp")]
 
 
-def _router_ports(network: dict) -> list[dict]:
+def _router_ports(network: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [p for p in network.get("ports", [])
             if p.get("device_owner") in ROUTER_INTERFACE_OWNERS]
 
 
-def isolated_subnets(network: dict) -> dict[str, bool]:
+def isolated_subnets(network: Mapping[str, Any]) -> dict[str, bool]:
     """Per subnet: True unless a router interface port holds its gateway address."""
     routed = {(ip["subnet_id"], ip["ip_address"]) for port in _router_ports(network)
               for ip in port.get("fixed_ips", [])}
@@ -52,13 +57,18 @@ def isolated_subnets(network: dict) -> dict[str, bool]:
             for s in network.get("subnets", [])}
 
 
-def is_metadata_network(network: dict) -> bool:
+def _in_metadata_network(cidr: str) -> bool:
+    net = ipaddress.ip_network(cidr)
+    return isinstance(net, ipaddress.IPv4Network) and net.subnet_of(METADATA_V4_NETWORK)
+
+
+def is_metadata_network(network: Mapping[str, Any]) -> bool:
     return any(s["ip_version"] == 4
-               and ipaddress.ip_network(s["cidr"]).subnet_of(METADATA_V4_NETWORK)
+               and _in_metadata_network(s["cidr"])
                for s in network.get("subnets", []))
 
 
-def proxy_target(network: dict, flags: Flags) -> tuple[str, str] | None:
+def proxy_target(network: Mapping[str, Any], flags: Flags) -> tuple[str, str] | None:
     """Whom the network's proxy speaks for ("network", id) or ("router", id); None:
     no proxy in its namespace."""
     if flags.enable_metadata_network and flags.enable_isolated_metadata \
@@ -75,14 +85,14 @@ def proxy_target(network: dict, flags: Flags) -> tuple[str, str] | None:
     return None
 
 
-def _dhcp_address(network: dict, subnet_id: str) -> str | None:
+def _dhcp_address(network: Mapping[str, Any], subnet_id: str) -> str | None:
     for ip in (network.get("dhcp_port") or {}).get("fixed_ips", []):
         if ip["subnet_id"] == subnet_id:
-            return ip["ip_address"]
+            return str(ip["ip_address"])
     return None
 
 
-def route(network: dict, subnet: dict, flags: Flags) -> str | None:
+def route(network: Mapping[str, Any], subnet: Mapping[str, Any], flags: Flags) -> str | None:
     """The classless static route to 169.254.169.254 for an IPv4 subnet's guests
     (``destination,nexthop``), or None."""
     if subnet["ip_version"] != 4 or is_metadata_network(network):

@@ -24,6 +24,7 @@ from neutrino.agent.metadata.lookup import Instance, Source, TTLCache
 from neutrino.agent.metadata.server import MetadataServer, Upstream
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
 from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
@@ -34,10 +35,11 @@ BINARY = "neutrino-metadata-agent"
 class MetadataPluginApi(PluginApi):
     """PluginApi plus the metadata agent's call on q-plugin (docs/rpc.md)."""
 
-    def get_metadata_instance(self, source: Source) -> dict | None:
+    def get_metadata_instance(self, source: Source) -> dict[str, Any] | None:
         kwargs = {f"{source.kind}_id": source.resource_id}
-        return self.client.call({}, "get_metadata_instance", ip_address=source.address,
-                                **kwargs)
+        answer: dict[str, Any] | None = self.client.call(
+            {}, "get_metadata_instance", ip_address=source.address, **kwargs)
+        return answer
 
 
 def upstream(conf: cfg.ConfigOpts) -> Upstream:
@@ -51,9 +53,9 @@ def upstream(conf: cfg.ConfigOpts) -> Upstream:
                     timeout=conf.nova_metadata_timeout)
 
 
-def agent_state(host: str, conf: cfg.ConfigOpts, start_flag: bool) -> dict:
+def agent_state(host: str, conf: cfg.ConfigOpts, start_flag: bool) -> AgentState:
     """The state report, with upstream's configuration keys."""
-    state = {"agent_type": topics.AGENT_TYPE_METADATA, "binary": BINARY, "topic": "N/A",
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_METADATA, "binary": BINARY, "topic": "N/A",
              "host": host,
              "configurations": {
                  "metadata_proxy_socket": conf.metadata_proxy_socket,
@@ -89,8 +91,9 @@ class MetadataAgent:
                               polling_interval=conf.AGENT.polling_interval)
 
     def resolve(self, source: Source) -> Instance | None:
-        return self.cache.get(source.key, lambda: lookup.instance_from(
+        instance: Instance | None = self.cache.get(source.key, lambda: lookup.instance_from(
             self.plugin.get_metadata_instance(source)))
+        return instance
 
     def report(self, start_flag: bool) -> None:
         self.reporter.report(agent_state(self.host, self.conf, start_flag))

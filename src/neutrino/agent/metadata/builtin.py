@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import Any
 
 OPENSTACK_VERSIONS = ("2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15",
                       "2016-06-30", "2016-10-06", "2017-02-22", "2018-08-27",
@@ -63,7 +64,7 @@ def _json(value: object) -> Response:
 NOT_FOUND: Response = (404, TEXT, b"404 Not Found\n\nThe resource could not be found.\n")
 
 
-def respond(details: dict, path: str) -> Response:
+def respond(details: dict[str, Any], path: str) -> Response:
     """The answer to GET `path` (query string removed) for the instance."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["openstack"]:
@@ -74,7 +75,7 @@ def respond(details: dict, path: str) -> Response:
 # -- OpenStack ------------------------------------------------------------------------
 
 
-def _openstack(details: dict, parts: list[str]) -> Response:
+def _openstack(details: dict[str, Any], parts: list[str]) -> Response:
     if not parts:
         return _text("\n".join(OPENSTACK_VERSIONS))
     if parts[0] not in OPENSTACK_VERSIONS:
@@ -93,13 +94,13 @@ def _openstack(details: dict, parts: list[str]) -> Response:
     return NOT_FOUND
 
 
-def hostname(details: dict) -> str:
+def hostname(details: dict[str, Any]) -> str:
     port = details.get("port") or {}
     return port.get("hostname") or "host-" + (local_ipv4(details) or "unknown").replace(
         ".", "-")
 
 
-def meta_data(details: dict) -> dict:
+def meta_data(details: dict[str, Any]) -> dict[str, Any]:
     port = details.get("port") or {}
     host = hostname(details)
     return {"uuid": details["instance_id"], "name": port.get("name") or host,
@@ -112,7 +113,7 @@ def link_name(port_id: str) -> str:
     return "tap" + port_id[:11]
 
 
-def _ipv6_type(subnet: dict) -> str:
+def _ipv6_type(subnet: dict[str, Any]) -> str:
     mode = subnet.get("ipv6_address_mode")
     if mode == "slaac":
         return "ipv6_slaac"
@@ -121,7 +122,7 @@ def _ipv6_type(subnet: dict) -> str:
     return "ipv6"
 
 
-def _routes(subnet: dict) -> list[dict]:
+def _routes(subnet: dict[str, Any]) -> list[dict[str, Any]]:
     net = ipaddress.ip_network(subnet["cidr"])
     out = []
     for route in subnet.get("host_routes") or []:
@@ -135,7 +136,7 @@ def _routes(subnet: dict) -> list[dict]:
     return out
 
 
-def _dns_services(subnets: list[dict]) -> list[dict]:
+def _dns_services(subnets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: list[str] = []
     for subnet in subnets:
         for address in subnet.get("dns_nameservers") or []:
@@ -144,7 +145,7 @@ def _dns_services(subnets: list[dict]) -> list[dict]:
     return [{"type": "dns", "address": address} for address in seen]
 
 
-def network_data(details: dict) -> dict:
+def network_data(details: dict[str, Any]) -> dict[str, Any]:
     """Nova's network_data.json for the instance's port: DHCP subnets as
     ``ipv4_dhcp`` (the guest asks DHCP), others static with address and routes."""
     port = details.get("port") or {}
@@ -158,7 +159,7 @@ def network_data(details: dict) -> dict:
         subnet = subnets.get(ip["subnet_id"])
         if subnet is None:
             continue
-        entry: dict = {"id": f"network{index}", "link": link,
+        entry: dict[str, Any] = {"id": f"network{index}", "link": link,
                        "network_id": port.get("network_id")}
         if subnet["ip_version"] == 4 and subnet.get("enable_dhcp"):
             entry["type"] = "ipv4_dhcp"
@@ -186,14 +187,14 @@ def ec2_instance_id(instance_id: str) -> str:
     return "i-" + digits
 
 
-def local_ipv4(details: dict) -> str:
+def local_ipv4(details: dict[str, Any]) -> str:
     for ip in (details.get("port") or {}).get("fixed_ips") or []:
         if ipaddress.ip_address(ip["ip_address"]).version == 4:
-            return ip["ip_address"]
+            return str(ip["ip_address"])
     return ""
 
 
-def ec2_values(details: dict) -> dict[str, str]:
+def ec2_values(details: dict[str, Any]) -> dict[str, str]:
     port = details.get("port") or {}
     host = port.get("fqdn") or hostname(details)
     floating = details.get("floating_ips") or []
@@ -205,7 +206,7 @@ def ec2_values(details: dict) -> dict[str, str]:
             "placement/availability-zone": AVAILABILITY_ZONE}
 
 
-def _ec2(details: dict, parts: list[str]) -> Response:
+def _ec2(details: dict[str, Any], parts: list[str]) -> Response:
     if not parts:
         return _text("\n".join(EC2_VERSIONS))
     if parts[0] not in EC2_VERSIONS:

@@ -62,7 +62,7 @@ class Instance:
 
     instance_id: str
     project_id: str
-    details: dict = field(default_factory=dict, compare=False, hash=False)
+    details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def _lower(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -104,7 +104,7 @@ def source_of(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Source:
     return Source(kind, resource_id, address)
 
 
-def instance_from(answer: dict | None) -> Instance | None:
+def instance_from(answer: dict[str, Any] | None) -> Instance | None:
     """The server's answer (get_metadata_instance) as an instance; None: unknown."""
     if not answer or not answer.get("instance_id"):
         return None
