@@ -30,7 +30,7 @@ from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
 from neutrino.rpc import server as rpc_server
 from neutrino.rpc.notifier import Cast, Notifier
-from neutrino.services import l3_port_checks, rbac_policies
+from neutrino.services import l3_agent_sync, l3_port_checks, rbac_policies
 from neutrino.services.address_groups import AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -219,6 +219,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     l3_notifier = _routers_updated(notifier)
     l3_notifier.subscribe(registry)
     subscribe_agents(registry, db, l3_scheduler, l3_notifier.routers_updated)
+    # Floating IPs left without a router go DOWN (no agent reports them any more).
+    l3_agent_sync.subscribe(registry, db)
 
     segments = SegmentService(deps, types)
     segments.subscribe(registry)

@@ -1,10 +1,10 @@
 """The all-in-one: this host's agents inside the API worker process.
 
 ``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent,
-the DHCP agent and the metadata agent of this host as threads of its (single) API
-worker process, after the fork, on the same transport as the worker's RPC servers:
-the in-process bus (``fake://``) reaches only its own transport object (DESIGN.md,
-"What a user gets").
+the DHCP agent, the metadata agent and the L3 agent of this host as threads of its
+(single) API worker process, after the fork, on the same transport as the worker's RPC
+servers: the in-process bus (``fake://``) reaches only its own transport object
+(DESIGN.md, "What a user gets").
 They register under ``[DEFAULT] host`` (the machine's name) like separate agents
 would, so ports bound to this host are realised with nothing else to start.
 
@@ -23,7 +23,8 @@ not.
 Metadata without Nova: unless the configuration says otherwise, the embedded
 metadata agent answers from Neutrino's own data (``metadata_upstream = builtin``)
 and the DHCP agent serves it on isolated networks (``enable_isolated_metadata =
-true``): VMs reach http://169.254.169.254/ with nothing else to run.
+true``), the L3 agent on routed ones (a proxy in each router namespace): VMs reach
+http://169.254.169.254/ with nothing else to run.
 
 Stopping the server stops the agents (their threads); the dataplane they built stays
 (bridges, taps, rules, dnsmasq), and the next start reconciles it.
@@ -108,7 +109,8 @@ class _Agent(Protocol):
 def _name(agent: _Agent) -> str:
     return {"LinuxBridgeAgent": "Linux bridge agent",
             "DhcpAgent": "DHCP agent",
-            "MetadataAgent": "Metadata agent"}.get(type(agent).__name__, type(agent).__name__)
+            "MetadataAgent": "Metadata agent",
+            "L3Agent": "L3 agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
 def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[str],
@@ -136,6 +138,8 @@ class EmbeddedAgents:
         # which a server without embedded agents never needs.
         from neutrino.agent.dhcp import agent as dhcp_agent
         from neutrino.agent.dhcp import config as dhcp_config
+        from neutrino.agent.l3 import agent as l3_agent
+        from neutrino.agent.l3 import config as l3_config
         from neutrino.agent.linuxbridge import agent as lb_agent
         from neutrino.agent.linuxbridge import config as lb_config
         from neutrino.agent.metadata import agent as md_agent
@@ -177,6 +181,14 @@ class EmbeddedAgents:
                 LOG.error("embedded DHCP agent not started: %s", problem)
         else:
             self.agents.append(dhcp_agent.DhcpAgent(dhcp_conf, transport=transport))
+
+        l3_conf = _agent_conf(l3_config.register_opts, files, dirs)
+        problems = l3_agent.check_config(l3_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded L3 agent not started: %s", problem)
+        else:
+            self.agents.append(l3_agent.L3Agent(l3_conf, transport=transport))
 
         for agent in self.agents:
             agent.start()

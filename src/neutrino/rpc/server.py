@@ -25,6 +25,7 @@ from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
+from neutrino.rpc.l3_endpoints import L3Endpoint
 from neutrino.rpc.metadata_endpoints import MetadataEndpoint
 
 LOG = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database,
     if core is not None:
         endpoints.setdefault(topics.PLUGIN, []).append(L2Endpoint(core))
         endpoints[topics.PLUGIN].append(AgentEndpoint(core))
+        endpoints[topics.PLUGIN].append(L3Endpoint(core))
         endpoints[topics.PLUGIN].append(MetadataEndpoint(core))
     return endpoints
 

@@ -243,6 +243,45 @@ class Kernel:
             if error.code != errno.EEXIST:
                 raise
 
+    # -- routes with a gateway, link aliases (L3 agent) ---------------------------
+
+    def gateway_routes(self) -> set[tuple[str, str]]:
+        """The main table's routes through a gateway, IPv4 and IPv6, as
+        ("destination/prefixlen", gateway): the ones an agent adds. Routes of
+        connected subnets (no gateway) are the kernel's own and not listed."""
+        out = set()
+        for family, default in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
+            with self._lock:
+                raw = list(self._ip.get_routes(family=family, table=254))
+            for msg in raw:
+                gateway = msg.get("RTA_GATEWAY")
+                if gateway:
+                    out.add((f"{msg.get('RTA_DST') or default}/{msg['dst_len']}", gateway))
+        return out
+
+    def add_route(self, destination: str, gateway: str) -> None:
+        """`ip route replace DESTINATION via GATEWAY` (destination "a.b.c.d/len")."""
+        family = socket.AF_INET6 if ":" in destination else socket.AF_INET
+        self._call("route", "replace", dst=destination, gateway=gateway, family=family)
+
+    def delete_route(self, destination: str, gateway: str) -> None:
+        family = socket.AF_INET6 if ":" in destination else socket.AF_INET
+        try:
+            self._call("route", "del", dst=destination, gateway=gateway, family=family)
+        except NetlinkError as error:
+            if error.code not in (errno.ESRCH, errno.ENOENT):
+                raise
+
+    def link_alias(self, name: str) -> str | None:
+        """A link's alias (``ip link set NAME alias …``); None without one."""
+        index = self._index(name)
+        with self._lock:
+            raw = list(self._ip.get_links(index))
+        return raw[0].get("IFLA_IFALIAS") if raw else None
+
+    def set_link_alias(self, name: str, alias: str) -> None:
+        self._call("link", "set", index=self._index(name), ifalias=alias)
+
     # -- FDB -------------------------------------------------------------------
 
     def fdb_append(self, device: str, mac: str, dst: str) -> None:
@@ -500,6 +539,64 @@ def conntrack_delete(batch: str, namespace: str | None = None) -> None:
     that matches nothing, the connection having ended meanwhile, is fine)."""
     if batch:
         execute(["conntrack", "-R", "-"], namespace, stdin=batch)
+
+
+
+def nft_list_table(family: str, table: str, namespace: str | None = None) -> str | None:
+    """An nftables table as ``nft list table`` prints it; None when there is none."""
+    try:
+        return execute(["nft", "list", "table", family, table], namespace)
+    except CommandError as error:
+        if "No such file or directory" in error.stderr:
+            return None
+        raise
+
+
+def ensure_sysctls(values: dict[str, str], namespace: str | None = None) -> list[str]:
+    """Write the sysctls (names as paths under /proc/sys, e.g. "net/ipv4/ip_forward")
+    whose value differs, in a network namespace; the names written."""
+    written: list[str] = []
+
+    def write() -> None:
+        for name, value in values.items():
+            with open(f"/proc/sys/{name}", "r+") as handle:
+                if handle.read().strip() != value:
+                    handle.seek(0)
+                    handle.write(value + "\n")
+                    written.append(name)
+
+    run_in_namespace(write, namespace)
+    return written
+
+
+ETH_P_ARP = 0x0806
+
+
+def gratuitous_arp_frame(mac: str, address: str) -> bytes:
+    """A broadcast ARP request for `address` from it (sender = target): what hosts
+    take as "this address is now at `mac`" (RFC 5227's announcement)."""
+    hw = bytes.fromhex(mac.replace(":", ""))
+    ip = socket.inet_aton(address)
+    ether = b"\xff" * 6 + hw + ETH_P_ARP.to_bytes(2, "big")
+    arp = (b"\x00\x01\x08\x00\x06\x04\x00\x01" + hw + ip + b"\x00" * 6 + ip)
+    return ether + arp
+
+
+def send_gratuitous_arp(announcements: Sequence[tuple[str, str, str]],
+                        namespace: str | None = None, count: int = 1) -> None:
+    """Announce IPv4 addresses: per (device, address, mac) `count` gratuitous ARP
+    requests from that device (a raw packet socket in the namespace: no arping)."""
+    def send() -> None:
+        for device, address, mac in announcements:
+            with socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                               socket.htons(ETH_P_ARP)) as sock:
+                sock.bind((device, 0))
+                frame = gratuitous_arp_frame(mac, address)
+                for _ in range(count):
+                    sock.send(frame)
+
+    if announcements:
+        run_in_namespace(send, namespace)
 
 
 BRIDGE_NF_SYSCTLS = ("bridge-nf-call-iptables", "bridge-nf-call-ip6tables")

@@ -1,0 +1,167 @@
+"""``neutrino-l3-agent --config-file …``: the L3 agent of a host (legacy routers).
+
+It reports itself as upstream's "L3 agent" (topic ``l3_agent``), so the server
+schedules routers to it; it asks for the host's routers with ``sync_routers``
+(the "l3" desired state; the server binds the routers' ports to this host on the
+way, so the Linux bridge agent plugs their taps) and realises each in a
+``qrouter-<id>`` namespace (reconciler.py), whenever a ``routers_updated``
+notification (``l3_agent`` fanout) or the periodic resync says so
+(agent/common/loop.py). After each sync it reports the floating IP statuses that
+changed (``update_floatingip_statuses``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from oslo_config import cfg
+
+from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common.loop import AgentLoop, run_until_signalled
+from neutrino.agent.common.rpc import NotificationListener, PluginApi
+from neutrino.agent.l3 import config as l3_config
+from neutrino.agent.l3.proxies import MetadataProxies, RouterMetadataProxies
+from neutrino.agent.l3.reconciler import Reconciler, Result
+from neutrino.agent.metadata import proxies as md_proxies
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
+from neutrino.contract.bus import StateReporter
+from neutrino.contract.l3 import L3State
+
+LOG = logging.getLogger(__name__)
+
+BINARY = "neutrino-l3-agent"
+
+
+class L3PluginApi(PluginApi):
+    """PluginApi plus the L3 agent's calls on q-plugin (docs/rpc.md)."""
+
+    def sync_routers(self) -> L3State:
+        state: L3State = self.client.call({}, "sync_routers", host=self.host)
+        return state
+
+    def update_floatingip_statuses(self, router_id: str, fip_statuses: dict[str, str]
+                                   ) -> None:
+        self.client.call({}, "update_floatingip_statuses", router_id=router_id,
+                         fip_statuses=fip_statuses, host=self.host)
+
+
+def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
+                start_flag: bool) -> AgentState:
+    """The state report (heartbeat), with upstream's configurations."""
+    configurations: dict[str, object] = {
+        "agent_mode": conf.agent_mode,
+        "handle_internal_only_routers": conf.handle_internal_only_routers,
+        "interface_driver": conf.interface_driver,
+        "log_agent_heartbeats": conf.AGENT.log_agent_heartbeats,
+        "extensions": [],
+        "routers": counts.routers if counts else 0,
+        "ex_gw_ports": counts.ex_gw_ports if counts else 0,
+        "interfaces": counts.interfaces if counts else 0,
+        "floating_ips": counts.floating_ips if counts else 0,
+    }
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_L3, "binary": BINARY,
+                         "topic": topics.L3_AGENT, "host": host,
+                         "availability_zone": conf.AGENT.availability_zone,
+                         "configurations": configurations}
+    if start_flag:
+        state["start_flag"] = True
+    return state
+
+
+class L3Agent:
+    """The parts of the agent wired together; `start`/`stop` for tests and main."""
+
+    def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
+                 host_namespace: str | None = None, server: str | None = None,
+                 own_all_namespaces: bool = True,
+                 metadata_proxies: MetadataProxies | None = None) -> None:
+        """`metadata_proxies`: the routers' metadata proxies (None: the real ones,
+        agent/l3/proxies.py; tests give a stand-in)."""
+        self.conf = conf
+        self.host: str = conf.host
+        self.transport = transport or rpc_transport.get_transport(conf)
+        timeout = conf.rpc_response_timeout
+        self.plugin = L3PluginApi(self.transport, self.host, f"l3-{self.host}",
+                                  timeout=timeout, server=server)
+        self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
+                                      server=server)
+        if metadata_proxies is None:
+            # Also with enable_metadata_proxy off: its proxies left from before go.
+            metadata_proxies = RouterMetadataProxies(
+                md_proxies.MetadataProxies(
+                    l3_config.metadata_proxy_dir(conf), conf.metadata_proxy_socket),
+                conf.metadata_port)
+        self.reconciler = Reconciler(
+            l3_config.settings(conf), self.host, host_namespace=host_namespace,
+            own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
+            garp_count=conf.send_arp_for_ha)
+        self.counts: Result | None = None
+        self.loop = AgentLoop(self.sync, self.report,
+                              report_interval=conf.AGENT.report_interval,
+                              resync_interval=conf.AGENT.resync_interval,
+                              polling_interval=conf.AGENT.polling_interval)
+        # l3_agent: routers_updated fanouts (and l3_agent.<host>); any message means
+        # "look again".
+        self.listener = NotificationListener(self.transport, self.host,
+                                             self.loop.trigger, [topics.L3_AGENT])
+
+    def sync(self) -> None:
+        desired = self.plugin.sync_routers()
+        result = self.reconciler.reconcile(desired)
+        self.counts = result
+        for router_id, statuses in sorted(result.statuses.items()):
+            try:
+                self.plugin.update_floatingip_statuses(router_id, statuses)
+            except Exception as error:  # noqa: BLE001 - the next sync reports again
+                LOG.warning("floating IP statuses of router %s not reported: %s",
+                            router_id, error)
+        if result.failed:
+            raise RuntimeError(f"{len(result.failed)} router(s) failed, first: "
+                               f"{result.failed[0][0]}: {result.failed[0][1]}")
+
+    def report(self, start_flag: bool) -> None:
+        state = agent_state(self.host, self.conf, self.counts, start_flag)
+        if self.conf.AGENT.log_agent_heartbeats:
+            LOG.info("heartbeat: %s", state["configurations"])
+        self.reporter.report(state)
+
+    def start(self) -> L3Agent:
+        self.loop.start()
+        try:
+            self.listener.start()
+        except Exception as error:  # noqa: BLE001 - the periodic resync still works
+            LOG.error("cannot listen for notifications (%s); relying on the periodic "
+                      "resync", error)
+        return self
+
+    def stop(self) -> None:
+        """Stop the agent; the routers keep forwarding (a restarted agent converges
+        them), as upstream's do."""
+        self.loop.stop()
+        self.listener.stop()
+
+
+def check_config(conf: cfg.ConfigOpts) -> list[str]:
+    """What is wrong with the configuration for this host (empty: fine)."""
+    return l3_config.check(conf)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = load_binary_config(
+        argv, BINARY, l3_config.register_opts, check_config,
+        needs_root_for="it creates namespaces, links, routes and NAT rules")
+    if conf is None:
+        return 1
+    agent = L3Agent(conf)
+    LOG.info("%s on host %s: agent_mode %s, metadata proxy redirect %s, availability "
+             "zone %s", BINARY, agent.host, conf.agent_mode,
+             "on" if conf.enable_metadata_proxy else "off", conf.AGENT.availability_zone)
+    return run_until_signalled(agent)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

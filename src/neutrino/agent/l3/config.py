@@ -1,0 +1,97 @@
+"""The L3 agent's options (upstream's names and sections, l3_agent.ini)."""
+
+from __future__ import annotations
+
+import os
+
+from oslo_config import cfg
+
+from neutrino.agent.common import config as agent_config
+from neutrino.agent.l3.nat import METADATA_PORT, NatSettings
+from neutrino.agent.l3.plan import Settings
+from neutrino.agent.metadata import config as metadata_config
+from neutrino.contract import options
+
+# Accepted values of interface_driver: ours and upstream's name of the same driver.
+LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
+LEGACY = "legacy"
+AGENT_MODES = (LEGACY, "dvr", "dvr_snat", "dvr_no_external")
+
+# The server's own definition (same object: one file or one process registers it once).
+SHARED_OPTS = [options.STATE_PATH]
+
+l3_opts = [
+    cfg.StrOpt("agent_mode", default=LEGACY, choices=AGENT_MODES,
+               help="How this agent realises routers. Only 'legacy' (every router of "
+                    "the agent in a qrouter- namespace on this host, NAT included) is "
+                    "supported; the DVR modes are refused at start."),
+    cfg.StrOpt("interface_driver", default="linuxbridge",
+               help="How router ports are plugged: 'linuxbridge' (a veth pair whose "
+                    "host end tap<port> the Linux bridge agent puts in the network's "
+                    "bridge; upstream's neutron.agent.linux.interface."
+                    "BridgeInterfaceDriver is accepted as the same). Open vSwitch is "
+                    "not supported."),
+    cfg.BoolOpt("handle_internal_only_routers", default=True,
+                help="Realise routers without an external gateway too (routing "
+                     "between their internal subnets). False: only routers with a "
+                     "gateway."),
+    cfg.BoolOpt("enable_metadata_proxy", default=True,
+                help="Redirect instances' requests to 169.254.169.254:80 from the "
+                     "routers' internal interfaces to metadata_port in the router "
+                     "namespace, where the router's metadata proxy listens and "
+                     "forwards them to the metadata agent (metadata_proxy_socket)."),
+    cfg.PortOpt("metadata_port", default=METADATA_PORT,
+                help="TCP port the routers' metadata proxies listen on, in the router "
+                     "namespaces."),
+    cfg.IntOpt("send_arp_for_ha", default=3, min=0,
+               help="How many gratuitous ARP requests announce an address that "
+                    "appears on a router's gateway (its own, a floating IP); 0: one."),
+]
+
+l3_agent_opts = [
+    cfg.StrOpt("availability_zone", default="nova",
+               help="Availability zone of this agent (routers' "
+                    "availability_zone_hints schedule to it)."),
+    cfg.BoolOpt("log_agent_heartbeats", default=False,
+                help="Log every state report (heartbeat) sent to the server."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    agent_config.register_opts(conf)
+    conf.register_opts(SHARED_OPTS)
+    conf.register_opts(l3_opts)
+    conf.register_opts(metadata_config.socket_opts)
+    conf.register_opts(l3_agent_opts, group="AGENT")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    common = agent_config.list_opts()
+    default = [opts for group, opts in common if group is None][0]
+    agent = [opts for group, opts in common if group == "AGENT"][0]
+    return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts]),
+            ("AGENT", agent + l3_agent_opts)]
+
+
+def settings(conf: cfg.ConfigOpts) -> Settings:
+    return Settings(handle_internal_only_routers=conf.handle_internal_only_routers,
+                    nat=NatSettings(enable_metadata_proxy=conf.enable_metadata_proxy,
+                                    metadata_port=conf.metadata_port))
+
+
+def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
+    """The pid files and logs of the routers' metadata proxies (this agent's own
+    directory: it removes every proxy there whose router it does not realise)."""
+    return os.path.join(os.path.abspath(str(conf.state_path)), "l3", "metadata-proxy")
+
+
+def check(conf: cfg.ConfigOpts) -> list[str]:
+    """What is wrong with the configuration (empty: fine)."""
+    problems = []
+    if conf.agent_mode != LEGACY:
+        problems.append(f"agent_mode {conf.agent_mode!r} is not supported: use "
+                        f"'{LEGACY}' (no distributed routers)")
+    if conf.interface_driver not in LINUXBRIDGE_DRIVERS:
+        problems.append(f"interface_driver {conf.interface_driver!r} is not supported: "
+                        "use 'linuxbridge'")
+    return problems

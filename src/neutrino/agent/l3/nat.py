@@ -1,0 +1,261 @@
+"""A router's NAT as one nftables ``ip`` table in its namespace: a router of the
+"l3" desired state in, the table's text out. Pure (no I/O).
+
+::
+
+  table ip neutrino-nat {
+    comment "neutrino sha256=<16 hex>"       the digest of everything below
+    chain prerouting {
+      type nat hook prerouting priority dstnat; policy accept;
+      iifname "qr-*" ip daddr 169.254.169.254 tcp dport 80 redirect to :9697
+                                             metadata (enable_metadata_proxy)
+      ip daddr <floating> dnat to <fixed>    per floating IP
+    }
+    chain output {                           the router's own packets to a
+      type nat hook output priority -100; policy accept;        floating IP
+      ip daddr <floating> dnat to <fixed>
+    }
+    chain postrouting {                      only with an IPv4 gateway
+      type nat hook postrouting priority srcnat; policy accept;
+      oifname != "qg-…" ct status != dnat accept      no NAT between internal
+                                                      subnets (nor extra routes)
+      ip saddr <fixed> snat to <floating>             per floating IP
+      oifname "qg-…" snat to <gateway address>        enable_snat
+      iifname != "qg-…" ct status dnat snat to <gateway address>
+    }                                        enable_snat: an internal VM reaching
+  }                                          another's floating IP (hairpin) gets
+                                             the answer back through the router
+
+This is upstream's iptables NAT of a legacy router (``neutron-l3-agent-*``
+chains) in nft terms: the SNAT rules only meet a connection's first packet
+leaving through the gateway or one that was DNATed; traffic between the router's
+internal subnets is routed as is. IPv6 is never translated (no ``ip6`` table),
+as upstream. A chain without rules is left out; a router without any rule gets
+no table at all.
+
+The agent compares the digest in the kernel's table comment with the rendered
+one and replaces the whole table in one ``nft -f`` batch only when they differ.
+When a floating IP's mapping goes (disassociated, deleted, moved to another fixed
+IP), its tracked connections are deleted (`connections_to_cut`): the old mappings
+are read back from the kernel's table (`mappings`), so nothing is remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from neutrino.agent.firewall.conntrack import Entry
+
+FAMILY = "ip"
+TABLE = "neutrino-nat"
+COMMENT_PREFIX = "neutrino sha256="
+DIGEST_LEN = 16
+METADATA_ADDRESS = "169.254.169.254"
+METADATA_PORT = 9697  # upstream's: where the router's metadata proxy listens
+INTERNAL_PREFIX = "qr-"
+GATEWAY_PREFIX = "qg-"
+_DNAT = re.compile(r"^ip daddr (\S+) dnat to (\S+)$")
+
+
+@dataclass(frozen=True)
+class NatSettings:
+    """The agent's options as the renderer needs them."""
+
+    enable_metadata_proxy: bool = False
+    metadata_port: int = METADATA_PORT
+
+
+@dataclass(frozen=True)
+class NatTable:
+    """The rendered table: its ``nft -f`` text (comment included), the comment the
+    kernel will report for it, and the floating IP mappings it holds."""
+
+    text: str
+    comment: str
+    mappings: Mapping[str, str] = field(default_factory=dict)  # floating -> fixed
+
+
+# -- what the router asks for ------------------------------------------------------
+
+
+def _v4(address: Any) -> str | None:
+    try:
+        ip = ipaddress.ip_address(str(address))
+    except ValueError:
+        return None
+    return str(ip) if ip.version == 4 else None
+
+
+def gateway_address(router: Mapping[str, Any]) -> str | None:
+    """The router's IPv4 address on the external network (the SNAT source)."""
+    gateway = router.get("gateway") or {}
+    for fixed in gateway.get("fixed_ips") or []:
+        address = _v4(fixed.get("ip_address"))
+        if address:
+            return address
+    return None
+
+
+def gateway_device(router: Mapping[str, Any]) -> str | None:
+    gateway = router.get("gateway") or {}
+    if not gateway:
+        return None
+    return str(gateway.get("device") or GATEWAY_PREFIX + gateway["port_id"][:11])
+
+
+def floating_mappings(router: Mapping[str, Any]) -> dict[str, str]:
+    """floating -> fixed IPv4 address of the router's floating IPs that have both;
+    none without an IPv4 gateway (nothing could carry them)."""
+    if gateway_address(router) is None:
+        return {}
+    out: dict[str, str] = {}
+    for fip in router.get("floating_ips") or []:
+        floating, fixed = _v4(fip.get("floating_ip_address")), _v4(fip.get("fixed_ip_address"))
+        if floating and fixed:
+            out[floating] = fixed
+    return dict(sorted(out.items(), key=lambda item: ipaddress.ip_address(item[0])))
+
+
+def internal_networks(router: Mapping[str, Any]) -> list[ipaddress.IPv4Network]:
+    """The IPv4 subnets of the router's interfaces."""
+    nets = set()
+    for interface in router.get("interfaces") or []:
+        for fixed in interface.get("fixed_ips") or []:
+            try:
+                net = ipaddress.ip_network(str(fixed.get("cidr")), strict=False)
+            except ValueError:
+                continue
+            if net.version == 4:
+                nets.add(net)
+    return sorted(nets)
+
+
+def _has_ipv4_interface(router: Mapping[str, Any]) -> bool:
+    return any(_v4(fixed.get("ip_address"))
+               for interface in router.get("interfaces") or []
+               for fixed in interface.get("fixed_ips") or [])
+
+
+# -- rendering ---------------------------------------------------------------------
+
+
+def chains(router: Mapping[str, Any], settings: NatSettings) -> dict[str, list[str]]:
+    """The rules of each chain (prerouting, output, postrouting), in order; a chain
+    without rules is absent."""
+    mappings = floating_mappings(router)
+    gateway, qg = gateway_address(router), gateway_device(router)
+    prerouting: list[str] = []
+    if settings.enable_metadata_proxy and _has_ipv4_interface(router):
+        # -- metadata: the proxy of this router listens on metadata_port in its
+        # namespace (agent/l3/proxies.py MetadataProxies provides it).
+        prerouting.append(f'iifname "{INTERNAL_PREFIX}*" ip daddr {METADATA_ADDRESS} '
+                          f"tcp dport 80 redirect to :{settings.metadata_port}")
+    dnat = [f"ip daddr {floating} dnat to {fixed}" for floating, fixed in mappings.items()]
+    prerouting += dnat
+    postrouting: list[str] = []
+    if gateway is not None and qg is not None:
+        postrouting.append(f'oifname != "{qg}" ct status != dnat accept')
+        postrouting += [f"ip saddr {fixed} snat to {floating}"
+                        for floating, fixed in mappings.items()]
+        if router.get("enable_snat", True):
+            postrouting.append(f'oifname "{qg}" snat to {gateway}')
+            postrouting.append(f'iifname != "{qg}" ct status dnat snat to {gateway}')
+    out = {"prerouting": prerouting, "output": list(dnat), "postrouting": postrouting}
+    return {name: rules for name, rules in out.items() if rules}
+
+
+HOOKS = {"prerouting": "type nat hook prerouting priority dstnat; policy accept;",
+         "output": "type nat hook output priority -100; policy accept;",
+         "postrouting": "type nat hook postrouting priority srcnat; policy accept;"}
+
+
+def render(router: Mapping[str, Any], settings: NatSettings) -> NatTable | None:
+    """The NAT table of one router; None when it needs no rule (then there must be
+    no table)."""
+    rules = chains(router, settings)
+    if not rules:
+        return None
+    lines: list[str] = []
+    for name in ("prerouting", "output", "postrouting"):
+        if name in rules:
+            lines += [f"\tchain {name} {{", f"\t\t{HOOKS[name]}",
+                      *(f"\t\t{rule}" for rule in rules[name]), "\t}"]
+    body = "".join(line + "\n" for line in lines)
+    comment = COMMENT_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:DIGEST_LEN]
+    text = f"table {FAMILY} {TABLE} {{\n\tcomment \"{comment}\"\n{body}}}\n"
+    return NatTable(text=text, comment=comment, mappings=floating_mappings(router))
+
+
+def replace_batch(table: NatTable) -> str:
+    """``nft -f`` input that replaces our table by `table` atomically (declaring it
+    first makes the delete safe when there is none yet)."""
+    return f"table {FAMILY} {TABLE}\ndelete table {FAMILY} {TABLE}\n" + table.text
+
+
+def delete_batch() -> str:
+    return f"table {FAMILY} {TABLE}\ndelete table {FAMILY} {TABLE}\n"
+
+
+# -- the kernel's table --------------------------------------------------------------
+
+
+def comment(listing: str | None) -> str | None:
+    """The comment of a table as ``nft list table`` prints it ("" without one);
+    None when there is no table."""
+    if listing is None:
+        return None
+    for line in listing.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith('comment "') and line.endswith('"'):
+            return line[len('comment "'):-1]
+        if line:  # the comment comes before the chains
+            break
+    return ""
+
+
+def mappings(listing: str | None) -> dict[str, str]:
+    """floating -> fixed of the DNAT rules of a listed table (the mappings the
+    kernel holds now)."""
+    out: dict[str, str] = {}
+    for line in (listing or "").splitlines():
+        found = _DNAT.match(line.strip())
+        if found:
+            out[found.group(1)] = found.group(2)
+    return out
+
+
+def cut_mappings(old: Mapping[str, str], new: Mapping[str, str]) -> dict[str, str]:
+    """The mappings the kernel held that are no longer wanted as they were."""
+    return {floating: fixed for floating, fixed in old.items() if new.get(floating) != fixed}
+
+
+def addresses_to_list(cut: Mapping[str, str]) -> list[str]:
+    """The addresses whose tracked connections to look at for `cut` mappings."""
+    return sorted(set(cut) | set(cut.values()), key=ipaddress.ip_address)
+
+
+def connections_to_cut(entries: Iterable[Entry], cut: Mapping[str, str],
+                       internal: Sequence[ipaddress.IPv4Network]) -> list[Entry]:
+    """The tracked connections (original tuples) of mappings that went: those sent
+    to the floating address (inbound, DNATed), and those from the fixed address to
+    outside the router's internal subnets (outbound, SNATed to it). Each once."""
+    fixed_of = {ipaddress.ip_address(f): ipaddress.ip_address(x) for f, x in cut.items()}
+    fixed = set(fixed_of.values())
+    out: list[Entry] = []
+    for entry in dict.fromkeys(entries):
+        if entry.version != 4:
+            continue
+        try:
+            src, dst = ipaddress.ip_address(entry.src), ipaddress.ip_address(entry.dst)
+        except ValueError:
+            continue
+        inbound = dst in fixed_of
+        outbound = src in fixed and not any(dst in net for net in internal)
+        if inbound or outbound:
+            out.append(entry)
+    return out

@@ -1,0 +1,319 @@
+"""The L3 agent's reconciler: the "l3" desired state in, router namespaces out.
+
+`Reconciler.reconcile(desired)`:
+
+1. plans (plan.py, pure) which routers this host realises;
+2. removes the router namespaces of ours that no router wants any more (a router
+   deleted, moved to another agent, admin down) after telling the metadata proxies,
+   and the metadata proxies of the routers not realised here;
+3. per router: observes its namespace (links, addresses, routes) and the host's
+   taps; replaces the NAT table when its digest differs (one ``nft -f`` batch,
+   before the addresses: a floating IP is translated from its first packet);
+   applies the difference action by action; turns forwarding on
+   (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
+   of the floating IP mappings that went (the old mappings are read from the
+   kernel's table); then asks the metadata proxies to ensure the router's;
+4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
+   every router: one that lost a floating IP another gained no longer answers);
+5. computes the floating IP statuses the server must be told (plan.py).
+
+Nothing is remembered between calls: a new Reconciler (an agent restart) reads the
+kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: those
+whose loopback alias names this agent's host (set when the agent makes or adopts
+one), and with ``own_all_namespaces`` (one L3 agent per machine, upstream's
+assumption; the default) also those without an alias. A namespace another host's
+agent marked is never touched (tests playing several hosts on one machine, an
+all-in-one beside them).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neutrino.agent.common import privileged
+from neutrino.agent.common.privileged import Kernel, Link
+from neutrino.agent.firewall import conntrack
+from neutrino.agent.l3 import nat
+from neutrino.agent.l3 import plan as planning
+from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
+from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
+from neutrino.contract.l3 import L3State
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Result:
+    """What one reconcile did, and what the state report counts."""
+
+    actions: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (router, error)
+    statuses: dict[str, dict[str, str]] = field(default_factory=dict)  # router -> fips
+    routers: int = 0
+    ex_gw_ports: int = 0
+    interfaces: int = 0
+    floating_ips: int = 0
+    conntrack_deleted: int = 0
+
+
+class Reconciler:
+    """Applies an "l3" desired state to this host."""
+
+    def __init__(self, settings: Settings, host: str, host_namespace: str | None = None,
+                 own_all_namespaces: bool = True,
+                 metadata_proxies: MetadataProxies | None = None,
+                 garp_count: int = 1) -> None:
+        """`host_namespace`: where the taps go (None: this namespace; tests play a
+        host in a namespace)."""
+        self.settings = settings
+        self.host = host
+        self.host_namespace = host_namespace
+        self.own_all_namespaces = own_all_namespaces
+        self.proxies: MetadataProxies = metadata_proxies or NoMetadataProxies()
+        self.garp_count = max(1, garp_count)
+        self._skipped_logged: dict[str, str] = {}
+
+    @property
+    def owner_alias(self) -> str:
+        return planning.OWNER_ALIAS.format(self.host)
+
+    # -- the whole host -------------------------------------------------------------
+
+    def reconcile(self, desired: L3State) -> Result:
+        want = planning.layout(desired, self.settings)
+        self._log_skipped(want)
+        result = Result()
+        present = [ns for ns in privileged.namespaces()
+                   if ns.startswith(planning.NAMESPACE_PREFIX)]
+        for namespace in planning.stale_namespaces(want, present):
+            if not self._owned(namespace):
+                continue
+            try:
+                self.remove(namespace, result)
+            except Exception as error:  # noqa: BLE001 - the others must still converge
+                LOG.exception("removing %s failed", namespace)
+                result.failed.append((planning.router_of(namespace) or namespace,
+                                      str(error)))
+        self._remove_stale_proxies(want)
+        announcements: list[tuple[RouterSpec, list[tuple[str, str, str]]]] = []
+        with Kernel(self.host_namespace) as host:
+            taps = host.links()
+            for router_id, spec in sorted(want.routers.items()):
+                announced: list[tuple[str, str, str]] = []
+                announcements.append((spec, announced))
+                try:
+                    self.ensure(spec, host, taps, result, announced)
+                except Exception as error:  # noqa: BLE001 - the others must still converge
+                    LOG.exception("router %s failed", router_id)
+                    result.failed.append((router_id, str(error)))
+                    continue
+                result.routers += 1
+                result.ex_gw_ports += sum(1 for d in spec.devices.values() if d.gateway)
+                result.interfaces += sum(1 for d in spec.devices.values() if not d.gateway)
+                result.floating_ips += len(spec.floating_ips)
+        # Last: an address that moved from one router to another is gone from the
+        # first when the second announces it.
+        for spec, announced in announcements:
+            self._announce(spec, announced)
+        result.statuses = planning.floatingip_statuses(
+            desired, want, failed=[router for router, _ in result.failed])
+        return result
+
+    def _remove_stale_proxies(self, want: Layout) -> None:
+        keep = ({spec.namespace for spec in want.routers.values()}
+                if self.settings.nat.enable_metadata_proxy else set())
+        try:
+            self.proxies.remove_stale(keep)
+        except Exception:  # noqa: BLE001 - routing matters more; the next sync retries
+            LOG.exception("removing stale metadata proxies failed")
+
+    def own_namespaces(self) -> list[str]:
+        """The router namespaces of this agent on the machine."""
+        return [ns for ns in privileged.namespaces()
+                if ns.startswith(planning.NAMESPACE_PREFIX) and self._owned(ns)]
+
+    def _owned(self, namespace: str) -> bool:
+        """Ours: its loopback's alias names this agent's host; one without an alias
+        (made by something else, or by an agent that crashed before marking it) is
+        ours only when every router namespace of the machine is. One that another
+        host's agent marked never is (tests play several hosts on one machine)."""
+        alias = self._alias_of(namespace)
+        if alias == self.owner_alias:
+            return True
+        return not alias and self.own_all_namespaces
+
+    @staticmethod
+    def _alias_of(namespace: str) -> str | None:
+        try:
+            with Kernel(namespace) as kernel:
+                return kernel.link_alias("lo")
+        except Exception:  # noqa: BLE001 - gone meanwhile, or not readable: not ours
+            return "?"
+
+    def remove(self, namespace: str, result: Result) -> None:
+        router_id = planning.router_of(namespace) or namespace
+        self.proxies.remove(router_id, namespace)
+        # Its qr-/qg- ends go with it, and so their veth peers, the taps.
+        privileged.delete_namespace(namespace)
+        result.actions.append(f"delete namespace {namespace}")
+        LOG.info("router %s removed from this host", router_id)
+
+    # -- one router --------------------------------------------------------------------
+
+    def ensure(self, spec: RouterSpec, host: Kernel, taps: dict[str, Link],
+               result: Result, announce: list[tuple[str, str, str]]) -> None:
+        """Converge one router; the gratuitous ARPs it needs go to `announce` (also
+        when some change failed)."""
+        ns = spec.namespace
+        have = self.snapshot(spec, taps)
+        actions = planning.plan_router(spec, have)
+        done: list[Action] = []
+        errors: list[str] = []
+        if actions and actions[0].op == "create_namespace":
+            privileged.create_namespace(ns)  # lo up
+            done.append(actions.pop(0))
+        # NAT before the addresses: a floating address that appears is translated
+        # from its first packet on (the router never answers it itself).
+        cut = self._apply_nat(spec, result)
+        with Kernel(ns) as inner:
+            if have.alias != self.owner_alias:
+                inner.set_link_alias("lo", self.owner_alias)
+            run = _Executor(ns, inner, host)
+            for action in actions:
+                try:
+                    run(action)
+                except Exception as error:  # noqa: BLE001 - one bad device must not stop the rest
+                    LOG.error("router %s: %s failed: %s", spec.id, action, error)
+                    errors.append(f"{action}: {error}")
+                    continue
+                done.append(action)
+        for action in done:
+            LOG.info("router %s: %s", spec.id, action)
+        result.actions += [f"{spec.id}: {a}" for a in done]
+        announce += planning.announcements(spec, done)
+        privileged.ensure_sysctls(planning.SYSCTLS, ns)
+        if cut:
+            # After the new table is in: a packet meanwhile would have made them anew.
+            result.conntrack_deleted += self._cut_connections(spec, cut)
+        if errors:
+            raise RuntimeError(f"{len(errors)} change(s) failed, first: {errors[0]}")
+        if self.settings.nat.enable_metadata_proxy:
+            self.proxies.ensure(spec.id, ns, spec.router)
+
+    def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
+        mine = {name: taps[name] for name in _taps_of(spec) if name in taps}
+        if not privileged.namespace_exists(spec.namespace):
+            return RouterSnapshot(exists=False, taps=mine)
+        with Kernel(spec.namespace) as inner:
+            links = inner.links()
+            addresses = {name: inner.addresses(name) for name in links
+                         if name.startswith(planning.DEVICE_PREFIXES)}
+            routes = inner.gateway_routes()
+            alias = inner.link_alias("lo")
+        return RouterSnapshot(exists=True, links=links, addresses=addresses,
+                              routes=routes, alias=alias, taps=mine)
+
+    def _announce(self, spec: RouterSpec, announcements: list[tuple[str, str, str]]
+                  ) -> None:
+        if not announcements:
+            return
+        try:
+            privileged.send_gratuitous_arp(announcements, spec.namespace,
+                                           count=self.garp_count)
+        except OSError as error:  # neighbours learn the address later by ARP anyway
+            LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
+
+    def _apply_nat(self, spec: RouterSpec, result: Result) -> dict[str, str]:
+        """Make the router's NAT table the wanted one; the floating IP mappings it
+        held that went (their tracked connections are to be cut)."""
+        ns = spec.namespace
+        listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
+        have = nat.comment(listing)
+        table = spec.nat
+        if table is None:
+            if have is None:
+                return {}
+            privileged.nft_apply(nat.delete_batch(), ns)
+            result.actions.append(f"{spec.id}: delete NAT table")
+        elif have != table.comment:
+            privileged.nft_apply(nat.replace_batch(table), ns)
+            result.actions.append(f"{spec.id}: write NAT table")
+        else:
+            return {}
+        return nat.cut_mappings(nat.mappings(listing), table.mappings if table else {})
+
+    def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
+        """Delete the tracked connections of floating IP mappings that went."""
+        ns = spec.namespace
+        try:
+            entries = conntrack.parse(privileged.conntrack_list(
+                4, nat.addresses_to_list(cut), ns))
+            gone = nat.connections_to_cut(entries, cut, nat.internal_networks(spec.router))
+            privileged.conntrack_delete(conntrack.delete_batch(gone), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: could not delete the tracked connections of %s: %s",
+                        spec.id, ", ".join(sorted(cut)), error)
+            return 0
+        if gone:
+            LOG.info("router %s: deleted %d tracked connection(s) of floating IP(s) %s",
+                     spec.id, len(gone), ", ".join(sorted(cut)))
+        return len(gone)
+
+    def _log_skipped(self, want: Layout) -> None:
+        for router_id, why in want.skipped.items():
+            if self._skipped_logged.get(router_id) != why:
+                LOG.info("router %s not realised on this host: %s", router_id, why)
+        self._skipped_logged = dict(want.skipped)
+
+
+def _taps_of(spec: RouterSpec) -> set[str]:
+    return {device.tap for device in spec.devices.values()}
+
+
+class _Executor:
+    """Runs the plan's actions: the router namespace's links through `inner`, the
+    taps through `host`."""
+
+    def __init__(self, namespace: str, inner: Kernel, host: Kernel) -> None:
+        self.namespace = namespace
+        self.inner = inner
+        self.host = host
+        self.ops: dict[str, Callable[..., None]] = {
+            "delete_link": self.delete_link, "add_veth": self.add_veth,
+            "set_link": inner.set_link, "set_tap": self.set_tap,
+            "add_address": self.add_address, "delete_address": self.delete_address,
+            "add_route": self.add_route, "delete_route": self.delete_route}
+
+    def __call__(self, action: Action) -> None:
+        self.ops[action.op](action.name, **action.kwargs())
+
+    def delete_link(self, name: str) -> None:
+        self.inner.delete(name)
+
+    def add_veth(self, name: str, tap: str) -> None:
+        # Either end alone is a pair half made (an agent that crashed), or a link
+        # of a port recreated: both go, the pair is made anew.
+        self.inner.delete(name)
+        self.host.delete(tap)
+        self.host.delete(name)
+        self.host.add_veth(tap, name, peer_namespace=self.namespace)
+
+    def set_tap(self, name: str, mtu: int | None = None, up: bool | None = None) -> None:
+        self.host.set_link(name, mtu=mtu, up=up)
+
+    def add_address(self, name: str, address: str) -> None:
+        ip, prefixlen = address.split("/")
+        self.inner.add_address(name, ip, int(prefixlen))
+
+    def delete_address(self, name: str, address: str) -> None:
+        ip, prefixlen = address.split("/")
+        self.inner.delete_address(name, ip, int(prefixlen))
+
+    def add_route(self, destination: str, via: str) -> None:
+        self.inner.add_route(destination, via)
+
+    def delete_route(self, destination: str, via: str) -> None:
+        self.inner.delete_route(destination, via)

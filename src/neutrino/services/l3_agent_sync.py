@@ -1,0 +1,109 @@
+"""What the server does for L3 agents beyond the "l3" desired state
+(services/desired_state/l3.py):
+
+* `ports_to_bind`: the router ports (interfaces and gateway) in an agent's state
+  that are not bound to the agent's host yet. The RPC endpoint
+  (rpc/l3_endpoints.py ``sync_routers``) binds them (``binding:host_id``) through
+  the port service, as upstream's ``sync_routers`` does, so the host's Linux bridge
+  agent sees them in its "l2" state, plugs their taps and reports them up (the
+  router ports go ACTIVE like VM ports).
+* `set_floatingip_statuses`: the statuses an agent reports
+  (``update_floatingip_statuses``), for the floating IPs of that router only; a
+  change bumps the floating IP's revision. No event is published: it would only
+  tell the L3 agents to look at a router they just converged.
+* a floating IP that loses its router (disassociated, or its port deleted) is set
+  DOWN (`subscribe`): no agent carries it any more, and no agent would report it
+  (upstream finds them by their last known router; we have no such column).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neutrino import events
+from neutrino.contract.l3 import L3State
+from neutrino.db import models
+from neutrino.db.engine import Database
+from neutrino.services import common
+from neutrino.services.port_binding import load_bindings
+
+LOG = logging.getLogger(__name__)
+FIP = models.FloatingIP
+
+FLOATINGIP_STATUSES = ("ACTIVE", "DOWN", "ERROR")
+DOWN = "DOWN"
+
+
+def router_port_ids(state: L3State) -> list[str]:
+    """The ports of every router of an "l3" state (gateway and interfaces)."""
+    out: list[str] = []
+    for router in state["routers"]:
+        gateway = router["gateway"]
+        if gateway:
+            out.append(gateway["port_id"])
+        out += [interface["port_id"] for interface in router["interfaces"]]
+    return out
+
+
+def ports_to_bind(session: Session, state: L3State, host: str) -> list[str]:
+    """The router ports of `state` whose binding host is not `host`."""
+    ids = router_port_ids(state)
+    bindings = load_bindings(session, ids)
+    return [port_id for port_id in ids
+            if port_id not in bindings or bindings[port_id].host != host]
+
+
+def set_floatingip_statuses(session: Session, router_id: str,
+                            statuses: dict[str, str]) -> list[str]:
+    """Set the reported statuses of `router_id`'s floating IPs; the ids changed.
+    Unknown statuses and floating IPs of other routers (moved meanwhile) are
+    ignored."""
+    wanted = {fip_id: status for fip_id, status in statuses.items()
+              if status in FLOATINGIP_STATUSES}
+    if not wanted:
+        return []
+    changed = []
+    rows = session.scalars(select(FIP).where(FIP.id.in_(sorted(wanted)),
+                                             FIP.router_id == router_id))
+    for row in rows:
+        status = wanted[row.id]
+        if row.status != status:
+            row.status = status
+            common.bump_revision(row)
+            changed.append(row.id)
+    return changed
+
+
+def down_unassociated(session: Session, fip_ids: Iterable[str]) -> list[str]:
+    """Set DOWN those of the floating IPs that have no router; the ids changed."""
+    ids = sorted(set(fip_ids))
+    if not ids:
+        return []
+    changed = []
+    for row in session.scalars(select(FIP).where(FIP.id.in_(ids), FIP.router_id.is_(None),
+                                                 FIP.status != DOWN)):
+        row.status = DOWN
+        common.bump_revision(row)
+        changed.append(row.id)
+    return changed
+
+
+def subscribe(registry: events.Registry, db: Database) -> None:
+    """Floating IPs left without a router go DOWN (after the change committed)."""
+
+    def on_update(resource: str, event: str, payload: events.Payload) -> None:
+        new = payload.states[-1] if payload.states else None
+        if new and not new.get("router_id") and new.get("status") != DOWN:
+            db.run(lambda session: down_unassociated(session, [payload.resource_id]))
+
+    def on_port_deleted(resource: str, event: str, payload: events.Payload) -> None:
+        fips = payload.metadata.get("floatingips")
+        if fips:
+            db.run(lambda session: down_unassociated(session, fips))
+
+    registry.subscribe(on_update, "floatingip", events.AFTER_UPDATE)
+    registry.subscribe(on_port_deleted, "port", events.AFTER_DELETE)
