@@ -54,6 +54,7 @@ from neutrino.services.network_segment_ranges import (
 from neutrino.services.networks import NetworkService
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
+    PortNumaAffinityPolicy,
     PortTrustedVif,
     UplinkStatusPropagation,
 )
@@ -155,7 +156,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
                              PortBindings(mechanisms), PortDNS(conf),
                              # after the binding: trusted shows in binding:profile
                              UplinkStatusPropagation(), PortDeviceProfile(),
-                             PortTrustedVif()]
+                             PortTrustedVif(), PortNumaAffinityPolicy()]
     core = Core(conf=conf, db=db, events=registry, policy=Policy(conf), quotas=quotas,
                 networks=NetworkService(deps, network_extensions, types.max_mtu),
                 subnets=SubnetService(deps), ports=PortService(deps, port_extensions),

@@ -126,6 +126,7 @@ CATALOG: tuple[Feature, ...] = (
     port_attributes.UPLINK_STATUS_PROPAGATION,
     port_attributes.PORT_DEVICE_PROFILE,
     port_attributes.PORT_TRUSTED_VIF,
+    port_attributes.PORT_NUMA_AFFINITY_POLICY,
     port_binding.FEATURE,
     dns.FEATURE,
     address_scope.FEATURE,
@@ -159,5 +160,6 @@ CATALOG: tuple[Feature, ...] = (
     security_group.STATEFUL,
     security_group.PORT_FILTERING,
     subnetpool.SUBNETPOOL_PREFIX_OPS,
+    port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
     *BEHAVIOURS,
 )
