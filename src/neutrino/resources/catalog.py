@@ -121,6 +121,7 @@ CATALOG: tuple[Feature, ...] = (
     # Features adding attributes to other features' resources: their order is the
     # order of those attributes after the base ones.
     external_net.FEATURE,
+    external_net.SUBNET_EXTERNAL_NETWORK,
     provider.PROVIDER,
     provider.MULTI_PROVIDER,
     port_attributes.UPLINK_STATUS_PROPAGATION,

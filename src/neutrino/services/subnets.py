@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -15,7 +15,9 @@ from neutrino.context import Context
 from neutrino.db import models
 from neutrino.ipam import allocation as ipam
 from neutrino.ipam import subnet_math as sm
+from neutrino.resources.external_net import EXTERNAL
 from neutrino.resources.subnet import SUBNET, UNSET
+from neutrino.resources.validators import to_boolean
 from neutrino.services import common, rbac, subnet_allocation
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
@@ -40,8 +42,21 @@ NEW_SUBNET = "new subnet"
 
 def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
     values = [v for _, v in pairs]
+    if name == EXTERNAL:
+        return _external_filter(values)
     return S.id.in_(select(models.DNSNameServer.subnet_id)
                     .where(models.DNSNameServer.address.in_(values)))
+
+
+def _external_filter(values: list[str]) -> Any:
+    """subnet-external-network: ``router:external=True`` / ``False``, the network's."""
+    wanted = {to_boolean(value) for value in values}
+    external = S.network_id.in_(select(models.ExternalNetwork.network_id))
+    if wanted == {True}:
+        return external
+    if wanted == {False}:
+        return ~external
+    return true() if wanted else false()
 
 
 class SubnetService:
@@ -103,6 +118,9 @@ class SubnetService:
         owners = dict(rows_for_ids(session, select(models.Network.id,
                                                    models.Network.project_id),
                                    models.Network.id, net_ids))
+        EN = models.ExternalNetwork
+        external = {net_id for (net_id,) in rows_for_ids(
+            session, select(EN.network_id), EN.network_id, net_ids)}
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -113,6 +131,7 @@ class SubnetService:
                 subnetpool_id=row.subnetpool_id, segment_id=row.segment_id,
                 allocation_pools=pools.get(row.id, []),
                 dns_nameservers=dns.get(row.id, []), host_routes=routes.get(row.id, []),
+                **{EXTERNAL: row.network_id in external},
                 # For policy only ("shared", "admin_or_network_owner"); not shown.
                 shared=shared.get(row.network_id, False),
                 **{"network:project_id": owners.get(row.network_id),
