@@ -162,5 +162,6 @@ CATALOG: tuple[Feature, ...] = (
     security_group.PORT_FILTERING,
     subnetpool.SUBNETPOOL_PREFIX_OPS,
     port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
+    allowed_address_pairs.AAP_REJECT_MULTICAST,
     *BEHAVIOURS,
 )
