@@ -122,6 +122,7 @@ CATALOG: tuple[Feature, ...] = (
     # order of those attributes after the base ones.
     external_net.FEATURE,
     external_net.SUBNET_EXTERNAL_NETWORK,
+    agent.AGENT_RESOURCES_SYNCED,
     provider.PROVIDER,
     provider.MULTI_PROVIDER,
     port_attributes.UPLINK_STATUS_PROPAGATION,
@@ -163,5 +164,7 @@ CATALOG: tuple[Feature, ...] = (
     subnetpool.SUBNETPOOL_PREFIX_OPS,
     port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
     allowed_address_pairs.AAP_REJECT_MULTICAST,
+    agent.AGENT_SORT_KEY,
+    agent.AVAILABILITY_ZONE_FILTER,
     *BEHAVIOURS,
 )
