@@ -72,6 +72,8 @@ RESOURCE_RULES = [
     ("get_subnet", "rule:admin_or_owner or rule:shared"),
     ("update_subnet", "rule:admin_or_network_owner"),
     ("delete_subnet", "rule:admin_or_network_owner"),
+    ("create_subnet:service_types", ADMIN_ONLY),
+    ("update_subnet:service_types", ADMIN_ONLY),
     # ports
     ("create_port", ""),
     ("create_port:device_owner",

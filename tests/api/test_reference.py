@@ -34,7 +34,7 @@ UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
 # numa_affinity_policy): neither side's are compared.
 NOT_IMPLEMENTED = re.compile(
     r"^(ipv[46]_address_scope|binding:.*"
-    r"|service_types|dns_(name|domain|assignment|publish_fixed_ip)"
+    r"|dns_(name|domain|assignment|publish_fixed_ip)"
     r"|propagate_uplink_status|device_profile|trusted|numa_affinity_policy"
     r"|segment_id)$")
 # Values that legitimately differ between two servers (MTU: both 1450, vxlan).

@@ -38,6 +38,7 @@ from neutrino.resources import (
     security_group,
     segment,
     subnet,
+    subnet_service_types,
     subnetpool,
 )
 from neutrino.resources.feature import Extension, Feature, extension
@@ -122,6 +123,7 @@ CATALOG: tuple[Feature, ...] = (
     # order of those attributes after the base ones.
     external_net.FEATURE,
     external_net.SUBNET_EXTERNAL_NETWORK,
+    subnet_service_types.FEATURE,
     agent.AGENT_RESOURCES_SYNCED,
     provider.PROVIDER,
     provider.MULTI_PROVIDER,
