@@ -138,6 +138,7 @@ RESOURCE_RULES = [
     ("delete_subnetpool", ADMIN_OR_OWNER),
     ("add_prefixes", ADMIN_OR_OWNER),
     ("remove_prefixes", ADMIN_OR_OWNER),
+    ("onboard_network_subnets", ADMIN_OR_OWNER),
     ("shared_address_scopes", "field:address_scopes:shared=True"),
     ("create_address_scope", "rule:regular_user"),
     ("create_address_scope:shared", ADMIN_ONLY),

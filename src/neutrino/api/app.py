@@ -17,6 +17,7 @@ from neutrino.api import (
     errors,
     middleware,
     router_actions,
+    subnet_onboard,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import Collection, Member, send
@@ -245,6 +246,7 @@ def create_app(core: Core) -> falcon.App:
             app.add_route(f"/v2.0/subnetpools/{{resource_id}}/{action}",
                           PrefixesAction(pool_member, core.subnetpools, add))
     router_actions.add_routes(app, core)
+    subnet_onboard.add_routes(app, core)
     agent_scheduler.add_routes(app, core)
     floatingip_pools.add_routes(app, core)
     auto_allocated_topology.add_routes(app, core)

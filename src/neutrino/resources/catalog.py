@@ -164,6 +164,7 @@ CATALOG: tuple[Feature, ...] = (
     security_group.STATEFUL,
     security_group.PORT_FILTERING,
     subnetpool.SUBNETPOOL_PREFIX_OPS,
+    subnetpool.SUBNET_ONBOARD,
     port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
     allowed_address_pairs.AAP_REJECT_MULTICAST,
     agent.AGENT_SORT_KEY,
