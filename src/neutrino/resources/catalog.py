@@ -157,6 +157,7 @@ CATALOG: tuple[Feature, ...] = (
     router.EXTRAROUTE,
     router.EXTRAROUTE_ATOMIC,
     router.ROUTER_AVAILABILITY_ZONE,
+    router.L3_PORT_IP_CHANGE_NOT_ALLOWED,
     security_group.NORMALIZED_CIDR,
     security_group.REMOTE_ADDRESS_GROUP,
     security_group.RULES_BELONGS_TO_DEFAULT_SG,

@@ -191,3 +191,9 @@ EXTRAROUTE_ATOMIC = extension(
 ROUTER_AVAILABILITY_ZONE = extension(
     "router_availability_zone", "Router Availability Zone", "Availability zone support "
     "for router.", "2015-01-01T10:00:00-00:00")
+
+# Port updates cannot change a router port's addresses (services/l3_port_checks.py).
+L3_PORT_IP_CHANGE_NOT_ALLOWED = extension(
+    "l3-port-ip-change-not-allowed", "Prevent L3 router ports IP address change "
+    "extension", "Prevent change of IP address for some L3 router ports",
+    "2018-10-09T10:00:00-00:00")
