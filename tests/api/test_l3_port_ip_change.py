@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from l3_setup import topology
+
 from server import Api, assert_error, put_port
 
 
