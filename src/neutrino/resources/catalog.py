@@ -158,6 +158,8 @@ CATALOG: tuple[Feature, ...] = (
     router.EXTRAROUTE_ATOMIC,
     router.ROUTER_AVAILABILITY_ZONE,
     router.L3_PORT_IP_CHANGE_NOT_ALLOWED,
+    router.DVR,
+    router.ROUTER_ADMIN_STATE_DOWN_BEFORE_UPDATE,
     security_group.NORMALIZED_CIDR,
     security_group.REMOTE_ADDRESS_GROUP,
     security_group.RULES_BELONGS_TO_DEFAULT_SG,
