@@ -190,6 +190,9 @@ RESOURCE_RULES = [
     ("remove_extraroutes", ADMIN_OR_OWNER),
     ("create_floatingip", "rule:regular_user"),
     ("create_floatingip:floating_ip_address", ADMIN_ONLY),
+    # floating-ip-router-writable: a router the caller can see (checked by the service)
+    ("create_floatingip:router_id", ADMIN_OR_OWNER),
+    ("update_floatingip:router_id", ADMIN_OR_OWNER),
     ("get_floatingip", ADMIN_OR_OWNER),
     ("update_floatingip", ADMIN_OR_OWNER),
     ("delete_floatingip", ADMIN_OR_OWNER),

@@ -153,6 +153,7 @@ CATALOG: tuple[Feature, ...] = (
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,
+    floatingip.FLOATING_IP_ROUTER_WRITABLE,
     router.EXT_GW_MODE,
     router.EXTRAROUTE,
     router.EXTRAROUTE_ATOMIC,
