@@ -8,8 +8,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from l3_setup import external_network, floatingip, router, unique_cidr
+
 from server import UNKNOWN, Api, assert_error
 
 
