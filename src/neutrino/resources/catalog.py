@@ -170,6 +170,7 @@ CATALOG: tuple[Feature, ...] = (
     subnetpool.SUBNETPOOL_PREFIX_OPS,
     subnetpool.SUBNET_ONBOARD,
     port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
+    port_attributes.PORT_MAC_OVERRIDE,
     allowed_address_pairs.AAP_REJECT_MULTICAST,
     agent.AGENT_SORT_KEY,
     agent.AVAILABILITY_ZONE_FILTER,

@@ -82,3 +82,10 @@ PORT_NUMA_AFFINITY_POLICY_SOCKET = extension(
     "port-numa-affinity-policy-socket", 'Port NUMA affinity policy "socket"',
     'Adds "socket" to the supported port NUMA affinity policies',
     "2024-02-09T10:00:00-00:00")
+
+# A direct-physical port takes binding:profile's device_mac_address as its MAC
+# (services/port_mac_override.py); an alias.
+PORT_MAC_OVERRIDE = extension(
+    "port-mac-override", "Neutron Port MAC address override", "Allow overriding the "
+    "MAC address of a direct-physical Port via the active binding profile",
+    "2022-03-18T10:00:00-00:00")
