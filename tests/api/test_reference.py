@@ -36,7 +36,8 @@ NOT_IMPLEMENTED = re.compile(
     r"^(ipv[46]_address_scope|binding:.*"
     r"|dns_(name|domain|assignment|publish_fixed_ip)"
     r"|propagate_uplink_status|device_profile|trusted|numa_affinity_policy"
-    r"|segment_id)$")
+    r"|segment_id"
+    r"|qos_policy_id|qos_network_policy_id)$")  # qos: not enabled in the recording
 # Values that legitimately differ between two servers (MTU: both 1450, vxlan).
 VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",
             "provider:segmentation_id"}

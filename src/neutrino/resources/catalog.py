@@ -33,6 +33,7 @@ from neutrino.resources import (
     port_binding,
     port_security,
     provider,
+    qos,
     rbac_policy,
     router,
     security_group,
@@ -141,6 +142,7 @@ CATALOG: tuple[Feature, ...] = (
     security_group.FEATURE,
     subnetpool.DEFAULT_SUBNETPOOLS,
     segment.FEATURE,
+    qos.FEATURE,  # QoS (issue 14)
     # Features with resources of their own only.
     address_group.FEATURE,
     agent.FEATURE,
@@ -174,5 +176,6 @@ CATALOG: tuple[Feature, ...] = (
     allowed_address_pairs.AAP_REJECT_MULTICAST,
     agent.AGENT_SORT_KEY,
     agent.AVAILABILITY_ZONE_FILTER,
+    *qos.BEHAVIOURS,  # QoS (issue 14)
     *BEHAVIOURS,
 )

@@ -11,20 +11,18 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import allocation as ipam
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
-from neutrino.services import common, port_mac_override, rbac
+from neutrino.services import common, port_mac_override, prepare, rbac
 from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.port_attributes import check_mac_update_allowed
 
 P = models.Port
@@ -191,7 +189,7 @@ class PortService:
         authority (upstream: an elevated context): the caller checked the request."""
         elevated = Context.admin(attrs.get("project_id"))
         elevated.request_id = ctx.request_id
-        data = bodies.prepare_create(PORT, attrs, elevated)
+        data = prepare.prepare_create(PORT, attrs, elevated)
         return self._create(session, elevated, self._validate_create(data),
                             common.allow_all, quota=False)
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.db import models
-from neutrino.services.listing import rows_for_ids
+from neutrino.db.listing import rows_for_ids
 
 SST = models.SubnetServiceType
 

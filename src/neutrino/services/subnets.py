@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import allocation as ipam
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.external_net import EXTERNAL
@@ -22,7 +22,7 @@ from neutrino.services import common, rbac, subnet_allocation
 from neutrino.services import subnet_service_types as service_types
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
+from neutrino.services.networks import check_subnet_mtu
 
 S = models.Subnet
 COLUMNS = {
@@ -215,6 +215,7 @@ class SubnetService:
                              **{"network:project_id": network.project_id,
                                 "network:tenant_id": network.project_id}))
         valid = self._validate_new(session, ctx, data)
+        check_subnet_mtu(network.id, network.mtu, {data["ip_version"]})
         self.deps.quotas.check(session, data["project_id"], "subnet", 1)
         row = S(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], network_id=data["network_id"],
