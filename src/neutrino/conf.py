@@ -76,6 +76,10 @@ core_opts = [
     cfg.BoolOpt("enable_snat_by_default", default=True,
                 help="Default of enable_snat in a router's external_gateway_info."),
     cfg.IntOpt("max_routes", default=30, help="Maximum extra routes per router."),
+    cfg.BoolOpt("router_distributed", default=False,
+                help="Default of `distributed` for new routers (an administrator may "
+                     "choose per router). Distributed routers are hosted only by L3 "
+                     "agents in dvr_snat mode."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),

@@ -56,6 +56,7 @@ from neutrino.services.network_segment_ranges import (
 from neutrino.services.networks import NetworkService
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
+    PortNumaAffinityPolicy,
     PortTrustedVif,
     UplinkStatusPropagation,
 )
@@ -201,6 +202,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         PortSecurityGroups(), ExtraDhcpOpts(), PortBindings(mechanisms), PortDNS(conf),
         # after the binding: trusted shows in binding:profile
         UplinkStatusPropagation(), PortDeviceProfile(), PortTrustedVif(),
+        PortNumaAffinityPolicy(),
         # after the binding: the policy's rules are checked against the vnic type
         PortQos(qos_drivers)]
     networks = NetworkService(deps, network_extensions, types.max_mtu)

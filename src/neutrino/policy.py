@@ -72,6 +72,8 @@ RESOURCE_RULES = [
     ("get_subnet", "rule:admin_or_owner or rule:shared"),
     ("update_subnet", "rule:admin_or_network_owner"),
     ("delete_subnet", "rule:admin_or_network_owner"),
+    ("create_subnet:service_types", ADMIN_ONLY),
+    ("update_subnet:service_types", ADMIN_ONLY),
     # ports
     ("create_port", ""),
     ("create_port:device_owner",
@@ -136,6 +138,7 @@ RESOURCE_RULES = [
     ("delete_subnetpool", ADMIN_OR_OWNER),
     ("add_prefixes", ADMIN_OR_OWNER),
     ("remove_prefixes", ADMIN_OR_OWNER),
+    ("onboard_network_subnets", ADMIN_OR_OWNER),
     ("shared_address_scopes", "field:address_scopes:shared=True"),
     ("create_address_scope", "rule:regular_user"),
     ("create_address_scope:shared", ADMIN_ONLY),
@@ -187,6 +190,9 @@ RESOURCE_RULES = [
     ("remove_extraroutes", ADMIN_OR_OWNER),
     ("create_floatingip", "rule:regular_user"),
     ("create_floatingip:floating_ip_address", ADMIN_ONLY),
+    # floating-ip-router-writable: a router the caller can see (checked by the service)
+    ("create_floatingip:router_id", ADMIN_OR_OWNER),
+    ("update_floatingip:router_id", ADMIN_OR_OWNER),
     ("get_floatingip", ADMIN_OR_OWNER),
     ("update_floatingip", ADMIN_OR_OWNER),
     ("delete_floatingip", ADMIN_OR_OWNER),

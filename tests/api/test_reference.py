@@ -30,12 +30,13 @@ UNKNOWN = "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50"
 # Attributes upstream shows that we do not implement yet, and attributes of
 # extensions the recorded deployment did not enable (dns-integration; segment's
 # segment_id on subnets; the ML2
-# extension drivers behind propagate_uplink_status, device_profile, trusted): neither
-# side's are compared. (router:external: subnets' subnet-external-network is missing.)
+# extension drivers behind propagate_uplink_status, device_profile, trusted,
+# numa_affinity_policy): neither side's are compared.
 NOT_IMPLEMENTED = re.compile(
-    r"^(router:external|ipv[46]_address_scope|binding:.*"
-    r"|service_types|dns_(name|domain|assignment|publish_fixed_ip)"
-    r"|propagate_uplink_status|device_profile|trusted|segment_id"
+    r"^(ipv[46]_address_scope|binding:.*"
+    r"|dns_(name|domain|assignment|publish_fixed_ip)"
+    r"|propagate_uplink_status|device_profile|trusted|numa_affinity_policy"
+    r"|segment_id"
     r"|qos_policy_id|qos_network_policy_id)$")  # qos: not enabled in the recording
 # Values that legitimately differ between two servers (MTU: both 1450, vxlan).
 VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",

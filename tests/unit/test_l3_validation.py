@@ -72,3 +72,21 @@ def test_choose_fixed_ip() -> None:
         _choose_fixed_ip("p", [v6], None)
     with pytest.raises(exc.BadRequest, match="does not have fixed ip 10.9.9.9"):
         _choose_fixed_ip("p", [v4], "10.9.9.9")
+
+
+# -- dvr: which agents may host which routers (services/l3_scheduler.py) -----------
+
+@pytest.mark.parametrize("configurations,mode", [
+    (None, "legacy"), ("{}", "legacy"), ('{"agent_mode": "dvr_snat"}', "dvr_snat"),
+    ('{"agent_mode": ""}', "legacy"), ("not json", "legacy"), ("[1]", "legacy")])
+def test_agent_mode(configurations: str | None, mode: str) -> None:
+    from neutrino.services.l3_scheduler import agent_mode
+    assert agent_mode(configurations) == mode
+
+
+@pytest.mark.parametrize("mode,distributed,expected", [
+    ("legacy", False, True), ("legacy", True, False), ("dvr_snat", True, True),
+    ("dvr_snat", False, True), ("dvr", False, False), ("dvr_no_external", True, False)])
+def test_may_host(mode: str, distributed: bool, expected: bool) -> None:
+    from neutrino.services.l3_scheduler import may_host
+    assert may_host(mode, distributed) is expected

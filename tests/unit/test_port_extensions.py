@@ -89,3 +89,31 @@ def test_stored_values() -> None:
     assert not edo.is_stored_value("tftp-server", None)
     assert edo.is_stored_value("router", "")
     assert not edo.is_stored_value("router", None)
+
+
+# -- aap-reject-multicast ---------------------------------------------------------
+
+@pytest.mark.parametrize("address", ["224.0.0.1", "ff02::2", "239.0.0.0/8", "ff00::/12"])
+def test_pairs_refuse_multicast(address: str) -> None:
+    with pytest.raises(exc.HTTPBadRequest, match="multicast"):
+        aap.validate_pairs([{"ip_address": address}])
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0/0", "::/0", "192.0.0.0/2", "10.0.0.1"])
+def test_pairs_keep_unicast_and_wide_prefixes(address: str) -> None:
+    assert aap.validate_pairs([{"ip_address": address}]) == [{"ip_address": address}]
+
+
+# -- subnet-service-types -----------------------------------------------------------
+
+def test_service_types_validation() -> None:
+    from neutrino.resources import subnet_service_types as sst
+    assert sst.service_types(None) == [] and sst.service_types([]) == []
+    assert sst.service_types(["compute:nova", "network:dhcp", "compute:nova"]) == [
+        "compute:nova", "network:dhcp"]
+    with pytest.raises(sst.InvalidSubnetServiceType):
+        sst.service_types(["foo"])
+    with pytest.raises(sst.InvalidInputSubnetServiceType):
+        sst.service_types([1])
+    with pytest.raises(exc.HTTPBadRequest, match="must be a list"):
+        sst.service_types("compute:nova")

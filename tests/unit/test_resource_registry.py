@@ -85,7 +85,8 @@ def test_response_key_order() -> None:
         "id", "name", "description", "project_id", "tenant_id", "tags", "created_at",
         "updated_at", "revision_number", "network_id", "admin_state_up", "mac_address",
         "fixed_ips", "device_id", "device_owner", "status", "propagate_uplink_status",
-        "device_profile", "trusted", "binding:host_id", "binding:vnic_type",
+        "device_profile", "trusted", "numa_affinity_policy", "binding:host_id",
+        "binding:vnic_type",
         "binding:profile", "binding:vif_type", "binding:vif_details", "dns_name",
         "dns_domain", "dns_assignment", "allowed_address_pairs", "port_security_enabled",
         "extra_dhcp_opts", "security_groups", "qos_policy_id", "qos_network_policy_id"]

@@ -33,7 +33,9 @@ class MemberAction(Generic[T]):
     member: Member
     action: str  # the URL's last segment and the policy rule
     parse: Callable[[object], T]  # the decoded body -> the call's argument (400s)
-    call: Callable[[Context, str, T], dict[str, Any]]  # (ctx, resource id, argument)
+    # (ctx, resource id, argument) -> a resource, or the action's own answer (a list
+    # for onboard_network_subnets).
+    call: Callable[[Context, str, T], dict[str, Any] | list[dict[str, Any]]]
     # The answer: the updated resource rendered under its name, or the call's result.
     render: bool
 
@@ -49,7 +51,7 @@ class MemberActionHandler:
         current = member.load_visible(ctx, resource_id)
         member.policy.enforce(ctx, spec.action, current)
         result = spec.call(ctx, resource_id, argument)
-        if spec.render:
+        if spec.render and isinstance(result, dict):
             send(resp, {member.resource.name: member.view.render(ctx, result)})
         else:
             send(resp, result)
@@ -83,6 +85,17 @@ def _extraroutes(body: object) -> list[dict[str, str]]:
     return result
 
 
+def _network_id(body: object) -> str:
+    """subnet_onboard's {"network_id": ...}; checked after the pool's policy, as
+    upstream (the service does it there)."""
+    network_id = body.get("network_id") if isinstance(body, dict) else None
+    if network_id is None:
+        raise exc.InvalidInput("network_id must be specified.")
+    if not isinstance(network_id, str) or not v.UUID_RE.match(network_id):
+        raise exc.NetworkNotFound(net_id=network_id)
+    return network_id
+
+
 def _as_is(body: object) -> object:
     """The service checks the body itself (router interfaces: after the policy)."""
     return body
@@ -109,6 +122,10 @@ def actions(core: Core, members: dict[str, Member]) -> dict[tuple[str, str],
         (pools.resource.url_path, MemberAction(
             pool, "remove_prefixes", _prefixes,
             lambda ctx, id_, p: pools.change_prefixes(ctx, id_, p, False), False)),
+        (pools.resource.url_path, MemberAction(
+            pool, "onboard_network_subnets", _as_is,
+            lambda ctx, id_, b: pools.onboard_network_subnets(ctx, id_, _network_id(b)),
+            False)),
         (routers.resource.url_path, MemberAction(
             router, "add_router_interface", _as_is, interfaces.add, False)),
         (routers.resource.url_path, MemberAction(

@@ -41,6 +41,8 @@ from neutrino.ipam.plan import (
     plan_update,
     requested_addresses,
     resolve,
+    serves,
+    serving,
 )
 
 __all__ = [
@@ -72,7 +74,7 @@ def allocate(session: Session, request: AllocationRequest) -> list[Allocation]:
     """Give a new port its addresses; returns them in allocation order (the requested
     entries in request order, then the implicit automatic ones)."""
     port = request.port
-    subnets = store.network_subnets(session, port.network_id)
+    subnets = serving(store.network_subnets(session, port.network_id), port)
     wanted = creation_requests(
         subnets, None if request.fixed_ips is None else list(request.fixed_ips),
         port.device_owner)
@@ -86,17 +88,19 @@ def update(session: Session, port: PortRef, wanted: Iterable[FixedIpRequest]
     addresses in order."""
     wanted = list(wanted)
     subnets = store.network_subnets(session, port.network_id)
+    # New addresses come from the subnets serving the port; those it keeps stay.
+    candidates = serving(subnets, port)
     current = [a for a, _ in store.port_allocations(session, port.id)]
     plan = plan_update(current, wanted, subnets, port.device_owner)
     if plan.release:
         store.delete_allocations(session, port.id, plan.release)
         session.flush()
-    known = {s.id for s in subnets}
+    known = {s.id for s in candidates}
     for request in plan.new:
         if request.subnet_id is not None and request.subnet_id not in known:
             raise invalid_subnet(port.network_id, request.subnet_id)
     first = store.next_position(session, port.id)
-    return plan.keep + _take(session, port, subnets, plan.new, frozenset(), first)
+    return plan.keep + _take(session, port, candidates, plan.new, frozenset(), first)
 
 
 def release(session: Session, *, port_id: str | None = None,
@@ -176,7 +180,8 @@ def address_ports_on_new_subnet(session: Session, subnet: SubnetInfo,
     does. Returns the ids of the ports addressed."""
     if not subnet.auto_address:
         return []
-    addressed = [p for p in ports if not is_router_port(p.device_owner)]
+    addressed = [p for p in ports
+                 if not is_router_port(p.device_owner) and serves(subnet, p.device_owner)]
     positions = store.next_positions(session, subnet.network_id)
     store.insert_rows(session, [
         (port, Allocation(subnet.id, allocator.eui64_address(subnet.cidr, port.mac_address)),

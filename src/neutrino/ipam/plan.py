@@ -6,6 +6,12 @@ database. Requests are kept in order: a port's fixed_ips list its addresses in t
 order they were allocated (the requested ones in request order, then the automatic
 SLAAC / DHCPv6-stateless ones), as upstream does, because clients index
 ``fixed_ips[0]``.
+
+Subnet service types (subnet-service-types): a subnet with service types gives
+addresses only to ports whose device_owner is one of them (a DHCP port also to
+any such subnet with DHCP enabled); a subnet without gives to every port. Only the
+subnets serving a port are considered for it (`serving`), those with service types
+first.
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ class AllocationOnAutoAddressSubnet(exc.InvalidInput):
         exc.NeutronError.__init__(self, **kwargs)
 
 
+DHCP_OWNER = "network:dhcp"
+
+
+class IpAddressGenerationFailureNoMatchingSubnet(exc.IpAddressGenerationFailure):
+    message = ("No valid service subnet for the given device owner, network "
+               "%(network_id)s, service type %(service_type)s.")
+
+
 @dataclass
 class SubnetInfo:
     """What allocation needs to know of a subnet."""
@@ -48,6 +62,9 @@ class SubnetInfo:
     gateway_ip: str | None
     auto_address: bool  # SLAAC / DHCPv6-stateless: the address is the MAC's EUI-64
     pools: list[tuple[str, str]]
+    # subnet-service-types: the device owners it serves (none: every port).
+    service_types: tuple[str, ...] = ()
+    enable_dhcp: bool = True
 
     @property
     def net(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -92,6 +109,27 @@ class Allocation:
     def as_dict(self) -> dict[str, str]:
         """The fixed_ips entry of the API."""
         return {"subnet_id": self.subnet_id, "ip_address": self.ip_address}
+
+
+# -- which subnets serve a port ----------------------------------------------------------
+
+
+def serves(subnet: SubnetInfo, device_owner: str) -> bool:
+    """The subnet gives addresses to a port of this device_owner (exact match, as
+    upstream; DHCP ports on any subnet with DHCP enabled)."""
+    return (not subnet.service_types or device_owner in subnet.service_types
+            or (device_owner == DHCP_OWNER and subnet.enable_dhcp))
+
+
+def serving(subnets: list[SubnetInfo], port: PortRef) -> list[SubnetInfo]:
+    """The network's subnets that serve the port, those with service types first
+    (otherwise in the order given). A network with subnets, none serving the port:
+    409 IpAddressGenerationFailureNoMatchingSubnet, whatever the port asks for."""
+    candidates = [s for s in subnets if serves(s, port.device_owner)]
+    if subnets and not candidates:
+        raise IpAddressGenerationFailureNoMatchingSubnet(
+            network_id=port.network_id, service_type=port.device_owner)
+    return sorted(candidates, key=lambda s: not s.service_types)
 
 
 # -- what a request means ------------------------------------------------------------

@@ -18,15 +18,18 @@ from neutrino.ipam import subnet_math as sm
 from neutrino.ipam.plan import Allocation, PortRef, SubnetInfo
 
 IPA = models.IPAllocation
-_S, _AP = models.Subnet, models.AllocationPool
+_S, _AP, _SST = models.Subnet, models.AllocationPool, models.SubnetServiceType
 
-# Built once (hot path of every port create).
+# Built once (hot path of every port create). Subnets rarely have several pools and
+# service types at once: the rows they multiply into stay few.
 _NETWORK_SUBNETS = (
     select(_S.id, _S.ip_version, _S.cidr, _S.gateway_ip, _S.ipv6_ra_mode,
-           _S.ipv6_address_mode, _AP.first_ip, _AP.last_ip)
+           _S.ipv6_address_mode, _S.enable_dhcp, _AP.first_ip, _AP.last_ip,
+           _SST.service_type)
     .outerjoin(_AP, _AP.subnet_id == _S.id)
+    .outerjoin(_SST, _SST.subnet_id == _S.id)
     .where(_S.network_id == bindparam("network_id"))
-    .order_by(_S.created_at, _S.id, _AP.id))
+    .order_by(_S.created_at, _S.id, _AP.id, _SST.service_type))
 _TAKEN = select(IPA.ip_address).where(
     IPA.subnet_id == bindparam("subnet_id"),
     IPA.ip_address.in_(bindparam("candidates", expanding=True)))
@@ -36,7 +39,8 @@ _INSERT = insert(IPA)
 
 
 def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
-    """The network's subnets with their pools, in creation order (one query)."""
+    """The network's subnets with their pools and service types, in creation order
+    (one query)."""
     rows = session.connection().execute(_NETWORK_SUBNETS, {"network_id": network_id})
     subnets: dict[str, SubnetInfo] = {}
     for r in rows:
@@ -44,9 +48,13 @@ def network_subnets(session: Session, network_id: str) -> list[SubnetInfo]:
         if info is None:
             info = subnets[r.id] = SubnetInfo(
                 r.id, network_id, r.ip_version, r.cidr, r.gateway_ip,
-                sm.is_auto_address(r.ip_version, r.ipv6_ra_mode, r.ipv6_address_mode), [])
-        if r.first_ip is not None:
-            info.pools.append((r.first_ip, r.last_ip))
+                sm.is_auto_address(r.ip_version, r.ipv6_ra_mode, r.ipv6_address_mode), [],
+                enable_dhcp=bool(r.enable_dhcp))
+        pool = (r.first_ip, r.last_ip)
+        if r.first_ip is not None and pool not in info.pools:
+            info.pools.append(pool)
+        if r.service_type is not None and r.service_type not in info.service_types:
+            info.service_types += (r.service_type,)
     return list(subnets.values())
 
 

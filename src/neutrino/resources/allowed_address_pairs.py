@@ -10,7 +10,7 @@ from neutrino import exceptions as exc
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.feature import Extension, Feature
+from neutrino.resources.feature import Extension, Feature, extension
 from neutrino.resources.port import UNSET
 
 ADDRESS_PAIRS = "allowed_address_pairs"
@@ -42,17 +42,23 @@ class AddressPairAndPortSecurityRequired(exc.Conflict):
 
 
 def _ip_or_cidr(value: Any) -> str:
-    """The address as given (upstream keeps the client's spelling), if valid."""
+    """The address as given (upstream keeps the client's spelling), if valid and not
+    multicast (aap-reject-multicast: a port cannot send from a group address; a
+    prefix is refused when it lies wholly in the multicast range, so 0.0.0.0/0
+    stays allowed)."""
     if not isinstance(value, str) or value != value.strip() or not value:
         raise exc.HTTPBadRequest(f"'{value}' is not a valid IP address")
+    kind = "IP subnet" if "/" in value else "IP address"
     try:
         if "/" in value:
-            ipaddress.ip_network(value, strict=False)
+            multicast = ipaddress.ip_network(value, strict=False).is_multicast
         else:
-            ipaddress.ip_address(value)
+            multicast = ipaddress.ip_address(value).is_multicast
     except ValueError:
-        kind = "IP subnet" if "/" in value else "IP address"
         raise exc.HTTPBadRequest(f"'{value}' is not a valid {kind}") from None
+    if multicast:
+        raise exc.HTTPBadRequest(f"'{value}' is a multicast {kind}, which is not "
+                                 "allowed in allowed address pairs")
     return value
 
 
@@ -96,3 +102,8 @@ FEATURE = Feature(
     adds={"ports": (Attr(ADDRESS_PAIRS, convert=validate_pairs, default=UNSET,
                          allow_put=True, enforce_policy=True, filterable=False,
                          sortable=False),)})
+
+# Multicast addresses (and MACs) refused in the pairs (see _ip_or_cidr); an alias.
+AAP_REJECT_MULTICAST = extension(
+    "aap-reject-multicast", "Allowed address pairs reject multicast extension",
+    "Reject multicast addresses in Allowed Address Pairs", "2026-04-01T00:00:00-00:00")

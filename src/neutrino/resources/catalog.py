@@ -39,6 +39,7 @@ from neutrino.resources import (
     security_group,
     segment,
     subnet,
+    subnet_service_types,
     subnetpool,
 )
 from neutrino.resources.feature import Extension, Feature, extension
@@ -122,11 +123,15 @@ CATALOG: tuple[Feature, ...] = (
     # Features adding attributes to other features' resources: their order is the
     # order of those attributes after the base ones.
     external_net.FEATURE,
+    external_net.SUBNET_EXTERNAL_NETWORK,
+    subnet_service_types.FEATURE,
+    agent.AGENT_RESOURCES_SYNCED,
     provider.PROVIDER,
     provider.MULTI_PROVIDER,
     port_attributes.UPLINK_STATUS_PROPAGATION,
     port_attributes.PORT_DEVICE_PROFILE,
     port_attributes.PORT_TRUSTED_VIF,
+    port_attributes.PORT_NUMA_AFFINITY_POLICY,
     port_binding.FEATURE,
     dns.FEATURE,
     address_scope.FEATURE,
@@ -150,10 +155,14 @@ CATALOG: tuple[Feature, ...] = (
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,
+    floatingip.FLOATING_IP_ROUTER_WRITABLE,
     router.EXT_GW_MODE,
     router.EXTRAROUTE,
     router.EXTRAROUTE_ATOMIC,
     router.ROUTER_AVAILABILITY_ZONE,
+    router.L3_PORT_IP_CHANGE_NOT_ALLOWED,
+    router.DVR,
+    router.ROUTER_ADMIN_STATE_DOWN_BEFORE_UPDATE,
     security_group.NORMALIZED_CIDR,
     security_group.REMOTE_ADDRESS_GROUP,
     security_group.RULES_BELONGS_TO_DEFAULT_SG,
@@ -161,6 +170,12 @@ CATALOG: tuple[Feature, ...] = (
     security_group.STATEFUL,
     security_group.PORT_FILTERING,
     subnetpool.SUBNETPOOL_PREFIX_OPS,
+    subnetpool.SUBNET_ONBOARD,
+    port_attributes.PORT_NUMA_AFFINITY_POLICY_SOCKET,
+    port_attributes.PORT_MAC_OVERRIDE,
+    allowed_address_pairs.AAP_REJECT_MULTICAST,
+    agent.AGENT_SORT_KEY,
+    agent.AVAILABILITY_ZONE_FILTER,
     *qos.BEHAVIOURS,  # QoS (issue 14)
     *BEHAVIOURS,
 )

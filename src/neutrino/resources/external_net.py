@@ -1,4 +1,5 @@
-"""external-net: `router:external` (and `is_default`) on networks.
+"""external-net: `router:external` (and `is_default`) on networks; and
+subnet-external-network: `router:external` on subnets, read-only, the network's.
 
 An external network is where routers put their gateway and floating IPs come from;
 every project sees it. Only an administrator makes a network external.
@@ -33,4 +34,15 @@ FEATURE = Feature(
              enforce_policy=True, sortable=False, filter_convert=v.query_bool),
         Attr(IS_DEFAULT, convert=v.to_boolean, default=False, allow_put=True,
              enforce_policy=True, sortable=False, filter_convert=v.query_bool),
+    )})
+
+# The subnet's network is external (read-only; a filter, not a sort key).
+SUBNET_EXTERNAL_NETWORK = Feature(
+    "subnet-external-network",
+    (Extension("subnet-external-network", "Subnet belongs to an external network",
+               "Informs if the subnet belongs to an external network",
+               "2024-02-05T18:00:00-00:00"),),
+    adds={"subnets": (
+        Attr(EXTERNAL, allow_post=False, default=False, enforce_policy=True,
+             sortable=False, filter_convert=v.query_bool),
     )})

@@ -1,5 +1,7 @@
 """Floating IPs (extension router; fip-port-details adds port_details; the dns
-feature adds dns_name and dns_domain)."""
+feature adds dns_name and dns_domain; floating-ip-router-writable makes router_id
+writable: the router hosting the floating IP of an associated port, which needs a
+gateway on the floating network but no interface on the port's subnet)."""
 
 from __future__ import annotations
 
@@ -37,6 +39,11 @@ class ExternalGatewayForFloatingIPNotFound(exc.NotFound):
                "Floating IP.")
 
 
+class FloatingIPRouterGatewayMismatch(exc.Conflict):
+    message = ("Router %(router_id)s has no external gateway on network %(net_id)s, "
+               "the network of floating IP %(floatingip_id)s.")
+
+
 FLOATINGIP = Resource("floatingip", "floatingips", not_found=FloatingIPNotFound,
                       not_found_key="floatingip_id")
 FLOATINGIP.add(
@@ -47,7 +54,8 @@ FLOATINGIP.add(
          filterable=False, sortable=False),
     Attr("floating_network_id", convert=v.uuid_value("floating_network_id"),
          default=REQUIRED),
-    Attr("router_id", allow_post=False),
+    Attr("router_id", convert=v.uuid_or_none("router_id"), default=None,
+         allow_put=True, enforce_policy=True),
     Attr("port_id", convert=v.uuid_or_none("port_id"), default=None, allow_put=True),
     Attr("fixed_ip_address", convert=v.ip_address_or_none("fixed_ip_address"),
          default=None, allow_put=True),
@@ -59,3 +67,9 @@ FLOATINGIP.add(
 FIP_PORT_DETAILS = extension(
     "fip-port-details", "Floating IP Port Details Extension", "Add port_details "
     "attribute to Floating IP resource", "2018-04-09T10:00:00-00:00")
+
+# router_id (a base attribute above) writable: an alias for the behaviour.
+FLOATING_IP_ROUTER_WRITABLE = extension(
+    "floating-ip-router-writable", "Floating IP Router (writable)", "Provides a "
+    "writable router_id attribute for a floating IP resource.",
+    "2026-08-05T00:00:00-00:00")

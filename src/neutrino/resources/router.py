@@ -1,6 +1,7 @@
-"""Routers (extensions router, ext-gw-mode, extraroute, router_availability_zone, and
-the `ha` / `distributed` attributes of l3-ha / dvr, which this server only accepts
-as false)."""
+"""Routers (extensions router, ext-gw-mode, extraroute, router_availability_zone,
+dvr's `distributed` (admin-only; default: the router_distributed option) with
+router-admin-state-down-before-update, and the `ha` attribute of l3-ha, which this
+server only accepts as false)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
 from neutrino.resources.feature import Extension, Feature, extension
 from neutrino.resources.floatingip import FLOATINGIP
+from neutrino.resources.port import UNSET
 from neutrino.resources.standard import standard_attrs
 
 GW_KEYS = {"network_id", "enable_snat", "external_fixed_ips"}
+
+
+def to_boolean_if_not_none(value: Any) -> bool | None:
+    return None if value is None else v.to_boolean(value)
 
 
 class RouterNotFound(exc.NotFound):
@@ -161,7 +167,8 @@ ROUTER.add(
     Attr("availability_zone_hints", convert=az_hints, default=list, filterable=False,
          sortable=False),
     Attr("availability_zones", allow_post=False, filterable=False, sortable=False),
-    Attr("distributed", convert=v.to_boolean, default=False, allow_put=True,
+    # dvr: null (or not given) means the router_distributed option's value.
+    Attr("distributed", convert=to_boolean_if_not_none, default=UNSET, allow_put=True,
          enforce_policy=True, filter_convert=v.query_bool),
     Attr("ha", convert=v.to_boolean, default=False, allow_put=True, enforce_policy=True,
          filter_convert=v.query_bool),
@@ -191,3 +198,20 @@ EXTRAROUTE_ATOMIC = extension(
 ROUTER_AVAILABILITY_ZONE = extension(
     "router_availability_zone", "Router Availability Zone", "Availability zone support "
     "for router.", "2015-01-01T10:00:00-00:00")
+
+# Port updates cannot change a router port's addresses (services/l3_port_checks.py).
+L3_PORT_IP_CHANGE_NOT_ALLOWED = extension(
+    "l3-port-ip-change-not-allowed", "Prevent L3 router ports IP address change "
+    "extension", "Prevent change of IP address for some L3 router ports",
+    "2018-10-09T10:00:00-00:00")
+
+# `distributed` (the base attribute above): an alias for the behaviour.
+DVR = extension(
+    "dvr", "Distributed Virtual Router", "Enables configuration of Distributed Virtual "
+    "Routers.", "2014-06-1T10:00:00-00:00")
+# Changing `distributed` needs the router down before and in the request.
+ROUTER_ADMIN_STATE_DOWN_BEFORE_UPDATE = extension(
+    "router-admin-state-down-before-update", "Enforce Router's Admin State Down Before "
+    "Update Extension", "Ensure that the admin state of a router is DOWN "
+    "(admin_state_up=False) before updating the distributed attribute",
+    "2019-07-02T15:56:00")

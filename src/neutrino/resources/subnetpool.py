@@ -153,3 +153,8 @@ DEFAULT_SUBNETPOOLS = Feature(
 SUBNETPOOL_PREFIX_OPS = extension(
     "subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for "
     "adjusting the prefix list of subnet pools", "2019-02-08T10:00:00-00:00")
+
+# PUT /v2.0/subnetpools/{id}/onboard_network_subnets (api/subnet_onboard.py).
+SUBNET_ONBOARD = extension(
+    "subnet_onboard", "Subnet Onboard", "Provides support for onboarding subnets into "
+    "subnet pools", "2018-12-18T09:00:00-00:00")

@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from sqlalchemy import false, select, true
+from sqlalchemy import case, false, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -63,6 +63,10 @@ class AgentService:
         """SQL condition: the agent reported within agent_down_time (alive)."""
         return A.heartbeat_timestamp >= self._cutoff()
 
+    def _sort_columns(self) -> dict[str, Any]:
+        """COLUMNS plus ``alive`` as a value (agent_sort_key sorts on it too)."""
+        return dict(COLUMNS, alive=case((self.alive_clause(), true()), else_=false()))
+
     def note_liveness(self) -> list[dict]:
         """Look at every agent: log each one once when it goes down (the periodic
         check of the server; reads log too). Returns the agents as shown by the API."""
@@ -84,7 +88,7 @@ class AgentService:
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
             stmt = select(A).where(*filter_clauses(A, query, COLUMNS, self._sub_filter))
-            rows = fetch_page(session, stmt, query, COLUMNS, A,
+            rows = fetch_page(session, stmt, query, self._sort_columns(), A,
                               lambda i: AgentNotFound(id=i))
             return self.to_dicts(rows)
         return self.deps.db.run(run, write=False)
@@ -119,6 +123,7 @@ class AgentService:
                 "alive": alive, "configurations": configurations,
                 "description": row.description,
                 "availability_zone": row.availability_zone,
+                "resources_synced": row.resources_synced,
             })
         return out
 

@@ -28,8 +28,10 @@ from neutrino.resources.floatingip import (
     FloatingIPBadRequest,
     FloatingIPNotFound,
     FloatingIPPortAlreadyAssociated,
+    FloatingIPRouterGatewayMismatch,
 )
 from neutrino.resources.port import UNSET
+from neutrino.resources.router import RouterNotFound
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
@@ -175,10 +177,14 @@ class FloatingIPService:
             session.add(FIPDNS(floatingip_id=row.id, dns_name=data["dns_name"],
                                dns_domain=data["dns_domain"]))
         if data.get("port_id"):
-            self._associate(session, ctx, row, data["port_id"], data.get("fixed_ip_address"))
+            self._associate(session, ctx, row, data["port_id"], data.get("fixed_ip_address"),
+                            data.get("router_id"))
         elif data.get("fixed_ip_address"):
             raise FloatingIPBadRequest("fixed_ip_address cannot be specified without a "
                                        "port_id")
+        elif data.get("router_id"):
+            # Checked, but a floating IP without a port has no hosting router.
+            self._check_hosting_router(session, ctx, row, data["router_id"])
         session.flush()
         return row
 
@@ -224,10 +230,17 @@ class FloatingIPService:
                     _disassociate(row)
                 else:
                     self._associate(session, ctx, row, data["port_id"],
-                                    data.get("fixed_ip_address"))
+                                    data.get("fixed_ip_address"), data.get("router_id"))
             elif data.get("fixed_ip_address"):
                 raise FloatingIPBadRequest("fixed_ip_address cannot be specified without "
                                            "a port_id")
+            elif "router_id" in data and row.fixed_port_id is not None:
+                # Another hosting router for the same association (null: the
+                # directly connected one).
+                self._associate(session, ctx, row, row.fixed_port_id,
+                                row.fixed_ip_address, data["router_id"])
+            elif data.get("router_id"):
+                self._check_hosting_router(session, ctx, row, data["router_id"])
             common.bump_revision(row)
             session.flush()
             return self.to_dicts(session, [row])[0]
@@ -256,7 +269,11 @@ class FloatingIPService:
     # -- association ---------------------------------------------------------
 
     def _associate(self, session: Session, ctx: Context, row: FIP, port_id: str,
-                   fixed_ip: str | None) -> None:
+                   fixed_ip: str | None, router_id: str | None = None) -> None:
+        """Map the floating IP to the port's fixed IP through `router_id` when given
+        (floating-ip-router-writable: any router the caller sees with a gateway on
+        the floating network), else through the router connecting the port's
+        subnet to that network."""
         port = session.get(P, port_id)
         if port is None:
             raise exc.PortNotFound(port_id=port_id)
@@ -267,7 +284,10 @@ class FloatingIPService:
         ips = session.execute(select(IPA.subnet_id, IPA.ip_address).where(
             IPA.port_id == port_id)).all()
         subnet_id, fixed_ip = _choose_fixed_ip(port_id, ips, fixed_ip)
-        router_id = self._router_for(session, row.floating_network_id, subnet_id)
+        if router_id is not None:
+            self._check_hosting_router(session, ctx, row, router_id)
+        else:
+            router_id = self._router_for(session, row.floating_network_id, subnet_id)
         if router_id is None:
             raise ExternalGatewayForFloatingIPNotFound(
                 external_network_id=row.floating_network_id, subnet_id=subnet_id,
@@ -286,6 +306,21 @@ class FloatingIPService:
         # A concurrent association of the same fixed IP fails here on the unique key;
         # the retried transaction then finds it taken.
         session.flush()
+
+    @staticmethod
+    def _check_hosting_router(session: Session, ctx: Context, row: FIP,
+                              router_id: str) -> None:
+        """A router named as the floating IP's: one the caller may see (else 404),
+        with its gateway on the floating network (else 409)."""
+        router = session.get(models.Router, router_id)
+        if router is None or not (ctx.is_admin or router.project_id == ctx.project_id):
+            raise RouterNotFound(router_id=router_id)
+        gateway = session.scalars(select(RP.port_id).join(P, P.id == RP.port_id).where(
+            RP.router_id == router_id, RP.port_type == GW_OWNER,
+            P.network_id == row.floating_network_id).limit(1)).first()
+        if gateway is None:
+            raise FloatingIPRouterGatewayMismatch(
+                router_id=router_id, net_id=row.floating_network_id, floatingip_id=row.id)
 
     @staticmethod
     def _router_for(session: Session, network_id: str, subnet_id: str) -> str | None:

@@ -5,7 +5,10 @@
   first;
 * a port that names another project's router as its device while being a router
   interface (create, or an update touching `device_owner` / `device_id`), unless
-  the caller is an administrator: 409 `DeviceIDNotOwnedByTenant`.
+  the caller is an administrator: 409 `DeviceIDNotOwnedByTenant`;
+* l3-port-ip-change-not-allowed: a port update that would change the addresses of
+  a router's port (interface or gateway): 400; the router's interface and gateway
+  calls own those addresses. Asking again for what the port has is no change.
 
 Upstream refuses nothing else here: a router port's `device_owner` may be changed
 by whoever the policy allows (`update_port:device_owner`: the network's owner).
@@ -20,6 +23,12 @@ from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.ipam.plan import (
+    ROUTER_INTERFACE_OWNERS,
+    Allocation,
+    FixedIpRequest,
+    plan_update,
+)
 from neutrino.services.ports import is_router_port
 
 
@@ -32,6 +41,22 @@ class PortBadRequest(exc.BadRequest):
     @property
     def type(self) -> str:
         return "BadRequest"
+
+
+class IPAddressChangeNotAllowed(exc.BadRequest):
+    """Upstream's BadRequest(resource='ports', msg=...): type "BadRequest"."""
+
+    def __init__(self, port_id: str) -> None:
+        exc.NeutronError.__init__(
+            self, resource="ports", msg=f"IP updates for port {port_id} are not allowed")
+
+    @property
+    def type(self) -> str:
+        return "BadRequest"
+
+
+# The ports whose addresses only the router calls change.
+L3_OWNED_ADDRESSES = ROUTER_INTERFACE_OWNERS + ("network:router_gateway",)
 
 
 class DeviceIDNotOwnedByTenant(exc.Conflict):
@@ -48,6 +73,7 @@ def _before_port_update(resource: str, event: str, payload: events.Payload) -> N
     old, request = payload.states
     session: Session = payload.session
     if "fixed_ips" in request:
+        _keep_router_port_addresses(old, request["fixed_ips"])
         _keep_floating_ip_address(session, payload.resource_id, request["fixed_ips"])
     # Upstream's test, including its reading of a request without device_id as a
     # change of device_id.
@@ -64,6 +90,16 @@ def _port_created(resource: str, event: str, payload: events.Payload) -> None:
     if data.get("device_owner"):
         _check_router_device(payload.session, payload.context, data["device_owner"],
                              data.get("device_id") or "", data["project_id"])
+
+
+def _keep_router_port_addresses(old: dict, fixed_ips: list[dict] | None) -> None:
+    if old["device_owner"] not in L3_OWNED_ADDRESSES:
+        return
+    current = [Allocation(ip["subnet_id"], ip["ip_address"]) for ip in old["fixed_ips"]]
+    wanted = [FixedIpRequest.from_dict(entry) for entry in fixed_ips or []]
+    change = plan_update(current, wanted, [], old["device_owner"])
+    if change.release or change.new:
+        raise IPAddressChangeNotAllowed(old["id"])
 
 
 def _keep_floating_ip_address(session: Session, port_id: str | None,

@@ -4,6 +4,12 @@ A router goes to one L3 agent (legacy, non-HA routers): alive, administratively 
 in one of the router's availability_zone_hints when it has some, hosting the fewest
 routers. With no such agent the router stays unscheduled until an agent asks for its
 state (auto_schedule) or an admin adds it to one.
+
+Agent modes (``agent_mode`` in an L3 agent's configurations, as upstream): a
+``legacy`` agent (the default, and this project's agent) never hosts a distributed
+(dvr) router; ``dvr`` / ``dvr_no_external`` agents (compute nodes) are never
+scheduled explicitly; ``dvr_snat`` agents host both. A distributed router with only
+legacy agents around stays unscheduled, as upstream's.
 """
 
 from __future__ import annotations
@@ -40,6 +46,33 @@ class RouterNotHostedByL3Agent(exc.Conflict):
     message = "The router %(router_id)s is not hosted by L3 agent %(agent_id)s."
 
 
+class RouterL3AgentMismatch(exc.Conflict):
+    message = ("Cannot host distributed router %(router_id)s on legacy L3 agent "
+               "%(agent_id)s.")
+
+
+class DVRL3CannotAssignToDvrAgent(exc.Conflict):
+    message = "Not allowed to manually assign a router to an agent in 'dvr' mode."
+
+
+MODE_LEGACY = "legacy"
+DVR_COMPUTE_MODES = ("dvr", "dvr_no_external")
+
+
+def agent_mode(configurations: str | None) -> str:
+    try:
+        conf = json.loads(configurations or "{}")
+    except ValueError:
+        conf = {}
+    mode = conf.get("agent_mode") if isinstance(conf, dict) else None
+    return mode if isinstance(mode, str) and mode else MODE_LEGACY
+
+
+def may_host(mode: str, distributed: bool) -> bool:
+    """Whether an agent of this mode is scheduled a (distributed) router."""
+    return mode not in DVR_COMPUTE_MODES and not (mode == MODE_LEGACY and distributed)
+
+
 class L3Scheduler:
     def __init__(self, agent_down_time: int) -> None:
         self.down_time = dt.timedelta(seconds=agent_down_time)
@@ -72,18 +105,20 @@ class L3Scheduler:
 
     # -- automatic scheduling -----------------------------------------------
 
-    def candidates(self, session: Session, hints: list[str]) -> list[tuple[str, int]]:
+    def candidates(self, session: Session, hints: list[str],
+                   distributed: bool = False) -> list[tuple[str, int]]:
         """(agent id, routers hosted) of eligible agents, least loaded first."""
         load = (select(B.l3_agent_id, func.count().label("n")).group_by(B.l3_agent_id)
                 .subquery())
-        stmt = (select(A.id, func.coalesce(load.c.n, 0))
+        stmt = (select(A.id, func.coalesce(load.c.n, 0), A.configurations)
                 .outerjoin(load, load.c.l3_agent_id == A.id)
                 .where(A.agent_type == topics.AGENT_TYPE_L3, A.admin_state_up.is_(True),
                        self._alive_clause())
                 .order_by(func.coalesce(load.c.n, 0), A.host, A.id))
         if hints:
             stmt = stmt.where(A.availability_zone.in_(hints))
-        return [(agent_id, n) for agent_id, n in session.execute(stmt)]
+        return [(agent_id, n) for agent_id, n, conf in session.execute(stmt)
+                if may_host(agent_mode(conf), distributed)]
 
     def schedule(self, session: Session, router: R) -> str | None:
         """Bind the router to the least loaded eligible agent, unless it is bound."""
@@ -91,7 +126,8 @@ class L3Scheduler:
             B.router_id == router.id).limit(1)).first()
         if bound is not None:
             return bound
-        agents = self.candidates(session, json.loads(router.availability_zone_hints))
+        agents = self.candidates(session, json.loads(router.availability_zone_hints),
+                                 bool(router.distributed))
         if not agents:
             return None
         agent_id = agents[0][0]
@@ -103,9 +139,14 @@ class L3Scheduler:
         if (agent.agent_type != topics.AGENT_TYPE_L3 or not agent.admin_state_up
                 or agent.heartbeat_timestamp < models.utcnow() - self.down_time):
             return []
-        unbound = session.execute(select(R.id, R.availability_zone_hints).where(
+        mode = agent_mode(agent.configurations)
+        if mode in DVR_COMPUTE_MODES:
+            return []
+        stmt = select(R.id, R.availability_zone_hints).where(
             ~R.id.in_(select(B.router_id)), R.admin_state_up.is_(True))
-            .order_by(R.id).with_for_update()).all()
+        if mode == MODE_LEGACY:
+            stmt = stmt.where(R.distributed.is_(False))
+        unbound = session.execute(stmt.order_by(R.id).with_for_update()).all()
         # Locked; a binding another agent committed meanwhile shows in a new statement
         # (the router lives on one agent, whoever asked first).
         bound = {row[0] for row in rows_for_ids(session, select(B.router_id), B.router_id,
@@ -132,7 +173,12 @@ class L3Scheduler:
         if agent.agent_type != topics.AGENT_TYPE_L3 or not agent.admin_state_up:
             raise InvalidL3Agent(id=agent_id)
         # The router row's lock orders this against automatic scheduling.
-        session.get(R, router_id, with_for_update=True)
+        router = session.get(R, router_id, with_for_update=True)
+        mode = agent_mode(agent.configurations)
+        if mode in DVR_COMPUTE_MODES:
+            raise DVRL3CannotAssignToDvrAgent()
+        if router is not None and router.distributed and mode == MODE_LEGACY:
+            raise RouterL3AgentMismatch(router_id=router_id, agent_id=agent_id)
         current = session.scalars(select(B.l3_agent_id).where(
             B.router_id == router_id)).all()
         if agent_id in current:

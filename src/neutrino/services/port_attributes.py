@@ -18,7 +18,12 @@ from neutrino.context import Context
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port import UNSET
-from neutrino.resources.port_attributes import DEVICE_PROFILE, PROPAGATE_UPLINK_STATUS, TRUSTED
+from neutrino.resources.port_attributes import (
+    DEVICE_PROFILE,
+    NUMA_AFFINITY_POLICY,
+    PROPAGATE_UPLINK_STATUS,
+    TRUSTED,
+)
 from neutrino.services.extensions import FilterBuilder
 
 BINDING_PROFILE = "binding:profile"
@@ -100,6 +105,13 @@ class PortDeviceProfile(_StoredPortAttribute):
     attribute = DEVICE_PROFILE
     model = models.PortDeviceProfile
     column = "device_profile"
+    default = None
+
+
+class PortNumaAffinityPolicy(_StoredPortAttribute):
+    attribute = NUMA_AFFINITY_POLICY
+    model = models.PortNumaAffinityPolicy
+    column = "numa_affinity_policy"
     default = None
 
 

@@ -18,7 +18,7 @@ from neutrino.ipam import allocation as ipam
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
-from neutrino.services import common, prepare, rbac
+from neutrino.services import common, port_mac_override, prepare, rbac
 from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
@@ -171,7 +171,7 @@ class PortService:
         return result
 
     def _validate_create(self, data: dict) -> dict:
-        data = dict(data)
+        data = port_mac_override.on_create(dict(data))
         if data["mac_address"] is None:  # null: a generated MAC, as when not given
             data["mac_address"] = UNSET
         elif data["mac_address"] is not UNSET:
@@ -265,15 +265,17 @@ class PortService:
             # (upstream's BEFORE_UPDATE), inside the transaction.
             self.deps.events.publish("port", events.BEFORE_UPDATE,
                                      events.Payload(ctx, port_id, (old, data), session))
+            asked, mac_from_binding = port_mac_override.on_update(old, data)
             common.apply_standard(row, data)
             for key in ("admin_state_up", "device_id", "device_owner"):
                 if key in data:
                     setattr(row, key, data[key])
             old_mac = row.mac_address
-            if "mac_address" in data and data["mac_address"] != row.mac_address:
-                requested = UNSET if data["mac_address"] is None else data["mac_address"]
+            if "mac_address" in asked and asked["mac_address"] != row.mac_address:
+                requested = UNSET if asked["mac_address"] is None else asked["mac_address"]
                 new_mac = self._mac_for(session, row.network_id, requested)
-                check_mac_update_allowed(old, new_mac)
+                if not mac_from_binding:
+                    check_mac_update_allowed(old, new_mac)
                 row.mac_address = new_mac
             if "fixed_ips" in data:
                 self._check_fixed_ips_count(data["fixed_ips"], row.device_owner)

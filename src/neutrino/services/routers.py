@@ -135,9 +135,6 @@ class RouterService:
     # -- writes --------------------------------------------------------------
 
     def _check_unsupported(self, data: dict) -> None:
-        if data.get("distributed"):
-            raise RouterBadRequest("Distributed (DVR) routers are not supported by this "
-                                   "deployment")
         if data.get("ha"):
             raise RouterBadRequest("HA routers are not supported by this deployment")
 
@@ -184,7 +181,8 @@ class RouterService:
         row = R(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],
                 status="ACTIVE", enable_snat=self.deps.conf.enable_snat_by_default,
-                availability_zone_hints=json.dumps(hints), ha=False, distributed=False,
+                availability_zone_hints=json.dumps(hints), ha=False,
+                distributed=self._distributed(data.get("distributed", UNSET)),
                 flavor_id=None,
                 # 1, as upstream shows: it writes the router's extra attributes in a
                 # second step.
@@ -219,6 +217,8 @@ class RouterService:
             common.apply_standard(row, data)
             if "admin_state_up" in data:
                 row.admin_state_up = data["admin_state_up"]
+            if data.get("distributed") not in (None, row.distributed):
+                self._migrate(session, row, old, data["distributed"])
             if "external_gateway_info" in data:
                 self._update_gateway(session, ctx, row, data["external_gateway_info"],
                                      created, deleted)
@@ -260,6 +260,29 @@ class RouterService:
         self._publish_ports(ctx, [], deleted)
         self.deps.events.publish("router", events.AFTER_DELETE,
                                  events.Payload(ctx, router_id))
+
+    # -- dvr -----------------------------------------------------------------
+
+    def _distributed(self, requested: Any) -> bool:
+        """A new router's `distributed`: as asked, else the router_distributed option."""
+        if requested is UNSET or requested is None:
+            return bool(self.deps.conf.router_distributed)
+        return bool(requested)
+
+    def _migrate(self, session: Session, row: R, old: dict, distributed: bool) -> None:
+        """Centralized <-> distributed, only while the router is down both before and
+        after the request (router-admin-state-down-before-update): it leaves its L3
+        agents and is scheduled again as what it has become (a distributed router
+        only on dvr_snat agents: none here may host it, see l3_scheduler)."""
+        if old["admin_state_up"] or row.admin_state_up:
+            raise RouterBadRequest(
+                "Cannot change the 'distributed' attribute of active routers. Please "
+                "set router admin_state_up to False prior to upgrade")
+        row.distributed = distributed
+        session.execute(delete(models.RouterL3AgentBinding).where(
+            models.RouterL3AgentBinding.router_id == row.id))
+        session.flush()
+        self.scheduler.schedule(session, row)
 
     # -- the gateway ---------------------------------------------------------
 

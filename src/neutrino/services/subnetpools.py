@@ -348,6 +348,45 @@ class SubnetPoolService:
                                  events.Payload(ctx, pool_id, states=(None, None)))
         return result
 
+    def onboard_network_subnets(self, ctx: Context, pool_id: str, network_id: str
+                                ) -> list[dict]:
+        """subnet_onboard: the network's subnets of the pool's IP version join the
+        pool, their CIDRs added to its prefixes (address scope rules apply). A CIDR
+        overlapping one already allocated from the pool is refused (400), as is a
+        network the caller cannot see (404). Answers [{id, cidr}] of the subnets."""
+        def run(session: Session) -> list[dict]:
+            network = session.get(models.Network, network_id)
+            if network is None or not (
+                    ctx.is_admin or network.project_id == ctx.project_id
+                    or rbac.is_shared_with(session, "network", network_id,
+                                           ctx.project_id)):
+                raise exc.NetworkNotFound(net_id=network_id)
+            row = self._row(session, pool_id, lock=True)
+            S = models.Subnet
+            subnets = session.scalars(select(S).where(
+                S.network_id == network_id, S.ip_version == row.ip_version)
+                .order_by(S.created_at, S.id).with_for_update()).all()
+            allocated = allocated_cidrs(session, pool_id)
+            for subnet in subnets:
+                if allocated and pa.overlaps(row.ip_version, [subnet.cidr], allocated):
+                    raise IllegalSubnetPoolUpdate(reason=(
+                        f"Onboarding subnet {subnet.id}: {subnet.cidr} conflicts with "
+                        f"allocated prefixes in subnet pool {pool_id}"))
+            if subnets:
+                current = pool_prefixes(session, pool_id)
+                self._apply_update(session, ctx, row, {
+                    "prefixes": current + [s.cidr for s in subnets]})
+                for subnet in subnets:
+                    subnet.subnetpool_id = pool_id
+                    common.bump_revision(subnet)
+                common.bump_revision(row)
+                session.flush()
+            return [{"id": s.id, "cidr": s.cidr} for s in subnets]
+        result = self.deps.db.run(run)
+        self.deps.events.publish("subnetpool", events.AFTER_UPDATE,
+                                 events.Payload(ctx, pool_id, states=(None, None)))
+        return result
+
     @staticmethod
     def _removed(session: Session, row: P, current: list[str],
                  prefixes: list[str]) -> list[str] | None:

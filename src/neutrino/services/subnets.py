@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -16,8 +16,11 @@ from neutrino.db import models
 from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import allocation as ipam
 from neutrino.ipam import subnet_math as sm
+from neutrino.resources.external_net import EXTERNAL
 from neutrino.resources.subnet import SUBNET, UNSET
+from neutrino.resources.validators import to_boolean
 from neutrino.services import common, rbac, subnet_allocation
+from neutrino.services import subnet_service_types as service_types
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.networks import check_subnet_mtu
@@ -45,17 +48,31 @@ def _dns_filter(values: list[str]) -> Any:
 
 
 def _sub_filter(ctx: Context) -> Callable[[str, list[tuple[str, str]]], Any]:
-    """Filters on attributes without a column: dns_nameservers, and ``shared`` (the
-    network's sharedness as the caller sees it, as on networks)."""
+    """Filters on attributes without a column: dns_nameservers, ``router:external``
+    (the network's) and ``shared`` (the network's sharedness as the caller sees it,
+    as on networks)."""
     def build(name: str, pairs: list[tuple[str, str]]) -> Any:
         values = [v for _, v in pairs]
         if name == "shared":
             return rbac.shared_filter(S, "network", ctx.project_id, values,
                                       id_column=S.network_id)
+        if name == EXTERNAL:
+            return _external_filter(values)
         if name == "dns_nameservers":
             return _dns_filter(values)
         raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
     return build
+
+
+def _external_filter(values: list[str]) -> Any:
+    """subnet-external-network: ``router:external=True`` / ``False``, the network's."""
+    wanted = {to_boolean(value) for value in values}
+    external = S.network_id.in_(select(models.ExternalNetwork.network_id))
+    if wanted == {True}:
+        return external
+    if wanted == {False}:
+        return ~external
+    return true() if wanted else false()
 
 
 class SubnetService:
@@ -117,6 +134,10 @@ class SubnetService:
         owners = dict(rows_for_ids(session, select(models.Network.id,
                                                    models.Network.project_id),
                                    models.Network.id, net_ids))
+        types = service_types.load(session, ids)
+        EN = models.ExternalNetwork
+        external = {net_id for (net_id,) in rows_for_ids(
+            session, select(EN.network_id), EN.network_id, net_ids)}
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -127,6 +148,8 @@ class SubnetService:
                 subnetpool_id=row.subnetpool_id, segment_id=row.segment_id,
                 allocation_pools=pools.get(row.id, []),
                 dns_nameservers=dns.get(row.id, []), host_routes=routes.get(row.id, []),
+                **{EXTERNAL: row.network_id in external},
+                service_types=types.get(row.id, []),
                 # For policy only ("shared", "admin_or_network_owner"); not shown.
                 shared=shared.get(row.network_id, False),
                 **{"network:project_id": owners.get(row.network_id),
@@ -219,8 +242,12 @@ class SubnetService:
         session.add(row)
         session.flush()
         self._write_children(session, row.id, valid["pools"], valid["dns"], valid["routes"])
+        types = data.get("service_types")
+        types = [] if types is UNSET or types is None else types
+        if types:
+            service_types.write(session, row.id, types)
         if sm.is_auto_address(row.ip_version, row.ipv6_ra_mode, row.ipv6_address_mode):
-            self._add_auto_addresses(session, row)
+            self._add_auto_addresses(session, row, tuple(types))
         if data.get("tags"):
             common.set_tags(session, "subnets", row.id, data["tags"])
         common.bump_revision(network)
@@ -229,13 +256,14 @@ class SubnetService:
         return row
 
     @staticmethod
-    def _add_auto_addresses(session: Session, subnet: S) -> None:
+    def _add_auto_addresses(session: Session, subnet: S, types: tuple[str, ...]) -> None:
         """A new SLAAC / DHCPv6-stateless subnet gives every existing port of the
-        network (router ports aside) its EUI-64 address, as upstream does."""
+        network it serves (router ports aside) its EUI-64 address, as upstream does."""
         ports = {p.id: p for p in session.scalars(select(models.Port).where(
             models.Port.network_id == subnet.network_id))}
         info = ipam.SubnetInfo(subnet.id, subnet.network_id, subnet.ip_version, subnet.cidr,
-                               subnet.gateway_ip, auto_address=True, pools=[])
+                               subnet.gateway_ip, auto_address=True, pools=[],
+                               service_types=types, enable_dhcp=subnet.enable_dhcp)
         refs = [ipam.PortRef(p.id, p.network_id, p.mac_address, p.device_owner)
                 for p in ports.values()]
         for port_id in ipam.address_ports_on_new_subnet(session, info, refs):
@@ -315,6 +343,8 @@ class SubnetService:
                                        "when enable_dhcp is set to False")
             row.enable_dhcp = data["enable_dhcp"]
         self._write_children(session, row.id, pools, dns, routes)
+        if "service_types" in data:
+            service_types.write(session, row.id, data["service_types"])
 
     def delete(self, ctx: Context, subnet_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:

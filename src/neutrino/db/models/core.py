@@ -68,6 +68,16 @@ class HostRoute(Base):
     nexthop: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class SubnetServiceType(Base):
+    """subnet-service-types: the device_owner prefixes a subnet gives addresses to."""
+
+    __tablename__ = "subnet_service_types"
+
+    subnet_id: Mapped[str] = mapped_column(
+        ForeignKey("subnets.id", ondelete="CASCADE"), primary_key=True)
+    service_type: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
 class Port(StandardAttrs, Base):
     __tablename__ = "ports"
     __table_args__ = (UniqueConstraint("network_id", "mac_address"),

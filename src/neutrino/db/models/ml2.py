@@ -87,6 +87,9 @@ class Agent(Base):
     configurations: Mapped[str] = mapped_column(Text, default="{}")
     resource_versions: Mapped[str | None] = mapped_column(Text)
     load: Mapped[int] = mapped_column(Integer, default=0)
+    # agent-resources-synced: the last sync of its resources to Placement (null:
+    # none to sync).
+    resources_synced: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class PortBinding(Base):

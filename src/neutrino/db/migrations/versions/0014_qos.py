@@ -2,7 +2,7 @@
 floating IPs and router gateways
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
