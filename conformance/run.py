@@ -192,7 +192,8 @@ def start_keystone(stack: ExitStack) -> Keystone:
     conf = kdir / "keystone.conf"
     conf.write_text(f"""[DEFAULT]
 [database]
-connection = sqlite:///{kdir}/keystone.sqlite
+# Wait for SQLite's write lock instead of failing (pysqlite's default is 5 s).
+connection = sqlite:///{kdir}/keystone.sqlite?timeout=60
 [token]
 provider = fernet
 [fernet_tokens]
@@ -266,7 +267,8 @@ mechanism_drivers = linuxbridge
 flat_networks = *
 
 [ml2_type_vlan]
-network_vlan_ranges = foo,public
+# "foo": tempest's provider_vlans; project VLAN networks on it are allocated here.
+network_vlan_ranges = foo:1:100,public
 
 [ml2_type_vxlan]
 vni_ranges = {VNI_MIN}:{VNI_MAX}
