@@ -4,6 +4,10 @@
 
 Not the `gunicorn` command: Keystone parses the process's command line with
 oslo.config when its application is loaded, and refuses gunicorn's arguments.
+
+One worker, one thread: requests one at a time. With several threads, SQLite answers
+"database is locked" at once (no wait) when two transactions that read first both
+go on to write, and Keystone turns that into a 500 (seen deleting tempest's users).
 """
 
 import sys
@@ -17,7 +21,7 @@ class Keystone(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        settings = {"bind": self.bind, "workers": 1, "threads": 4,
+        settings = {"bind": self.bind, "workers": 1, "threads": 1,
                     "worker_class": "gthread", "timeout": 120,
                     "control_socket_disable": True}
         for key, value in settings.items():
