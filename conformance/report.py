@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 # subunit statuses: xfail (expected failure) counts as a pass, uxsuccess (a test
 # marked as expected to fail that passed) as a failure, as tempest's summary does.
-_STATUS = {"success": PASS, "xfail": PASS, "fail": FAIL, "uxsuccess": FAIL,
-           "skip": SKIP}
+# subunit2csv writes "failure" ("fail" is subunit's v2 wire name; both accepted).
+_STATUS = {"success": PASS, "xfail": PASS, "failure": FAIL, "fail": FAIL,
+           "uxsuccess": FAIL, "skip": SKIP}
 _ATTRS = re.compile(r"\[[^\]]*\]$")
 
 

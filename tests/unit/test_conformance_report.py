@@ -15,11 +15,11 @@ PLUGIN = "neutron_tempest_plugin.api.test_subnets.SubnetsSearchCriteriaTest"
 # As subunit2csv writes it: a test id with a comma in its attributes is quoted.
 CSV = f"""test,status,start_time,stop_time
 "{NET}.test_list_networks[id-f7ffdeda-e200-4a7a-bcbe-05716e86bf43,smoke]",success,a,b
-{NET}.test_show_network[id-2bf13842-c93f-4a69-83ed-717d2ec3b44e],fail,a,b
+{NET}.test_show_network[id-2bf13842-c93f-4a69-83ed-717d2ec3b44e],failure,a,b
 {PLUGIN}.test_list_pagination[id-1d3bf0f1],fail,a,b
 {PLUGIN}.test_list_sorts[id-2],skip,a,b
 {PLUGIN}.test_list_validation_filters[id-3],xfail,a,b
-setUpClass ({PLUGIN}),fail,a,b
+setUpClass ({PLUGIN}),failure,a,b
 {NET}.test_update_network[id-4],exists,a,b
 """
 
