@@ -74,9 +74,10 @@ NEUTRON_PASSWORD = "conformance-neutron"
 REGION = "RegionOne"
 TAG = f"conformance-{os.getpid()}"
 DB_NAME = f"neutrino_conformance_{os.getpid()}"
-# VXLAN ids of this run's project networks: far from the default 1:1000 the test
-# suite and `make run` use, so leftovers are recognisably ours.
-VNI_MIN, VNI_MAX = 60001, 62000
+# VXLAN ids of this run's project networks: within the 1-2000 neutron-tempest-plugin
+# expects of a default range, away from the 1:1000 the test suite and `make run` use
+# (leftovers are recognisably ours).
+VNI_MIN, VNI_MAX = 1001, 2000
 
 
 def say(message: str) -> None:
@@ -254,6 +255,8 @@ transport_url = {RABBIT}
 control_exchange = {TAG}
 host = {TAG}
 embedded_agents = false
+# What neutron-tempest-plugin's jobs set (its [neutron_plugin_options] dns_domain).
+dns_domain = openstackgate.local
 
 [database]
 connection = {db_url}
