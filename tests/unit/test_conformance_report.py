@@ -96,3 +96,11 @@ def test_committed_list_parses() -> None:
     assert all(key.startswith(("tempest.api.network.", "neutron_tempest_plugin.api.",
                                "setUpClass (", "tearDownClass ("))
                for key in expected)
+
+
+def test_many_tests_not_run_are_counted_not_listed() -> None:
+    expected = {f"t{i}": "reason" for i in range(report.MAX_NOT_RUN_SHOWN + 1)}
+    lines = report.render(report.compare({}, expected), expected)
+    assert lines == ["expected failures: 0 failed as listed (conformance/expected-failures.txt)",
+                     "listed but not run (skipped, gone or not selected): 21 tests",
+                     "0 passed, 0 failed, 0 skipped"]
