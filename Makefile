@@ -3,6 +3,7 @@
 #   make run            venv, database schema, then the API server on 127.0.0.1:9696
 #                       (as root also this host's agents: the all-in-one)
 #   make test           venv, services, lint, then the whole test suite
+#   make conformance    upstream's API tests (tempest) against Neutrino + Keystone
 #   make help           everything else
 #
 # Works on a fresh Debian machine: as root, missing Debian packages (python3,
@@ -35,20 +36,33 @@ LINT_PATHS := $(wildcard src tests bench)
 VENV_HASH  := $(shell { cat pyproject.toml; echo '$(DEBIAN_PACKAGES)'; } | sha256sum | cut -c1-16)
 VENV_STAMP := $(VENV)/.installed-$(VENV_HASH)
 
-.PHONY: help venv run test lint unit bench bench-dataplane sample-config services clean
+# `make conformance`: Keystone and tempest in venvs of their own under .conformance/,
+# each rebuilt when its requirement or constraint file changes (conformance/lock.sh).
+CONFORMANCE_DIR ?= .conformance
+KEYSTONE_VENV   := $(CONFORMANCE_DIR)/keystone-venv
+TEMPEST_VENV    := $(CONFORMANCE_DIR)/tempest-venv
+KEYSTONE_STAMP  := $(KEYSTONE_VENV)/.installed-$(shell cat conformance/*-keystone.txt | sha256sum | cut -c1-16)
+TEMPEST_STAMP   := $(TEMPEST_VENV)/.installed-$(shell cat conformance/*-tempest.txt | sha256sum | cut -c1-16)
+
+.PHONY: help venv run test lint unit bench bench-dataplane sample-config services clean \
+        conformance conformance-venvs
 
 help:
 	@echo "Neutrino make targets:"
 	@echo "  make run            start the API server (CONFIG='$(CONFIG)')"
 	@echo "  make test           services + lint + full test suite (PYTEST_ARGS=...)"
 	@echo "  make unit           unit tests only"
+	@echo "  make conformance    tempest + neutron-tempest-plugin API tests against Neutrino"
+	@echo "                     with Keystone and PostgreSQL; diff against"
+	@echo "                     conformance/expected-failures.txt (CONFORMANCE_EXTENSIONS="
+	@echo "                     server|neutron29, CONFORMANCE_REGEX=..., CONFORMANCE_AGENTS=none)"
 	@echo "  make lint           ruff check $(LINT_PATHS)"
 	@echo "  make bench          API benchmark (bench/api.py)"
 	@echo "  make bench-dataplane  port/rule/resync latencies on a host (root; bench/dataplane.py)"
 	@echo "  make sample-config  regenerate etc/neutrino.conf from the option definitions"
 	@echo "  make services       start PostgreSQL/MariaDB/RabbitMQ if they are down"
 	@echo "  make venv           create/refresh $(VENV)"
-	@echo "  make clean          remove $(VENV) and state/"
+	@echo "  make clean          remove $(VENV), state/ and $(CONFORMANCE_DIR)/"
 
 venv: $(VENV_STAMP)
 
@@ -102,5 +116,21 @@ sample-config: venv
 	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
 	$(BIN)/oslopolicy-sample-generator --namespace neutrino --output-file etc/policy.yaml.sample
 
+conformance-venvs: $(KEYSTONE_STAMP) $(TEMPEST_STAMP)
+
+$(KEYSTONE_STAMP):
+	conformance/make-venv.sh $(PYTHON) $(KEYSTONE_VENV) conformance/requirements-keystone.txt \
+	    conformance/constraints-keystone.txt $@
+
+$(TEMPEST_STAMP):
+	conformance/make-venv.sh $(PYTHON) $(TEMPEST_VENV) conformance/requirements-tempest.txt \
+	    conformance/constraints-tempest.txt $@
+
+# Starts Keystone, Neutrino (PostgreSQL, 2 workers, RabbitMQ; agents as root) and runs
+# tempest; everything it starts is stopped again (conformance/run.py).
+conformance: venv conformance-venvs
+	KEYSTONE_VENV=$(KEYSTONE_VENV) TEMPEST_VENV=$(TEMPEST_VENV) \
+	    $(BIN)/python conformance/run.py
+
 clean:
-	rm -rf $(VENV) state
+	rm -rf $(VENV) state $(CONFORMANCE_DIR)
