@@ -18,6 +18,7 @@ from neutrino.api import (
     middleware,
     router_actions,
 )
+from neutrino.api import extensions_a as extensions_a_api  # ext1
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import Collection, Member, send
 from neutrino.api.extensions import BY_ALIAS, EXTENSIONS
@@ -29,7 +30,12 @@ from neutrino.events import Registry
 from neutrino.ml2.manager import ProviderNetworks, TypeManager
 from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
-from neutrino.services import floatingip_pools, l3_wiring, rbac_policies
+from neutrino.services import (
+    extensions_a,  # ext1
+    floatingip_pools,
+    l3_wiring,
+    rbac_policies,
+)
 from neutrino.services.address_groups import AddressesAction, AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -105,6 +111,8 @@ class Core:
     address_scopes: AddressScopeService | None = None
     segments: SegmentService | None = None
     network_segment_ranges: NetworkSegmentRangeService | None = None
+    # ext1: default SG rules/statefulness, service providers, flavors, port bindings.
+    ext_a: extensions_a.ExtensionsA | None = None
 
     @property
     def services(self) -> list[Any]:
@@ -173,6 +181,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     rbac_policies.subscribe(registry)
     core.dhcp_scheduler = DhcpScheduler(deps, agents, core.ports)
     core.dhcp_scheduler.subscribe(registry)
+    core.ext_a = extensions_a.build(core, deps)  # ext1
     return core
 
 
@@ -247,6 +256,7 @@ def create_app(core: Core) -> falcon.App:
     agent_scheduler.add_routes(app, core)
     floatingip_pools.add_routes(app, core)
     auto_allocated_topology.add_routes(app, core)
+    extensions_a_api.add_routes(app, core)  # ext1
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

@@ -19,6 +19,7 @@ from neutrino.resources import (
     agent,
     allowed_address_pairs,
     auto_allocated_topology,
+    default_security_group_rule,
     dns,
     external_net,
     extra_dhcp_opts,
@@ -145,6 +146,8 @@ CATALOG: tuple[Feature, ...] = (
     rbac_policy.FEATURE,
     router.FEATURE,
     subnetpool.SUBNET_ALLOCATION,
+    default_security_group_rule.DEFAULT_RULES,
+    default_security_group_rule.DEFAULT_STATEFULNESS,
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,
