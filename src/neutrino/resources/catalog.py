@@ -23,6 +23,7 @@ from neutrino.resources import (
     dns,
     external_net,
     extra_dhcp_opts,
+    flavors,
     floatingip,
     floatingip_pool,
     ip_availability,
@@ -38,6 +39,7 @@ from neutrino.resources import (
     router,
     security_group,
     segment,
+    service_type,
     subnet,
     subnetpool,
 )
@@ -148,6 +150,8 @@ CATALOG: tuple[Feature, ...] = (
     subnetpool.SUBNET_ALLOCATION,
     default_security_group_rule.DEFAULT_RULES,
     default_security_group_rule.DEFAULT_STATEFULNESS,
+    service_type.FEATURE,
+    flavors.FLAVORS,
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,
@@ -155,6 +159,7 @@ CATALOG: tuple[Feature, ...] = (
     router.EXTRAROUTE,
     router.EXTRAROUTE_ATOMIC,
     router.ROUTER_AVAILABILITY_ZONE,
+    flavors.L3_FLAVORS,
     security_group.NORMALIZED_CIDR,
     security_group.REMOTE_ADDRESS_GROUP,
     security_group.RULES_BELONGS_TO_DEFAULT_SG,

@@ -12,15 +12,25 @@ from neutrino.services.default_security_group_rules import (
     SecurityGroupDefaultStatefulnessService,
 )
 from neutrino.services.deps import Deps
+from neutrino.services.flavors import FlavorService, ServiceProfileService
+from neutrino.services.service_providers import ServiceProviders
 
 
 @dataclass
 class ExtensionsA:
     default_sg_rules: DefaultSecurityGroupRuleService
     sg_default_statefulness: SecurityGroupDefaultStatefulnessService
+    service_providers: ServiceProviders
+    flavors: FlavorService
+    service_profiles: ServiceProfileService
 
 
 def build(core: Any, deps: Deps) -> ExtensionsA:
+    providers = ServiceProviders(deps.conf.service_providers.service_provider)
+    flavors = FlavorService(deps, providers)
+    flavors.subscribe(deps.events)
     return ExtensionsA(
         default_sg_rules=DefaultSecurityGroupRuleService(deps),
-        sg_default_statefulness=SecurityGroupDefaultStatefulnessService(deps))
+        sg_default_statefulness=SecurityGroupDefaultStatefulnessService(deps),
+        service_providers=providers, flavors=flavors,
+        service_profiles=ServiceProfileService(deps, providers))
