@@ -14,8 +14,10 @@ from neutrino.api.controller import Collection, Member, View, send
 from neutrino.api.query import parse_list_query
 from neutrino.context import Context
 from neutrino.policy import Policy
+from neutrino.resources import port_binding as pb
 from neutrino.resources import validators as v
 from neutrino.services.flavors import FlavorService
+from neutrino.services.port_bindings_extended import PortBindingNotFound, PortBindingsExtended
 from neutrino.services.service_providers import ServiceProviders
 
 
@@ -116,6 +118,115 @@ class FlavorProfile:
         resp.status = 204
 
 
+# -- binding-extended -----------------------------------------------------------------
+
+BINDING_FILTERS = ("host", "vif_type", "vnic_type", "status")
+
+
+def _binding_body(req: falcon.Request, allowed: tuple[str, ...]) -> dict:
+    body = bodies.decode(req.bounded_stream.read())
+    if not isinstance(body, dict) or not isinstance(body.get("binding"), dict):
+        raise exc.HTTPBadRequest("Unable to find 'binding' in request body")
+    item = body["binding"]
+    unknown = [k for k in item if k not in (*allowed, "project_id", "tenant_id")]
+    if unknown:
+        raise exc.HTTPBadRequest(f"Unrecognized attribute(s) '{', '.join(unknown)}'")
+    out: dict = {}
+    if "host" in item:
+        out["host"] = v.string("host", pb.HOST_MAX_LEN)(item["host"])
+    if "vnic_type" in item:
+        out["vnic_type"] = pb.convert_vnic_type(item["vnic_type"])
+    if "profile" in item:
+        out["profile"] = pb.convert_profile(item["profile"])
+    return out
+
+
+class _BindingAPI:
+    def __init__(self, bindings: PortBindingsExtended, policy: Policy) -> None:
+        self.bindings = bindings
+        self.policy = policy
+
+    def _authorize(self, ctx: Context, action: str, port_id: str) -> dict:
+        target = self.bindings.owner(port_id)
+        self.policy.enforce(ctx, action, target)
+        return target
+
+    def _may_read(self, ctx: Context, port_id: str) -> bool:
+        return self.policy.check(ctx, "get_port_binding", self.bindings.owner(port_id))
+
+
+def _fields(req: falcon.Request, binding: dict) -> dict:
+    fields = [f for f in req.get_param_as_list("fields") or [] if f]
+    return {k: binding[k] for k in fields if k in binding} if fields else binding
+
+
+class PortBindingList(_BindingAPI):
+    """GET (list, filters host/vif_type/vnic_type/status) and POST
+    /v2.0/ports/{id}/bindings."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.ctx
+        filters: dict[str, list[str]] = {}
+        for key, value in parse_qsl(req.query_string, keep_blank_values=True):
+            if key == "fields":
+                continue
+            if key not in BINDING_FILTERS:
+                raise exc.HTTPBadRequest(f"['{key}'] is invalid attribute for filtering")
+            filters.setdefault(key, []).append(value)
+        if not self._may_read(ctx, resource_id):
+            send(resp, {"bindings": []})
+            return
+        send(resp, {"bindings": [_fields(req, b) for b in
+                                 self.bindings.list(resource_id, filters)]})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        ctx: Context = req.context.ctx
+        item = _binding_body(req, ("host", "vnic_type", "profile"))
+        if "host" not in item:
+            raise exc.HTTPBadRequest("Failed to parse request. Required attribute 'host' "
+                                     "not specified")
+        self._authorize(ctx, "create_port_binding", resource_id)
+        created = self.bindings.create(resource_id, item["host"],
+                                       item.get("vnic_type", pb.VNIC_NORMAL),
+                                       item.get("profile", {}))
+        send(resp, {"binding": created}, 201)
+
+
+class PortBindingItem(_BindingAPI):
+    """GET, PUT (vnic_type, profile) and DELETE /v2.0/ports/{id}/bindings/{host}."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+               host: str) -> None:
+        ctx: Context = req.context.ctx
+        if not self._may_read(ctx, resource_id):
+            raise PortBindingNotFound(port_id=resource_id, host=host)
+        send(resp, {"binding": _fields(req, self.bindings.get(resource_id, host))})
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+               host: str) -> None:
+        ctx: Context = req.context.ctx
+        changes = _binding_body(req, ("vnic_type", "profile"))
+        self._authorize(ctx, "update_port_binding", resource_id)
+        send(resp, {"binding": self.bindings.update(ctx, resource_id, host, changes)})
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+                  host: str) -> None:
+        ctx: Context = req.context.ctx
+        self._authorize(ctx, "delete_port_binding", resource_id)
+        self.bindings.delete(ctx, resource_id, host)
+        resp.status = 204
+
+
+class PortBindingActivate(_BindingAPI):
+    """PUT /v2.0/ports/{id}/bindings/{host}/activate."""
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+               host: str) -> None:
+        ctx: Context = req.context.ctx
+        self._authorize(ctx, "activate", resource_id)
+        send(resp, {"binding": self.bindings.activate(ctx, resource_id, host)})
+
+
 def add_routes(app: falcon.App, core: Any) -> None:
     ext = core.ext_a
     policy, conf = core.policy, core.conf
@@ -137,3 +248,9 @@ def add_routes(app: falcon.App, core: Any) -> None:
                   FlavorProfiles(ext.flavors, policy))
     app.add_route("/v2.0/flavors/{resource_id}/service_profiles/{profile_id}",
                   FlavorProfile(ext.flavors, policy))
+    bindings = ext.port_bindings
+    app.add_route("/v2.0/ports/{resource_id}/bindings", PortBindingList(bindings, policy))
+    app.add_route("/v2.0/ports/{resource_id}/bindings/{host}",
+                  PortBindingItem(bindings, policy))
+    app.add_route("/v2.0/ports/{resource_id}/bindings/{host}/activate",
+                  PortBindingActivate(bindings, policy))

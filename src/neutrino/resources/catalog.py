@@ -130,6 +130,7 @@ CATALOG: tuple[Feature, ...] = (
     port_attributes.PORT_DEVICE_PROFILE,
     port_attributes.PORT_TRUSTED_VIF,
     port_binding.FEATURE,
+    port_binding.BINDING_EXTENDED,
     dns.FEATURE,
     address_scope.FEATURE,
     allowed_address_pairs.FEATURE,

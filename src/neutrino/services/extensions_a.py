@@ -13,6 +13,8 @@ from neutrino.services.default_security_group_rules import (
 )
 from neutrino.services.deps import Deps
 from neutrino.services.flavors import FlavorService, ServiceProfileService
+from neutrino.services.port_binding import PortBindings
+from neutrino.services.port_bindings_extended import PortBindingsExtended
 from neutrino.services.service_providers import ServiceProviders
 
 
@@ -23,6 +25,7 @@ class ExtensionsA:
     service_providers: ServiceProviders
     flavors: FlavorService
     service_profiles: ServiceProfileService
+    port_bindings: PortBindingsExtended
 
 
 def build(core: Any, deps: Deps) -> ExtensionsA:
@@ -33,4 +36,10 @@ def build(core: Any, deps: Deps) -> ExtensionsA:
         default_sg_rules=DefaultSecurityGroupRuleService(deps),
         sg_default_statefulness=SecurityGroupDefaultStatefulnessService(deps),
         service_providers=providers, flavors=flavors,
-        service_profiles=ServiceProfileService(deps, providers))
+        service_profiles=ServiceProfileService(deps, providers),
+        port_bindings=PortBindingsExtended(deps, _mechanisms(core), core.ports))
+
+
+def _mechanisms(core: Any) -> Any:
+    """The MechanismManager the port's own binding uses (the ports' extension)."""
+    return next(e.mechanisms for e in core.ports.extensions if isinstance(e, PortBindings))
