@@ -80,6 +80,12 @@ BEHAVIOURS: tuple[Feature, ...] = (
                   "functions for quotas usage statistics per project",
                   "2017-02-10T10:00:00-00:00"),
     )),
+    extension("quota-check-limit", "Quota engine limit check", "Support for checking "
+              "the resource usage before applying a new quota limit",
+              "2021-09-08T16:00:00-00:00"),
+    extension("quota-check-limit-default", "Quota engine limit check by default",
+              "By default, the Neutron quota engine checks the resource usage before "
+              "applying a new quota limit", "2024-08-21T16:00:00-00:00"),
     extension("rbac-address-group", "Add address_group type to RBAC",
               "Add address_group type to network RBAC", "2021-01-20T00:00:00-00:00"),
     extension("rbac-address-scope", "Add address_scope type to RBAC",
