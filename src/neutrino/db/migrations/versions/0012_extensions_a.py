@@ -125,8 +125,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("ml2_port_bindings_inactive")
-    with op.batch_alter_table("flavorserviceprofilebindings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_flavorserviceprofilebindings_service_profile_id"))
+    # Its index goes with it (MySQL refuses to drop an index a foreign key needs).
     op.drop_table("flavorserviceprofilebindings")
     op.drop_table("serviceprofiles")
     op.drop_table("flavors")
