@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
+from neutrino.contract import topics
 from neutrino.db.engine import Database
-from neutrino.rpc import topics
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from server import Api, assert_error
 

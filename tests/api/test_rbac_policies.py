@@ -336,12 +336,16 @@ def test_default_external_network_stays_shared_with_everyone(own_project_admin: 
         policies = admin.get(f"rbac-policies?object_id={net['id']}"
                              "&action=access_as_external&target_tenant=*").json()
         [policy] = policies["rbac_policies"]
-        assert_error(admin.delete(f"rbac-policies/{policy['id']}"), 400, "InvalidInput",
-                     "Invalid input for operation: Default external networks must be "
-                     "shared to everyone.")
+        # Upstream: 409 RbacPolicyInUse, for a delete and a retarget alike.
+        in_use = (f"RBAC policy on object {net['id']} cannot be removed because other "
+                  "objects depend on it.\nDetails: Default external networks must be "
+                  "shared to everyone.")
+        assert_error(admin.delete(f"rbac-policies/{policy['id']}"), 409, "RbacPolicyInUse",
+                     in_use)
         response = admin.put(f"rbac-policies/{policy['id']}",
                              {"rbac_policy": {"target_tenant": project()}})
-        assert_error(response, 400, "InvalidInput")
+        assert_error(response, 409, "RbacPolicyInUse", in_use)
+        assert admin.get(f"rbac-policies/{policy['id']}").json()["rbac_policy"] == policy
     finally:
         if not found:
             assert admin.delete(f"networks/{net['id']}").status_code == 204

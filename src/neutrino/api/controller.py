@@ -11,14 +11,17 @@ from urllib.parse import urlencode
 
 import falcon
 import orjson
+from oslo_config import cfg
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.attributes import Resource
 from neutrino.resources.validators import UUID_RE
+from neutrino.services import prepare
 
 IF_MATCH_RE = re.compile(r"^\s*revision_number=(\d+)\s*$")
 
@@ -86,7 +89,7 @@ class View:
 class Collection:
     """``/v2.0/<collection>``: list and create."""
 
-    def __init__(self, service: Service, policy: Policy, conf: Any) -> None:
+    def __init__(self, service: Service, policy: Policy, conf: cfg.ConfigOpts) -> None:
         self.service = service
         self.resource = service.resource
         self.policy = policy
@@ -116,7 +119,7 @@ class Collection:
         ctx: Context = req.context.ctx
         items, bulk = bodies.items_for_create(self.resource, bodies.decode(req.bounded_stream
                                                                               .read()))
-        prepared = [bodies.prepare_create(self.resource, item, ctx) for item in items]
+        prepared = [prepare.prepare_create(self.resource, item, ctx) for item in items]
         created = self.service.create_bulk(ctx, prepared, self._authorizer(ctx))
         if bulk:
             send(resp, {self.resource.collection: [self.view.render(ctx, c)
@@ -166,7 +169,7 @@ class Member:
     def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
         ctx: Context = req.context.ctx
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
-        data = bodies.prepare_update(self.resource, item)
+        data = prepare.prepare_update(self.resource, item)
         current = self.load_visible(ctx, resource_id)
         target = dict(current, **data)
         policed = [n for n in self.view.policed if n in data]
@@ -217,3 +220,23 @@ def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
         links.append({"rel": "previous", "href": url + "?" + urlencode(
             base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
     return links
+
+
+class ReadOnlyCollection:
+    """GET only (list); other methods answer 405 as upstream."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.collection.on_get(req, resp)
+
+
+class ReadOnlyMember:
+    """GET only (show); other methods answer 405 as upstream."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.member.on_get(req, resp, resource_id)

@@ -1,21 +1,25 @@
-"""Routes of the services in services/extensions_a.py: the generic controller for
-their collections, and what is not CRUD (see each class)."""
+"""Routes of security-groups-default-rules, security-groups-default-statefulness,
+service-type, flavors' associations and binding-extended: what the generic loop of
+`create_app` over `core.services` does not serve (see each class). Flavors and
+service profiles themselves are ordinary collections there."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl
 
 import falcon
+from oslo_config import cfg
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
 from neutrino.api.controller import Collection, Member, View, send
 from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.core import Core
 from neutrino.policy import Policy
 from neutrino.resources import port_binding as pb
 from neutrino.resources import validators as v
+from neutrino.services import prepare
 from neutrino.services.flavors import FlavorService
 from neutrino.services.port_bindings_extended import PortBindingNotFound, PortBindingsExtended
 from neutrino.services.service_providers import ServiceProviders
@@ -42,7 +46,7 @@ class StatefulnessCollection(Collection):
             items, bulk = bodies.items_for_create(self.resource, body)
         prepared = []
         for item in items:
-            data = bodies.prepare_create(self.resource, item, ctx)
+            data = prepare.prepare_create(self.resource, item, ctx)
             if item.get("project_id") in (None, "") and item.get("tenant_id") in (None, ""):
                 data["project_id"] = None
             prepared.append(data)
@@ -58,7 +62,8 @@ class ServiceProviderList:
     """GET /v2.0/service-providers: filters, fields and sorting; no ids, so no
     pagination links (other methods answer 405)."""
 
-    def __init__(self, providers: ServiceProviders, policy: Policy, conf: Any) -> None:
+    def __init__(self, providers: ServiceProviders, policy: Policy, conf: cfg.ConfigOpts
+                 ) -> None:
         self.providers = providers
         self.view = View(providers.resource, policy)
         self.max_limit = conf.pagination_max_limit
@@ -227,28 +232,23 @@ class PortBindingActivate(_BindingAPI):
         send(resp, {"binding": self.bindings.activate(ctx, resource_id, host)})
 
 
-def add_routes(app: falcon.App, core: Any) -> None:
-    ext = core.ext_a
+def add_routes(app: falcon.App, core: Core) -> None:
     policy, conf = core.policy, core.conf
-    rules = ext.default_sg_rules
+    rules = core.default_security_group_rules
     path = f"/v2.0/{rules.resource.url_path}"
     app.add_route(path, Collection(rules, policy, conf))
     app.add_route(path + "/{resource_id}", NoUpdateMember(rules, policy))
-    settings = ext.sg_default_statefulness
+    settings = core.security_group_default_statefulness
     path = f"/v2.0/{settings.resource.url_path}"
     app.add_route(path, StatefulnessCollection(settings, policy, conf))
     app.add_route(path + "/{resource_id}", Member(settings, policy))
     app.add_route("/v2.0/service-providers",
-                  ServiceProviderList(ext.service_providers, policy, conf))
-    for service in (ext.flavors, ext.service_profiles):
-        path = f"/v2.0/{service.resource.url_path}"
-        app.add_route(path, Collection(service, policy, conf))
-        app.add_route(path + "/{resource_id}", Member(service, policy))
+                  ServiceProviderList(core.service_providers, policy, conf))
     app.add_route("/v2.0/flavors/{resource_id}/service_profiles",
-                  FlavorProfiles(ext.flavors, policy))
+                  FlavorProfiles(core.flavors, policy))
     app.add_route("/v2.0/flavors/{resource_id}/service_profiles/{profile_id}",
-                  FlavorProfile(ext.flavors, policy))
-    bindings = ext.port_bindings
+                  FlavorProfile(core.flavors, policy))
+    bindings = core.port_bindings
     app.add_route("/v2.0/ports/{resource_id}/bindings", PortBindingList(bindings, policy))
     app.add_route("/v2.0/ports/{resource_id}/bindings/{host}",
                   PortBindingItem(bindings, policy))

@@ -121,8 +121,9 @@ IP_PROTOCOLS = {
 SUPPORTED_PROTOCOLS: list[Any] = [None, *sorted(IP_PROTOCOLS)]
 PORT_PROTOCOLS = {6, 17, 33, 132, 136}           # tcp udp dccp sctp udplite
 ICMP_PROTOCOLS = {1, 58}
+# Refused with ethertype IPv4 (upstream's list: names and numbers).
 IPV6_ONLY_PROTOCOLS = {"ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt",
-                       "ipv6-opts", "ipv6-route", "58"}
+                       "ipv6-opts", "ipv6-route", "41", "43", "44", "58", "59", "60"}
 ETHERTYPES = ["IPv4", "IPv6"]
 DIRECTIONS = ["ingress", "egress"]
 ANY_PREFIXES = {"0.0.0.0/0", "::/0"}
@@ -306,7 +307,9 @@ SECURITY_GROUP_RULE.add(
     Attr("remote_address_group_id", convert=v.uuid_or_none("remote_address_group_id"),
          default=None),
     Attr("normalized_cidr", allow_post=False, filterable=False, sortable=False),
-    Attr("remote_group_id", convert=v.uuid_or_none("remote_group_id"), default=None),
+    # Any id (upstream does not check its form): one that is no group is a 404.
+    Attr("remote_group_id", convert=lambda value: None if value is None else v.string(
+        "remote_group_id")(value), default=None),
     Attr("belongs_to_default_sg", allow_post=False, sortable=False,
          filter_convert=v.query_bool),
     Attr("description", convert=v.string("description", v.DESCRIPTION_MAX_LEN),

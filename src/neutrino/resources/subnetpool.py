@@ -3,7 +3,6 @@ prefixes subnets are carved from, and the subnet attributes that ask for one."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from neutrino import exceptions as exc
@@ -79,22 +78,6 @@ class NetworkSubnetPoolAffinityError(exc.BadRequest):
                "pool.")
 
 
-def _subnet_problem(value: Any) -> str | None:
-    """Upstream's "type:subnet" check: a CIDR with a prefix length, IPv4 in canonical
-    form, no host bits."""
-    if not isinstance(value, str) or value != value.strip() or "%" in value:
-        return f"'{value}' is not a valid IP subnet"
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return f"'{value}' is not a valid IP subnet"
-    canonical = str(net) == value if net.version == 4 else (
-        ipaddress.ip_address(value.split("/", 1)[0]) == net.network_address)
-    if "/" not in value or not canonical:
-        return f"'{value}' isn't a recognized IP subnet cidr, '{net}' is recommended"
-    return None
-
-
 def prefix_list(attr: str) -> Any:
     """A list of CIDRs (upstream's "type:subnet_list")."""
     def convert(value: Any) -> list[str]:
@@ -104,7 +87,7 @@ def prefix_list(attr: str) -> Any:
         if strings and len(set(value)) != len(value):
             raise v.bad(attr, f"Duplicate items in the list: '{', '.join(value)}'")
         for item in value:
-            problem = _subnet_problem(item)
+            problem = v.subnet_problem(item)
             if problem:
                 raise v.bad(attr, problem)
         return list(value)

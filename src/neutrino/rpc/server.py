@@ -18,11 +18,14 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 from neutrino.db.engine import Database
-from neutrino.rpc import topics, transport
 from neutrino.rpc.agent_endpoints import AgentEndpoint
+from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
+from neutrino.rpc.metadata_endpoints import MetadataEndpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -101,18 +104,21 @@ class RpcService:
         return transport.is_in_process(self.conf)
 
 
-def endpoints_for(conf: cfg.ConfigOpts, db: Database, core: Any = None
-                  ) -> dict[str, list[Any]]:
-    """The server's endpoints per topic; the agents' q-plugin calls need the API's
-    services (`core`, neutrino.api.app.Core) so their changes publish events."""
+def endpoints_for(conf: cfg.ConfigOpts, db: Database,
+                  core: ServerServices | None = None) -> dict[str, list[Any]]:
+    """The server's endpoints per topic; the agents' q-plugin calls need the
+    server's services (`core`: the ports, the event registry) so their changes
+    publish events as an API request's do. Without them: state reports only."""
     registry = core.events if core is not None else None
     endpoints: dict[str, list[Any]] = {
         topics.REPORTS: [AgentStateEndpoint(db, conf.agent_down_time, registry)]}
     if core is not None:
         endpoints.setdefault(topics.PLUGIN, []).append(L2Endpoint(core))
         endpoints[topics.PLUGIN].append(AgentEndpoint(core))
+        endpoints[topics.PLUGIN].append(MetadataEndpoint(core))
     return endpoints
 
 
-def start(conf: cfg.ConfigOpts, db: Database, core: Any = None) -> RpcService:
+def start(conf: cfg.ConfigOpts, db: Database, core: ServerServices | None = None
+          ) -> RpcService:
     return RpcService(conf, endpoints_for(conf, db, core)).start()

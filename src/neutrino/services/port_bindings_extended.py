@@ -12,8 +12,6 @@ becomes INACTIVE. Only compute ports (device_owner compute:*) have several.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +22,7 @@ from neutrino.ml2.mechanism import Binding, MechanismManager
 from neutrino.resources import port_binding as pb
 from neutrino.services.deps import Deps
 from neutrino.services.port_binding import UNBOUND, BindingRow, _dumps, _loads, load_bindings
+from neutrino.services.ports import PortService
 
 P = models.Port
 I = models.PortBindingInactive  # noqa: E741 - the table's initial, as P for ports
@@ -77,8 +76,9 @@ def _inactive_rows(session: Session, port_id: str) -> list[BindingRow]:
 
 
 class PortBindingsExtended:
-    def __init__(self, deps: Deps, mechanisms: MechanismManager, ports: Any) -> None:
-        """`ports`: the PortService, whose update (re)binds the port's own binding."""
+    def __init__(self, deps: Deps, mechanisms: MechanismManager, ports: PortService
+                 ) -> None:
+        """`ports`: its update (re)binds the port's own binding."""
         self.deps = deps
         self.mechanisms = mechanisms
         self.ports = ports

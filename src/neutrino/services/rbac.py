@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.services import common
-from neutrino.services.listing import rows_for_ids
 
 SHARED = "access_as_shared"
 EXTERNAL = "access_as_external"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
+from neutrino.db.listing import ListQuery
 from neutrino.resources.flavors import L3_ROUTER_NAT
 from neutrino.resources.service_type import SERVICE_PROVIDER
 

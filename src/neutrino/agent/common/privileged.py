@@ -143,7 +143,8 @@ class Kernel:
             found = self._ip.link_lookup(ifname=name)
         if not found:
             raise LookupError(f"no link {name} in namespace {self.namespace or '(own)'}")
-        return found[0]
+        index: int = found[0]  # pyroute2 is untyped
+        return index
 
     def exists(self, name: str) -> bool:
         with self._lock:
@@ -542,7 +543,7 @@ def run_in_namespace(function: Callable[[], None], namespace: str | None) -> Non
 
 
 def spawn(cmd: Sequence[str], namespace: str | None = None,
-          log_path: str | None = None) -> subprocess.Popen:
+          log_path: str | None = None) -> subprocess.Popen[bytes]:
     """Start a long-running tool (dnsmasq) in its own session; the caller keeps the
     Popen (pid) to stop it."""
     full = in_namespace(cmd, namespace)
@@ -567,6 +568,17 @@ def process_cmdline(pid: int) -> list[str] | None:
     except (OSError, IndexError):
         return None
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
+
+
+def process_in_namespace(pid: int, namespace: str) -> bool:
+    """Whether a process runs in the named network namespace (and not in one that
+    was deleted and made again under the same name)."""
+    try:
+        inside = os.stat(f"/proc/{pid}/ns/net")
+        named = os.stat(os.path.join(NETNS_RUN_DIR, namespace))
+    except OSError:
+        return False
+    return (inside.st_dev, inside.st_ino) == (named.st_dev, named.st_ino)
 
 
 def signal_process(pid: int, signum: int) -> bool:

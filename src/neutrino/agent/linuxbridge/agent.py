@@ -24,9 +24,10 @@ from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
 from neutrino.agent.linuxbridge.reconciler import Reconciler
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
 
@@ -41,9 +42,10 @@ UNSUPPORTED_NETWORK_TYPES = {
 }
 
 
-def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -> dict:
+def agent_state(host: str, settings: Settings, devices: int, start_flag: bool
+                ) -> AgentState:
     """The state report (heartbeat) of this agent, as upstream's shows it."""
-    configurations: dict[str, Any] = {
+    configurations: dict[str, object] = {
         "interface_mappings": dict(settings.interface_mappings),
         "bridge_mappings": {},
         "tunnel_types": settings.tunnel_types,
@@ -54,8 +56,8 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -
         # no 802.1Q sub-interfaces, GRE or Geneve, so the agent does not realise them).
         "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
     }
-    state = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
-             "topic": TOPIC, "host": host, "configurations": configurations}
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
+                         "topic": TOPIC, "host": host, "configurations": configurations}
     if start_flag:
         state["start_flag"] = True
     return state
