@@ -182,6 +182,35 @@ def test_new_groups_are_made_from_the_templates(api: Api, templates: list[str]) 
     assert rule_keys(shown["security_group_rules"]) == expected(for_others, group["id"])
 
 
+def test_admin_listing_a_new_projects_groups_makes_its_default_from_templates(
+        api: Api, templates: list[str]) -> None:
+    """Tempest's flow (neutron-tempest-plugin's custom default rules test): custom
+    templates, then an admin lists a brand-new project's groups by tenant_id; the
+    default group that listing creates has the templates' rules, as its rules
+    collection shows too."""
+    port = 10000 + uuid.uuid4().int % 50000
+    templates.append(template(api, **tcp_rule(port, True, False,
+                                              remote_group_id="PARENT"))["id"])
+    templates.append(template(api, direction="egress", ethertype="IPv6", protocol="udp",
+                              remote_ip_prefix="2001:db8::/64", used_in_default_sg=True,
+                              used_in_non_default_sg=True)["id"])
+    for_default = api.get(f"{PATH}?used_in_default_sg=true").json()[
+        "default_security_group_rules"]
+    project_id = f"p-{uuid.uuid4().hex}"
+    api.get(f"security-groups?tenant_id={project_id}")
+    (default,) = api.get(f"security-groups?tenant_id={project_id}&name=default").json()[
+        "security_groups"]
+    assert default["project_id"] == project_id
+    assert rule_keys(default["security_group_rules"]) == expected(for_default,
+                                                                  default["id"])
+    listed = api.get(f"security-group-rules?security_group_id={default['id']}").json()[
+        "security_group_rules"]
+    assert rule_keys(listed) == expected(for_default, default["id"])
+    assert {r["project_id"] for r in listed} == {project_id}
+    assert {(r["protocol"], r["remote_group_id"]) for r in listed
+            if r["protocol"] == "tcp"} == {("tcp", default["id"])}
+
+
 def test_template_rules_count_against_the_rule_quota(api: Api,
                                                      templates: list[str]) -> None:
     project_id = f"p-{uuid.uuid4().hex}"
