@@ -69,6 +69,10 @@ from neutrino.services.port_bindings_extended import PortBindingsExtended
 from neutrino.services.port_security import NetworkPortSecurity, PortPortSecurity
 from neutrino.services.port_security_groups import PortSecurityGroups
 from neutrino.services.ports import PortService
+from neutrino.services.qos_bindings import NetworkQos, PortQos, validate_use
+from neutrino.services.qos_drivers import QosDrivers
+from neutrino.services.qos_notifier import NetworkIds, QosAgentNotifier
+from neutrino.services.qos_policies import QosPolicyService
 from neutrino.services.quotas import QuotaService
 from neutrino.services.rbac_policies import RbacPolicyService
 from neutrino.services.router_interfaces import RouterInterfaces
@@ -88,7 +92,7 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | SecurityGroupRuleService | AddressGroupService | AgentService
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
-               | FlavorService | ServiceProfileService)
+               | QosPolicyService | FlavorService | ServiceProfileService)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,10 @@ class Core:
     network_segment_ranges: NetworkSegmentRangeService
     dhcp_scheduler: DhcpScheduler
     auto_allocated_topology: AutoAllocatedTopologyService
+    # QoS (issue 14): what the loaded mechanism drivers apply, and the policies
+    # (their rules are sub-resources: api/qos.py).
+    qos_drivers: QosDrivers
+    qos_policies: QosPolicyService
     # The templates of new groups' rules (security-groups-default-rules) and the
     # default statefulness of new groups (security-groups-default-statefulness).
     default_security_group_rules: DefaultSecurityGroupRuleService
@@ -170,6 +178,17 @@ def _routers_updated(notifier: Notifier) -> L3AgentNotifier:
     return L3AgentNotifier(cast)
 
 
+def _qos_networks_updated(notifier: Notifier, db: Database) -> QosAgentNotifier:
+    """QoS policy changes go out as network_update casts through the notifier; the
+    affected networks are listed on its thread."""
+    def cast(network_ids: NetworkIds) -> None:
+        notifier.enqueue(lambda: [
+            Cast(topics.NETWORK_UPDATE, "network_update",
+                 {"network": {"id": i, "revision_number": None}})
+            for i in network_ids()])
+    return QosAgentNotifier(db, cast)
+
+
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     db = db or database(conf)
     registry = Registry()
@@ -183,11 +202,14 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     sync_default_ranges(db, types)
     types.sync_allocations(db)
     types.subscribe(registry)
+    # QoS (issue 14): qos_policy_id on networks and ports, checked against what the
+    # loaded drivers apply.
+    qos_drivers = QosDrivers(conf.ml2.mechanism_drivers)
     # Features that add attributes to networks and ports, in the order they run
     # (port security before what depends on it).
     network_extensions: list[ResourceExtension] = [
         ProviderNetworks(types), NetworkPortSecurity(), NetworkAvailabilityZones(),
-        NetworkDNS(), ExternalNetworks(), NetworkAddressScopes()]
+        NetworkDNS(), ExternalNetworks(), NetworkAddressScopes(), NetworkQos(qos_drivers)]
     agents = AgentService(deps)
     # Port binding asks the agents' reports (alive, configurations) where it binds.
     mechanisms = MechanismManager(conf, agents.to_dicts)
@@ -195,7 +217,9 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         PortPortSecurity(), AllowedAddressPairs(conf.max_allowed_address_pair),
         PortSecurityGroups(), ExtraDhcpOpts(), PortBindings(mechanisms), PortDNS(conf),
         # after the binding: trusted shows in binding:profile
-        UplinkStatusPropagation(), PortDeviceProfile(), PortTrustedVif()]
+        UplinkStatusPropagation(), PortDeviceProfile(), PortTrustedVif(),
+        # after the binding: the policy's rules are checked against the vnic type
+        PortQos(qos_drivers)]
     networks = NetworkService(deps, network_extensions, types.max_mtu)
     subnets = SubnetService(deps)
     ports = PortService(deps, port_extensions)
@@ -218,6 +242,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     rbac_policies.subscribe(registry)
     dhcp_scheduler = DhcpScheduler(deps, agents, ports)
     dhcp_scheduler.subscribe(registry)
+    qos_policies = QosPolicyService(deps, validate_use(qos_drivers))
+    _qos_networks_updated(notifier, db).subscribe(registry)
 
     # Flavors: a router created with a flavor_id is checked against them.
     service_providers = ServiceProviders(conf.service_providers.service_provider)
@@ -235,7 +261,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
-        segment_ranges, flavors, service_profiles)
+        segment_ranges, qos_policies, flavors, service_profiles)
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -252,6 +278,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         network_segment_ranges=segment_ranges, dhcp_scheduler=dhcp_scheduler,
         auto_allocated_topology=AutoAllocatedTopologyService(
             db, networks, subnets, routers, router_interfaces),
+        qos_drivers=qos_drivers, qos_policies=qos_policies,
         default_security_group_rules=DefaultSecurityGroupRuleService(deps),
         security_group_default_statefulness=SecurityGroupDefaultStatefulnessService(deps),
         service_providers=service_providers, flavors=flavors,

@@ -198,6 +198,23 @@ RESOURCE_RULES = [
     ("get_l3-routers", ADMIN_ONLY),
     ("delete_l3-router", ADMIN_ONLY),
     ("get_l3-agents", ADMIN_ONLY),
+    # QoS (issue 14): policies and rules are managed by administrators; projects
+    # read their own and shared policies; the rule types are an administrator's view.
+    ("shared_qos_policy", "field:policies:shared=True"),
+    ("get_policy", "rule:admin_or_owner or rule:shared_qos_policy"),
+    *[(f"{action}_policy", ADMIN_ONLY) for action in ("create", "update", "delete")],
+    ("get_rule_type", ADMIN_ONLY),
+    *[(f"get_{prefix}_{rule}_rule", "rule:admin_or_owner or rule:shared_qos_policy")
+      for prefix in ("policy", "alias")
+      for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
+                   "minimum_packet_rate", "packet_rate_limit")],
+    *[(f"{action}_{prefix}_{rule}_rule", ADMIN_ONLY)
+      for action in ("create", "update", "delete") for prefix in ("policy", "alias")
+      for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
+                   "minimum_packet_rate", "packet_rate_limit")
+      if not (prefix == "alias" and action == "create")],
+    *[(f"{action}_{resource}:qos_policy_id", ADMIN_ONLY)
+      for action in ("create", "update") for resource in ("network", "port")],
     # RBAC policies: only an administrator shares with every project ("*")
     ("restrict_wildcard", "(not field:rbac_policy:target_tenant=* and "
                           "not field:rbac_policy:target_project=*) or rule:admin_only"),
@@ -207,7 +224,7 @@ RESOURCE_RULES = [
     ("update_rbac_policy:target_tenant", "rule:restrict_wildcard and rule:admin_or_owner"),
     ("get_rbac_policy", ADMIN_OR_OWNER),
     ("delete_rbac_policy", ADMIN_OR_OWNER),
-    # -- ext1: default security group rules and statefulness, service providers,
+    # -- default security group rules and statefulness, service providers,
     # flavors and service profiles, a port's bindings (binding-extended)
     ("create_default_security_group_rule", ADMIN_ONLY),
     ("get_default_security_group_rule", "rule:regular_user"),
@@ -231,7 +248,6 @@ RESOURCE_RULES = [
     *[(f"{action}_port_binding", "rule:admin_only or rule:context_is_advsvc")
       for action in ("create", "get", "update", "delete")],
     ("activate", "rule:admin_only or rule:context_is_advsvc"),
-    # -- end ext1
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

@@ -70,7 +70,7 @@ def test_l2_state(admin: Api, report: Reporter, plugin: PluginClient) -> None:
         "status": port["status"], "device_owner": "compute:nova",
         "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ips(p1)[0]}],
         "allowed_address_pairs": [], "port_security_enabled": True,
-        "security_groups": [group["id"]]}
+        "security_groups": [group["id"]], "qos_policy_id": None, "qos_rules": []}
     assert port["revision_number"] >= p1["revision_number"]
 
     [network] = state["networks"]
@@ -276,3 +276,31 @@ def test_l2_state_query_count_does_not_grow_with_ports(core: object) -> None:
     assert len(large_state["remote_groups"].popitem()[1]["IPv4"]) == 120
     assert large == small
     assert large <= 20
+
+
+def test_l2_state_carries_qos_rules(admin: Api, report: Reporter,
+                                    plugin: PluginClient) -> None:
+    """Each port's effective rules: its own policy's, else its network's; none for
+    the network's own (network:*) ports."""
+    host = unique("qos-host")
+    report(lb_state(host, "192.0.2.9"))
+    net_policy = admin.post("qos/policies", {"policy": {"name": "n"}}).json()["policy"]
+    port_policy = admin.post("qos/policies", {"policy": {"name": "p"}}).json()["policy"]
+    bw = admin.post(f"qos/policies/{net_policy['id']}/bandwidth_limit_rules",
+                    {"bandwidth_limit_rule": {"max_kbps": 2000}}).json()[
+        "bandwidth_limit_rule"]
+    mark = admin.post(f"qos/policies/{port_policy['id']}/dscp_marking_rules",
+                      {"dscp_marking_rule": {"dscp_mark": 26}}).json()["dscp_marking_rule"]
+    net = admin.network(name=unique("qnet"), qos_policy_id=net_policy["id"])
+    admin.subnet(net["id"], "10.21.0.0/24", enable_dhcp=False)
+    bound = {"binding:host_id": host}
+    inherits = admin.port(net["id"], device_owner="compute:nova", **bound)
+    own = admin.port(net["id"], device_owner="compute:nova",
+                     qos_policy_id=port_policy["id"], **bound)
+    router_port = admin.port(net["id"], device_owner="network:router_interface", **bound)
+    state = plugin.call("get_desired_state", host=host, kind="l2")
+    by_id = {p["id"]: p for p in state["ports"]}
+    assert by_id[inherits["id"]]["qos_policy_id"] == net_policy["id"]
+    assert by_id[inherits["id"]]["qos_rules"] == [dict(bw, type="bandwidth_limit")]
+    assert by_id[own["id"]]["qos_rules"] == [dict(mark, type="dscp_marking")]
+    assert by_id[router_port["id"]]["qos_rules"] == []

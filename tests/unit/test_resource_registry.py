@@ -79,7 +79,8 @@ def test_response_key_order() -> None:
         "mtu", "router:external", "is_default", "provider:network_type",
         "provider:physical_network", "provider:segmentation_id", "segments",
         "dns_domain", "ipv4_address_scope", "ipv6_address_scope",
-        "port_security_enabled", "availability_zone_hints", "availability_zones"]
+        "port_security_enabled", "availability_zone_hints", "availability_zones",
+        "qos_policy_id"]
     assert list(PORT.attrs) == [
         "id", "name", "description", "project_id", "tenant_id", "tags", "created_at",
         "updated_at", "revision_number", "network_id", "admin_state_up", "mac_address",
@@ -87,7 +88,7 @@ def test_response_key_order() -> None:
         "device_profile", "trusted", "binding:host_id", "binding:vnic_type",
         "binding:profile", "binding:vif_type", "binding:vif_details", "dns_name",
         "dns_domain", "dns_assignment", "allowed_address_pairs", "port_security_enabled",
-        "extra_dhcp_opts", "security_groups"]
+        "extra_dhcp_opts", "security_groups", "qos_policy_id", "qos_network_policy_id"]
     assert list(SUBNET.attrs)[-2:] == ["use_default_subnetpool", "segment_id"]
     assert list(REGISTRY.resource("floatingips").attrs)[-3:] == [
         "port_details", "dns_name", "dns_domain"]

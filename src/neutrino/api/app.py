@@ -17,6 +17,7 @@ from neutrino.api import (
     l3_agent_scheduler,
     member_actions,
     middleware,
+    qos,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import (
@@ -104,6 +105,8 @@ def create_app(core: Core) -> falcon.App:
     for pools_path in ("/v2.0/floatingip-pools", "/v2.0/floatingip_pools"):
         app.add_route(pools_path, pools)
     auto_allocated_topology.add_routes(app, core)
+    # QoS (issue 14): the policies are a collection above; their rules and the rule types.
+    qos.add_routes(app, core, members[core.qos_policies.resource.url_path])
     extensions_a.add_routes(app, core)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"

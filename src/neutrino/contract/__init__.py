@@ -10,7 +10,8 @@ so an agent depends on `neutrino.agent` and this package only.
   ``qdhcp-``, ``ns-``, ``qrouter-``, ``qr-``, ``qg-``).
 * One module per kind of payload, as TypedDicts (plain JSON on the wire): `l2`,
   `dhcp`, `l3` desired states (`kinds` lists them), `agent_state` (report_state),
-  `notifications` (server -> agents), `common` (shared pieces).
+  `metadata` (get_metadata_instance), `notifications` (server -> agents), `common`
+  (shared pieces), `qos` (the rules in the l2 ports).
 
 A new kind of state (metadata, QoS, FWaaS, ...) is a module here with its
 TypedDicts, an entry in `kinds`, and a builder in neutrino/services/desired_state/.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 from neutrino.contract.common import AddressesByFamily, FixedIp
+from neutrino.contract.qos import QosRule
 
 
 class AddressPair(TypedDict):
@@ -28,6 +29,10 @@ class L2Port(TypedDict):
     allowed_address_pairs: list[AddressPair]
     port_security_enabled: bool
     security_groups: list[str]  # ids, keys of L2State.security_groups
+    # QoS (issue 14): the effective policy and its rules ([]: none). A server from
+    # before QoS omits both: the agent reads them with .get() and applies no QoS.
+    qos_policy_id: NotRequired[str | None]
+    qos_rules: NotRequired[list[QosRule]]
 
 
 class PeerMac(TypedDict):

@@ -35,6 +35,7 @@ from neutrino.resources import (
     port_binding,
     port_security,
     provider,
+    qos,
     rbac_policy,
     router,
     security_group,
@@ -146,6 +147,7 @@ CATALOG: tuple[Feature, ...] = (
     security_group.FEATURE,
     subnetpool.DEFAULT_SUBNETPOOLS,
     segment.FEATURE,
+    qos.FEATURE,  # QoS (issue 14)
     # Features with resources of their own only.
     address_group.FEATURE,
     agent.FEATURE,
@@ -174,5 +176,6 @@ CATALOG: tuple[Feature, ...] = (
     security_group.STATEFUL,
     security_group.PORT_FILTERING,
     subnetpool.SUBNETPOOL_PREFIX_OPS,
+    *qos.BEHAVIOURS,  # QoS (issue 14)
     *BEHAVIOURS,
 )

@@ -37,7 +37,7 @@ class InvalidActionForType(exc.InvalidInput):
 # The object types policies may name; services.rbac registers how to query each
 # (tests/unit/test_resource_registry.py keeps the two in step).
 OBJECT_TYPES = ("network", "security_group", "address_group", "address_scope",
-                "subnetpool")
+                "subnetpool", "qos_policy")
 
 
 def object_type_value(value: Any) -> str:

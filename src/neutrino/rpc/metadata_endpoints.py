@@ -8,6 +8,7 @@ from typing import Any
 import oslo_messaging
 from sqlalchemy.orm import Session
 
+from neutrino.contract.metadata import MetadataInstance
 from neutrino.services.dns import PortDNS
 from neutrino.services.metadata_lookup import find_instance
 
@@ -22,11 +23,13 @@ class MetadataEndpoint:
 
     def get_metadata_instance(self, context: Any, ip_address: str,
                               network_id: str | None = None,
-                              router_id: str | None = None, **kwargs: Any) -> dict | None:
+                              router_id: str | None = None, **kwargs: Any
+                              ) -> MetadataInstance | None:
         """The instance with `ip_address` on the network (or the router's interface
-        networks): instance_id, project_id, port, network, subnets, floating_ips;
+        networks) (contract.metadata: the arguments are a MetadataInstanceRequest);
         None when no single instance port has it."""
-        def run(session: Session) -> dict | None:
+        def run(session: Session) -> MetadataInstance | None:
             return find_instance(session, ip_address, network_id=network_id,
                                  router_id=router_id, port_dns=self.port_dns)
-        return self.db.run(run, write=False)
+        answer: MetadataInstance | None = self.db.run(run, write=False)
+        return answer

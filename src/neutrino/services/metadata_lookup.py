@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neutrino.contract.common import FixedIp, Route
+from neutrino.contract.metadata import MetadataInstance, MetadataPort, MetadataSubnet
 from neutrino.db import models
 from neutrino.services.routers import GW_OWNER
 
@@ -42,7 +44,8 @@ def network_ids_of(session: Session, network_id: str | None, router_id: str | No
 
 
 def find_instance(session: Session, ip_address: str, network_id: str | None = None,
-                  router_id: str | None = None, port_dns: Any = None) -> dict | None:
+                  router_id: str | None = None, port_dns: Any = None
+                  ) -> MetadataInstance | None:
     """The instance behind the address (module docstring), or None. `port_dns`
     (services.dns.PortDNS) gives the port's dns_assignment, hence the hostname."""
     try:
@@ -66,16 +69,19 @@ def find_instance(session: Session, ip_address: str, network_id: str | None = No
     return _details(session, row, port_dns)
 
 
-def _details(session: Session, row: Any, port_dns: Any) -> dict:
-    fixed_ips = [{"subnet_id": s, "ip_address": ip} for s, ip in session.execute(
+def _details(session: Session, row: Any, port_dns: Any) -> MetadataInstance:
+    fixed_ips = [FixedIp(subnet_id=s, ip_address=ip) for s, ip in session.execute(
         select(IPA.subnet_id, IPA.ip_address).where(IPA.port_id == row.id)
         .order_by(IPA.subnet_id, IPA.ip_address))]
-    port: dict[str, Any] = {"id": row.id, "name": row.name or "",
-                            "network_id": row.network_id, "mac_address": row.mac_address,
-                            "device_owner": row.device_owner, "fixed_ips": fixed_ips}
+    # PortDNS extends API items: dns_name, dns_domain and dns_assignment.
+    dns: dict[str, Any] = {"id": row.id, "fixed_ips": fixed_ips}
     if port_dns is not None:
-        port_dns.extend(session, [port])
-    assignments = port.pop("dns_assignment", None) or []
+        port_dns.extend(session, [dns])
+    port = MetadataPort(id=row.id, name=row.name or "", network_id=row.network_id,
+                        mac_address=row.mac_address, device_owner=row.device_owner,
+                        fixed_ips=fixed_ips, dns_name=dns.get("dns_name") or "",
+                        dns_domain=dns.get("dns_domain") or "")
+    assignments = list(dns.get("dns_assignment") or [])
     # The name of its first IPv4 address (the one EC2's local-ipv4 shows), else any.
     assignments.sort(key=lambda a: ipaddress.ip_address(a["ip_address"]).version)
     if assignments:
@@ -92,7 +98,7 @@ def _details(session: Session, row: Any, port_dns: Any) -> dict:
                 .order_by(FIP.floating_ip_address)))}
 
 
-def _subnets(session: Session, ids: list[str]) -> list[dict]:
+def _subnets(session: Session, ids: list[str]) -> list[MetadataSubnet]:
     if not ids:
         return []
     dns: dict[str, list[tuple[int, str]]] = {}
@@ -100,14 +106,14 @@ def _subnets(session: Session, ids: list[str]) -> list[dict]:
     for subnet_id, address, order in session.execute(
             select(DNS.subnet_id, DNS.address, DNS.order).where(DNS.subnet_id.in_(ids))):
         dns.setdefault(subnet_id, []).append((order, address))
-    routes: dict[str, list[dict]] = {}
+    routes: dict[str, list[Route]] = {}
     HR = models.HostRoute
     for subnet_id, destination, nexthop in session.execute(
             select(HR.subnet_id, HR.destination, HR.nexthop).where(HR.subnet_id.in_(ids))
             .order_by(HR.destination, HR.nexthop)):
         routes.setdefault(subnet_id, []).append({"destination": destination,
                                                  "nexthop": nexthop})
-    out = []
+    out: list[MetadataSubnet] = []
     for r in session.execute(select(S.id, S.cidr, S.ip_version, S.gateway_ip,
                                     S.enable_dhcp, S.ipv6_address_mode, S.ipv6_ra_mode)
                              .where(S.id.in_(ids)).order_by(S.id)):

@@ -246,6 +246,19 @@ def _subnetpool_bound(session: Session, pool_id: str, action: str) -> set[str]:
         subnet.subnetpool_id == pool_id)))
 
 
+def _qos_policy_bound(session: Session, policy_id: str, action: str) -> set[str]:
+    """Projects with networks or ports using the QoS policy (issue 14)."""
+    networks = select(models.Network.project_id).join(
+        models.QosNetworkPolicyBinding,
+        models.QosNetworkPolicyBinding.network_id == models.Network.id).where(
+        models.QosNetworkPolicyBinding.qos_policy_id == policy_id)
+    ports = select(models.Port.project_id).join(
+        models.QosPortPolicyBinding,
+        models.QosPortPolicyBinding.port_id == models.Port.id).where(
+        models.QosPortPolicyBinding.qos_policy_id == policy_id)
+    return set(session.scalars(networks)) | set(session.scalars(ports))
+
+
 def _not_found(message: str) -> Callable[[str], exc.NeutronError]:
     def make(object_id: str) -> exc.NeutronError:
         return exc.NotFound(message % {"id": object_id})
@@ -267,3 +280,6 @@ register_type(ObjectType(
 register_type(ObjectType(
     "subnetpool", models.SubnetPool, (SHARED,),
     _not_found("Subnet pool %(id)s could not be found."), _subnetpool_bound))
+register_type(ObjectType(  # QoS (issue 14)
+    "qos_policy", models.QosPolicy, (SHARED,),
+    _not_found("QoS policy %(id)s could not be found."), _qos_policy_bound))

@@ -41,9 +41,15 @@ class Table:
     """The lookup: (kind, id, address) → instance; the sources asked are kept."""
 
     def __init__(self) -> None:
-        self.known = {("network", NET, "127.0.0.1"): Instance(
-            INSTANCE, "proj-1", {"instance_id": INSTANCE, "project_id": "proj-1",
-                                 "port": {"hostname": "vm-1", "fixed_ips": []}})}
+        # The server's answer as contract.metadata.MetadataInstance has it.
+        answer = {"instance_id": INSTANCE, "project_id": "proj-1",
+                  "port": {"id": "port-1", "name": "", "network_id": NET,
+                           "mac_address": "fa:16:3e:00:00:01",
+                           "device_owner": "compute:nova", "fixed_ips": [],
+                           "dns_name": "", "dns_domain": "", "hostname": "vm-1"},
+                  "network": {"id": NET, "name": "net", "mtu": 1500},
+                  "subnets": [], "floating_ips": []}
+        self.known = {("network", NET, "127.0.0.1"): Instance(INSTANCE, "proj-1", answer)}
         self.asked: list[Source] = []
 
     def __call__(self, source: Source) -> Instance | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import logging
 import os
 import select
@@ -592,3 +593,56 @@ def signal_process(pid: int, signum: int) -> bool:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+# -- tc (QoS on taps: agent/qos) ---------------------------------------------------
+
+def tc(args: Sequence[str], namespace: str | None = None) -> str:
+    """Run `tc` with these arguments."""
+    return execute(["tc", *args], namespace)
+
+
+def tc_json(args: Sequence[str], namespace: str | None = None) -> list[dict[str, object]]:
+    """`tc -j <args>` parsed; [] for a device that has gone (raced with an unplug)."""
+    try:
+        text = execute(["tc", "-j", *args], namespace)
+    except CommandError as error:
+        if "Cannot find device" in error.stderr:
+            return []
+        raise
+    parsed: object = json.loads(text) if text.strip() else []
+    if not isinstance(parsed, list):
+        raise CommandError(["tc", "-j", *args], 0, f"not a JSON list: {text[:200]}")
+    return [item for item in parsed if isinstance(item, dict)]
+
+
+def tc_set_tbf(device: str, rate: int, burst: int, latency_ms: int,
+               namespace: str | None = None) -> None:
+    """Root qdisc of `device` := tbf (rate in bytes/s, burst in bytes)."""
+    tc(["qdisc", "replace", "dev", device, "root", "handle", "1:", "tbf",
+        "rate", f"{rate * 8}bit", "burst", str(burst), "latency", f"{latency_ms}ms"],
+       namespace)
+
+
+def tc_delete_root(device: str, namespace: str | None = None) -> None:
+    execute(["tc", "qdisc", "del", "dev", device, "root"], namespace, check=False)
+
+
+def tc_redirect_ingress(device: str, target: str, namespace: str | None = None) -> None:
+    """Everything `device` receives goes out of `target` (an ifb) instead: the
+    ingress qdisc, one match-all u32 filter with mirred (act_police is missing)."""
+    execute(["tc", "qdisc", "del", "dev", device, "ingress"], namespace, check=False)
+    tc(["qdisc", "add", "dev", device, "handle", "ffff:", "ingress"], namespace)
+    tc(["filter", "add", "dev", device, "parent", "ffff:", "protocol", "all", "u32",
+        "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev",
+        target], namespace)
+
+
+def tc_delete_ingress(device: str, namespace: str | None = None) -> None:
+    execute(["tc", "qdisc", "del", "dev", device, "ingress"], namespace, check=False)
+
+
+def ensure_ifb(name: str, namespace: str | None = None) -> None:
+    """An ifb device, up (one that exists is kept)."""
+    execute(["ip", "link", "add", name, "type", "ifb"], namespace, check=False)
+    execute(["ip", "link", "set", name, "up"], namespace)

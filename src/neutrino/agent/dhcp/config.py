@@ -16,9 +16,9 @@ LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInter
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
-SHARED_OPTS = [options.STATE_PATH, options.DNS_DOMAIN]
+SHARED_OPTS: list[cfg.Opt] = [options.STATE_PATH, options.DNS_DOMAIN]
 
-dhcp_opts = [
+dhcp_opts: list[cfg.Opt] = [
     cfg.StrOpt("dhcp_confs", default="$state_path/dhcp",
                help="Where the agent keeps each network's dnsmasq files (one "
                     "directory per network: pid, host, addn_hosts, opts, leases). "
@@ -56,7 +56,7 @@ dhcp_opts = [
                     "not supported."),
 ]
 
-dhcp_agent_opts = [
+dhcp_agent_opts: list[cfg.Opt] = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (networks' "
                     "availability_zone_hints schedule to it)."),

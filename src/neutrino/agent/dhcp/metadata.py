@@ -21,49 +21,54 @@ from __future__ import annotations
 import ipaddress
 from typing import Protocol
 
+from neutrino.contract.dhcp import DhcpNetwork, DhcpPort, DhcpSubnet
+
 METADATA_CIDR = "169.254.169.254/32"
-METADATA_V4_NETWORK = ipaddress.ip_network("169.254.0.0/16")
+METADATA_V4_NETWORK = ipaddress.IPv4Network("169.254.0.0/16")
 ROUTER_INTERFACE_OWNERS = ("network:router_interface",
                            "network:router_interface_distributed",
                            "network:ha_router_replicated_interface")
 
 
 class Flags(Protocol):
-    enable_isolated_metadata: bool
-    force_metadata: bool
-    enable_metadata_network: bool
+    """The options that decide (render.Settings has them)."""
+
+    @property
+    def enable_isolated_metadata(self) -> bool: ...
+    @property
+    def force_metadata(self) -> bool: ...
+    @property
+    def enable_metadata_network(self) -> bool: ...
 
 
-def _dhcp_v4_subnets(network: dict) -> list[dict]:
-    return [s for s in network.get("subnets", [])
-            if s["ip_version"] == 4 and s.get("enable_dhcp")]
+def _dhcp_v4_subnets(network: DhcpNetwork) -> list[DhcpSubnet]:
+    return [s for s in network["subnets"] if s["ip_version"] == 4 and s["enable_dhcp"]]
 
 
-def _router_ports(network: dict) -> list[dict]:
-    return [p for p in network.get("ports", [])
-            if p.get("device_owner") in ROUTER_INTERFACE_OWNERS]
+def _router_ports(network: DhcpNetwork) -> list[DhcpPort]:
+    return [p for p in network["ports"] if p["device_owner"] in ROUTER_INTERFACE_OWNERS]
 
 
-def isolated_subnets(network: dict) -> dict[str, bool]:
+def isolated_subnets(network: DhcpNetwork) -> dict[str, bool]:
     """Per subnet: True unless a router interface port holds its gateway address."""
     routed = {(ip["subnet_id"], ip["ip_address"]) for port in _router_ports(network)
-              for ip in port.get("fixed_ips", [])}
-    return {s["id"]: not (s.get("gateway_ip") and (s["id"], s["gateway_ip"]) in routed)
-            for s in network.get("subnets", [])}
+              for ip in port["fixed_ips"]}
+    return {s["id"]: not (s["gateway_ip"] and (s["id"], s["gateway_ip"]) in routed)
+            for s in network["subnets"]}
 
 
-def is_metadata_network(network: dict) -> bool:
-    return any(s["ip_version"] == 4
-               and ipaddress.ip_network(s["cidr"]).subnet_of(METADATA_V4_NETWORK)
-               for s in network.get("subnets", []))
+def is_metadata_network(network: DhcpNetwork) -> bool:
+    return any(isinstance(net, ipaddress.IPv4Network)
+               and net.subnet_of(METADATA_V4_NETWORK)
+               for net in (ipaddress.ip_network(s["cidr"]) for s in network["subnets"]))
 
 
-def proxy_target(network: dict, flags: Flags) -> tuple[str, str] | None:
+def proxy_target(network: DhcpNetwork, flags: Flags) -> tuple[str, str] | None:
     """Whom the network's proxy speaks for ("network", id) or ("router", id); None:
     no proxy in its namespace."""
     if flags.enable_metadata_network and flags.enable_isolated_metadata \
             and is_metadata_network(network):
-        routers = sorted(p["device_id"] for p in _router_ports(network) if p.get("device_id"))
+        routers = sorted(p["device_id"] for p in _router_ports(network) if p["device_id"])
         return ("router", routers[0]) if routers else ("network", network["id"])
     subnets = _dhcp_v4_subnets(network)
     if flags.force_metadata and subnets:
@@ -75,14 +80,15 @@ def proxy_target(network: dict, flags: Flags) -> tuple[str, str] | None:
     return None
 
 
-def _dhcp_address(network: dict, subnet_id: str) -> str | None:
-    for ip in (network.get("dhcp_port") or {}).get("fixed_ips", []):
+def _dhcp_address(network: DhcpNetwork, subnet_id: str) -> str | None:
+    port = network["dhcp_port"]   # None until the agent has its port
+    for ip in port["fixed_ips"] if port is not None else []:
         if ip["subnet_id"] == subnet_id:
             return ip["ip_address"]
     return None
 
 
-def route(network: dict, subnet: dict, flags: Flags) -> str | None:
+def route(network: DhcpNetwork, subnet: DhcpSubnet, flags: Flags) -> str | None:
     """The classless static route to 169.254.169.254 for an IPv4 subnet's guests
     (``destination,nexthop``), or None."""
     if subnet["ip_version"] != 4 or is_metadata_network(network):
@@ -91,6 +97,6 @@ def route(network: dict, subnet: dict, flags: Flags) -> str | None:
     if flags.force_metadata or (flags.enable_isolated_metadata and isolated):
         address = _dhcp_address(network, subnet["id"])
         return f"{METADATA_CIDR},{address}" if address else None
-    if flags.enable_isolated_metadata and subnet.get("gateway_ip"):
+    if flags.enable_isolated_metadata and subnet["gateway_ip"]:
         return f"{METADATA_CIDR},{subnet['gateway_ip']}"
     return None

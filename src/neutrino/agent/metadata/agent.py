@@ -24,7 +24,9 @@ from neutrino.agent.metadata.lookup import Instance, Source, TTLCache
 from neutrino.agent.metadata.server import MetadataServer, Upstream
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
 from neutrino.contract.bus import StateReporter
+from neutrino.contract.metadata import MetadataInstance, MetadataInstanceRequest
 
 LOG = logging.getLogger(__name__)
 
@@ -34,10 +36,15 @@ BINARY = "neutrino-metadata-agent"
 class MetadataPluginApi(PluginApi):
     """PluginApi plus the metadata agent's call on q-plugin (docs/rpc.md)."""
 
-    def get_metadata_instance(self, source: Source) -> dict | None:
-        kwargs = {f"{source.kind}_id": source.resource_id}
-        return self.client.call({}, "get_metadata_instance", ip_address=source.address,
-                                **kwargs)
+    def get_metadata_instance(self, source: Source) -> MetadataInstance | None:
+        request = MetadataInstanceRequest(ip_address=source.address)
+        if source.kind == "router":
+            request["router_id"] = source.resource_id
+        else:
+            request["network_id"] = source.resource_id
+        answer: MetadataInstance | None = self.client.call(
+            {}, "get_metadata_instance", **request)
+        return answer
 
 
 def upstream(conf: cfg.ConfigOpts) -> Upstream:
@@ -51,9 +58,9 @@ def upstream(conf: cfg.ConfigOpts) -> Upstream:
                     timeout=conf.nova_metadata_timeout)
 
 
-def agent_state(host: str, conf: cfg.ConfigOpts, start_flag: bool) -> dict:
+def agent_state(host: str, conf: cfg.ConfigOpts, start_flag: bool) -> AgentState:
     """The state report, with upstream's configuration keys."""
-    state = {"agent_type": topics.AGENT_TYPE_METADATA, "binary": BINARY, "topic": "N/A",
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_METADATA, "binary": BINARY, "topic": "N/A",
              "host": host,
              "configurations": {
                  "metadata_proxy_socket": conf.metadata_proxy_socket,
@@ -79,7 +86,8 @@ class MetadataAgent:
                                         timeout=timeout, server=server)
         self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
                                       server=server)
-        self.cache = TTLCache(md_config.cache_ttl(conf.cache_url))
+        self.cache: TTLCache[tuple[str, str, str], Instance | None] = TTLCache(
+            md_config.cache_ttl(conf.cache_url))
         self.upstream = upstream(conf)
         self.server: MetadataServer | None = None
         # No desired state to sync: the loop runs the heartbeat (and a no-op sync).

@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Iterable
+
+from neutrino.contract.metadata import MetadataInstance, MetadataSubnet
 
 OPENSTACK_VERSIONS = ("2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15",
                       "2016-06-30", "2016-10-06", "2017-02-22", "2018-08-27",
@@ -63,7 +66,7 @@ def _json(value: object) -> Response:
 NOT_FOUND: Response = (404, TEXT, b"404 Not Found\n\nThe resource could not be found.\n")
 
 
-def respond(details: dict, path: str) -> Response:
+def respond(details: MetadataInstance, path: str) -> Response:
     """The answer to GET `path` (query string removed) for the instance."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["openstack"]:
@@ -74,7 +77,7 @@ def respond(details: dict, path: str) -> Response:
 # -- OpenStack ------------------------------------------------------------------------
 
 
-def _openstack(details: dict, parts: list[str]) -> Response:
+def _openstack(details: MetadataInstance, parts: list[str]) -> Response:
     if not parts:
         return _text("\n".join(OPENSTACK_VERSIONS))
     if parts[0] not in OPENSTACK_VERSIONS:
@@ -93,17 +96,16 @@ def _openstack(details: dict, parts: list[str]) -> Response:
     return NOT_FOUND
 
 
-def hostname(details: dict) -> str:
-    port = details.get("port") or {}
-    return port.get("hostname") or "host-" + (local_ipv4(details) or "unknown").replace(
-        ".", "-")
+def hostname(details: MetadataInstance) -> str:
+    # hostname is absent when the port has no dns_assignment.
+    return details["port"].get("hostname") or "host-" + (
+        local_ipv4(details) or "unknown").replace(".", "-")
 
 
-def meta_data(details: dict) -> dict:
-    port = details.get("port") or {}
+def meta_data(details: MetadataInstance) -> dict[str, object]:
     host = hostname(details)
-    return {"uuid": details["instance_id"], "name": port.get("name") or host,
-            "hostname": host, "project_id": details.get("project_id") or "",
+    return {"uuid": details["instance_id"], "name": details["port"]["name"] or host,
+            "hostname": host, "project_id": details["project_id"],
             "availability_zone": AVAILABILITY_ZONE, "launch_index": 0,
             "public_keys": {}, "keys": [], "meta": {}, "devices": []}
 
@@ -112,8 +114,8 @@ def link_name(port_id: str) -> str:
     return "tap" + port_id[:11]
 
 
-def _ipv6_type(subnet: dict) -> str:
-    mode = subnet.get("ipv6_address_mode")
+def _ipv6_type(subnet: MetadataSubnet) -> str:
+    mode = subnet["ipv6_address_mode"]
     if mode == "slaac":
         return "ipv6_slaac"
     if mode in ("dhcpv6-stateful", "dhcpv6-stateless"):
@@ -121,46 +123,46 @@ def _ipv6_type(subnet: dict) -> str:
     return "ipv6"
 
 
-def _routes(subnet: dict) -> list[dict]:
+def _routes(subnet: MetadataSubnet) -> list[dict[str, str]]:
     net = ipaddress.ip_network(subnet["cidr"])
     out = []
-    for route in subnet.get("host_routes") or []:
+    for route in subnet["host_routes"]:
         dest = ipaddress.ip_network(route["destination"])
         out.append({"network": str(dest.network_address), "netmask": str(dest.netmask),
                     "gateway": route["nexthop"]})
-    if subnet.get("gateway_ip"):
+    if subnet["gateway_ip"]:
         anywhere = "0.0.0.0" if net.version == 4 else "::"
         out.append({"network": anywhere, "netmask": anywhere,
                     "gateway": subnet["gateway_ip"]})
     return out
 
 
-def _dns_services(subnets: list[dict]) -> list[dict]:
+def _dns_services(subnets: Iterable[MetadataSubnet]) -> list[dict[str, str]]:
     seen: list[str] = []
     for subnet in subnets:
-        for address in subnet.get("dns_nameservers") or []:
+        for address in subnet["dns_nameservers"]:
             if address not in seen and address not in ("0.0.0.0", "::"):
                 seen.append(address)
     return [{"type": "dns", "address": address} for address in seen]
 
 
-def network_data(details: dict) -> dict:
+def network_data(details: MetadataInstance) -> dict[str, object]:
     """Nova's network_data.json for the instance's port: DHCP subnets as
     ``ipv4_dhcp`` (the guest asks DHCP), others static with address and routes."""
-    port = details.get("port") or {}
-    network = details.get("network") or {}
-    subnets = {s["id"]: s for s in details.get("subnets") or []}
-    link = link_name(port.get("id", ""))
-    links = [{"id": link, "vif_id": port.get("id"), "type": "bridge",
-              "mtu": network.get("mtu"), "ethernet_mac_address": port.get("mac_address")}]
+    port = details["port"]
+    subnets = {s["id"]: s for s in details["subnets"]}
+    link = link_name(port["id"])
+    links = [{"id": link, "vif_id": port["id"], "type": "bridge",
+              "mtu": details["network"]["mtu"],
+              "ethernet_mac_address": port["mac_address"]}]
     networks = []
-    for index, ip in enumerate(port.get("fixed_ips") or []):
+    for index, ip in enumerate(port["fixed_ips"]):
         subnet = subnets.get(ip["subnet_id"])
         if subnet is None:
             continue
-        entry: dict = {"id": f"network{index}", "link": link,
-                       "network_id": port.get("network_id")}
-        if subnet["ip_version"] == 4 and subnet.get("enable_dhcp"):
+        entry: dict[str, object] = {"id": f"network{index}", "link": link,
+                                    "network_id": port["network_id"]}
+        if subnet["ip_version"] == 4 and subnet["enable_dhcp"]:
             entry["type"] = "ipv4_dhcp"
         else:
             net = ipaddress.ip_network(subnet["cidr"])
@@ -170,7 +172,7 @@ def network_data(details: dict) -> dict:
                           "services": _dns_services([subnet])})
         networks.append(entry)
     return {"links": links, "networks": networks,
-            "services": _dns_services(list(subnets.values()))}
+            "services": _dns_services(subnets.values())}
 
 
 # -- EC2 ---------------------------------------------------------------------------------
@@ -186,26 +188,26 @@ def ec2_instance_id(instance_id: str) -> str:
     return "i-" + digits
 
 
-def local_ipv4(details: dict) -> str:
-    for ip in (details.get("port") or {}).get("fixed_ips") or []:
+def local_ipv4(details: MetadataInstance) -> str:
+    for ip in details["port"]["fixed_ips"]:
         if ipaddress.ip_address(ip["ip_address"]).version == 4:
             return ip["ip_address"]
     return ""
 
 
-def ec2_values(details: dict) -> dict[str, str]:
-    port = details.get("port") or {}
-    host = port.get("fqdn") or hostname(details)
-    floating = details.get("floating_ips") or []
+def ec2_values(details: MetadataInstance) -> dict[str, str]:
+    port = details["port"]
+    host = port.get("fqdn") or hostname(details)   # fqdn: absent like hostname
+    floating = details["floating_ips"]
     return {"hostname": host, "instance-id": ec2_instance_id(details["instance_id"]),
             "instance-type": "", "local-hostname": host, "public-hostname": host,
             "local-ipv4": local_ipv4(details),
             "public-ipv4": floating[0] if floating else "",
-            "mac": port.get("mac_address") or "",
+            "mac": port["mac_address"],
             "placement/availability-zone": AVAILABILITY_ZONE}
 
 
-def _ec2(details: dict, parts: list[str]) -> Response:
+def _ec2(details: MetadataInstance, parts: list[str]) -> Response:
     if not parts:
         return _text("\n".join(EC2_VERSIONS))
     if parts[0] not in EC2_VERSIONS:

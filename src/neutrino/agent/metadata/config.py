@@ -18,7 +18,7 @@ BUILTIN = "builtin"
 SHARED_OPTS = [options.STATE_PATH]
 
 # Where the agent listens and the proxies send to (DHCP and L3 agents register it too).
-socket_opts = [
+socket_opts: list[cfg.Opt] = [
     cfg.StrOpt("metadata_proxy_socket", default="$state_path/metadata_proxy",
                help="Unix socket the metadata agent listens on and the per-namespace "
                     "metadata proxies (DHCP and L3 agents) forward requests to."),

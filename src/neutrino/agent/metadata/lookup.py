@@ -18,9 +18,11 @@ import ipaddress
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, Literal, TypeVar
+
+from neutrino.contract.metadata import MetadataInstance
 
 NETWORK_HEADER = "X-Neutron-Network-ID"
 ROUTER_HEADER = "X-Neutron-Router-ID"
@@ -39,6 +41,9 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate",
                         "transfer-encoding", "upgrade", "host", "content-length"})
 
 
+SourceKind = Literal["network", "router"]
+
+
 class BadRequest(ValueError):
     """The request does not say where it came from (not sent by our proxy)."""
 
@@ -47,7 +52,7 @@ class BadRequest(ValueError):
 class Source:
     """Where a request came from: a network or a router, and the VM's address."""
 
-    kind: str            # "network" | "router"
+    kind: SourceKind
     resource_id: str
     address: str
 
@@ -58,11 +63,12 @@ class Source:
 
 @dataclass(frozen=True)
 class Instance:
-    """The instance behind a source: the port's device_id and project."""
+    """The instance behind a source: the port's device_id and project, and the
+    server's whole answer (what the built-in upstream serves; None: not known)."""
 
     instance_id: str
     project_id: str
-    details: dict = field(default_factory=dict, compare=False, hash=False)
+    details: MetadataInstance | None = field(default=None, compare=False, hash=False)
 
 
 def _lower(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -96,7 +102,8 @@ def source_of(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Source:
     router = found.get(ROUTER_HEADER.lower(), "").strip()
     if bool(network) == bool(router):
         raise BadRequest(f"exactly one of {NETWORK_HEADER} and {ROUTER_HEADER} is needed")
-    kind, resource_id = ("network", network) if network else ("router", router)
+    kind: SourceKind = "network" if network else "router"
+    resource_id = network or router
     try:
         resource_id = str(uuid.UUID(resource_id))
     except ValueError:
@@ -104,7 +111,7 @@ def source_of(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Source:
     return Source(kind, resource_id, address)
 
 
-def instance_from(answer: dict | None) -> Instance | None:
+def instance_from(answer: MetadataInstance | None) -> Instance | None:
     """The server's answer (get_metadata_instance) as an instance; None: unknown."""
     if not answer or not answer.get("instance_id"):
         return None
@@ -132,7 +139,11 @@ def upstream_headers(incoming: Mapping[str, str] | Iterable[tuple[str, str]],
     return out
 
 
-class TTLCache:
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
     """Lookups kept `ttl` seconds (unknown sources too: a client trying addresses
     costs the server one query per address and period). Thread-safe, bounded."""
 
@@ -141,10 +152,10 @@ class TTLCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self.clock = clock
-        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._entries: dict[K, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def get(self, key: K, compute: Callable[[], V]) -> V:
         """The cached value of `key`, else compute() (stored unless it raises)."""
         if self.ttl <= 0:
             return compute()

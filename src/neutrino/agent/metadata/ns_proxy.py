@@ -83,8 +83,8 @@ def rewrite_head(head: bytes, peer: str, identity: tuple[bytes, str]
         if lower in DROPPED:
             continue
         kept.append(line)
-    header, value = identity
-    kept += [header + b": " + value.encode(), b"X-Forwarded-For: " + peer.encode(),
+    header, resource_id = identity
+    kept += [header + b": " + resource_id.encode(), b"X-Forwarded-For: " + peer.encode(),
              b"Connection: close"]
     return b"\r\n".join([request_line, *kept]) + b"\r\n\r\n", length
 

@@ -84,7 +84,8 @@ class MetadataProxies:
         self.socket_path = os.path.abspath(socket_path)
         self.python = python
         self.start_timeout = start_timeout
-        self._children: dict[str, subprocess.Popen] = {}  # started here: reaped here
+        # Started here: reaped here.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
     def pid_file(self, namespace: str) -> str:

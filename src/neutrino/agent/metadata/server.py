@@ -106,7 +106,9 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "POST":
                 self._reply(405, builtin.TEXT, b"405 Method Not Allowed\n")
                 return
-            self._reply(*builtin.respond(instance.details, urlsplit(self.path).path))
+            # An instance comes with the server's answer (lookup.instance_from).
+            self._reply(*(builtin.respond(instance.details, urlsplit(self.path).path)
+                          if instance.details is not None else builtin.NOT_FOUND))
             return
         self._forward(upstream, instance, source)
 

@@ -30,6 +30,7 @@ from neutrino.services.desired_state.common import (
     split_by_family,
     tunnel_ips,
 )
+from neutrino.services.desired_state.qos import add_qos_rules
 
 P = models.Port
 PB = models.PortBinding
@@ -79,6 +80,7 @@ def build(session: Session, host: str) -> L2State:
             "port_security_enabled": bool(security.get(r.id, True)),
             "security_groups": sorted(groups_of.get(r.id, [])),
         })
+    add_qos_rules(session, ports)  # QoS (issue 14)
     network_ids = sorted(bound_segment)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     groups, remote_groups, address_groups = _security(session, group_ids)
