@@ -119,11 +119,21 @@ quota_opts = [
                help="RBAC policies per project; -1: unlimited."),
 ]
 
+# service-type (GET /v2.0/service-providers), flavors' drivers.
+service_provider_opts = [
+    cfg.MultiStrOpt("service_provider", default=[],
+                    help="A service provider: <service_type>:<name>:<driver>[:default]. "
+                         "Repeat for several. The L3_ROUTER_NAT providers upstream's "
+                         "router plugin adds (single_node, ha, dvr, dvrha) are listed "
+                         "unless one of the same name is given here."),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
     conf.register_opts(database_opts, group="database")
     conf.register_opts(quota_opts, group="quotas")
+    conf.register_opts(service_provider_opts, group="service_providers")
     bus.register_opts(conf)
     for group, opts in ml2_config.GROUPS:
         conf.register_opts(opts, group=group)
@@ -131,7 +141,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, core_opts + bus.list_opts()), ("database", database_opts),
-            ("quotas", quota_opts), *ml2_config.GROUPS]
+            ("quotas", quota_opts), ("service_providers", service_provider_opts),
+            *ml2_config.GROUPS]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

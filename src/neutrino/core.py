@@ -36,12 +36,17 @@ from neutrino.services.address_scopes import AddressScopeService, NetworkAddress
 from neutrino.services.agents import AgentService
 from neutrino.services.allowed_address_pairs import AllowedAddressPairs
 from neutrino.services.auto_allocated_topology import AutoAllocatedTopologyService
+from neutrino.services.default_security_group_rules import (
+    DefaultSecurityGroupRuleService,
+    SecurityGroupDefaultStatefulnessService,
+)
 from neutrino.services.deps import Deps
 from neutrino.services.dhcp_scheduler import AgentMonitor, DhcpScheduler
 from neutrino.services.dns import NetworkDNS, PortDNS
 from neutrino.services.extensions import ResourceExtension
 from neutrino.services.external_networks import ExternalNetworks
 from neutrino.services.extra_dhcp_opts import ExtraDhcpOpts
+from neutrino.services.flavors import FlavorService, ServiceProfileService
 from neutrino.services.floatingip_pools import FloatingIPPoolService
 from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.ip_availability import IpAvailabilityService
@@ -61,6 +66,7 @@ from neutrino.services.port_attributes import (
     UplinkStatusPropagation,
 )
 from neutrino.services.port_binding import PortBindings
+from neutrino.services.port_bindings_extended import PortBindingsExtended
 from neutrino.services.port_security import NetworkPortSecurity, PortPortSecurity
 from neutrino.services.port_security_groups import PortSecurityGroups
 from neutrino.services.ports import PortService
@@ -75,6 +81,7 @@ from neutrino.services.router_scheduling import RouterScheduling
 from neutrino.services.routers import RouterService
 from neutrino.services.security_groups import SecurityGroupRuleService, SecurityGroupService
 from neutrino.services.segments import SegmentService
+from neutrino.services.service_providers import ServiceProviders
 from neutrino.services.subnetpools import SubnetPoolService
 from neutrino.services.subnets import SubnetService
 from neutrino.services.tags import ResourceTags
@@ -86,7 +93,7 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | SecurityGroupRuleService | AddressGroupService | AgentService
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
-               | QosPolicyService)
+               | QosPolicyService | FlavorService | ServiceProfileService)
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,16 @@ class Core:
     # (their rules are sub-resources: api/qos.py).
     qos_drivers: QosDrivers
     qos_policies: QosPolicyService
+    # The templates of new groups' rules (security-groups-default-rules) and the
+    # default statefulness of new groups (security-groups-default-statefulness).
+    default_security_group_rules: DefaultSecurityGroupRuleService
+    security_group_default_statefulness: SecurityGroupDefaultStatefulnessService
+    # service-type: GET /v2.0/service-providers; flavors + l3-flavors.
+    service_providers: ServiceProviders
+    flavors: FlavorService
+    service_profiles: ServiceProfileService
+    # binding-extended: /v2.0/ports/{id}/bindings.
+    port_bindings: PortBindingsExtended
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -232,6 +249,12 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     qos_policies = QosPolicyService(deps, validate_use(qos_drivers))
     _qos_networks_updated(notifier, db).subscribe(registry)
 
+    # Flavors: a router created with a flavor_id is checked against them.
+    service_providers = ServiceProviders(conf.service_providers.service_provider)
+    flavors = FlavorService(deps, service_providers)
+    flavors.subscribe(registry)
+    service_profiles = ServiceProfileService(deps, service_providers)
+
     security_groups = SecurityGroupService(deps)
     security_group_rules = SecurityGroupRuleService(deps)
     address_groups = AddressGroupService(deps)
@@ -242,7 +265,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
-        segment_ranges, qos_policies)
+        segment_ranges, qos_policies, flavors, service_profiles)
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -260,6 +283,11 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         auto_allocated_topology=AutoAllocatedTopologyService(
             db, networks, subnets, routers, router_interfaces),
         qos_drivers=qos_drivers, qos_policies=qos_policies,
+        default_security_group_rules=DefaultSecurityGroupRuleService(deps),
+        security_group_default_statefulness=SecurityGroupDefaultStatefulnessService(deps),
+        service_providers=service_providers, flavors=flavors,
+        service_profiles=service_profiles,
+        port_bindings=PortBindingsExtended(deps, mechanisms, ports),
         services=services, tags=tags)
 
 

@@ -31,6 +31,7 @@ LOG = logging.getLogger(__name__)
 
 ADMIN_ONLY = "rule:admin_only"
 ADMIN_OR_OWNER = "rule:admin_or_owner"
+ADMIN_OR_PROJECT_MANAGER = "rule:admin_only or (role:manager and project_id:%(project_id)s)"
 
 BASE_RULES = [
     ("context_is_admin", "role:admin", "Decides who is an administrator."),
@@ -229,6 +230,30 @@ RESOURCE_RULES = [
     ("update_rbac_policy:target_tenant", "rule:restrict_wildcard and rule:admin_or_owner"),
     ("get_rbac_policy", ADMIN_OR_OWNER),
     ("delete_rbac_policy", ADMIN_OR_OWNER),
+    # -- default security group rules and statefulness, service providers,
+    # flavors and service profiles, a port's bindings (binding-extended)
+    ("create_default_security_group_rule", ADMIN_ONLY),
+    ("get_default_security_group_rule", "rule:regular_user"),
+    ("delete_default_security_group_rule", ADMIN_ONLY),
+    # A project's manager may set the project's default; the system-wide one
+    # (project_id null) is for administrators.
+    ("create_security_groups_default_statefulness", ADMIN_OR_PROJECT_MANAGER),
+    ("get_security_groups_default_statefulness", ADMIN_OR_OWNER),
+    ("update_security_groups_default_statefulness", ADMIN_OR_PROJECT_MANAGER),
+    ("delete_security_groups_default_statefulness", ADMIN_OR_PROJECT_MANAGER),
+    ("get_service_provider", "rule:regular_user"),
+    ("create_flavor", ADMIN_ONLY),
+    ("get_flavor", "rule:regular_user"),
+    ("update_flavor", ADMIN_ONLY),
+    ("delete_flavor", ADMIN_ONLY),
+    *[(f"{action}_service_profile", ADMIN_ONLY)
+      for action in ("create", "get", "update", "delete")],
+    ("create_flavor_service_profile", ADMIN_ONLY),
+    ("get_flavor_service_profile", "rule:regular_user"),
+    ("delete_flavor_service_profile", ADMIN_ONLY),
+    *[(f"{action}_port_binding", "rule:admin_only or rule:context_is_advsvc")
+      for action in ("create", "get", "update", "delete")],
+    ("activate", "rule:admin_only or rule:context_is_advsvc"),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

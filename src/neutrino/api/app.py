@@ -13,6 +13,7 @@ from neutrino.api import (
     agent_scheduler,
     auto_allocated_topology,
     errors,
+    extensions_a,
     l3_agent_scheduler,
     member_actions,
     middleware,
@@ -106,6 +107,7 @@ def create_app(core: Core) -> falcon.App:
     auto_allocated_topology.add_routes(app, core)
     # QoS (issue 14): the policies are a collection above; their rules and the rule types.
     qos.add_routes(app, core, members[core.qos_policies.resource.url_path])
+    extensions_a.add_routes(app, core)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

@@ -9,6 +9,7 @@ from neutrino.api import body as bodies
 from neutrino.api.controller import send
 from neutrino.context import Context
 from neutrino.policy import Policy
+from neutrino.resources import validators as v
 from neutrino.services.quotas import QuotaService
 
 
@@ -46,7 +47,14 @@ class QuotaProject(QuotaAPI):
         payload = bodies.decode(req.bounded_stream.read())
         if not isinstance(payload, dict) or not isinstance(payload.get("quota"), dict):
             raise exc.HTTPBadRequest("Unable to find 'quota' in request body")
-        send(resp, {"quota": self.quotas.update(project_id, payload["quota"])})
+        values = dict(payload["quota"])
+        # quota-check-limit(-default): a limit below the usage is refused unless
+        # "force" is true; "check_limit" (deprecated upstream) is accepted, the check
+        # being on anyway.
+        force = v.to_boolean(values.pop("force", False))
+        v.to_boolean(values.pop("check_limit", True))
+        send(resp, {"quota": self.quotas.update(project_id, values,
+                                                check_usage=not force)})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, project_id: str) -> None:
         self._check(req, "delete_quota", project_id)

@@ -70,3 +70,9 @@ FEATURE = Feature(
         Attr(VIF_DETAILS, allow_post=False, enforce_policy=True, filterable=False,
              sortable=False),
     )})
+
+# Several bindings per port (/v2.0/ports/{id}/bindings, services/port_bindings_extended).
+BINDING_EXTENDED = Feature(
+    "binding-extended",
+    (Extension("binding-extended", "Port Bindings Extended", "Expose port bindings of a "
+               "virtual port to external application", "2017-07-17T10:00:00-00:00"),))

@@ -279,7 +279,9 @@ SECURITY_GROUP = Resource("security_group", "security_groups", path="security-gr
 SECURITY_GROUP.add(
     _s["id"],
     Attr("name", convert=group_name, default="", allow_put=True),
-    Attr("stateful", convert=v.to_boolean, default=True, allow_put=True,
+    # None when the request does not say: the project's or the system-wide default
+    # (security-groups-default-statefulness), else true.
+    Attr("stateful", convert=v.to_boolean, default=None, allow_put=True,
          filter_convert=v.query_bool),
     _s["tenant_id"], _s["project_id"], _s["description"],
     # Read-only until security group RBAC exists.

@@ -1,7 +1,8 @@
 """Each project's `default` security group, created on first need.
 
-Upstream's default rules: egress anywhere for IPv4 and IPv6, and ingress from members
-of the same group. The primary key of default_security_group (one row per project)
+Its rules come from the templates (services/default_security_group_rules); seeded
+with upstream's: egress anywhere for IPv4 and IPv6, and ingress from members of the
+same group. The primary key of default_security_group (one row per project)
 makes two first requests racing to create it fail one insert; that request's
 transaction is retried and finds the winner's group.
 """
@@ -13,19 +14,13 @@ from sqlalchemy.orm import Session
 
 from neutrino.db import models
 from neutrino.services import common
+from neutrino.services.default_security_group_rules import (
+    default_stateful,
+    rules_for_new_group,
+)
 
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
-
-
-def default_rules(group_id: str) -> list[dict]:
-    """(direction, ethertype, remote_group_id) of upstream's default rules."""
-    return [
-        {"direction": "egress", "ethertype": "IPv4", "remote_group_id": None},
-        {"direction": "egress", "ethertype": "IPv6", "remote_group_id": None},
-        {"direction": "ingress", "ethertype": "IPv4", "remote_group_id": group_id},
-        {"direction": "ingress", "ethertype": "IPv6", "remote_group_id": group_id},
-    ]
 
 
 _FIND_DEFAULT = select(models.DefaultSecurityGroup.security_group_id).where(
@@ -37,7 +32,8 @@ def find_default_group(session: Session, project_id: str) -> str | None:
 
 
 def ensure_default_group(session: Session, project_id: str) -> str:
-    """The id of the project's default group, creating it (with its rules) if needed."""
+    """The id of the project's default group, creating it (with its rules, from the
+    templates for default groups) if needed."""
     existing = find_default_group(session, project_id)
     if existing is not None:
         return existing
@@ -46,15 +42,13 @@ def ensure_default_group(session: Session, project_id: str) -> str:
     connection = session.connection()
     connection.execute(insert(models.SecurityGroup), {
         "id": group_id, "project_id": project_id, "name": DEFAULT_NAME,
-        "description": DEFAULT_DESCRIPTION, "stateful": True, "created_at": now,
+        "description": DEFAULT_DESCRIPTION,
+        "stateful": default_stateful(session, project_id), "created_at": now,
         # 1 as upstream: the group is written, then adding its rules bumps it.
         "updated_at": now, "revision_number": 1})
     connection.execute(insert(models.DefaultSecurityGroup),
                        {"project_id": project_id, "security_group_id": group_id})
-    connection.execute(insert(models.SecurityGroupRule), [
-        dict(rule, id=common.new_id(), project_id=project_id, name="", description="",
-             security_group_id=group_id, protocol=None, port_range_min=None,
-             port_range_max=None, remote_ip_prefix=None, remote_address_group_id=None,
-             created_at=now, updated_at=now, revision_number=0)
-        for rule in default_rules(group_id)])
+    rules = rules_for_new_group(session, group_id, project_id, True, now)
+    if rules:
+        connection.execute(insert(models.SecurityGroupRule), rules)
     return group_id

@@ -86,7 +86,10 @@ class QuotaService:
                     for p in sorted(projects)]
         return self.db.run(run, write=False)
 
-    def update(self, project_id: str, values: dict[str, Any]) -> dict[str, int]:
+    def update(self, project_id: str, values: dict[str, Any],
+               check_usage: bool = False) -> dict[str, int]:
+        """`check_usage` (quota-check-limit): refuse a limit below what the project
+        already uses."""
         # Validated like any resource body: the registered resources are its attributes.
         unknown = [k for k in values if k not in self.resources]
         if unknown:
@@ -94,6 +97,8 @@ class QuotaService:
         converted = {k: _quota_value(k, v) for k, v in values.items()}
 
         def run(session: Session) -> dict[str, int]:
+            if check_usage:
+                self._check_usage(session, project_id, converted)
             for name, limit in converted.items():
                 row = session.scalars(select(models.Quota).where(
                     models.Quota.project_id == project_id,
@@ -106,6 +111,17 @@ class QuotaService:
             session.flush()
             return self._limits(session, project_id)
         return self.db.run(run)
+
+    def _check_usage(self, session: Session, project_id: str,
+                     limits: dict[str, int]) -> None:
+        for name, limit in limits.items():
+            if limit < 0:  # unlimited is never below the usage
+                continue
+            used = self._used(session, project_id, name)
+            if used > limit:
+                raise exc.HTTPBadRequest(
+                    f"Quota limit {limit} for {name} must be greater than or equal to "
+                    f"already used {used}")
 
     def reset(self, project_id: str) -> None:
         self.db.run(lambda s: s.execute(

@@ -25,7 +25,6 @@ from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_
 from neutrino.resources.port import UNSET
 from neutrino.resources.router import (
     ROUTER,
-    FlavorNotFound,
     InvalidRoutes,
     RouterBadRequest,
     RouterExternalGatewayInUseByFloatingIp,
@@ -172,9 +171,8 @@ class RouterService:
         authorize(data, target)
         self._check_gateway_policy(ctx, "create", data, target)
         self._check_unsupported(data)
-        if data.get("flavor_id"):
-            # No router flavors exist here (l3-flavors is not offered).
-            raise FlavorNotFound(flavor_id=data["flavor_id"])
+        # flavor_id (l3-flavors): checked and set by services/flavors.py on
+        # PRECOMMIT_CREATE.
         self.deps.quotas.check(session, data["project_id"], "router", 1)
         hints = data.get("availability_zone_hints") or []
         self.scheduler.check_hints(session, hints)

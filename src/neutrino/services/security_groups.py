@@ -25,6 +25,7 @@ from neutrino.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RUL
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.default_security_group import ensure_default_group, find_default_group
+from neutrino.services.default_security_group_rules import default_stateful, rules_for_new_group
 from neutrino.services.deps import Deps
 
 G = models.SecurityGroup
@@ -53,8 +54,6 @@ RULE_SELECT = (R.id, R.project_id, R.security_group_id, R.ethertype, R.direction
                R.protocol, R.port_range_min, R.port_range_max, R.remote_ip_prefix,
                R.remote_address_group_id, R.remote_group_id, R.description, R.created_at,
                R.updated_at, R.revision_number, G.project_id)
-# The two egress rules every new (non-default) group starts with.
-NEW_GROUP_RULES = ("IPv4", "IPv6")
 
 
 def _bool_filter(values: list[Any], column_true: Any) -> Any:
@@ -205,22 +204,22 @@ class SecurityGroupService(_Common):
         project = data["project_id"]
         ensure_default_group(session, project)
         self.deps.quotas.check(session, project, "security_group", 1)
-        self.deps.quotas.check(session, project, "security_group_rule",
-                               len(NEW_GROUP_RULES))
         now = models.utcnow()
+        group_id = common.new_id()
+        # Its rules come from the templates for non-default groups.
+        rules = rules_for_new_group(session, group_id, project, False, now)
+        self.deps.quotas.check(session, project, "security_group_rule", len(rules))
+        stateful = data["stateful"]
+        if stateful is None:  # not in the request: the project's or system's default
+            stateful = default_stateful(session, project)
         # Revision 1: upstream's group is written, then its default rules bump it.
-        row = G(id=common.new_id(), project_id=project, name=data["name"],
-                description=data["description"], stateful=data["stateful"],
+        row = G(id=group_id, project_id=project, name=data["name"],
+                description=data["description"], stateful=stateful,
                 created_at=now, updated_at=now, revision_number=1)
         session.add(row)
         session.flush()
-        session.connection().execute(R.__table__.insert(), [
-            {"id": common.new_id(), "project_id": project, "name": "", "description": "",
-             "security_group_id": row.id, "direction": "egress", "ethertype": ethertype,
-             "protocol": None, "port_range_min": None, "port_range_max": None,
-             "remote_ip_prefix": None, "remote_group_id": None,
-             "remote_address_group_id": None, "created_at": now, "updated_at": now,
-             "revision_number": 0} for ethertype in NEW_GROUP_RULES])
+        if rules:
+            session.connection().execute(R.__table__.insert(), rules)
         if data.get("tags"):
             common.set_tags(session, "security_groups", row.id, data["tags"])
         self.deps.events.publish("security_group", events.PRECOMMIT_CREATE,

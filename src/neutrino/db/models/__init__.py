@@ -10,6 +10,7 @@ Import models from here (`from neutrino.db import models; models.Port`).
 from neutrino.db.models.auto_allocate import *  # noqa: F403
 from neutrino.db.models.base import UUID_LEN, Base, StandardAttrs, utcnow  # noqa: F401
 from neutrino.db.models.core import *  # noqa: F403
+from neutrino.db.models.extensions_a import *  # noqa: F403
 from neutrino.db.models.l3 import *  # noqa: F403
 from neutrino.db.models.ml2 import *  # noqa: F403
 from neutrino.db.models.port_attributes import *  # noqa: F403
