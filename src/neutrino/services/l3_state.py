@@ -1,6 +1,7 @@
 """The desired state of an L3 agent (get_desired_state kind "l3"): every router
 scheduled to the host's L3 agent, with its interfaces, gateway, SNAT flag, extra
-routes and floating IPs. A fixed number of queries whatever the number of routers.
+routes and floating IPs (and, per address, its subnet's IPv6 RA/address modes and
+name servers). A fixed number of queries whatever the number of routers.
 The payload is documented in docs/rpc.md.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +29,7 @@ FIP = models.FloatingIP
 P = models.Port
 IPA = models.IPAllocation
 S = models.Subnet
+DNS = models.DNSNameServer
 
 
 def l3_state(session: Session, host: str) -> dict:
@@ -75,7 +78,8 @@ def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dic
     """The routers' ports (interfaces and gateway) with their addresses and subnets."""
     stmt = (select(RP.router_id, RP.port_type, P.id, P.network_id, P.mac_address,
                    P.revision_number, models.Network.mtu, IPA.subnet_id, IPA.ip_address,
-                   S.cidr, S.gateway_ip, S.ip_version)
+                   S.cidr, S.gateway_ip, S.ip_version, S.ipv6_ra_mode,
+                   S.ipv6_address_mode)
             .join(P, P.id == RP.port_id)
             .join(models.Network, models.Network.id == P.network_id)
             .outerjoin(IPA, IPA.port_id == P.id)
@@ -85,7 +89,7 @@ def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dic
     out: dict[str, list[dict]] = defaultdict(list)
     for row in rows_for_ids(session, stmt, RP.router_id, router_ids):
         (router_id, port_type, port_id, network_id, mac, revision, mtu, subnet_id, ip,
-         cidr, gateway_ip, ip_version) = row
+         cidr, gateway_ip, ip_version, ra_mode, address_mode) = row
         port = by_port.get(port_id)
         if port is None:
             port = by_port[port_id] = {
@@ -101,5 +105,21 @@ def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dic
                 "ip_version": ip_version,
                 # On an interface this is the router's own address; on the gateway,
                 # the external subnet's gateway (the router's default route).
-                "gateway_ip": gateway_ip})
+                "gateway_ip": gateway_ip,
+                # IPv6: what the router advertises on the interface (agent/l3/ra.py).
+                "ipv6_ra_mode": ra_mode, "ipv6_address_mode": address_mode,
+                "dns_nameservers": []})
+    _add_dns_nameservers(session, by_port.values())
     return out
+
+
+def _add_dns_nameservers(session: Session, ports: Iterable[dict[str, Any]]) -> None:
+    """Each fixed IP's subnet's dns_nameservers (in their order): one query."""
+    fixed_ips = [f for port in ports for f in port["fixed_ips"]]
+    subnet_ids = sorted({f["subnet_id"] for f in fixed_ips})
+    servers: dict[str, list[str]] = defaultdict(list)
+    stmt = select(DNS.subnet_id, DNS.address).order_by(DNS.subnet_id, DNS.order)
+    for subnet_id, address in rows_for_ids(session, stmt, DNS.subnet_id, subnet_ids):
+        servers[subnet_id].append(address)
+    for fixed in fixed_ips:
+        fixed["dns_nameservers"] = list(servers.get(fixed["subnet_id"], []))
