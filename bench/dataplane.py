@@ -51,7 +51,7 @@ from neutrino.agent import vif as vif_mod  # noqa: E402
 from neutrino.agent.common.privileged import Kernel  # noqa: E402
 from neutrino.agent.linuxbridge import config as lb_config  # noqa: E402
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent  # noqa: E402
-from neutrino.rpc import transport  # noqa: E402
+from neutrino.contract import bus as transport  # noqa: E402
 from rpc_helpers import rabbit_answers  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
 

@@ -17,8 +17,9 @@ import oslo_messaging
 
 from backends import database, unavailable
 from neutrino import conf as conf_mod
-from neutrino.rpc import topics, transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 from server import ServerProcess
 
 RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"

@@ -32,6 +32,46 @@ NOT_RECORDED = [
     ("network-segment-range", "Neutron Network Segment Range",
      "Provides support for the network segment range management",
      "2018-11-29T00:00:00-00:00"),
+    # the qos service plugin (issue 14), as neutron-lib defines them
+    ("qos", "Quality of Service",
+     "The Quality of Service extension.",
+     "2015-06-08T10:00:00-00:00"),
+    ("qos-bw-limit-direction", "Direction for QoS bandwidth limit rule",
+     "Allow to configure QoS bandwidth limit rule with specific direction: "
+     "ingress or egress",
+     "2017-04-10T10:00:00-00:00"),
+    ("qos-bw-minimum-ingress", "Ingress direction for QoS minimum bandwidth rule",
+     "Allow to configure QoS minumum bandwidth rule with ingress direction.",
+     "2018-07-09T10:00:00-00:00"),
+    ("qos-default", "QoS default policy",
+     "Expose the QoS default policy per project",
+     "2017-041-06T10:00:00-00:00"),
+    ("qos-port-network-policy", "QoS port network policy ID",
+     "Adds a the QoS network ID to the port definition",
+     "2019-11-01T10:00:00-00:00"),
+    ("qos-pps", "QoS Rule Type Packet per Second Extension",
+     "Add QoS Rule Type Packet per Second",
+     "2021-05-12T10:00:00-00:00"),
+    ("qos-pps-minimum", "QoS minimum packet rate rule",
+     "Allow to configure QoS minimum packet rate rule.",
+     "2021-07-14T10:00:00-00:00"),
+    ("qos-pps-minimum-rule-alias", "QoS minimum packet rate rule alias",
+     "API to enable GET, PUT and DELETE operations on QoS minimum packet "
+     "rate rule without specifying policy ID",
+     "2021-10-22T10:00:00-00:00"),
+    ("qos-rule-type-details", "Details of QoS rule types",
+     "Expose details about QoS rule types supported by loaded backend "
+     "drivers",
+     "2017-06-22T10:00:00-00:00"),
+    ("qos-rule-type-filter", "Allow to filter the list of QoS rule types",
+     "Allows to filter the QoS rule type list adding two new flags. "
+     "\"all_rules\" prints all implemented QoS rule types.\"all_supported\" "
+     "prints all supported QoS rule types by the loaded mechanism drivers",
+     "2022-02-02T10:00:00-00:00"),
+    ("qos-rules-alias", "Quality of Service rules alias API",
+     "API to enable GET, PUT and DELETE operations on QoS policy rules "
+     "without specifying policy ID",
+     "2018-10-07T10:00:00-00:00"),
 ]
 
 

@@ -10,10 +10,10 @@ import os
 
 from oslo_config import cfg
 
+from neutrino.contract import bus, options
 from neutrino.ml2 import config as ml2_config
-from neutrino.rpc import transport as rpc_transport
 
-DEFAULT_STATE_PATH = os.path.join(os.getcwd(), "state")
+DEFAULT_STATE_PATH = options.DEFAULT_STATE_PATH
 
 core_opts = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1",
@@ -29,8 +29,8 @@ core_opts = [
                help="Processes serving only the message bus (agents' calls and "
                     "reports). 0: each API worker serves it too."),
     cfg.BoolOpt("embedded_agents", default=None,
-                help="Run this host's agents (Linux bridge, DHCP) inside the API "
-                     "worker process, registered under 'host': the all-in-one. "
+                help="Run this host's agents (Linux bridge, DHCP, metadata) inside the "
+                     "API worker process, registered under 'host': the all-in-one. "
                      "Default (unset): on when running as root with the in-process "
                      "transport_url fake:// and one API worker, off otherwise. They "
                      "read their own sections ([vxlan], [linux_bridge], "
@@ -54,18 +54,14 @@ core_opts = [
                help="How many random MACs to try before giving up."),
     cfg.BoolOpt("allow_overlapping_ips", default=True,
                 help="Allow the same CIDR on subnets of different networks."),
-    cfg.StrOpt("state_path", default=DEFAULT_STATE_PATH, sample_default="./state",
-               help="Where Neutrino keeps its state (the embedded SQLite database)."),
+    options.STATE_PATH,  # shared with the agents (contract/options.py), as below
     cfg.IntOpt("max_dns_nameservers", default=5, help="Maximum DNS nameservers per subnet."),
     cfg.IntOpt("max_subnet_host_routes", default=20, help="Maximum host routes per subnet."),
     cfg.IntOpt("max_fixed_ips_per_port", default=5, deprecated_for_removal=False,
                help="Maximum fixed IPs per port."),
     cfg.IntOpt("max_allowed_address_pair", default=10,
                help="Maximum number of allowed address pairs per port."),
-    cfg.StrOpt("dns_domain", default="openstacklocal",
-               help="Domain of the hosts' names (dns_assignment, DHCP). While it is "
-                    "'openstacklocal' ports' dns_name and dns_domain are ignored, as "
-                    "upstream."),
+    options.DNS_DOMAIN,
     cfg.IntOpt("global_physnet_mtu", default=1500,
                help="MTU of the underlying physical network; networks get this MTU "
                     "minus any encapsulation overhead."),
@@ -75,8 +71,8 @@ core_opts = [
     cfg.BoolOpt("allow_sorting", default=True, help="Allow sorting on lists."),
     cfg.StrOpt("api_extensions_path", default="", help="Unused; kept for neutron.conf "
                "compatibility."),
-    cfg.StrOpt("log_file", help="Log to this file instead of standard error."),
-    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
+    options.LOG_FILE,
+    options.DEBUG,
     cfg.BoolOpt("enable_snat_by_default", default=True,
                 help="Default of enable_snat in a router's external_gateway_info."),
     cfg.IntOpt("max_routes", default=30, help="Maximum extra routes per router."),
@@ -124,13 +120,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
     conf.register_opts(database_opts, group="database")
     conf.register_opts(quota_opts, group="quotas")
-    rpc_transport.register_opts(conf)
+    bus.register_opts(conf)
     for group, opts in ml2_config.GROUPS:
         conf.register_opts(opts, group=group)
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [(None, core_opts + rpc_transport.list_opts()), ("database", database_opts),
+    return [(None, core_opts + bus.list_opts()), ("database", database_opts),
             ("quotas", quota_opts), *ml2_config.GROUPS]
 
 

@@ -95,6 +95,10 @@ class TagNotFound(NotFound):
     message = "Tag %(tag)s could not be found."
 
 
+class NetworkMTUSubnetConflict(Conflict):
+    message = "MTU of %(net_id)s is not valid, subnet requires a minimum of %(mtu)s"
+
+
 class NetworkInUse(InUse):
     message = (
         "Unable to complete operation on network %(net_id)s. There are one or more "

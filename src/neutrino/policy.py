@@ -197,6 +197,23 @@ RESOURCE_RULES = [
     ("get_l3-routers", ADMIN_ONLY),
     ("delete_l3-router", ADMIN_ONLY),
     ("get_l3-agents", ADMIN_ONLY),
+    # QoS (issue 14): policies and rules are managed by administrators; projects
+    # read their own and shared policies; the rule types are an administrator's view.
+    ("shared_qos_policy", "field:policies:shared=True"),
+    ("get_policy", "rule:admin_or_owner or rule:shared_qos_policy"),
+    *[(f"{action}_policy", ADMIN_ONLY) for action in ("create", "update", "delete")],
+    ("get_rule_type", ADMIN_ONLY),
+    *[(f"get_{prefix}_{rule}_rule", "rule:admin_or_owner or rule:shared_qos_policy")
+      for prefix in ("policy", "alias")
+      for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
+                   "minimum_packet_rate", "packet_rate_limit")],
+    *[(f"{action}_{prefix}_{rule}_rule", ADMIN_ONLY)
+      for action in ("create", "update", "delete") for prefix in ("policy", "alias")
+      for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
+                   "minimum_packet_rate", "packet_rate_limit")
+      if not (prefix == "alias" and action == "create")],
+    *[(f"{action}_{resource}:qos_policy_id", ADMIN_ONLY)
+      for action in ("create", "update") for resource in ("network", "port")],
     # RBAC policies: only an administrator shares with every project ("*")
     ("restrict_wildcard", "(not field:rbac_policy:target_tenant=* and "
                           "not field:rbac_policy:target_project=*) or rule:admin_only"),

@@ -179,19 +179,26 @@ def test_delete_removes_everything(fresh: Api, deployment: dict) -> None:
 
 
 def test_router_failure_leaves_nothing(fresh: Api, deployment: dict) -> None:
-    """A default external network without a subnet: the gateway cannot be made."""
+    """A default external network with no address left: the gateway cannot be made
+    (upstream passes that error through: only a BadRequest becomes
+    AutoAllocationFailure). A network without subnets would not do: upstream makes
+    the gateway without an address."""
     admin = fresh
     user, project = member_of(admin)
     bare = admin.network(name="bare-public", **{"router:external": True})
+    admin.subnet(bare["id"], "192.0.2.0/30", enable_dhcp=False,
+                 allocation_pools=[{"start": "192.0.2.2", "end": "192.0.2.2"}])
+    taken = admin.port(bare["id"])
     try:
         admin.put(f"networks/{deployment['ext']['id']}", {"network": {"is_default": False}})
         admin.put(f"networks/{bare['id']}", {"network": {"is_default": True}})
         assert_error(user.get(f"auto-allocated-topology/{project}"), 409,
-                     "AutoAllocationFailure",
-                     "Deployment error: Unable to provide external connectivity.")
+                     "IpAddressGenerationFailure",
+                     f"No more IP addresses available on network {bare['id']}.")
     finally:
         admin.put(f"networks/{bare['id']}", {"network": {"is_default": False}})
         admin.put(f"networks/{deployment['ext']['id']}", {"network": {"is_default": True}})
+        admin.delete(f"ports/{taken['id']}")
         admin.delete(f"networks/{bare['id']}")
     assert admin.get(f"networks?project_id={project}").json()["networks"] == []
     assert admin.get(f"routers?project_id={project}").json()["routers"] == []

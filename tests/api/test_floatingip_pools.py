@@ -1,5 +1,5 @@
-"""GET /v2.0/floatingip_pools (floatingip-pools): the IPv4 subnets of the external
-networks a caller may use, shown as the caller's."""
+"""GET /v2.0/floatingip-pools (upstream's path; floatingip_pools too): the IPv4
+subnets of the external networks a caller may use, shown as the caller's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from server import Api, assert_error
 
 
 def pools_of(api: Api, network_id: str, query: str = "") -> list[dict]:
-    response = api.get(f"floatingip_pools?network_id={network_id}{query}")
+    response = api.get(f"floatingip-pools?network_id={network_id}{query}")
     assert response.status_code == 200, response.text
     return response.json()["floatingip_pools"]
 
@@ -61,10 +61,11 @@ def test_filters_sorting_pagination(own_project_admin: Api) -> None:
     assert [p["subnet_id"] for p in ordered] == [second["id"], third["id"], first["id"]]
     assert [p["subnet_id"] for p in pools_of(api, ext["id"], "&subnet_name=a")] == [
         third["id"]]
-    body = api.get(f"floatingip_pools?network_id={ext['id']}&sort_key=subnet_name"
+    body = api.get(f"floatingip-pools?network_id={ext['id']}&sort_key=subnet_name"
                    "&sort_dir=asc&limit=2").json()
     assert [p["subnet_id"] for p in body["floatingip_pools"]] == [first["id"], third["id"]]
     assert [link["rel"] for link in body["floatingip_pools_links"]] == ["next", "previous"]
+    assert "/v2.0/floatingip-pools?" in body["floatingip_pools_links"][0]["href"]
     following = api.client.get(body["floatingip_pools_links"][0]["href"]).json()
     assert [p["subnet_id"] for p in following["floatingip_pools"]] == [second["id"]]
     project = api.client.headers["X-Project-Id"]
@@ -73,8 +74,18 @@ def test_filters_sorting_pagination(own_project_admin: Api) -> None:
     assert_error(api.get("floatingip_pools?color=red"), 400, "HTTPBadRequest")
 
 
+def test_underscore_path_answers_the_same(own_project_admin: Api) -> None:
+    api = own_project_admin
+    ext, _ = external_network(api, "198.51.103.0/24")
+    hyphen = api.get(f"floatingip-pools?network_id={ext['id']}")
+    underscore = api.get(f"floatingip_pools?network_id={ext['id']}")
+    assert hyphen.status_code == underscore.status_code == 200
+    assert hyphen.json() == underscore.json() and len(hyphen.json()["floatingip_pools"]) == 1
+
+
 def test_read_only(api: Api) -> None:
-    response = api.post("floatingip_pools", {"floatingip_pool": {}})
-    assert response.status_code == 405
+    for path in ("floatingip-pools", "floatingip_pools"):
+        response = api.post(path, {"floatingip_pool": {}})
+        assert response.status_code == 405
     assert "floatingip-pools" in [e["alias"] for e in api.get("extensions").json()[
         "extensions"]]

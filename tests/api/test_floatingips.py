@@ -97,6 +97,37 @@ def test_associate_disassociate(own_project_admin: Api) -> None:
     assert response.json()["floatingip"]["router_id"] == t["router"]["id"]
     response = api.put(f"floatingips/{fip['id']}", {"floatingip": {"description": "d"}})
     assert response.json()["floatingip"]["port_id"] == port["id"]
+    # An empty update disassociates, as upstream (tempest's disassociation).
+    response = api.put(f"floatingips/{fip['id']}", {"floatingip": {}})
+    assert response.status_code == 200, response.text
+    emptied = response.json()["floatingip"]
+    assert (emptied["port_id"], emptied["fixed_ip_address"], emptied["router_id"],
+            emptied["description"]) == (None, None, None, "d")
+    assert api.get(f"floatingips/{fip['id']}").json()["floatingip"]["port_id"] is None
+
+
+def test_network_delete_takes_unassociated_floating_ips(own_project_admin: Api) -> None:
+    """As upstream: deleting an external network deletes its floating IPs that are
+    not associated; an associated one keeps it in use (and then nothing is deleted)."""
+    api = own_project_admin
+    t = topology(api, api)
+    port = api.port(t["net"]["id"])
+    free = floatingip(api, t["ext"]["id"], tags=["spare"])
+    bound = floatingip(api, t["ext"]["id"], port_id=port["id"])
+    response = api.delete(f"networks/{t['ext']['id']}")
+    error = assert_error(response, 409, "NetworkInUse")
+    assert api.get(f"floatingips/{free['id']}").status_code == 200
+    [bound_port] = api.get(f"ports?device_id={bound['id']}").json()["ports"]
+    assert bound_port["id"] in error["message"]
+    api.put(f"floatingips/{bound['id']}", {"floatingip": {"port_id": None}})
+    api.put(f"routers/{t['router']['id']}/remove_router_interface",
+            {"subnet_id": t["subnet"]["id"]})
+    api.put(f"routers/{t['router']['id']}", {"router": {"external_gateway_info": None}})
+    assert api.delete(f"networks/{t['ext']['id']}").status_code == 204
+    for fip in (free, bound):
+        assert_error(api.get(f"floatingips/{fip['id']}"), 404, "FloatingIPNotFound")
+        assert api.get(f"ports?device_id={fip['id']}").json()["ports"] == []
+    assert api.get(f"floatingips?tags=spare&id={free['id']}").json()["floatingips"] == []
 
 
 def test_association_rules(own_project_admin: Api) -> None:

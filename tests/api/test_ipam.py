@@ -342,3 +342,54 @@ def test_new_slaac_subnet_addresses_existing_ports(api: Api, net: dict) -> None:
     # A stateful subnet does not touch existing ports.
     api.subnet(net["id"], "2001:db8:65::/64", ipv6_address_mode="dhcpv6-stateful")
     assert len(api.get(f"ports/{port['id']}").json()["port"]["fixed_ips"]) == 2
+
+
+# -- order of fixed_ips (issue 13) -------------------------------------------------------
+
+
+def test_requested_v4_listed_before_implicit_slaac(api: Api) -> None:
+    """Upstream's order: the requested entries, then the automatic (SLAAC) ones. Clients
+    index fixed_ips[0] (Heat, Terraform). A new network each time, so that an order by
+    subnet id cannot pass by luck (1 in 2**10); the SLAAC subnet comes first, so that
+    neither can an order by creation."""
+    for i in range(10):
+        net = api.network()
+        v6 = api.subnet(net["id"], f"2001:db8:66:{i}::/64", ipv6_ra_mode="slaac",
+                        ipv6_address_mode="slaac")
+        v4 = api.subnet(net["id"], f"10.66.{i}.0/24")
+        port = api.port(net["id"], fixed_ips=[{"subnet_id": v4["id"]}])
+        shown = api.get(f"ports/{port['id']}").json()["port"]
+        listed = ports_on(api, net["id"])
+        for fixed_ips in (port["fixed_ips"], shown["fixed_ips"], listed[0]["fixed_ips"]):
+            assert [ip["subnet_id"] for ip in fixed_ips] == [v4["id"], v6["id"]]
+
+
+def test_requested_entries_keep_request_order(api: Api, net: dict) -> None:
+    v4 = api.subnet(net["id"], "10.67.0.0/24")
+    v6 = api.subnet(net["id"], "2001:db8:67::/64", ipv6_address_mode="dhcpv6-stateful")
+    for wanted in ([{"subnet_id": v6["id"]}, {"subnet_id": v4["id"]}],
+                   [{"subnet_id": v4["id"]}, {"subnet_id": v6["id"]}],
+                   [{"ip_address": "10.67.0.20"}, {"ip_address": "10.67.0.10"}],
+                   [{"ip_address": "10.67.0.10"}, {"ip_address": "10.67.0.20"}]):
+        port = api.port(net["id"], fixed_ips=wanted)
+        shown = api.get(f"ports/{port['id']}").json()["port"]
+        expected = [w.get("subnet_id") or v4["id"] for w in wanted]
+        for fixed_ips in (port["fixed_ips"], shown["fixed_ips"]):
+            assert [ip["subnet_id"] for ip in fixed_ips] == expected
+            if all("ip_address" in w for w in wanted):
+                assert [ip["ip_address"] for ip in fixed_ips] == [
+                    w["ip_address"] for w in wanted]
+        assert api.delete(f"ports/{port['id']}").status_code == 204
+
+
+def test_update_appends_new_addresses_after_kept_ones(api: Api, net: dict) -> None:
+    v4, v6 = dual_stack(api, net, "10.68.0.0/24", "2001:db8:68::/64")
+    port = api.port(net["id"], fixed_ips=[{"ip_address": "10.68.0.30"}])
+    assert [ip["subnet_id"] for ip in port["fixed_ips"]] == [v4["id"], v6["id"]]
+    response = api.put(f"ports/{port['id']}", {"port": {"fixed_ips": [
+        {"ip_address": "10.68.0.5"}, {"ip_address": "10.68.0.30"}]}})
+    assert response.status_code == 200, response.text
+    expected = ["10.68.0.30", port["fixed_ips"][1]["ip_address"], "10.68.0.5"]
+    assert [ip["ip_address"] for ip in response.json()["port"]["fixed_ips"]] == expected
+    shown = api.get(f"ports/{port['id']}").json()["port"]
+    assert [ip["ip_address"] for ip in shown["fixed_ips"]] == expected

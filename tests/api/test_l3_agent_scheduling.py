@@ -15,7 +15,7 @@ import oslo_messaging
 import pytest
 from l3_setup import external_network, project_network
 
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from rpc_helpers import PluginClient, Reporter, agent_id, l3_state
 from server import UNKNOWN, Api, ServerProcess, assert_error
 

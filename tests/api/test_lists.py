@@ -336,8 +336,13 @@ def test_pagination_links_exact(api: Api, world: World) -> None:  # transcripts 
     back = api.get(f"ports?{query}&marker={order[2]}&page_reverse=True").json()
     assert back == page1
 
-    # The page after the last is empty and has no links.
-    assert api.get(f"ports?{query}&marker={order[3]}").json() == {"ports": []}
+    # The page after the last is empty; as upstream, its previous link (no marker)
+    # leads back to the last page.
+    empty = api.get(f"ports?{query}&marker={order[3]}").json()
+    assert empty == {"ports": [], "ports_links": [
+        {"rel": "previous", "href": f"{base}?{query}&page_reverse=True"}]}
+    back = api.client.get(empty["ports_links"][0]["href"]).json()
+    assert [p["id"] for p in back["ports"]] == order[2:]
 
 
 def test_short_pages(api: Api, world: World) -> None:
@@ -351,6 +356,46 @@ def test_short_pages(api: Api, world: World) -> None:
     first = api.get(f"ports?{query}&marker={order[1]}&page_reverse=True").json()
     assert [p["id"] for p in first["ports"]] == order[:1]
     assert first["ports_links"] == [{"rel": "next", "href": f"{base}?{query}&marker={order[0]}"}]
+
+
+@pytest.mark.parametrize("collection", ["networks", "ports", "routers", "subnetpools"])
+def test_empty_pages_links(api: Api, collection: str) -> None:
+    """Upstream's links on empty pages (tempest's pagination tests follow them): after
+    the last item, a previous link without marker; before the first (page_reverse), a
+    next link without marker; an empty first page, a previous link."""
+    tag = f"pe{uuid.uuid4().hex[:8]}"
+    if collection == "networks":
+        made = [api.network() for _ in range(2)]
+    elif collection == "ports":
+        net = api.network()
+        made = [api.port(net["id"]) for _ in range(2)]
+    elif collection == "routers":
+        made = [api.create("router", name=tag) for _ in range(2)]
+    else:
+        made = [api.create("subnetpool", name=tag, prefixes=[f"10.{80 + i}.0.0/16"])
+                for i in range(2)]
+    for item in made:
+        assert api.put(f"{collection}/{item['id']}/tags/{tag}").status_code == 201
+    first, last = sorted(m["id"] for m in made)
+    base = f"{api.base_url}/v2.0/{collection}"
+    query = f"tags={tag}&limit=1"
+
+    after = api.get(f"{collection}?{query}&marker={last}")
+    assert after.status_code == 200, after.text
+    assert after.json() == {collection: [], f"{collection}_links": [
+        {"rel": "previous", "href": f"{base}?{query}&page_reverse=True"}]}
+    page = api.client.get(f"{base}?{query}&page_reverse=True").json()
+    assert [i["id"] for i in page[collection]] == [last]
+
+    before = api.get(f"{collection}?{query}&marker={first}&page_reverse=True").json()
+    assert before == {collection: [], f"{collection}_links": [
+        {"rel": "next", "href": f"{base}?{query}"}]}
+
+    nothing = api.get(f"{collection}?tags=none-{tag}&limit=1").json()
+    assert nothing == {collection: [], f"{collection}_links": [
+        {"rel": "previous", "href": f"{base}?tags=none-{tag}&limit=1&page_reverse=True"}]}
+    # Without limit, no links at all.
+    assert api.get(f"{collection}?tags=none-{tag}").json() == {collection: []}
 
 
 def test_links_keep_params_in_order(api: Api, world: World) -> None:  # transcript 042

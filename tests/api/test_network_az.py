@@ -13,9 +13,9 @@ import openstack
 import pytest
 from sqlalchemy import insert, select
 
+from neutrino.contract import topics
 from neutrino.db import models
 from neutrino.db.engine import Database
-from neutrino.rpc import topics
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from rpc_helpers import dhcp_state
 from server import Api, assert_error

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from server import TIME_RE, UNKNOWN, Api, ServerProcess, error_of
+from server import TIME_RE, UNKNOWN, Api, ServerProcess, assert_error, error_of
 
 
 @pytest.fixture
@@ -409,7 +409,7 @@ def test_mtu_is_writable_up_to_the_physical_mtu(api: Api) -> None:
 @pytest.mark.parametrize("mtu,message", [
     # vxlan project networks: 1500 - 50
     (9000, "Invalid input for operation: Requested MTU is too big, maximum is 1450."),
-    (67, "Invalid input for mtu. Reason: '67' is too small - must be at least '68'."),
+    (-1, "Invalid input for mtu. Reason: '-1' should be non-negative."),
     ("big", "Invalid input for operation: 'big' is not an integer."),
 ])
 def test_mtu_out_of_range_is_refused(api: Api, mtu: object, message: str) -> None:
@@ -419,3 +419,35 @@ def test_mtu_out_of_range_is_refused(api: Api, mtu: object, message: str) -> Non
     assert error_of(response)["message"] == message
     assert show(api, net["id"])["mtu"] == 1450
     assert api.post("networks", {"network": {"mtu": mtu}}).status_code == 400
+
+
+def test_mtu_below_what_ip_needs_is_kept_until_a_subnet_needs_more(api: Api) -> None:
+    """As upstream: any non-negative MTU; a subnet whose IP version needs more (IPv4
+    68, IPv6 1280) is refused with 409 NetworkMTUSubnetConflict, and so is lowering
+    the MTU under what the network's subnets need."""
+    low = api.network(mtu=67)
+    assert low["mtu"] == 67
+    response = api.post("subnets", {"subnet": {"network_id": low["id"], "ip_version": 4,
+                                               "cidr": "10.0.0.0/24"}})
+    assert_error(response, 409, "NetworkMTUSubnetConflict",
+                 f"MTU of {low['id']} is not valid, subnet requires a minimum of 68")
+    v6 = api.network(mtu=1279)
+    api.subnet(v6["id"], "10.0.1.0/24")
+    response = api.post("subnets", {"subnet": {"network_id": v6["id"], "ip_version": 6,
+                                               "cidr": "2001:db8:0:1::/64"}})
+    assert_error(response, 409, "NetworkMTUSubnetConflict",
+                 f"MTU of {v6['id']} is not valid, subnet requires a minimum of 1280")
+    assert len(show(api, v6["id"])["subnets"]) == 1
+    api.put(f"networks/{v6['id']}", {"network": {"mtu": 1280}})
+    api.subnet(v6["id"], "2001:db8:0:1::/64")
+    response = api.put(f"networks/{v6['id']}", {"network": {"mtu": 1279}})
+    assert_error(response, 409, "NetworkMTUSubnetConflict",
+                 f"MTU of {v6['id']} is not valid, subnet requires a minimum of 1280")
+    assert show(api, v6["id"])["mtu"] == 1280
+    v4 = api.network(mtu=1280)
+    api.subnet(v4["id"], "10.0.2.0/24")
+    response = api.put(f"networks/{v4['id']}", {"network": {"mtu": 67}})
+    assert_error(response, 409, "NetworkMTUSubnetConflict")
+    response = api.put(f"networks/{v4['id']}", {"network": {"mtu": 68}})
+    assert response.status_code == 200, response.text
+    assert response.json()["network"]["mtu"] == 68

@@ -116,6 +116,13 @@ def test_sdk_network_subnet_port_lifecycle(conn) -> None:  # noqa: ANN001
     assert [n.id for n in tagged] == [net.id]
     conn.network.set_tags(net, [])
     assert conn.network.get_network(net.id).tags == []
+    # add_tags (tag-creation: POST .../tags) keeps what is there.
+    conn.network.set_tags(net, ["red"])
+    conn.network.add_tags(net, ["blue", "green"])
+    assert sorted(conn.network.get_network(net.id).tags) == ["blue", "green", "red"]
+    conn.network.add_tags(port, ["vm", "web"])
+    assert sorted(conn.network.get_port(port.id).tags) == ["vm", "web"]
+    conn.network.set_tags(net, [])
 
     # delete
     conn.network.delete_port(port)

@@ -45,13 +45,42 @@ def test_default_group_per_project(api: Api) -> None:
 def test_explicit_groups_and_duplicates(api: Api) -> None:
     net = api.network()
     web, db = new_group(api, "web"), new_group(api, "db")
-    port = api.port(net["id"], security_groups=[web, db, web])
+    port = api.port(net["id"], security_groups=[web, db])
     assert port["security_groups"] == sorted([web, db])
+    assert api.get(f"ports/{port['id']}").json()["port"]["security_groups"] == sorted([web, db])
+    # The same group twice is refused (upstream's uuid_list), on create and update.
+    duplicate = {"type": "HTTPBadRequest", "detail": "",
+                 "message": f"Invalid input for security_groups. Reason: Duplicate items in "
+                            f"the list: '{web}'."}
+    response = post_port(api, net["id"], name="twice", security_groups=[web, db, web])
+    assert response.status_code == 400 and error_of(response) == duplicate
+    assert api.get(f"ports?network_id={net['id']}&name=twice").json()["ports"] == []
+    response = put_port(api, port["id"], security_groups=[web, web.upper()])
+    assert response.status_code == 400
     assert api.get(f"ports/{port['id']}").json()["port"]["security_groups"] == sorted([web, db])
     port = api.port(net["id"], security_groups=[])
     assert port["security_groups"] == []
     port = api.port(net["id"], security_groups=None)
     assert len(port["security_groups"]) == 1  # null: the default
+
+
+def test_stateful_and_stateless_groups_not_on_one_port(api: Api) -> None:
+    net = api.network()
+    stateful = new_group(api, "stateful")
+    response = api.post("security-groups", {"security_group": {"name": "stateless",
+                                                               "stateful": False}})
+    stateless = response.json()["security_group"]["id"]
+    conflict = {"type": "SecurityGroupConflict", "detail": "",
+                "message": "Error Cannot apply both stateful and stateless security groups "
+                           "on the same port at the same time. while attempting the "
+                           "operation."}
+    response = post_port(api, net["id"], name="mixed", security_groups=[stateful, stateless])
+    assert response.status_code == 409 and error_of(response) == conflict
+    assert api.get(f"ports?network_id={net['id']}&name=mixed").json()["ports"] == []
+    port = api.port(net["id"], security_groups=[stateless])
+    response = put_port(api, port["id"], security_groups=[stateless, stateful])
+    assert response.status_code == 409 and error_of(response) == conflict
+    assert api.get(f"ports/{port['id']}").json()["port"]["security_groups"] == [stateless]
 
 
 def test_unknown_and_foreign_groups_not_found(api: Api) -> None:

@@ -50,13 +50,16 @@ def test_shared_attribute_is_a_wildcard_policy(own_project_admin: Api, api: Api)
         ("address_scope", "access_as_shared", "*")]
     assert other.get(f"address-scopes/{everyone['id']}").json()["address_scope"][
         "shared"] is True
+    # As upstream, a shared scope cannot be unshared (its policies can be deleted).
     response = admin.put(f"address-scopes/{everyone['id']}",
                          {"address_scope": {"shared": False}})
-    assert response.status_code == 200, response.text
-    assert response.json()["address_scope"]["shared"] is False
-    assert admin.get(f"rbac-policies?object_id={everyone['id']}").json() == {
-        "rbac_policies": []}
-    assert_error(other.get(f"address-scopes/{everyone['id']}"), 404, "AddressScopeNotFound")
+    assert_error(response, 400, "AddressScopeUpdateError",
+                 f"Unable to update address scope {everyone['id']} : Shared address scope "
+                 "can't be unshared.")
+    assert len(admin.get(f"rbac-policies?object_id={everyone['id']}").json()[
+        "rbac_policies"]) == 1
+    assert other.get(f"address-scopes/{everyone['id']}").json()["address_scope"][
+        "shared"] is True
     # Deleting the scope deletes its policies.
     policy = share(admin, everyone["id"], pid(other), "address_scope").json()["rbac_policy"]
     assert admin.delete(f"address-scopes/{everyone['id']}").status_code == 204

@@ -336,12 +336,16 @@ def test_default_external_network_stays_shared_with_everyone(own_project_admin: 
         policies = admin.get(f"rbac-policies?object_id={net['id']}"
                              "&action=access_as_external&target_tenant=*").json()
         [policy] = policies["rbac_policies"]
-        assert_error(admin.delete(f"rbac-policies/{policy['id']}"), 400, "InvalidInput",
-                     "Invalid input for operation: Default external networks must be "
-                     "shared to everyone.")
+        # Upstream: 409 RbacPolicyInUse, for a delete and a retarget alike.
+        in_use = (f"RBAC policy on object {net['id']} cannot be removed because other "
+                  "objects depend on it.\nDetails: Default external networks must be "
+                  "shared to everyone.")
+        assert_error(admin.delete(f"rbac-policies/{policy['id']}"), 409, "RbacPolicyInUse",
+                     in_use)
         response = admin.put(f"rbac-policies/{policy['id']}",
                              {"rbac_policy": {"target_tenant": project()}})
-        assert_error(response, 400, "InvalidInput")
+        assert_error(response, 409, "RbacPolicyInUse", in_use)
+        assert admin.get(f"rbac-policies/{policy['id']}").json()["rbac_policy"] == policy
     finally:
         if not found:
             assert admin.delete(f"networks/{net['id']}").status_code == 204
@@ -365,3 +369,31 @@ def test_external_policy_in_use_by_a_router(own_project_admin: Api, abc) -> None
         "external_gateway_info": {}}}).status_code == 200
     assert admin.delete(f"rbac-policies/{policy['id']}").status_code == 204
     assert admin.get(f"networks/{net['id']}").json()["network"]["router:external"] is False
+
+
+@pytest.mark.parametrize("collection, object_type, body", [
+    ("networks", "network", {}),
+    ("security-groups", "security_group", {"name": "sg"}),
+    ("subnetpools", "subnetpool", {"name": "pool", "prefixes": ["10.230.0.0/16"]}),
+    ("address-scopes", "address_scope", {"name": "scope", "ip_version": 4}),
+])
+def test_shared_non_owner_writes_are_403(own_project_admin: Api, collection: str,
+                                         object_type: str, body: dict) -> None:
+    """Where sharing is an attribute (`shared`), a project the resource is shared with
+    may read it, so upstream's refused PUT and DELETE stay 403 (keystone transcripts
+    019, 020); only resources without it (address groups) answer 404."""
+    admin = own_project_admin
+    name = collection[:-1].replace("-", "_")
+    response = admin.post(collection, {name: body})
+    assert response.status_code == 201, response.text
+    item = response.json()[name]
+    member = admin.as_project(project())
+    created(share(admin, item["id"], pid(member), object_type))
+    shown = member.get(f"{collection}/{item['id']}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()[name]["shared"] is True
+    assert_error(member.put(f"{collection}/{item['id']}", {name: {"name": "hijack"}}),
+                 403, "PolicyNotAuthorized", f"rule:update_{name} is disallowed by policy")
+    assert_error(member.delete(f"{collection}/{item['id']}"), 403, "PolicyNotAuthorized",
+                 f"rule:delete_{name} is disallowed by policy")
+    assert admin.get(f"{collection}/{item['id']}").json()[name]["name"] == item["name"]

@@ -58,3 +58,33 @@ def test_shared_attribute_is_a_wildcard_policy(own_project_admin: Api, api: Api)
     assert admin.delete(f"subnetpools/{everyone['id']}").status_code == 204
     assert admin.get(f"rbac-policies?object_id={everyone['id']}").json() == {
         "rbac_policies": []}
+
+
+def test_shared_only_with_projects_that_may_use_its_address_scope(
+        own_project_admin: Api, api: Api) -> None:
+    """As upstream (tempest's test_cannot_share_if_no_access_to_address_scope): a pool
+    in an address scope cannot be shared with a project the scope is not shared with."""
+    admin = own_project_admin
+    a, b = api.as_project(project()), api.as_project(project())
+    response = admin.post("address-scopes", {"address_scope": {"name": "s",
+                                                               "ip_version": 4}})
+    scope = response.json()["address_scope"]
+    assert share(admin, scope["id"], pid(a), "address_scope").status_code == 201
+    owned = pool(a, prefixes=["10.95.0.0/16"], address_scope_id=scope["id"])
+    refused = (f"Invalid input for operation: Failed to create RBAC policy on object "
+               f"{owned['id']} because target project doesn't have access to associated "
+               "address scope.")
+    assert_error(share(a, owned["id"], pid(b), "subnetpool"), 400, "InvalidInput", refused)
+    assert_error(share(admin, owned["id"], "*", "subnetpool"), 400, "InvalidInput", refused)
+    assert admin.get(f"rbac-policies?object_id={owned['id']}").json() == {
+        "rbac_policies": []}
+    assert_error(b.get(f"subnetpools/{owned['id']}"), 404, "SubnetPoolNotFound")
+    # Once the scope is shared with B, so may the pool be; retargeting is checked too.
+    assert share(admin, scope["id"], pid(b), "address_scope").status_code == 201
+    response = share(a, owned["id"], pid(b), "subnetpool")
+    assert response.status_code == 201, response.text
+    policy = response.json()["rbac_policy"]
+    response = a.put(f"rbac-policies/{policy['id']}",
+                     {"rbac_policy": {"target_tenant": project()}})
+    assert_error(response, 400, "InvalidInput")
+    assert b.get(f"subnetpools/{owned['id']}").status_code == 200

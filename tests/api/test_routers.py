@@ -88,6 +88,43 @@ def test_gateway_needs_external_network(own_project_admin: Api) -> None:
     assert api.get(f"routers?project_id={project}").json()["routers"] == []
 
 
+def test_gateway_on_a_network_the_caller_cannot_see_is_not_found(
+        own_project_admin: Api) -> None:
+    """As upstream: the network is looked up as the caller sees it (404), before
+    being found not external (400)."""
+    admin = own_project_admin
+    user = member(admin)
+    hidden = admin.network(name="hidden")
+    response = user.post("routers", {"router": {"external_gateway_info": {
+        "network_id": hidden["id"]}}})
+    assert_error(response, 404, "NetworkNotFound",
+                 f"Network {hidden['id']} could not be found.")
+    shared = admin.network(name="shared", shared=True)
+    response = user.post("routers", {"router": {"external_gateway_info": {
+        "network_id": shared["id"]}}})
+    assert_error(response, 400, "BadRequest",
+                 f"Bad router request: Network {shared['id']} is not an external network.")
+    project = user.client.headers["X-Project-Id"]
+    assert admin.get(f"routers?project_id={project}").json()["routers"] == []
+
+
+def test_gateway_on_an_external_network_without_subnets(own_project_admin: Api) -> None:
+    """Upstream makes the gateway port with no address (and logs it)."""
+    api = own_project_admin
+    ext = api.network(name="public-empty", **{"router:external": True})
+    r = router(api, external_gateway_info={"network_id": ext["id"]})
+    assert r["external_gateway_info"]["network_id"] == ext["id"]
+    assert r["external_gateway_info"]["external_fixed_ips"] == []
+    [port] = api.get(f"ports?device_id={r['id']}").json()["ports"]
+    assert (port["device_owner"], port["network_id"], port["fixed_ips"]) == (
+        "network:router_gateway", ext["id"], [])
+    shown = api.get(f"routers/{r['id']}").json()["router"]
+    assert shown["external_gateway_info"] == r["external_gateway_info"]
+    response = api.put(f"routers/{r['id']}", {"router": {"external_gateway_info": None}})
+    assert response.status_code == 200, response.text
+    assert api.get(f"ports?device_id={r['id']}").json()["ports"] == []
+
+
 def test_interface_by_subnet(own_project_admin: Api) -> None:
     api = own_project_admin
     net, subnet = project_network(api, "10.20.30.0/24")

@@ -131,6 +131,39 @@ def test_missing_and_unknown_group(own_project_admin: Api) -> None:
     assert response.status_code == 404
 
 
+def test_remote_group_id_of_any_form_that_is_no_group_is_not_found(
+        own_project_admin: Api) -> None:
+    """Upstream does not check remote_group_id's form: what is no group is a 404."""
+    api = own_project_admin
+    sg = group(api, name="remote")
+    for remote in ("not-a-uuid", UNKNOWN):
+        response = post_rule(api, security_group_id=sg["id"], direction="ingress",
+                             remote_group_id=remote)
+        assert response.status_code == 404, response.text
+        assert error_of(response) == {"type": "SecurityGroupNotFound", "detail": "",
+                                      "message": f"Security group {remote} does not exist"}
+    rules = api.get(f"security-group-rules?security_group_id={sg['id']}").json()
+    assert all(r["remote_group_id"] is None for r in rules["security_group_rules"])
+
+
+@pytest.mark.parametrize("protocol", ["41", "43", "44", "58", "59", "60", "ipv6-encap",
+                                      "ipv6-route", "ipv6-frag", "ipv6-nonxt",
+                                      "ipv6-opts", "icmpv6", "ipv6-icmp"])
+def test_ipv6_only_protocols_refused_on_ipv4(own_project_admin: Api, protocol: str
+                                             ) -> None:
+    api = own_project_admin
+    sg = group(api, name="v6only")
+    response = post_rule(api, security_group_id=sg["id"], direction="ingress",
+                         ethertype="IPv4", protocol=protocol)
+    assert response.status_code == 400, response.text
+    assert error_of(response) == {
+        "type": "SecurityGroupEthertypeConflictWithProtocol", "detail": "",
+        "message": f"Invalid ethertype IPv4 for protocol {protocol}."}
+    made = rule(api, security_group_id=sg["id"], direction="ingress", ethertype="IPv6",
+                protocol=protocol)
+    assert made["protocol"] == protocol
+
+
 def test_values_normalised(own_project_admin: Api) -> None:
     api = own_project_admin
     sg = group(api, name="norm")

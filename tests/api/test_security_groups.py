@@ -86,6 +86,19 @@ def test_list_creates_default(server: ServerProcess, backend: str) -> None:  # 0
     assert [g["id"] for g in again] == [sg["id"]]
 
 
+def test_admin_list_for_a_project_creates_its_default(own_project_admin: Api) -> None:
+    """As upstream, an admin listing ?project_id=P makes P's default group (once)."""
+    admin = own_project_admin
+    project = f"p-{uuid.uuid4().hex}"
+    for query in (f"project_id={project}", f"tenant_id={project}&name=default",
+                  f"project_id={project}"):
+        listed = admin.get(f"security-groups?{query}").json()["security_groups"]
+        assert [(g["name"], g["project_id"]) for g in listed] == [("default", project)]
+    member = admin.as_project(project, ["member"])
+    assert [g["id"] for g in member.get("security-groups").json()["security_groups"]] == \
+        [listed[0]["id"]]
+
+
 def test_member_fields(server: ServerProcess, backend: str) -> None:  # keystone/023
     project = f"p-{uuid.uuid4().hex}"
     api = Api(server.url, backend=backend).as_project(project, ["member"])

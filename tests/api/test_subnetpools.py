@@ -51,25 +51,28 @@ def test_create_defaults_and_summarised_prefixes(own_project_admin: Api) -> None
     assert set(created) == POOL_KEYS
     assert created["prefixes"] == ["10.1.0.0/23", "192.168.0.0/16"]
     assert (created["ip_version"], created["min_prefixlen"], created["max_prefixlen"],
-            created["default_prefixlen"]) == (4, 8, 32, 8)
+            created["default_prefixlen"]) == (4, "8", "32", "8")
     assert created["default_quota"] is None
     assert created["is_default"] is False and created["shared"] is False
     assert created["address_scope_id"] is None and created["revision_number"] == 0
     assert api.get(f"subnetpools/{created['id']}").json()["subnetpool"] == created
     v6 = pool(api, prefixes=["2001:db8::/48"], min_prefixlen=56)
     assert (v6["ip_version"], v6["min_prefixlen"], v6["max_prefixlen"],
-            v6["default_prefixlen"]) == (6, 56, 128, 56)
+            v6["default_prefixlen"]) == (6, "56", "128", "56")
     v6b = pool(api, prefixes=["2001:db9::/32"])
-    assert (v6b["min_prefixlen"], v6b["default_prefixlen"]) == (64, 64)
+    assert (v6b["min_prefixlen"], v6b["default_prefixlen"]) == ("64", "64")
 
 
 @pytest.mark.parametrize(("attrs", "status", "type_", "message"), [
     ({"prefixes": []}, 400, "EmptySubnetPoolPrefixList", "Empty subnet pool prefix list."),
     ({"prefixes": ["10.0.0.0/8", "2001:db8::/32"]}, 400, "PrefixVersionMismatch",
      "Cannot mix IPv4 and IPv6 prefixes in a subnet pool."),
-    ({"prefixes": ["10.0.0.1/8"]}, 400, "HTTPBadRequest",
-     "Invalid input for prefixes. Reason: '10.0.0.1/8' isn't a recognized IP subnet "
-     "cidr, '10.0.0.0/8' is recommended."),
+    ({"prefixes": ["10.0.0.0"]}, 400, "HTTPBadRequest",
+     "Invalid input for prefixes. Reason: '10.0.0.0' isn't a recognized IP subnet "
+     "cidr, '10.0.0.0/32' is recommended."),
+    ({"prefixes": ["10.0.0.0/255.0.0.0"]}, 400, "HTTPBadRequest",
+     "Invalid input for prefixes. Reason: '10.0.0.0/255.0.0.0' isn't a recognized IP "
+     "subnet cidr, '10.0.0.0/8' is recommended."),
     ({"prefixes": ["nonsense"]}, 400, "HTTPBadRequest",
      "Invalid input for prefixes. Reason: 'nonsense' is not a valid IP subnet."),
     ({"prefixes": "10.0.0.0/8"}, 400, "HTTPBadRequest",
@@ -95,6 +98,40 @@ def test_create_defaults_and_summarised_prefixes(own_project_admin: Api) -> None
 def test_create_errors(own_project_admin: Api, attrs: dict, status: int, type_: str,
                        message: str | None) -> None:
     assert_error(post_pool(own_project_admin, **attrs), status, type_, message)
+
+
+def test_prefix_lengths_are_strings_as_upstream_shows_them(own_project_admin: Api
+                                                          ) -> None:
+    api = own_project_admin
+    created = pool(api, prefixes=["10.4.0.0/16"], min_prefixlen="20", max_prefixlen=28)
+    expected = {"min_prefixlen": "20", "max_prefixlen": "28", "default_prefixlen": "20"}
+    assert {key: created[key] for key in expected} == expected
+    shown = api.get(f"subnetpools/{created['id']}").json()["subnetpool"]
+    assert {key: shown[key] for key in expected} == expected
+    listed = api.get(f"subnetpools?id={created['id']}&min_prefixlen=20").json()
+    assert [p["default_prefixlen"] for p in listed["subnetpools"]] == ["20"]
+    response = api.put(f"subnetpools/{created['id']}", {"subnetpool": {
+        "default_prefixlen": 24}})
+    assert response.json()["subnetpool"]["default_prefixlen"] == "24"
+    assert created["default_quota"] is None
+
+
+def test_prefix_with_host_bits_is_taken_as_its_network(own_project_admin: Api) -> None:
+    """Upstream accepts an IPv4 prefix with host bits (and any IPv6 one with a prefix
+    length) and keeps its network; inside an address scope it then overlaps."""
+    api = own_project_admin
+    created = pool(api, prefixes=["10.5.12.13/24"])
+    assert created["prefixes"] == ["10.5.12.0/24"]
+    v6 = pool(api, prefixes=["2001:db8:5::1/64"])
+    assert v6["prefixes"] == ["2001:db8:5::/64"]
+    scope = api.post("address-scopes", {"address_scope": {
+        "name": "hostbits", "ip_version": 4}}).json()["address_scope"]
+    pool(api, prefixes=["10.11.12.0/24"], min_prefixlen="29", address_scope_id=scope["id"])
+    response = post_pool(api, prefixes=["10.11.12.13/24"], min_prefixlen="29",
+                         address_scope_id=scope["id"])
+    assert_error(response, 409, "AddressScopePrefixConflict",
+                 "Failed to associate address scope: subnetpools within an address scope "
+                 "must have unique prefixes.")
 
 
 def test_name_and_prefixes_required(own_project_admin: Api) -> None:

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 import pytest
+from rbac_helpers import pid, project, share
 
 from server import TIME_RE, UNKNOWN, Api, assert_error, error_of
 
@@ -653,3 +654,85 @@ def test_bulk_create(api: Api, net: dict) -> None:
     ids = [s["id"] for s in response.json()["subnets"]]
     assert sorted(api.get(f"networks/{net['id']}").json()["network"]["subnets"]) == sorted(
         ids)
+
+
+# -- ?shared= (the network's sharedness, as the caller sees it) -------------------
+
+def _walk(api: Api, first: str, reverse: bool = False) -> list[str]:
+    """Ids of every page, following next (or previous) links from the first page."""
+    seen: list[str] = []
+    response = api.get(first)
+    for _ in range(10):
+        assert response.status_code == 200, response.text
+        body = response.json()
+        page = [s["id"] for s in body["subnets"]]
+        seen = page + seen if reverse else seen + page
+        links = {link["rel"]: link["href"] for link in body.get("subnets_links", [])}
+        rel = "previous" if reverse else "next"
+        if not page or rel not in links:
+            return seen
+        response = api.client.get(links[rel])
+    raise AssertionError("too many pages")
+
+
+def test_shared_filter(api: Api) -> None:
+    """Upstream filters subnets on their network being shared with the caller's project
+    or with everyone (tempest's subnet list tests all send shared=False)."""
+    tag = f"sh{uuid.uuid4().hex[:8]}"
+    a = api.as_project(project())
+    own_net = a.network()
+    own = [a.subnet(own_net["id"], f"10.91.{i}.0/24", name=f"{tag}-{i}", tags=[tag])["id"]
+           for i in (2, 0, 1)]
+    own_by_name = [own[1], own[2], own[0]]
+    public_net = api.network(shared=True)
+    public = api.subnet(public_net["id"], "10.92.0.0/24", tags=[tag])["id"]
+    to_a_net = api.network()
+    assert share(api, to_a_net["id"], pid(a)).status_code == 201
+    to_a = api.subnet(to_a_net["id"], "10.93.0.0/24", tags=[tag])["id"]
+    to_other_net = api.network()
+    assert share(api, to_other_net["id"], project()).status_code == 201
+    to_other = api.subnet(to_other_net["id"], "10.94.0.0/24", tags=[tag])["id"]
+
+    def found(client: Api, query: str) -> set[str]:
+        response = client.get(f"subnets?tags={tag}&{query}")
+        assert response.status_code == 200, response.text
+        return {s["id"] for s in response.json()["subnets"]}
+
+    assert found(a, "") == {*own, public, to_a}
+    assert found(a, "shared=false") == found(a, "shared=False") == set(own)
+    assert found(a, "shared=true") == found(a, "shared=True") == {public, to_a}
+    # For the admin's project, only the network shared with everyone is shared.
+    assert found(api, "shared=true") == {public}
+    assert found(api, "shared=false") == {*own, to_a, to_other}
+    assert found(a, "shared=false&name=" + f"{tag}-0") == {own[1]}
+
+    # With sorting and paging, forward and backward (tempest's search tests).
+    for direction, expected in (("asc", own_by_name), ("desc", own_by_name[::-1])):
+        query = f"subnets?tags={tag}&shared=False&sort_key=name&sort_dir={direction}"
+        listed = a.get(query).json()["subnets"]
+        assert [s["id"] for s in listed] == expected
+        assert _walk(a, query + "&limit=1") == expected
+        assert _walk(a, query + "&limit=2&page_reverse=True", reverse=True) == expected
+        page = a.get(f"{query}&limit=1&marker={expected[0]}").json()["subnets"]
+        assert [s["id"] for s in page] == [expected[1]]
+
+    # Never shown, even when asked for.
+    listed = a.get(f"subnets?tags={tag}&shared=true&fields=id&fields=shared").json()
+    assert sorted(listed["subnets"], key=lambda s: s["id"]) == [
+        {"id": i} for i in sorted((public, to_a))]
+    assert "shared" not in show(a, to_a)
+    assert "shared" not in a.get(f"subnets/{to_a}?fields=shared").json()["subnet"]
+
+
+def test_shared_filter_bad_value_and_not_writable(api: Api, net: dict) -> None:
+    assert_error(api.get("subnets?shared=maybe"), 400, "InvalidInput",
+                 "Invalid input for operation: 'maybe' cannot be converted to boolean.")
+    assert_error(api.get("subnets?sort_key=shared&sort_dir=asc"), 400, "HTTPBadRequest",
+                 "['shared'] is invalid attribute for sort_keys")
+    # Upstream declares it read-only (set by the network).
+    assert_error(post_subnet(api, net["id"], "10.95.0.0/24", shared=True), 400,
+                 "HTTPBadRequest", "Attribute 'shared' not allowed in POST")
+    subnet = api.subnet(net["id"], "10.95.0.0/24")
+    assert_error(put_subnet(api, subnet["id"], shared=True), 400, "HTTPBadRequest",
+                 "Cannot update read-only attribute shared")
+    assert show(api, subnet["id"])["revision_number"] == subnet["revision_number"]

@@ -16,6 +16,12 @@ def unique() -> str:
 def make(api: Api, collection: str) -> dict:
     if collection == "networks":
         return api.network()
+    if collection == "routers":
+        return api.create("router")
+    if collection == "subnetpools":
+        return api.create("subnetpool", name=unique(), prefixes=["10.200.0.0/16"])
+    if collection == "security-groups":
+        return api.create("security_group", name=unique())
     net = api.network()
     if collection == "subnets":
         return api.subnet(net["id"], "10.0.0.0/24")
@@ -25,7 +31,7 @@ def make(api: Api, collection: str) -> dict:
 def show(api: Api, collection: str, item_id: str) -> dict:
     response = api.get(f"{collection}/{item_id}")
     assert response.status_code == 200, response.text
-    return response.json()[collection[:-1]]
+    return response.json()[collection[:-1].replace("-", "_")]
 
 
 @pytest.mark.parametrize("collection", ["networks", "subnets", "ports"])
@@ -94,6 +100,79 @@ def test_tags_at_create(api: Api, collection: str) -> None:
     assert sorted(item["tags"]) == ["a", "b"]
     assert sorted(show(api, collection, item["id"])["tags"]) == ["a", "b"]
     assert sorted(api.get(f"{collection}/{item['id']}/tags").json()["tags"]) == ["a", "b"]
+
+
+@pytest.mark.parametrize("collection", ["networks", "subnets", "ports", "routers",
+                                        "subnetpools", "security-groups"])
+def test_post_adds_tags(api: Api, collection: str) -> None:
+    """tag-creation (openstacksdk's add_tags): POST adds, keeps the existing tags and
+    answers 200 with the request's tags, as upstream."""
+    item = make(api, collection)
+    base = f"{collection}/{item['id']}/tags"
+    assert api.put(f"{base}/old").status_code == 201
+    rev = show(api, collection, item["id"])["revision_number"]
+
+    response = api.post(base, {"tags": ["b", "a", "old"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"tags": ["b", "a", "old"]}
+    assert sorted(api.get(base).json()["tags"]) == ["a", "b", "old"]
+    current = show(api, collection, item["id"])
+    assert sorted(current["tags"]) == ["a", "b", "old"]
+    assert current["revision_number"] > rev
+
+    # Nothing new: nothing changes, not even the revision.
+    rev = current["revision_number"]
+    response = api.post(base, {"tags": ["a"]})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"tags": ["a"]}
+    response = api.post(base, {"tags": []})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"tags": []}
+    current = show(api, collection, item["id"])
+    assert sorted(current["tags"]) == ["a", "b", "old"]
+    assert current["revision_number"] == rev
+
+
+@pytest.mark.parametrize("body, message", [
+    ({}, "Invalid tags body"),
+    ({"tag": ["a"]}, "Invalid tags body"),
+    (["a"], "Invalid tags body"),
+    ({"tags": "notalist"}, "'notalist' is not a list"),
+    ({"tags": ["x", "y", "x"]}, "Duplicate items in the list: 'x'"),
+    ({"tags": ["ok", 1]}, "'1' is not a valid string"),
+    ({"tags": ["ok", None]}, "'None' is not a valid string"),
+    ({"tags": ["ok", ""]}, "'' is not a valid string"),
+    ({"tags": ["ok", "x" * 256]}, f"'{'x' * 256}' exceeds maximum length of 255"),
+])
+def test_post_invalid_tags_change_nothing(api: Api, body: object, message: str) -> None:
+    net = api.network(tags=["keep"])
+    base = f"networks/{net['id']}/tags"
+    response = api.post(base, body)
+    assert response.status_code == 400, response.text
+    assert error_of(response) == {"type": "InvalidInput", "detail": "",
+                                  "message": f"Invalid input for operation: {message}."}
+    assert api.get(base).json() == {"tags": ["keep"]}
+    assert show(api, "networks", net["id"])["revision_number"] == net["revision_number"]
+
+
+def test_post_tags_visibility_and_policy(api: Api) -> None:
+    a = api.as_project(f"p-{unique()}")
+    b = api.as_project(f"p-{unique()}")
+    net = a.network(tags=["mine"])
+    response = b.post(f"networks/{net['id']}/tags", {"tags": ["x"]})
+    assert response.status_code == 404, response.text
+    assert error_of(response)["type"] == "NetworkNotFound"
+    missing = str(uuid.uuid4())
+    response = a.post(f"ports/{missing}/tags", {"tags": ["x"]})
+    assert response.status_code == 404, response.text
+    assert error_of(response)["type"] == "PortNotFound"
+    # A shared network's tags are not the other projects' to add to.
+    shared = api.network(shared=True, tags=["pub"])
+    response = b.post(f"networks/{shared['id']}/tags", {"tags": ["x"]})
+    assert response.status_code == 403, response.text
+    assert error_of(response)["type"] == "PolicyNotAuthorized"
+    assert api.get(f"networks/{shared['id']}/tags").json() == {"tags": ["pub"]}
+    assert a.get(f"networks/{net['id']}/tags").json() == {"tags": ["mine"]}
 
 
 def test_tag_with_special_characters(api: Api) -> None:

@@ -20,8 +20,10 @@ and the router namespaces of the routers it made.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,7 +41,8 @@ from neutrino.agent.l3 import plan as l3_plan
 from neutrino.agent.l3.agent import L3Agent
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
-from neutrino.rpc import transport
+from neutrino.agent.metadata.proxies import MetadataProxies
+from neutrino.contract import bus as transport
 from rpc_helpers import RABBIT
 from server import Api, ServerProcess
 
@@ -162,7 +165,8 @@ class L3World:
     server: ServerProcess
     topo: Topology
     l3_options: dict[str, object] = field(default_factory=dict)
-    metadata_proxies: Any = None     # the L3 agent's MetadataProxies (None: none)
+    # The L3 agent's MetadataProxies hook (None: the real proxies, under state_path).
+    metadata_proxies: Any = None
     bus_url: str = RABBIT            # where the agents reach the server
     l2_options: dict[str, object] = field(default_factory=dict)
     api: Api = field(init=False)
@@ -176,6 +180,7 @@ class L3World:
     ext_subnet: dict = field(default_factory=dict)
     routers: list[str] = field(default_factory=list)       # every router made
     servers: list[subprocess.Popen] = field(default_factory=list)
+    state_path: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="neutrino-l3-"))
 
     def __post_init__(self) -> None:
         self.api = Api(self.server.url)
@@ -212,7 +217,7 @@ class L3World:
 
     def l3_conf(self) -> Any:
         return agent_conf(l3_config.register_opts, self.name, transport_url=self.bus_url,
-                          **self.l3_options)
+                          **{"state_path": self.state_path, **self.l3_options})
 
     def new_l3_agent(self) -> L3Agent:
         return L3Agent(self.l3_conf(), transport=self.rpc, host_namespace=self.host,
@@ -236,8 +241,12 @@ class L3World:
                     agent.stop()
             if self.rpc is not None:
                 self.rpc.cleanup()
+            # Proxies the agent did not stop (a failed test), then their namespaces.
+            if self.l3 is not None:
+                MetadataProxies(l3_config.metadata_proxy_dir(self.l3.conf), "-").remove_stale(())
             for router_id in self.routers:
                 privileged.delete_namespace(l3_plan.namespace_name(router_id))
+            shutil.rmtree(self.state_path, ignore_errors=True)
 
     # -- the API ---------------------------------------------------------------------
 

@@ -30,8 +30,8 @@ from neutrino.agent import vif as vif_mod
 from neutrino.agent.common.privileged import ZERO_MAC, Kernel
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import agent_state
-from neutrino.rpc import transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as transport
+from neutrino.contract.bus import StateReporter
 from rpc_helpers import rabbit_answers
 from server import BIN, Api, ServerProcess
 

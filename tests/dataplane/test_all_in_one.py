@@ -1,8 +1,8 @@
 """The all-in-one: ``neutrino-server`` as root on the embedded default (SQLite,
-in-process bus) runs this host's Linux bridge, DHCP and L3 agents itself, registered
-under the machine's name; ports bound here and plugged with ``neutrino-vif`` go
-ACTIVE and ping; SIGTERM stops it cleanly, the dataplane stays, and the next start
-reconciles it.
+in-process bus) runs this host's Linux bridge, DHCP, metadata and L3 agents itself,
+registered under the machine's name; ports bound here and plugged with
+``neutrino-vif`` go ACTIVE, ping and read their own metadata; SIGTERM stops it
+cleanly, the dataplane stays, and the next start reconciles it.
 
 This test works in the ROOT namespace (that is the point of the all-in-one):
 ``brq<net>``, ``vxlan-<vni>``, ``tap<port>``, ``qdhcp-<net>`` and the firewall's
@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,9 +32,11 @@ from dataplane.topology import ping
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
+from neutrino.agent.metadata.proxies import MetadataProxies
 from server import BIN, Api, free_port
 
 HOST = socket.gethostname()
+ALL_AGENTS = {"Linux bridge agent", "DHCP agent", "Metadata agent", "L3 agent"}
 
 
 class AllInOne:
@@ -136,13 +139,13 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         aio.start()
         api = Api(aio.url)
         log = aio.log.read_text()
-        assert f"starting this host's agents (Linux bridge, DHCP, L3) in the API worker as " \
-               f"host {HOST}" in log, log
+        assert f"starting this host's agents (Linux bridge, DHCP, metadata, L3) in the " \
+               f"API worker as host {HOST}" in log, log
 
         def agents() -> dict[str, dict]:
             found = api.get("agents", params={"host": HOST}).json()["agents"]
             return {a["agent_type"]: a for a in found if a["alive"]}
-        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent", "L3 agent"},
+        assert wait_for(lambda: set(agents()) == ALL_AGENTS,
                         within=30), agents()
         lb = agents()["Linux bridge agent"]
         assert lb["binary"] == "neutrino-linuxbridge-agent"
@@ -153,7 +156,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         net = api.network(name="aio-" + uuid.uuid4().hex[:8])
         assert net["provider:network_type"] == "vxlan"
         api.subnet(net["id"], "10.251.17.0/24")
-        ports = [api.port(net["id"]) for _ in range(2)]
+        ports = [api.port(net["id"], device_id=str(uuid.uuid4())) for _ in range(2)]
         for port in ports:
             out = vif("plug", port["id"], "--url", aio.url)
             assert f"binding:host_id {HOST}" in out, out
@@ -179,13 +182,23 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         assert wait_for(lambda: (dhcp_port() or {}).get("status") == "ACTIVE",
                         within=30), dhcp_port()
         assert f"qdhcp-{net['id']}" in privileged.namespaces()
-        assert ping(vms[0], dhcp_port()["fixed_ips"][0]["ip_address"], within=15)
+        dhcp_ip = dhcp_port()["fixed_ips"][0]["ip_address"]
+        assert ping(vms[0], dhcp_ip, within=15)
+
+        # Metadata without Nova: the network is isolated (no router), so its DHCP
+        # namespace serves 169.254.169.254 (the built-in upstream); the VM reaches it
+        # through the DHCP port (what option 121 tells a DHCP guest).
+        subprocess.run(["ip", "netns", "exec", vms[0], "ip", "route", "add",
+                        "169.254.169.254/32", "via", dhcp_ip], check=True)
+        assert wait_for(lambda: metadata_uuid(vms[0]) == ports[0]["device_id"],
+                        within=30), metadata_uuid(vms[0])
 
         # SIGTERM: a clean stop; the dataplane stays (VMs keep talking).
         assert aio.terminate() == 0, aio.log.read_text()[-3000:]
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
-        assert "embedded agents stopped (Linux bridge agent, DHCP agent, L3 agent)" in log
+        assert "embedded agents stopped (Linux bridge agent, Metadata agent, DHCP " \
+               "agent, L3 agent)" in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 
@@ -195,7 +208,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         plugged.remove(ports[0]["id"])
         vms.pop(0)
         aio.start()
-        assert wait_for(lambda: set(agents()) == {"Linux bridge agent", "DHCP agent", "L3 agent"},
+        assert wait_for(lambda: set(agents()) == ALL_AGENTS,
                         within=30), agents()
         assert wait_for(lambda: statuses() == ["DOWN", "ACTIVE"], within=30), statuses()
         assert ping(vms[0], dhcp_port()["fixed_ips"][0]["ip_address"], within=15)
@@ -214,15 +227,27 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         assert root_ns.exists(decoy)
         assert aio.terminate() == 0
     finally:
+        aio.kill()  # first: a running DHCP agent would restart what is removed below
         for port_id in plugged:
             vif_mod.unplug(port_id)
         if net is not None:
             root_ns.delete("brq" + net["id"][:11])
             root_ns.delete(f"vxlan-{net['provider:segmentation_id']}")
             stop_dnsmasq(aio.state / "dhcp" / net["id"])
+            stop_metadata_proxy(aio.state / "dhcp" / "metadata-proxy", net["id"])
             privileged.delete_namespace(f"qdhcp-{net['id']}")
         root_ns.delete(decoy)
         root_ns.close()
+
+
+def metadata_uuid(vm: str) -> str | None:
+    """The uuid of meta_data.json as the VM reads it (None: no answer)."""
+    code = ("import json, urllib.request; o = urllib.request.build_opener("
+            "urllib.request.ProxyHandler({})); print(json.load(o.open("
+            "'http://169.254.169.254/openstack/latest/meta_data.json', timeout=3))['uuid'])")
+    result = subprocess.run(["ip", "netns", "exec", vm, sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=30, check=False)
+    return result.stdout.strip() or None
 
 
 def stop_dnsmasq(directory: Path) -> None:
@@ -232,3 +257,8 @@ def stop_dnsmasq(directory: Path) -> None:
         os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError):
         pass
+
+
+def stop_metadata_proxy(directory: Path, network_id: str) -> None:
+    """Stop the metadata proxy the DHCP agent left serving (it outlives the agent)."""
+    MetadataProxies(str(directory), "unused").remove(f"qdhcp-{network_id}")

@@ -27,7 +27,7 @@ from neutrino.agent.firewall.driver import Firewall
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.agent.linuxbridge.plan import Settings, tap_name
 from neutrino.agent.linuxbridge.reconciler import Reconciler
-from neutrino.rpc import transport
+from neutrino.contract import bus as transport
 from server import Api, ServerProcess
 
 NETWORK = "f1000000-0000-4000-8000-000000000001"

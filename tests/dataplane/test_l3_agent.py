@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -65,6 +65,14 @@ class Proxies:
         if proc is not None:
             proc.kill()
             proc.wait(5)
+
+    def remove_stale(self, keep: Iterable[str]) -> list[str]:
+        kept = set(keep)
+        stale = [l3_plan.namespace_name(router_id) for router_id in sorted(self.procs)
+                 if l3_plan.namespace_name(router_id) not in kept]
+        for namespace in stale:
+            self.remove(l3_plan.router_of(namespace) or namespace, namespace)
+        return stale
 
     def close(self) -> None:
         for router_id in list(self.procs):

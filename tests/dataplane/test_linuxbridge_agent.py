@@ -18,7 +18,8 @@ from dataplane.topology import Topology, random_mac, wait_for
 from neutrino.agent.common.privileged import ZERO_MAC, FdbEntry, Kernel
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
-from neutrino.rpc import topics, transport
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 
 
 class StandInServer:

@@ -18,7 +18,7 @@ from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
-from neutrino.rpc import transport
+from neutrino.contract import bus as transport
 from rpc_helpers import RABBIT
 from server import BIN, Api, ServerProcess
 

@@ -26,7 +26,9 @@ def port(network_id: str, mac: str, ip: str, status: str = "DOWN", **extra: obje
     return {"id": port_id, "device": tap_name(port_id), "network_id": network_id,
             "mac_address": mac, "admin_state_up": True, "status": status,
             "device_owner": "compute:nova", "revision_number": 1,
-            "fixed_ips": [{"subnet_id": "s", "ip_address": ip}], **extra}
+            "fixed_ips": [{"subnet_id": "s", "ip_address": ip}],
+            "allowed_address_pairs": [], "port_security_enabled": True,
+            "security_groups": [], **extra}
 
 
 def desired(host: str, ports: list[dict], network_id: str, peers: list[dict]) -> dict:

@@ -45,7 +45,7 @@ from neutrino.agent.dhcp import render as dhcp_render
 from neutrino.agent.dhcp.agent import DhcpAgent
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
-from neutrino.rpc import transport
+from neutrino.contract import bus as transport
 from rpc_helpers import require_rabbit, server_on_rabbit, unique
 from server import Api, ServerProcess
 

@@ -41,8 +41,9 @@ from typing import Any
 import oslo_messaging
 
 from neutrino import conf as conf_mod
-from neutrino.rpc import topics, transport
-from neutrino.rpc.client import StateReporter
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger("lifecycle_agent")
 

@@ -262,10 +262,11 @@ def test_agent_lifecycle_over_rabbitmq(rabbit: str, rabbit_server: ServerProcess
 
 def test_agent_lifecycle_in_process(backend: str, tmp_path: Path) -> None:
     from neutrino import conf as conf_mod
-    from neutrino.api.app import build_core, create_app
+    from neutrino.api.app import create_app
+    from neutrino.contract import bus as transport
+    from neutrino.core import ServerRuntime, build_core
     from neutrino.db import migrate
     from neutrino.db.engine import Database
-    from neutrino.rpc import transport, workers
 
     conf = conf_mod.new_conf([])
     conf.set_override("state_path", str(tmp_path))
@@ -278,15 +279,15 @@ def test_agent_lifecycle_in_process(backend: str, tmp_path: Path) -> None:
         core = build_core(conf, db)
         # As neutrino-server's worker does (cmd/server.py): RPC servers, the notifier
         # on their transport, the agent check.
-        workers.start_in_process(core, serve_rpc=True)
+        runtime = ServerRuntime(core, serve_rpc=True).start()
         agent = None
         try:
-            assert core.rpc.wait_started(10)
+            assert runtime.rpc is not None and runtime.rpc.wait_started(10)
             host = f"lifecycle-{uuid.uuid4()}"
             journal = tmp_path / "agent.jsonl"
             tunneling_ip = "192.0.2.78"
             # The agent on the RPC servers' transport object: fake:// reaches only it.
-            agent = LifecycleAgent(core.rpc.transport, host, tunneling_ip,
+            agent = LifecycleAgent(runtime.rpc.transport, host, tunneling_ip,
                                    Journal(journal), interval=REPORT_INTERVAL).start()
             lifecycle(WsgiRest(create_app(core)), journal, host, tunneling_ip,
                       agent.stop)
@@ -294,5 +295,5 @@ def test_agent_lifecycle_in_process(backend: str, tmp_path: Path) -> None:
         finally:
             if agent is not None:
                 agent.stop()
-            workers.stop_in_process(core)
+            runtime.stop()
             db.engine.dispose()

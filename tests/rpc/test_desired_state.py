@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import event
 
 from neutrino import conf as conf_mod
-from neutrino.api import body as bodies
-from neutrino.api.app import build_core
 from neutrino.context import Context
+from neutrino.core import Core, build_core
 from neutrino.db import migrate, models
 from neutrino.db.engine import Database
 from neutrino.resources.port import PORT
-from neutrino.rpc import desired_state
+from neutrino.services import prepare as bodies
+from neutrino.services.desired_state import DesiredStates
 from rpc_helpers import (
     PluginClient,
     Reporter,
@@ -70,7 +70,7 @@ def test_l2_state(admin: Api, report: Reporter, plugin: PluginClient) -> None:
         "status": port["status"], "device_owner": "compute:nova",
         "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ips(p1)[0]}],
         "allowed_address_pairs": [], "port_security_enabled": True,
-        "security_groups": [group["id"]]}
+        "security_groups": [group["id"]], "qos_policy_id": None, "qos_rules": []}
     assert port["revision_number"] >= p1["revision_number"]
 
     [network] = state["networks"]
@@ -212,7 +212,7 @@ def test_unknown_kind(plugin: PluginClient) -> None:
 
 
 @pytest.fixture
-def core(tmp_path: Path) -> Iterator[object]:
+def core(tmp_path: Path) -> Iterator[Core]:
     conf = conf_mod.new_conf([])
     conf.set_override("state_path", str(tmp_path))
     db = Database(conf_mod.database_url(conf))
@@ -221,45 +221,46 @@ def core(tmp_path: Path) -> Iterator[object]:
     db.engine.dispose()
 
 
-def _bound_ports(core: object, host: str, count: int) -> None:
+def _bound_ports(core: Core, host: str, count: int) -> None:
     ctx = Context.admin("p1")
-    net = core.networks.create_bulk(ctx, [bodies.prepare_create(  # type: ignore[attr-defined]
-        core.networks.resource, {"name": "n"}, ctx)])[0]  # type: ignore[attr-defined]
-    subnet_res = core.subnets.resource  # type: ignore[attr-defined]
-    core.subnets.create_bulk(ctx, [bodies.prepare_create(  # type: ignore[attr-defined]
+    net = core.networks.create_bulk(ctx, [bodies.prepare_create(
+        core.networks.resource, {"name": "n"}, ctx)])[0]
+    subnet_res = core.subnets.resource
+    core.subnets.create_bulk(ctx, [bodies.prepare_create(
         subnet_res, {"network_id": net["id"], "cidr": "10.0.0.0/20", "ip_version": 4,
                      "enable_dhcp": False}, ctx)])
-    group = core.security_groups.create_bulk(ctx, [  # type: ignore[attr-defined]
-        bodies.prepare_create(core.security_groups.resource,  # type: ignore[attr-defined]
+    group = core.security_groups.create_bulk(ctx, [
+        bodies.prepare_create(core.security_groups.resource,
                               {"name": "g"}, ctx)])[0]
-    core.security_group_rules.create_bulk(ctx, [  # type: ignore[attr-defined]
-        bodies.prepare_create(core.security_group_rules.resource,  # type: ignore[attr-defined]
+    core.security_group_rules.create_bulk(ctx, [
+        bodies.prepare_create(core.security_group_rules.resource,
                               {"security_group_id": group["id"], "direction": "ingress",
                                "remote_group_id": group["id"]}, ctx)])
     items = [bodies.prepare_create(PORT, {"network_id": net["id"],
                                           "security_groups": [group["id"]]}, ctx)
              for _ in range(count)]
-    ports = core.ports.create_bulk(ctx, items)  # type: ignore[attr-defined]
+    ports = core.ports.create_bulk(ctx, items)
 
     def bind(session: object) -> None:
         for port in ports:
-            row = session.get(models.PortBinding, port["id"])  # type: ignore[attr-defined]
+            row = session.get(models.PortBinding, port["id"])
             if row is None:
-                session.add(models.PortBinding(port_id=port["id"], host=host))  # type: ignore[attr-defined]
+                session.add(models.PortBinding(port_id=port["id"], host=host))
             else:
                 row.host = host
-    core.db.run(bind)  # type: ignore[attr-defined]
+    core.db.run(bind)
 
 
 def _queries(core: object, host: str) -> tuple[int, dict]:
-    engine = core.db.engine  # type: ignore[attr-defined]
+    engine = core.db.engine
     seen: list[str] = []
 
     def count(*args: object) -> None:
         seen.append(str(args[2]))
     event.listen(engine, "before_cursor_execute", count)
     try:
-        state = core.db.run(lambda s: desired_state.desired_state(  # type: ignore[attr-defined]
+        states = DesiredStates(core.conf)  # type: ignore[attr-defined]
+        state = core.db.run(lambda s: states.build(  # type: ignore[attr-defined]
             s, host, "l2"), write=False)
     finally:
         event.remove(engine, "before_cursor_execute", count)
@@ -275,3 +276,31 @@ def test_l2_state_query_count_does_not_grow_with_ports(core: object) -> None:
     assert len(large_state["remote_groups"].popitem()[1]["IPv4"]) == 120
     assert large == small
     assert large <= 20
+
+
+def test_l2_state_carries_qos_rules(admin: Api, report: Reporter,
+                                    plugin: PluginClient) -> None:
+    """Each port's effective rules: its own policy's, else its network's; none for
+    the network's own (network:*) ports."""
+    host = unique("qos-host")
+    report(lb_state(host, "192.0.2.9"))
+    net_policy = admin.post("qos/policies", {"policy": {"name": "n"}}).json()["policy"]
+    port_policy = admin.post("qos/policies", {"policy": {"name": "p"}}).json()["policy"]
+    bw = admin.post(f"qos/policies/{net_policy['id']}/bandwidth_limit_rules",
+                    {"bandwidth_limit_rule": {"max_kbps": 2000}}).json()[
+        "bandwidth_limit_rule"]
+    mark = admin.post(f"qos/policies/{port_policy['id']}/dscp_marking_rules",
+                      {"dscp_marking_rule": {"dscp_mark": 26}}).json()["dscp_marking_rule"]
+    net = admin.network(name=unique("qnet"), qos_policy_id=net_policy["id"])
+    admin.subnet(net["id"], "10.21.0.0/24", enable_dhcp=False)
+    bound = {"binding:host_id": host}
+    inherits = admin.port(net["id"], device_owner="compute:nova", **bound)
+    own = admin.port(net["id"], device_owner="compute:nova",
+                     qos_policy_id=port_policy["id"], **bound)
+    router_port = admin.port(net["id"], device_owner="network:router_interface", **bound)
+    state = plugin.call("get_desired_state", host=host, kind="l2")
+    by_id = {p["id"]: p for p in state["ports"]}
+    assert by_id[inherits["id"]]["qos_policy_id"] == net_policy["id"]
+    assert by_id[inherits["id"]]["qos_rules"] == [dict(bw, type="bandwidth_limit")]
+    assert by_id[own["id"]]["qos_rules"] == [dict(mark, type="dscp_marking")]
+    assert by_id[router_port["id"]]["qos_rules"] == []

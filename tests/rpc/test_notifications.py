@@ -17,7 +17,7 @@ import oslo_messaging
 import pytest
 
 from backends import database, unavailable
-from neutrino.rpc import topics
+from neutrino.contract import topics
 from rpc_helpers import (
     PluginClient,
     Reporter,
@@ -300,22 +300,21 @@ def test_in_process_bus_reaches_listeners_of_the_servers_transport(tmp_path: Pat
     """fake:// (all-in-one): the notifier shares the RPC servers' transport, the only
     one in-process agents can hear."""
     from neutrino import conf as conf_mod
-    from neutrino.api import body as bodies
-    from neutrino.api.app import build_core
     from neutrino.context import Context
+    from neutrino.core import ServerRuntime, build_core
     from neutrino.db import migrate
     from neutrino.db.engine import Database
-    from neutrino.rpc import workers
+    from neutrino.services import prepare as bodies
 
     conf = conf_mod.new_conf([])
     conf.set_override("state_path", str(tmp_path))
     db = Database(conf_mod.database_url(conf))
     migrate.upgrade(db)
     core = build_core(conf, db)
-    workers.start_in_process(core, serve_rpc=True)
+    runtime = ServerRuntime(core, serve_rpc=True).start()
     try:
-        assert core.rpc.wait_started(10)
-        agent = Listener(core.rpc.transport, "all-in-one")
+        assert runtime.rpc is not None and runtime.rpc.wait_started(10)
+        agent = Listener(runtime.rpc.transport, "all-in-one")
         ctx = Context.admin("p")
         net = core.networks.create_bulk(ctx, [bodies.prepare_create(
             core.networks.resource, {"name": "n"}, ctx)])[0]
@@ -323,5 +322,5 @@ def test_in_process_bus_reaches_listeners_of_the_servers_transport(tmp_path: Pat
         agent.wait(lambda t, m, k: m == "network_delete" and k["network_id"] == net["id"])
         agent.stop()
     finally:
-        workers.stop_in_process(core)
+        runtime.stop()
         db.engine.dispose()

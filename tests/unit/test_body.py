@@ -11,6 +11,7 @@ from neutrino.context import Context
 from neutrino.resources.network import NETWORK
 from neutrino.resources.port import PORT
 from neutrino.resources.subnet import SUBNET
+from neutrino.services import prepare
 
 ADMIN = Context.admin("fake_project_id")
 MEMBER = Context(user_id="u", project_id="p1", roles=["member"])
@@ -64,21 +65,21 @@ def test_bad_bulk(payload) -> None:
 
 
 def test_unknown_attribute() -> None:  # transcript 055
-    err = bad_request(body.prepare_create, NETWORK, {"name": "bad", "foo": "bar"}, ADMIN)
+    err = bad_request(prepare.prepare_create, NETWORK, {"name": "bad", "foo": "bar"}, ADMIN)
     assert (err.type, err.msg) == ("HTTPBadRequest", "Unrecognized attribute(s) 'foo'")
-    err = bad_request(body.prepare_update, NETWORK, {"foo": "bar"})
+    err = bad_request(prepare.prepare_update, NETWORK, {"foo": "bar"})
     assert err.msg == "Unrecognized attribute(s) 'foo'"
 
 
 def test_bad_bool() -> None:  # transcript 056
-    err = bad_request(body.prepare_create, NETWORK,
+    err = bad_request(prepare.prepare_create, NETWORK,
                       {"name": "bad", "admin_state_up": "notabool"}, ADMIN)
     assert (err.type, err.msg) == (
         "InvalidInput", "Invalid input for operation: 'notabool' cannot be converted to boolean.")
 
 
 def test_network_defaults() -> None:
-    data = body.prepare_create(NETWORK, {}, ADMIN)
+    data = prepare.prepare_create(NETWORK, {}, ADMIN)
     assert data["name"] == "" and data["description"] == ""
     assert data["admin_state_up"] is True and data["shared"] is False
     assert data["tags"] == [] and data["project_id"] == "fake_project_id"
@@ -86,24 +87,24 @@ def test_network_defaults() -> None:
 
 
 def test_owner_project_from_body() -> None:
-    assert body.prepare_create(NETWORK, {"tenant_id": "p2"}, ADMIN)["project_id"] == "p2"
-    assert body.prepare_create(NETWORK, {"project_id": "p2", "tenant_id": "p2"},
+    assert prepare.prepare_create(NETWORK, {"tenant_id": "p2"}, ADMIN)["project_id"] == "p2"
+    assert prepare.prepare_create(NETWORK, {"project_id": "p2", "tenant_id": "p2"},
                                ADMIN)["project_id"] == "p2"
-    err = bad_request(body.prepare_create, NETWORK, {"project_id": "p2", "tenant_id": "p3"},
+    err = bad_request(prepare.prepare_create, NETWORK, {"project_id": "p2", "tenant_id": "p3"},
                       ADMIN)
     assert err.msg == "'project_id' and 'tenant_id' do not match"
-    bad_request(body.prepare_create, NETWORK, {"project_id": "p2"}, MEMBER)
-    assert body.prepare_create(NETWORK, {"project_id": "p1"}, MEMBER)["project_id"] == "p1"
+    bad_request(prepare.prepare_create, NETWORK, {"project_id": "p2"}, MEMBER)
+    assert prepare.prepare_create(NETWORK, {"project_id": "p1"}, MEMBER)["project_id"] == "p1"
 
 
 def test_missing_required() -> None:
-    err = bad_request(body.prepare_create, PORT, {}, ADMIN)
+    err = bad_request(prepare.prepare_create, PORT, {}, ADMIN)
     assert err.msg == "Failed to parse request. Required attribute 'network_id' not specified"
-    bad_request(body.prepare_create, SUBNET, {"network_id": "x"}, ADMIN)
+    bad_request(prepare.prepare_create, SUBNET, {"network_id": "x"}, ADMIN)
 
 
 def test_malformed_uuid_in_body() -> None:  # transcript 069
-    err = bad_request(body.prepare_create, PORT, {"network_id": "not-a-uuid"}, ADMIN)
+    err = bad_request(prepare.prepare_create, PORT, {"network_id": "not-a-uuid"}, ADMIN)
     assert (err.type, err.msg) == (
         "HTTPBadRequest", "Invalid input for network_id. Reason: 'not-a-uuid' is not a valid UUID.")
 
@@ -113,14 +114,14 @@ def test_malformed_uuid_in_body() -> None:  # transcript 069
     {"admin_state_up": "maybe"}, {"admin_state_up": None}, {"shared": [1]},
     {"tags": "x"}, {"tags": [1]}, {"tags": ["x" * 256]}, {"name": "a\x00b"}])
 def test_wrong_types(item: dict) -> None:
-    bad_request(body.prepare_create, NETWORK, item, ADMIN)
-    bad_request(body.prepare_update, NETWORK, item)
+    bad_request(prepare.prepare_create, NETWORK, item, ADMIN)
+    bad_request(prepare.prepare_update, NETWORK, item)
 
 
 @pytest.mark.parametrize("name", ["id", "status", "subnets", "created_at",
                                   "updated_at", "revision_number"])
 def test_read_only_in_post(name: str) -> None:
-    err = bad_request(body.prepare_create, NETWORK, {name: "x"}, ADMIN)
+    err = bad_request(prepare.prepare_create, NETWORK, {name: "x"}, ADMIN)
     assert err.msg == f"Attribute '{name}' not allowed in POST"
 
 
@@ -128,10 +129,10 @@ def test_read_only_in_post(name: str) -> None:
     (NETWORK, "id"), (NETWORK, "status"), (NETWORK, "project_id"), (NETWORK, "tenant_id"),
     (PORT, "network_id"), (SUBNET, "cidr"), (SUBNET, "ip_version")])
 def test_read_only_in_put(resource, name: str) -> None:
-    err = bad_request(body.prepare_update, resource, {name: "x"})
+    err = bad_request(prepare.prepare_update, resource, {name: "x"})
     assert err.msg == f"Cannot update read-only attribute {name}"
 
 
 def test_update_converts() -> None:
-    assert body.prepare_update(NETWORK, {"admin_state_up": "false", "name": "n"}) == \
+    assert prepare.prepare_update(NETWORK, {"admin_state_up": "false", "name": "n"}) == \
         {"admin_state_up": False, "name": "n"}

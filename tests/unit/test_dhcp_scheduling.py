@@ -8,8 +8,9 @@ import uuid
 
 from neutrino import conf as conf_mod
 from neutrino import events
-from neutrino.rpc import desired_state, topics
+from neutrino.contract import names, topics
 from neutrino.rpc.notifier import Cast, Notifier
+from neutrino.services.desired_state import common as desired_state
 from neutrino.services.dhcp_scheduler import Candidate, choose, dhcp_device_id, parse_hints
 
 
@@ -66,7 +67,7 @@ def test_address_families_and_segments() -> None:
     assert desired_state.pick_segment(segments, None)["id"] == "s1"
     assert desired_state.pick_segment(segments, "gone")["id"] == "s1"
     assert desired_state.pick_segment([], None) is None
-    assert desired_state.device_name("0123456789abcdef") == "tap0123456789a"
+    assert names.tap_device("0123456789abcdef") == "tap0123456789a"
 
 
 # -- notifier: events -> casts (nothing sent: the queue is read directly) -------------

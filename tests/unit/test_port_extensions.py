@@ -16,10 +16,14 @@ G2 = "7f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f51"
 def test_group_list() -> None:
     assert uuid_list_or_none(None) is None
     assert uuid_list_or_none([]) == []
-    assert uuid_list_or_none([G1, G2, G1.upper()]) == [G1, G2]
+    assert uuid_list_or_none([G1, G2.upper()]) == [G1, G2]
     for bad in (["x"], [5], "x", {"a": 1}):
         with pytest.raises(exc.InvalidInput):
             uuid_list_or_none(bad)
+    # The same group twice (in any case) is refused, as upstream's uuid_list.
+    for twice in ([G1, G2, G1], [G1, G1.upper()]):
+        with pytest.raises(exc.HTTPBadRequest, match="Duplicate items in the list"):
+            uuid_list_or_none(twice)
 
 
 def test_pairs_valid() -> None:

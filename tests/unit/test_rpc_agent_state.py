@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import update
 
 from neutrino import conf as conf_mod
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
+from neutrino.contract.bus import StateReporter
 from neutrino.db import migrate, models
 from neutrino.db.engine import Database
+from neutrino.db.listing import ListQuery
 from neutrino.events import Registry
-from neutrino.rpc import endpoints, topics, transport
-from neutrino.rpc.client import StateReporter
+from neutrino.rpc import endpoints
 from neutrino.rpc.server import RpcService, endpoints_for
 from neutrino.services.agents import AgentService
 from neutrino.services.deps import Deps

@@ -1,9 +1,10 @@
 """The all-in-one: this host's agents inside the API worker process.
 
 ``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent,
-the DHCP agent and the L3 agent of this host as threads of its (single) API worker
-process, after the fork, on the same transport as the worker's RPC servers: the in-process bus
-(``fake://``) reaches only its own transport object (DESIGN.md, "What a user gets").
+the DHCP agent, the metadata agent and the L3 agent of this host as threads of its
+(single) API worker process, after the fork, on the same transport as the worker's RPC
+servers: the in-process bus (``fake://``) reaches only its own transport object
+(DESIGN.md, "What a user gets").
 They register under ``[DEFAULT] host`` (the machine's name) like separate agents
 would, so ports bound to this host are realised with nothing else to start.
 
@@ -19,6 +20,12 @@ names the VXLAN device's source; the primary address stays right if the host lat
 joins others over RabbitMQ (it is what they would send to), where 127.0.0.1 would
 not.
 
+Metadata without Nova: unless the configuration says otherwise, the embedded
+metadata agent answers from Neutrino's own data (``metadata_upstream = builtin``)
+and the DHCP agent serves it on isolated networks (``enable_isolated_metadata =
+true``), the L3 agent on routed ones (a proxy in each router namespace): VMs reach
+http://169.254.169.254/ with nothing else to run.
+
 Stopping the server stops the agents (their threads); the dataplane they built stays
 (bridges, taps, rules, dnsmasq), and the next start reconciles it.
 """
@@ -27,13 +34,15 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
+import oslo_messaging
 from oslo_config import cfg
 
 from neutrino.agent.common import privileged
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import bus as rpc_transport
 
 LOG = logging.getLogger(__name__)
 
@@ -90,13 +99,22 @@ def primary_address() -> str:
     return address if address and address != "0.0.0.0" else FALLBACK_LOCAL_IP
 
 
-def _name(agent: Any) -> str:
-    return {"LinuxBridgeAgent": "Linux bridge agent", "DhcpAgent": "DHCP agent",
+class _Agent(Protocol):
+    host: str
+
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+def _name(agent: _Agent) -> str:
+    return {"LinuxBridgeAgent": "Linux bridge agent",
+            "DhcpAgent": "DHCP agent",
+            "MetadataAgent": "Metadata agent",
             "L3Agent": "L3 agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
-def _agent_conf(register: Any, config_files: list[str], config_dirs: list[str]
-                ) -> cfg.ConfigOpts:
+def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[str],
+                config_dirs: list[str]) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
     register(conf)
     args = [f"--config-file={path}" for path in config_files]
@@ -110,9 +128,10 @@ class EmbeddedAgents:
     """This host's agents, started and stopped with the API worker."""
 
     server_conf: cfg.ConfigOpts
-    transport: Any = None        # the worker's RPC transport (required with fake://)
-    agents: list[Any] = field(default_factory=list)
-    _own_transport: Any = None
+    # The worker's RPC transport (ServerRuntime.transport; required with fake://).
+    transport: oslo_messaging.Transport | None = None
+    agents: list[_Agent] = field(default_factory=list)
+    _own_transport: oslo_messaging.Transport | None = None
 
     def start(self) -> EmbeddedAgents:
         # Imported here: the agents' modules pull in pyroute2 and the firewall,
@@ -123,6 +142,8 @@ class EmbeddedAgents:
         from neutrino.agent.l3 import config as l3_config
         from neutrino.agent.linuxbridge import agent as lb_agent
         from neutrino.agent.linuxbridge import config as lb_config
+        from neutrino.agent.metadata import agent as md_agent
+        from neutrino.agent.metadata import config as md_config
 
         files = list(self.server_conf.config_file or [])
         dirs = list(self.server_conf.config_dir or [])
@@ -143,7 +164,17 @@ class EmbeddedAgents:
         else:
             self.agents.append(lb_agent.LinuxBridgeAgent(lb_conf, transport=transport))
 
+        md_conf = _agent_conf(md_config.register_opts, files, dirs)
+        md_conf.set_default("metadata_upstream", md_config.BUILTIN)
+        problems = md_agent.check_config(md_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded metadata agent not started: %s", problem)
+        else:
+            self.agents.append(md_agent.MetadataAgent(md_conf, transport=transport))
+
         dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
+        dhcp_conf.set_default("enable_isolated_metadata", True)
         problems = dhcp_agent.check_config(dhcp_conf)
         if problems:
             for problem in problems:

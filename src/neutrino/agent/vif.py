@@ -13,17 +13,17 @@ from dataclasses import dataclass, field
 
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
+from neutrino.contract import names
 
 VM_PREFIX = "vm-"
 GUEST_IFNAME = "eth0"
 
 
 def vm_namespace(port_id: str) -> str:
-    return VM_PREFIX + port_id[:11]
+    return VM_PREFIX + port_id[:names.ID_LEN]
 
 
-def tap_name(port_id: str) -> str:
-    return "tap" + port_id[:11]
+tap_name = names.tap_device
 
 
 @dataclass
@@ -52,7 +52,7 @@ def plug(vif: Vif) -> None:
             host.delete(vif.tap)  # a half-plugged leftover
             # The peer gets a temporary name unique to this port: several plugs may
             # run at once in the same host namespace.
-            temporary = "vp" + vif.port_id[:11]
+            temporary = "vp" + vif.port_id[:names.ID_LEN]
             host.add_veth(vif.tap, temporary, peer_namespace=vif.namespace)
             guest.set_link(temporary, new_name=GUEST_IFNAME)
         guest.set_link(GUEST_IFNAME, mac=vif.mac.lower(), mtu=vif.mtu)

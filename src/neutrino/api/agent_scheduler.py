@@ -19,8 +19,10 @@ import falcon
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
 from neutrino.api.controller import View, send
-from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.core import Core
+from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.validators import UUID_RE
 from neutrino.services.agents import AgentService
@@ -111,14 +113,12 @@ class DhcpAgents:
         send(resp, {"agents": [self.view.render(ctx, i) for i in items]})
 
 
-def add_routes(app: falcon.App, core: object) -> None:
+def add_routes(app: falcon.App, core: Core) -> None:
     """Register the routes on the app (called by create_app)."""
-    scheduler = core.dhcp_scheduler  # type: ignore[attr-defined]
-    policy = core.policy  # type: ignore[attr-defined]
+    scheduler, policy = core.dhcp_scheduler, core.policy
     app.add_route("/v2.0/agents/{resource_id}/dhcp-networks",
-                  DhcpNetworks(scheduler, core.networks, policy,  # type: ignore[attr-defined]
-                               core.conf))  # type: ignore[attr-defined]
+                  DhcpNetworks(scheduler, core.networks, policy, core.conf))
     app.add_route("/v2.0/agents/{resource_id}/dhcp-networks/{network_id}",
                   DhcpNetwork(scheduler, policy))
     app.add_route("/v2.0/networks/{resource_id}/dhcp-agents",
-                  DhcpAgents(scheduler, core.agents, policy))  # type: ignore[attr-defined]
+                  DhcpAgents(scheduler, core.agents, policy))

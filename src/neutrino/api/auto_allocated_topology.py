@@ -9,20 +9,21 @@ another project unless admin), then the work, with policy
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl
 
 import falcon
 
 from neutrino.api.controller import send
 from neutrino.context import Context
+from neutrino.core import Core
+from neutrino.policy import Policy
 from neutrino.services.auto_allocated_topology import AutoAllocatedTopologyService
 
 RESOURCE = "auto_allocated_topology"
 
 
 class AutoAllocatedTopology:
-    def __init__(self, service: AutoAllocatedTopologyService, policy: Any) -> None:
+    def __init__(self, service: AutoAllocatedTopologyService, policy: Policy) -> None:
         self.service = service
         self.policy = policy
 
@@ -47,6 +48,6 @@ class AutoAllocatedTopology:
         resp.status = 204
 
 
-def add_routes(app: falcon.App, core: Any) -> None:
+def add_routes(app: falcon.App, core: Core) -> None:
     app.add_route("/v2.0/auto-allocated-topology/{project_id}",
-                  AutoAllocatedTopology(AutoAllocatedTopologyService(core), core.policy))
+                  AutoAllocatedTopology(core.auto_allocated_topology, core.policy))

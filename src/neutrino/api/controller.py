@@ -11,14 +11,17 @@ from urllib.parse import urlencode
 
 import falcon
 import orjson
+from oslo_config import cfg
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery, parse_list_query
+from neutrino.api.query import parse_list_query
 from neutrino.context import Context
+from neutrino.db.listing import ListQuery
 from neutrino.policy import Policy
 from neutrino.resources.attributes import Resource
 from neutrino.resources.validators import UUID_RE
+from neutrino.services import prepare
 
 IF_MATCH_RE = re.compile(r"^\s*revision_number=(\d+)\s*$")
 
@@ -86,7 +89,7 @@ class View:
 class Collection:
     """``/v2.0/<collection>``: list and create."""
 
-    def __init__(self, service: Service, policy: Policy, conf: Any) -> None:
+    def __init__(self, service: Service, policy: Policy, conf: cfg.ConfigOpts) -> None:
         self.service = service
         self.resource = service.resource
         self.policy = policy
@@ -116,7 +119,7 @@ class Collection:
         ctx: Context = req.context.ctx
         items, bulk = bodies.items_for_create(self.resource, bodies.decode(req.bounded_stream
                                                                               .read()))
-        prepared = [bodies.prepare_create(self.resource, item, ctx) for item in items]
+        prepared = [prepare.prepare_create(self.resource, item, ctx) for item in items]
         created = self.service.create_bulk(ctx, prepared, self._authorizer(ctx))
         if bulk:
             send(resp, {self.resource.collection: [self.view.render(ctx, c)
@@ -166,11 +169,11 @@ class Member:
     def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
         ctx: Context = req.context.ctx
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
-        data = bodies.prepare_update(self.resource, item)
+        data = prepare.prepare_update(self.resource, item)
         current = self.load_visible(ctx, resource_id)
         target = dict(current, **data)
         policed = [n for n in self.view.policed if n in data]
-        self.policy.enforce(ctx, f"update_{self.resource.name}", target, policed)
+        self.enforce_write(ctx, f"update_{self.resource.name}", target, policed)
         updated = self.service.update(ctx, resource_id, data, if_match(req))
         send(resp, {self.resource.name: self.view.render(ctx, updated)})
 
@@ -178,9 +181,25 @@ class Member:
                   resource_id: str) -> None:
         ctx: Context = req.context.ctx
         current = self.load_visible(ctx, resource_id)
-        self.policy.enforce(ctx, f"delete_{self.resource.name}", current)
+        self.enforce_write(ctx, f"delete_{self.resource.name}", current)
         self.service.delete(ctx, resource_id, if_match(req))
         resp.status = 204
+
+    def enforce_write(self, ctx: Context, action: str, target: dict,
+                      attrs: list[str] | None = None) -> None:
+        """Policy for an update or delete. Refused, upstream answers 403 only when the
+        caller may read the item as its policy layer loads it: the declared attributes
+        and what policy derives from a parent (``network:project_id``); otherwise 404,
+        giving nothing away. So a shared network's non-owner gets 403 (``shared`` is
+        an attribute), a shared address group's 404 (its sharing is none)."""
+        try:
+            self.policy.enforce(ctx, action, target, attrs)
+        except exc.PolicyNotAuthorized:
+            declared = {k: v for k, v in target.items()
+                        if k in self.resource.attrs or ":" in k}
+            if not self.policy.check(ctx, f"get_{self.resource.name}", declared):
+                raise exc.HTTPNotFound() from None
+            raise
 
 
 def if_match(req: falcon.Request) -> int | None:
@@ -203,17 +222,39 @@ def _query_params(req: falcon.Request) -> list[tuple[str, str]]:
 def pagination_links(req: falcon.Request, params: list[tuple[str, str]],
                      items: list[dict], query: ListQuery) -> list[dict]:
     """Upstream's next/previous links: next unless a short forward page, previous
-    unless a short backward page."""
-    if not items or not query.limit:
+    unless a short backward page. An empty page has links too, without a marker
+    (the previous link of the page after the last one leads back to the last page)."""
+    if not query.limit:
         return []
     base = [(k, v) for k, v in params if k not in ("marker", "page_reverse")]
     url = f"{req.prefix}{req.path}"
     links = []
     short = len(items) < query.limit
     if not (short and not query.page_reverse):
-        links.append({"rel": "next", "href": url + "?" + urlencode(
-            base + [("marker", items[-1]["id"])])})
+        marker = [("marker", items[-1]["id"])] if items else []
+        links.append({"rel": "next", "href": url + "?" + urlencode(base + marker)})
     if not (short and query.page_reverse):
+        marker = [("marker", items[0]["id"])] if items else []
         links.append({"rel": "previous", "href": url + "?" + urlencode(
-            base + [("marker", items[0]["id"]), ("page_reverse", "True")])})
+            base + marker + [("page_reverse", "True")])})
     return links
+
+
+class ReadOnlyCollection:
+    """GET only (list); other methods answer 405 as upstream."""
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        self.collection.on_get(req, resp)
+
+
+class ReadOnlyMember:
+    """GET only (show); other methods answer 405 as upstream."""
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        self.member.on_get(req, resp, resource_id)

@@ -1,33 +1,19 @@
-"""Parsing a list request's query string into a `ListQuery` (pure; no I/O)."""
+"""Parsing a list request's query string into a `ListQuery` (db/listing.py; pure, no
+I/O)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino import exceptions as exc
+from neutrino.db.listing import ListQuery
 from neutrino.resources.attributes import Resource
 
 RESERVED = {"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse"}
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
 # standard-attr-timestamp: resources updated at or after a time.
 CHANGED_SINCE = "changed_since"
-
-
-@dataclass
-class ListQuery:
-    filters: dict[str, list[Any]] = field(default_factory=dict)
-    fields: list[str] = field(default_factory=list)
-    sorts: list[tuple[str, str]] = field(default_factory=list)
-    limit: int | None = None
-    marker: str | None = None
-    page_reverse: bool = False
-    tag_filters: dict[str, list[str]] = field(default_factory=dict)
-    # Sub-filters on a structured attribute, e.g. fixed_ips=ip_address=10.0.0.2.
-    sub_filters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    # ``changed_since``: only resources with updated_at >= this (naive UTC).
-    changed_since: dt.datetime | None = None
 
 
 def parse_list_query(resource: Resource, params: list[tuple[str, str]],

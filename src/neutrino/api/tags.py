@@ -3,76 +3,44 @@
 from __future__ import annotations
 
 import falcon
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
 from neutrino.api import body as bodies
 from neutrino.api.controller import Member, send
 from neutrino.context import Context
-from neutrino.db import models
-from neutrino.db.engine import Database
 from neutrino.resources.standard import tag_list, validate_tag
-from neutrino.services import common
+from neutrino.resources.validators import TAG_MAX_LEN
+from neutrino.services.tags import ResourceTags
 
 
-class TagStore:
-    """Tag writes bump the tagged resource's revision, as any change does."""
-
-    def __init__(self, db: Database, model: type, collection: str) -> None:
-        self.db = db
-        self.model = model
-        self.collection = collection
-
-    def _touch(self, session: Session, resource_id: str) -> None:
-        row = session.get(self.model, resource_id, with_for_update=True)
-        if row is not None:
-            common.bump_revision(row)
-
-    def get_all(self, resource_id: str) -> list[str]:
-        return self.db.run(lambda s: common.load_tags(s, [resource_id]).get(resource_id, []),
-                           write=False)
-
-    def has(self, resource_id: str, tag: str) -> bool:
-        return self.db.run(lambda s: s.get(models.Tag, (resource_id, tag)) is not None,
-                           write=False)
-
-    def replace(self, resource_id: str, tags: list[str]) -> list[str]:
-        def run(session: Session) -> list[str]:
-            common.set_tags(session, self.collection, resource_id, tags)
-            self._touch(session, resource_id)
-            return sorted(set(tags))
-        return self.db.run(run)
-
-    def add(self, resource_id: str, tag: str) -> None:
-        def run(session: Session) -> None:
-            if session.get(models.Tag, (resource_id, tag)) is None:
-                session.add(models.Tag(resource_id=resource_id, tag=tag,
-                                       resource_type=self.collection))
-                self._touch(session, resource_id)
-        self.db.run(run)
-
-    def remove(self, resource_id: str, tag: str) -> None:
-        def run(session: Session) -> None:
-            row = session.get(models.Tag, (resource_id, tag))
-            if row is None:
-                raise exc.TagNotFound(tag=tag)
-            session.delete(row)
-            self._touch(session, resource_id)
-        self.db.run(run)
-
-    def remove_all(self, resource_id: str) -> None:
-        def run(session: Session) -> None:
-            existing = session.scalars(select(models.Tag).where(
-                models.Tag.resource_id == resource_id)).all()
-            for row in existing:
-                session.delete(row)
-            self._touch(session, resource_id)
-        self.db.run(run)
+def requested_tags(payload: object) -> list[str]:
+    """The ``{"tags": [...]}`` body of POST .../tags, checked as upstream does (a
+    list of unique strings of at most 255 characters; NUL and empty strings, which
+    no stored tag holds, refused as well)."""
+    if not isinstance(payload, dict) or "tags" not in payload:
+        raise exc.InvalidInput("Invalid tags body")
+    tags = payload["tags"]
+    if not isinstance(tags, list):
+        raise exc.InvalidInput(f"'{tags}' is not a list")
+    seen: list[object] = []
+    duplicates: list[object] = []
+    for tag in tags:
+        if tag in seen and tag not in duplicates:
+            duplicates.append(tag)
+        seen.append(tag)
+    if duplicates:
+        listed = ", ".join(str(d) for d in duplicates)
+        raise exc.InvalidInput(f"Duplicate items in the list: '{listed}'")
+    for tag in tags:
+        if not isinstance(tag, str) or not tag or "\x00" in tag:
+            raise exc.InvalidInput(f"'{tag}' is not a valid string")
+        if len(tag) > TAG_MAX_LEN:
+            raise exc.InvalidInput(f"'{tag}' exceeds maximum length of {TAG_MAX_LEN}")
+    return tags
 
 
 class Tags:
-    def __init__(self, member: Member, store: TagStore) -> None:
+    def __init__(self, member: Member, store: ResourceTags) -> None:
         self.member = member
         self.store = store
 
@@ -93,6 +61,14 @@ class Tags:
         if not isinstance(payload, dict) or "tags" not in payload:
             raise exc.HTTPBadRequest("Invalid input for tags. Reason: 'tags' is required.")
         send(resp, {"tags": self.store.replace(resource_id, tag_list(payload["tags"]))})
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        """tag-creation: add tags, keeping the others; upstream answers 200 with the
+        tags of the request."""
+        tags = requested_tags(bodies.decode(req.bounded_stream.read()))
+        self._authorize(req, resource_id, write=True)
+        self.store.add_many(resource_id, tags)
+        send(resp, {"tags": tags})
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response,
                   resource_id: str) -> None:

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from neutrino import conf as conf_mod
+from neutrino.core import database
 from neutrino.db import migrate
-from neutrino.db.engine import Database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
     conf_args = [a for f in args.config_file for a in ("--config-file", f)]
     conf = conf_mod.new_conf(conf_args)
-    db = Database(conf_mod.database_url(conf))
+    db = database(conf)
     if args.command == "upgrade":
         migrate.upgrade(db, args.revision)
         print(f"database at revision {migrate.current(db)}")

@@ -5,25 +5,27 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from oslo_config import cfg
 
 from neutrino import conf as conf_mod
 from neutrino import log
 from neutrino.agent import embedded
-from neutrino.api.app import build_core, wsgi_app
+from neutrino.api.app import wsgi_app
+from neutrino.cmd import rpc_workers
+from neutrino.contract import bus as rpc_transport
+from neutrino.core import ServerRuntime, build_core, database
 from neutrino.db import migrate
-from neutrino.db.engine import Database
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc import workers as rpc_workers
 
 LOG = logging.getLogger("neutrino.server")
 
 
-def prepare_database(conf: Any) -> None:
+def prepare_database(conf: cfg.ConfigOpts) -> None:
     """Upgrade the schema at start when asked (default: on SQLite only)."""
-    db = Database(conf_mod.database_url(conf))
+    db = database(conf)
     auto = conf.database.auto_upgrade
     if auto is None:
         auto = db.is_sqlite
@@ -36,9 +38,9 @@ def prepare_database(conf: Any) -> None:
 
 
 class Server(BaseApplication):
-    def __init__(self, conf: Any, embedded_agents: bool = False) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, embedded_agents: bool = False) -> None:
         self.conf = conf
-        self.core = None
+        self.runtime: ServerRuntime | None = None
         self.embedded_agents = embedded_agents
         self.agents: embedded.EmbeddedAgents | None = None
         super().__init__()
@@ -72,20 +74,20 @@ class Server(BaseApplication):
         # Agents first: their last calls still find the RPC servers.
         if self.agents is not None:
             self.agents.stop()
-        if self.core is not None:
-            rpc_workers.stop_in_process(self.core)
+        if self.runtime is not None:
+            self.runtime.stop()
 
-    def load(self) -> Any:
+    def load(self) -> Callable[..., Iterable[bytes]]:
         # Each worker builds its own core (engine, pools) after the fork, sends its
         # own notifications and, unless rpc_workers serve the bus, runs its own RPC
-        # server and agent check (neutrino.rpc.workers): started in the background,
+        # server and agent check (neutrino.core.ServerRuntime): started in the background,
         # so a broker that is down delays nothing.
         log.setup(self.conf)
-        self.core = build_core(self.conf)
-        rpc_workers.start_in_process(self.core, serve_rpc=self.conf.rpc_workers == 0)
+        core = build_core(self.conf)
+        self.runtime = ServerRuntime(core, serve_rpc=self.conf.rpc_workers == 0).start()
         if self.embedded_agents:
-            self._start_agents()
-        app = wsgi_app(self.core)
+            self._start_agents(self.runtime)
+        app = wsgi_app(core)
         # What startup built lives as long as the worker: out of the collector's
         # sight, a full collection no longer walks it (was ~40% of a large list's
         # time: bench/api.py).
@@ -93,15 +95,13 @@ class Server(BaseApplication):
         gc.freeze()
         return app
 
-    def _start_agents(self) -> None:
+    def _start_agents(self, runtime: ServerRuntime) -> None:
         """This host's agents as threads of this worker (the all-in-one), on the RPC
         servers' transport: fake:// reaches only that transport object."""
-        rpc = self.core.rpc
-        if rpc is not None and not rpc.wait_started(10):
+        if runtime.rpc is not None and not runtime.rpc.wait_started(10):
             LOG.warning("the RPC servers are not all listening yet; the embedded "
                         "agents retry until they are")
-        shared = rpc.transport if rpc is not None else None
-        self.agents = embedded.EmbeddedAgents(self.conf, transport=shared)
+        self.agents = embedded.EmbeddedAgents(self.conf, transport=runtime.transport)
         try:
             self.agents.start()
         except Exception:  # noqa: BLE001 - the API still serves
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     "transport_url = rabbit://...", conf.rpc_workers, conf.transport_url)
     agents = embedded.decide(conf)
     if agents.run:
-        LOG.info("starting this host's agents (Linux bridge, DHCP, L3) in the API worker "
-                 "as host %s (%s)", conf.host, agents.reason)
+        LOG.info("starting this host's agents (Linux bridge, DHCP, metadata, L3) in the "
+                 "API worker as host %s (%s)", conf.host, agents.reason)
     else:
         LOG.info("serving the API alone, no agents for this host: %s", agents.reason)
     workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \

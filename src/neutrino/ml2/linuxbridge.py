@@ -15,9 +15,9 @@ the `configurations` its state reports carry:
 
 from __future__ import annotations
 
+from neutrino.contract.topics import AGENT_TYPE_LINUXBRIDGE
 from neutrino.ml2.mechanism import Binding, BindRequest, Segment
 from neutrino.resources.port_binding import VIF_TYPE_BRIDGE, VNIC_NORMAL
-from neutrino.rpc.topics import AGENT_TYPE_LINUXBRIDGE
 
 TUNNEL_TYPES = ("vxlan", "gre", "geneve")
 PHYSICAL_TYPES = ("flat", "vlan")

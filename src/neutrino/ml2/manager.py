@@ -3,6 +3,7 @@ and the MTU networks get from their segments."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -15,11 +16,9 @@ from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
 from neutrino.db.engine import Database
+from neutrino.db.listing import FilterBuilder, rows_for_ids
 from neutrino.ml2 import types as t
 from neutrino.resources import provider as p
-from neutrino.services import common
-from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 NS = models.NetworkSegment
 # Network types whose ids network_segment_ranges manage (upstream's order).
@@ -113,7 +112,7 @@ class TypeManager:
                         for s in requested]
         else:
             segments = [self.allocate_tenant_segment(session, data.get("project_id"))]
-        rows = [{"id": common.new_id(), "project_id": None, "network_id": network_id,
+        rows = [{"id": str(uuid.uuid4()), "project_id": None, "network_id": network_id,
                  "network_type": s[t.NETWORK_TYPE],
                  "physical_network": s[t.PHYSICAL_NETWORK],
                  "segmentation_id": s[t.SEGMENTATION_ID], "is_dynamic": False,

@@ -8,6 +8,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.standard import standard_attrs
 
 
@@ -43,11 +44,30 @@ def address_list(value: Any) -> list[str]:
     return sorted(out)
 
 
+def subnet_list(value: Any) -> list[str]:
+    """The attribute (upstream's "type:subnet_list"): CIDRs with their prefix length;
+    add/remove_addresses take bare addresses too (address_list)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        for item in value:
+            problem = v.subnet_problem(item)
+            if problem:
+                raise v.bad("addresses", problem)
+    return address_list(value)
+
+
 ADDRESS_GROUP = Resource("address_group", "address_groups", path="address-groups",
                          not_found=AddressGroupNotFound, not_found_key="address_group_id",
                          tag_support=False)
 ADDRESS_GROUP.add(
     *[a for a in standard_attrs() if a.name != "tags"],
-    Attr("addresses", convert=address_list, default=list, filterable=False,
+    Attr("addresses", convert=subnet_list, default=list, filterable=False,
          sortable=False),
 )
+
+FEATURE = Feature(
+    "address-group",
+    (Extension("address-group", "Address group", "Support address group",
+               "2020-07-15T10:00:00-00:00"),),
+    resources=(ADDRESS_GROUP,))

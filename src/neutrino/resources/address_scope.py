@@ -10,7 +10,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
-from neutrino.resources.network import NETWORK
+from neutrino.resources.feature import Extension, Feature
 
 
 class AddressScopeNotFound(exc.NotFound):
@@ -48,7 +48,12 @@ ADDRESS_SCOPE.add(
 
 IPV4_ADDRESS_SCOPE = "ipv4_address_scope"
 IPV6_ADDRESS_SCOPE = "ipv6_address_scope"
-NETWORK.add(
-    Attr(IPV4_ADDRESS_SCOPE, allow_post=False, filterable=False, sortable=False),
-    Attr(IPV6_ADDRESS_SCOPE, allow_post=False, filterable=False, sortable=False),
-)
+FEATURE = Feature(
+    "address-scope",
+    (Extension("address-scope", "Address scope", "Address scopes extension.",
+               "2015-07-26T10:00:00-00:00"),),
+    resources=(ADDRESS_SCOPE,),
+    adds={"networks": (
+        Attr(IPV4_ADDRESS_SCOPE, allow_post=False, filterable=False, sortable=False),
+        Attr(IPV6_ADDRESS_SCOPE, allow_post=False, filterable=False, sortable=False),
+    )})

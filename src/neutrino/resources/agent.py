@@ -7,6 +7,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 
 
 class AgentNotFound(exc.NotFound):
@@ -38,3 +39,9 @@ AGENT.add(
     Attr("description", convert=_description, allow_post=False, allow_put=True),
     Attr("availability_zone", allow_post=False),
 )
+
+FEATURE = Feature(
+    "agent",
+    (Extension("agent", "agent", "The agent management extension.",
+               "2013-02-03T10:00:00-00:00"),),
+    resources=(AGENT,))

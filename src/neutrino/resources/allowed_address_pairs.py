@@ -10,7 +10,8 @@ from neutrino import exceptions as exc
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.port import PORT, UNSET
+from neutrino.resources.feature import Extension, Feature
+from neutrino.resources.port import UNSET
 
 ADDRESS_PAIRS = "allowed_address_pairs"
 PAIR_KEYS = {"ip_address", "mac_address"}
@@ -88,5 +89,10 @@ def validate_pairs(value: Any, max_pairs: int | None = None) -> list[dict]:
     return out
 
 
-PORT.add(Attr(ADDRESS_PAIRS, convert=validate_pairs, default=UNSET, allow_put=True,
-              enforce_policy=True, filterable=False, sortable=False))
+FEATURE = Feature(
+    "allowed-address-pairs",
+    (Extension("allowed-address-pairs", "Allowed Address Pairs",
+               "Provides allowed address pairs", "2013-07-23T10:00:00-00:00"),),
+    adds={"ports": (Attr(ADDRESS_PAIRS, convert=validate_pairs, default=UNSET,
+                         allow_put=True, enforce_policy=True, filterable=False,
+                         sortable=False),)})

@@ -3,12 +3,17 @@
 A resource is a set of `Attr`s. Body validation, defaults, update rules, visibility,
 filters, sorting and per-field policy are all derived from these definitions; the
 generic API controller holds no per-resource code.
+
+A `Resource` is declared with its own (base) attributes; the attributes features
+add to it are composed in by `resources.registry`, which then freezes it: after
+that, `attrs` is a read-only mapping and `add` raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from neutrino import exceptions as exc
@@ -49,24 +54,62 @@ class Attr:
     filter_convert: Converter | None = None
 
 
-@dataclass
+class FrozenResourceError(RuntimeError):
+    """A resource's attributes were changed after the registry composed it."""
+
+
+@dataclass(eq=False)
 class Resource:
     """A top-level collection served at ``/v2.0/<collection>``."""
 
     name: str            # "network"
     collection: str      # "networks"
-    attrs: dict[str, Attr] = field(default_factory=dict)
     not_found: type[exc.NotFound] = exc.NotFound
     not_found_key: str = "id"
     # URL path segment when it differs from the collection (security-groups).
     path: str | None = None
     # Extra filters that are not attributes (e.g. ip_address filtering on fixed_ips).
     tag_support: bool = True
+    # Its own attributes, in declaration order (what `add` declared).
+    base: list[Attr] = field(default_factory=list, repr=False)
+    # Base attributes then the features' (see resources.registry); read-only once
+    # frozen. A name declared twice keeps its first position and its last value.
+    attrs: Mapping[str, Attr] = field(init=False, repr=False)
+    frozen: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.attrs = {a.name: a for a in self.base}
 
     def add(self, *attrs: Attr) -> Resource:
-        for attr in attrs:
-            self.attrs[attr.name] = attr
+        """Declare base attributes (only before the registry freezes it)."""
+        self._check_open()
+        self.base.extend(attrs)
+        self._extend(attrs)
         return self
+
+    def _check_open(self) -> None:
+        if self.frozen:
+            raise FrozenResourceError(
+                f"resource {self.name!r} is frozen: declare attributes in a feature "
+                "of resources.catalog instead")
+
+    def _extend(self, attrs: tuple[Attr, ...] | list[Attr]) -> None:
+        composed = dict(self.attrs)
+        for attr in attrs:
+            composed[attr.name] = attr
+        self.attrs = composed
+
+    def compose(self, extra: list[Attr]) -> None:
+        """Base attributes, then `extra` (the features'); then read-only for good."""
+        self._check_open()
+        self.attrs = {a.name: a for a in self.base}
+        self._extend(extra)
+        self.attrs = MappingProxyType(dict(self.attrs))
+        self.frozen = True
+
+    def blank(self) -> Resource:
+        """An open copy with only the base attributes (to compose another registry)."""
+        return replace(self, base=list(self.base))
 
     @property
     def url_path(self) -> str:

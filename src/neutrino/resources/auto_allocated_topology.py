@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from neutrino import exceptions as exc
+from neutrino.resources.feature import extension
 
 # ?fields=dry-run: check the requirements, build nothing.
 DRY_RUN = "dry-run"
@@ -27,3 +28,8 @@ class AutoAllocateBadRequest(exc.BadRequest):
     @property
     def type(self) -> str:
         return "BadRequest"
+
+
+# No collection of its own (the API layer serves it).
+FEATURE = extension("auto-allocated-topology", "Auto Allocated Topology Services",
+                    "Auto Allocated Topology Services.", "2016-01-01T00:00:00-00:00")

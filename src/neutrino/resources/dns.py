@@ -1,5 +1,6 @@
 """dns-integration and dns-domain-ports: `dns_name`, `dns_domain` and the computed
-`dns_assignment` of ports, `dns_domain` of networks.
+`dns_assignment` of ports, `dns_domain` of networks, `dns_name` and `dns_domain` of
+floating IPs.
 
 Values are lowercased (DNS names are case-insensitive) and checked against RFC 1123
 / RFC 952 with upstream's messages. The checks that depend on the `dns_domain`
@@ -14,8 +15,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.network import NETWORK
-from neutrino.resources.port import PORT
+from neutrino.resources.feature import Extension, Feature
 
 DNS_NAME = "dns_name"
 DNS_DOMAIN = "dns_domain"
@@ -162,15 +162,33 @@ def dns_assignment(fixed_ips: list[dict], dns_name: str, domain: str) -> list[di
     return out
 
 
-PORT.add(
-    # Filters, not sort keys: the values live in an extension table the list query
-    # does not join (sorting by them answers 400 like any unsortable attribute).
-    Attr(DNS_NAME, convert=convert_dns_name, default="", allow_put=True, sortable=False),
-    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
-         sortable=False),
-    Attr(DNS_ASSIGNMENT, allow_post=False, filterable=False, sortable=False),
-)
-NETWORK.add(
-    Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
-         sortable=False),
-)
+FEATURE = Feature(
+    "dns",
+    (Extension("dns-domain-ports", "dns_domain for ports",
+               "Allows the DNS domain to be specified for a network port.",
+               "2017-04-24T10:00:00-00:00"),
+     Extension("dns-integration", "DNS Integration", "Provides integration with DNS.",
+               "2015-08-15T18:00:00-00:00")),
+    adds={
+        "ports": (
+            # Filters, not sort keys: the values live in an extension table the list
+            # query does not join (sorting by them answers 400 like any unsortable
+            # attribute).
+            Attr(DNS_NAME, convert=convert_dns_name, default="", allow_put=True,
+                 sortable=False),
+            Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
+                 sortable=False),
+            Attr(DNS_ASSIGNMENT, allow_post=False, filterable=False, sortable=False),
+        ),
+        "networks": (
+            Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", allow_put=True,
+                 sortable=False),
+        ),
+        # Set at create only; neither a filter nor a sort key (upstream).
+        "floatingips": (
+            Attr(DNS_NAME, convert=convert_fip_dns_name, default="", filterable=False,
+                 sortable=False),
+            Attr(DNS_DOMAIN, convert=convert_dns_domain, default="", filterable=False,
+                 sortable=False),
+        ),
+    })

@@ -9,7 +9,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.network import NETWORK
+from neutrino.resources.feature import Extension, Feature
 
 EXTERNAL = "router:external"
 IS_DEFAULT = "is_default"
@@ -24,9 +24,13 @@ class DefaultExternalNetworkExists(exc.Conflict):
     message = "A default external network already exists: %(net_id)s."
 
 
-NETWORK.add(
-    Attr(EXTERNAL, convert=v.to_boolean, default=False, allow_put=True,
-         enforce_policy=True, sortable=False, filter_convert=v.query_bool),
-    Attr(IS_DEFAULT, convert=v.to_boolean, default=False, allow_put=True,
-         enforce_policy=True, sortable=False, filter_convert=v.query_bool),
-)
+FEATURE = Feature(
+    "external-net",
+    (Extension("external-net", "Neutron external network", "Adds external network "
+               "attribute to network resource.", "2013-01-14T10:00:00-00:00"),),
+    adds={"networks": (
+        Attr(EXTERNAL, convert=v.to_boolean, default=False, allow_put=True,
+             enforce_policy=True, sortable=False, filter_convert=v.query_bool),
+        Attr(IS_DEFAULT, convert=v.to_boolean, default=False, allow_put=True,
+             enforce_policy=True, sortable=False, filter_convert=v.query_bool),
+    )})

@@ -11,7 +11,8 @@ from typing import Any
 
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.port import PORT, UNSET
+from neutrino.resources.feature import Extension, Feature
+from neutrino.resources.port import UNSET
 
 EXTRA_DHCP_OPTS = "extra_dhcp_opts"
 OPT_NAME_MAX_LEN = 64
@@ -70,5 +71,11 @@ def is_stored_value(name: str, value: str | None) -> bool:
     return bool(value)
 
 
-PORT.add(Attr(EXTRA_DHCP_OPTS, convert=validate_opts, default=UNSET, allow_put=True,
-              filterable=False, sortable=False))
+FEATURE = Feature(
+    "extra_dhcp_opt",
+    (Extension("extra_dhcp_opt", "Neutron Extra DHCP options", "Extra options "
+               "configuration for DHCP. For example PXE boot options to DHCP clients can "
+               "be specified (e.g. tftp-server, server-ip-address, bootfile-name)",
+               "2013-03-17T12:00:00-00:00"),),
+    adds={"ports": (Attr(EXTRA_DHCP_OPTS, convert=validate_opts, default=UNSET,
+                         allow_put=True, filterable=False, sortable=False),)})

@@ -1,11 +1,12 @@
-"""Floating IPs (extension router; fip-port-details adds port_details)."""
+"""Floating IPs (extension router; fip-port-details adds port_details; the dns
+feature adds dns_name and dns_domain)."""
 
 from __future__ import annotations
 
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
-from neutrino.resources.dns import convert_dns_domain, convert_fip_dns_name
+from neutrino.resources.feature import extension
 from neutrino.resources.standard import standard_attrs
 
 
@@ -52,9 +53,9 @@ FLOATINGIP.add(
          default=None, allow_put=True),
     Attr("status", allow_post=False),
     Attr("port_details", allow_post=False, filterable=False, sortable=False),
-    # dns-integration: set at create only; neither a filter nor a sort key (upstream)
-    Attr("dns_name", convert=convert_fip_dns_name, default="", filterable=False,
-         sortable=False),
-    Attr("dns_domain", convert=convert_dns_domain, default="", filterable=False,
-         sortable=False),
 )
+
+# port_details is a base attribute: this feature is the alias only.
+FIP_PORT_DETAILS = extension(
+    "fip-port-details", "Floating IP Port Details Extension", "Add port_details "
+    "attribute to Floating IP resource", "2018-04-09T10:00:00-00:00")

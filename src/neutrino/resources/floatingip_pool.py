@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from neutrino import exceptions as exc
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 
 FLOATINGIP_POOL = Resource(
     "floatingip_pool", "floatingip_pools", not_found=exc.SubnetNotFound,
@@ -20,3 +21,9 @@ FLOATINGIP_POOL.add(
     Attr("project_id", allow_post=False, sortable=False),
     Attr("tenant_id", allow_post=False, sortable=False),
 )
+
+FEATURE = Feature(
+    "floatingip-pools",
+    (Extension("floatingip-pools", "Floating IP Pools Extension",
+               "Provides a floating IP pools API.", "2018-03-21T10:00:00-00:00"),),
+    resources=(FLOATINGIP_POOL,))

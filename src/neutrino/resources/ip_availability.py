@@ -7,6 +7,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 
 IP_AVAILABILITY = Resource(
     "network_ip_availability", "network_ip_availabilities",
@@ -24,3 +25,14 @@ IP_AVAILABILITY.add(
     Attr("ip_version", allow_post=False, visible=False, sortable=False,
          filter_convert=v.query_int),
 )
+
+FEATURE = Feature(
+    "network-ip-availability",
+    (Extension("network-ip-availability", "Network IP Availability",
+               "Provides IP availability data for each network and subnet.",
+               "2015-09-24T00:00:00-00:00"),
+     Extension("network-ip-availability-details",
+               "Network IP Availability Details Extension", "Add ip_availability_details "
+               "attribute to network-ip-availabilities resource.",
+               "2025-10-31T00:00:00-00:00")),
+    resources=(IP_AVAILABILITY,))

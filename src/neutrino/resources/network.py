@@ -5,9 +5,8 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Feature
 from neutrino.resources.standard import standard_attrs
-
-MIN_MTU = 68  # the IPv4 minimum
 
 NETWORK = Resource("network", "networks", not_found=exc.NetworkNotFound,
                    not_found_key="net_id")
@@ -21,7 +20,10 @@ NETWORK.add(
     Attr("shared", convert=v.to_boolean, default=False, allow_put=True,
          enforce_policy=True, sortable=False, filter_convert=v.query_bool),
     # net-mtu-writable: settable on create and update, at most what the network's
-    # transport allows (checked by the service).
-    Attr("mtu", convert=v.int_in_range("mtu", MIN_MTU, None), default=None, allow_put=True,
+    # transport allows and at least what its subnets need (checked by the service).
+    Attr("mtu", convert=v.non_negative("mtu"), default=None, allow_put=True,
          filter_convert=v.query_int),
 )
+
+# A core resource: no extension alias.
+FEATURE = Feature("network", resources=(NETWORK,))

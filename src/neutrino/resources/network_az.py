@@ -10,7 +10,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.network import NETWORK
+from neutrino.resources.feature import Extension, Feature
 
 AZ_HINTS = "availability_zone_hints"
 AZS = "availability_zones"
@@ -44,8 +44,12 @@ def convert_hints(value: Any) -> list[str]:
     return value
 
 
-NETWORK.add(
-    Attr(AZ_HINTS, convert=convert_hints, default=list, filterable=False,
-         sortable=False),
-    Attr(AZS, allow_post=False, filterable=False, sortable=False),
-)
+FEATURE = Feature(
+    "network_availability_zone",
+    (Extension("network_availability_zone", "Network Availability Zone",
+               "Availability zone support for network.", "2015-01-01T10:00:00-00:00"),),
+    adds={"networks": (
+        Attr(AZ_HINTS, convert=convert_hints, default=list, filterable=False,
+             sortable=False),
+        Attr(AZS, allow_post=False, filterable=False, sortable=False),
+    )})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.standard import standard_attrs
 
 # Upstream's order (the message of a bad network_type lists them so).
@@ -70,3 +71,10 @@ NETWORK_SEGMENT_RANGE.add(
     Attr("available", allow_post=False, filterable=False, sortable=False),
     Attr("used", allow_post=False, filterable=False, sortable=False),
 )
+
+FEATURE = Feature(
+    "network-segment-range",
+    (Extension("network-segment-range", "Neutron Network Segment Range",
+               "Provides support for the network segment range management",
+               "2018-11-29T00:00:00-00:00"),),
+    resources=(NETWORK_SEGMENT_RANGE,))

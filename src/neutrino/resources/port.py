@@ -5,6 +5,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Feature
 from neutrino.resources.standard import standard_attrs
 
 UNSET = object()
@@ -24,3 +25,6 @@ PORT.add(
          default="", allow_put=True, enforce_policy=True),
     Attr("status", allow_post=False),
 )
+
+# A core resource: no extension alias.
+FEATURE = Feature("port", resources=(PORT,))

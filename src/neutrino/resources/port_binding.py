@@ -12,7 +12,7 @@ from typing import Any
 
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.port import PORT
+from neutrino.resources.feature import Extension, Feature
 
 HOST_ID = "binding:host_id"
 VNIC_TYPE = "binding:vnic_type"
@@ -55,14 +55,18 @@ def convert_profile(value: Any) -> dict:
     return value
 
 
-PORT.add(
-    Attr(HOST_ID, convert=convert_host, default="", allow_put=True, enforce_policy=True,
-         sortable=False),
-    Attr(VNIC_TYPE, convert=convert_vnic_type, default=VNIC_NORMAL, allow_put=True,
-         enforce_policy=True, sortable=False),
-    Attr(PROFILE, convert=convert_profile, default={}, allow_put=True,
-         enforce_policy=True, filterable=False, sortable=False),
-    Attr(VIF_TYPE, allow_post=False, enforce_policy=True, sortable=False),
-    Attr(VIF_DETAILS, allow_post=False, enforce_policy=True, filterable=False,
-         sortable=False),
-)
+FEATURE = Feature(
+    "binding",
+    (Extension("binding", "Port Binding", "Expose port bindings of a virtual port to "
+               "external application", "2014-02-03T10:00:00-00:00"),),
+    adds={"ports": (
+        Attr(HOST_ID, convert=convert_host, default="", allow_put=True,
+             enforce_policy=True, sortable=False),
+        Attr(VNIC_TYPE, convert=convert_vnic_type, default=VNIC_NORMAL, allow_put=True,
+             enforce_policy=True, sortable=False),
+        Attr(PROFILE, convert=convert_profile, default={}, allow_put=True,
+             enforce_policy=True, filterable=False, sortable=False),
+        Attr(VIF_TYPE, allow_post=False, enforce_policy=True, sortable=False),
+        Attr(VIF_DETAILS, allow_post=False, enforce_policy=True, filterable=False,
+             sortable=False),
+    )})

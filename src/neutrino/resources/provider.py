@@ -12,7 +12,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr
-from neutrino.resources.network import NETWORK
+from neutrino.resources.feature import Extension, Feature
 
 NETWORK_TYPE = "provider:network_type"
 PHYSICAL_NETWORK = "provider:physical_network"
@@ -53,13 +53,24 @@ def convert_segments(value: Any) -> list[dict] | None:
     return out
 
 
-NETWORK.add(
-    Attr(NETWORK_TYPE, convert=_string_or_none(NETWORK_TYPE, 255), default=None,
-         allow_put=True, enforce_policy=True, sortable=False),
-    Attr(PHYSICAL_NETWORK, convert=_string_or_none(PHYSICAL_NETWORK, 64), default=None,
-         allow_put=True, enforce_policy=True, sortable=False),
-    Attr(SEGMENTATION_ID, convert=_int_or_none, default=None, allow_put=True,
-         enforce_policy=True, sortable=False),
-    Attr(SEGMENTS, convert=convert_segments, default=None, allow_put=True,
-         enforce_policy=True, filterable=False, sortable=False),
-)
+PROVIDER = Feature(
+    "provider",
+    (Extension("provider", "Provider Network", "Expose mapping of virtual networks to "
+               "physical networks", "2012-09-07T10:00:00-00:00"),),
+    adds={"networks": (
+        Attr(NETWORK_TYPE, convert=_string_or_none(NETWORK_TYPE, 255), default=None,
+             allow_put=True, enforce_policy=True, sortable=False),
+        Attr(PHYSICAL_NETWORK, convert=_string_or_none(PHYSICAL_NETWORK, 64),
+             default=None, allow_put=True, enforce_policy=True, sortable=False),
+        Attr(SEGMENTATION_ID, convert=_int_or_none, default=None, allow_put=True,
+             enforce_policy=True, sortable=False),
+    )})
+
+MULTI_PROVIDER = Feature(
+    "multi-provider",
+    (Extension("multi-provider", "Multi Provider Network", "Expose mapping of virtual "
+               "networks to multiple physical networks", "2013-06-27T10:00:00-00:00"),),
+    adds={"networks": (
+        Attr(SEGMENTS, convert=convert_segments, default=None, allow_put=True,
+             enforce_policy=True, filterable=False, sortable=False),
+    )})

@@ -7,6 +7,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.standard import standard_attrs
 
 PROJECT_ID_MAX_LEN = 255
@@ -33,9 +34,14 @@ class InvalidActionForType(exc.InvalidInput):
                                   valid_actions=valid_actions)
 
 
+# The object types policies may name; services.rbac registers how to query each
+# (tests/unit/test_resource_registry.py keeps the two in step).
+OBJECT_TYPES = ("network", "security_group", "address_group", "address_scope",
+                "subnetpool", "qos_policy")
+
+
 def object_type_value(value: Any) -> str:
     """A known object type, case and surrounding blanks ignored (as upstream)."""
-    from neutrino.services.rbac import OBJECT_TYPES  # the registry of shareable types
     if isinstance(value, str):
         normalized = value.strip().lower()
         if normalized in OBJECT_TYPES:
@@ -59,3 +65,10 @@ RBAC_POLICY.add(
     Attr("action", convert=v.string("action", ACTION_MAX_LEN), default=REQUIRED,
          enforce_policy=True),
 )
+
+FEATURE = Feature(
+    "rbac-policies",
+    (Extension("rbac-policies", "RBAC Policies", "Allows creation and modification of "
+               "policies that control project access to resources.",
+               "2015-06-17T12:15:12-00:00"),),
+    resources=(RBAC_POLICY,))

@@ -10,6 +10,8 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import Attr, Resource
+from neutrino.resources.feature import Extension, Feature, extension
+from neutrino.resources.floatingip import FLOATINGIP
 from neutrino.resources.standard import standard_attrs
 
 GW_KEYS = {"network_id", "enable_snat", "external_fixed_ips"}
@@ -165,3 +167,27 @@ ROUTER.add(
          filter_convert=v.query_bool),
     Attr("flavor_id", convert=v.uuid_or_none("flavor_id"), default=None),
 )
+
+# Floating IPs are part of upstream's router extension.
+FEATURE = Feature(
+    "router",
+    (Extension("router", "Neutron L3 Router", "Router abstraction for basic L3 "
+               "forwarding between L2 Neutron networks and access to external networks "
+               "via a NAT gateway.", "2012-07-20T10:00:00-00:00"),),
+    resources=(ROUTER, FLOATINGIP))
+
+# Behaviours of the router's base attributes (aliases only).
+EXT_GW_MODE = extension(
+    "ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the "
+    "router abstraction for specifying whether SNAT should occur on the external "
+    "gateway", "2013-03-28T10:00:00-00:00")
+EXTRAROUTE = extension(
+    "extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router",
+    "2013-02-01T10:00:00-00:00")
+EXTRAROUTE_ATOMIC = extension(
+    "extraroute-atomic", "Atomically add/remove extra routes", "Edit extra routes of a "
+    "router on server side by atomically adding/removing extra routes",
+    "2019-07-10T00:00:00+00:00")
+ROUTER_AVAILABILITY_ZONE = extension(
+    "router_availability_zone", "Router Availability Zone", "Availability zone support "
+    "for router.", "2015-01-01T10:00:00-00:00")

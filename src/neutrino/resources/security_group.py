@@ -10,6 +10,8 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature, extension
+from neutrino.resources.port_security_groups import PORT_ATTRS
 from neutrino.resources.standard import standard_attrs
 
 # -- errors (upstream's types and messages) -----------------------------------
@@ -119,8 +121,9 @@ IP_PROTOCOLS = {
 SUPPORTED_PROTOCOLS: list[Any] = [None, *sorted(IP_PROTOCOLS)]
 PORT_PROTOCOLS = {6, 17, 33, 132, 136}           # tcp udp dccp sctp udplite
 ICMP_PROTOCOLS = {1, 58}
+# Refused with ethertype IPv4 (upstream's list: names and numbers).
 IPV6_ONLY_PROTOCOLS = {"ipv6-encap", "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt",
-                       "ipv6-opts", "ipv6-route", "58"}
+                       "ipv6-opts", "ipv6-route", "41", "43", "44", "58", "59", "60"}
 ETHERTYPES = ["IPv4", "IPv6"]
 DIRECTIONS = ["ingress", "egress"]
 ANY_PREFIXES = {"0.0.0.0/0", "::/0"}
@@ -302,10 +305,42 @@ SECURITY_GROUP_RULE.add(
     Attr("remote_address_group_id", convert=v.uuid_or_none("remote_address_group_id"),
          default=None),
     Attr("normalized_cidr", allow_post=False, filterable=False, sortable=False),
-    Attr("remote_group_id", convert=v.uuid_or_none("remote_group_id"), default=None),
+    # Any id (upstream does not check its form): one that is no group is a 404.
+    Attr("remote_group_id", convert=lambda value: None if value is None else v.string(
+        "remote_group_id")(value), default=None),
     Attr("belongs_to_default_sg", allow_post=False, sortable=False,
          filter_convert=v.query_bool),
     Attr("description", convert=v.string("description", v.DESCRIPTION_MAX_LEN),
          default="", allow_put=True),
     _r["created_at"], _r["updated_at"], _r["revision_number"], _r["tenant_id"],
 )
+
+FEATURE = Feature(
+    "security-group",
+    (Extension("security-group", "security-group", "The security groups extension.",
+               "2012-10-05T10:00:00-00:00"),),
+    resources=(SECURITY_GROUP, SECURITY_GROUP_RULE),
+    adds={"ports": PORT_ATTRS})
+
+# Behaviours of the groups' and rules' base attributes (aliases only).
+NORMALIZED_CIDR = extension(
+    "security-groups-normalized-cidr", "Normalized CIDR field for security group rules",
+    "Add new field with normalized remote_ip_prefix cidr in SG rule",
+    "2020-07-28T10:00:00-00:00")
+REMOTE_ADDRESS_GROUP = extension(
+    "security-groups-remote-address-group", "Remote address group id field for "
+    "security group rules", "Add new field of remote address group id in SG rules",
+    "2020-08-25T10:00:00-00:00")
+RULES_BELONGS_TO_DEFAULT_SG = extension(
+    "security-groups-rules-belongs-to-default-sg", "Security group rule belongs to the "
+    "project's default security group", "Flag to determine if the security group rule "
+    "belongs to the project's default security group", "2023-05-23T10:00:00-00:00")
+SHARED_FILTERING = extension(
+    "security-groups-shared-filtering", "Security group filtering on the shared field",
+    "Support filtering security groups on the shared field", "2021-10-05T09:00:00-00:00")
+STATEFUL = extension(
+    "stateful-security-group", "Stateful security group", "Indicates if the security "
+    "group is stateful or not", "2019-11-26T09:00:00-00:00")
+PORT_FILTERING = extension(
+    "port-security-groups-filtering", "Port filtering on security groups",
+    "Provides security groups filtering when listing ports", "2018-01-09T09:00:00-00:00")

@@ -8,7 +8,7 @@ from typing import Any
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
-from neutrino.resources.subnet import SUBNET
+from neutrino.resources.feature import Extension, Feature
 
 NETWORK_TYPE_MAX_LEN = 32
 PHYSICAL_NETWORK_MAX_LEN = 64
@@ -69,6 +69,9 @@ SEGMENT.add(
     Attr("revision_number", allow_post=False, filter_convert=v.query_int),
 )
 
-SUBNET.add(
-    Attr("segment_id", convert=v.uuid_or_none("segment_id"), default=None),
-)
+FEATURE = Feature(
+    "segment",
+    (Extension("segment", "Segment", "Segments extension.", "2016-02-24T17:00:00-00:00"),),
+    resources=(SEGMENT,),
+    adds={"subnets": (Attr("segment_id", convert=v.uuid_or_none("segment_id"),
+                           default=None),)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Feature
 from neutrino.resources.standard import standard_attrs
 
 # Marks "not given", distinct from an explicit null (gateway_ip: null = no gateway).
@@ -44,4 +45,12 @@ SUBNET.add(
     Attr("ipv6_ra_mode", convert=v.one_of("ipv6_ra_mode", IPV6_MODES), default=None),
     Attr("ipv6_address_mode", convert=v.one_of("ipv6_address_mode", IPV6_MODES),
          default=None),
+    # Whether the subnet's network is shared with the caller's project or with
+    # everyone: never shown, set by the network; a list filter (?shared=false is how
+    # tempest keeps other projects' shared subnets out) and a policy input.
+    Attr("shared", convert=v.to_boolean, default=False, allow_post=False, visible=False,
+         sortable=False, enforce_policy=True, filter_convert=v.query_bool),
 )
+
+# A core resource: no extension alias.
+FEATURE = Feature("subnet", resources=(SUBNET,))

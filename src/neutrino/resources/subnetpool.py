@@ -3,14 +3,14 @@ prefixes subnets are carved from, and the subnet attributes that ask for one."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from neutrino import exceptions as exc
 from neutrino.resources import validators as v
 from neutrino.resources.attributes import REQUIRED, Attr, Resource
+from neutrino.resources.feature import Extension, Feature, extension
 from neutrino.resources.standard import standard_attrs
-from neutrino.resources.subnet import SUBNET, UNSET
+from neutrino.resources.subnet import UNSET
 
 
 class SubnetPoolNotFound(exc.NotFound):
@@ -78,22 +78,6 @@ class NetworkSubnetPoolAffinityError(exc.BadRequest):
                "pool.")
 
 
-def _subnet_problem(value: Any) -> str | None:
-    """Upstream's "type:subnet" check: a CIDR with a prefix length, IPv4 in canonical
-    form, no host bits."""
-    if not isinstance(value, str) or value != value.strip() or "%" in value:
-        return f"'{value}' is not a valid IP subnet"
-    try:
-        net = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        return f"'{value}' is not a valid IP subnet"
-    canonical = str(net) == value if net.version == 4 else (
-        ipaddress.ip_address(value.split("/", 1)[0]) == net.network_address)
-    if "/" not in value or not canonical:
-        return f"'{value}' isn't a recognized IP subnet cidr, '{net}' is recommended"
-    return None
-
-
 def prefix_list(attr: str) -> Any:
     """A list of CIDRs (upstream's "type:subnet_list")."""
     def convert(value: Any) -> list[str]:
@@ -103,7 +87,7 @@ def prefix_list(attr: str) -> Any:
         if strings and len(set(value)) != len(value):
             raise v.bad(attr, f"Duplicate items in the list: '{', '.join(value)}'")
         for item in value:
-            problem = _subnet_problem(item)
+            problem = v.subnet_problem(item)
             if problem:
                 raise v.bad(attr, problem)
         return list(value)
@@ -152,8 +136,20 @@ SUBNETPOOL.add(
          allow_put=True),
 )
 
-# default-subnetpools: ask for the default pool of the subnet's IP version.
-SUBNET.add(
-    Attr("use_default_subnetpool", convert=v.to_boolean, default=False, visible=False,
-         filterable=False, sortable=False),
-)
+SUBNET_ALLOCATION = Feature(
+    "subnet_allocation",
+    (Extension("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets "
+               "from a subnet pool", "2015-03-30T10:00:00-00:00"),),
+    resources=(SUBNETPOOL,))
+
+# Ask for the default pool of the subnet's IP version.
+DEFAULT_SUBNETPOOLS = Feature(
+    "default-subnetpools",
+    (Extension("default-subnetpools", "Default Subnetpools", "Provides ability to mark "
+               "and use a subnetpool as the default.", "2016-02-18T18:00:00-00:00"),),
+    adds={"subnets": (Attr("use_default_subnetpool", convert=v.to_boolean, default=False,
+                           visible=False, filterable=False, sortable=False),)})
+
+SUBNETPOOL_PREFIX_OPS = extension(
+    "subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "Provides support for "
+    "adjusting the prefix list of subnet pools", "2019-02-08T10:00:00-00:00")

@@ -105,6 +105,29 @@ def int_in_range(attr: str, low: int, high: int | None) -> Callable[[Any], int]:
     return convert
 
 
+def non_negative(attr: str) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
+        number = to_int(value)
+        if number < 0:
+            raise bad(attr, f"'{number}' should be non-negative")
+        return number
+    return convert
+
+
+def subnet_problem(value: Any) -> str | None:
+    """Upstream's "type:subnet" check: a CIDR with its prefix length, IPv4 written
+    canonically; host bits are allowed (the resource normalises them)."""
+    if not isinstance(value, str) or value != value.strip() or "%" in value:
+        return f"'{value}' is not a valid IP subnet"
+    try:
+        iface = ipaddress.ip_interface(value)
+    except ValueError:
+        return f"'{value}' is not a valid IP subnet"
+    if "/" not in value or (iface.version == 4 and str(iface) != value):
+        return f"'{value}' isn't a recognized IP subnet cidr, '{iface.network}' is recommended"
+    return None
+
+
 def ip_address(attr: str) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         try:

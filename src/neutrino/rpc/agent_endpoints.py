@@ -1,6 +1,6 @@
 """The agents' level-triggered calls on topic q-plugin (docs/rpc.md):
-``get_desired_state`` (l2, dhcp; l3 once its builder is registered) and the DHCP
-agent's ``get_dhcp_port`` / ``release_dhcp_port``.
+``get_desired_state`` (l2, dhcp, l3: services/desired_state) and the DHCP agent's
+``get_dhcp_port`` / ``release_dhcp_port``.
 
 The DHCP port is created, claimed or deleted through the port service, so address
 allocation, MAC generation, binding and the events (hence the notifications) are
@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.context import Context
+from neutrino.contract.dhcp import DhcpPort
+from neutrino.contract.kinds import KINDS, DesiredState
 from neutrino.db import models
 from neutrino.resources.port import PORT
-from neutrino.rpc import desired_state
+from neutrino.rpc.deps import ServerServices
+from neutrino.services.desired_state import DesiredStates, unknown_kind
 from neutrino.services.dhcp_scheduler import DHCP_OWNER, RESERVED_DHCP_PORT, dhcp_device_id
-from neutrino.services.dns import PortDNS
 
 LOG = logging.getLogger(__name__)
 P = models.Port
@@ -34,33 +36,28 @@ HOST_ID = "binding:host_id"
 class AgentEndpoint:
     target = oslo_messaging.Target(version="1.0")
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: ServerServices) -> None:
         self.db = core.db
         self.events = core.events
         self.ports = core.ports
         # The DHCP agent serves each port under its dns_assignment, as the API shows it.
-        self.port_dns = PortDNS(core.conf)
+        self.states = DesiredStates(core.conf)
 
     # -- desired state ------------------------------------------------------------
 
     def get_desired_state(self, context: Any, host: str, kind: str, **kwargs: Any
-                          ) -> dict:
-        if kind not in desired_state.BUILDERS:
-            # Raised to the caller as a RemoteError naming the kinds there are.
-            raise ValueError(f"unknown kind {kind!r}: one of "
-                             f"{sorted(desired_state.BUILDERS)}")
-        def build(session: Session) -> dict:
-            state = desired_state.desired_state(session, host, kind)
-            if kind == "dhcp":
-                self.port_dns.extend(session, [port for network in state["networks"]
-                                               for port in network["ports"]])
-            return state
-        return self.db.run(build, write=False)
+                          ) -> DesiredState:
+        if kind not in KINDS:
+            # The caller gets it back as a ValueError naming the kinds there are.
+            raise unknown_kind(kind)
+        result: DesiredState = self.db.run(
+            lambda session: self.states.build(session, host, kind), write=False)
+        return result
 
     # -- the DHCP agent's port ---------------------------------------------------------
 
     def get_dhcp_port(self, context: Any, host: str, network_id: str, **kwargs: Any
-                      ) -> dict | None:
+                      ) -> DhcpPort | None:
         """The network's DHCP port of `host`'s agent: the existing one (given an
         address on DHCP-enabled subnets it lacks), else a reserved one claimed, else a
         new one. None when the network does not exist."""
@@ -87,7 +84,10 @@ class AgentEndpoint:
                     for i in current] + [{"subnet_id": s} for s in missing]})
         except exc.NotFound:
             return None  # the network went away meanwhile
-        return self.db.run(lambda s: self._port_state(s, port_id), write=False)
+        found_id: str = port_id
+        port: DhcpPort | None = self.db.run(
+            lambda s: self.states.dhcp_port(s, found_id), write=False)
+        return port
 
     def release_dhcp_port(self, context: Any, host: str, network_id: str,
                           **kwargs: Any) -> bool:
@@ -171,17 +171,3 @@ class AgentEndpoint:
             else:
                 row.host = host
         self.db.run(run)
-
-    def _port_state(self, session: Session, port_id: str) -> dict | None:
-        row = session.execute(select(P.id, P.mac_address, P.device_id, P.device_owner,
-                                     P.revision_number).where(P.id == port_id)).first()
-        if row is None:
-            return None
-        ips = desired_state.ips_by_port(session, [port_id]).get(port_id, [])
-        opts = [{"opt_name": o.opt_name, "opt_value": o.opt_value,
-                 "ip_version": o.ip_version}
-                for o in session.scalars(select(models.ExtraDhcpOpt).where(
-                    models.ExtraDhcpOpt.port_id == port_id))]
-        port = desired_state.dhcp_port_dict(row, ips, opts)
-        self.port_dns.extend(session, [port])
-        return port

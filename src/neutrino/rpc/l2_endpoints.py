@@ -17,8 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
+from neutrino.contract.l2 import DeviceDetails, DeviceDown
 from neutrino.db import models
 from neutrino.resources import port_binding as pb
+from neutrino.rpc.deps import ServerServices
 from neutrino.services import port_binding as bindings
 from neutrino.services.port_binding import PortBindings, StatusChange
 
@@ -32,7 +34,7 @@ class L2Endpoint:
 
     target = oslo_messaging.Target(version="1.0")
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: ServerServices) -> None:
         self.db = core.db
         self.events = core.events
         self.ports = core.ports
@@ -43,19 +45,20 @@ class L2Endpoint:
 
     def get_devices_details_list(self, context: Any, devices: list[str] | None = None,
                                  agent_id: str | None = None, host: str | None = None,
-                                 **kwargs: Any) -> list[dict]:
+                                 **kwargs: Any) -> list[DeviceDetails]:
         return [self.get_device_details(context, device=d, agent_id=agent_id, host=host)
                 for d in devices or []]
 
     def get_device_details(self, context: Any, device: str = "",
                            agent_id: str | None = None, host: str | None = None,
-                           **kwargs: Any) -> dict:
+                           **kwargs: Any) -> DeviceDetails:
         ctx = Context.admin()
-        result: dict[str, Any] = {}
+        # The details when the port is bound to `host` (a retried transaction
+        # starts again from none).
+        found: list[DeviceDetails] = []
 
         def run(session: Session) -> StatusChange:
-            result.clear()
-            result["device"] = device
+            found.clear()
             port = bindings.find_port(session, str(device), host)
             if port is None:
                 LOG.debug("device %s requested by agent %s on %s: no such port", device,
@@ -77,14 +80,14 @@ class L2Endpoint:
                             "(vif_type %s)", device, agent_id, host, port.id,
                             binding.vif_type)
                 return change
-            result.update(self._details(session, port, binding))
+            found.append(self._details(session, device, port, binding))
             return change
         change = self.db.run(run)
         bindings.publish_status(self.events, ctx, change)
-        return dict(result)
+        return found[0] if found else {"device": device}
 
-    def _details(self, session: Session, port: models.Port,
-                 binding: bindings.BindingRow) -> dict:
+    def _details(self, session: Session, device: str, port: models.Port,
+                 binding: bindings.BindingRow) -> DeviceDetails:
         item = self.ports.to_dicts(session, [port])[0]
         segment = session.execute(
             select(NS.network_type, NS.physical_network, NS.segmentation_id)
@@ -92,7 +95,7 @@ class L2Endpoint:
         mtu = session.scalar(select(models.Network.mtu)
                              .where(models.Network.id == port.network_id))
         return {
-            "port_id": port.id, "network_id": port.network_id,
+            "device": device, "port_id": port.id, "network_id": port.network_id,
             "network_type": segment.network_type if segment else None,
             "physical_network": segment.physical_network if segment else None,
             "segmentation_id": segment.segmentation_id if segment else None,
@@ -118,7 +121,7 @@ class L2Endpoint:
 
     def update_device_down(self, context: Any, device: str = "",
                            agent_id: str | None = None, host: str | None = None,
-                           **kwargs: Any) -> dict:
+                           **kwargs: Any) -> DeviceDown:
         change = self._set_status(device, host, bindings.STATUS_DOWN)
         return {"device": device, "exists": change.exists}
 

@@ -31,8 +31,9 @@ from oslo_config import cfg
 from sqlalchemy import select
 
 from neutrino import events
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 from neutrino.db import models
-from neutrino.rpc import topics, transport
 
 LOG = logging.getLogger(__name__)
 
@@ -117,7 +118,11 @@ class Notifier:
         registry.subscribe(self._on_binding, "dhcp_agent_network", events.AFTER_DELETE)
         return self
 
-    def start(self) -> Notifier:
+    def start(self, rpc_transport: oslo_messaging.Transport | None = None) -> Notifier:
+        """Start sending; `rpc_transport`: the RPC servers' one, when the in-process
+        bus (fake://) needs the notifier to share it (else its own, made lazily)."""
+        if rpc_transport is not None:
+            self._transport, self._own_transport = rpc_transport, False
         self._thread = threading.Thread(target=self._run, name="rpc-notifier", daemon=True)
         self._thread.start()
         return self

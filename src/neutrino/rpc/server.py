@@ -18,12 +18,15 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
+from neutrino.contract import bus as transport
+from neutrino.contract import topics
 from neutrino.db.engine import Database
-from neutrino.rpc import topics, transport
 from neutrino.rpc.agent_endpoints import AgentEndpoint
+from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
 from neutrino.rpc.l3_endpoints import L3Endpoint
+from neutrino.rpc.metadata_endpoints import MetadataEndpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -102,10 +105,11 @@ class RpcService:
         return transport.is_in_process(self.conf)
 
 
-def endpoints_for(conf: cfg.ConfigOpts, db: Database, core: Any = None
-                  ) -> dict[str, list[Any]]:
-    """The server's endpoints per topic; the agents' q-plugin calls need the API's
-    services (`core`, neutrino.api.app.Core) so their changes publish events."""
+def endpoints_for(conf: cfg.ConfigOpts, db: Database,
+                  core: ServerServices | None = None) -> dict[str, list[Any]]:
+    """The server's endpoints per topic; the agents' q-plugin calls need the
+    server's services (`core`: the ports, the event registry) so their changes
+    publish events as an API request's do. Without them: state reports only."""
     registry = core.events if core is not None else None
     endpoints: dict[str, list[Any]] = {
         topics.REPORTS: [AgentStateEndpoint(db, conf.agent_down_time, registry)]}
@@ -113,8 +117,10 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database, core: Any = None
         endpoints.setdefault(topics.PLUGIN, []).append(L2Endpoint(core))
         endpoints[topics.PLUGIN].append(AgentEndpoint(core))
         endpoints[topics.PLUGIN].append(L3Endpoint(core))
+        endpoints[topics.PLUGIN].append(MetadataEndpoint(core))
     return endpoints
 
 
-def start(conf: cfg.ConfigOpts, db: Database, core: Any = None) -> RpcService:
+def start(conf: cfg.ConfigOpts, db: Database, core: ServerServices | None = None
+          ) -> RpcService:
     return RpcService(conf, endpoints_for(conf, db, core)).start()

@@ -10,31 +10,25 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import falcon
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from neutrino import events
-from neutrino.api import body as bodies
-from neutrino.api.controller import Member, send
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.address_group import (
     ADDRESS_GROUP,
     AddressesAlreadyExist,
     AddressesNotFound,
     AddressGroupInUse,
     AddressGroupNotFound,
-    address_list,
 )
-from neutrino.resources.validators import bad
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
-__all__ = ["AddressGroupNotFound", "AddressGroupService", "AddressesAction"]
+__all__ = ["AddressGroupNotFound", "AddressGroupService"]
 
 A = models.AddressGroup
 AA = models.AddressGroupAddress
@@ -164,24 +158,3 @@ class AddressGroupService:
         self.deps.db.run(run)
         self.deps.events.publish("address_group", events.AFTER_DELETE,
                                  events.Payload(ctx, group_id))
-
-
-class AddressesAction:
-    """PUT /v2.0/address-groups/{id}/add_addresses (or remove_addresses)."""
-
-    def __init__(self, member: Member, service: AddressGroupService, add: bool) -> None:
-        self.member = member
-        self.service = service
-        self.add = add
-        self.action = "add_addresses" if add else "remove_addresses"
-
-    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
-        ctx: Context = req.context.ctx
-        body = bodies.decode(req.bounded_stream.read())
-        if not isinstance(body, dict) or "addresses" not in body:
-            raise bad("addresses", "Addresses must be specified")
-        addresses = address_list(body["addresses"])
-        current = self.member.load_visible(ctx, resource_id)
-        self.member.policy.enforce(ctx, f"{self.action}", current)
-        updated = self.service.change_addresses(ctx, resource_id, addresses, self.add)
-        send(resp, {"address_group": self.member.view.render(ctx, updated)})

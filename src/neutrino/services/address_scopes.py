@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from neutrino import events
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.exceptions import HTTPBadRequest
 from neutrino.resources.address_scope import (
     ADDRESS_SCOPE,
@@ -24,7 +24,6 @@ from neutrino.resources.address_scope import (
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 A = models.AddressScope
 COLUMNS = {
@@ -104,10 +103,11 @@ class AddressScopeService:
             row = self._row(session, scope_id, lock=True)
             shared = row.id in rbac.shared_ids(session, "address_scope", [row.id], None)
             if "shared" in data and shared and not data["shared"]:
-                self._check_unshare(session, row)
-                rbac.delete_policies(session, "address_scope", row.id, rbac.SHARED,
-                                     rbac.WILDCARD)
-            elif data.get("shared") and not shared:
+                # Upstream: a shared scope stays shared (pools of any project may be
+                # in it); its RBAC policies are what to narrow.
+                raise AddressScopeUpdateError(
+                    address_scope_id=row.id, reason="Shared address scope can't be unshared")
+            if data.get("shared") and not shared:
                 rbac.add_policy(session, "address_scope", row.id, rbac.SHARED,
                                 rbac.WILDCARD, row.project_id)
             if "name" in data:
@@ -118,19 +118,6 @@ class AddressScopeService:
         self.deps.events.publish("address_scope", events.AFTER_UPDATE,
                                  events.Payload(ctx, scope_id, states=(None, new)))
         return new
-
-    @staticmethod
-    def _check_unshare(session: Session, row: A) -> None:
-        """Unsharing is refused while other projects' pools are in the scope (they
-        would be left in a scope they cannot see)."""
-        P = models.SubnetPool
-        other = session.scalars(select(P.id).where(
-            P.address_scope_id == row.id, P.project_id != row.project_id).limit(1)).first()
-        if other is not None:
-            raise AddressScopeUpdateError(
-                address_scope_id=row.id,
-                reason="Shared address scope can't be unshared while subnet pools of "
-                       "other projects use it")
 
     def delete(self, ctx: Context, scope_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> None:

@@ -17,15 +17,14 @@ from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
+from neutrino.contract import topics
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources import validators as v
 from neutrino.resources.agent import AGENT, AgentNotFound
-from neutrino.rpc import topics
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 LOG = logging.getLogger(__name__)
 A = models.Agent

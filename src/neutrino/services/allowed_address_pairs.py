@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.allowed_address_pairs import (
     ADDRESS_PAIRS,
     AddressPairAndPortSecurityRequired,
@@ -18,7 +19,6 @@ from neutrino.resources.allowed_address_pairs import (
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 AAP = models.AllowedAddressPair
 

@@ -21,15 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.body import prepare_create
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.engine import Database
 from neutrino.resources import auto_allocated_topology as aat
 from neutrino.resources.network import NETWORK
 from neutrino.resources.router import ROUTER
 from neutrino.resources.subnet import SUBNET
 from neutrino.resources.subnetpool import SubnetAllocationError
 from neutrino.services import rbac
+from neutrino.services.networks import NetworkService
+from neutrino.services.prepare import prepare_create
+from neutrino.services.router_interfaces import RouterInterfaces
+from neutrino.services.routers import RouterService
+from neutrino.services.subnets import SubnetService
 
 LOG = logging.getLogger(__name__)
 AAT = models.AutoAllocatedTopology
@@ -51,12 +56,13 @@ def _ignore_not_found(step: Callable[[], Any]) -> None:
 
 
 class AutoAllocatedTopologyService:
-    def __init__(self, core: Any) -> None:
-        self.db = core.db
-        self.networks = core.networks
-        self.subnets = core.subnets
-        self.routers = core.routers
-        self.interfaces = core.router_interfaces
+    def __init__(self, db: Database, networks: NetworkService, subnets: SubnetService,
+                 routers: RouterService, interfaces: RouterInterfaces) -> None:
+        self.db = db
+        self.networks = networks
+        self.subnets = subnets
+        self.routers = routers
+        self.interfaces = interfaces
 
     # -- the API -------------------------------------------------------------
 

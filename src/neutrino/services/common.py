@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.db import models
-from neutrino.services.listing import rows_for_ids
+from neutrino.db.listing import rows_for_ids
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 

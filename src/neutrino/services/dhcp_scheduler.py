@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.context import Context
+from neutrino.contract import topics
 from neutrino.db import models
 from neutrino.resources.agent import AgentNotFound
-from neutrino.rpc import topics
 from neutrino.services.agents import AgentService
 from neutrino.services.deps import Deps
 

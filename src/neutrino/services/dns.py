@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources import dns as d
 from neutrino.resources import validators as v
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 PD, ND = models.PortDNS, models.NetworkDNSDomain
 

@@ -12,15 +12,12 @@ validation, defaults, policy and filters of its attributes come from there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
-
-# Builds a SQL clause from the values of a list filter (`?security_groups=X&...`).
-FilterBuilder = Callable[[list[str]], Any]
+from neutrino.db.listing import FilterBuilder
 
 
 class ResourceExtension(Protocol):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources import validators as v
 from neutrino.resources.external_net import (
     EXTERNAL,
@@ -25,7 +26,6 @@ from neutrino.resources.external_net import (
 )
 from neutrino.services import rbac
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 EN = models.ExternalNetwork
 _CREATED = "neutrino.networks_created"  # session.info key

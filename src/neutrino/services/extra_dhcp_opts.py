@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.extra_dhcp_opts import EXTRA_DHCP_OPTS, is_stored_value
 from neutrino.resources.port import UNSET
 from neutrino.services import common
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 EDO = models.ExtraDhcpOpt
 

@@ -1,4 +1,4 @@
-"""GET /v2.0/floatingip_pools (floatingip-pools): the IPv4 subnets of the external
+"""GET /v2.0/floatingip-pools (and floatingip_pools): the IPv4 subnets of the external
 networks the caller may take floating IPs from.
 
 As upstream: one entry per IPv4 subnet (no fip64 here, so no IPv6 pools), owned by
@@ -12,21 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import falcon
 from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.controller import Collection
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources.floatingip_pool import FLOATINGIP_POOL
 from neutrino.services import rbac
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import external_ids_clause
-from neutrino.services.ip_availability import ReadOnlyCollection
-from neutrino.services.listing import fetch_page, filter_clauses
 
 S, N = models.Subnet, models.Network
 COLUMNS = {"id": S.id, "subnet_id": S.id, "subnet_name": S.name,
@@ -63,11 +59,3 @@ class FloatingIPPoolService:
                      "project_id": ctx.project_id, "tenant_id": ctx.project_id}
                     for r in rows]
         return self.deps.db.run(run, write=False)
-
-
-def add_routes(app: falcon.App, core: Any) -> None:
-    """GET only: other methods answer 405, as upstream (no member resource either)."""
-    service = FloatingIPPoolService(Deps(conf=core.conf, db=core.db, events=core.events,
-                                         quotas=core.quotas))
-    app.add_route("/v2.0/floatingip_pools",
-                  ReadOnlyCollection(Collection(service, core.policy, core.conf)))

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.floatingip import (
     FLOATINGIP,
     ExternalGatewayForFloatingIPNotFound,
@@ -34,7 +34,6 @@ from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import PortService
 from neutrino.services.routers import FIP_OWNER, GW_OWNER, IF_OWNER
 
@@ -205,6 +204,10 @@ class FloatingIPService:
     def update(self, ctx: Context, fip_id: str, data: dict,
                revision: int | None = None) -> dict:
         old_router: list[str | None] = []
+        if not data:
+            # Upstream: an empty update ({"floatingip": {}}) disassociates; one that
+            # only leaves port_id out (a description) keeps the association.
+            data = {"port_id": None}
 
         def run(session: Session) -> dict:
             old_router.clear()
@@ -299,6 +302,23 @@ class FloatingIPService:
 
     def subscribe(self, registry: events.Registry) -> None:
         registry.subscribe(self._before_port_delete, "port", events.PRECOMMIT_DELETE)
+        registry.subscribe(self._before_network_delete, "network", events.BEFORE_DELETE)
+
+    def _before_network_delete(self, resource: str, event: str,
+                               payload: events.Payload) -> None:
+        """As upstream, deleting an external network deletes its floating IPs that
+        are not associated (no port, no router); associated ones keep the network in
+        use. No router holds them, so there is nothing to notify."""
+        session: Session = payload.session
+        rows = session.scalars(select(FIP).where(
+            FIP.floating_network_id == payload.resource_id,
+            FIP.fixed_port_id.is_(None), FIP.router_id.is_(None))).all()
+        for row in rows:
+            port_id = row.floating_port_id
+            common.delete_tags(session, row.id)
+            session.delete(row)
+            session.flush()
+            self.ports.delete_internal(session, payload.context, port_id)
 
     def _before_port_delete(self, resource: str, event: str,
                             payload: events.Payload) -> None:

@@ -15,19 +15,16 @@ from bisect import bisect_right
 from collections import defaultdict
 from typing import Any
 
-import falcon
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
-from neutrino.api.controller import Collection, Member
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources import validators as v
 from neutrino.resources.ip_availability import IP_AVAILABILITY
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 N, S = models.Network, models.Subnet
 AP, IPA = models.AllocationPool, models.IPAllocation
@@ -156,23 +153,3 @@ class IpAvailabilityService:
             item[DETAILS] = {key: sum(s[DETAILS][key] for s in subnets)
                              for key in DETAIL_KEYS}
         return item
-
-
-class ReadOnlyCollection:
-    """GET only (list); other methods answer 405 as upstream."""
-
-    def __init__(self, collection: Collection) -> None:
-        self.collection = collection
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        self.collection.on_get(req, resp)
-
-
-class ReadOnlyMember:
-    """GET only (show); other methods answer 405 as upstream."""
-
-    def __init__(self, member: Member) -> None:
-        self.member = member
-
-    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
-        self.member.on_get(req, resp, resource_id)

@@ -1,4 +1,5 @@
-"""What the server does for L3 agents beyond the "l3" desired state (services/l3_state.py):
+"""What the server does for L3 agents beyond the "l3" desired state
+(services/desired_state/l3.py):
 
 * `ports_to_bind`: the router ports (interfaces and gateway) in an agent's state
   that are not bound to the agent's host yet. The RPC endpoint
@@ -19,13 +20,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino import events
+from neutrino.contract.l3 import L3State
 from neutrino.db import models
+from neutrino.db.engine import Database
 from neutrino.services import common
 from neutrino.services.port_binding import load_bindings
 
@@ -36,18 +38,18 @@ FLOATINGIP_STATUSES = ("ACTIVE", "DOWN", "ERROR")
 DOWN = "DOWN"
 
 
-def router_port_ids(state: dict) -> list[str]:
+def router_port_ids(state: L3State) -> list[str]:
     """The ports of every router of an "l3" state (gateway and interfaces)."""
     out: list[str] = []
-    for router in state.get("routers") or []:
-        gateway = router.get("gateway")
+    for router in state["routers"]:
+        gateway = router["gateway"]
         if gateway:
             out.append(gateway["port_id"])
-        out += [interface["port_id"] for interface in router.get("interfaces") or []]
+        out += [interface["port_id"] for interface in router["interfaces"]]
     return out
 
 
-def ports_to_bind(session: Session, state: dict, host: str) -> list[str]:
+def ports_to_bind(session: Session, state: L3State, host: str) -> list[str]:
     """The router ports of `state` whose binding host is not `host`."""
     ids = router_port_ids(state)
     bindings = load_bindings(session, ids)
@@ -90,7 +92,7 @@ def down_unassociated(session: Session, fip_ids: Iterable[str]) -> list[str]:
     return changed
 
 
-def subscribe(registry: events.Registry, db: Any) -> None:
+def subscribe(registry: events.Registry, db: Database) -> None:
     """Floating IPs left without a router go DOWN (after the change committed)."""
 
     def on_update(resource: str, event: str, payload: events.Payload) -> None:

@@ -1,36 +1,32 @@
 """`routers_updated` on topic l3_agent (fanout): tells L3 agents which routers changed.
 
 Subscribes to the router, floating IP and port events (after commit) and hands the
-cast to the process's agent notifier (rpc/notifier.py, `core.notifier`): its
-background thread sends with bounded retries and queue, so a broker that is down
-never slows a request. The agent then asks for its desired state (kind "l3"); a lost
-message costs only a later resync. Without a running notifier (a Core built for
-tests or tools) nothing is sent.
+router ids to `cast`, which the composition root (neutrino/core.py) points at the
+process's agent notifier (rpc/notifier.py, `core.notifier`): its background thread
+sends with bounded retries and queue, so a broker that is down never slows a
+request. The agent then asks for its desired state (kind "l3"); a lost message costs
+only a later resync. Until a ServerRuntime starts the notifier nothing is sent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from neutrino import events
-from neutrino.rpc import topics
-from neutrino.rpc.notifier import Cast
 
 LOG = logging.getLogger(__name__)
 
 
 class L3AgentNotifier:
-    def __init__(self, notifier: Callable[[], Any]) -> None:
-        # The process's notifier, started after build_core (hence a getter).
-        self.notifier = notifier
+    def __init__(self, cast: Callable[[list[str]], None]) -> None:
+        # Sends routers_updated for these router ids (never blocks).
+        self.cast = cast
 
     def routers_updated(self, router_ids: Iterable[str | None]) -> None:
         ids = sorted({r for r in router_ids if r})
-        notifier = self.notifier()
-        if ids and notifier is not None:
-            notifier.enqueue(Cast(topics.L3_AGENT, "routers_updated", {"routers": ids}))
+        if ids:
+            self.cast(ids)
 
     def subscribe(self, registry: events.Registry) -> None:
         for event in (events.AFTER_CREATE, events.AFTER_UPDATE, events.AFTER_DELETE):

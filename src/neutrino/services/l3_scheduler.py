@@ -17,10 +17,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
+from neutrino.contract import topics
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.router import AvailabilityZoneNotFound
-from neutrino.rpc import topics
-from neutrino.services.listing import rows_for_ids
 
 A = models.Agent
 B = models.RouterL3AgentBinding

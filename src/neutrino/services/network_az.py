@@ -10,11 +10,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
+from neutrino.contract import topics
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources import network_az as az
-from neutrino.rpc import topics
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 A, H = models.Agent, models.NetworkAZHints
 B = models.NetworkDhcpAgentBinding

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
 from neutrino.db.engine import Database
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.ml2 import config as mc
 from neutrino.ml2 import types as t
 from neutrino.ml2.manager import RANGE_TYPES, TypeManager
@@ -30,7 +30,6 @@ from neutrino.resources import network_segment_range as nr
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 R, NS = models.NetworkSegmentRange, models.NetworkSegment
 COLUMNS = {

@@ -11,16 +11,15 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.network import NETWORK
 from neutrino.services import common, rbac
 from neutrino.services import extensions as ext
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 N = models.Network
 COLUMNS = {
@@ -32,6 +31,15 @@ COLUMNS = {
 }
 # Ports that belong to the network itself and go away with it.
 NETWORK_OWNED_DEVICE_OWNERS = ("network:dhcp",)
+# The smallest MTU a subnet of each IP version works on (RFC 791, RFC 8200).
+SUBNET_MIN_MTU = {4: 68, 6: 1280}
+
+
+def check_subnet_mtu(network_id: str, mtu: int, ip_versions: set[int]) -> None:
+    """A network's MTU must carry every IP version of its subnets."""
+    needed = max((SUBNET_MIN_MTU[version] for version in ip_versions), default=0)
+    if mtu < needed:
+        raise exc.NetworkMTUSubnetConflict(net_id=network_id, mtu=needed)
 
 
 class InvalidSharedSetting(exc.Conflict):
@@ -180,6 +188,9 @@ class NetworkService:
                 row.admin_state_up = data["admin_state_up"]
             if "mtu" in data:
                 row.mtu = self._mtu(data["mtu"], self.max_mtu(session, network_id))
+                check_subnet_mtu(network_id, row.mtu, set(session.scalars(
+                    select(models.Subnet.ip_version)
+                    .where(models.Subnet.network_id == network_id))))
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row], ctx=ctx)[0]
@@ -216,6 +227,10 @@ class NetworkService:
             if row is None:
                 raise exc.NetworkNotFound(net_id=network_id)
             common.check_revision(row, revision)
+            # Inside the transaction, before the in-use check: what goes with the
+            # network (the unassociated floating IPs of an external one) goes first.
+            self.deps.events.publish("network", events.BEFORE_DELETE,
+                                     events.Payload(ctx, network_id, session=session))
             in_use = list(session.scalars(
                 select(models.Port.id).where(
                     models.Port.network_id == network_id,

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_attributes import DEVICE_PROFILE, PROPAGATE_UPLINK_STATUS, TRUSTED
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 BINDING_PROFILE = "binding:profile"
 VIF_TYPE = "binding:vif_type"

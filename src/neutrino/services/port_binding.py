@@ -23,12 +23,13 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino.context import Context
+from neutrino.contract import names
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.ml2.mechanism import Binding, MechanismManager
 from neutrino.resources import port_binding as pb
 from neutrino.services import common
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 LOG = logging.getLogger(__name__)
 PB = models.PortBinding
@@ -182,22 +183,9 @@ class PortBindings:
 
 # -- what the L2 agents report ----------------------------------------------------
 
-DEVICE_PREFIXES = ("tap", "ns-", "qr-", "qg-")
-_HEX = set("0123456789abcdef-")
-
-
-def device_port_prefix(device: str) -> str | None:
-    """The port id (or its prefix) a device name stands for: "tap<id[:11]>",
-    "ns-…", "qr-…", "qg-…" or a whole port id; None when it cannot be one."""
-    value = device
-    for prefix in DEVICE_PREFIXES:
-        if value.startswith(prefix):
-            value = value[len(prefix):]
-            break
-    value = value.lower()
-    if len(value) < 8 or not set(value) <= _HEX:
-        return None
-    return value
+# The port id (or its prefix) a device name stands for: "tap<id[:11]>", "ns-…",
+# "qr-…", "qg-…" or a whole port id; None when it cannot be one.
+device_port_prefix = names.port_id_prefix
 
 
 def find_port(session: Session, device: str, host: str | None = None) -> P | None:

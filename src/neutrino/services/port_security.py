@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources import validators as v
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 
 NSB = models.NetworkSecurityBinding
 PSB = models.PortSecurityBinding

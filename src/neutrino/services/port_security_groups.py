@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_security import PORT_SECURITY
 from neutrino.resources.port_security_groups import SECURITY_GROUPS
@@ -18,12 +20,16 @@ from neutrino.resources.security_group import SecurityGroupNotFound
 from neutrino.services import rbac
 from neutrino.services.default_security_group import ensure_default_group
 from neutrino.services.extensions import FilterBuilder
-from neutrino.services.listing import rows_for_ids
 from neutrino.services.port_security import (
     PortSecurityAndIPRequiredForSecurityGroups,
     PortSecurityPortHasSecurityGroup,
     is_trusted,
 )
+
+
+class SecurityGroupConflict(exc.Conflict):
+    message = "Error %(reason)s while attempting the operation."
+
 
 SGPB = models.SecurityGroupPortBinding
 _INSERT_SGPB = insert(SGPB)
@@ -74,8 +80,9 @@ class PortSecurityGroups:
         with it by an RBAC policy (any group for an administrator)."""
         if not requested:
             return []
-        stmt = select(SG.id, SG.project_id)
-        found = dict(rows_for_ids(session, stmt, SG.id, list(requested)))
+        stmt = select(SG.id, SG.project_id, SG.stateful)
+        rows = list(rows_for_ids(session, stmt, SG.id, list(requested)))
+        found = {group_id: project for group_id, project, _ in rows}
         others = [g for g in requested if g in found and found[g] != project_id]
         shared = rbac.shared_ids(session, "security_group", others, project_id) \
             if others and not ctx.is_admin else set()
@@ -83,6 +90,10 @@ class PortSecurityGroups:
                    or not (ctx.is_admin or found[g] == project_id or g in shared)]
         if missing:
             raise SecurityGroupNotFound(id=", ".join(missing))
+        if len({stateful for _, _, stateful in rows}) > 1:
+            raise SecurityGroupConflict(
+                reason="Cannot apply both stateful and stateless security groups on the "
+                       "same port at the same time.")
         return list(dict.fromkeys(requested))
 
     @staticmethod

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import ipaddress
 import random
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api import body as bodies
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
-from neutrino.ipam import allocator
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
+from neutrino.ipam import allocation as ipam
 from neutrino.ipam import mac as macs
 from neutrino.resources import validators as v
 from neutrino.resources.port import PORT, UNSET
-from neutrino.services import common, rbac
+from neutrino.services import common, prepare, rbac
 from neutrino.services import extensions as ext
-from neutrino.services import ipam as ipam_db
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.extensions import ResourceExtension
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.port_attributes import check_mac_update_allowed
 
 P = models.Port
@@ -51,15 +46,9 @@ _NETWORK_OWNER = select(
     rbac.shared_with_exists("network", models.Network.id, bindparam("project_id"))
     .label("shared")).where(models.Network.id == bindparam("network_id"))
 _INSERT_PORT = insert(P)
-_INSERT_IPA = insert(IPA)
-
-
-class AllocationOnAutoAddressSubnet(exc.InvalidInput):
-    message = ("IPv6 address %(ip)s cannot be directly assigned to a port on subnet "
-               "%(subnet_id)s as the subnet is configured for automatic addresses")
-
-    def __init__(self, **kwargs: str) -> None:
-        exc.NeutronError.__init__(self, **kwargs)
+# Allocation lives in neutrino.ipam; these names stay importable from here.
+AllocationOnAutoAddressSubnet = ipam.AllocationOnAutoAddressSubnet
+is_router_port = ipam.is_router_port
 
 
 def fixed_ips_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
@@ -125,14 +114,13 @@ class PortService:
         ids = [r.id for r in rows]
         want = fields or {"fixed_ips", "tags", "network:project_id"}
         tags = common.load_tags(session, ids) if "tags" in want else {}
-        ips: dict[str, list[dict]] = defaultdict(list)
+        ips: dict[str, list[tuple]] = defaultdict(list)
         if want & {"fixed_ips", "dns_assignment"}:  # dns_assignment: one per IP
-            stmt = select(IPA.port_id, IPA.subnet_id, IPA.ip_address)
-            for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, ids):
-                ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
+            stmt = select(IPA.port_id, IPA.position, IPA.subnet_id, IPA.ip_address)
+            for port_id, *entry in rows_for_ids(session, stmt, IPA.port_id, ids):
+                ips[port_id].append(tuple(entry))
         owners = self._network_owners(session, {r.network_id for r in rows})
-        items = [port_dict(row, tags.get(row.id, []),
-                           sorted(ips.get(row.id, []), key=_ip_sort_key),
+        items = [port_dict(row, tags.get(row.id, []), _in_allocation_order(ips[row.id]),
                            owners.get(row.network_id)) for row in rows]
         ext.run_extend(self.extensions, session, items, fields)
         return items
@@ -171,7 +159,7 @@ class PortService:
         checked = [self._validate_create(data) for data in items]
         # Addresses some port of the request asks for are not given to another one
         # of it that takes any (it comes first in the list, so it would win).
-        reserved = frozenset(requested_addresses(checked)) if len(checked) > 1 else frozenset()
+        reserved = requested_addresses(checked) if len(checked) > 1 else frozenset()
 
         def run(session: Session) -> list[dict]:
             return [self._create(session, ctx, data, authorize, reserved=reserved)
@@ -201,7 +189,7 @@ class PortService:
         authority (upstream: an elevated context): the caller checked the request."""
         elevated = Context.admin(attrs.get("project_id"))
         elevated.request_id = ctx.request_id
-        data = bodies.prepare_create(PORT, attrs, elevated)
+        data = prepare.prepare_create(PORT, attrs, elevated)
         return self._create(session, elevated, self._validate_create(data),
                             common.allow_all, quota=False)
 
@@ -216,9 +204,10 @@ class PortService:
         if quota:
             self.deps.quotas.check(session, data["project_id"], "port", 1)
         now = models.utcnow()
-        port = PortRef(id=common.new_id(), network_id=network_id,
-                       mac_address=self._mac_for(session, network_id, data["mac_address"]),
-                       device_owner=data["device_owner"])
+        port = ipam.PortRef(
+            id=common.new_id(), network_id=network_id,
+            mac_address=self._mac_for(session, network_id, data["mac_address"]),
+            device_owner=data["device_owner"])
         values = {"id": port.id, "project_id": data["project_id"], "name": data["name"],
                   "description": data["description"], "network_id": network_id,
                   "mac_address": port.mac_address, "admin_state_up": data["admin_state_up"],
@@ -228,13 +217,8 @@ class PortService:
                   # 1, as upstream shows: its ML2 writes the binding in a second step.
                   "revision_number": 1}
         session.connection().execute(_INSERT_PORT, values)
-        subnets = ipam_db.network_subnets(session, network_id)
-        if data["fixed_ips"] is UNSET:
-            wanted = self._default_requests(subnets)
-        else:
-            wanted = data["fixed_ips"] + implicit_auto_requests(
-                subnets, data["fixed_ips"], data["device_owner"])
-        fixed_ips = self._allocate(session, port, subnets, wanted, reserved)
+        fixed_ips = [a.as_dict() for a in ipam.allocate(session, ipam.AllocationRequest(
+            port, fixed_ip_requests(data["fixed_ips"]), reserved))]
         tags = sorted(set(data.get("tags") or []))
         if tags:
             common.set_tags(session, "ports", port.id, tags)
@@ -262,80 +246,6 @@ class PortService:
             return
         if len(fixed_ips) > self.deps.conf.max_fixed_ips_per_port:
             raise exc.InvalidInput("Exceeded maximum amount of fixed ips per port")
-
-    @staticmethod
-    def _default_requests(subnets: list[ipam_db.SubnetInfo]) -> list[dict]:
-        """Upstream's choice: one IPv4 address, an EUI-64 address on every SLAAC /
-        stateless subnet, and one address from a stateful IPv6 subnet."""
-        v4 = [s for s in subnets if s.ip_version == 4]
-        v6_auto = [s for s in subnets if s.ip_version == 6 and s.auto_address]
-        v6_stateful = [s for s in subnets if s.ip_version == 6 and not s.auto_address]
-        wanted: list[dict] = []
-        if v4:
-            wanted.append({"any_of": [s.id for s in v4]})
-        wanted += [{"subnet_id": s.id} for s in v6_auto]
-        if v6_stateful:
-            wanted.append({"any_of": [s.id for s in v6_stateful]})
-        return wanted
-
-    def _allocate(self, session: Session, port: Any, subnets: list[ipam_db.SubnetInfo],
-                  wanted: list[dict], reserved: frozenset[str] = frozenset()
-                  ) -> list[dict]:
-        """Choose and insert the addresses asked for; returns them as fixed_ips."""
-        by_id = {s.id: s for s in subnets}
-        chosen: list[dict] = []
-        for request in wanted:
-            if "any_of" in request:
-                chosen.append(self._allocate_any(session, port,
-                                                 [by_id[i] for i in request["any_of"]],
-                                                 reserved))
-                continue
-            subnet = self._subnet_of_request(request, subnets, by_id, port.network_id)
-            ip = request.get("ip_address")
-            if ip is not None:
-                ip = ipam_db.check_address_for_subnet(subnet, ip)
-                if subnet.auto_address and not is_router_port(port.device_owner):
-                    raise AllocationOnAutoAddressSubnet(ip=ip, subnet_id=subnet.id)
-                if ipam_db.is_allocated(session, subnet.id, ip):
-                    raise exc.IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet.id)
-            elif subnet.auto_address:
-                ip = allocator.eui64_address(subnet.cidr, port.mac_address)
-                if ipam_db.is_allocated(session, subnet.id, ip):
-                    raise exc.IpAddressInUse(net_id=port.network_id, ip_address=ip)
-            else:
-                ip = ipam_db.pick_address(session, subnet, reserved)
-                if ip is None:
-                    raise exc.IpAddressGenerationFailure(net_id=port.network_id)
-            chosen.append({"subnet_id": subnet.id, "ip_address": ip})
-        if chosen:
-            # A concurrent request that took the same address fails this insert on
-            # the primary key; the transaction is then retried.
-            session.connection().execute(
-                _INSERT_IPA, [dict(c, port_id=port.id, network_id=port.network_id)
-                              for c in chosen])
-        return sorted(chosen, key=_ip_sort_key)
-
-    def _allocate_any(self, session: Session, port: Any,
-                      subnets: list[ipam_db.SubnetInfo],
-                      reserved: frozenset[str] = frozenset()) -> dict:
-        for subnet in subnets:
-            ip = ipam_db.pick_address(session, subnet, reserved)
-            if ip is not None:
-                return {"subnet_id": subnet.id, "ip_address": ip}
-        raise exc.IpAddressGenerationFailure(net_id=port.network_id)
-
-    @staticmethod
-    def _subnet_of_request(request: dict, subnets: list[ipam_db.SubnetInfo],
-                           by_id: dict[str, ipam_db.SubnetInfo],
-                           network_id: str) -> ipam_db.SubnetInfo:
-        subnet_id = request.get("subnet_id")
-        if subnet_id is None:
-            return ipam_db.subnet_for_address(subnets, request["ip_address"])
-        if subnet_id not in by_id:
-            raise exc.InvalidInput(
-                f"Failed to create port on network {network_id}, because fixed_ips "
-                f"included invalid subnet {subnet_id}")
-        return by_id[subnet_id]
 
     def update(self, ctx: Context, port_id: str, data: dict,
                revision: int | None = None) -> dict:
@@ -367,9 +277,9 @@ class PortService:
                 row.mac_address = new_mac
             if "fixed_ips" in data:
                 self._check_fixed_ips_count(data["fixed_ips"], row.device_owner)
-                self._update_fixed_ips(session, row, old["fixed_ips"], data["fixed_ips"])
+                ipam.update(session, _port_ref(row), fixed_ip_requests(data["fixed_ips"]))
             if row.mac_address != old_mac:
-                self._rederive_auto_addresses(session, row, old_mac)
+                ipam.move_auto_addresses(session, _port_ref(row), old_mac)
             common.bump_revision(row)
             session.flush()
             new = self.to_dicts(session, [row])[0]
@@ -381,58 +291,6 @@ class PortService:
         self.deps.events.publish("port", events.AFTER_UPDATE,
                                  events.Payload(ctx, port_id, states=(None, new)))
         return new
-
-    def _update_fixed_ips(self, session: Session, port: P, current: list[dict],
-                          wanted: list[dict]) -> None:
-        """Keep addresses that are asked for again, free the others, add the new."""
-        subnets = ipam_db.network_subnets(session, port.network_id)
-        by_id = {s.id: s for s in subnets}
-        remaining = list(current)
-        new_requests = []
-        for request in wanted:
-            match = _matching(remaining, request)
-            if match is not None:
-                remaining.remove(match)
-            else:
-                new_requests.append(request)
-        if not is_router_port(port.device_owner):
-            # Automatic (SLAAC / DHCPv6-stateless) addresses stay unless their subnet
-            # goes away: the host configures them whatever the port says.
-            auto = {s.id for s in subnets if s.auto_address}
-            asked = {r.get("subnet_id") for r in new_requests}
-            remaining = [ip for ip in remaining
-                         if ip["subnet_id"] not in auto or ip["subnet_id"] in asked]
-        for gone in remaining:
-            session.execute(delete(IPA).where(IPA.port_id == port.id,
-                                              IPA.ip_address == gone["ip_address"],
-                                              IPA.subnet_id == gone["subnet_id"]))
-        session.flush()
-        for request in new_requests:
-            if request.get("subnet_id") and request["subnet_id"] not in by_id:
-                raise exc.InvalidInput(
-                    f"Failed to create port on network {port.network_id}, because "
-                    f"fixed_ips included invalid subnet {request['subnet_id']}")
-        self._allocate(session, port, subnets, new_requests)
-
-    def _rederive_auto_addresses(self, session: Session, port: P, old_mac: str) -> None:
-        """SLAAC / DHCPv6-stateless addresses are the EUI-64 of the MAC: a new MAC
-        moves them (the host configures the new one, port security must allow it)."""
-        subnets = {s.id: s for s in ipam_db.network_subnets(session, port.network_id)
-                   if s.auto_address}
-        allocations = session.scalars(select(IPA).where(
-            IPA.port_id == port.id, IPA.subnet_id.in_(list(subnets)))).all()
-        for allocation in allocations:
-            subnet = subnets[allocation.subnet_id]
-            if allocation.ip_address != allocator.eui64_address(subnet.cidr, old_mac):
-                continue
-            ip = allocator.eui64_address(subnet.cidr, port.mac_address)
-            session.delete(allocation)
-            session.flush()
-            if ipam_db.is_allocated(session, subnet.id, ip):
-                raise exc.IpAddressInUse(net_id=port.network_id, ip_address=ip)
-            session.add(IPA(ip_address=ip, subnet_id=subnet.id, port_id=port.id,
-                            network_id=port.network_id))
-        session.flush()
 
     def delete(self, ctx: Context, port_id: str, revision: int | None = None) -> None:
         # PRECOMMIT_DELETE subscribers may leave notes for their AFTER_DELETE side
@@ -455,47 +313,14 @@ class PortService:
                                  events.Payload(ctx, port_id, session=session,
                                                 metadata=metadata if metadata is not None
                                                 else {}))
-        session.execute(delete(IPA).where(IPA.port_id == port_id))
+        ipam.release(session, port_id=port_id)
         common.delete_tags(session, port_id)
         session.delete(row)
 
 
-# Router ports choose their IPv6 addresses explicitly; every other port also gets
-# the EUI-64 address of each automatic-address subnet of its network.
-ROUTER_INTERFACE_OWNERS = ("network:router_interface",
-                           "network:router_interface_distributed",
-                           "network:ha_router_replicated_interface",
-                           "network:router_centralized_snat")
-
-
-def is_router_port(device_owner: str) -> bool:
-    return device_owner in ROUTER_INTERFACE_OWNERS
-
-
-def implicit_auto_requests(subnets: list[ipam_db.SubnetInfo], requested: list[dict],
-                           device_owner: str) -> list[dict]:
-    """The automatic-address subnets a create with explicit fixed_ips did not name:
-    their addresses are included implicitly (not on router ports)."""
-    if is_router_port(device_owner):
-        return []
-    named = {r.get("subnet_id") for r in requested}
-    for request in requested:
-        if "subnet_id" not in request:
-            try:
-                named.add(ipam_db.subnet_for_address(subnets, request["ip_address"]).id)
-            except exc.InvalidIpForNetwork:
-                pass
-    return [{"subnet_id": s.id} for s in subnets if s.auto_address and s.id not in named]
-
-
-@dataclass
-class PortRef:
-    """What address allocation needs to know of a port."""
-
-    id: str
-    network_id: str
-    mac_address: str
-    device_owner: str
+def _port_ref(row: Any) -> ipam.PortRef:
+    return ipam.PortRef(id=row.id, network_id=row.network_id,
+                        mac_address=row.mac_address, device_owner=row.device_owner)
 
 
 class _Row:
@@ -522,19 +347,18 @@ COLUMNS_SELECT = [P.id, P.name, P.description, P.project_id, P.network_id,
                   P.device_owner, P.created_at, P.updated_at, P.revision_number]
 
 
-def _ip_sort_key(item: dict) -> tuple:
-    return (item["subnet_id"], item["ip_address"])
+def _in_allocation_order(rows: list[tuple]) -> list[dict]:
+    """(position, subnet_id, ip_address) rows as fixed_ips, in allocation order; rows
+    from before positions were kept share 0 and keep their old order."""
+    return [{"subnet_id": subnet_id, "ip_address": ip}
+            for _, subnet_id, ip in sorted(rows)]
 
 
-def _matching(current: list[dict], request: dict) -> dict | None:
-    for item in current:
-        if "ip_address" in request:
-            if item["ip_address"] == request["ip_address"] and (
-                    "subnet_id" not in request or item["subnet_id"] == request["subnet_id"]):
-                return item
-        elif item["subnet_id"] == request.get("subnet_id"):
-            return item
-    return None
+def fixed_ip_requests(fixed_ips: Any) -> tuple[ipam.FixedIpRequest, ...] | None:
+    """Validated fixed_ips as allocation requests; None when not given (UNSET)."""
+    if fixed_ips is UNSET:
+        return None
+    return tuple(ipam.FixedIpRequest.from_dict(entry) for entry in fixed_ips)
 
 
 def validate_fixed_ips(value: Any) -> list[dict]:
@@ -558,11 +382,7 @@ def validate_fixed_ips(value: Any) -> list[dict]:
     return out
 
 
-def requested_addresses(items: list[dict]) -> set[str]:
+def requested_addresses(items: list[dict]) -> frozenset[str]:
     """The addresses (normalised) that ports of a bulk request ask for by fixed_ips."""
-    out: set[str] = set()
-    for data in items:
-        for entry in data["fixed_ips"] if data["fixed_ips"] is not UNSET else ():
-            if "ip_address" in entry:
-                out.add(str(ipaddress.ip_address(entry["ip_address"])))
-    return out
+    return ipam.requested_addresses(
+        request for data in items for request in fixed_ip_requests(data["fixed_ips"]) or ())

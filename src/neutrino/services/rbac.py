@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
 from neutrino.services import common
-from neutrino.services.listing import rows_for_ids
 
 SHARED = "access_as_shared"
 EXTERNAL = "access_as_external"
@@ -88,11 +88,13 @@ def visible_clause(model: Any, object_type: str, ctx: Context,
 
 
 def shared_filter(model: Any, object_type: str, project_id: str | None,
-                  values: list[Any]) -> Any:
+                  values: list[Any], id_column: Any = None) -> Any:
     """``?shared=true|false``: shared with the caller's project or with everyone (an
-    object shared only with other projects counts as not shared)."""
+    object shared only with other projects counts as not shared). ``id_column`` is
+    the shared object's id when it is not the model's own (a subnet's network_id)."""
     wanted = {str(v).lower() in ("true", "1") for v in values}
-    clause = model.id.in_(granted_ids(object_type, project_id))
+    column = model.id if id_column is None else id_column
+    clause = column.in_(granted_ids(object_type, project_id))
     if wanted == {True}:
         return clause
     if wanted == {False}:
@@ -246,6 +248,19 @@ def _subnetpool_bound(session: Session, pool_id: str, action: str) -> set[str]:
         subnet.subnetpool_id == pool_id)))
 
 
+def _qos_policy_bound(session: Session, policy_id: str, action: str) -> set[str]:
+    """Projects with networks or ports using the QoS policy (issue 14)."""
+    networks = select(models.Network.project_id).join(
+        models.QosNetworkPolicyBinding,
+        models.QosNetworkPolicyBinding.network_id == models.Network.id).where(
+        models.QosNetworkPolicyBinding.qos_policy_id == policy_id)
+    ports = select(models.Port.project_id).join(
+        models.QosPortPolicyBinding,
+        models.QosPortPolicyBinding.port_id == models.Port.id).where(
+        models.QosPortPolicyBinding.qos_policy_id == policy_id)
+    return set(session.scalars(networks)) | set(session.scalars(ports))
+
+
 def _not_found(message: str) -> Callable[[str], exc.NeutronError]:
     def make(object_id: str) -> exc.NeutronError:
         return exc.NotFound(message % {"id": object_id})
@@ -267,3 +282,6 @@ register_type(ObjectType(
 register_type(ObjectType(
     "subnetpool", models.SubnetPool, (SHARED,),
     _not_found("Subnet pool %(id)s could not be found."), _subnetpool_bound))
+register_type(ObjectType(  # QoS (issue 14)
+    "qos_policy", models.QosPolicy, (SHARED,),
+    _not_found("QoS policy %(id)s could not be found."), _qos_policy_bound))

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.resources.external_net import ExternalNetworkInUse
 from neutrino.resources.rbac_policy import (
     RBAC_POLICY,
@@ -30,7 +30,6 @@ from neutrino.resources.rbac_policy import (
 from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 R = models.RbacPolicy
 COLUMNS = {
@@ -104,8 +103,9 @@ class RbacPolicyService:
                 and row.target_project == rbac.WILDCARD):
             default = session.get(models.ExternalNetwork, row.object_id)
             if default is not None and default.is_default:
-                raise exc.InvalidInput("Default external networks must be shared to "
-                                       "everyone.")
+                raise rbac.RbacPolicyInUse(
+                    object_id=row.object_id,
+                    details="Default external networks must be shared to everyone.")
         cut_off = rbac.projects_cut_off(session, row.object_type, row.object_id, owner,
                                         row.action, row.target_project,
                                         exclude_id=row.id, new_target=new_target)
@@ -113,6 +113,22 @@ class RbacPolicyService:
             details = rbac.OBJECT_TYPES[row.object_type].in_use_details(
                 row.object_id, row.action, sorted(cut_off)[0])
             raise rbac.RbacPolicyInUse(object_id=row.object_id, details=details)
+
+    @staticmethod
+    def _check_pool_scope(session: Session, pool: Any, target: str) -> None:
+        """A pool in an address scope is shared only with projects that may use the
+        scope (upstream's RbacPolicyInitError, answered as InvalidInput like its other
+        policy callbacks)."""
+        scope_id = pool.address_scope_id
+        if scope_id is None:
+            return
+        scope = session.get(models.AddressScope, scope_id)
+        if scope is None or scope.project_id == target or rbac.is_shared_with(
+                session, "address_scope", scope_id, target):
+            return
+        raise exc.InvalidInput(
+            f"Failed to create RBAC policy on object {pool.id} because target project "
+            "doesn't have access to associated address scope.")
 
     # -- writes --------------------------------------------------------------
 
@@ -133,8 +149,10 @@ class RbacPolicyService:
         authorize(data, dict(data, tenant_id=data["project_id"]))
         self.deps.quotas.check(session, data["project_id"], "rbac_policy", 1)
         object_type, object_id = data["object_type"], data["object_id"]
-        self._object(session, ctx, object_type, object_id)
+        obj = self._object(session, ctx, object_type, object_id)
         target, action = data["target_tenant"], data["action"]
+        if object_type == "subnetpool":
+            self._check_pool_scope(session, obj, target)
         if rbac.targets(session, object_type, object_id, action) & {target}:
             raise DuplicateRbacPolicy()
         if object_type == "network" and action == rbac.EXTERNAL:
@@ -163,6 +181,8 @@ class RbacPolicyService:
                 return policy_dict(row)
             obj = self._object(session, ctx, row.object_type, row.object_id)
             self._check_removal(session, row, obj.project_id, new_target)
+            if row.object_type == "subnetpool":
+                self._check_pool_scope(session, obj, new_target)
             if new_target in rbac.targets(session, row.object_type, row.object_id,
                                           row.action):
                 raise DuplicateRbacPolicy()

@@ -17,6 +17,7 @@ from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.ipam import allocation as ipam
 from neutrino.resources import validators as v
 from neutrino.resources.router import RouterBadRequest, RouterNotFound
 from neutrino.services import common, rbac
@@ -190,8 +191,7 @@ class RouterInterfaces:
                     # As upstream: the port keeps its other subnets' addresses; only
                     # this subnet leaves the router.
                     self._check_unused(session, router_id, subnet_id)
-                    session.execute(delete(IPA).where(IPA.port_id == port.id,
-                                                      IPA.subnet_id == subnet_id))
+                    ipam.release(session, port_id=port.id, subnet_id=subnet_id)
                     common.bump_revision(port)
                     common.bump_revision(router)
                     session.flush()

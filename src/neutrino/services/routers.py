@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -18,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources.port import UNSET
 from neutrino.resources.router import (
     ROUTER,
@@ -32,12 +33,11 @@ from neutrino.resources.router import (
     RouterNotFound,
     RoutesExhausted,
 )
-from neutrino.services import common
+from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
 from neutrino.services.l3_scheduler import L3Scheduler
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 from neutrino.services.ports import PortService
 
 R = models.Router
@@ -48,6 +48,7 @@ IPA = models.IPAllocation
 GW_OWNER = "network:router_gateway"
 IF_OWNER = "network:router_interface"
 FIP_OWNER = "network:floatingip"
+LOG = logging.getLogger(__name__)
 COLUMNS = {
     "id": R.id, "name": R.name, "description": R.description,
     "project_id": R.project_id, "tenant_id": R.project_id,
@@ -111,7 +112,7 @@ class RouterService:
                                    models.Port.id, gw_ports))
         gw_ips: dict[str, list[dict]] = defaultdict(list)
         stmt = select(IPA.port_id, IPA.subnet_id, IPA.ip_address).order_by(
-            IPA.subnet_id, IPA.ip_address)
+            IPA.position, IPA.subnet_id, IPA.ip_address)  # the gateway port's order
         for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, gw_ports):
             gw_ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         zones = self.scheduler.router_zones(session, ids)
@@ -300,7 +301,12 @@ class RouterService:
                      created: list[dict], deleted: list[str]) -> None:
         network_id = info["network_id"]
         network = session.get(models.Network, network_id)
-        if network is None:
+        # A network the caller cannot see is not found (upstream), before it is
+        # told the network is not external.
+        if network is None or not (
+                ctx.is_admin or network.project_id == ctx.project_id
+                or rbac.is_shared_with(session, "network", network_id, ctx.project_id)
+                or usable_external(session, ctx, network_id)):
             raise exc.NetworkNotFound(net_id=network_id)
         if not is_external(session, network_id):
             raise RouterBadRequest(f"Network {network_id} is not an external network")
@@ -312,7 +318,9 @@ class RouterService:
             "device_id": row.id, "admin_state_up": True, "name": "",
             "fixed_ips": fixed_ips})
         if not port["fixed_ips"]:
-            raise RouterBadRequest(f"No IPs available for external network {network_id}")
+            # Upstream keeps such a gateway (an external network without subnets yet)
+            # and only logs it.
+            LOG.info("No IPs available for external network %s", network_id)
         self._check_gateway_overlap(session, row.id, port["fixed_ips"])
         session.add(RP(router_id=row.id, port_id=port["id"], port_type=GW_OWNER))
         row.gw_port_id = port["id"]

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.resources import security_group as sgr
 from neutrino.resources.address_group import AddressGroupNotFound
 from neutrino.resources.security_group import SECURITY_GROUP, SECURITY_GROUP_RULE
@@ -26,7 +26,6 @@ from neutrino.services import common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.default_security_group import ensure_default_group, find_default_group
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 G = models.SecurityGroup
 R = models.SecurityGroupRule
@@ -143,7 +142,11 @@ class SecurityGroupService(_Common):
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
-        self.ensure_default(ctx.project_id)
+        # As upstream: the listed project gets its default group, the one a
+        # project_id filter names when an admin lists another project's groups.
+        named = query.filters.get("project_id") or query.filters.get("tenant_id")
+        self.ensure_default(str(named[0]) if named and named[0] and ctx.is_admin
+                            else ctx.project_id)
 
         def run(session: Session) -> list[dict]:
             def sub_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
@@ -358,7 +361,7 @@ class SecurityGroupRuleService(_Common):
             group = groups[group_id]
             authorize(data, dict(data, tenant_id=data["project_id"],
                                  **{"security_group:project_id": group.project_id}))
-            if data.get("remote_group_id"):
+            if data.get("remote_group_id") is not None:
                 self._group_for(session, ctx, data["remote_group_id"])
             if data.get("remote_address_group_id"):
                 ag = session.get(models.AddressGroup, data["remote_address_group_id"])

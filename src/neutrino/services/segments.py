@@ -20,16 +20,15 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses
 from neutrino.ml2 import types as t
 from neutrino.ml2.manager import TypeManager
 from neutrino.resources import segment as sr
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses
 
 NS, S = models.NetworkSegment, models.Subnet
 COLUMNS = {

@@ -11,17 +11,14 @@ import ipaddress
 from collections import defaultdict
 from typing import Any
 
-import falcon
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api import body as bodies
-from neutrino.api.controller import Member, send
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
 from neutrino.ipam import prefix_allocation as pa
 from neutrino.resources.address_scope import (
     AddressScopeNotFound,
@@ -39,12 +36,10 @@ from neutrino.resources.subnetpool import (
     PrefixVersionMismatch,
     SubnetPoolDeleteError,
     SubnetPoolNotFound,
-    prefix_list,
 )
 from neutrino.services import address_scopes, common, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
 
 P = models.SubnetPool
 PP = models.SubnetPoolPrefix
@@ -186,8 +181,10 @@ class SubnetPoolService:
             item.update(
                 prefixes=sorted(prefixes.get(row.id, []),
                                 key=lambda c: ipaddress.ip_network(c).network_address),
-                ip_version=row.ip_version, default_prefixlen=row.default_prefixlen,
-                min_prefixlen=row.min_prefixlen, max_prefixlen=row.max_prefixlen,
+                # Strings, as upstream shows them (clients such as tempest compare
+                # them with the strings they sent).
+                ip_version=row.ip_version, default_prefixlen=str(row.default_prefixlen),
+                min_prefixlen=str(row.min_prefixlen), max_prefixlen=str(row.max_prefixlen),
                 default_quota=row.default_quota, is_default=row.is_default,
                 shared=row.id in shared, address_scope_id=row.address_scope_id)
             out.append(item)
@@ -382,26 +379,3 @@ class SubnetPoolService:
 
 def _address_key(cidr: str) -> Any:
     return ipaddress.ip_network(cidr).network_address
-
-
-class PrefixesAction:
-    """PUT /v2.0/subnetpools/{id}/add_prefixes (or remove_prefixes)."""
-
-    def __init__(self, member: Member, service: SubnetPoolService, add: bool) -> None:
-        self.member = member
-        self.service = service
-        self.add = add
-        self.action = "add_prefixes" if add else "remove_prefixes"
-
-    def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
-        ctx: Context = req.context.ctx
-        body = bodies.decode(req.bounded_stream.read())
-        if not isinstance(body, dict):
-            raise exc.HTTPBadRequest("Request body contains invalid data")
-        prefixes = body.get("prefixes")
-        if not prefixes or not isinstance(prefixes, list):
-            raise exc.HTTPBadRequest("Missing or invalid prefixes list in request body")
-        prefixes = prefix_list("prefixes")(prefixes)
-        current = self.member.load_visible(ctx, resource_id)
-        self.member.policy.enforce(ctx, self.action, current)
-        send(resp, self.service.change_prefixes(ctx, resource_id, prefixes, self.add))

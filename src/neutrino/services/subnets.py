@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -10,17 +11,16 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino import exceptions as exc
-from neutrino.api.query import ListQuery
 from neutrino.context import Context
 from neutrino.db import models
-from neutrino.ipam import allocator
+from neutrino.db.listing import ListQuery, fetch_page, filter_clauses, rows_for_ids
+from neutrino.ipam import allocation as ipam
 from neutrino.ipam import subnet_math as sm
 from neutrino.resources.subnet import SUBNET, UNSET
 from neutrino.services import common, rbac, subnet_allocation
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
-from neutrino.services.listing import fetch_page, filter_clauses, rows_for_ids
-from neutrino.services.ports import is_router_port
+from neutrino.services.networks import check_subnet_mtu
 
 S = models.Subnet
 COLUMNS = {
@@ -39,10 +39,23 @@ SUBNET_OWNED_DEVICE_OWNERS = ("network:dhcp",)
 NEW_SUBNET = "new subnet"
 
 
-def _dns_filter(name: str, pairs: list[tuple[str, str]]) -> Any:
-    values = [v for _, v in pairs]
+def _dns_filter(values: list[str]) -> Any:
     return S.id.in_(select(models.DNSNameServer.subnet_id)
                     .where(models.DNSNameServer.address.in_(values)))
+
+
+def _sub_filter(ctx: Context) -> Callable[[str, list[tuple[str, str]]], Any]:
+    """Filters on attributes without a column: dns_nameservers, and ``shared`` (the
+    network's sharedness as the caller sees it, as on networks)."""
+    def build(name: str, pairs: list[tuple[str, str]]) -> Any:
+        values = [v for _, v in pairs]
+        if name == "shared":
+            return rbac.shared_filter(S, "network", ctx.project_id, values,
+                                      id_column=S.network_id)
+        if name == "dns_nameservers":
+            return _dns_filter(values)
+        raise exc.HTTPBadRequest(f"['{name}'] is invalid attribute for filtering")
+    return build
 
 
 class SubnetService:
@@ -65,7 +78,7 @@ class SubnetService:
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
         def run(session: Session) -> list[dict]:
-            stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _dns_filter))
+            stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _sub_filter(ctx)))
             if not ctx.is_admin:
                 shared = rbac.granted_ids("network", ctx.project_id)
                 stmt = stmt.where(or_(S.project_id == ctx.project_id,
@@ -194,6 +207,7 @@ class SubnetService:
                              **{"network:project_id": network.project_id,
                                 "network:tenant_id": network.project_id}))
         valid = self._validate_new(session, ctx, data)
+        check_subnet_mtu(network.id, network.mtu, {data["ip_version"]})
         self.deps.quotas.check(session, data["project_id"], "subnet", 1)
         row = S(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], network_id=data["network_id"],
@@ -218,15 +232,14 @@ class SubnetService:
     def _add_auto_addresses(session: Session, subnet: S) -> None:
         """A new SLAAC / DHCPv6-stateless subnet gives every existing port of the
         network (router ports aside) its EUI-64 address, as upstream does."""
-        ports = session.scalars(select(models.Port).where(
-            models.Port.network_id == subnet.network_id)).all()
-        for port in ports:
-            if is_router_port(port.device_owner):
-                continue
-            session.add(models.IPAllocation(
-                ip_address=allocator.eui64_address(subnet.cidr, port.mac_address),
-                subnet_id=subnet.id, port_id=port.id, network_id=subnet.network_id))
-            common.bump_revision(port)
+        ports = {p.id: p for p in session.scalars(select(models.Port).where(
+            models.Port.network_id == subnet.network_id))}
+        info = ipam.SubnetInfo(subnet.id, subnet.network_id, subnet.ip_version, subnet.cidr,
+                               subnet.gateway_ip, auto_address=True, pools=[])
+        refs = [ipam.PortRef(p.id, p.network_id, p.mac_address, p.device_owner)
+                for p in ports.values()]
+        for port_id in ipam.address_ports_on_new_subnet(session, info, refs):
+            common.bump_revision(ports[port_id])
 
     def _write_children(self, session: Session, subnet_id: str,
                         pools: list[tuple[str, str]] | None, dns: list[str] | None,
@@ -322,8 +335,7 @@ class SubnetService:
                 raise exc.SubnetInUse(subnet_id=subnet_id)
             self.deps.events.publish("subnet", events.PRECOMMIT_DELETE,
                                      events.Payload(ctx, subnet_id, session=session))
-            session.execute(delete(models.IPAllocation)
-                            .where(models.IPAllocation.subnet_id == subnet_id))
+            ipam.release(session, subnet_id=subnet_id)
             for model in (models.AllocationPool, models.DNSNameServer, models.HostRoute):
                 session.execute(delete(model).where(model.subnet_id == subnet_id))
             common.delete_tags(session, subnet_id)

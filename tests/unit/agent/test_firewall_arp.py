@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neutrino.agent.firewall import arp, render
+from neutrino.contract.l2 import empty_state
 from unit.agent.test_firewall_render import MAC, PORT_ID, TAP, port, state, states
 
 CHAIN = "port-" + PORT_ID
@@ -84,7 +85,7 @@ def test_unfiltered_ports_get_nothing() -> None:
 
 def test_no_ports_no_table() -> None:
     assert arp.render(state([], [])) is None
-    assert arp.render({}) is None
+    assert arp.render(empty_state("h")) is None
 
 
 def test_same_criterion_as_iptables() -> None:

@@ -159,8 +159,8 @@ def test_allowed_address_pairs_count_as_the_port_but_not_a_zero_prefix() -> None
 def test_two_local_ports_both_sides_must_allow() -> None:
     a, b = port(), port(B_ID, "fa:16:3e:00:00:02", (OTHER,), ("server",))
     flow = tcp(VM, OTHER, 22)
-    groups = {SG: {"rules": [rule("egress")]},
-              "server": {"rules": [ssh()]}}
+    groups = {SG: {"stateful": True, "revision_number": 1, "rules": [rule("egress")]},
+              "server": {"stateful": True, "revision_number": 1, "rules": [ssh()]}}
     desired = dict(state([a, b], []), security_groups=groups)
     assert stale(desired, flow, flow) == []             # listed twice: once each
     groups["server"]["rules"] = []                      # b refuses

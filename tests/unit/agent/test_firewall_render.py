@@ -18,6 +18,7 @@ from neutrino.agent.firewall.driver import (
     plan_table,
 )
 from neutrino.agent.firewall.render import IpSet
+from neutrino.contract.l2 import empty_state
 
 PORT_ID = "aaaaaaaa-1111-2222-3333-444444444444"
 TAP = "tapaaaaaaaa-11"
@@ -292,7 +293,7 @@ def test_rule_of_other_family_prefix_ignored() -> None:
 
 
 def test_no_ports() -> None:
-    out = render.render({})
+    out = render.render(empty_state("h"))
     assert out.chains[4] == {render.FORWARD_CHAIN: [], render.SG_CHAIN: [
         "-A neutrino-sg-chain -j ACCEPT"], render.INPUT_CHAIN: []}
     assert out.ipsets == {}

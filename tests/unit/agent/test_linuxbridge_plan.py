@@ -197,7 +197,9 @@ def test_state_report_has_upstream_shape() -> None:
         "configurations": {"interface_mappings": {"physnet1": "eth1"},
                            "bridge_mappings": {}, "tunnel_types": ["vxlan"],
                            "tunneling_ip": LOCAL, "l2_population": True, "devices": 3,
-                           "unsupported_network_types": UNSUPPORTED_NETWORK_TYPES}}
+                           "unsupported_network_types": UNSUPPORTED_NETWORK_TYPES,
+                           "supported_qos_rule_types": ["bandwidth_limit",
+                                                        "dscp_marking"]}}
     assert "start_flag" not in agent_state("h1", settings, 3, False)
     assert agent_state("h1", p.Settings(enable_vxlan=False, local_ip=LOCAL), 0,
                        False)["configurations"]["tunnel_types"] == []

@@ -9,14 +9,13 @@ from collections.abc import Callable
 
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino import log
 from neutrino.agent.common import privileged
-from neutrino.rpc import transport as rpc_transport
+from neutrino.contract import bus, options
 
 LOG = logging.getLogger(__name__)
 
-agent_opts = [
+agent_opts: list[cfg.Opt] = [
     # 0.5, not upstream's 2: a port plugged right after a sync (the usual case: its
     # creation notified the agent first) goes ACTIVE within a second (bench/dataplane.py).
     cfg.FloatOpt("polling_interval", default=0.5, min=0.1,
@@ -34,19 +33,19 @@ agent_opts = [
 ]
 
 # The server's own logging options (same objects: no duplicate registration).
-LOG_OPTS = [opt for opt in server_conf.core_opts if opt.dest in ("log_file", "debug")]
+LOG_OPTS = list(options.LOG_OPTS)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    rpc_transport.register_opts(conf)
+    bus.register_opts(conf)
     conf.register_opts(LOG_OPTS)
     conf.register_opts(agent_opts, group="AGENT")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     # agent_down_time is the server's (registered with the bus options, unused here).
-    bus = [opt for opt in rpc_transport.list_opts() if opt.dest != "agent_down_time"]
-    return [(None, LOG_OPTS + bus), ("AGENT", agent_opts)]
+    bus_opts = [opt for opt in bus.list_opts() if opt.dest != "agent_down_time"]
+    return [(None, LOG_OPTS + bus_opts), ("AGENT", agent_opts)]
 
 
 def load_binary_config(argv: list[str] | None, binary: str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import logging
 import os
 import select
@@ -143,7 +144,8 @@ class Kernel:
             found = self._ip.link_lookup(ifname=name)
         if not found:
             raise LookupError(f"no link {name} in namespace {self.namespace or '(own)'}")
-        return found[0]
+        index: int = found[0]  # pyroute2 is untyped
+        return index
 
     def exists(self, name: str) -> bool:
         with self._lock:
@@ -639,7 +641,7 @@ def run_in_namespace(function: Callable[[], None], namespace: str | None) -> Non
 
 
 def spawn(cmd: Sequence[str], namespace: str | None = None,
-          log_path: str | None = None) -> subprocess.Popen:
+          log_path: str | None = None) -> subprocess.Popen[bytes]:
     """Start a long-running tool (dnsmasq) in its own session; the caller keeps the
     Popen (pid) to stop it."""
     full = in_namespace(cmd, namespace)
@@ -666,6 +668,17 @@ def process_cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part] or None
 
 
+def process_in_namespace(pid: int, namespace: str) -> bool:
+    """Whether a process runs in the named network namespace (and not in one that
+    was deleted and made again under the same name)."""
+    try:
+        inside = os.stat(f"/proc/{pid}/ns/net")
+        named = os.stat(os.path.join(NETNS_RUN_DIR, namespace))
+    except OSError:
+        return False
+    return (inside.st_dev, inside.st_ino) == (named.st_dev, named.st_ino)
+
+
 def signal_process(pid: int, signum: int) -> bool:
     """Send a signal; False when the process is gone."""
     try:
@@ -677,3 +690,56 @@ def signal_process(pid: int, signum: int) -> bool:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+# -- tc (QoS on taps: agent/qos) ---------------------------------------------------
+
+def tc(args: Sequence[str], namespace: str | None = None) -> str:
+    """Run `tc` with these arguments."""
+    return execute(["tc", *args], namespace)
+
+
+def tc_json(args: Sequence[str], namespace: str | None = None) -> list[dict[str, object]]:
+    """`tc -j <args>` parsed; [] for a device that has gone (raced with an unplug)."""
+    try:
+        text = execute(["tc", "-j", *args], namespace)
+    except CommandError as error:
+        if "Cannot find device" in error.stderr:
+            return []
+        raise
+    parsed: object = json.loads(text) if text.strip() else []
+    if not isinstance(parsed, list):
+        raise CommandError(["tc", "-j", *args], 0, f"not a JSON list: {text[:200]}")
+    return [item for item in parsed if isinstance(item, dict)]
+
+
+def tc_set_tbf(device: str, rate: int, burst: int, latency_ms: int,
+               namespace: str | None = None) -> None:
+    """Root qdisc of `device` := tbf (rate in bytes/s, burst in bytes)."""
+    tc(["qdisc", "replace", "dev", device, "root", "handle", "1:", "tbf",
+        "rate", f"{rate * 8}bit", "burst", str(burst), "latency", f"{latency_ms}ms"],
+       namespace)
+
+
+def tc_delete_root(device: str, namespace: str | None = None) -> None:
+    execute(["tc", "qdisc", "del", "dev", device, "root"], namespace, check=False)
+
+
+def tc_redirect_ingress(device: str, target: str, namespace: str | None = None) -> None:
+    """Everything `device` receives goes out of `target` (an ifb) instead: the
+    ingress qdisc, one match-all u32 filter with mirred (act_police is missing)."""
+    execute(["tc", "qdisc", "del", "dev", device, "ingress"], namespace, check=False)
+    tc(["qdisc", "add", "dev", device, "handle", "ffff:", "ingress"], namespace)
+    tc(["filter", "add", "dev", device, "parent", "ffff:", "protocol", "all", "u32",
+        "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev",
+        target], namespace)
+
+
+def tc_delete_ingress(device: str, namespace: str | None = None) -> None:
+    execute(["tc", "qdisc", "del", "dev", device, "ingress"], namespace, check=False)
+
+
+def ensure_ifb(name: str, namespace: str | None = None) -> None:
+    """An ifb device, up (one that exists is kept)."""
+    execute(["ip", "link", "add", name, "type", "ifb"], namespace, check=False)
+    execute(["ip", "link", "set", name, "up"], namespace)

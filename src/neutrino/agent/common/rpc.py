@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import oslo_messaging
 
-from neutrino.rpc import topics
+from neutrino.contract import topics
+from neutrino.contract.dhcp import DhcpState
+from neutrino.contract.kinds import DesiredState, Kind
+from neutrino.contract.l2 import DeviceDetails, DeviceDown, L2State
+from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
 
@@ -29,22 +33,36 @@ class PluginApi:
         target = oslo_messaging.Target(topic=topics.PLUGIN, version="1.0")
         client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
         # `server`: one server's own queue (tests sharing a broker with others).
+        # oslo.messaging is untyped: what a call answers is declared by each method
+        # from neutrino.contract.
         self.client: Any = client.prepare(server=server) if server else client
 
-    def get_desired_state(self, kind: str) -> dict:
-        return self.client.call({}, "get_desired_state", host=self.host, kind=kind)
+    @overload
+    def get_desired_state(self, kind: Literal["l2"]) -> L2State: ...
+    @overload
+    def get_desired_state(self, kind: Literal["dhcp"]) -> DhcpState: ...
+    @overload
+    def get_desired_state(self, kind: Literal["l3"]) -> L3State: ...
 
-    def get_devices_details_list(self, devices: list[str]) -> list[dict]:
-        return self.client.call({}, "get_devices_details_list", devices=devices,
-                                agent_id=self.agent_id, host=self.host)
+    def get_desired_state(self, kind: Kind) -> DesiredState:
+        state: DesiredState = self.client.call({}, "get_desired_state", host=self.host,
+                                               kind=kind)
+        return state
+
+    def get_devices_details_list(self, devices: list[str]) -> list[DeviceDetails]:
+        details: list[DeviceDetails] = self.client.call(
+            {}, "get_devices_details_list", devices=devices, agent_id=self.agent_id,
+            host=self.host)
+        return details
 
     def update_device_up(self, device: str) -> None:
         self.client.call({}, "update_device_up", device=device, agent_id=self.agent_id,
                          host=self.host)
 
-    def update_device_down(self, device: str) -> dict:
-        return self.client.call({}, "update_device_down", device=device,
-                                agent_id=self.agent_id, host=self.host)
+    def update_device_down(self, device: str) -> DeviceDown:
+        answer: DeviceDown = self.client.call({}, "update_device_down", device=device,
+                                              agent_id=self.agent_id, host=self.host)
+        return answer
 
 
 class NotificationEndpoint:

@@ -21,9 +21,12 @@ from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.agent.metadata.proxies import MetadataProxies
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
+from neutrino.contract.bus import StateReporter
+from neutrino.contract.dhcp import DhcpPort
 
 LOG = logging.getLogger(__name__)
 
@@ -34,19 +37,21 @@ DHCP_DRIVER = "dnsmasq"
 class DhcpPluginApi(PluginApi):
     """PluginApi plus the DHCP agent's calls on q-plugin (docs/rpc.md)."""
 
-    def get_dhcp_port(self, network_id: str) -> dict | None:
-        return self.client.call({}, "get_dhcp_port", host=self.host,
-                                network_id=network_id)
+    def get_dhcp_port(self, network_id: str) -> DhcpPort | None:
+        port: DhcpPort | None = self.client.call({}, "get_dhcp_port", host=self.host,
+                                                 network_id=network_id)
+        return port
 
     def release_dhcp_port(self, network_id: str) -> bool:
-        return self.client.call({}, "release_dhcp_port", host=self.host,
-                                network_id=network_id)
+        released: bool = self.client.call({}, "release_dhcp_port", host=self.host,
+                                          network_id=network_id)
+        return released
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
-                start_flag: bool) -> dict:
+                start_flag: bool) -> AgentState:
     """The state report (heartbeat), with upstream's configurations."""
-    configurations = {
+    configurations: dict[str, object] = {
         "dhcp_driver": DHCP_DRIVER,
         "dhcp_lease_duration": conf.dhcp_lease_duration,
         "log_agent_heartbeats": False,
@@ -54,10 +59,10 @@ def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
         "subnets": counts.subnets if counts else 0,
         "ports": counts.ports if counts else 0,
     }
-    state = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": BINARY,
-             "topic": topics.DHCP_AGENT, "host": host,
-             "availability_zone": conf.AGENT.availability_zone,
-             "configurations": configurations}
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_DHCP, "binary": BINARY,
+                         "topic": topics.DHCP_AGENT, "host": host,
+                         "availability_zone": conf.AGENT.availability_zone,
+                         "configurations": configurations}
     if start_flag:
         state["start_flag"] = True
     return state
@@ -81,7 +86,9 @@ class DhcpAgent:
             dhcp_config.settings(conf), dhcp_config.state_dir(conf),
             get_dhcp_port=self.plugin.get_dhcp_port,
             release_dhcp_port=self.plugin.release_dhcp_port,
-            host_namespace=host_namespace, own_all_namespaces=own_all_namespaces)
+            host_namespace=host_namespace, own_all_namespaces=own_all_namespaces,
+            proxies=MetadataProxies(dhcp_config.metadata_proxy_dir(conf),
+                                    conf.metadata_proxy_socket))
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -114,8 +121,9 @@ class DhcpAgent:
                 LOG.exception("checking dnsmasq processes failed")
                 continue
             if dead:
-                LOG.warning("dnsmasq of network(s) %s died; resyncing", ", ".join(dead))
-                self.loop.trigger("dnsmasq died")
+                LOG.warning("dnsmasq or metadata proxy of network(s) %s died; resyncing",
+                            ", ".join(dead))
+                self.loop.trigger("dnsmasq or metadata proxy died")
 
     def start(self) -> DhcpAgent:
         self.loop.start()
@@ -155,9 +163,6 @@ def main(argv: list[str] | None = None) -> int:
         needs_root_for="it creates namespaces, links and dnsmasq processes")
     if conf is None:
         return 1
-    if conf.enable_isolated_metadata:
-        LOG.warning("enable_isolated_metadata is set but not supported: no metadata "
-                    "proxy runs in the DHCP namespaces")
     agent = DhcpAgent(conf)
     LOG.info("%s on host %s: state in %s, availability zone %s", BINARY, agent.host,
              agent.reconciler.state_dir, conf.AGENT.availability_zone)

@@ -6,19 +6,19 @@ import os
 
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.dhcp.render import Settings
+from neutrino.agent.metadata import config as metadata_config
+from neutrino.contract import options
 
 # Accepted values of interface_driver: ours and upstream's name of the same driver.
 LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
-SHARED_OPTS = [opt for opt in server_conf.core_opts
-               if opt.dest in ("state_path", "dns_domain")]
+SHARED_OPTS: list[cfg.Opt] = [options.STATE_PATH, options.DNS_DOMAIN]
 
-dhcp_opts = [
+dhcp_opts: list[cfg.Opt] = [
     cfg.StrOpt("dhcp_confs", default="$state_path/dhcp",
                help="Where the agent keeps each network's dnsmasq files (one "
                     "directory per network: pid, host, addn_hosts, opts, leases). "
@@ -34,8 +34,20 @@ dhcp_opts = [
     cfg.IntOpt("dhcp_lease_duration", default=86400, min=-1,
                help="DHCP lease duration in seconds; -1: infinite."),
     cfg.BoolOpt("enable_isolated_metadata", default=False,
-                help="Accepted for compatibility, unused: this agent runs no "
-                     "metadata proxy, so no route to 169.254.169.254 is served."),
+                help="Serve metadata on isolated networks (an IPv4 subnet with DHCP "
+                     "whose gateway is not a router interface): a metadata proxy on "
+                     "169.254.169.254:80 in the network's DHCP namespace, and the "
+                     "guests get a route to it through the DHCP port (option 121). "
+                     "Needs a metadata agent on this host (metadata_proxy_socket)."),
+    cfg.BoolOpt("force_metadata", default=False,
+                help="Serve metadata from the DHCP namespace on every network with an "
+                     "IPv4 DHCP subnet, routed or not (the route to 169.254.169.254 "
+                     "goes through the DHCP port)."),
+    cfg.BoolOpt("enable_metadata_network", default=False,
+                help="With enable_isolated_metadata: a network with a subnet inside "
+                     "169.254.0.0/16 is a metadata network reached through a router; "
+                     "its DHCP namespace serves metadata for that router (no option "
+                     "121)."),
     cfg.StrOpt("interface_driver", default="linuxbridge",
                help="How the DHCP port is plugged: 'linuxbridge' (a veth pair whose "
                     "host end tap<port> the Linux bridge agent puts in the network's "
@@ -44,7 +56,7 @@ dhcp_opts = [
                     "not supported."),
 ]
 
-dhcp_agent_opts = [
+dhcp_agent_opts: list[cfg.Opt] = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (networks' "
                     "availability_zone_hints schedule to it)."),
@@ -59,6 +71,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     agent_config.register_opts(conf)
     conf.register_opts(SHARED_OPTS)
     conf.register_opts(dhcp_opts)
+    conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(dhcp_agent_opts, group="AGENT")
 
 
@@ -66,7 +79,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     common = agent_config.list_opts()
     default = [opts for group, opts in common if group is None][0]
     agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, default + SHARED_OPTS + dhcp_opts),
+    return [(None, [*default, *SHARED_OPTS, *dhcp_opts, *metadata_config.socket_opts]),
             ("AGENT", agent + dhcp_agent_opts)]
 
 
@@ -74,8 +87,17 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
     return Settings(dns_domain=conf.dns_domain,
                     dns_servers=tuple(conf.dnsmasq_dns_servers),
                     lease_duration=conf.dhcp_lease_duration,
-                    lease_max=conf.dnsmasq_lease_max)
+                    lease_max=conf.dnsmasq_lease_max,
+                    enable_isolated_metadata=conf.enable_isolated_metadata,
+                    force_metadata=conf.force_metadata,
+                    enable_metadata_network=conf.enable_metadata_network)
 
 
 def state_dir(conf: cfg.ConfigOpts) -> str:
-    return os.path.abspath(conf.dhcp_confs)
+    return os.path.abspath(str(conf.dhcp_confs))
+
+
+def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
+    """The pid files and logs of the DHCP namespaces' metadata proxies (this agent's
+    own directory: it removes every proxy there it does not want)."""
+    return os.path.join(state_dir(conf), "metadata-proxy")

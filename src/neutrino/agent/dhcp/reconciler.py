@@ -13,9 +13,13 @@ addresses and the network's MTU), the files (render.py) and dnsmasq:
   hosts and options files), else left alone;
 * running with another command line (subnets served changed): restarted.
 
+When metadata applies to the network (metadata.py: isolated or forced), its
+``ns-`` device also holds 169.254.169.254/32 and a metadata proxy
+(agent/metadata/proxies.py) listens there in the namespace.
+
 A network no longer to serve loses its dnsmasq (found by its pid file, checked by
-its command line), its namespace (the veth pair goes with it), its files, and its
-DHCP port (``release_dhcp_port``).
+its command line), its metadata proxy, its namespace (the veth pair goes with it),
+its files, and its DHCP port (``release_dhcp_port``).
 
 Nothing is remembered that the host does not show: the state directory
 (``dhcp_confs``: one directory per network, upstream's layout) and the pid files say
@@ -38,13 +42,16 @@ from dataclasses import dataclass, field
 
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.dhcp import render
+from neutrino.agent.dhcp import metadata, render
 from neutrino.agent.dhcp.render import Paths, Settings
+from neutrino.agent.metadata.proxies import METADATA_ADDRESS, METADATA_PORT, MetadataProxies
+from neutrino.contract import names
+from neutrino.contract.dhcp import DhcpNetwork, DhcpPort, DhcpState
 
 LOG = logging.getLogger(__name__)
 
-NAMESPACE_PREFIX = "qdhcp-"
-INTERFACE_PREFIX = "ns-"
+NAMESPACE_PREFIX = names.DHCP_NAMESPACE_PREFIX
+INTERFACE_PREFIX = names.DHCP_INTERFACE_PREFIX
 STOP_TIMEOUT = 5.0
 
 
@@ -88,30 +95,34 @@ class Reconciler:
     """Applies a "dhcp" desired state to this host."""
 
     def __init__(self, settings: Settings, state_dir: str,
-                 get_dhcp_port: Callable[[str], dict | None],
+                 get_dhcp_port: Callable[[str], DhcpPort | None],
                  release_dhcp_port: Callable[[str], object],
                  host_namespace: str | None = None,
-                 own_all_namespaces: bool = True) -> None:
+                 own_all_namespaces: bool = True,
+                 proxies: MetadataProxies | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace). `own_all_namespaces`: every ``qdhcp-*`` namespace is
         this agent's (one DHCP agent per host, upstream's assumption), so one
-        without a state directory is stale too; tests sharing a machine say no."""
+        without a state directory is stale too; tests sharing a machine say no.
+        `proxies`: this agent's metadata proxies (None: no metadata)."""
         self.settings = settings
         self.state_dir = state_dir
         self.get_dhcp_port = get_dhcp_port
         self.release_dhcp_port = release_dhcp_port
         self.host_namespace = host_namespace
         self.own_all_namespaces = own_all_namespaces
+        self.proxies = proxies
         # Networks whose dnsmasq this reconciler has started or signalled: one found
         # running by a new agent is reloaded once (see the module's docstring).
         self._seen: set[str] = set()
+        self._proxied: set[str] = set()  # networks with a metadata proxy
         self._seen_lock = threading.Lock()  # `dead` runs in the agent's watchdog thread
 
     # -- the whole host -------------------------------------------------------------
 
-    def reconcile(self, desired: dict) -> Result:
+    def reconcile(self, desired: DhcpState) -> Result:
         result = Result()
-        wanted = {n["id"]: n for n in desired.get("networks", []) if render.needs_port(n)}
+        wanted = {n["id"]: n for n in desired["networks"] if render.needs_port(n)}
         for network_id in sorted(self.known_networks() - set(wanted)):
             try:
                 self.remove(network_id, result)
@@ -129,6 +140,11 @@ class Reconciler:
                 result.networks += 1
                 result.subnets += len(render.served_subnets(network))
                 result.ports += len(render.ports_of(network))
+        if self.proxies is not None:
+            keep = {render.namespace_name(network_id) for network_id, network
+                    in wanted.items() if metadata.proxy_target(network, self.settings)}
+            for namespace in self.proxies.remove_stale(keep):
+                result.actions.append(f"stop metadata proxy in {namespace}")
         return result
 
     def known_networks(self) -> set[str]:
@@ -149,11 +165,11 @@ class Reconciler:
 
     # -- one network -------------------------------------------------------------------
 
-    def ensure(self, network: dict, result: Result) -> bool:
+    def ensure(self, network: DhcpNetwork, result: Result) -> bool:
         """Serve one network; False when the server says it is gone."""
         network_id = network["id"]
-        port = network.get("dhcp_port")
-        if not render.port_complete(network, port):
+        port = network["dhcp_port"]
+        if port is None or not render.port_complete(network, port):
             port = self.get_dhcp_port(network_id)
             if port is None:
                 LOG.info("network %s is gone; not serving it", network_id)
@@ -162,21 +178,43 @@ class Reconciler:
             network = {**network, "dhcp_port": port}
         paths = self.paths(network_id)
         os.makedirs(paths.directory, mode=0o755, exist_ok=True)
-        self._device(network, port, result)
+        target = (metadata.proxy_target(network, self.settings)
+                  if self.proxies is not None else None)
+        self._device(network, port, result, with_metadata=target is not None)
         changed = [write_if_changed(paths.hosts, render.hosts_file(network, self.settings)),
                    write_if_changed(paths.addn_hosts,
                                     render.addn_hosts_file(network, self.settings)),
                    write_if_changed(paths.opts, render.opts_file(network, self.settings))]
         self._process(network, port, paths, any(changed), result)
+        self._metadata_proxy(network_id, target, result)
         return True
 
-    def _device(self, network: dict, port: dict, result: Result) -> None:
+    def _metadata_proxy(self, network_id: str, target: tuple[str, str] | None,
+                        result: Result) -> None:
+        if self.proxies is None:
+            return
+        namespace = render.namespace_name(network_id)
+        if target is None:
+            if self.proxies.remove(namespace):
+                result.actions.append(f"stop metadata proxy in {namespace}")
+            with self._seen_lock:
+                self._proxied.discard(network_id)
+            return
+        done = self.proxies.ensure(namespace, *target, METADATA_ADDRESS, METADATA_PORT)
+        if done:
+            verb = "start" if done == "started" else "restart"
+            result.actions.append(f"{verb} metadata proxy in {namespace}")
+        with self._seen_lock:
+            self._proxied.add(network_id)
+
+    def _device(self, network: DhcpNetwork, port: DhcpPort, result: Result,
+                with_metadata: bool = False) -> None:
         network_id = network["id"]
         namespace = render.namespace_name(network_id)
         iface = render.interface_name(port["id"])
         tap = render.tap_name(port["id"])
         mac = port["mac_address"].lower()
-        mtu = network.get("mtu") or None
+        mtu = network["mtu"] or None
         if not privileged.namespace_exists(namespace):
             result.actions.append(f"create namespace {namespace}")
         privileged.create_namespace(namespace)  # idempotent; lo up
@@ -203,6 +241,8 @@ class Reconciler:
                 inner.set_link(iface, up=True)
             host.set_link(tap, mtu=mtu, up=True)
             want = render.interface_addresses(network, port)
+            if with_metadata:
+                want.add(metadata.METADATA_CIDR)
             have = inner.addresses(iface)
             for address in sorted(have - want):
                 ip, prefixlen = address.split("/")
@@ -213,7 +253,8 @@ class Reconciler:
                 inner.add_address(iface, ip, int(prefixlen))
                 result.actions.append(f"add address {address} to {iface}")
 
-    def _process(self, network: dict, port: dict, paths: Paths, files_changed: bool,
+    def _process(self, network: DhcpNetwork, port: DhcpPort, paths: Paths,
+                 files_changed: bool,
                  result: Result) -> None:
         network_id = network["id"]
         cmd = render.command(network, port["id"], paths, self.settings)
@@ -252,10 +293,16 @@ class Reconciler:
         return dnsmasq_pid(self.paths(network_id).pid)
 
     def dead(self) -> list[str]:
-        """Networks whose dnsmasq this reconciler ran and that is no longer running."""
+        """Networks whose dnsmasq (or metadata proxy) this reconciler ran and that is
+        no longer running."""
         with self._seen_lock:
             seen = sorted(self._seen)
-        return [n for n in seen if self.running_pid(n) is None]
+            proxied = sorted(self._proxied)
+        dead = {n for n in seen if self.running_pid(n) is None}
+        if self.proxies is not None:
+            dead |= {n for n in proxied
+                     if self.proxies.running(render.namespace_name(n)) is None}
+        return sorted(dead)
 
     def remove(self, network_id: str, result: Result, release: bool = True) -> None:
         paths = self.paths(network_id)
@@ -264,6 +311,8 @@ class Reconciler:
             stop_process(pid)
             result.actions.append(f"stop dnsmasq {pid} of {network_id}")
         namespace = render.namespace_name(network_id)
+        if self.proxies is not None and self.proxies.remove(namespace):
+            result.actions.append(f"stop metadata proxy in {namespace}")
         if privileged.namespace_exists(namespace):
             # Its ns- end goes with it, and so the veth pair's tap.
             privileged.delete_namespace(namespace)
@@ -277,6 +326,7 @@ class Reconciler:
             result.actions.append(f"delete {paths.directory}")
         with self._seen_lock:
             self._seen.discard(network_id)
+            self._proxied.discard(network_id)
         LOG.info("stopped serving DHCP on network %s", network_id)
 
 

@@ -35,9 +35,9 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from neutrino.agent.firewall.render import device_of, is_filtered
+from neutrino.contract.l2 import L2Port, L2State
 
 FAMILY = "bridge"
 TABLE = "neutrino-arp"
@@ -45,7 +45,7 @@ CHAIN_PREFIX = "port-"
 PRIORITY = -200  # the bridge family's "filter" priority
 COMMENT_PREFIX = "neutrino sha256="
 DIGEST_LEN = 16
-ANY_SENDER = ipaddress.ip_network("0.0.0.0/32")  # ARP probes, DHCP's address check
+ANY_SENDER = ipaddress.IPv4Network("0.0.0.0/32")  # ARP probes, DHCP's address check
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ class ArpTable:
     comment: str
 
 
-def render(desired: Mapping[str, Any]) -> ArpTable | None:
+def render(desired: L2State) -> ArpTable | None:
     """The anti-spoofing table of an "l2" desired state; None when no port is
     filtered (then there must be no table)."""
-    ports = sorted((p for p in desired.get("ports") or [] if is_filtered(p)),
+    ports = sorted((p for p in desired["ports"] if is_filtered(p)),
                    key=lambda p: (device_of(p), p["id"]))
     chains: dict[str, list[str]] = {}
     vmap: dict[str, str] = {}
@@ -83,7 +83,7 @@ def chain_name(port_id: str) -> str:
     return CHAIN_PREFIX + port_id
 
 
-def port_rules(port: Mapping[str, Any]) -> list[str]:
+def port_rules(port: L2Port) -> list[str]:
     """The rules of one filtered port's chain, in order."""
     macs = f"{{ {', '.join(allowed_macs(port))} }}"
     rules = [f"ether saddr != {macs} drop",
@@ -95,24 +95,25 @@ def port_rules(port: Mapping[str, Any]) -> list[str]:
     return rules
 
 
-def allowed_macs(port: Mapping[str, Any]) -> list[str]:
+def allowed_macs(port: L2Port) -> list[str]:
     """The port's MAC and its allowed address pairs' MACs, sorted."""
-    macs = {str(port["mac_address"]).lower()}
-    for pair in port.get("allowed_address_pairs") or []:
-        if pair.get("mac_address"):
-            macs.add(str(pair["mac_address"]).lower())
+    macs = {port["mac_address"].lower()}
+    for pair in port["allowed_address_pairs"]:
+        if pair["mac_address"]:
+            macs.add(pair["mac_address"].lower())
     return sorted(macs)
 
 
-def allowed_senders(port: Mapping[str, Any]) -> list[ipaddress.IPv4Network]:
+def allowed_senders(port: L2Port) -> list[ipaddress.IPv4Network]:
     """The IPv4 networks an ARP sender address of the port may be in: 0.0.0.0, its
     IPv4 fixed IPs and allowed address pairs; collapsed (no overlaps) and sorted."""
-    values = [fixed.get("ip_address") for fixed in port.get("fixed_ips") or []]
-    values += [pair.get("ip_address") for pair in port.get("allowed_address_pairs") or []]
-    return list(ipaddress.collapse_addresses([ANY_SENDER, *_ipv4(values)]))
+    values = [fixed["ip_address"] for fixed in port["fixed_ips"]]
+    values += [pair["ip_address"] for pair in port["allowed_address_pairs"]]
+    senders: list[ipaddress.IPv4Network] = [ANY_SENDER, *_ipv4(values)]
+    return list(ipaddress.collapse_addresses(senders))
 
 
-def _ipv4(values: Iterable[Any]) -> Iterable[ipaddress.IPv4Network]:
+def _ipv4(values: Iterable[str | None]) -> Iterable[ipaddress.IPv4Network]:
     for value in values:
         if not value:
             continue

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from neutrino.agent.firewall import render
+from neutrino.contract.l2 import L2Port, L2State
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 FAMILIES = {4: "ipv4", 6: "ipv6"}   # conntrack's names
@@ -105,13 +106,13 @@ def delete_batch(entries: Iterable[Entry]) -> str:
 
 # -- which connections --------------------------------------------------------------
 
-def _checked_ports(desired: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    groups = desired.get("security_groups") or {}
-    return [p for p in desired.get("ports") or []
+def _checked_ports(desired: L2State) -> list[L2Port]:
+    groups = desired["security_groups"]
+    return [p for p in desired["ports"]
             if render.is_filtered(p) and render.is_stateful(p, groups)]
 
 
-def port_networks(port: Mapping[str, Any], version: int) -> list[Net]:
+def port_networks(port: L2Port, version: int) -> list[Net]:
     """The addresses a port's traffic is recognised by: what its anti-spoofing
     chain lets it send from, less a /0 address pair."""
     out: list[Net] = []
@@ -122,7 +123,7 @@ def port_networks(port: Mapping[str, Any], version: int) -> list[Net]:
     return out
 
 
-def watched(desired: Mapping[str, Any]) -> dict[int, list[str]]:
+def watched(desired: L2State) -> dict[int, list[str]]:
     """Per IP version, the addresses (or CIDRs) whose connections to list."""
     out: dict[int, list[str]] = {}
     for version in render.VERSIONS:
@@ -133,7 +134,7 @@ def watched(desired: Mapping[str, Any]) -> dict[int, list[str]]:
     return out
 
 
-def stale(desired: Mapping[str, Any], entries: Iterable[Entry],
+def stale(desired: L2State, entries: Iterable[Entry],
           ruleset: render.Ruleset | None = None) -> list[Entry]:
     """The entries (once each) that the firewall of `desired` (`ruleset`: its
     rendering, when the caller has it) would not let start now."""
@@ -149,7 +150,7 @@ class _Owners:
     """The checked ports by address: a dict for host addresses, so thousands of
     connections of thousands of ports stay cheap; a list for CIDR address pairs."""
 
-    def __init__(self, ports: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, ports: Iterable[L2Port]) -> None:
         self.hosts: dict[Any, list[str]] = {}
         self.nets: list[tuple[Net, str]] = []
         for port in ports:

@@ -37,13 +37,13 @@ import subprocess
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from neutrino.agent.common import privileged
 from neutrino.agent.firewall import arp, conntrack
 from neutrino.agent.firewall import render as rendering
 from neutrino.agent.firewall.arp import ArpTable
 from neutrino.agent.firewall.render import JUMPS, IpSet, Ruleset
+from neutrino.contract.l2 import L2State, empty_state
 
 LOG = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class Firewall:
         self._lock = threading.Lock()
         self._revalidated = False  # connections checked once since start
 
-    def apply(self, desired: Mapping[str, Any]) -> ApplyResult:
+    def apply(self, desired: L2State) -> ApplyResult:
         """Make the kernel hold exactly the firewall of `desired` (an "l2" state),
         then cut the tracked connections it no longer allows."""
         ruleset, arp_table = rendering.render(desired), arp.render(desired)
@@ -157,7 +157,7 @@ class Firewall:
                 result.conntrack_deleted = self._revalidate(desired, ruleset)
             return result
 
-    def _revalidate(self, desired: Mapping[str, Any], ruleset: Ruleset) -> int:
+    def _revalidate(self, desired: L2State, ruleset: Ruleset) -> int:
         """Delete the tracked connections of filtered ports that `ruleset` would
         refuse now; how many. Errors are logged (the next change retries)."""
         ns = self.namespace
@@ -254,4 +254,4 @@ class Firewall:
 
 
 def _empty() -> Ruleset:
-    return rendering.render({})
+    return rendering.render(empty_state(""))

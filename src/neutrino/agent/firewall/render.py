@@ -37,7 +37,11 @@ import ipaddress
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from neutrino.contract.common import AddressesByFamily
+from neutrino.contract.l2 import L2Port, L2State, SecurityGroup, SecurityGroupRule
+
+Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CHAIN_PREFIX = "neutrino-"
 FORWARD_CHAIN = "neutrino-FORWARD"
@@ -128,8 +132,7 @@ def is_our_set(name: str) -> bool:
 
 # -- values ----------------------------------------------------------------------
 
-def network(value: str | None, version: int
-            ) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def network(value: str | None, version: int) -> Net | None:
     """An address or CIDR of the given IP version (host bits dropped, as iptables
     does); None when it is of the other version or not an address."""
     if not value:
@@ -141,8 +144,7 @@ def network(value: str | None, version: int
     return net if net.version == version else None
 
 
-def address_match(flag: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network | None
-                  ) -> list[str]:
+def address_match(flag: str, net: Net | None) -> list[str]:
     """``-s NET`` / ``-d NET``; nothing for "any" (iptables-save omits /0)."""
     if net is None or net.prefixlen == 0:
         return []
@@ -157,12 +159,13 @@ def set_members(values: Iterable[str], version: int) -> frozenset[str]:
         net = network(value, version)
         if net is None:
             continue
-        nets = list(net.subnets(prefixlen_diff=1)) if net.prefixlen == 0 else [net]
+        nets: list[Net] = (list(net.subnets(prefixlen_diff=1)) if net.prefixlen == 0
+                           else [net])
         out.update(member_text(part) for part in nets)
     return frozenset(out)
 
 
-def member_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
+def member_text(net: Net) -> str:
     """A set member as we write and compare it: a host address without its
     prefix length."""
     return (str(net.network_address) if net.prefixlen == net.max_prefixlen
@@ -176,10 +179,10 @@ def link_local(mac: str) -> ipaddress.IPv6Network:
     octets[0] ^= 0x02
     eui = octets[:3] + [0xFF, 0xFE] + octets[3:]
     groups = [f"{eui[i] << 8 | eui[i + 1]:x}" for i in range(0, 8, 2)]
-    return ipaddress.ip_network("fe80::" + ":".join(groups) + "/128")
+    return ipaddress.IPv6Network("fe80::" + ":".join(groups) + "/128")
 
 
-def protocol_of(value: Any, version: int) -> str | None:
+def protocol_of(value: str | int | None, version: int) -> str | None:
     """A rule's protocol as iptables takes it: a name for those iptables-save names
     (and whose ports we match), else the number; None for any protocol.
     ``icmp`` in an IPv6 rule means ICMPv6 (upstream does the same). ValueError
@@ -227,26 +230,26 @@ def canonical(line: str) -> str:
 
 # -- security group rules --------------------------------------------------------
 
-def rule_matches(rule: Mapping[str, Any], version: int) -> list[str] | None:
+def rule_matches(rule: SecurityGroupRule, version: int) -> list[str] | None:
     """The match part of one security group rule in the chain of its direction;
     None when the rule is for the other IP version or cannot apply to it."""
-    if rule.get("ethertype", "IPv4") != ETHERTYPE[version]:
+    if rule["ethertype"] != ETHERTYPE[version]:
         return None
-    ingress = rule.get("direction") == "ingress"
+    ingress = rule["direction"] == "ingress"
     args: list[str] = []
-    prefix = rule.get("remote_ip_prefix")
+    prefix = rule["remote_ip_prefix"]
     if prefix:
         net = network(prefix, version)
         if net is None:
             return None
         args += address_match("-s" if ingress else "-d", net)
     try:
-        protocol = protocol_of(rule.get("protocol"), version)
+        protocol = protocol_of(rule["protocol"], version)
     except ValueError:
         return None  # the API refuses it; one bad rule must not fail a batch
     if protocol is not None:
         args += ["-p", protocol]
-        low, high = rule.get("port_range_min"), rule.get("port_range_max")
+        low, high = rule["port_range_min"], rule["port_range_max"]
         if protocol == ICMP[version]:
             if not all(v is None or 0 <= int(v) <= 255 for v in (low, high)):
                 return None
@@ -255,60 +258,58 @@ def rule_matches(rule: Mapping[str, Any], version: int) -> list[str] | None:
                 value = f"{low}/{high}" if high is not None else str(low)
                 args += ["-m", "icmp" if version == 4 else "icmp6", flag, value]
         elif protocol in PORT_PROTOCOLS and (low is not None or high is not None):
-            low = 1 if low is None else int(low)
-            high = low if high is None else int(high)
-            if not 0 <= low <= high <= 65535:
+            first = 1 if low is None else int(low)
+            last = first if high is None else int(high)
+            if not 0 <= first <= last <= 65535:
                 return None
-            if (low, high) != (1, 65535):  # every port: no match needed
-                value = str(low) if low == high else f"{low}:{high}"
+            if (first, last) != (1, 65535):  # every port: no match needed
+                value = str(first) if first == last else f"{first}:{last}"
                 if protocol == "udplite":  # no udplite match module: multiport
                     args += ["-m", "multiport", "--dports", value]
                 else:
                     args += ["-m", protocol, "--dport", value]
     direction = "src" if ingress else "dst"
-    if rule.get("remote_group_id"):
+    if remote_group := rule["remote_group_id"]:
         args += ["-m", "set", "--match-set",
-                 set_name(REMOTE_GROUP_SET_PREFIX, version, rule["remote_group_id"]),
-                 direction]
-    if rule.get("remote_address_group_id"):
+                 set_name(REMOTE_GROUP_SET_PREFIX, version, remote_group), direction]
+    if address_group := rule["remote_address_group_id"]:
         args += ["-m", "set", "--match-set",
-                 set_name(ADDRESS_GROUP_SET_PREFIX, version,
-                          rule["remote_address_group_id"]), direction]
+                 set_name(ADDRESS_GROUP_SET_PREFIX, version, address_group), direction]
     return args
 
 
 # -- ports -----------------------------------------------------------------------
 
-def is_filtered(port: Mapping[str, Any]) -> bool:
+def is_filtered(port: L2Port) -> bool:
     """Port security on and not a trusted network:* port (router, DHCP)."""
-    if port.get("port_security_enabled", True) is False:
+    if not port["port_security_enabled"]:
         return False
-    return not str(port.get("device_owner") or "").startswith("network:")
+    return not port["device_owner"].startswith("network:")
 
 
-def device_of(port: Mapping[str, Any]) -> str:
-    return port.get("device") or "tap" + port["id"][:11]
+def device_of(port: L2Port) -> str:
+    return port["device"]
 
 
-def is_stateful(port: Mapping[str, Any], groups: Mapping[str, Any]) -> bool:
+def is_stateful(port: L2Port, groups: Mapping[str, SecurityGroup]) -> bool:
     """Stateless only when every group of the port is (the API refuses a mix)."""
-    own = [groups[g] for g in port.get("security_groups") or [] if g in groups]
-    return not own or any(g.get("stateful", True) for g in own)
+    own = [groups[g] for g in port["security_groups"] if g in groups]
+    return not own or any(g["stateful"] for g in own)
 
 
-def spoof_pairs(port: Mapping[str, Any], version: int) -> list[tuple[str, str]]:
+def spoof_pairs(port: L2Port, version: int) -> list[tuple[str, str]]:
     """(source match, MAC) pairs a port may send from ("-s CIDR", or "" for any
     address: an allowed address pair 0.0.0.0/0): its fixed IPs with its MAC,
     its allowed address pairs (their MAC or the port's) and, for IPv6, the
     link-local addresses of those MACs."""
-    mac = str(port["mac_address"]).lower()
-    pairs: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network | None, str]] = []
+    mac = port["mac_address"].lower()
+    pairs: list[tuple[Net | None, str]] = []
     macs = [mac]
-    for fixed in port.get("fixed_ips") or []:
-        pairs.append((network(fixed.get("ip_address"), version), mac))
-    for pair in port.get("allowed_address_pairs") or []:
-        pair_mac = str(pair.get("mac_address") or mac).lower()
-        pairs.append((network(pair.get("ip_address"), version), pair_mac))
+    for fixed in port["fixed_ips"]:
+        pairs.append((network(fixed["ip_address"], version), mac))
+    for pair in port["allowed_address_pairs"]:
+        pair_mac = (pair["mac_address"] or mac).lower()
+        pairs.append((network(pair["ip_address"], version), pair_mac))
         if pair_mac not in macs:
             macs.append(pair_mac)
     if version == 6:
@@ -327,7 +328,7 @@ def _icmpv6(types: Iterable[int], target: str, extra: str = "") -> list[str]:
     return [f"{extra}-p ipv6-icmp -m icmp6 --icmpv6-type {t} -j {target}" for t in types]
 
 
-def port_chains(port: Mapping[str, Any], groups: Mapping[str, Any], version: int
+def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int
                 ) -> dict[str, list[str]]:
     """The ingress, egress and anti-spoofing chains of one filtered port."""
     pid = port["id"]
@@ -338,10 +339,10 @@ def port_chains(port: Mapping[str, Any], groups: Mapping[str, Any], version: int
     invalid = [INVALID] if stateful else []
 
     rules: dict[str, list[str]] = {"ingress": [], "egress": []}
-    for group_id in port.get("security_groups") or []:
-        for rule in (groups.get(group_id) or {}).get("rules") or []:
+    for group_id in port["security_groups"]:
+        for rule in _rules(groups, group_id):
             matches = rule_matches(rule, version)
-            if matches is None or rule.get("direction") not in rules:
+            if matches is None or rule["direction"] not in rules:
                 continue
             rules[rule["direction"]].append(" ".join([*matches, "-j", "RETURN"]))
 
@@ -373,6 +374,13 @@ def port_chains(port: Mapping[str, Any], groups: Mapping[str, Any], version: int
             for name, body in chains.items()}
 
 
+def _rules(groups: Mapping[str, SecurityGroup], group_id: str) -> list[SecurityGroupRule]:
+    """A port's group's rules; none when the server sent no such group (it sends
+    every group of its ports, but a port must never fail its whole host)."""
+    group = groups.get(group_id)
+    return group["rules"] if group is not None else []
+
+
 def _unique(lines: Iterable[str]) -> Iterator[str]:
     seen: set[str] = set()
     for line in lines:
@@ -388,10 +396,10 @@ def _physdev(direction: str, device: str, bridged: bool = True) -> str:
 
 # -- the whole host --------------------------------------------------------------
 
-def render(desired: Mapping[str, Any]) -> Ruleset:
+def render(desired: L2State) -> Ruleset:
     """The firewall of an "l2" desired state (docs/rpc.md)."""
-    groups: Mapping[str, Any] = desired.get("security_groups") or {}
-    ports = sorted(desired.get("ports") or [], key=device_of)
+    groups = desired["security_groups"]
+    ports = sorted(desired["ports"], key=device_of)
     out = Ruleset()
     filtered = [p for p in ports if is_filtered(p)]
     out.filtered_ports = [p["id"] for p in filtered]
@@ -399,9 +407,11 @@ def render(desired: Mapping[str, Any]) -> Ruleset:
 
     for version in VERSIONS:
         chains = out.chains[version]
-        forward = chains[FORWARD_CHAIN] = []
-        sg_chain = chains[SG_CHAIN] = []
-        input_chain = chains[INPUT_CHAIN] = []
+        forward: list[str] = []
+        sg_chain: list[str] = []
+        input_chain: list[str] = []
+        chains[FORWARD_CHAIN], chains[SG_CHAIN], chains[INPUT_CHAIN] = (
+            forward, sg_chain, input_chain)
         for port in ports:
             device = device_of(port)
             forward += [f"-A {FORWARD_CHAIN} {_physdev('out', device)} -j {SG_CHAIN}",
@@ -422,31 +432,35 @@ def render(desired: Mapping[str, Any]) -> Ruleset:
     return out
 
 
-def _ipsets(desired: Mapping[str, Any], ports: list[Mapping[str, Any]],
-            groups: Mapping[str, Any]) -> dict[str, IpSet]:
+def _ipsets(desired: L2State, ports: list[L2Port],
+            groups: Mapping[str, SecurityGroup]) -> dict[str, IpSet]:
     """A set per IP version for every remote group and address group a rule of a
     filtered port refers to (empty when the server sent no members)."""
-    members: Mapping[str, Any] = desired.get("remote_groups") or {}
-    address_groups: Mapping[str, Any] = desired.get("address_groups") or {}
     out: dict[str, IpSet] = {}
-    used = {g for p in ports for g in p.get("security_groups") or []}
+    used = {g for p in ports for g in p["security_groups"]}
     for group_id in sorted(used):
-        for rule in (groups.get(group_id) or {}).get("rules") or []:
-            for key, prefix, source in (
-                    ("remote_group_id", REMOTE_GROUP_SET_PREFIX, members),
-                    ("remote_address_group_id", ADDRESS_GROUP_SET_PREFIX,
-                     address_groups)):
-                ref = rule.get(key)
+        for rule in _rules(groups, group_id):
+            for ref, prefix, source in (
+                    (rule["remote_group_id"], REMOTE_GROUP_SET_PREFIX,
+                     desired["remote_groups"]),
+                    (rule["remote_address_group_id"], ADDRESS_GROUP_SET_PREFIX,
+                     desired["address_groups"])):
                 if not ref:
                     continue
                 for version in VERSIONS:
-                    if rule.get("ethertype", "IPv4") != ETHERTYPE[version]:
+                    if rule["ethertype"] != ETHERTYPE[version]:
                         continue
                     name = set_name(prefix, version, ref)
-                    values = (source.get(ref) or {}).get(ETHERTYPE[version]) or []
+                    values = _family(source.get(ref), version)
                     out[name] = IpSet(name, "inet" if version == 4 else "inet6",
                                       set_members(values, version))
     return out
+
+
+def _family(addresses: AddressesByFamily | None, version: int) -> list[str]:
+    if addresses is None:
+        return []
+    return addresses["IPv4"] if version == 4 else addresses["IPv6"]
 
 
 # -- text for the tools ------------------------------------------------------------

@@ -22,12 +22,15 @@ from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
-from neutrino.agent.l3.proxies import MetadataProxies
+from neutrino.agent.l3.proxies import MetadataProxies, RouterMetadataProxies
 from neutrino.agent.l3.radvd import Radvd
 from neutrino.agent.l3.reconciler import Reconciler, Result
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.agent.metadata import proxies as md_proxies
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState
+from neutrino.contract.bus import StateReporter
+from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
 
@@ -37,8 +40,9 @@ BINARY = "neutrino-l3-agent"
 class L3PluginApi(PluginApi):
     """PluginApi plus the L3 agent's calls on q-plugin (docs/rpc.md)."""
 
-    def sync_routers(self) -> dict:
-        return self.client.call({}, "sync_routers", host=self.host)
+    def sync_routers(self) -> L3State:
+        state: L3State = self.client.call({}, "sync_routers", host=self.host)
+        return state
 
     def update_floatingip_statuses(self, router_id: str, fip_statuses: dict[str, str]
                                    ) -> None:
@@ -47,9 +51,9 @@ class L3PluginApi(PluginApi):
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
-                start_flag: bool) -> dict:
+                start_flag: bool) -> AgentState:
     """The state report (heartbeat), with upstream's configurations."""
-    configurations = {
+    configurations: dict[str, object] = {
         "agent_mode": conf.agent_mode,
         "handle_internal_only_routers": conf.handle_internal_only_routers,
         "interface_driver": conf.interface_driver,
@@ -60,10 +64,10 @@ def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
         "interfaces": counts.interfaces if counts else 0,
         "floating_ips": counts.floating_ips if counts else 0,
     }
-    state = {"agent_type": topics.AGENT_TYPE_L3, "binary": BINARY,
-             "topic": topics.L3_AGENT, "host": host,
-             "availability_zone": conf.AGENT.availability_zone,
-             "configurations": configurations}
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_L3, "binary": BINARY,
+                         "topic": topics.L3_AGENT, "host": host,
+                         "availability_zone": conf.AGENT.availability_zone,
+                         "configurations": configurations}
     if start_flag:
         state["start_flag"] = True
     return state
@@ -76,6 +80,8 @@ class L3Agent:
                  host_namespace: str | None = None, server: str | None = None,
                  own_all_namespaces: bool = True,
                  metadata_proxies: MetadataProxies | None = None) -> None:
+        """`metadata_proxies`: the routers' metadata proxies (None: the real ones,
+        agent/l3/proxies.py; tests give a stand-in)."""
         self.conf = conf
         self.host: str = conf.host
         self.transport = transport or rpc_transport.get_transport(conf)
@@ -84,6 +90,12 @@ class L3Agent:
                                   timeout=timeout, server=server)
         self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
                                       server=server)
+        if metadata_proxies is None:
+            # Also with enable_metadata_proxy off: its proxies left from before go.
+            metadata_proxies = RouterMetadataProxies(
+                md_proxies.MetadataProxies(
+                    l3_config.metadata_proxy_dir(conf), conf.metadata_proxy_socket),
+                conf.metadata_port)
         self.reconciler = Reconciler(
             l3_config.settings(conf), self.host, host_namespace=host_namespace,
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 from oslo_config import cfg
 
-from neutrino import conf as server_conf
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.l3.nat import METADATA_PORT, NatSettings
 from neutrino.agent.l3.plan import Settings
 from neutrino.agent.l3.ra import RaSettings
+from neutrino.agent.metadata import config as metadata_config
+from neutrino.contract import options
 
 # Accepted values of interface_driver: ours and upstream's name of the same driver.
 LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
 LEGACY = "legacy"
 AGENT_MODES = (LEGACY, "dvr", "dvr_snat", "dvr_no_external")
+
+# The server's own definition (same object: one file or one process registers it once).
+SHARED_OPTS = [options.STATE_PATH]
 
 l3_opts = [
     cfg.StrOpt("agent_mode", default=LEGACY, choices=AGENT_MODES,
@@ -33,7 +39,8 @@ l3_opts = [
     cfg.BoolOpt("enable_metadata_proxy", default=True,
                 help="Redirect instances' requests to 169.254.169.254:80 from the "
                      "routers' internal interfaces to metadata_port in the router "
-                     "namespace, where the metadata proxy of the router listens."),
+                     "namespace, where the router's metadata proxy listens and "
+                     "forwards them to the metadata agent (metadata_proxy_socket)."),
     cfg.PortOpt("metadata_port", default=METADATA_PORT,
                 help="TCP port the routers' metadata proxies listen on, in the router "
                      "namespaces."),
@@ -42,10 +49,7 @@ l3_opts = [
                     "appears on a router's gateway (its own, a floating IP); 0: one."),
 ]
 
-# IPv6 router advertisements (radvd per router; agent/l3/radvd.py). state_path is
-# the server's own definition (same object: one file or process registers it once).
-SHARED_OPTS = [opt for opt in server_conf.core_opts if opt.dest == "state_path"]
-
+# IPv6 router advertisements (radvd per router; agent/l3/radvd.py).
 ra_opts = [
     cfg.StrOpt("ra_confs", default="$state_path/ra",
                help="Where the agent keeps each router's radvd files "
@@ -69,9 +73,10 @@ l3_agent_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     agent_config.register_opts(conf)
-    conf.register_opts(l3_opts)
     conf.register_opts(SHARED_OPTS)
+    conf.register_opts(l3_opts)
     conf.register_opts(ra_opts)
+    conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(l3_agent_opts, group="AGENT")
 
 
@@ -79,7 +84,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     common = agent_config.list_opts()
     default = [opts for group, opts in common if group is None][0]
     agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, default + l3_opts + SHARED_OPTS + ra_opts),
+    return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts,
+                    *ra_opts]),
             ("AGENT", agent + l3_agent_opts)]
 
 
@@ -92,6 +98,12 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
 def ra_settings(conf: cfg.ConfigOpts) -> RaSettings:
     return RaSettings(min_rtr_adv_interval=conf.min_rtr_adv_interval,
                       max_rtr_adv_interval=conf.max_rtr_adv_interval)
+
+
+def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
+    """The pid files and logs of the routers' metadata proxies (this agent's own
+    directory: it removes every proxy there whose router it does not realise)."""
+    return os.path.join(os.path.abspath(str(conf.state_path)), "l3", "metadata-proxy")
 
 
 def check(conf: cfg.ConfigOpts) -> list[str]:

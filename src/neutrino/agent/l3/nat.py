@@ -105,7 +105,7 @@ def gateway_device(router: Mapping[str, Any]) -> str | None:
     gateway = router.get("gateway") or {}
     if not gateway:
         return None
-    return gateway.get("device") or GATEWAY_PREFIX + gateway["port_id"][:11]
+    return str(gateway.get("device") or GATEWAY_PREFIX + gateway["port_id"][:11])
 
 
 def floating_mappings(router: Mapping[str, Any]) -> dict[str, str]:

@@ -38,6 +38,7 @@ from typing import Any
 from neutrino.agent.common.privileged import Link
 from neutrino.agent.l3 import nat
 from neutrino.agent.l3.nat import NatSettings, NatTable
+from neutrino.contract.l3 import L3State
 
 NAMESPACE_PREFIX = "qrouter-"
 INTERNAL_PREFIX = nat.INTERNAL_PREFIX
@@ -175,7 +176,7 @@ def router_spec(router: Mapping[str, Any], settings: Settings) -> RouterSpec:
                       floating_ips=carried, router=router)
 
 
-def layout(desired: Mapping[str, Any], settings: Settings) -> Layout:
+def layout(desired: L3State, settings: Settings) -> Layout:
     out = Layout()
     for router in desired.get("routers") or []:
         why = router_refusal(router, settings)
@@ -309,7 +310,7 @@ def announcements(want: RouterSpec, done: Iterable[Action]) -> list[tuple[str, s
 # -- floating IP status ----------------------------------------------------------------
 
 
-def floatingip_statuses(desired: Mapping[str, Any], want: Layout,
+def floatingip_statuses(desired: L3State, want: Layout,
                         failed: Iterable[str] = ()) -> dict[str, dict[str, str]]:
     """Per router, the floating IPs whose status the server must change: ACTIVE
     when the router carries them (realised, its apply went through), DOWN when it

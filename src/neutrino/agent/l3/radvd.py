@@ -26,13 +26,14 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from neutrino.agent.common import privileged
 from neutrino.agent.l3 import ra
 from neutrino.agent.l3.ra import RaSettings
+from neutrino.contract import names
 
 LOG = logging.getLogger(__name__)
 
@@ -102,6 +103,24 @@ class Radvd:
                 os.unlink(path)
             except FileNotFoundError:
                 pass
+
+    def remove_stale(self, keep: Iterable[str]) -> list[str]:
+        """Stop the radvd (and remove the files) of every router whose namespace is
+        not in `keep` (a router gone while the agent was down, files left by a
+        reboot); the namespaces of those removed."""
+        try:
+            entries = os.listdir(self.directory)
+        except FileNotFoundError:
+            return []
+        wanted = set(keep)
+        suffixes = (".radvd.conf", ".radvd.pid", ".radvd.log")
+        routers = sorted({entry[:-len(suffix)] for entry in entries
+                          for suffix in suffixes if entry.endswith(suffix)})
+        stale = [names.router_namespace(router_id) for router_id in routers
+                 if names.router_namespace(router_id) not in wanted]
+        for namespace in stale:
+            self.remove(namespace[len(names.ROUTER_NAMESPACE_PREFIX):], namespace)
+        return stale
 
     # -- processes ------------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 
 1. plans (plan.py, pure) which routers this host realises;
 2. removes the router namespaces of ours that no router wants any more (a router
-   deleted, moved to another agent, admin down) after telling the metadata proxies;
+   deleted, moved to another agent, admin down) after telling the metadata proxies,
+   and the metadata proxies of the routers not realised here;
 3. per router: observes its namespace (links, addresses, routes) and the host's
    taps; replaces the NAT table when its digest differs (one ``nft -f`` batch,
    before the addresses: a floating IP is translated from its first packet);
@@ -40,6 +41,7 @@ from neutrino.agent.l3 import nat
 from neutrino.agent.l3 import plan as planning
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
 from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
+from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class Reconciler:
 
     # -- the whole host -------------------------------------------------------------
 
-    def reconcile(self, desired: dict) -> Result:
+    def reconcile(self, desired: L3State) -> Result:
         want = planning.layout(desired, self.settings)
         self._log_skipped(want)
         result = Result()
@@ -100,6 +102,7 @@ class Reconciler:
                 LOG.exception("removing %s failed", namespace)
                 result.failed.append((planning.router_of(namespace) or namespace,
                                       str(error)))
+        self._remove_stale_proxies(want)
         announcements: list[tuple[RouterSpec, list[tuple[str, str, str]]]] = []
         with Kernel(self.host_namespace) as host:
             taps = host.links()
@@ -123,6 +126,19 @@ class Reconciler:
         result.statuses = planning.floatingip_statuses(
             desired, want, failed=[router for router, _ in result.failed])
         return result
+
+    def _remove_stale_proxies(self, want: Layout) -> None:
+        keep = ({spec.namespace for spec in want.routers.values()}
+                if self.settings.nat.enable_metadata_proxy else set())
+        try:
+            self.proxies.remove_stale(keep)
+        except Exception:  # noqa: BLE001 - routing matters more; the next sync retries
+            LOG.exception("removing stale metadata proxies failed")
+        try:
+            self.advertisements.remove_stale(
+                {spec.namespace for spec in want.routers.values()})
+        except Exception:  # noqa: BLE001 - as above
+            LOG.exception("removing stale radvds failed")
 
     def own_namespaces(self) -> list[str]:
         """The router namespaces of this agent on the machine."""

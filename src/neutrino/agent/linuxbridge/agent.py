@@ -24,9 +24,12 @@ from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
 from neutrino.agent.linuxbridge.reconciler import Reconciler
-from neutrino.rpc import topics
-from neutrino.rpc import transport as rpc_transport
-from neutrino.rpc.client import StateReporter
+from neutrino.agent.qos import plan as qos_plan
+from neutrino.agent.qos.driver import QosDriver
+from neutrino.contract import bus as rpc_transport
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState, LinuxBridgeConfigurations
+from neutrino.contract.bus import StateReporter
 
 LOG = logging.getLogger(__name__)
 
@@ -41,9 +44,10 @@ UNSUPPORTED_NETWORK_TYPES = {
 }
 
 
-def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -> dict:
+def agent_state(host: str, settings: Settings, devices: int, start_flag: bool
+                ) -> AgentState:
     """The state report (heartbeat) of this agent, as upstream's shows it."""
-    configurations: dict[str, Any] = {
+    configurations: LinuxBridgeConfigurations = {
         "interface_mappings": dict(settings.interface_mappings),
         "bridge_mappings": {},
         "tunnel_types": settings.tunnel_types,
@@ -53,9 +57,11 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool) -
         # What the ML2 driver must not bind here, and why (DESIGN.md: this kernel has
         # no 802.1Q sub-interfaces, GRE or Geneve, so the agent does not realise them).
         "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
+        # The QoS rule types this agent applies (agent/qos, issue 14).
+        "supported_qos_rule_types": list(qos_plan.SUPPORTED_RULE_TYPES),
     }
-    state = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
-             "topic": TOPIC, "host": host, "configurations": configurations}
+    state: AgentState = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
+                         "topic": TOPIC, "host": host, "configurations": configurations}
     if start_flag:
         state["start_flag"] = True
     return state
@@ -81,6 +87,7 @@ class LinuxBridgeAgent:
                                      device_down=self.plugin.update_device_down,
                                      device_details=self.plugin.get_devices_details_list)
         self.firewall = firewall_config.firewall(conf, namespace)
+        self.qos = QosDriver(namespace)
         self.devices = 0
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -98,6 +105,8 @@ class LinuxBridgeAgent:
             self.firewall.apply(desired)
         result = self.reconciler.reconcile(desired)
         self.devices = result.devices
+        # QoS after L2: limits and marks go on the taps plugged now.
+        self.qos.apply(desired, [n for n in self.kernel.links() if n.startswith(TAP_PREFIX)])
         if result.failed:
             raise RuntimeError(f"{len(result.failed)} change(s) failed, first: "
                                f"{result.failed[0][0]}: {result.failed[0][1]}")

@@ -8,7 +8,7 @@ from neutrino.agent.common import config as agent_config
 from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge.plan import VXLAN_PORT, Settings
 
-linux_bridge_opts = [
+linux_bridge_opts: list[cfg.Opt] = [
     cfg.ListOpt("physical_interface_mappings", default=[],
                 help="<physical_network>:<physical_interface> pairs: flat networks of "
                      "that physical network are bridged to that interface."),
@@ -16,7 +16,7 @@ linux_bridge_opts = [
                 help="Not supported (<physical_network>:<bridge>): reported empty."),
 ]
 
-vxlan_opts = [
+vxlan_opts: list[cfg.Opt] = [
     cfg.BoolOpt("enable_vxlan", default=True,
                 help="Realise VXLAN networks (needs local_ip)."),
     cfg.IPOpt("local_ip", version=4,
@@ -32,8 +32,9 @@ vxlan_opts = [
                 help="UDP destination port of VXLAN traffic."),
 ]
 
-GROUPS = [("linux_bridge", linux_bridge_opts), ("vxlan", vxlan_opts),
-          (firewall_config.GROUP, firewall_config.securitygroup_opts)]
+GROUPS: list[tuple[str, list[cfg.Opt]]] = [
+    ("linux_bridge", linux_bridge_opts), ("vxlan", vxlan_opts),
+    (firewall_config.GROUP, firewall_config.securitygroup_opts)]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

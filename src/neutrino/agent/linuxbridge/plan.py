@@ -21,26 +21,20 @@ import logging
 from dataclasses import dataclass, field
 
 from neutrino.agent.common.privileged import ZERO_MAC, FdbEntry, Link, Snapshot, Vxlan
+from neutrino.contract import names
+from neutrino.contract.l2 import L2Network, L2State
 
 LOG = logging.getLogger(__name__)
 
-BRIDGE_PREFIX = "brq"
-VXLAN_PREFIX = "vxlan-"
-TAP_PREFIX = "tap"
+BRIDGE_PREFIX = names.BRIDGE_PREFIX
+VXLAN_PREFIX = names.VXLAN_PREFIX
+TAP_PREFIX = names.TAP_PREFIX
 VXLAN_PORT = 4789  # IANA's VXLAN port (the kernel's own default is 8472)
 SUPPORTED_TYPES = ("local", "flat", "vxlan")
 
-
-def bridge_name(network_id: str) -> str:
-    return BRIDGE_PREFIX + network_id[:11]
-
-
-def vxlan_name(vni: int) -> str:
-    return f"{VXLAN_PREFIX}{vni}"
-
-
-def tap_name(port_id: str) -> str:
-    return TAP_PREFIX + port_id[:11]
+bridge_name = names.bridge
+vxlan_name = names.vxlan_device
+tap_name = names.tap_device
 
 
 @dataclass(frozen=True)
@@ -97,9 +91,9 @@ class Layout:
     refused: dict[str, str] = field(default_factory=dict)  # network id -> why not
 
 
-def network_refusal(network: dict, settings: Settings) -> str | None:
+def network_refusal(network: L2Network, settings: Settings) -> str | None:
     """Why this agent cannot realise `network`; None when it can."""
-    network_type = network.get("network_type")
+    network_type = network["network_type"]
     if network_type == "local":
         return None
     if network_type == "vxlan":
@@ -107,22 +101,22 @@ def network_refusal(network: dict, settings: Settings) -> str | None:
             return "VXLAN is disabled ([vxlan] enable_vxlan)"
         if not settings.local_ip:
             return "no [vxlan] local_ip"
-        if network.get("segmentation_id") is None:
+        if network["segmentation_id"] is None:
             return "VXLAN network without segmentation_id"
         return None
     if network_type == "flat":
-        physnet = network.get("physical_network")
+        physnet = network["physical_network"]
         if physnet not in settings.interface_mappings:
             return f"physical network {physnet} not in physical_interface_mappings"
         return None
     return f"network type {network_type} is not supported by this agent"
 
 
-def layout(desired: dict, settings: Settings) -> Layout:
+def layout(desired: L2State, settings: Settings) -> Layout:
     out = Layout()
-    ports = [p for p in desired.get("ports") or [] if p.get("network_id")]
+    ports = desired["ports"]
     used = {p["network_id"] for p in ports}
-    for network in desired.get("networks") or []:
+    for network in desired["networks"]:
         net_id = network["id"]
         if net_id not in used:
             continue
@@ -130,18 +124,18 @@ def layout(desired: dict, settings: Settings) -> Layout:
         if why is not None:
             out.refused[net_id] = why
             continue
-        mtu = network.get("mtu") or None
+        mtu = network["mtu"] or None
         bridge = bridge_name(net_id)
         uplink = None
-        if network["network_type"] == "vxlan":
-            vni = int(network["segmentation_id"])
+        vni = network["segmentation_id"]
+        if network["network_type"] == "vxlan" and vni is not None:  # (refused if None)
             uplink = vxlan_name(vni)
             out.vxlans[uplink] = VxlanSpec(
                 name=uplink, vni=vni, local=settings.local_ip, port=settings.vxlan_port,
                 learning=not settings.l2_population, mtu=mtu, bridge=bridge,
                 fdb=frozenset(_fdb(network, settings)))
         elif network["network_type"] == "flat":
-            uplink = settings.interface_mappings[network["physical_network"]]
+            uplink = settings.interface_mappings[str(network["physical_network"])]
             if uplink in out.physical:
                 # Two flat networks on one physical network: upstream refuses too.
                 out.refused[net_id] = (f"interface {uplink} already carries network "
@@ -154,22 +148,22 @@ def layout(desired: dict, settings: Settings) -> Layout:
         spec = networks.get(port["network_id"])
         if spec is None:
             continue  # its network is refused (logged by the caller)
-        name = port.get("device") or tap_name(port["id"])
-        in_bridge = spec.name if port.get("admin_state_up", True) else None
+        name = port["device"]
+        in_bridge = spec.name if port["admin_state_up"] else None
         out.taps[name] = TapSpec(name, port["id"], in_bridge, spec.mtu)
     return out
 
 
-def _fdb(network: dict, settings: Settings) -> set[FdbEntry]:
+def _fdb(network: L2Network, settings: Settings) -> set[FdbEntry]:
     entries: set[FdbEntry] = set()
-    for peer in network.get("peers") or []:
-        dst = peer.get("tunnel_ip")
+    for peer in network["peers"]:
+        dst = peer["tunnel_ip"]
         if not dst or dst == settings.local_ip:
             continue
         entries.add(FdbEntry(ZERO_MAC, dst))
         if settings.l2_population:
-            for mac in peer.get("macs") or []:
-                if mac.get("mac_address"):
+            for mac in peer["macs"]:
+                if mac["mac_address"]:
                     entries.add(FdbEntry(mac["mac_address"].lower(), dst))
     return entries
 
@@ -206,13 +200,13 @@ def plan(want: Layout, have: Snapshot) -> list[Action]:
     actions: list[Action] = []
     recreated: set[str] = set()
     # 1. Stale or wrongly built devices of ours go first (a name may come back).
-    for name, link in sorted(links.items()):
-        if name.startswith(VXLAN_PREFIX) and link.kind == "vxlan":
-            spec = want.vxlans.get(name)
-            if spec is None or not _vxlan_matches(spec, link.vxlan):
+    for name, existing in sorted(links.items()):
+        if name.startswith(VXLAN_PREFIX) and existing.kind == "vxlan":
+            wanted = want.vxlans.get(name)
+            if wanted is None or not _vxlan_matches(wanted, existing.vxlan):
                 actions.append(_act("delete", name))
                 recreated.add(name)
-        elif name.startswith(BRIDGE_PREFIX) and link.kind == "bridge":
+        elif name.startswith(BRIDGE_PREFIX) and existing.kind == "bridge":
             if name not in want.bridges:
                 actions.append(_act("delete", name))
     # 2. Bridges.
@@ -241,23 +235,23 @@ def plan(want: Layout, have: Snapshot) -> list[Action]:
             continue
         actions.extend(_membership(name, link, bridge, None, True))
     # 5. Taps: into their network's bridge, up, network MTU; admin-down ones out.
-    for name, spec in sorted(want.taps.items()):
+    for name, tap in sorted(want.taps.items()):
         link = links.get(name)
         if link is None:
             continue  # not plugged (yet): its appearance triggers a resync
-        if spec.bridge is None:
+        if tap.bridge is None:
             if link.master is not None and link.master.startswith(BRIDGE_PREFIX):
                 actions.append(_act("set_link", name, nomaster=True))
             if link.up:
                 actions.append(_act("set_link", name, up=False))
             continue
-        actions.extend(_membership(name, link, spec.bridge, spec.mtu, True))
+        actions.extend(_membership(name, link, tap.bridge, tap.mtu, True))
     # 6. Devices in our bridges that are not wanted there leave them (a tap of a
     #    port gone from this host, an interface no longer mapped).
     wanted_in = {**{s.name: s.bridge for s in want.vxlans.values()}, **want.physical,
                  **{t.name: t.bridge for t in want.taps.values() if t.bridge}}
-    for name, link in sorted(links.items()):
-        master = link.master
+    for name, existing in sorted(links.items()):
+        master = existing.master
         if (master and master.startswith(BRIDGE_PREFIX) and master in want.bridges
                 and name not in wanted_in and name not in want.taps
                 and not name.startswith(VXLAN_PREFIX)):
@@ -299,18 +293,18 @@ class Reports:
     down: list[str] = field(default_factory=list)  # devices to report down
 
 
-def device_reports(desired: dict, want: Layout, links: dict[str, Link]) -> Reports:
+def device_reports(desired: L2State, want: Layout, links: dict[str, Link]) -> Reports:
     """Level-triggered status: a port whose tap is in its bridge (after the plan
     ran) but that the server does not show ACTIVE is reported up; one shown ACTIVE
     whose tap is gone or that is admin down is reported down."""
     out = Reports()
-    for port in desired.get("ports") or []:
-        name = port.get("device") or tap_name(port["id"])
+    for port in desired["ports"]:
+        name = port["device"]
         spec = want.taps.get(name)
         link = links.get(name)
         plugged = (spec is not None and spec.bridge is not None and link is not None
                    and link.master == spec.bridge and link.up)
-        status = port.get("status")
+        status = port["status"]
         if plugged and status != "ACTIVE":
             out.up.append(name)
         elif not plugged and status == "ACTIVE":

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import plan as planning
 from neutrino.agent.linuxbridge.plan import Action, Reports, Settings
+from neutrino.contract.l2 import DeviceDetails, L2State
 
 LOG = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ class Reconciler:
     """Applies an "l2" desired state to one host (network namespace)."""
 
     def __init__(self, kernel: Kernel, settings: Settings,
-                 device_up: Callable[[str], None] | None = None,
-                 device_down: Callable[[str], None] | None = None,
-                 device_details: Callable[[list[str]], list[dict]] | None = None
+                 device_up: Callable[[str], object] | None = None,
+                 device_down: Callable[[str], object] | None = None,
+                 device_details: Callable[[list[str]], list[DeviceDetails]] | None = None
                  ) -> None:
         """`device_details` (get_devices_details_list), when given, is asked before
         reporting devices up, as upstream's agents do: it makes the server retry a
@@ -53,7 +54,7 @@ class Reconciler:
         self.device_details = device_details
         self._refused_logged: dict[str, str] = {}
 
-    def reconcile(self, desired: dict) -> Result:
+    def reconcile(self, desired: L2State) -> Result:
         want = planning.layout(desired, self.settings)
         self._log_refusals(want.refused)
         have = self.kernel.snapshot()
@@ -82,7 +83,8 @@ class Reconciler:
             except Exception as error:  # noqa: BLE001 - next resync asks again
                 LOG.warning("device details for %s failed: %s", reports.up, error)
                 details = []
-            bound = {d.get("device") for d in details if d.get("port_id")}
+            # port_id is only in the details of a port bound here.
+            bound = {d["device"] for d in details if d.get("port_id")}
             for device in reports.up:
                 if device not in bound:
                     LOG.info("%s is plugged but its port is not bound here (yet)", device)

@@ -93,6 +93,9 @@ class IPAllocation(Base):
         ForeignKey("ports.id", ondelete="CASCADE"), index=True)
     network_id: Mapped[str] = mapped_column(
         ForeignKey("networks.id", ondelete="CASCADE"), index=True)
+    # Order of the port's addresses: the order they were allocated in (fixed_ips are
+    # shown so; clients index fixed_ips[0]). Rows from before it share 0.
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Tag(Base):

@@ -1,23 +1,43 @@
-"""Turning a `ListQuery` into SQL: filters, tag filters, sorting and marker paging.
+"""A list request as a value (`ListQuery`) and turning it into SQL: filters, tag
+filters, sorting and marker paging; `rows_for_ids` for related rows.
 
-Every service's list goes through `select_rows`, so filtering, sorting and pagination
-behave the same on every collection.
+Every service's list goes through `fetch_page`, so filtering, sorting and pagination
+behave the same on every collection. The HTTP layer (api/query.py) parses the query
+string into a `ListQuery`; services, ml2 and rpc use what is here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, String, and_, any_, exists, false, func, literal, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from neutrino.api.query import ListQuery
 from neutrino.db import models
 
 # A hook that turns sub-filters (e.g. fixed_ips=ip_address=...) into a clause.
 SubFilter = Callable[[str, list[tuple[str, str]]], Any]
+# Builds a SQL clause from the values of a list filter (`?security_groups=X&...`).
+FilterBuilder = Callable[[list[str]], Any]
+
+
+@dataclass
+class ListQuery:
+    filters: dict[str, list[Any]] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)
+    sorts: list[tuple[str, str]] = field(default_factory=list)
+    limit: int | None = None
+    marker: str | None = None
+    page_reverse: bool = False
+    tag_filters: dict[str, list[str]] = field(default_factory=dict)
+    # Sub-filters on a structured attribute, e.g. fixed_ips=ip_address=10.0.0.2.
+    sub_filters: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # ``changed_since``: only resources with updated_at >= this (naive UTC).
+    changed_since: dt.datetime | None = None
 
 
 def tag_clauses(model: type, tag_filters: dict[str, list[str]]) -> list[Any]:

@@ -1,19 +1,33 @@
-"""Building the oslo.messaging transport from our configuration.
+"""The message bus as both sides build it (oslo.messaging).
 
 Options: oslo.messaging's own ``[DEFAULT]`` ones (``transport_url``,
 ``rpc_response_timeout``, ``control_exchange``, ...) registered on our ConfigOpts with
 ``transport_url`` defaulting to ``fake://`` (the in-process bus: it reaches only its
-own process, enough for the all-in-one with api_workers = 1); and ``agent_down_time``.
+own process, enough for the all-in-one with api_workers = 1); ``host``; and
+``agent_down_time`` (the server's, registered with the rest so one file serves both).
+
+`StateReporter` is an agent's heartbeat client (``report_state``, contract/agent_state.py).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import socket
+import warnings
+from typing import Any
 
-import oslo_messaging
 from oslo_config import cfg
-from oslo_messaging import opts as messaging_opts
+
+# oslo.messaging still imports its (deprecated) eventlet support; the warnings it
+# prints on import say nothing about Neutrino, which uses threads.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import oslo_messaging
+    from oslo_messaging import opts as messaging_opts
+
+from neutrino.contract import topics
+from neutrino.contract.agent_state import AgentState, ReportAnswer
 
 DEFAULT_TRANSPORT_URL = "fake://"
 
@@ -77,4 +91,37 @@ def get_transport(conf: cfg.ConfigOpts, url: str | None = None
 
 
 def is_in_process(conf: cfg.ConfigOpts) -> bool:
-    return (conf.transport_url or "").startswith("fake:")
+    return str(conf.transport_url or "").startswith("fake:")
+
+
+class StateReporter:
+    """Sends an agent's state report (heartbeat) on q-reports-plugin.
+
+    ``state`` holds agent_type, binary, topic, host (default: the reporter's),
+    configurations, availability_zone, start_flag (true in the first report after the
+    agent started) and optionally load. `report` waits for the server's answer
+    ("new", "alive" or "revived"), so a broker or server outage raises
+    oslo_messaging.MessagingTimeout; `report_async` (a cast) does not wait.
+    """
+
+    def __init__(self, transport: oslo_messaging.Transport, host: str,
+                 timeout: float | None = None, server: str | None = None) -> None:
+        self.host = host
+        target = oslo_messaging.Target(topic=topics.REPORTS, version="1.0")
+        client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+        # Any server by default; `server` (a server's `host`) sends to that one only.
+        # (oslo.messaging is untyped: its clients are Any.)
+        self.client: Any = client.prepare(server=server) if server else client
+
+    def _kwargs(self, state: AgentState) -> dict[str, Any]:
+        full = AgentState(**state)  # a copy: the caller's dict is left as it was
+        full.setdefault("host", self.host)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
+        return {"agent_state": {"agent_state": full}, "time": now}
+
+    def report(self, state: AgentState) -> ReportAnswer:
+        answer: ReportAnswer = self.client.call({}, "report_state", **self._kwargs(state))
+        return answer
+
+    def report_async(self, state: AgentState) -> None:
+        self.client.cast({}, "report_state", **self._kwargs(state))

@@ -1,8 +1,7 @@
-"""The desired state of an L3 agent (get_desired_state kind "l3"): every router
-scheduled to the host's L3 agent, with its interfaces, gateway, SNAT flag, extra
-routes and floating IPs (and, per address, its subnet's IPv6 RA/address modes and
-name servers). A fixed number of queries whatever the number of routers.
-The payload is documented in docs/rpc.md.
+"""The desired state kind "l3" (contract/l3.py): every router scheduled to the
+host's L3 agent, with its interfaces, gateway, SNAT flag, extra routes and floating
+IPs (and, per address, its subnet's IPv6 RA/address modes and name servers). Six
+queries whatever the number of routers.
 """
 
 from __future__ import annotations
@@ -10,14 +9,15 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neutrino.contract import names, topics
+from neutrino.contract.common import Route
+from neutrino.contract.l3 import FloatingIp, L3State, Router, RouterPort
 from neutrino.db import models
-from neutrino.rpc import topics
-from neutrino.services.listing import rows_for_ids
+from neutrino.db.listing import rows_for_ids
 from neutrino.services.routers import GW_OWNER
 
 A = models.Agent
@@ -32,7 +32,7 @@ S = models.Subnet
 DNS = models.DNSNameServer
 
 
-def l3_state(session: Session, host: str) -> dict:
+def build(session: Session, host: str) -> L3State:
     agent_id = session.scalars(select(A.id).where(
         A.agent_type == topics.AGENT_TYPE_L3, A.host == host)).first()
     if agent_id is None:
@@ -41,40 +41,35 @@ def l3_state(session: Session, host: str) -> dict:
         B.l3_agent_id == agent_id).order_by(R.id)))
     ids = [r.id for r in routers]
     ports = _router_ports(session, ids)
-    routes: dict[str, list[dict]] = defaultdict(list)
+    routes: dict[str, list[Route]] = defaultdict(list)
     stmt = select(RR.router_id, RR.destination, RR.nexthop).order_by(RR.destination,
                                                                       RR.nexthop)
     for router_id, dest, nexthop in rows_for_ids(session, stmt, RR.router_id, ids):
         routes[router_id].append({"destination": dest, "nexthop": nexthop})
-    fips: dict[str, list[dict]] = defaultdict(list)
-    stmt = select(FIP.router_id, FIP.id, FIP.floating_ip_address, FIP.fixed_ip_address,
-                  FIP.fixed_port_id, FIP.status, FIP.revision_number).order_by(
-        FIP.floating_ip_address)
-    for router_id, *values in rows_for_ids(session, stmt, FIP.router_id, ids):
-        fips[router_id].append(dict(zip(
-            ("id", "floating_ip_address", "fixed_ip_address", "port_id", "status",
-             "revision_number"), values, strict=True)))
-    out = []
+    fips: dict[str, list[FloatingIp]] = defaultdict(list)
+    fip_stmt = select(FIP.router_id, FIP.id, FIP.floating_ip_address,
+                      FIP.fixed_ip_address, FIP.fixed_port_id, FIP.status,
+                      FIP.revision_number).order_by(FIP.floating_ip_address)
+    for row in rows_for_ids(session, fip_stmt, FIP.router_id, ids):
+        fips[row.router_id].append({
+            "id": row.id, "floating_ip_address": row.floating_ip_address,
+            "fixed_ip_address": row.fixed_ip_address, "port_id": row.fixed_port_id,
+            "status": row.status, "revision_number": row.revision_number})
+    out: list[Router] = []
     for router in routers:
         mine = ports.get(router.id, [])
-        gateway = next((p for p in mine if p["port_type"] == GW_OWNER), None)
         out.append({
             "id": router.id, "revision_number": router.revision_number,
             "admin_state_up": router.admin_state_up, "enable_snat": router.enable_snat,
-            "gateway": _strip(gateway),
-            "interfaces": [_strip(p) for p in mine if p["port_type"] != GW_OWNER],
+            "gateway": next((p for kind, p in mine if kind == GW_OWNER), None),
+            "interfaces": [p for kind, p in mine if kind != GW_OWNER],
             "routes": routes.get(router.id, []),
             "floating_ips": fips.get(router.id, [])})
     return {"host": host, "agent_id": agent_id, "routers": out}
 
 
-def _strip(port: dict | None) -> dict | None:
-    if port is None:
-        return None
-    return {k: v for k, v in port.items() if k != "port_type"}
-
-
-def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dict]]:
+def _router_ports(session: Session, router_ids: list[str]
+                  ) -> dict[str, list[tuple[str, RouterPort]]]:
     """The routers' ports (interfaces and gateway) with their addresses and subnets."""
     stmt = (select(RP.router_id, RP.port_type, P.id, P.network_id, P.mac_address,
                    P.revision_number, models.Network.mtu, IPA.subnet_id, IPA.ip_address,
@@ -85,19 +80,20 @@ def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dic
             .outerjoin(IPA, IPA.port_id == P.id)
             .outerjoin(S, S.id == IPA.subnet_id)
             .order_by(RP.router_id, P.id, IPA.subnet_id))
-    by_port: dict[str, dict[str, Any]] = {}
-    out: dict[str, list[dict]] = defaultdict(list)
+    by_port: dict[str, RouterPort] = {}
+    out: dict[str, list[tuple[str, RouterPort]]] = defaultdict(list)
     for row in rows_for_ids(session, stmt, RP.router_id, router_ids):
         (router_id, port_type, port_id, network_id, mac, revision, mtu, subnet_id, ip,
          cidr, gateway_ip, ip_version, ra_mode, address_mode) = row
         port = by_port.get(port_id)
         if port is None:
             port = by_port[port_id] = {
-                "port_id": port_id, "port_type": port_type, "network_id": network_id,
+                "port_id": port_id, "network_id": network_id,
                 "mac_address": mac, "mtu": mtu, "revision_number": revision,
-                "device": ("qg-" if port_type == GW_OWNER else "qr-") + port_id[:11],
+                "device": (names.router_gateway(port_id) if port_type == GW_OWNER
+                           else names.router_interface(port_id)),
                 "fixed_ips": []}
-            out[router_id].append(port)
+            out[router_id].append((port_type, port))
         if subnet_id is not None:
             port["fixed_ips"].append({
                 "subnet_id": subnet_id, "ip_address": ip, "cidr": cidr,
@@ -113,7 +109,7 @@ def _router_ports(session: Session, router_ids: list[str]) -> dict[str, list[dic
     return out
 
 
-def _add_dns_nameservers(session: Session, ports: Iterable[dict[str, Any]]) -> None:
+def _add_dns_nameservers(session: Session, ports: Iterable[RouterPort]) -> None:
     """Each fixed IP's subnet's dns_nameservers (in their order): one query."""
     fixed_ips = [f for port in ports for f in port["fixed_ips"]]
     subnet_ids = sorted({f["subnet_id"] for f in fixed_ips})

@@ -1,5 +1,5 @@
-"""What a server process runs beside the API: the notifier, the RPC servers and the
-periodic agent check; and the `rpc_workers` processes that serve only the bus.
+"""The `rpc_workers` processes that serve only the bus (each runs a
+neutrino.core.ServerRuntime with the RPC servers and the agent check).
 
 With ``rpc_workers = 0`` (default) every API worker runs the RPC servers and the
 agent check itself. With N > 0, neutrino-server starts N processes that run them
@@ -19,46 +19,17 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+from multiprocessing.process import BaseProcess
 
 from neutrino import conf as conf_mod
 from neutrino import log
-from neutrino.rpc import server as rpc_server
-from neutrino.rpc import transport
-from neutrino.rpc.notifier import Notifier
-from neutrino.services.dhcp_scheduler import AgentMonitor
+from neutrino.core import ServerRuntime, build_core
 
 LOG = logging.getLogger("neutrino.rpc.workers")  # also when run as __main__
 
 
-def start_in_process(core: Any, serve_rpc: bool) -> None:
-    """Start the notifier and, when this process serves the bus, the RPC servers and
-    the agent check; nothing here blocks (a broker that is down delays nothing)."""
-    if serve_rpc:
-        core.rpc = rpc_server.start(core.conf, core.db, core)
-    # The in-process bus (fake://) reaches only its own transport object: the
-    # notifier (and agents run in this process) must share the RPC servers' one.
-    shared = (core.rpc.transport if core.rpc is not None
-              and transport.is_in_process(core.conf) else None)
-    core.notifier = Notifier(core.conf, core.db, rpc_transport=shared)
-    core.notifier.subscribe(core.events).start()
-    if serve_rpc:
-        core.agent_monitor = AgentMonitor(core.dhcp_scheduler).start()
-
-
-def stop_in_process(core: Any) -> None:
-    if core.agent_monitor is not None:
-        core.agent_monitor.stop()
-    if core.rpc is not None:
-        core.rpc.stop()
-    if core.notifier is not None:
-        core.notifier.stop()
-
-
 def _child_main(argv: list[str], index: int) -> None:
     """An RPC worker process: the bus only, until SIGTERM or its parent is gone."""
-    from neutrino.api.app import build_core
-
     conf = conf_mod.new_conf(argv)
     log.setup(conf)
     stop = threading.Event()
@@ -66,30 +37,30 @@ def _child_main(argv: list[str], index: int) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     parent = os.getppid()
     core = build_core(conf)
-    start_in_process(core, serve_rpc=True)
+    runtime = ServerRuntime(core, serve_rpc=True).start()
     LOG.info("RPC worker %d (pid %d) started", index, os.getpid())
     while not stop.wait(1.0):
         if os.getppid() != parent:
             LOG.warning("RPC worker %d: neutrino-server is gone, exiting", index)
             break
-    stop_in_process(core)
+    runtime.stop()
     core.db.engine.dispose()
 
 
 class RpcWorkers:
     """Started by neutrino-server's master: runs the RPC workers' supervisor as a
-    separate process (``python -m neutrino.rpc.workers``). Not children of the
+    separate process (``python -m neutrino.cmd.rpc_workers``). Not children of the
     gunicorn master itself: gunicorn reaps every child it sees exit, which would
     hide our workers' deaths from whoever watches them."""
 
     def __init__(self, argv: list[str], count: int) -> None:
         self.argv = list(argv)
         self.count = count
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RpcWorkers:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "neutrino.rpc.workers", str(self.count), *self.argv])
+            [sys.executable, "-m", "neutrino.cmd.rpc_workers", str(self.count), *self.argv])
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -111,14 +82,17 @@ class Supervisor:
         self.argv = list(argv)
         self.count = count
         self._context = multiprocessing.get_context("spawn")
-        self._procs: list[Any] = [None] * count
+        self._procs: list[BaseProcess] = []
         self._stop = threading.Event()
 
     def _spawn(self, index: int) -> None:
         proc = self._context.Process(target=_child_main, args=(self.argv, index),
                                      name=f"neutrino-rpc-{index}")
         proc.start()
-        self._procs[index] = proc
+        if index < len(self._procs):
+            self._procs[index] = proc
+        else:
+            self._procs.append(proc)
         LOG.info("started RPC worker %d, pid %s", index, proc.pid)
 
     def run(self) -> None:
@@ -147,7 +121,7 @@ class Supervisor:
 
 
 def main(args: list[str]) -> int:
-    """``python -m neutrino.rpc.workers COUNT [neutrino-server arguments]``"""
+    """``python -m neutrino.cmd.rpc_workers COUNT [neutrino-server arguments]``"""
     count, argv = int(args[0]), list(args[1:])
     conf = conf_mod.new_conf(argv)
     log.setup(conf)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-# Agent -> server calls (device details, device up/down, desired state: planned).
+# Agent -> server calls (device details, device up/down, desired state, DHCP port).
 PLUGIN = "q-plugin"
 # Agent -> server state reports (heartbeats): AgentStateEndpoint.report_state.
 REPORTS = "q-reports-plugin"
 
-# Server -> agents fanouts: "<prefix>-<resource>-<event>" (planned).
+# Server -> agents fanouts: "<prefix>-<resource>-<event>", dhcp_agent, l3_agent.
 AGENT_PREFIX = "q-agent-notifier"
 PORT_UPDATE = "q-agent-notifier-port-update"
 PORT_DELETE = "q-agent-notifier-port-delete"

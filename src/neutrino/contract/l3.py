@@ -1,0 +1,63 @@
+"""``get_desired_state(kind="l3")``: the routers scheduled to a host's L3 agent
+(docs/rpc.md)."""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+from neutrino.contract.common import Route
+
+
+class RouterFixedIp(TypedDict):
+    subnet_id: str
+    ip_address: str
+    cidr: str
+    prefixlen: int
+    ip_version: int
+    # On an interface the router's own address; on the gateway, the external
+    # subnet's gateway (the router's default route).
+    gateway_ip: str | None
+    # The subnet's IPv6 modes and name servers (what the router advertises on an
+    # interface, agent/l3/ra.py). Absent from an older server: read with .get().
+    ipv6_ra_mode: NotRequired[str | None]
+    ipv6_address_mode: NotRequired[str | None]
+    dns_nameservers: NotRequired[list[str]]
+
+
+class RouterPort(TypedDict):
+    """An interface (device names.router_interface) or the gateway
+    (names.router_gateway)."""
+
+    port_id: str
+    network_id: str
+    mac_address: str
+    mtu: int | None
+    revision_number: int
+    device: str
+    fixed_ips: list[RouterFixedIp]
+
+
+class FloatingIp(TypedDict):
+    id: str
+    floating_ip_address: str
+    fixed_ip_address: str | None
+    port_id: str | None
+    status: str
+    revision_number: int
+
+
+class Router(TypedDict):
+    id: str
+    revision_number: int
+    admin_state_up: bool
+    enable_snat: bool
+    gateway: RouterPort | None     # None: no external gateway
+    interfaces: list[RouterPort]
+    routes: list[Route]
+    floating_ips: list[FloatingIp]
+
+
+class L3State(TypedDict):
+    host: str
+    agent_id: NotRequired[str]     # absent when the host has no L3 agent
+    routers: list[Router]
