@@ -186,3 +186,33 @@ def test_agent_arriving_later_takes_unscheduled_routers(admin: Api,
     while l3_agents_of(admin, r["id"]) != [host] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert l3_agents_of(admin, r["id"]) == [host]
+
+
+def test_desired_state_carries_ipv6_ra_modes(admin: Api, report: Reporter,
+                                             plugin: PluginClient) -> None:
+    """What the L3 agent needs for its router advertisements: per address, its
+    subnet's ipv6_ra_mode, ipv6_address_mode and dns_nameservers (docs/rpc.md)."""
+    zone = f"az-{uuid.uuid4().hex[:6]}"
+    host = f"l3-{uuid.uuid4().hex[:6]}"
+    report(l3_state(host, zone))
+    net = admin.network(name="v6")
+    v4 = admin.subnet(net["id"], "10.62.0.0/24", dns_nameservers=["10.62.0.53"])
+    slaac = admin.subnet(net["id"], "2001:db8:62::/64", ipv6_ra_mode="slaac",
+                         ipv6_address_mode="slaac",
+                         dns_nameservers=["2001:db8::53", "2001:db8::35"])
+    r = admin.create("router", availability_zone_hints=[zone])
+    for subnet in (v4, slaac):
+        response = admin.put(f"routers/{r['id']}/add_router_interface",
+                             {"subnet_id": subnet["id"]})
+        assert response.status_code == 200, response.text
+
+    state = plugin.call("get_desired_state", host=host, kind="l3")
+    [mine] = [x for x in state["routers"] if x["id"] == r["id"]]
+    by_subnet = {f["subnet_id"]: f for q in mine["interfaces"] for f in q["fixed_ips"]}
+    assert by_subnet[slaac["id"]]["ip_address"] == "2001:db8:62::1"
+    assert (by_subnet[slaac["id"]]["ipv6_ra_mode"],
+            by_subnet[slaac["id"]]["ipv6_address_mode"],
+            by_subnet[slaac["id"]]["dns_nameservers"]) == (
+        "slaac", "slaac", ["2001:db8::53", "2001:db8::35"])
+    assert (by_subnet[v4["id"]]["ipv6_ra_mode"], by_subnet[v4["id"]]["dns_nameservers"]
+            ) == (None, ["10.62.0.53"])

@@ -17,6 +17,11 @@ class RouterFixedIp(TypedDict):
     # On an interface the router's own address; on the gateway, the external
     # subnet's gateway (the router's default route).
     gateway_ip: str | None
+    # The subnet's IPv6 modes and name servers (what the router advertises on an
+    # interface, agent/l3/ra.py). Absent from an older server: read with .get().
+    ipv6_ra_mode: NotRequired[str | None]
+    ipv6_address_mode: NotRequired[str | None]
+    dns_nameservers: NotRequired[list[str]]
 
 
 class RouterPort(TypedDict):

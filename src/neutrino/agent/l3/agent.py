@@ -23,6 +23,7 @@ from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
 from neutrino.agent.l3.proxies import MetadataProxies, RouterMetadataProxies
+from neutrino.agent.l3.radvd import Radvd
 from neutrino.agent.l3.reconciler import Reconciler, Result
 from neutrino.agent.metadata import proxies as md_proxies
 from neutrino.contract import bus as rpc_transport
@@ -98,7 +99,8 @@ class L3Agent:
         self.reconciler = Reconciler(
             l3_config.settings(conf), self.host, host_namespace=host_namespace,
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
-            garp_count=conf.send_arp_for_ha)
+            garp_count=conf.send_arp_for_ha,
+            router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)))
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,

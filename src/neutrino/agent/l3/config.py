@@ -9,6 +9,7 @@ from oslo_config import cfg
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.l3.nat import METADATA_PORT, NatSettings
 from neutrino.agent.l3.plan import Settings
+from neutrino.agent.l3.ra import RaSettings
 from neutrino.agent.metadata import config as metadata_config
 from neutrino.contract import options
 
@@ -48,6 +49,19 @@ l3_opts = [
                     "appears on a router's gateway (its own, a floating IP); 0: one."),
 ]
 
+# IPv6 router advertisements (radvd per router; agent/l3/radvd.py).
+ra_opts = [
+    cfg.StrOpt("ra_confs", default="$state_path/ra",
+               help="Where the agent keeps each router's radvd files "
+                    "(<router>.radvd.conf, .pid, .log)."),
+    cfg.IntOpt("min_rtr_adv_interval", default=30, min=3,
+               help="MinRtrAdvInterval of the routers' radvd: at least this many "
+                    "seconds between two unsolicited router advertisements."),
+    cfg.IntOpt("max_rtr_adv_interval", default=100, min=4, max=1800,
+               help="MaxRtrAdvInterval of the routers' radvd: at most this many "
+                    "seconds between two unsolicited router advertisements."),
+]
+
 l3_agent_opts = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (routers' "
@@ -61,6 +75,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     agent_config.register_opts(conf)
     conf.register_opts(SHARED_OPTS)
     conf.register_opts(l3_opts)
+    conf.register_opts(ra_opts)
     conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(l3_agent_opts, group="AGENT")
 
@@ -69,7 +84,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     common = agent_config.list_opts()
     default = [opts for group, opts in common if group is None][0]
     agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts]),
+    return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts,
+                    *ra_opts]),
             ("AGENT", agent + l3_agent_opts)]
 
 
@@ -77,6 +93,11 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
     return Settings(handle_internal_only_routers=conf.handle_internal_only_routers,
                     nat=NatSettings(enable_metadata_proxy=conf.enable_metadata_proxy,
                                     metadata_port=conf.metadata_port))
+
+
+def ra_settings(conf: cfg.ConfigOpts) -> RaSettings:
+    return RaSettings(min_rtr_adv_interval=conf.min_rtr_adv_interval,
+                      max_rtr_adv_interval=conf.max_rtr_adv_interval)
 
 
 def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
@@ -94,4 +115,8 @@ def check(conf: cfg.ConfigOpts) -> list[str]:
     if conf.interface_driver not in LINUXBRIDGE_DRIVERS:
         problems.append(f"interface_driver {conf.interface_driver!r} is not supported: "
                         "use 'linuxbridge'")
+    # radvd refuses MinRtrAdvInterval above 0.75 * MaxRtrAdvInterval.
+    if conf.min_rtr_adv_interval > 0.75 * conf.max_rtr_adv_interval:
+        problems.append(f"min_rtr_adv_interval ({conf.min_rtr_adv_interval}) must be at "
+                        f"most 0.75 * max_rtr_adv_interval ({conf.max_rtr_adv_interval})")
     return problems

@@ -12,7 +12,8 @@
    applies the difference action by action; turns forwarding on
    (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
    of the floating IP mappings that went (the old mappings are read from the
-   kernel's table); then asks the metadata proxies to ensure the router's;
+   kernel's table); then asks the metadata proxies to ensure the router's, and the
+   router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs;
 4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
    every router: one that lost a floating IP another gained no longer answers);
 5. computes the floating IP statuses the server must be told (plan.py).
@@ -65,7 +66,8 @@ class Reconciler:
     def __init__(self, settings: Settings, host: str, host_namespace: str | None = None,
                  own_all_namespaces: bool = True,
                  metadata_proxies: MetadataProxies | None = None,
-                 garp_count: int = 1) -> None:
+                 garp_count: int = 1,
+                 router_advertisements: MetadataProxies | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace)."""
         self.settings = settings
@@ -74,6 +76,9 @@ class Reconciler:
         self.own_all_namespaces = own_all_namespaces
         self.proxies: MetadataProxies = metadata_proxies or NoMetadataProxies()
         self.garp_count = max(1, garp_count)
+        # radvd.Radvd: the same per-router ensure/remove shape as the proxies.
+        self.advertisements: MetadataProxies = (router_advertisements
+                                                 or NoMetadataProxies())
         self._skipped_logged: dict[str, str] = {}
 
     @property
@@ -129,6 +134,11 @@ class Reconciler:
             self.proxies.remove_stale(keep)
         except Exception:  # noqa: BLE001 - routing matters more; the next sync retries
             LOG.exception("removing stale metadata proxies failed")
+        try:
+            self.advertisements.remove_stale(
+                {spec.namespace for spec in want.routers.values()})
+        except Exception:  # noqa: BLE001 - as above
+            LOG.exception("removing stale radvds failed")
 
     def own_namespaces(self) -> list[str]:
         """The router namespaces of this agent on the machine."""
@@ -156,6 +166,7 @@ class Reconciler:
     def remove(self, namespace: str, result: Result) -> None:
         router_id = planning.router_of(namespace) or namespace
         self.proxies.remove(router_id, namespace)
+        self.advertisements.remove(router_id, namespace)
         # Its qr-/qg- ends go with it, and so their veth peers, the taps.
         privileged.delete_namespace(namespace)
         result.actions.append(f"delete namespace {namespace}")
@@ -202,6 +213,7 @@ class Reconciler:
             raise RuntimeError(f"{len(errors)} change(s) failed, first: {errors[0]}")
         if self.settings.nat.enable_metadata_proxy:
             self.proxies.ensure(spec.id, ns, spec.router)
+        self.advertisements.ensure(spec.id, ns, spec.router)
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
         mine = {name: taps[name] for name in _taps_of(spec) if name in taps}

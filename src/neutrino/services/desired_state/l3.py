@@ -1,12 +1,14 @@
 """The desired state kind "l3" (contract/l3.py): every router scheduled to the
 host's L3 agent, with its interfaces, gateway, SNAT flag, extra routes and floating
-IPs. Five queries whatever the number of routers.
+IPs (and, per address, its subnet's IPv6 RA/address modes and name servers). Six
+queries whatever the number of routers.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +29,7 @@ FIP = models.FloatingIP
 P = models.Port
 IPA = models.IPAllocation
 S = models.Subnet
+DNS = models.DNSNameServer
 
 
 def build(session: Session, host: str) -> L3State:
@@ -70,7 +73,8 @@ def _router_ports(session: Session, router_ids: list[str]
     """The routers' ports (interfaces and gateway) with their addresses and subnets."""
     stmt = (select(RP.router_id, RP.port_type, P.id, P.network_id, P.mac_address,
                    P.revision_number, models.Network.mtu, IPA.subnet_id, IPA.ip_address,
-                   S.cidr, S.gateway_ip, S.ip_version)
+                   S.cidr, S.gateway_ip, S.ip_version, S.ipv6_ra_mode,
+                   S.ipv6_address_mode)
             .join(P, P.id == RP.port_id)
             .join(models.Network, models.Network.id == P.network_id)
             .outerjoin(IPA, IPA.port_id == P.id)
@@ -80,7 +84,7 @@ def _router_ports(session: Session, router_ids: list[str]
     out: dict[str, list[tuple[str, RouterPort]]] = defaultdict(list)
     for row in rows_for_ids(session, stmt, RP.router_id, router_ids):
         (router_id, port_type, port_id, network_id, mac, revision, mtu, subnet_id, ip,
-         cidr, gateway_ip, ip_version) = row
+         cidr, gateway_ip, ip_version, ra_mode, address_mode) = row
         port = by_port.get(port_id)
         if port is None:
             port = by_port[port_id] = {
@@ -97,5 +101,21 @@ def _router_ports(session: Session, router_ids: list[str]
                 "ip_version": ip_version,
                 # On an interface this is the router's own address; on the gateway,
                 # the external subnet's gateway (the router's default route).
-                "gateway_ip": gateway_ip})
+                "gateway_ip": gateway_ip,
+                # IPv6: what the router advertises on the interface (agent/l3/ra.py).
+                "ipv6_ra_mode": ra_mode, "ipv6_address_mode": address_mode,
+                "dns_nameservers": []})
+    _add_dns_nameservers(session, by_port.values())
     return out
+
+
+def _add_dns_nameservers(session: Session, ports: Iterable[RouterPort]) -> None:
+    """Each fixed IP's subnet's dns_nameservers (in their order): one query."""
+    fixed_ips = [f for port in ports for f in port["fixed_ips"]]
+    subnet_ids = sorted({f["subnet_id"] for f in fixed_ips})
+    servers: dict[str, list[str]] = defaultdict(list)
+    stmt = select(DNS.subnet_id, DNS.address).order_by(DNS.subnet_id, DNS.order)
+    for subnet_id, address in rows_for_ids(session, stmt, DNS.subnet_id, subnet_ids):
+        servers[subnet_id].append(address)
+    for fixed in fixed_ips:
+        fixed["dns_nameservers"] = list(servers.get(fixed["subnet_id"], []))
