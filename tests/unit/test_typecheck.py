@@ -13,7 +13,7 @@ from backends import unavailable
 ROOT = Path(__file__).resolve().parents[2]
 # Packages held to --strict (the composition root joins them once it exists);
 # everything they import is followed silently.
-STRICT_PACKAGES = ("neutrino.contract", "neutrino.agent")
+STRICT_PACKAGES = ("neutrino.contract", "neutrino.agent", "neutrino.core")
 
 
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def mypy(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
 
 
-def test_contract_and_agents_pass_mypy_strict() -> None:
+def test_contract_agents_and_core_pass_mypy_strict() -> None:
     args = [arg for package in STRICT_PACKAGES for arg in ("-p", package)]
     proc = mypy(*args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
