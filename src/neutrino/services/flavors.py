@@ -153,8 +153,9 @@ class FlavorService:
 
     # -- l3-flavors ----------------------------------------------------------
 
-    def check_router_flavor(self, session: Session, flavor_id: str) -> None:
-        """Raise unless a router may be created with this flavor (upstream's order)."""
+    def check_router_flavor(self, session: Session, flavor_id: str) -> str:
+        """Raise unless a router may be created with this flavor (upstream's order);
+        the flavor's L3 driver."""
         flavor = _flavor(session, flavor_id)
         if flavor.service_type != fr.L3_ROUTER_NAT:
             raise exc.InvalidInput(f"Flavor {flavor_id} is not for service type "
@@ -171,6 +172,7 @@ class FlavorService:
         if not any(p.service_type == fr.L3_ROUTER_NAT
                    for p in self.providers.by_driver(profile.driver)):
             raise fr.ServiceProfileDriverNotFound(driver=profile.driver)
+        return str(profile.driver)
 
     def _router_created(self, resource: str, event: str, payload: events.Payload) -> None:
         data = payload.states[0] if payload.states else {}
@@ -178,10 +180,35 @@ class FlavorService:
         if not flavor_id:
             return
         session = payload.session
-        self.check_router_flavor(session, flavor_id)
+        driver = self.check_router_flavor(session, flavor_id)
+        _check_driver_supports(driver, data)
         router = session.get(models.Router, payload.resource_id)
         router.flavor_id = flavor_id
         session.flush()
+
+
+# What upstream's L3 drivers support, by the end of their class path: distributed and
+# ha are each "unsupported" (False), "mandatory" (True) or optional (None).
+_DRIVER_SUPPORT: dict[str, tuple[bool | None, bool | None]] = {
+    "SingleNodeDriver": (False, False), "DvrDriver": (True, False),
+    "HaDriver": (False, True), "DvrHaDriver": (True, True),
+}
+
+
+def _check_driver_supports(driver: str, request: dict) -> None:
+    """As upstream's driver controller: a router that asks for distributed/ha against
+    what its flavor's driver supports is refused (400); what it does not ask for is
+    not checked."""
+    support = _DRIVER_SUPPORT.get(driver.rsplit(".", 1)[-1])
+    if support is None:
+        return
+    for feature, wanted in (("distributed", support[0]), ("ha", support[1])):
+        value = request.get(feature)
+        if isinstance(value, bool) and wanted is not None and value != wanted:
+            state = "unsupported" if not wanted else "mandatory"
+            raise exc.InvalidInput(f"The provider of this router's flavor does not "
+                                   f"support {feature}={bool(value)} ({feature} is "
+                                   f"{state}).")
 
 
 class ServiceProfileService:
