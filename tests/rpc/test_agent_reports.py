@@ -43,7 +43,9 @@ def test_report_registers_an_alive_agent(admin: Api, report: Reporter) -> None:
     assert agent["description"] is None
     assert set(agent) == {"id", "agent_type", "binary", "topic", "host", "admin_state_up",
                           "created_at", "started_at", "heartbeat_timestamp", "alive",
-                          "configurations", "description", "availability_zone"}
+                          "configurations", "description", "availability_zone",
+                          "resources_synced"}  # agent-resources-synced: nothing syncs here
+    assert agent["resources_synced"] is None
     assert admin.get(f"agents/{agent['id']}").json()["agent"]["host"] == host
     # A second report updates the same agent.
     assert report(dhcp_state(host, configurations={"networks": 5})
