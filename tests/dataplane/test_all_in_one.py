@@ -213,7 +213,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         assert wait_for(lambda: statuses() == ["DOWN", "ACTIVE"], within=30), statuses()
         assert ping(vms[0], dhcp_port()["fixed_ips"][0]["ip_address"], within=15)
         assert len([a for a in api.get("agents").json()["agents"]
-                    if a["host"] == HOST]) == 3
+                    if a["host"] == HOST]) == len(ALL_AGENTS)
 
         # Everything deleted through the API: the agents remove what they built,
         # and only that.
