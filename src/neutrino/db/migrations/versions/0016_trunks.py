@@ -1,0 +1,22 @@
+"""Trunks and sub-ports (trunk, trunk-details)
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-07 05:00:00
+"""
+
+from __future__ import annotations
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Schema slot reserved for its feature; filled in by that feature's change.
+    pass
+
+
+def downgrade() -> None:
+    pass
