@@ -128,12 +128,22 @@ service_provider_opts = [
                          "unless one of the same name is given here."),
 ]
 
+# The request limits of oslo.middleware's sizelimit filter, under its group and
+# default (issue 18): a larger body is refused (413) before it is read.
+request_limit_opts = [
+    cfg.IntOpt("max_request_body_size", default=114688, min=0,
+               deprecated_opts=[cfg.DeprecatedOpt("max_request_body_size",
+                                                  group="DEFAULT")],
+               help="The maximum body size for each request, in bytes; 0: no limit."),
+]
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
     conf.register_opts(database_opts, group="database")
     conf.register_opts(quota_opts, group="quotas")
     conf.register_opts(service_provider_opts, group="service_providers")
+    conf.register_opts(request_limit_opts, group="oslo_middleware")
     bus.register_opts(conf)
     for group, opts in ml2_config.GROUPS:
         conf.register_opts(opts, group=group)
@@ -142,6 +152,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, core_opts + bus.list_opts()), ("database", database_opts),
             ("quotas", quota_opts), ("service_providers", service_provider_opts),
+            ("oslo_middleware", request_limit_opts),
             *ml2_config.GROUPS]
 
 

@@ -22,7 +22,7 @@ from oslo_config import cfg
 from neutrino import conf as conf_mod
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
-from neutrino.db import models
+from neutrino.db import bounds, models
 from neutrino.db.engine import Database
 from neutrino.events import Registry
 from neutrino.ml2.manager import ProviderNetworks, TypeManager
@@ -192,6 +192,8 @@ def _qos_networks_updated(notifier: Notifier, db: Database) -> QosAgentNotifier:
 
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     db = db or database(conf)
+    # Values a column cannot hold are a 400, never a database error (issue 18).
+    bounds.guard_statements()
     registry = Registry()
     quotas = _quotas(conf, db)
     deps = Deps(conf=conf, db=db, events=registry, quotas=quotas)

@@ -15,6 +15,7 @@ from neutrino.api import (
     errors,
     extensions_a,
     l3_agent_scheduler,
+    limits,
     member_actions,
     middleware,
     qos,
@@ -69,6 +70,8 @@ class ExtensionShow:
 def create_app(core: Core) -> falcon.App:
     conf = core.conf
     app = falcon.App(middleware=[middleware.RequestId(),
+                                 limits.RequestLimits(
+                                     conf.oslo_middleware.max_request_body_size),
                                  middleware.ContextFromHeaders(core.policy,
                                                                conf.auth_strategy)])
     app.req_options.strip_url_path_trailing_slash = True

@@ -27,10 +27,23 @@ def body(type_: str, message: str) -> bytes:
                                           "detail": ""}})
 
 
+# Error bodies never grow with the input (issue 18): a longer message keeps its start
+# and its end (what failed and why), the echoed value between them is cut.
+MESSAGE_MAX = 1024
+
+
+def bounded(message: str) -> str:
+    if len(message) <= MESSAGE_MAX:
+        return message
+    keep = (MESSAGE_MAX - 40) // 2
+    return (f"{message[:keep]}...({len(message) - 2 * keep} characters omitted)..."
+            f"{message[-keep:]}")
+
+
 def _write(resp: falcon.Response, status: int, type_: str, message: str) -> None:
     resp.status = status
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = body(type_, message)
+    resp.data = body(type_, bounded(message))
 
 
 def handle_neutron_error(req: falcon.Request, resp: falcon.Response,

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from neutrino import exceptions as exc
+from neutrino.db import bounds
 from neutrino.db.listing import ListQuery
 from neutrino.resources.attributes import Resource
 
@@ -80,6 +81,9 @@ def _add_filter(resource: Resource, query: ListQuery, key: str, value: str) -> N
             converted = attr.filter_convert(value)
         except exc.NeutronError:
             raise
+    if isinstance(converted, int) and not isinstance(converted, bool):
+        # Whatever column or sub-query it meets, no integer column holds more.
+        bounds.check_int(key, converted, bounds.INT32)
     query.filters.setdefault(key, []).append(converted)
 
 
@@ -95,7 +99,11 @@ def _parse_limit(value: str, max_limit: int) -> int | None:
     except ValueError:
         raise exc.BadRequest(
             resource="limit",
-            msg=f"Limit must be an integer 0 or greater and not '{value}'") from None
+            msg=f"Limit must be an integer 0 or greater and not '{bounds.echo(value)}'"
+        ) from None
+    # No collection holds more rows than an integer column can count; a larger limit
+    # (SQLite and PostgreSQL refuse one beyond 64 bits) means the same.
+    limit = min(limit, bounds.INT_MAX)
     if limit == 0:
         limit = max_limit if max_limit > 0 else None  # 0 means "no limit"
     elif max_limit > 0:

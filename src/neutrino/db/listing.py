@@ -17,7 +17,7 @@ from sqlalchemy import Select, String, and_, any_, exists, false, func, literal,
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from neutrino.db import models
+from neutrino.db import bounds, models
 
 # A hook that turns sub-filters (e.g. fixed_ips=ip_address=...) into a clause.
 SubFilter = Callable[[str, list[tuple[str, str]]], Any]
@@ -69,6 +69,7 @@ def filter_clauses(model: type, query: ListQuery, columns: dict[str, Any],
             if sub_filter is not None:
                 clauses.append(sub_filter(name, [("", str(v)) for v in values]))
             continue
+        values = bounds.filter_values(name, column, values)
         clauses.append(column.in_(values) if values else false())
     for name, pairs in query.sub_filters.items():
         if sub_filter is not None:
