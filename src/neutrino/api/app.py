@@ -18,6 +18,7 @@ from neutrino.api import (
     limits,
     member_actions,
     middleware,
+    openapi,
     qos,
 )
 from neutrino.api.availability_zones import AvailabilityZones
@@ -121,6 +122,13 @@ def create_app(core: Core) -> falcon.App:
     app.add_route("/v2.0/quotas/{project_id}", QuotaProject(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/default", QuotaDefault(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/details", QuotaDetails(core.quotas, core.policy))
+    # The generic controller's collections as an OpenAPI document (issue 18).
+    app.add_route("/v2.0/openapi.json", openapi.OpenAPIDocument([
+        *(openapi.Served(s.resource, tags=s.resource.collection in core.tags)
+          for s in core.services),
+        openapi.Served(core.ip_availability.resource, openapi.READ_ONLY),
+        openapi.Served(core.floatingip_pools.resource, ("list",),
+                       path="floatingip-pools")]))
     return app
 
 

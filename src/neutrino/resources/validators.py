@@ -12,9 +12,12 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from neutrino import exceptions as exc
+
+# The widest integer a column holds: what the integer converters below declare.
+from neutrino.db.bounds import INT_MAX, INT_MIN
 
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -25,6 +28,18 @@ DEVICE_ID_MAX_LEN = 255
 DEVICE_OWNER_MAX_LEN = 255
 PROJECT_ID_MAX_LEN = 255
 TAG_MAX_LEN = 255
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def described(schema: dict[str, Any]) -> Callable[[F], F]:
+    """Attach the JSON schema of what a converter accepts (`convert.schema`), from
+    which the OpenAPI document and its bounds are generated."""
+    def mark(fn: F) -> F:
+        fn.schema = schema  # type: ignore[attr-defined]
+        return fn
+    return mark
 
 
 def bad(attr: str, reason: str) -> exc.HTTPBadRequest:
@@ -58,7 +73,13 @@ def to_int(value: Any) -> int:
     raise exc.InvalidInput(f"'{value}' is not an integer")
 
 
+to_boolean.schema = {"type": "boolean"}  # type: ignore[attr-defined]
+to_int.schema = {"type": "integer", "minimum": INT_MIN,  # type: ignore[attr-defined]
+                 "maximum": INT_MAX}
+
+
 def string(attr: str, max_len: int | None = None) -> Callable[[Any], str]:
+    @described({"type": "string", **({"maxLength": max_len} if max_len else {})})
     def convert(value: Any) -> str:
         if not isinstance(value, str):
             raise bad(attr, f"'{value}' is not a valid string")
@@ -71,6 +92,7 @@ def string(attr: str, max_len: int | None = None) -> Callable[[Any], str]:
 
 
 def uuid_value(attr: str) -> Callable[[Any], str]:
+    @described({"type": "string", "format": "uuid"})
     def convert(value: Any) -> str:
         if not isinstance(value, str) or not UUID_RE.match(value):
             raise bad(attr, f"'{value}' is not a valid UUID")
@@ -81,12 +103,14 @@ def uuid_value(attr: str) -> Callable[[Any], str]:
 def uuid_or_none(attr: str) -> Callable[[Any], str | None]:
     inner = uuid_value(attr)
 
+    @described({"type": ["string", "null"], "format": "uuid"})
     def convert(value: Any) -> str | None:
         return None if value is None else inner(value)
     return convert
 
 
 def one_of(attr: str, values: list[Any]) -> Callable[[Any], Any]:
+    @described({"enum": list(values)})
     def convert(value: Any) -> Any:
         if value not in values:
             raise bad(attr, f"'{value}' is not in {values}")
@@ -95,6 +119,8 @@ def one_of(attr: str, values: list[Any]) -> Callable[[Any], Any]:
 
 
 def int_in_range(attr: str, low: int, high: int | None) -> Callable[[Any], int]:
+    @described({"type": "integer", "minimum": low,
+                "maximum": INT_MAX if high is None else high})
     def convert(value: Any) -> int:
         number = to_int(value)
         if number < low or (high is not None and number > high):
@@ -106,6 +132,7 @@ def int_in_range(attr: str, low: int, high: int | None) -> Callable[[Any], int]:
 
 
 def non_negative(attr: str) -> Callable[[Any], int]:
+    @described({"type": "integer", "minimum": 0, "maximum": INT_MAX})
     def convert(value: Any) -> int:
         number = to_int(value)
         if number < 0:
@@ -129,6 +156,7 @@ def subnet_problem(value: Any) -> str | None:
 
 
 def ip_address(attr: str) -> Callable[[Any], str]:
+    @described({"type": "string", "format": "ip-address"})
     def convert(value: Any) -> str:
         try:
             if not isinstance(value, str) or "/" in value:
@@ -142,12 +170,14 @@ def ip_address(attr: str) -> Callable[[Any], str]:
 def ip_address_or_none(attr: str) -> Callable[[Any], str | None]:
     inner = ip_address(attr)
 
+    @described({"type": ["string", "null"], "format": "ip-address"})
     def convert(value: Any) -> str | None:
         return None if value is None else inner(value)
     return convert
 
 
 def list_of_dicts(attr: str) -> Callable[[Any], list[dict]]:
+    @described({"type": "array", "items": {"type": "object"}})
     def convert(value: Any) -> list[dict]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise bad(attr, f"'{value}' is not a list")
@@ -156,6 +186,7 @@ def list_of_dicts(attr: str) -> Callable[[Any], list[dict]]:
 
 
 def dict_value(attr: str) -> Callable[[Any], dict]:
+    @described({"type": ["object", "null"]})
     def convert(value: Any) -> dict:
         if value is None:
             return {}
@@ -165,10 +196,12 @@ def dict_value(attr: str) -> Callable[[Any], dict]:
     return convert
 
 
+@described({"type": "string", "maxLength": PROJECT_ID_MAX_LEN})
 def project_id(value: Any) -> str:
     return string("project_id", PROJECT_ID_MAX_LEN)(value)
 
 
+@described({"type": "string", "format": "date-time"})
 def query_datetime(value: str) -> dt.datetime:
     """A timestamp filter (``created_at=2026-11-26T13:38:48Z``) as naive UTC."""
     try:
@@ -180,9 +213,11 @@ def query_datetime(value: str) -> dt.datetime:
     return parsed
 
 
+@described({"type": "boolean"})
 def query_bool(value: str) -> bool:
     return to_boolean(value)
 
 
+@described({"type": "integer", "minimum": INT_MIN, "maximum": INT_MAX})
 def query_int(value: str) -> int:
     return to_int(value)

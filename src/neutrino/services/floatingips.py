@@ -268,6 +268,15 @@ class FloatingIPService:
 
     # -- association ---------------------------------------------------------
 
+    @staticmethod
+    def _sees_port(session: Session, ctx: Context, port: P) -> bool:
+        """Whether get_port's default policy lets the caller read the port: admin,
+        the port's project or its network's."""
+        if ctx.is_admin or port.project_id == ctx.project_id:
+            return True
+        network = session.get(models.Network, port.network_id)
+        return network is not None and network.project_id == ctx.project_id
+
     def _associate(self, session: Session, ctx: Context, row: FIP, port_id: str,
                    fixed_ip: str | None, router_id: str | None = None) -> None:
         """Map the floating IP to the port's fixed IP through `router_id` when given
@@ -275,7 +284,9 @@ class FloatingIPService:
         the floating network), else through the router connecting the port's
         subnet to that network."""
         port = session.get(P, port_id)
-        if port is None:
+        if port is None or not self._sees_port(session, ctx, port):
+            # A port the caller cannot read is not found, as a random id (upstream
+            # reads it with the caller's policy): no oracle for other projects' ports.
             raise exc.PortNotFound(port_id=port_id)
         if not ctx.is_admin and port.project_id != row.project_id:
             raise FloatingIPBadRequest(f"Cannot process floating IP association with "
