@@ -93,10 +93,18 @@ database_opts = [
                     "mysql+pymysql://root@host/neutron."),
     cfg.IntOpt("max_pool_size", default=10, help="Connections kept per worker."),
     cfg.IntOpt("max_overflow", default=20, help="Extra connections per worker."),
-    cfg.IntOpt("pool_timeout", default=30, help="Seconds to wait for a connection."),
+    cfg.IntOpt("pool_timeout", default=10, min=1,
+               help="Seconds to wait for a pooled connection (then 503)."),
+    cfg.IntOpt("connect_timeout", default=5, min=1,
+               help="Seconds to wait for a new connection to the database (then 503)."),
+    cfg.FloatOpt("transaction_timeout", default=30, min=0,
+                 help="Longest a transaction may take, in seconds; past it its "
+                      "connection is cut and the request answered 503 (a black-holed "
+                      "database hangs no request longer). 0: no bound. Not SQLite."),
     cfg.IntOpt("max_retries", default=20,
                help="Retries of a request's transaction on deadlock, serialization "
-                    "failure or a unique-constraint race."),
+                    "failure or lock wait timeout. A unique or foreign-key violation "
+                    "is retried only while it changes (a race), else answered 409/404."),
     cfg.BoolOpt("auto_upgrade", default=None,
                 help="Upgrade the schema at start. Default: on for SQLite, off "
                      "otherwise (run neutrino-db-manage upgrade head)."),

@@ -153,7 +153,8 @@ def database(conf: cfg.ConfigOpts) -> Database:
     """The configured database (engine and pool options of [database])."""
     return Database(conf_mod.database_url(conf), conf.database.max_pool_size,
                     conf.database.max_overflow, conf.database.pool_timeout,
-                    conf.database.max_retries)
+                    conf.database.max_retries, conf.database.connect_timeout,
+                    conf.database.transaction_timeout)
 
 
 def _quotas(conf: cfg.ConfigOpts, db: Database) -> QuotaService:

@@ -212,3 +212,31 @@ class RevisionNumberConstraintFailed(PreconditionFailed):
 
 class DBRetryExhausted(ServiceUnavailable):
     message = "The request could not be completed because of concurrent changes; retry it."
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is out of reach (or a transaction outlived its time bound)."""
+
+    message = "The service is temporarily unavailable; retry the request later."
+    retry_after = 5  # seconds, sent as Retry-After
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DBDuplicateEntry(Conflict):
+    """A unique key refused the request's row and a retry changed nothing: the
+    request itself duplicates something (not a race)."""
+
+    message = "The request conflicts with an existing resource."
+
+
+class DBReferenceNotFound(NotFound):
+    """A row the request refers to is gone (deleted by a concurrent request)."""
+
+    message = "A resource the request refers to does not exist."
+
+
+class DBReferenceInUse(InUse):
+    """A row the request deletes is still referenced (created concurrently)."""

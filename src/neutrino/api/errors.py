@@ -48,6 +48,9 @@ def _write(resp: falcon.Response, status: int, type_: str, message: str) -> None
 
 def handle_neutron_error(req: falcon.Request, resp: falcon.Response,
                          error: exc.NeutronError, params: dict) -> None:
+    headers = getattr(error, "headers", None)  # Retry-After of a 503
+    if headers:
+        resp.set_headers(headers)
     _write(resp, error.status, error.type, error.msg)
 
 

@@ -31,6 +31,8 @@ LOG = logging.getLogger(__name__)
 P = models.Port
 PB = models.PortBinding
 HOST_ID = "binding:host_id"
+# get_dhcp_port: reads of the network's subnets, each beaten by a subnet delete.
+_SUBNET_RACE_ATTEMPTS = 3
 
 
 class AgentEndpoint:
@@ -60,34 +62,51 @@ class AgentEndpoint:
                       ) -> DhcpPort | None:
         """The network's DHCP port of `host`'s agent: the existing one (given an
         address on DHCP-enabled subnets it lacks), else a reserved one claimed, else a
-        new one. None when the network does not exist."""
+        new one. None when the network does not exist (or went away meanwhile).
+
+        A subnet deleted between reading the network's subnets and writing the port
+        is a race, not the end: read again (a few times) and ask for what is there.
+        """
+        for attempt in range(1, _SUBNET_RACE_ATTEMPTS + 1):
+            try:
+                port_id = self._ensure_dhcp_port(host, network_id)
+                break
+            except exc.NotFound:
+                return None  # the network (or the port) went away meanwhile
+            except exc.InvalidInput:
+                # "fixed_ips included invalid subnet": one we read was deleted
+                # since. Not a race if it stays so: the last attempt raises.
+                if attempt == _SUBNET_RACE_ATTEMPTS:
+                    raise
+        if port_id is None:
+            return None
+        found_id: str = port_id
+        port: DhcpPort | None = self.db.run(
+            lambda s: self.states.dhcp_port(s, found_id), write=False)
+        return port
+
+    def _ensure_dhcp_port(self, host: str, network_id: str) -> str | None:
         device_id = dhcp_device_id(host, network_id)
         found = self.db.run(lambda s: self._find(s, network_id, device_id), write=False)
         if found is None:
             return None
         port_id, owner, dhcp_subnets, have = found
         ctx = Context.admin(owner)
-        try:
-            if port_id is None:
-                port_id = self._claim_reserved(ctx, host, network_id, device_id)
-                if port_id is not None:
-                    have = self.db.run(lambda s: set(s.scalars(
-                        select(models.IPAllocation.subnet_id).where(
-                            models.IPAllocation.port_id == port_id))), write=False)
-            if port_id is None:
-                port_id = self._create(ctx, host, network_id, owner, device_id,
-                                       dhcp_subnets)
-            elif missing := [s for s in dhcp_subnets if s not in have]:
-                current = self.ports.get(ctx, port_id)["fixed_ips"]
-                self.ports.update(ctx, port_id, {"fixed_ips": [
-                    {"subnet_id": i["subnet_id"], "ip_address": i["ip_address"]}
-                    for i in current] + [{"subnet_id": s} for s in missing]})
-        except exc.NotFound:
-            return None  # the network went away meanwhile
-        found_id: str = port_id
-        port: DhcpPort | None = self.db.run(
-            lambda s: self.states.dhcp_port(s, found_id), write=False)
-        return port
+        if port_id is None:
+            port_id = self._claim_reserved(ctx, host, network_id, device_id)
+            if port_id is not None:
+                have = self.db.run(lambda s: set(s.scalars(
+                    select(models.IPAllocation.subnet_id).where(
+                        models.IPAllocation.port_id == port_id))), write=False)
+        if port_id is None:
+            port_id = self._create(ctx, host, network_id, owner, device_id,
+                                   dhcp_subnets)
+        elif missing := [s for s in dhcp_subnets if s not in have]:
+            current = self.ports.get(ctx, port_id)["fixed_ips"]
+            self.ports.update(ctx, port_id, {"fixed_ips": [
+                {"subnet_id": i["subnet_id"], "ip_address": i["ip_address"]}
+                for i in current] + [{"subnet_id": s} for s in missing]})
+        return port_id
 
     def release_dhcp_port(self, context: Any, host: str, network_id: str,
                           **kwargs: Any) -> bool:

@@ -1,5 +1,6 @@
 """Quotas: per-project limits over registered resources, checked inside the
-creating transaction by counting what the project already has."""
+creating transaction by counting what the project already has, and counted again
+exactly at commit (see QuotaService.check)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oslo_config import cfg
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -131,37 +132,44 @@ class QuotaService:
               delta: int) -> None:
         """Raise OverQuota if the project would go over its limit for `name`.
 
-        Far from the limit, counting is enough: fewer transactions can be in flight
-        than LOCK_MARGIN. Near it, concurrent creates of one project's resource take
-        turns (see _serialize) and count again, so two cannot take the last slot.
+        Counted twice: here, so a project already at its limit is refused before
+        any work; and right before COMMIT, under a lock of (project, resource),
+        including what this transaction wrote. Concurrent creates hold that lock only
+        for the count and the commit, and each counts the others' committed rows, so
+        the limit holds exactly however many transactions are in flight.
         """
         if project_id is None or name not in self.resources:
             return
+        limit, used = self._limit_and_used(session, project_id, name)
+        if limit < 0:
+            return
+        if used + delta > limit:
+            raise exc.OverQuota(overs=[name])
+        self.db.before_commit(session, ("quota", project_id, name),
+                              lambda s: self._final_check(s, project_id, name))
+
+    def _limit_and_used(self, session: Session, project_id: str, name: str
+                        ) -> tuple[int, int]:
         # One round trip: the project's own limit (if any) and its usage.
         row, used = session.connection().execute(
             self._limit_and_usage(name), {"project_id": project_id}).one()
-        limit = row if row is not None else self._default(self.resources[name])
-        if limit < 0:
-            return
-        if used + delta > limit - LOCK_MARGIN:
-            _serialize(session, self.resources[name].model, project_id, name)
-            used = self._used(session, project_id, name)
-        if used + delta > limit:
+        return (row if row is not None else self._default(self.resources[name])), used
+
+    def _final_check(self, session: Session, project_id: str, name: str) -> None:
+        _serialize(session, project_id, name)
+        limit, used = self._limit_and_used(session, project_id, name)
+        if 0 <= limit < used:
             raise exc.OverQuota(overs=[name])
 
 
-# More than the transactions that can run at once (API workers x threads), so a
-# count this far below the limit cannot be overtaken by concurrent creates.
-LOCK_MARGIN = 64
-
-
-def _serialize(session: Session, model: Any, project_id: str, name: str) -> None:
-    """Make concurrent creates of one project's `name` take turns until commit.
+def _serialize(session: Session, project_id: str, name: str) -> None:
+    """Make concurrent creates of one project's `name` take turns from here to their
+    commit (the count after the wait sees the previous one's rows: READ COMMITTED).
 
     SQLite already serializes writers (BEGIN IMMEDIATE). PostgreSQL: a transaction-
-    scoped advisory lock. MariaDB/MySQL: lock the project's quota row and existing
-    rows of the resource (READ COMMITTED: the count after the wait sees the winner's
-    insert).
+    scoped advisory lock. MariaDB/MySQL: the (project, resource) row of quota_locks
+    FOR UPDATE, inserted the first time (concurrent first inserts may deadlock once:
+    a retried race).
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -169,11 +177,12 @@ def _serialize(session: Session, model: Any, project_id: str, name: str) -> None
                                              digest_size=8).digest(), "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     elif dialect == "mysql":
-        session.execute(select(models.Quota.id).where(
-            models.Quota.project_id == project_id,
-            models.Quota.resource == name).with_for_update())
-        session.execute(select(model.id).where(model.project_id == project_id)
-                        .with_for_update())
+        lock = models.QuotaLock
+        where = (lock.project_id == project_id, lock.resource == name)
+        if session.execute(select(lock.resource).where(*where)).first() is None:
+            session.execute(insert(lock).prefix_with("IGNORE").values(
+                project_id=project_id, resource=name))
+        session.execute(select(lock.resource).where(*where).with_for_update())
 
 
 QUOTA_MAX = 2**31 - 1  # the limit column is a 32-bit INTEGER on every backend

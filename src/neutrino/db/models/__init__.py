@@ -16,6 +16,7 @@ from neutrino.db.models.ml2 import *  # noqa: F403
 from neutrino.db.models.port_attributes import *  # noqa: F403
 from neutrino.db.models.qos import *  # noqa: F403
 from neutrino.db.models.rbac import *  # noqa: F403
+from neutrino.db.models.reliability import *  # noqa: F403
 from neutrino.db.models.security import *  # noqa: F403
 from neutrino.db.models.segments_dns import *  # noqa: F403
 from neutrino.db.models.subnetpools import *  # noqa: F403
