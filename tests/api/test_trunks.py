@@ -15,6 +15,7 @@ import pytest
 from neutrino.contract import topics
 from neutrino.db.engine import Database
 from neutrino.rpc.endpoints import AgentStateEndpoint
+from neutrino.services.desired_state import l2 as l2_state
 from server import UNKNOWN, Api, assert_error, put_port
 
 Report = Callable[..., str]
@@ -244,6 +245,7 @@ def test_disabled_trunk(own_project_admin: Api, nets: tuple[dict, dict, dict]) -
 
 
 def test_subports_follow_the_parent_binding(own_project_admin: Api, report: Report,
+                                            server_db: Database,
                                             nets: tuple[dict, dict, dict]) -> None:
     api = own_project_admin
     host = new_host()
@@ -263,6 +265,19 @@ def test_subports_follow_the_parent_binding(own_project_admin: Api, report: Repo
         {"port_id": sub2["id"], "segmentation_type": "vlan",
          "segmentation_id": 12}]}).status_code == 200
     assert api.get(f"ports/{sub2['id']}").json()["port"]["binding:host_id"] == host
+    # the host's "l2" desired state carries the trunk on the parent (contract/trunk.py)
+    desired = server_db.run(lambda s: l2_state.build(s, host), write=False)
+    by_id = {p["id"]: p for p in desired["ports"]}
+    assert set(by_id) == {parent["id"], sub["id"], sub2["id"]}
+    assert by_id[parent["id"]]["trunk"] == {
+        "trunk_id": trunk["id"], "admin_state_up": True, "sub_ports": [
+            {"port_id": sub["id"], "device": "tap" + sub["id"][:11],
+             "segmentation_type": "vlan", "segmentation_id": 11,
+             "mac_address": sub["mac_address"]},
+            {"port_id": sub2["id"], "device": "tap" + sub2["id"][:11],
+             "segmentation_type": "vlan", "segmentation_id": 12,
+             "mac_address": sub2["mac_address"]}]}
+    assert "trunk" not in by_id[sub["id"]]
     # the parent bound by the Linux bridge driver: the trunk can still go
     assert api.delete(f"trunks/{trunk['id']}").status_code == 204
     assert api.get(f"ports/{sub2['id']}").json()["port"]["binding:host_id"] == ""
