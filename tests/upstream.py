@@ -72,6 +72,11 @@ NOT_RECORDED = [
      "API to enable GET, PUT and DELETE operations on QoS policy rules "
      "without specifying policy ID",
      "2018-10-07T10:00:00-00:00"),
+    # the trunk service plugin (issue 14), as neutron-lib defines them
+    ("trunk", "Trunk Extension", "Provides support for trunk ports",
+     "2016-01-01T10:00:00-00:00"),
+    ("trunk-details", "Trunk port details", "Expose trunk port details",
+     "2016-01-01T10:00:00-00:00"),
 ]
 
 

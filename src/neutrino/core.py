@@ -85,6 +85,7 @@ from neutrino.services.service_providers import ServiceProviders
 from neutrino.services.subnetpools import SubnetPoolService
 from neutrino.services.subnets import SubnetService
 from neutrino.services.tags import ResourceTags
+from neutrino.services.trunks import TrunkDetails, TrunkService
 
 LOG = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | SecurityGroupRuleService | AddressGroupService | AgentService
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
-               | QosPolicyService | FlavorService | ServiceProfileService)
+               | QosPolicyService | FlavorService | ServiceProfileService
+               | TrunkService)
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ class Core:
     service_profiles: ServiceProfileService
     # binding-extended: /v2.0/ports/{id}/bindings.
     port_bindings: PortBindingsExtended
+    # Trunks (issue 14): /v2.0/trunks, its sub-port actions, trunk_details on ports.
+    trunks: TrunkService
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -224,7 +228,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         UplinkStatusPropagation(), PortDeviceProfile(), PortTrustedVif(),
         PortNumaAffinityPolicy(),
         # after the binding: the policy's rules are checked against the vnic type
-        PortQos(qos_drivers)]
+        PortQos(qos_drivers),
+        TrunkDetails()]
     networks = NetworkService(deps, network_extensions, types.max_mtu)
     subnets = SubnetService(deps)
     ports = PortService(deps, port_extensions)
@@ -265,10 +270,13 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     subnetpools = SubnetPoolService(deps)
     address_scopes = AddressScopeService(deps)
     segment_ranges = NetworkSegmentRangeService(deps, types)
+    # Trunks: ports in a trunk are not deleted; sub-ports follow their parent.
+    trunks = TrunkService(deps, ports)
+    trunks.subscribe(registry)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
-        segment_ranges, qos_policies, flavors, service_profiles)
+        segment_ranges, qos_policies, flavors, service_profiles, trunks)
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -291,7 +299,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         service_providers=service_providers, flavors=flavors,
         service_profiles=service_profiles,
         port_bindings=PortBindingsExtended(deps, mechanisms, ports),
-        services=services, tags=tags)
+        trunks=trunks, services=services, tags=tags)
 
 
 class ServerRuntime:

@@ -221,6 +221,14 @@ RESOURCE_RULES = [
       if not (prefix == "alias" and action == "create")],
     *[(f"{action}_{resource}:qos_policy_id", ADMIN_ONLY)
       for action in ("create", "update") for resource in ("network", "port")],
+    # Trunks (issue 14): a project's own, as upstream (get_subports is a read).
+    ("create_trunk", "rule:regular_user"),
+    ("get_trunk", ADMIN_OR_OWNER),
+    ("update_trunk", ADMIN_OR_OWNER),
+    ("delete_trunk", ADMIN_OR_OWNER),
+    ("get_subports", ADMIN_OR_OWNER),
+    ("add_subports", ADMIN_OR_OWNER),
+    ("remove_subports", ADMIN_OR_OWNER),
     # RBAC policies: only an administrator shares with every project ("*")
     ("restrict_wildcard", "(not field:rbac_policy:target_tenant=* and "
                           "not field:rbac_policy:target_project=*) or rule:admin_only"),

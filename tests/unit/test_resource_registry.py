@@ -89,7 +89,8 @@ def test_response_key_order() -> None:
         "binding:vnic_type",
         "binding:profile", "binding:vif_type", "binding:vif_details", "dns_name",
         "dns_domain", "dns_assignment", "allowed_address_pairs", "port_security_enabled",
-        "extra_dhcp_opts", "security_groups", "qos_policy_id", "qos_network_policy_id"]
+        "extra_dhcp_opts", "security_groups", "qos_policy_id", "qos_network_policy_id",
+        "trunk_details"]
     assert list(SUBNET.attrs)[-2:] == ["use_default_subnetpool", "segment_id"]
     assert list(REGISTRY.resource("floatingips").attrs)[-3:] == [
         "port_details", "dns_name", "dns_domain"]

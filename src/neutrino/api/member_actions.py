@@ -1,6 +1,6 @@
 """``PUT /v2.0/<collection>/{id}/<action>``: the member actions outside CRUD, served
 by one handler driven by a table of (collection, action) -> body parser, service
-call and answer.
+call and answer. A few are GETs without a body (the trunks' ``get_subports``).
 
 Every action runs in upstream's order: the body is checked (400), the resource
 loaded as the caller sees it (404), the action's policy rule enforced on it (403),
@@ -24,6 +24,7 @@ from neutrino.resources import validators as v
 from neutrino.resources.address_group import address_list
 from neutrino.resources.router import routes
 from neutrino.resources.subnetpool import prefix_list
+from neutrino.resources.trunk import subports_problem
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ class MemberAction(Generic[T]):
     call: Callable[[Context, str, T], dict[str, Any] | list[dict[str, Any]]]
     # The answer: the updated resource rendered under its name, or the call's result.
     render: bool
+    method: str = "PUT"  # GET actions take no body (parse gets None)
 
 
 class MemberActionHandler:
@@ -45,9 +47,20 @@ class MemberActionHandler:
         self.spec = spec
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        if self.spec.method != "PUT":
+            raise falcon.HTTPMethodNotAllowed(["GET"])
+        self._run(req, resp, resource_id, bodies.decode(req.bounded_stream.read()))
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, resource_id: str) -> None:
+        if self.spec.method != "GET":
+            raise falcon.HTTPMethodNotAllowed(["PUT"])
+        self._run(req, resp, resource_id, None)
+
+    def _run(self, req: falcon.Request, resp: falcon.Response, resource_id: str,
+             body: object) -> None:
         ctx: Context = req.context.ctx
         spec, member = self.spec, self.spec.member
-        argument = spec.parse(bodies.decode(req.bounded_stream.read()))
+        argument = spec.parse(body)
         current = member.load_visible(ctx, resource_id)
         member.policy.enforce(ctx, spec.action, current)
         result = spec.call(ctx, resource_id, argument)
@@ -96,6 +109,18 @@ def _network_id(body: object) -> str:
     return network_id
 
 
+def _subports(body: object) -> list[dict]:
+    """add/remove_subports' {"sub_ports": [...]}: checked as the trunk's attribute,
+    reported as upstream's plugin does (InvalidInput)."""
+    if not isinstance(body, dict) or "sub_ports" not in body:
+        raise exc.InvalidInput("Invalid data format for subports: 'sub_ports' is "
+                               "required")
+    problem = subports_problem(body["sub_ports"])
+    if problem:
+        raise exc.InvalidInput(problem)
+    return [dict(s) for s in body["sub_ports"]]
+
+
 def _as_is(body: object) -> object:
     """The service checks the body itself (router interfaces: after the policy)."""
     return body
@@ -136,6 +161,18 @@ def actions(core: Core, members: dict[str, Member]) -> dict[tuple[str, str],
         (routers.resource.url_path, MemberAction(
             router, "remove_extraroutes", _extraroutes,
             lambda ctx, id_, r: routers.change_routes(ctx, id_, r, False), True)),
+    ]
+    # Trunks (issue 14): the sub-ports.
+    trunks = core.trunks
+    trunk = members[trunks.resource.url_path]
+    table += [
+        (trunks.resource.url_path, MemberAction(
+            trunk, "add_subports", _subports, trunks.add_subports, True)),
+        (trunks.resource.url_path, MemberAction(
+            trunk, "remove_subports", _subports, trunks.remove_subports, True)),
+        (trunks.resource.url_path, MemberAction(
+            trunk, "get_subports", _as_is,
+            lambda ctx, id_, _: trunks.get_subports(ctx, id_), False, "GET")),
     ]
     return {(path, spec.action): spec for path, spec in table}
 

@@ -19,6 +19,11 @@ class LinuxBridgeConfigurations(TypedDict):
     # The QoS rule types the agent applies (issue 14); an agent from before QoS
     # omits it.
     supported_qos_rule_types: NotRequired[list[str]]
+    # Trunks (issue 14): whether the host can make VLAN sub-interfaces for trunk
+    # sub-ports, and why not; an agent from before trunks omits both (its host's
+    # sub-ports are not bound).
+    trunk_supported: NotRequired[bool]
+    trunk_unsupported_reason: NotRequired[str]
 
 
 class AgentState(TypedDict):

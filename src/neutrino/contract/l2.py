@@ -7,6 +7,7 @@ from typing import NotRequired, TypedDict
 
 from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.contract.qos import QosRule
+from neutrino.contract.trunk import TrunkInfo
 
 
 class AddressPair(TypedDict):
@@ -33,6 +34,9 @@ class L2Port(TypedDict):
     # before QoS omits both: the agent reads them with .get() and applies no QoS.
     qos_policy_id: NotRequired[str | None]
     qos_rules: NotRequired[list[QosRule]]
+    # Trunks (issue 14): on a trunk's parent, its sub-ports (contract/trunk.py);
+    # absent on other ports and from a server before trunks.
+    trunk: NotRequired[TrunkInfo]
 
 
 class PeerMac(TypedDict):

@@ -11,6 +11,10 @@ the `configurations` its state reports carry:
 * ``vxlan`` / ``gre`` / ``geneve``: the type is in ``tunnel_types``.
 
 (``tunneling_ip``, the agent's VTEP address, is not needed to bind.)
+
+A trunk's sub-port is bound only by an agent reporting ``trunk_supported: true``
+(it can make VLAN sub-interfaces); otherwise the agent's
+``trunk_unsupported_reason`` is the binding's failure reason.
 """
 
 from __future__ import annotations
@@ -63,15 +67,28 @@ def segment_refusal(configurations: dict, segment: Segment) -> str | None:
     return f"network type {network_type} not supported"
 
 
-def agent_refusal(agent: dict, segment: Segment) -> str | None:
+def trunk_refusal(configurations: dict) -> str | None:
+    """Why an agent cannot carry trunk sub-ports; None when it can (pure). An agent
+    that does not say (from before trunks) cannot."""
+    if configurations.get("trunk_supported") is True:
+        return None
+    why = configurations.get("trunk_unsupported_reason") or "agent does not report trunk support"
+    return f"trunk sub-ports not supported: {why}"
+
+
+def agent_refusal(agent: dict, segment: Segment, subport: bool = False) -> str | None:
     """Why this agent cannot plug a port into `segment`; None when it can (pure)."""
     if not agent.get("alive"):
         return f"agent {agent.get('id')} is not alive"
     if not agent.get("admin_state_up"):
         return f"agent {agent.get('id')} is administratively down"
     configurations = agent.get("configurations")
-    return segment_refusal(configurations if isinstance(configurations, dict) else {},
-                           segment)
+    configurations = configurations if isinstance(configurations, dict) else {}
+    if subport:
+        why = trunk_refusal(configurations)
+        if why is not None:
+            return why
+    return segment_refusal(configurations, segment)
 
 
 class LinuxBridgeMechanismDriver:
@@ -87,7 +104,7 @@ class LinuxBridgeMechanismDriver:
             return None, f"no {self.agent_type} on host {request.host}"
         reasons: list[str] = []
         for agent in agents:
-            why = agent_refusal(agent, segment)
+            why = agent_refusal(agent, segment, request.subport)
             if why is None:
                 return Binding(VIF_TYPE_BRIDGE, dict(VIF_DETAILS), segment.id,
                                self.name), ""

@@ -50,6 +50,9 @@ class BindRequest:
     vnic_type: str
     profile: dict
     agents: list[dict] = field(default_factory=list)
+    # A trunk's sub-port: carried on a VLAN sub-interface of its parent's device,
+    # so only by an agent that can make one (trunk, issue 14).
+    subport: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ class MechanismManager:
 
     def bind(self, session: Session, port_id: str, network_id: str, host: str,
              vnic_type: str, profile: dict) -> Binding:
+        subport = session.get(models.SubPort, port_id) is not None
         request = BindRequest(port_id, host, vnic_type, profile,
-                              self.host_agents(session, host))
+                              self.host_agents(session, host), subport)
         binding, reasons = decide(self.drivers, request, self.segments(session, network_id))
         if binding.vif_type == VIF_TYPE_BINDING_FAILED:
             LOG.info("Failed to bind port %s on host %s for vnic_type %s: %s", port_id,

@@ -44,6 +44,7 @@ from neutrino.resources import (
     subnet,
     subnet_service_types,
     subnetpool,
+    trunk,
 )
 from neutrino.resources.feature import Extension, Feature, extension
 
@@ -153,6 +154,7 @@ CATALOG: tuple[Feature, ...] = (
     subnetpool.DEFAULT_SUBNETPOOLS,
     segment.FEATURE,
     qos.FEATURE,  # QoS (issue 14)
+    trunk.TRUNK_DETAILS,  # trunks (issue 14)
     # Features with resources of their own only.
     address_group.FEATURE,
     agent.FEATURE,
@@ -166,6 +168,7 @@ CATALOG: tuple[Feature, ...] = (
     default_security_group_rule.DEFAULT_STATEFULNESS,
     service_type.FEATURE,
     flavors.FLAVORS,
+    trunk.FEATURE,  # trunks (issue 14)
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

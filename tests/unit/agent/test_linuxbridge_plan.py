@@ -199,8 +199,14 @@ def test_state_report_has_upstream_shape() -> None:
                            "tunneling_ip": LOCAL, "l2_population": True, "devices": 3,
                            "unsupported_network_types": UNSUPPORTED_NETWORK_TYPES,
                            "supported_qos_rule_types": ["bandwidth_limit",
-                                                        "dscp_marking"]}}
+                                                        "dscp_marking"],
+                           "trunk_supported": False,
+                           "trunk_unsupported_reason": "VLAN support not checked"}}
     assert "start_flag" not in agent_state("h1", settings, 3, False)
+    trunks = p.Settings(local_ip=LOCAL, trunk_supported=True)
+    configurations = agent_state("h1", trunks, 0, False)["configurations"]
+    assert configurations["trunk_supported"] is True
+    assert "trunk_unsupported_reason" not in configurations
     assert agent_state("h1", p.Settings(enable_vxlan=False, local_ip=LOCAL), 0,
                        False)["configurations"]["tunnel_types"] == []
 

@@ -10,6 +10,7 @@ notification, a tap appearing or disappearing or the periodic resync says so
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from typing import Any
@@ -18,7 +19,7 @@ from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
-from neutrino.agent.common.privileged import Kernel, LinkMonitor
+from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.firewall import config as firewall_config
 from neutrino.agent.linuxbridge import config as lb_config
@@ -59,7 +60,13 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool
         "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
         # The QoS rule types this agent applies (agent/qos, issue 14).
         "supported_qos_rule_types": list(qos_plan.SUPPORTED_RULE_TYPES),
+        # Trunks (issue 14): sub-ports are VLAN sub-interfaces; without them the
+        # server binds no sub-port here and says why.
+        "trunk_supported": settings.trunk_supported,
     }
+    if not settings.trunk_supported:
+        configurations["trunk_unsupported_reason"] = (
+            settings.trunk_unsupported_reason or "VLAN support not checked")
     state: AgentState = {"agent_type": topics.AGENT_TYPE_LINUXBRIDGE, "binary": BINARY,
                          "topic": TOPIC, "host": host, "configurations": configurations}
     if start_flag:
@@ -74,7 +81,13 @@ class LinuxBridgeAgent:
                  namespace: str | None = None, server: str | None = None) -> None:
         self.conf = conf
         self.host: str = conf.host
-        self.settings = lb_config.settings(conf)
+        # Trunks need VLAN sub-interfaces: tried once, in a scratch namespace.
+        supported, why = vlan_support()
+        if not supported:
+            LOG.warning("trunk sub-ports cannot be carried on this host: %s", why)
+        self.settings = dataclasses.replace(lb_config.settings(conf),
+                                            trunk_supported=supported,
+                                            trunk_unsupported_reason=why)
         self.transport = transport or rpc_transport.get_transport(conf)
         self.kernel = Kernel(namespace)
         timeout = conf.rpc_response_timeout

@@ -46,6 +46,10 @@ class Settings:
     l2_population: bool = True
     interface_mappings: dict[str, str] = field(default_factory=dict)  # physnet -> dev
     vxlan_port: int = VXLAN_PORT
+    # Trunks (issue 14): whether this host can make VLAN sub-interfaces (found at
+    # start, privileged.vlan_support), and why not.
+    trunk_supported: bool = False
+    trunk_unsupported_reason: str = ""
 
     @property
     def tunnel_types(self) -> list[str]:

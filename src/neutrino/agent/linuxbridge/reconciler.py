@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import plan as planning
+from neutrino.agent.linuxbridge import trunk as trunking
 from neutrino.agent.linuxbridge.plan import Action, Reports, Settings
 from neutrino.contract.l2 import DeviceDetails, L2State
 
@@ -59,7 +60,23 @@ class Reconciler:
         self._log_refusals(want.refused)
         have = self.kernel.snapshot()
         result = Result(refused=dict(want.refused))
-        for action in planning.plan(want, have):
+        if self.settings.trunk_supported:
+            # Sub-ports' VLAN devices first: the plan below plugs them like taps.
+            trunk_actions = trunking.plan_vlans(trunking.wanted(desired), have.links)
+            self._apply(trunk_actions, result)
+            if trunk_actions:
+                have = self.kernel.snapshot()
+        self._apply(planning.plan(want, have), result)
+        links = self.kernel.links() if result.actions else have.links
+        result.reports = planning.device_reports(desired, want, links)
+        result.devices = sum(
+            1 for tap in want.taps.values()
+            if tap.bridge and links.get(tap.name) and links[tap.name].master == tap.bridge)
+        self._report(result.reports)
+        return result
+
+    def _apply(self, actions: list[Action], result: Result) -> None:
+        for action in actions:
             try:
                 getattr(self.kernel, action.op)(action.name, **action.kwargs())
             except Exception as error:  # noqa: BLE001 - one bad device must not stop the rest
@@ -68,13 +85,6 @@ class Reconciler:
                 continue
             LOG.info("%s", action)
             result.actions.append(action)
-        links = self.kernel.links() if result.actions else have.links
-        result.reports = planning.device_reports(desired, want, links)
-        result.devices = sum(
-            1 for tap in want.taps.values()
-            if tap.bridge and links.get(tap.name) and links[tap.name].master == tap.bridge)
-        self._report(result.reports)
-        return result
 
     def _report(self, reports: Reports) -> None:
         if reports.up and self.device_details is not None:

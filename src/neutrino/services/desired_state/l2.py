@@ -31,6 +31,7 @@ from neutrino.services.desired_state.common import (
     tunnel_ips,
 )
 from neutrino.services.desired_state.qos import add_qos_rules
+from neutrino.services.desired_state.trunk import add_trunks
 
 P = models.Port
 PB = models.PortBinding
@@ -81,6 +82,7 @@ def build(session: Session, host: str) -> L2State:
             "security_groups": sorted(groups_of.get(r.id, [])),
         })
     add_qos_rules(session, ports)  # QoS (issue 14)
+    add_trunks(session, ports)  # trunks (issue 14)
     network_ids = sorted(bound_segment)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     groups, remote_groups, address_groups = _security(session, group_ids)
