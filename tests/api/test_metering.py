@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+from openstack import exceptions as sdk_exc
+
 from server import Api, assert_error
 
 LABELS = "metering/metering-labels"
@@ -172,3 +175,42 @@ def test_bulk_create_is_all_or_nothing(own_project_admin: Api) -> None:
                  "MeteringLabelRuleOverlaps")
     assert api.get(f"{RULES}?metering_label_id={label['id']}").json()[
         "metering_label_rules"] == []
+
+
+# -- openstacksdk ----------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_openstacksdk_metering_label_and_rule(conn) -> None:  # noqa: ANN001 - sdk
+    label = conn.network.create_metering_label(name="sdk-meter", description="d",
+                                               is_shared=True)
+    try:
+        assert label.id and label.name == "sdk-meter" and label.is_shared is True
+        rule = conn.network.create_metering_label_rule(
+            metering_label_id=label.id, direction="egress",
+            source_ip_prefix="10.0.0.0/24", destination_ip_prefix="0.0.0.0/0")
+        assert rule.direction == "egress" and rule.is_excluded is False
+        assert rule.source_ip_prefix == "10.0.0.0/24"
+        assert rule.destination_ip_prefix == "0.0.0.0/0"
+        fetched = conn.network.get_metering_label_rule(rule.id)
+        assert fetched.metering_label_id == label.id
+        rules = list(conn.network.metering_label_rules(metering_label_id=label.id))
+        assert [r.id for r in rules] == [rule.id]
+        assert label.id in {m.id for m in conn.network.metering_labels()}
+        with pytest.raises(sdk_exc.ConflictException):
+            conn.network.create_metering_label_rule(
+                metering_label_id=label.id, direction="ingress",
+                remote_ip_prefix="10.1.0.0/16")
+            conn.network.create_metering_label_rule(
+                metering_label_id=label.id, direction="ingress",
+                remote_ip_prefix="10.1.2.0/24")
+        with pytest.raises(sdk_exc.BadRequestException):
+            conn.network.create_metering_label_rule(
+                metering_label_id=label.id, direction="ingress",
+                remote_ip_prefix="10.2.0.0/16", source_ip_prefix="10.3.0.0/16")
+        conn.network.delete_metering_label_rule(rule)
+        with pytest.raises(sdk_exc.NotFoundException):
+            conn.network.get_metering_label_rule(rule.id)
+    finally:
+        conn.network.delete_metering_label(label, ignore_missing=True)
+    with pytest.raises(sdk_exc.NotFoundException):
+        conn.network.get_metering_label(label.id)

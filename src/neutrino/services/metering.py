@@ -187,8 +187,10 @@ def _check_overlaps(session: Session, data: dict) -> None:
 
 
 class MeteringAgentNotifier:
-    """Label and rule changes -> one ``metering_agent`` fanout (any method makes a
-    metering agent resync); sent through the process's notifier after commit."""
+    """Label and rule changes, and routers created, updated (gateway, scheduling)
+    or deleted -> one ``metering_agent`` fanout each (any method makes a metering
+    agent resync); sent through the process's notifier after commit. Upstream's
+    method names, for operators reading the queues."""
 
     def __init__(self, cast: Callable[[str], None]) -> None:
         self.cast = cast
@@ -197,8 +199,14 @@ class MeteringAgentNotifier:
         for resource in RESOURCES:
             for event in (events.AFTER_CREATE, events.AFTER_DELETE):
                 registry.subscribe(self._changed, resource, event)
+        for event in (events.AFTER_CREATE, events.AFTER_UPDATE, events.AFTER_DELETE):
+            registry.subscribe(self._router_changed, "router", event)
 
     def _changed(self, resource: str, event: str, payload: events.Payload) -> None:
-        # Upstream's method names, for operators reading the queues.
         action = "add" if event == events.AFTER_CREATE else "remove"
         self.cast(f"{action}_{resource}")
+
+    def _router_changed(self, resource: str, event: str, payload: events.Payload
+                        ) -> None:
+        self.cast("router_deleted" if event == events.AFTER_DELETE
+                  else "routers_updated")
