@@ -80,11 +80,12 @@ def agent_state(host: str, conf: cfg.ConfigOpts, tables: int, start_flag: bool
 def notifier(conf: cfg.ConfigOpts, host: str) -> oslo_messaging.Notifier:
     """The l3.meter publisher (see the module's docstring for the driver)."""
     transport = oslo_messaging.get_notification_transport(conf)
-    driver = list(conf.oslo_messaging_notifications.driver or [])
-    if not driver:
-        driver = ["log" if rpc_transport.is_in_process(conf) else "messagingv2"]
-    return oslo_messaging.Notifier(transport, publisher_id=f"{metering.PUBLISHER}.{host}",
-                                   driver=driver)
+    publisher_id = f"{metering.PUBLISHER}.{host}"
+    if conf.oslo_messaging_notifications.driver:
+        # The configured drivers (and topics), read by oslo.messaging itself.
+        return oslo_messaging.Notifier(transport, publisher_id=publisher_id)
+    driver = "log" if rpc_transport.is_in_process(conf) else "messagingv2"
+    return oslo_messaging.Notifier(transport, publisher_id=publisher_id, driver=driver)
 
 
 def tenants(state: MeteringState) -> dict[str, str | None]:
