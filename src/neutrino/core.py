@@ -22,6 +22,7 @@ from oslo_config import cfg
 from neutrino import conf as conf_mod
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
+from neutrino.contract.metering import METERING_AGENT
 from neutrino.db import bounds, models
 from neutrino.db.engine import Database
 from neutrino.events import Registry
@@ -52,6 +53,11 @@ from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.ip_availability import IpAvailabilityService
 from neutrino.services.l3_notifier import L3AgentNotifier
 from neutrino.services.l3_scheduler import L3Scheduler, subscribe_agents
+from neutrino.services.metering import (
+    MeteringAgentNotifier,
+    MeteringLabelRuleService,
+    MeteringLabelService,
+)
 from neutrino.services.network_az import NetworkAvailabilityZones
 from neutrino.services.network_segment_ranges import (
     NetworkSegmentRangeService,
@@ -147,6 +153,9 @@ class Core:
     port_bindings: PortBindingsExtended
     # Trunks (issue 14): /v2.0/trunks, its sub-port actions, trunk_details on ports.
     trunks: TrunkService
+    # Metering (issue 14): labels and rules (no update: api/metering.py routes them).
+    metering_labels: MeteringLabelService
+    metering_label_rules: MeteringLabelRuleService
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -193,6 +202,13 @@ def _qos_networks_updated(notifier: Notifier, db: Database) -> QosAgentNotifier:
                  {"network": {"id": i, "revision_number": None}})
             for i in network_ids()])
     return QosAgentNotifier(db, cast)
+
+
+def _metering_agents_notified(notifier: Notifier) -> MeteringAgentNotifier:
+    """Label and rule changes go to the metering agents' fanout (upstream's topic)."""
+    def cast(method: str) -> None:
+        notifier.enqueue(Cast(METERING_AGENT, method, {}))
+    return MeteringAgentNotifier(cast)
 
 
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
@@ -262,6 +278,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     flavors = FlavorService(deps, service_providers)
     flavors.subscribe(registry)
     service_profiles = ServiceProfileService(deps, service_providers)
+    _metering_agents_notified(notifier).subscribe(registry)
 
     security_groups = SecurityGroupService(deps)
     security_group_rules = SecurityGroupRuleService(deps)
@@ -299,7 +316,10 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         service_providers=service_providers, flavors=flavors,
         service_profiles=service_profiles,
         port_bindings=PortBindingsExtended(deps, mechanisms, ports),
-        trunks=trunks, services=services, tags=tags)
+        trunks=trunks,
+        metering_labels=MeteringLabelService(deps),
+        metering_label_rules=MeteringLabelRuleService(deps),
+        services=services, tags=tags)
 
 
 class ServerRuntime:

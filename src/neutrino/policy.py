@@ -262,6 +262,10 @@ RESOURCE_RULES = [
     *[(f"{action}_port_binding", "rule:admin_only or rule:context_is_advsvc")
       for action in ("create", "get", "update", "delete")],
     ("activate", "rule:admin_only or rule:context_is_advsvc"),
+    # Metering (issue 14): labels and their rules are an administrator's (upstream's
+    # defaults, reads included).
+    *[(f"{action}_{resource}", ADMIN_ONLY) for action in ("create", "get", "delete")
+      for resource in ("metering_label", "metering_label_rule")],
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

@@ -1,5 +1,5 @@
 """The all-in-one: ``neutrino-server`` as root on the embedded default (SQLite,
-in-process bus) runs this host's Linux bridge, DHCP, metadata and L3 agents itself,
+in-process bus) runs this host's Linux bridge, DHCP, metadata, L3 and metering agents,
 registered under the machine's name; ports bound here and plugged with
 ``neutrino-vif`` go ACTIVE, ping and read their own metadata; SIGTERM stops it
 cleanly, the dataplane stays, and the next start reconciles it.
@@ -36,7 +36,8 @@ from neutrino.agent.metadata.proxies import MetadataProxies
 from server import BIN, Api, free_port
 
 HOST = socket.gethostname()
-ALL_AGENTS = {"Linux bridge agent", "DHCP agent", "Metadata agent", "L3 agent"}
+ALL_AGENTS = {"Linux bridge agent", "DHCP agent", "Metadata agent", "L3 agent",
+              "Metering agent"}
 
 
 class AllInOne:
@@ -139,8 +140,8 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         aio.start()
         api = Api(aio.url)
         log = aio.log.read_text()
-        assert f"starting this host's agents (Linux bridge, DHCP, metadata, L3) in the " \
-               f"API worker as host {HOST}" in log, log
+        assert f"starting this host's agents (Linux bridge, DHCP, metadata, L3, metering) " \
+               f"in the API worker as host {HOST}" in log, log
 
         def agents() -> dict[str, dict]:
             found = api.get("agents", params={"host": HOST}).json()["agents"]
@@ -198,7 +199,7 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
         assert "embedded agents stopped (Linux bridge agent, Metadata agent, DHCP " \
-               "agent, L3 agent)" in log
+               "agent, L3 agent, Metering agent)" in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 

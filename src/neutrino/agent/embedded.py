@@ -1,9 +1,9 @@
 """The all-in-one: this host's agents inside the API worker process.
 
 ``neutrino-server`` with ``[DEFAULT] embedded_agents`` on runs the Linux bridge agent,
-the DHCP agent, the metadata agent and the L3 agent of this host as threads of its
-(single) API worker process, after the fork, on the same transport as the worker's RPC
-servers: the in-process bus (``fake://``) reaches only its own transport object
+the DHCP agent, the metadata agent, the L3 agent and the metering agent of this host
+as threads of its (single) API worker process, after the fork, on the same transport
+as the worker's RPC servers: the in-process bus (``fake://``) reaches only its own transport object
 (DESIGN.md, "What a user gets").
 They register under ``[DEFAULT] host`` (the machine's name) like separate agents
 would, so ports bound to this host are realised with nothing else to start.
@@ -110,7 +110,8 @@ def _name(agent: _Agent) -> str:
     return {"LinuxBridgeAgent": "Linux bridge agent",
             "DhcpAgent": "DHCP agent",
             "MetadataAgent": "Metadata agent",
-            "L3Agent": "L3 agent"}.get(type(agent).__name__, type(agent).__name__)
+            "L3Agent": "L3 agent",
+            "MeteringAgent": "Metering agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
 def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[str],
@@ -144,6 +145,8 @@ class EmbeddedAgents:
         from neutrino.agent.linuxbridge import config as lb_config
         from neutrino.agent.metadata import agent as md_agent
         from neutrino.agent.metadata import config as md_config
+        from neutrino.agent.metering import agent as metering_agent
+        from neutrino.agent.metering import config as metering_config
 
         files = list(self.server_conf.config_file or [])
         dirs = list(self.server_conf.config_dir or [])
@@ -189,6 +192,16 @@ class EmbeddedAgents:
                 LOG.error("embedded L3 agent not started: %s", problem)
         else:
             self.agents.append(l3_agent.L3Agent(l3_conf, transport=transport))
+
+        # Metering (issue 14): counts the labels in the L3 agent's router namespaces.
+        metering_conf = _agent_conf(metering_config.register_opts, files, dirs)
+        problems = metering_agent.check_config(metering_conf)
+        if problems:
+            for problem in problems:
+                LOG.error("embedded metering agent not started: %s", problem)
+        else:
+            self.agents.append(metering_agent.MeteringAgent(metering_conf,
+                                                            transport=transport))
 
         for agent in self.agents:
             agent.start()

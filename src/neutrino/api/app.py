@@ -17,6 +17,7 @@ from neutrino.api import (
     l3_agent_scheduler,
     limits,
     member_actions,
+    metering,
     middleware,
     openapi,
     qos,
@@ -112,6 +113,7 @@ def create_app(core: Core) -> falcon.App:
     # QoS (issue 14): the policies are a collection above; their rules and the rule types.
     qos.add_routes(app, core, members[core.qos_policies.resource.url_path])
     extensions_a.add_routes(app, core)
+    metering.add_routes(app, core, conf)  # Metering (issue 14)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

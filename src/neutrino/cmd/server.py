@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     "transport_url = rabbit://...", conf.rpc_workers, conf.transport_url)
     agents = embedded.decide(conf)
     if agents.run:
-        LOG.info("starting this host's agents (Linux bridge, DHCP, metadata, L3) in the "
-                 "API worker as host %s (%s)", conf.host, agents.reason)
+        LOG.info("starting this host's agents (Linux bridge, DHCP, metadata, L3, metering) "
+                 "in the API worker as host %s (%s)", conf.host, agents.reason)
     else:
         LOG.info("serving the API alone, no agents for this host: %s", agents.reason)
     workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \

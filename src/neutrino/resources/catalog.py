@@ -27,6 +27,7 @@ from neutrino.resources import (
     floatingip,
     floatingip_pool,
     ip_availability,
+    metering,
     network,
     network_az,
     network_segment_range,
@@ -169,6 +170,8 @@ CATALOG: tuple[Feature, ...] = (
     service_type.FEATURE,
     flavors.FLAVORS,
     trunk.FEATURE,  # trunks (issue 14)
+    metering.METERING,  # Metering (issue 14)
+    metering.SOURCE_AND_DESTINATION,
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

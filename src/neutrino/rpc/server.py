@@ -20,6 +20,7 @@ from oslo_config import cfg
 
 from neutrino.contract import bus as transport
 from neutrino.contract import topics
+from neutrino.contract.metering import METERING_PLUGIN
 from neutrino.db.engine import Database
 from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.deps import ServerServices
@@ -27,6 +28,7 @@ from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
 from neutrino.rpc.l3_endpoints import L3Endpoint
 from neutrino.rpc.metadata_endpoints import MetadataEndpoint
+from neutrino.rpc.metering_endpoints import MeteringEndpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -118,6 +120,8 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database,
         endpoints[topics.PLUGIN].append(AgentEndpoint(core))
         endpoints[topics.PLUGIN].append(L3Endpoint(core))
         endpoints[topics.PLUGIN].append(MetadataEndpoint(core))
+        # Metering (issue 14): the metering agents' own topic, as upstream.
+        endpoints[METERING_PLUGIN] = [MeteringEndpoint(core)]
     return endpoints
 
 

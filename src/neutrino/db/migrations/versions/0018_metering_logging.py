@@ -7,6 +7,9 @@ Create Date: 2026-12-07 05:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -14,9 +17,34 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Schema slot reserved for its feature; filled in by that feature's change.
-    pass
+    op.create_table(
+        "meteringlabels",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("project_id", sa.String(255), nullable=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("description", sa.String(1024), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_meteringlabels"),
+    )
+    op.create_index("ix_meteringlabels_project_id", "meteringlabels", ["project_id"])
+    op.create_table(
+        "meteringlabelrules",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("metering_label_id", sa.String(36), nullable=False),
+        sa.Column("direction", sa.String(8), nullable=False),
+        sa.Column("excluded", sa.Boolean(), nullable=False),
+        sa.Column("remote_ip_prefix", sa.String(64), nullable=True),
+        sa.Column("source_ip_prefix", sa.String(64), nullable=True),
+        sa.Column("destination_ip_prefix", sa.String(64), nullable=True),
+        sa.ForeignKeyConstraint(["metering_label_id"], ["meteringlabels.id"],
+                                ondelete="CASCADE",
+                                name="fk_meteringlabelrules_metering_label_id_meteringlabels"),
+        sa.PrimaryKeyConstraint("id", name="pk_meteringlabelrules"),
+    )
+    op.create_index("ix_meteringlabelrules_metering_label_id", "meteringlabelrules",
+                    ["metering_label_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("meteringlabelrules")
+    op.drop_table("meteringlabels")

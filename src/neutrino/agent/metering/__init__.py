@@ -1,0 +1,1 @@
+"""The metering agent (issue 14): traffic counters per metering label."""
