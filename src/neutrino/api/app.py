@@ -18,6 +18,7 @@ from neutrino.api import (
     member_actions,
     middleware,
     qos,
+    status,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import (
@@ -118,6 +119,7 @@ def create_app(core: Core) -> falcon.App:
     app.add_route("/v2.0/quotas/{project_id}", QuotaProject(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/default", QuotaDefault(core.quotas, core.policy))
     app.add_route("/v2.0/quotas/{project_id}/details", QuotaDetails(core.quotas, core.policy))
+    status.add_routes(app, core)  # GET /v2.0/neutrino/status (neutrino status)
     return app
 
 
