@@ -32,9 +32,16 @@ def collect(client: Client) -> dict[str, Any]:
     except ApiError as error:
         # An older server, or no admin right: say so, still show what is visible.
         server = {"error": str(error)}
-    agents = client.list("agents")
-    return {"server": server, "agents": sorted(
-        agents, key=lambda a: (a.get("host") or "", a.get("agent_type") or ""))}
+    out: dict[str, Any] = {"server": server}
+    try:
+        agents = client.list("agents")
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        out["agents_error"], agents = str(error), []
+    out["agents"] = sorted(agents, key=lambda a: (a.get("host") or "",
+                                                  a.get("agent_type") or ""))
+    return out
 
 
 def _yes_no(value: Any) -> Text:
@@ -57,6 +64,8 @@ def render(out: Output, data: dict[str, Any]) -> None:
                     f"{bus['driver']} {' '.join(bus['hosts'])}".strip(),
                     _yes_no(bus["reachable"]) if not bus.get("error")
                     else Text(f"NO ({bus['error']})", style="bold red")]])
+    if data.get("agents_error"):
+        out.print(Text(f"agents unavailable: {data['agents_error']}", style="yellow"))
     rows = []
     for agent in data["agents"]:
         conf = agent.get("configurations") or {}
@@ -91,7 +100,8 @@ def run(args: argparse.Namespace, client: Client, out: Output) -> int:
     unreachable = any(data["server"].get(part, {}).get("reachable") is False
                       for part in ("database", "bus"))
     # Scripts: non-zero when something is down.
-    return 1 if (down or unreachable or "error" in data["server"]) else 0
+    failed = "error" in data["server"] or "agents_error" in data
+    return 1 if (down or unreachable or failed) else 0
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -132,7 +132,8 @@ def port_checks(role: str, port: dict[str, Any], world: World) -> list[Hop]:
                                        "down"))
     hops.extend(binding_checks(step, port, world))
     status = port.get("status")
-    if status != "ACTIVE":
+    # A port that cannot be wired is DOWN anyway: say why, not that.
+    if status != "ACTIVE" and not hops:
         hops.append(Hop(step, WARN, f"port status {status}: its host has not (yet) "
                                     "wired it up"))
     if not hops or all(h.verdict == OK for h in hops):
