@@ -53,12 +53,14 @@ def notifier(conf: cfg.ConfigOpts, driver: str | None, host: str) -> Any:
                        "hear the notifications; give the server's config file "
                        "(--config-file) or --transport-url")
     transport = oslo_messaging.get_notification_transport(conf)
-    out = oslo_messaging.Notifier(transport, publisher_id=f"network.{host}",
-                                  driver=driver)
-    if not out.is_enabled():
+    # Registered by get_notification_transport. (Notifier.is_enabled() says yes to no
+    # driver at all, so the names are looked at here.)
+    names = [driver] if driver else list(conf.oslo_messaging_notifications.driver)
+    if not [name for name in names if name != "noop"]:
+        transport.cleanup()
         raise ApiError("notifications are off ([oslo_messaging_notifications] driver is "
                        "unset or noop): set it, or pass --driver messagingv2")
-    return out
+    return oslo_messaging.Notifier(transport, publisher_id=f"network.{host}", driver=driver)
 
 
 def run(args: argparse.Namespace, client: Client, out: Output) -> int:
