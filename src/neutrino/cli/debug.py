@@ -97,11 +97,12 @@ def create(args: argparse.Namespace, client: Client, out: Output) -> int:
     try:
         addresses, gateway = addressing(client, port)
         vif_mod.plug(vif_mod.Vif(port_id=port["id"], mac=port["mac_address"],
-                                 namespace=namespace(port["id"]), addresses=addresses,
+                                 namespace=namespace(port["id"]),
+                                 host_namespace=args.host_netns, addresses=addresses,
                                  gateway=gateway, mtu=network.get("mtu")))
     except Exception:
         # A probe half made is worse than none: the port goes with the namespace.
-        vif_mod.unplug(port["id"], namespace(port["id"]))
+        vif_mod.unplug(port["id"], namespace(port["id"]), args.host_netns)
         client.request("DELETE", f"/v2.0/ports/{port['id']}")
         raise
     info = {"id": port["id"], "network_id": network["id"], "namespace":
@@ -137,13 +138,13 @@ def list_probes(args: argparse.Namespace, client: Client, out: Output) -> int:
 def delete(args: argparse.Namespace, client: Client, out: Output) -> int:
     _need_root()
     port = _probe(client, args.probe)
-    _remove(client, port)
+    _remove(client, port, args.host_netns)
     out.note(f"probe {port['id']} deleted")
     return 0
 
 
-def _remove(client: Client, port: dict[str, Any]) -> None:
-    vif_mod.unplug(port["id"], namespace(port["id"]))
+def _remove(client: Client, port: dict[str, Any], host_netns: str | None) -> None:
+    vif_mod.unplug(port["id"], namespace(port["id"]), host_netns)
     try:
         client.request("DELETE", f"/v2.0/ports/{port['id']}")
     except ApiError as error:
@@ -157,7 +158,7 @@ def clear(args: argparse.Namespace, client: Client, out: Output) -> int:
                                           "binding:host_id": args.host})
     with out.progress("deleting probes", len(probes)) as advance:
         for port in probes:
-            _remove(client, port)
+            _remove(client, port, args.host_netns)
             advance()
     out.note(f"{len(probes)} probe(s) deleted")
     return 0
@@ -229,6 +230,9 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     host = argparse.ArgumentParser(add_help=False)
     host.add_argument("--host", default=socket.gethostname(),
                       help="binding:host_id of probes (default: this machine's name)")
+    host.add_argument("--host-netns", default=None,
+                      help="the namespace the probes' taps go in (default: this one; "
+                           "another to play a host in a namespace, as neutrino-vif)")
     new = actions.add_parser("probe-create", parents=[common, host],
                              help="create a probe on a network and plug it here (root)")
     new.add_argument("network", help="network id or name")
