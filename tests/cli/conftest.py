@@ -1,22 +1,29 @@
 """The `neutrino` CLI's tests: run in this process (``neutrino.cli.main.main``)
-against the session's real server, noauth."""
+against the session's real server, noauth; the dataplane ones (probes, trace --live)
+against a server of their own on RabbitMQ with agents in host namespaces."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from oslo_config import cfg
 from sqlalchemy import update
 
+from backends import unavailable
+from dataplane.topology import Topology
+from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.cli import main as cli_main
 from neutrino.contract import topics
 from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.rpc.endpoints import AgentStateEndpoint
+from rpc_helpers import RABBIT, server_on_rabbit, unique
 from server import ServerProcess
 
 Cli = Callable[..., tuple[int, Any, str]]
@@ -63,3 +70,42 @@ def make_dead(db: Database, host: str) -> None:
 
 def new_host() -> str:
     return f"cli-host-{uuid.uuid4().hex[:8]}"
+
+
+# -- the dataplane tests' own server (root; RabbitMQ) ----------------------------------
+
+@pytest.fixture(scope="module")
+def rabbit_server(rabbit: str, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[ServerProcess]:
+    """A server on RabbitMQ (agents run here reach it over the broker), sqlite, one per
+    module; needs root for what the module does with namespaces."""
+    if os.geteuid() != 0:
+        unavailable("these tests need root (network namespaces, links)")
+    with server_on_rabbit(rabbit, "sqlite", tmp_path_factory.mktemp("cli-dp"),
+                          unique("cli-dp")) as proc:
+        yield proc
+
+
+@pytest.fixture
+def topo(rabbit_server: ServerProcess) -> Iterator[Topology]:
+    topology = Topology()
+    try:
+        yield topology
+    finally:
+        topology.cleanup()
+
+
+def agent_conf(host: str, local_ip: str = "198.51.100.1") -> cfg.ConfigOpts:
+    """A Linux bridge agent's options; no periodic resync within a test (what a test
+    changes behind the agent's back stays changed)."""
+    conf = cfg.ConfigOpts()
+    lb_config.register_opts(conf)
+    conf(args=[])
+    conf.set_override("transport_url", RABBIT)
+    conf.set_override("host", host)
+    conf.set_override("rpc_response_timeout", 20)
+    conf.set_override("local_ip", local_ip, group="vxlan")
+    conf.set_override("polling_interval", 0.2, group="AGENT")
+    conf.set_override("report_interval", 2, group="AGENT")
+    conf.set_override("resync_interval", 3600, group="AGENT")
+    return conf

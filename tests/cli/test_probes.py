@@ -9,61 +9,25 @@ qprobe-<port id>) and removed at the end, whatever happened."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from oslo_config import cfg
 
 from dataplane.topology import Topology, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.agent import LinuxBridgeAgent
 from neutrino.cli import debug
 from neutrino.cli import main as cli_main
 from neutrino.contract import bus as transport
-from rpc_helpers import RABBIT, server_on_rabbit, unique
 from server import Api, ServerProcess
 
-
-@pytest.fixture(scope="module")
-def server(rabbit: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[ServerProcess]:
-    import os
-
-    from backends import unavailable
-    if os.geteuid() != 0:
-        unavailable("probe tests need root (network namespaces, links)")
-    with server_on_rabbit(rabbit, "sqlite", tmp_path_factory.mktemp("probes"),
-                          unique("probes")) as proc:
-        yield proc
+from .conftest import agent_conf
 
 
-@pytest.fixture
-def topo(server: ServerProcess) -> Iterator[Topology]:
-    topology = Topology()
-    try:
-        yield topology
-    finally:
-        topology.cleanup()
-
-
-def agent_conf(host: str) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    lb_config.register_opts(conf)
-    conf(args=[])
-    conf.set_override("transport_url", RABBIT)
-    conf.set_override("host", host)
-    conf.set_override("rpc_response_timeout", 20)
-    conf.set_override("local_ip", "198.51.100.1", group="vxlan")
-    conf.set_override("polling_interval", 0.2, group="AGENT")
-    conf.set_override("report_interval", 2, group="AGENT")
-    return conf
-
-
-def test_probe_create_exec_ping_delete(server: ServerProcess, topo: Topology,
+def test_probe_create_exec_ping_delete(rabbit_server: ServerProcess, topo: Topology,
                                        capsys: pytest.CaptureFixture[str]) -> None:
+    server = rabbit_server
     api = Api(server.url)
     (host_ns,) = topo.hosts("198.51.100.1")
     host = f"{topo.prefix}compute"
@@ -133,8 +97,9 @@ def test_probe_create_exec_ping_delete(server: ServerProcess, topo: Topology,
 
 
 def test_probe_commands_need_root_or_an_existing_probe(
-        server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
-    status = cli_main.main(["--noauth", "--endpoint", server.url, "debug", "probe-exec",
+        rabbit_server: ServerProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    status = cli_main.main(["--noauth", "--endpoint", rabbit_server.url, "debug",
+                            "probe-exec",
                             "6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50", "true"])
     assert status == 2
     assert "no probe 6f5b0d8e-2a4b-4c1e-9d7a-0b1c2d3e4f50" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 from typing import Any
 
 from rich.text import Text
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace, client: Client, out: Output) -> int:
     live_hops = None
     if args.live:
         from neutrino.cli import live
-        live_hops = live.check(src, dst, flow, world)
+        live_hops = live.check(src, dst, result, world, args.host, args.host_netns)
     if out.json:
         out.document({"source": _end(src), "destination": _end(dst),
                       "flow": flow.__dict__, **result.to_dict(),
@@ -154,4 +155,10 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     cmd.add_argument("--live", action="store_true",
                      help="also check this host's realised state (root): bridges, "
                           "firewall chains and sets, NAT, and where they differ")
+    cmd.add_argument("--host", default=socket.gethostname(),
+                     help="--live: the ports bound to this host are checked (default: "
+                          "this machine's name)")
+    cmd.add_argument("--host-netns", default=None,
+                     help="--live: read the host's state in this namespace (a host "
+                          "played by a namespace, as neutrino-vif --host-netns)")
     cmd.set_defaults(func=run)

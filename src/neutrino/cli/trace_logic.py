@@ -81,6 +81,7 @@ class Hop:
     step: str
     verdict: str
     detail: str
+    rule_id: str | None = None    # the security group rule that allows, if one does
 
 
 @dataclass
@@ -361,7 +362,7 @@ def security_check(direction: str, port: dict[str, Any], remote: str,
                            f"rule {rule['id']} of group {_name(group)} allows "
                            f"{describe_rule(rule)}"
                            + ("; the group is stateless: the reply needs a rule too"
-                              if stateless else ""))
+                              if stateless else ""), rule["id"])
     names = ", ".join(_name(g) for g in groups if g is not None)
     way = "to" if direction == "egress" else "from"
     return Hop(step, BLOCKED, f"no rule allows {direction} {flow.describe()} {way} "
