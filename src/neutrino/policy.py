@@ -270,6 +270,8 @@ RESOURCE_RULES = [
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),
     ("delete_quota", ADMIN_ONLY),
+    # GET /v2.0/neutrino/status: the server's health (neutrino status)
+    ("get_neutrino_status", ADMIN_ONLY),
 ]
 
 

@@ -35,6 +35,12 @@ LAYERS: tuple[frozenset[str], ...] = (
 # What `neutrino.agent.*` may import besides `neutrino.agent.*` itself.
 AGENT_ALLOWED = frozenset({"contract", "exceptions", "log"})
 
+# What the `neutrino` CLI (neutrino.cli) may not import: it is a client of the API and
+# talks to the server over HTTP only (it may use the agents' code: probes plug as
+# neutrino-vif does, trace --live reads the host as the agents render it).
+CLI_FORBIDDEN = frozenset({"api", "core", "conf", "rpc", "services", "ml2", "ipam", "db",
+                           "resources", "cmd"})
+
 # Imports excused from the rules, with the reason (importer prefix, imported prefix).
 PENDING: dict[tuple[str, str], str] = {}
 
@@ -170,6 +176,11 @@ def test_no_cycles_between_packages(imports: dict[str, set[str]]) -> None:
 
 def test_agents_import_only_agents_and_the_contract(imports: dict[str, set[str]]) -> None:
     assert agent_violations(imports, AGENT_ALLOWED, {}) == []
+
+
+def test_cli_talks_to_the_server_over_http_only(imports: dict[str, set[str]]) -> None:
+    assert [f"{a} -> {b}" for a, b in edges(imports, {})
+            if unit(a) == "cli" and unit(b) in CLI_FORBIDDEN] == []
 
 
 def test_every_pending_exception_is_still_needed(imports: dict[str, set[str]]) -> None:

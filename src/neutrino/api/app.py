@@ -21,6 +21,7 @@ from neutrino.api import (
     middleware,
     openapi,
     qos,
+    status,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import (
@@ -131,6 +132,7 @@ def create_app(core: Core) -> falcon.App:
         openapi.Served(core.ip_availability.resource, openapi.READ_ONLY),
         openapi.Served(core.floatingip_pools.resource, ("list",),
                        path="floatingip-pools")]))
+    status.add_routes(app, core)  # GET /v2.0/neutrino/status (neutrino status)
     return app
 
 
