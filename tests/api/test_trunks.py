@@ -101,6 +101,10 @@ def test_lifecycle(own_project_admin: Api, nets: tuple[dict, dict, dict]) -> Non
         {"segmentation_id": 102, "segmentation_type": "vlan", "port_id": sub2["id"],
          "mac_address": sub2["mac_address"]}]}
     assert "trunk_details" not in api.get(f"ports/{sub1['id']}").json()["port"]
+    # each action with its own method only
+    assert api.put(path + "/get_subports", {}).status_code == 405
+    assert api.get(path + "/add_subports").status_code == 405
+    assert api.get(f"trunks/{UNKNOWN}/get_subports").status_code == 404
     response = api.put(path + "/remove_subports", {"sub_ports": [{"port_id": sub1["id"]}]})
     assert response.status_code == 200, response.text
     assert [s["port_id"] for s in response.json()["trunk"]["sub_ports"]] == [sub2["id"]]
