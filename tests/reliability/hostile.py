@@ -84,6 +84,8 @@ class Sweep:
             Operation(method.upper(), path, spec, item.get("parameters", []))
             for path, item in self.doc["paths"].items()
             for method, spec in item.items() if method != "parameters"]
+        self.operations.extend(quota_operations())
+        self.ids.setdefault("/v2.0/quotas", []).extend(["sweep-project", "fake_project_id"])
 
     # -- values from schemas ----------------------------------------------------------
 
@@ -272,6 +274,23 @@ class Sweep:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     self.ids.setdefault(path, []).append(item["id"])
                     self.samples.setdefault(path, []).append(item)
+
+
+QUOTAS = ["network", "subnet", "subnetpool", "port", "router", "floatingip",
+          "security_group", "security_group_rule", "rbac_policy"]
+
+
+def quota_operations() -> list[Operation]:
+    """/v2.0/quotas/{project}: not a collection of the document, a path of its own
+    where the project id comes from the URL."""
+    limits = {"type": "object", "properties": {
+        name: {"type": "integer", "minimum": -1, "maximum": INT32_MAX} for name in QUOTAS}}
+    body = {"content": {"application/json": {"schema": {
+        "type": "object", "properties": {"quota": limits}}}}}
+    return [Operation("GET", "/v2.0/quotas/{id}", {}, []),
+            Operation("GET", "/v2.0/quotas/{id}/details", {}, []),
+            Operation("PUT", "/v2.0/quotas/{id}", {"requestBody": body}, []),
+            Operation("DELETE", "/v2.0/quotas/{id}", {}, [])]
 
 
 def _as_text(value: Any) -> str:

@@ -6,9 +6,9 @@ Runs on a server of its own per backend (it creates and deletes what it likes as
 admin, global things such as default security group rule templates included, which
 the session's shared server must not see). Hypothesis draws the requests with a
 fixed seed (derandomize): the same requests on every run, so a failure reproduces.
-NEUTRINO_SWEEP_EXAMPLES sets the number of requests per backend (default 700, about
-half a minute here); NEUTRINO_SWEEP_REPORT names a file the status histogram is
-appended to.
+NEUTRINO_SWEEP_EXAMPLES sets the number of requests per backend (default 300: with
+the server's start about half a minute per backend here); NEUTRINO_SWEEP_REPORT
+names a file the status histogram is appended to.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from server import ServerProcess
 
 pytestmark = pytest.mark.backends
 
-EXAMPLES = int(os.environ.get("NEUTRINO_SWEEP_EXAMPLES", "700"))
+EXAMPLES = int(os.environ.get("NEUTRINO_SWEEP_EXAMPLES", "300"))
 
 
 @pytest.fixture(scope="module")
