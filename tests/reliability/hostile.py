@@ -71,6 +71,9 @@ class Sweep:
     base_url: str
     doc: dict[str, Any]
     ids: dict[str, list[str]] = field(default_factory=dict)   # collection path -> ids
+    # Items as the server rendered them, by collection path: bodies start from one
+    # and change a few attributes (a mutation reaches deeper than random bodies).
+    samples: dict[str, list[dict]] = field(default_factory=dict)
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     client: httpx.Client = field(init=False)
@@ -81,6 +84,8 @@ class Sweep:
             Operation(method.upper(), path, spec, item.get("parameters", []))
             for path, item in self.doc["paths"].items()
             for method, spec in item.items() if method != "parameters"]
+        self.operations.extend(quota_operations())
+        self.ids.setdefault("/v2.0/quotas", []).extend(["sweep-project", "fake_project_id"])
 
     # -- values from schemas ----------------------------------------------------------
 
@@ -126,6 +131,12 @@ class Sweep:
             return pool[index % len(pool)] if pool else str(uuid.UUID(int=index))
         return st.integers(0, 2**32).map(pick)
 
+    def sample(self, collection: str) -> st.SearchStrategy[dict]:
+        def pick(index: int) -> dict:
+            pool = self.samples.get(collection, [])
+            return pool[index % len(pool)] if pool else {}
+        return st.integers(0, 2**32).map(pick)
+
     # -- requests ---------------------------------------------------------------------
 
     def request(self, data: st.DataObject, op: Operation) -> httpx.Response:
@@ -135,7 +146,8 @@ class Sweep:
         content = None
         body_schema = op.spec.get("requestBody")
         if body_schema is not None or data.draw(st.integers(0, 9)) == 0:
-            content, content_type = self.body(data, body_schema)
+            content, content_type = self.body(data, body_schema,
+                                              op.path.split("/{id}")[0])
             if content_type is not None:
                 headers["Content-Type"] = content_type.encode()
         url = path + ("?" + urlencode(query) if query else "")
@@ -143,6 +155,8 @@ class Sweep:
         self.record(op, url, response)
         if response.status_code == 201 and op.method == "POST":
             self.remember(op.path, response)
+        elif response.status_code == 204 and op.path.endswith("/{id}"):
+            self.forget(op.path.split("/{id}")[0], path.rsplit("/", 1)[1])
         return response
 
     def fill_path(self, data: st.DataObject, op: Operation) -> str:
@@ -184,7 +198,7 @@ class Sweep:
         # As bytes: httpx would refuse text beyond ASCII.
         return {k: v.encode("latin-1") for k, v in headers.items() if _header_safe(v)}
 
-    def body(self, data: st.DataObject, spec: dict[str, Any] | None
+    def body(self, data: st.DataObject, spec: dict[str, Any] | None, collection: str
              ) -> tuple[bytes | None, str | None]:
         content_type = data.draw(st.one_of(*[st.just("application/json")] * 6,
                                            st.sampled_from(CONTENT_TYPES)),
@@ -196,10 +210,11 @@ class Sweep:
             payload = data.draw(json_values())
         else:
             schema = spec["content"]["application/json"]["schema"]
-            payload = self.body_payload(data, schema)
+            payload = self.body_payload(data, schema, collection)
         return json.dumps(payload).encode(), content_type
 
-    def body_payload(self, data: st.DataObject, schema: dict[str, Any]) -> Any:
+    def body_payload(self, data: st.DataObject, schema: dict[str, Any],
+                     collection: str) -> Any:
         (name, item), = schema["properties"].items()
         shape = data.draw(st.integers(0, 19))
         if shape == 0:
@@ -207,9 +222,14 @@ class Sweep:
         properties = item.get("properties")
         if properties is None:  # a bare array or scalar body (tags)
             return {name: data.draw(self.value(item))}
-        chosen = data.draw(st.lists(st.sampled_from(sorted(properties)), max_size=6,
-                                    unique=True)) if properties else []
-        inner = {k: data.draw(self.value(properties[k]), label=k) for k in chosen}
+        writable = sorted(properties)
+        inner: dict[str, Any] = {}
+        if data.draw(st.booleans(), label="from an existing item"):
+            base = data.draw(self.sample(collection))
+            inner = {k: base[k] for k in writable if k in base}
+        chosen = data.draw(st.lists(st.sampled_from(writable), max_size=4,
+                                    unique=True)) if writable else []
+        inner.update({k: data.draw(self.value(properties[k]), label=k) for k in chosen})
         if shape == 1:
             inner[data.draw(st.text(max_size=12))] = data.draw(json_values())
         if shape == 2:  # bulk
@@ -236,6 +256,13 @@ class Sweep:
                 self.failures.append(f"{where} -> {status} not a Neutron error: "
                                      f"{response.text[:200]}")
 
+    def forget(self, collection: str, ident: str) -> None:
+        """A deleted item: member operations go on with the others."""
+        if ident in self.ids.get(collection, []):
+            self.ids[collection].remove(ident)
+        self.samples[collection] = [i for i in self.samples.get(collection, [])
+                                    if i.get("id") != ident]
+
     def remember(self, path: str, response: httpx.Response) -> None:
         try:
             body = response.json()
@@ -246,6 +273,24 @@ class Sweep:
             for item in items:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
                     self.ids.setdefault(path, []).append(item["id"])
+                    self.samples.setdefault(path, []).append(item)
+
+
+QUOTAS = ["network", "subnet", "subnetpool", "port", "router", "floatingip",
+          "security_group", "security_group_rule", "rbac_policy"]
+
+
+def quota_operations() -> list[Operation]:
+    """/v2.0/quotas/{project}: not a collection of the document, a path of its own
+    where the project id comes from the URL."""
+    limits = {"type": "object", "properties": {
+        name: {"type": "integer", "minimum": -1, "maximum": INT32_MAX} for name in QUOTAS}}
+    body = {"content": {"application/json": {"schema": {
+        "type": "object", "properties": {"quota": limits}}}}}
+    return [Operation("GET", "/v2.0/quotas/{id}", {}, []),
+            Operation("GET", "/v2.0/quotas/{id}/details", {}, []),
+            Operation("PUT", "/v2.0/quotas/{id}", {"requestBody": body}, []),
+            Operation("DELETE", "/v2.0/quotas/{id}", {}, [])]
 
 
 def _as_text(value: Any) -> str:
