@@ -133,6 +133,12 @@ class TcpProxy:
         with self._lock:
             self.mode = "refuse"
             if self._listener is not None:
+                # shutdown() first: a close() alone leaves the socket listening
+                # while the accept thread still sits in accept().
+                try:
+                    self._listener.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 self._listener.close()
                 self._listener = None
             conns, self._conns = self._conns, []

@@ -28,7 +28,7 @@ from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.services import prepare as bodies
 from server import Api, ServerProcess
 
-ROUNDS = 24
+ROUNDS = 16
 
 
 def _race(*calls: Callable[[], Any]) -> list[Any]:

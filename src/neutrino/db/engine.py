@@ -296,6 +296,12 @@ class Database:
             kwargs["isolation_level"] = "READ COMMITTED"
             kwargs["connect_args"] = {"charset": "utf8mb4",
                                       "connect_timeout": connect_timeout}
+            if self._watchdog is not None:
+                # PyMySQL's connect_timeout covers the TCP connect only; its read
+                # timeout also bounds the handshake (no statement may outlast the
+                # transaction's bound anyway).
+                bound = max(1, round(self._watchdog.bound))
+                kwargs["connect_args"].update(read_timeout=bound, write_timeout=bound)
         else:
             kwargs["connect_args"] = {"connect_timeout": max(2, connect_timeout)}
         engine = create_engine(url, **kwargs)
