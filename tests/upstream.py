@@ -11,6 +11,13 @@ from pathlib import Path
 REFERENCE = Path("/work/shared/reference/neutron-29")
 
 NOT_RECORDED = [
+    # Metering (issue 14), neutron-lib's api/definitions/metering*.py.
+    ("metering", "Neutron Metering", "Neutron Metering extension.",
+     "2013-06-12T10:00:00-00:00"),
+    ("metering_source_and_destination_fields",
+     "Neutron Metering with source and destination filtering",
+     "Neutron Metering extension that enables the use of source and destination IP "
+     "prefixes to create metering label rules.", "2020-08-21T08:12:00-00:00"),
     ("sort-key-validation", "Sort keys validation", "Provides validation on sort keys.",
      "2018-07-04T10:00:00-00:00"),
     ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation",

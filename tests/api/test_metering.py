@@ -119,6 +119,13 @@ def test_rule_validation_errors(own_project_admin: Api) -> None:
     assert_error(missing, 400, "HTTPBadRequest")
     assert_error(post(source_ip_prefix="10.0.0.0/24", metering_label_id="nope"), 400,
                  "HTTPBadRequest")
+    assert_error(post(source_ip_prefix=123), 400, "Invalid")
+    assert_error(post(source_ip_prefix="10.0.0.0/24", excluded="maybe"), 400,
+                 "InvalidInput")
+    assert_error(post(source_ip_prefix="10.0.0.0/24", direction=None), 400,
+                 "HTTPBadRequest")
+    assert api.get(f"{RULES}?excluded=maybe").status_code == 400
+    assert api.get(f"{LABELS}?shared=maybe").status_code == 400
     unknown = str(uuid.uuid4())
     assert_error(post(source_ip_prefix="10.0.0.0/24", metering_label_id=unknown), 404,
                  "MeteringLabelNotFound", f"Metering label {unknown} does not exist")

@@ -148,6 +148,16 @@ def test_traffic_through_the_router_is_metered_and_published(
                                              "agent_type": "Metering agent"}).json()
         assert [a["binary"] for a in agents["agents"]] == ["neutrino-metering-agent"]
 
+        # Restarted, the agent adopts the table: what was counted while it was down
+        # is in its first reports.
+        agent.stop()
+        before = consumer.totals()[out["id"]][0]
+        assert sum(ping_once(vm.namespace, INTERNET) for _ in range(PINGS)) == PINGS
+        agent = MeteringAgent(conf, transport=world.rpc, server=server.rpc_name,
+                              own_all_namespaces=False).start()
+        assert wait_for(lambda: consumer.totals()[out["id"]][0] >= before + PINGS,
+                        WITHIN), (before, consumer.totals())
+
         # A label deleted: its counter goes (the notification makes the agent
         # resync); all deleted: the router's table goes.
         assert admin.delete(f"{LABELS}/{out['id']}").status_code == 204
