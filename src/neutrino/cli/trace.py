@@ -44,7 +44,7 @@ def resolve(client: Client, given: str) -> logic.Endpoint:
 
 def _port_by_id_or_name(client: Client, given: str) -> dict[str, Any]:
     try:
-        return client.show("port", "ports", given)  # type: ignore[no-any-return]
+        return client.show("port", "ports", given)
     except ApiError as error:
         if error.status != 404:
             raise
@@ -90,7 +90,8 @@ def fetch_world(client: Client, ends: list[logic.Endpoint]) -> logic.World:
                          if r.get("remote_address_group_id")}
     address_groups = {a: client.show("address_group", "address-groups", a)
                       for a in sorted(address_group_ids)}
-    agents = [a for host in sorted({p.get("binding:host_id") for p in ports} - {None, ""})
+    hosts = sorted({str(p["binding:host_id"]) for p in ports if p.get("binding:host_id")})
+    agents = [a for host in hosts
               for a in client.list("agents", params={"host": host})]
     unique_fips = list({f["id"]: f for f in fips}.values())
     return logic.World(networks, subnets, routers, router_ports, unique_fips, groups,
