@@ -72,9 +72,9 @@ def fetch_world(client: Client, ends: list[logic.Endpoint]) -> logic.World:
     network_ids |= {f["floating_network_id"] for f in fips}
     subnets = {s["id"]: s for net in sorted(network_ids)
                for s in client.list("subnets", params={"network_id": net})}
-    router_ports = [p for net in sorted(network_ids)
-                    for p in client.list("ports", params={"network_id": net})
-                    if p.get("device_owner") in logic.ROUTER_OWNERS]
+    # Only routers' interfaces: an external network may hold thousands of ports.
+    router_ports = client.list("ports", params={"network_id": sorted(network_ids),
+                                                "device_owner": list(logic.ROUTER_OWNERS)})
     router_ids = {p["device_id"] for p in router_ports} | {
         f["router_id"] for f in fips if f.get("router_id")}
     routers = {r: client.show("router", "routers", r) for r in sorted(router_ids)}
