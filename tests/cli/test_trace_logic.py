@@ -378,3 +378,56 @@ def test_ipv6_icmp(cloud: Cloud) -> None:
     (None, 4, None), ("any", 4, None), ("nonsense", 4, -1)])
 def test_protocol_numbers(name: str | None, version: int, number: int | None) -> None:
     assert t.protocol_number(name, version) == number
+
+
+def test_to_a_port_on_the_external_network_through_the_gateway(cloud: Cloud) -> None:
+    ext = cloud.network("203.0.113.0/24", external=True)
+    inner = cloud.network("10.1.0.0/24")
+    cloud.router(inner, gateway=ext, gateway_ip="203.0.113.10")
+    a = cloud.port(inner, "10.1.0.5", cloud.group())
+    server = cloud.port(ext, "203.0.113.80", cloud.group(
+        rule("ingress", "tcp", 22, prefix="203.0.113.10/32")))
+    result = cloud.trace(a, server)
+    assert result.allowed, result.hops
+    assert "out through router" in " ".join(h.detail for h in result.hops)
+    # Back the other way, the fixed address is out of reach.
+    back = cloud.trace(server, a)
+    assert "only a floating IP reaches it" in blocked(back)[0]
+
+
+def test_from_outside_to_a_port_on_the_external_network(cloud: Cloud) -> None:
+    ext = cloud.network("203.0.113.0/24", external=True)
+    server = cloud.port(ext, "203.0.113.80", cloud.group(SSH))
+    outside = t.Endpoint("198.51.100.7", "198.51.100.7")
+    result = cloud.trace(outside, server)
+    assert result.allowed and "directly reachable" in _path(result)
+
+
+def test_floating_ip_on_a_router_that_is_down(cloud: Cloud) -> None:
+    ext = cloud.network("203.0.113.0/24", external=True)
+    inner = cloud.network("10.1.0.0/24")
+    router = cloud.router(inner, gateway=ext, admin_state_up=False)
+    b = cloud.port(inner, "10.1.0.5", cloud.group(SSH))
+    fip = cloud.floating_ip(b, router, ext, "203.0.113.50")
+    result = cloud.trace(t.Endpoint("198.51.100.7", "198.51.100.7"), fip)
+    assert not result.allowed
+    assert "administratively down" in blocked(result)[0]
+
+
+def test_neither_end_in_neutrino(cloud: Cloud) -> None:
+    outside = t.Endpoint("198.51.100.7", "198.51.100.7")
+    assert blocked(cloud.trace(outside, outside)) == ["neither end is a Neutrino port"]
+
+
+def test_to_the_result_dict(cloud: Cloud) -> None:
+    net = cloud.network("10.0.0.0/24")
+    web = cloud.group(SSH)
+    a, b = cloud.port(net, "10.0.0.5", web), cloud.port(net, "10.0.0.6", web)
+    doc = cloud.trace(a, b).to_dict()
+    assert doc["allowed"] is True
+    assert {h["rule_id"] for h in doc["hops"] if h["step"].startswith("ingress")} == \
+        {SSH["id"]}
+
+
+def _path(result: t.Trace) -> str:
+    return " ".join(h.detail for h in result.hops if h.step == "path")

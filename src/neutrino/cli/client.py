@@ -61,15 +61,16 @@ class Client:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params or None)
 
-    def show(self, resource: str, collection_path: str, id_: str) -> dict:
-        return self.request("GET", f"/v2.0/{collection_path}/{id_}")[resource]
+    def show(self, resource: str, collection_path: str, id_: str) -> dict[str, Any]:
+        item: dict[str, Any] = self.request("GET", f"/v2.0/{collection_path}/{id_}")[resource]
+        return item
 
     def list(self, collection: str, path: str | None = None,
-             params: dict[str, Any] | None = None) -> list[dict]:
+             params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return list(self.iterate(collection, path, params))
 
     def iterate(self, collection: str, path: str | None = None,
-                params: dict[str, Any] | None = None) -> Iterator[dict]:
+                params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every item of a collection, page by page (marker pagination)."""
         path = path or f"/v2.0/{collection.replace('_', '-')}"
         query = dict(params or {})
@@ -90,7 +91,7 @@ def _error_message(response: Any) -> str:
         body = response.json()
         return str(body["NeutronError"]["message"])
     except (ValueError, KeyError, TypeError):
-        return response.text[:500]
+        return str(response.text[:500])
 
 
 def add_arguments(parser: argparse.ArgumentParser, suppress: bool = False) -> None:

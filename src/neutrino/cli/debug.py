@@ -42,7 +42,7 @@ def _need_root() -> None:
 
 def _network(client: Client, given: str) -> dict[str, Any]:
     try:
-        return client.show("network", "networks", given)  # type: ignore[no-any-return]
+        return client.show("network", "networks", given)
     except ApiError as error:
         if error.status != 404:
             raise
@@ -69,7 +69,7 @@ def _probe(client: Client, given: str) -> dict[str, Any]:
     if port.get("device_owner") != DEVICE_OWNER:
         raise ApiError(f"port {port['id']} is no probe (device_owner "
                        f"{port.get('device_owner')!r})")
-    return port  # type: ignore[no-any-return]
+    return port
 
 
 def addressing(client: Client, port: dict[str, Any]) -> tuple[list[str], str | None]:

@@ -133,7 +133,7 @@ def _rule(groups: dict[str, dict[str, Any]], rule_id: str) -> dict[str, Any] | N
     for group in groups.values():
         for rule in group.get("security_group_rules") or []:
             if rule["id"] == rule_id:
-                return rule
+                return dict(rule)
     return None
 
 

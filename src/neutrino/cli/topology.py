@@ -13,6 +13,8 @@ from rich.tree import Tree
 from neutrino.cli.client import Client
 from neutrino.cli.output import Output
 
+Item = dict[str, Any]  # a resource as the API shows it
+
 COLLECTIONS = ("networks", "subnets", "ports", "routers", "floatingips")
 ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                  "network:ha_router_replicated_interface")
@@ -34,20 +36,20 @@ class Node:
 
 
 def _name(item: dict[str, Any]) -> str:
-    return item.get("name") or item["id"]
+    return str(item.get("name") or item["id"])
 
 
 def _ips(port: dict[str, Any]) -> str:
     return ", ".join(f["ip_address"] for f in port.get("fixed_ips") or []) or "no IP"
 
 
-def build(data: dict[str, list[dict[str, Any]]]) -> list[Node]:
+def build(data: dict[str, list[Item]]) -> list[Node]:
     """Networks first (subnets, then ports), then routers (gateway, interfaces,
     floating IPs)."""
-    subnets_by_net: dict[str, list[dict]] = {}
+    subnets_by_net: dict[str, list[Item]] = {}
     for subnet in data["subnets"]:
         subnets_by_net.setdefault(subnet["network_id"], []).append(subnet)
-    ports_by_net: dict[str, list[dict]] = {}
+    ports_by_net: dict[str, list[Item]] = {}
     for port in data["ports"]:
         ports_by_net.setdefault(port["network_id"], []).append(port)
     fips_by_port = {f["port_id"]: f for f in data["floatingips"] if f.get("port_id")}
@@ -69,8 +71,8 @@ def build(data: dict[str, list[dict[str, Any]]]) -> list[Node]:
     return nodes
 
 
-def _network(net: dict, subnets: list[dict], ports: list[dict],
-             fips_by_port: dict[str, dict]) -> Node:
+def _network(net: dict[str, Any], subnets: list[Item], ports: list[Item],
+             fips_by_port: dict[str, Item]) -> Node:
     flags = [flag for flag, on in (("external", net.get("router:external")),
                                    ("shared", net.get("shared"))) if on]
     kind = net.get("provider:network_type")
@@ -98,8 +100,8 @@ def _network(net: dict, subnets: list[dict], ports: list[dict],
     return node
 
 
-def _router(router: dict, ports: list[dict], networks: dict[str, dict],
-            subnets: dict[str, dict], fips: list[dict], by_id: dict[str, dict]) -> Node:
+def _router(router: Item, ports: list[Item], networks: dict[str, Item],
+            subnets: dict[str, Item], fips: list[Item], by_id: dict[str, Item]) -> Node:
     node = Node("router", router["id"], f"router {_name(router)}"
                 + ("" if router.get("admin_state_up", True) else " admin down"),
                 router.get("status"))
@@ -150,9 +152,9 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def fetch(client: Client, project: str | None, out: Output) -> dict[str, list[dict]]:
+def fetch(client: Client, project: str | None, out: Output) -> dict[str, list[Item]]:
     params = {"project_id": project} if project else None
-    data: dict[str, list[dict]] = {}
+    data: dict[str, list[Item]] = {}
     with out.progress("fetching", len(COLLECTIONS)) as advance:
         for collection in COLLECTIONS:
             data[collection] = client.list(collection, params=params)

@@ -44,7 +44,7 @@ def resolve(client: Client, given: str) -> logic.Endpoint:
 
 def _port_by_id_or_name(client: Client, given: str) -> dict[str, Any]:
     try:
-        return client.show("port", "ports", given)  # type: ignore[no-any-return]
+        return client.show("port", "ports", given)
     except ApiError as error:
         if error.status != 404:
             raise
@@ -72,9 +72,9 @@ def fetch_world(client: Client, ends: list[logic.Endpoint]) -> logic.World:
     network_ids |= {f["floating_network_id"] for f in fips}
     subnets = {s["id"]: s for net in sorted(network_ids)
                for s in client.list("subnets", params={"network_id": net})}
-    router_ports = [p for net in sorted(network_ids)
-                    for p in client.list("ports", params={"network_id": net})
-                    if p.get("device_owner") in logic.ROUTER_OWNERS]
+    # Only routers' interfaces: an external network may hold thousands of ports.
+    router_ports = client.list("ports", params={"network_id": sorted(network_ids),
+                                                "device_owner": list(logic.ROUTER_OWNERS)})
     router_ids = {p["device_id"] for p in router_ports} | {
         f["router_id"] for f in fips if f.get("router_id")}
     routers = {r: client.show("router", "routers", r) for r in sorted(router_ids)}
@@ -90,7 +90,8 @@ def fetch_world(client: Client, ends: list[logic.Endpoint]) -> logic.World:
                          if r.get("remote_address_group_id")}
     address_groups = {a: client.show("address_group", "address-groups", a)
                       for a in sorted(address_group_ids)}
-    agents = [a for host in sorted({p.get("binding:host_id") for p in ports} - {None, ""})
+    hosts = sorted({str(p["binding:host_id"]) for p in ports if p.get("binding:host_id")})
+    agents = [a for host in hosts
               for a in client.list("agents", params={"host": host})]
     unique_fips = list({f["id"]: f for f in fips}.values())
     return logic.World(networks, subnets, routers, router_ports, unique_fips, groups,

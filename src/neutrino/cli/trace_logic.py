@@ -191,6 +191,8 @@ def find_path(src: Endpoint, dst: Endpoint, world: World) -> _Path:
         return _routed(src, dst, s_subnet, d_subnet, router, world)
     if dst.port["network_id"] in _external_ids_of_routers(s_subnet, world):
         return _out_through_gateway(src, dst.address, world, dst_port=True)
+    if src.port["network_id"] in _external_ids_of_routers(d_subnet, world):
+        return _from_outside_to_fixed(src, dst, world)  # in from the gateway's side
     return _Path([Hop("path", BLOCKED,
                       f"no router connects subnet {_name(s_subnet)} {s_subnet['cidr']} "
                       f"(network {_net_name(s_subnet, world)}) and subnet "
