@@ -67,6 +67,7 @@ from neutrino.services.port_attributes import (
 )
 from neutrino.services.port_binding import PortBindings
 from neutrino.services.port_bindings_extended import PortBindingsExtended
+from neutrino.services.port_forwardings import PortForwardingService
 from neutrino.services.port_security import NetworkPortSecurity, PortPortSecurity
 from neutrino.services.port_security_groups import PortSecurityGroups
 from neutrino.services.ports import PortService
@@ -143,6 +144,8 @@ class Core:
     service_profiles: ServiceProfileService
     # binding-extended: /v2.0/ports/{id}/bindings.
     port_bindings: PortBindingsExtended
+    # Floating IP port forwardings (issue 14): /v2.0/floatingips/{id}/port_forwardings.
+    port_forwardings: PortForwardingService
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -240,6 +243,9 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     subscribe_agents(registry, db, l3_scheduler, l3_notifier.routers_updated)
     # Floating IPs left without a router go DOWN (no agent reports them any more).
     l3_agent_sync.subscribe(registry, db)
+    # Port forwardings: a deleted port takes its own, a port losing an address too.
+    port_forwardings = PortForwardingService(deps, floatingips)
+    port_forwardings.subscribe(registry)
 
     segments = SegmentService(deps, types)
     segments.subscribe(registry)
@@ -288,6 +294,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         service_providers=service_providers, flavors=flavors,
         service_profiles=service_profiles,
         port_bindings=PortBindingsExtended(deps, mechanisms, ports),
+        port_forwardings=port_forwardings,
         services=services, tags=tags)
 
 

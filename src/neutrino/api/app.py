@@ -17,6 +17,7 @@ from neutrino.api import (
     l3_agent_scheduler,
     member_actions,
     middleware,
+    port_forwardings,
     qos,
 )
 from neutrino.api.availability_zones import AvailabilityZones
@@ -107,6 +108,8 @@ def create_app(core: Core) -> falcon.App:
     auto_allocated_topology.add_routes(app, core)
     # QoS (issue 14): the policies are a collection above; their rules and the rule types.
     qos.add_routes(app, core, members[core.qos_policies.resource.url_path])
+    # Port forwardings (issue 14): a sub-resource of the floating IPs.
+    port_forwardings.add_routes(app, core, members[core.floatingips.resource.url_path])
     extensions_a.add_routes(app, core)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"

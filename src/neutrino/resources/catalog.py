@@ -33,6 +33,7 @@ from neutrino.resources import (
     port,
     port_attributes,
     port_binding,
+    port_forwarding,
     port_security,
     provider,
     qos,
@@ -166,6 +167,7 @@ CATALOG: tuple[Feature, ...] = (
     default_security_group_rule.DEFAULT_STATEFULNESS,
     service_type.FEATURE,
     flavors.FLAVORS,
+    port_forwarding.FEATURE,  # floating IP port forwarding (issue 14)
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,
