@@ -37,6 +37,20 @@ class RouterPort(TypedDict):
     fixed_ips: list[RouterFixedIp]
 
 
+class PortForwarding(TypedDict):
+    """One port forwarding of a floating IP (floating-ip-port-forwarding): its
+    (protocol, external ports) to (internal address, internal ports); a single
+    port is a range of one, an internal range of one takes every external port."""
+
+    id: str
+    protocol: str
+    external_port_start: int
+    external_port_end: int
+    internal_ip_address: str
+    internal_port_start: int
+    internal_port_end: int
+
+
 class FloatingIp(TypedDict):
     id: str
     floating_ip_address: str
@@ -44,6 +58,9 @@ class FloatingIp(TypedDict):
     port_id: str | None
     status: str
     revision_number: int
+    # A floating IP without a port may forward ports instead (absent from an older
+    # server: read with .get()).
+    port_forwardings: NotRequired[list[PortForwarding]]
 
 
 class Router(TypedDict):

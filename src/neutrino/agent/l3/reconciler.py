@@ -29,6 +29,7 @@ all-in-one beside them).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import subprocess
 from collections.abc import Callable
@@ -188,7 +189,7 @@ class Reconciler:
             done.append(actions.pop(0))
         # NAT before the addresses: a floating address that appears is translated
         # from its first packet on (the router never answers it itself).
-        cut = self._apply_nat(spec, result)
+        cut, forwards_gone = self._apply_nat(spec, result)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -209,6 +210,8 @@ class Reconciler:
         if cut:
             # After the new table is in: a packet meanwhile would have made them anew.
             result.conntrack_deleted += self._cut_connections(spec, cut)
+        if forwards_gone:
+            result.conntrack_deleted += self._cut_forwarded(spec, forwards_gone)
         if errors:
             raise RuntimeError(f"{len(errors)} change(s) failed, first: {errors[0]}")
         if self.settings.nat.enable_metadata_proxy:
@@ -238,24 +241,27 @@ class Reconciler:
         except OSError as error:  # neighbours learn the address later by ARP anyway
             LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
 
-    def _apply_nat(self, spec: RouterSpec, result: Result) -> dict[str, str]:
-        """Make the router's NAT table the wanted one; the floating IP mappings it
-        held that went (their tracked connections are to be cut)."""
+    def _apply_nat(self, spec: RouterSpec, result: Result
+                   ) -> tuple[dict[str, str], set[nat.Forwarded]]:
+        """Make the router's NAT table the wanted one; the floating IP mappings and
+        the port forwardings it held that went (their tracked connections are to be
+        cut)."""
         ns = spec.namespace
         listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
         have = nat.comment(listing)
         table = spec.nat
         if table is None:
             if have is None:
-                return {}
+                return {}, set()
             privileged.nft_apply(nat.delete_batch(), ns)
             result.actions.append(f"{spec.id}: delete NAT table")
         elif have != table.comment:
             privileged.nft_apply(nat.replace_batch(table), ns)
             result.actions.append(f"{spec.id}: write NAT table")
         else:
-            return {}
-        return nat.cut_mappings(nat.mappings(listing), table.mappings if table else {})
+            return {}, set()
+        return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
+                nat.forwarded(listing) - (table.forwarded if table else frozenset()))
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""
@@ -273,6 +279,23 @@ class Reconciler:
             LOG.info("router %s: deleted %d tracked connection(s) of floating IP(s) %s",
                      spec.id, len(gone), ", ".join(sorted(cut)))
         return len(gone)
+
+    def _cut_forwarded(self, spec: RouterSpec, gone: set[nat.Forwarded]) -> int:
+        """Delete the tracked connections of port forwardings that went."""
+        ns = spec.namespace
+        addresses = sorted({g.floating for g in gone}, key=ipaddress.ip_address)
+        try:
+            entries = conntrack.parse(privileged.conntrack_list(4, addresses, ns))
+            doomed = nat.forwardings_to_cut(entries, gone)
+            privileged.conntrack_delete(conntrack.delete_batch(doomed), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: could not delete the tracked connections of port "
+                        "forwardings on %s: %s", spec.id, ", ".join(addresses), error)
+            return 0
+        if doomed:
+            LOG.info("router %s: deleted %d tracked connection(s) of port forwardings "
+                     "on %s", spec.id, len(doomed), ", ".join(addresses))
+        return len(doomed)
 
     def _log_skipped(self, want: Layout) -> None:
         for router_id, why in want.skipped.items():
