@@ -30,7 +30,7 @@ from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
 from neutrino.rpc import server as rpc_server
 from neutrino.rpc.notifier import Cast, Notifier
-from neutrino.services import l3_agent_sync, l3_port_checks, rbac_policies
+from neutrino.services import l3_agent_sync, l3_port_checks, qos_l3, rbac_policies
 from neutrino.services.address_groups import AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -254,6 +254,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     dhcp_scheduler.subscribe(registry)
     qos_policies = QosPolicyService(deps, validate_use(qos_drivers))
     _qos_networks_updated(notifier, db).subscribe(registry)
+    # ... and the routers whose floating IPs or gateway use a policy that changed.
+    qos_l3.subscribe(registry, db, l3_notifier.routers_updated)
 
     # Flavors: a router created with a flavor_id is checked against them.
     service_providers = ServiceProviders(conf.service_providers.service_provider)

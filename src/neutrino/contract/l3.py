@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 from neutrino.contract.common import Route
+from neutrino.contract.qos import BandwidthLimitRule
 
 
 class RouterFixedIp(TypedDict):
@@ -61,6 +62,9 @@ class FloatingIp(TypedDict):
     # A floating IP without a port may forward ports instead (absent from an older
     # server: read with .get()).
     port_forwardings: NotRequired[list[PortForwarding]]
+    # qos-fip: the bandwidth limits of its QoS policy (egress: what leaves through
+    # the floating IP; ingress: what comes to it). Absent from an older server.
+    qos_rules: NotRequired[list[BandwidthLimitRule]]
 
 
 class Router(TypedDict):
@@ -72,6 +76,9 @@ class Router(TypedDict):
     interfaces: list[RouterPort]
     routes: list[Route]
     floating_ips: list[FloatingIp]
+    # qos-gateway-ip: the bandwidth limits of the gateway's QoS policy, on the
+    # gateway's own (SNAT) address. Absent from an older server.
+    gateway_qos_rules: NotRequired[list[BandwidthLimitRule]]
 
 
 class L3State(TypedDict):

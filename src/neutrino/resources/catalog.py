@@ -37,6 +37,7 @@ from neutrino.resources import (
     port_security,
     provider,
     qos,
+    qos_l3,
     rbac_policy,
     router,
     security_group,
@@ -168,6 +169,8 @@ CATALOG: tuple[Feature, ...] = (
     service_type.FEATURE,
     flavors.FLAVORS,
     port_forwarding.FEATURE,  # floating IP port forwarding (issue 14)
+    qos_l3.QOS_FIP,  # qos_policy_id on floating IPs (issue 14)
+    qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

@@ -33,7 +33,7 @@ from neutrino.resources.floatingip import (
 from neutrino.resources.port import UNSET
 from neutrino.resources.port_forwarding import FipInUseByPortForwarding
 from neutrino.resources.router import RouterNotFound
-from neutrino.services import common
+from neutrino.services import common, qos_l3
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
@@ -111,6 +111,7 @@ class FloatingIPService:
             session, select(FIPDNS.floatingip_id, FIPDNS.dns_name, FIPDNS.dns_domain),
             FIPDNS.floatingip_id, [r.id for r in rows])}
         forwardings = for_floatingips(session, [r.id for r in rows])
+        qos = qos_l3.fip_policies(session, [r.id for r in rows])
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -122,6 +123,7 @@ class FloatingIPService:
                         port_details=details.get(row.fixed_port_id))
             item["dns_name"], item["dns_domain"] = dns.get(row.id, ("", ""))
             item["port_forwardings"] = forwardings.get(row.id, [])
+            item["qos_policy_id"] = qos.get(row.id)
             out.append(item)
         return out
 
@@ -177,6 +179,8 @@ class FloatingIPService:
         session.flush()
         if data.get("tags"):
             common.set_tags(session, "floatingips", row.id, data["tags"])
+        if data.get("qos_policy_id"):
+            qos_l3.set_fip_policy(session, ctx, row.id, data["qos_policy_id"])
         if data.get("dns_name"):
             session.add(FIPDNS(floatingip_id=row.id, dns_name=data["dns_name"],
                                dns_domain=data["dns_domain"]))
@@ -226,6 +230,9 @@ class FloatingIPService:
             old_router.append(row.router_id)
             if "description" in data:
                 row.description = data["description"]
+            if "qos_policy_id" in data:
+                qos_l3.set_fip_policy(session, ctx, row.id, data["qos_policy_id"],
+                                      qos_l3.fip_policies(session, [row.id]).get(row.id))
             if data.get("port_id"):
                 _check_no_forwardings(session, row)
             if "port_id" in data:

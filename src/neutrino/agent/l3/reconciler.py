@@ -40,6 +40,7 @@ from neutrino.agent.common.privileged import Kernel, Link
 from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import nat
 from neutrino.agent.l3 import plan as planning
+from neutrino.agent.l3 import qos as l3qos
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
 from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
 from neutrino.contract.l3 import L3State
@@ -202,6 +203,11 @@ class Reconciler:
                     errors.append(f"{action}: {error}")
                     continue
                 done.append(action)
+            try:
+                self._apply_qos(spec, inner, result)
+            except Exception as error:  # noqa: BLE001 - routing matters more
+                LOG.error("router %s: bandwidth limits failed: %s", spec.id, error)
+                errors.append(f"qos: {error}")
         for action in done:
             LOG.info("router %s: %s", spec.id, action)
         result.actions += [f"{spec.id}: {a}" for a in done]
@@ -279,6 +285,34 @@ class Reconciler:
             LOG.info("router %s: deleted %d tracked connection(s) of floating IP(s) %s",
                      spec.id, len(gone), ", ".join(sorted(cut)))
         return len(gone)
+
+    def _apply_qos(self, spec: RouterSpec, inner: Kernel, result: Result) -> None:
+        """The router's floating IP and gateway bandwidth limits (qos.py): rebuilt
+        whole when the digest on its ifb differs, removed when none is wanted."""
+        ns = spec.namespace
+        want = l3qos.plan(spec.router)
+        links = inner.links()
+        ifbs = {name: inner.link_alias(name) for name in links
+                if name.startswith(l3qos.IFB_PREFIX)}
+        if l3qos.up_to_date(want, ifbs) and (want is None or l3qos.qdiscs_in_place(
+                want, privileged.tc_json(["qdisc", "show", "dev", want.device], ns))):
+            return
+        for device in sorted(n for n in links if n.startswith(nat.GATEWAY_PREFIX)):
+            for command in l3qos.teardown(device):
+                privileged.execute(["tc", *command], ns, check=False)
+        for ifb in sorted(ifbs):
+            inner.delete(ifb)
+        if want is None:
+            result.actions.append(f"{spec.id}: remove bandwidth limits")
+            return
+        privileged.ensure_ifb(want.ifb, ns)
+        for command in want.commands:
+            privileged.tc(list(command), ns)
+        # Last: a set-up that failed half way has no digest and is rebuilt next time.
+        inner.set_link_alias(want.ifb, want.alias)
+        result.actions.append(f"{spec.id}: write bandwidth limits")
+        LOG.info("router %s: bandwidth limits on %s", spec.id,
+                 ", ".join(a.address for a in l3qos.address_limits(spec.router)))
 
     def _cut_forwarded(self, spec: RouterSpec, gone: set[nat.Forwarded]) -> int:
         """Delete the tracked connections of port forwardings that went."""

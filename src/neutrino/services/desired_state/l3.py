@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +17,10 @@ from sqlalchemy.orm import Session
 from neutrino.contract import names, topics
 from neutrino.contract.common import Route
 from neutrino.contract.l3 import FloatingIp, L3State, PortForwarding, Router, RouterPort
+from neutrino.contract.qos import BandwidthLimitRule
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
+from neutrino.services import qos_l3
 from neutrino.services.routers import GW_OWNER
 
 A = models.Agent
@@ -53,12 +56,17 @@ def build(session: Session, host: str) -> L3State:
                       FIP.revision_number).order_by(FIP.floating_ip_address)
     fip_rows = rows_for_ids(session, fip_stmt, FIP.router_id, ids)
     forwardings = _port_forwardings(session, [row.id for row in fip_rows])
+    fip_qos = qos_l3.fip_policies(session, [row.id for row in fip_rows])
+    gateway_qos = qos_l3.gateway_policies(session, ids)
+    qos_rules = qos_l3.l3_rules(session, [*fip_qos.values(), *gateway_qos.values()])
     for row in fip_rows:
         fips[row.router_id].append({
             "id": row.id, "floating_ip_address": row.floating_ip_address,
             "fixed_ip_address": row.fixed_ip_address, "port_id": row.fixed_port_id,
             "status": row.status, "revision_number": row.revision_number,
-            "port_forwardings": forwardings.get(row.id, [])})
+            "port_forwardings": forwardings.get(row.id, []),
+            "qos_rules": cast(list[BandwidthLimitRule],
+                              qos_rules.get(fip_qos.get(row.id, ""), []))})
     out: list[Router] = []
     for router in routers:
         mine = ports.get(router.id, [])
@@ -68,7 +76,9 @@ def build(session: Session, host: str) -> L3State:
             "gateway": next((p for kind, p in mine if kind == GW_OWNER), None),
             "interfaces": [p for kind, p in mine if kind != GW_OWNER],
             "routes": routes.get(router.id, []),
-            "floating_ips": fips.get(router.id, [])})
+            "floating_ips": fips.get(router.id, []),
+            "gateway_qos_rules": cast(list[BandwidthLimitRule], qos_rules.get(
+                gateway_qos.get(router.id, ""), []))})
     return {"host": host, "agent_id": agent_id, "routers": out}
 
 
