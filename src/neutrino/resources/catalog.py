@@ -169,6 +169,7 @@ CATALOG: tuple[Feature, ...] = (
     service_type.FEATURE,
     flavors.FLAVORS,
     port_forwarding.FEATURE,  # floating IP port forwarding (issue 14)
+    port_forwarding.EXPOSE_IN_FIP,
     qos_l3.QOS_FIP,  # qos_policy_id on floating IPs (issue 14)
     qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
     # Aliases for behaviours of attributes declared above.

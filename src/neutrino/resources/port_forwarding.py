@@ -150,10 +150,13 @@ FEATURE = Feature(
                "include'id' and 'internal_port_id'", "2022-05-06T10:00:00-00:00"),
      Extension("floating-ip-port-forwarding-port-ranges",
                "Floating IP Port Forwarding support port ranges",
-               "Add suport to port ranges", "2020-07-01T10:00:00-00:00"),
-     Extension("expose-port-forwarding-in-fip", "Expose Floating IP port forwardings",
+               "Add suport to port ranges", "2020-07-01T10:00:00-00:00")),
+    resources=(PORT_FORWARDING,))
+
+EXPOSE_IN_FIP = Feature(
+    "expose-port-forwarding-in-fip",
+    (Extension("expose-port-forwarding-in-fip", "Expose Floating IP port forwardings",
                "Expose port forwarding fields in floating IP response",
-               "2018-06-28T16:00:00-00:00")),
-    resources=(PORT_FORWARDING,),
+               "2018-06-28T16:00:00-00:00"),),
     adds={"floatingips": (Attr("port_forwardings", allow_post=False, filterable=False,
                                sortable=False),)})
