@@ -84,6 +84,25 @@ NOT_RECORDED = [
      "2016-01-01T10:00:00-00:00"),
     ("trunk-details", "Trunk port details", "Expose trunk port details",
      "2016-01-01T10:00:00-00:00"),
+    # the port_forwarding service plugin and the L3 QoS extensions (issue 14)
+    ("floating-ip-port-forwarding", "Floating IP Port Forwarding",
+     "Allow port forwarding from floating IP port to an internal port",
+     "2018-01-19T10:00:00-00:00"),
+    ("floating-ip-port-forwarding-description",
+     "Floating IP Port Forwarding new attribute description",
+     "Add a description field to Port Forwarding rules", "2019-11-01T10:00:00-00:00"),
+    ("floating-ip-port-forwarding-detail", "Floating IP port forwarding detail",
+     "Allow list floating ip return more port forwarding data, include'id' and "
+     "'internal_port_id'", "2022-05-06T10:00:00-00:00"),
+    ("floating-ip-port-forwarding-port-ranges",
+     "Floating IP Port Forwarding support port ranges", "Add suport to port ranges",
+     "2020-07-01T10:00:00-00:00"),
+    ("expose-port-forwarding-in-fip", "Expose Floating IP port forwardings",
+     "Expose port forwarding fields in floating IP response", "2018-06-28T16:00:00-00:00"),
+    ("qos-fip", "Floating IP QoS", "The floating IP Quality of Service extension",
+     "2017-07-20T00:00:00-00:00"),
+    ("qos-gateway-ip", "Router gateway IP QoS",
+     "The Router gateway IP Quality of Service extension", "2018-02-24T00:00:00-00:00"),
 ]
 
 

@@ -31,7 +31,7 @@ from neutrino.ml2.mechanism import MechanismManager
 from neutrino.policy import Policy
 from neutrino.rpc import server as rpc_server
 from neutrino.rpc.notifier import Cast, Notifier
-from neutrino.services import l3_agent_sync, l3_port_checks, rbac_policies
+from neutrino.services import l3_agent_sync, l3_port_checks, qos_l3, rbac_policies
 from neutrino.services.address_groups import AddressGroupService
 from neutrino.services.address_scopes import AddressScopeService, NetworkAddressScopes
 from neutrino.services.agents import AgentService
@@ -73,6 +73,7 @@ from neutrino.services.port_attributes import (
 )
 from neutrino.services.port_binding import PortBindings
 from neutrino.services.port_bindings_extended import PortBindingsExtended
+from neutrino.services.port_forwardings import PortForwardingService
 from neutrino.services.port_security import NetworkPortSecurity, PortPortSecurity
 from neutrino.services.port_security_groups import PortSecurityGroups
 from neutrino.services.ports import PortService
@@ -156,6 +157,8 @@ class Core:
     # Metering (issue 14): labels and rules (no update: api/metering.py routes them).
     metering_labels: MeteringLabelService
     metering_label_rules: MeteringLabelRuleService
+    # Floating IP port forwardings (issue 14): /v2.0/floatingips/{id}/port_forwardings.
+    port_forwardings: PortForwardingService
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -264,6 +267,9 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     subscribe_agents(registry, db, l3_scheduler, l3_notifier.routers_updated)
     # Floating IPs left without a router go DOWN (no agent reports them any more).
     l3_agent_sync.subscribe(registry, db)
+    # Port forwardings: a deleted port takes its own, a port losing an address too.
+    port_forwardings = PortForwardingService(deps, floatingips)
+    port_forwardings.subscribe(registry)
 
     segments = SegmentService(deps, types)
     segments.subscribe(registry)
@@ -272,6 +278,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     dhcp_scheduler.subscribe(registry)
     qos_policies = QosPolicyService(deps, validate_use(qos_drivers))
     _qos_networks_updated(notifier, db).subscribe(registry)
+    # ... and the routers whose floating IPs or gateway use a policy that changed.
+    qos_l3.subscribe(registry, db, l3_notifier.routers_updated)
 
     # Flavors: a router created with a flavor_id is checked against them.
     service_providers = ServiceProviders(conf.service_providers.service_provider)
@@ -319,6 +327,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         trunks=trunks,
         metering_labels=MeteringLabelService(deps),
         metering_label_rules=MeteringLabelRuleService(deps),
+        port_forwardings=port_forwardings,
         services=services, tags=tags)
 
 

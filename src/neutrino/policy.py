@@ -198,6 +198,10 @@ RESOURCE_RULES = [
     ("update_floatingip", ADMIN_OR_OWNER),
     ("delete_floatingip", ADMIN_OR_OWNER),
     ("get_floatingip_pool", "rule:regular_user"),
+    # Port forwardings: the floating IP's owner (upstream's parent owner)
+    *[(f"{action}_floatingip_port_forwarding",
+       "rule:admin_only or project_id:%(ext_parent_owner_id)s")
+      for action in ("create", "get", "update", "delete")],
     ("get_auto_allocated_topology", ADMIN_OR_OWNER),
     ("delete_auto_allocated_topology", ADMIN_OR_OWNER),
     ("create_l3-router", ADMIN_ONLY),

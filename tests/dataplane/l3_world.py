@@ -322,6 +322,9 @@ class L3World:
         api = self.api
         for fip in api.get("floatingips", params={"router_id": router_id}
                            ).json()["floatingips"]:
+            # (a floating IP with port forwardings is deleted once they are)
+            for pf in fip.get("port_forwardings") or []:
+                api.delete(f"floatingips/{fip['id']}/port_forwardings/{pf['id']}")
             api.delete(f"floatingips/{fip['id']}")
         for port in self.router_ports(router_id):
             if port["device_owner"] == "network:router_interface":

@@ -92,8 +92,8 @@ def test_response_key_order() -> None:
         "extra_dhcp_opts", "security_groups", "qos_policy_id", "qos_network_policy_id",
         "trunk_details"]
     assert list(SUBNET.attrs)[-2:] == ["use_default_subnetpool", "segment_id"]
-    assert list(REGISTRY.resource("floatingips").attrs)[-3:] == [
-        "port_details", "dns_name", "dns_domain"]
+    assert list(REGISTRY.resource("floatingips").attrs)[-5:] == [
+        "port_details", "dns_name", "dns_domain", "port_forwardings", "qos_policy_id"]
 
 
 def test_resources_are_frozen() -> None:

@@ -20,6 +20,7 @@ from neutrino.api import (
     metering,
     middleware,
     openapi,
+    port_forwardings,
     qos,
     status,
 )
@@ -113,6 +114,8 @@ def create_app(core: Core) -> falcon.App:
     auto_allocated_topology.add_routes(app, core)
     # QoS (issue 14): the policies are a collection above; their rules and the rule types.
     qos.add_routes(app, core, members[core.qos_policies.resource.url_path])
+    # Port forwardings (issue 14): a sub-resource of the floating IPs.
+    port_forwardings.add_routes(app, core, members[core.floatingips.resource.url_path])
     extensions_a.add_routes(app, core)
     metering.add_routes(app, core, conf)  # Metering (issue 14)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 from neutrino.contract.common import Route
+from neutrino.contract.qos import BandwidthLimitRule
 
 
 class RouterFixedIp(TypedDict):
@@ -37,6 +38,20 @@ class RouterPort(TypedDict):
     fixed_ips: list[RouterFixedIp]
 
 
+class PortForwarding(TypedDict):
+    """One port forwarding of a floating IP (floating-ip-port-forwarding): its
+    (protocol, external ports) to (internal address, internal ports); a single
+    port is a range of one, an internal range of one takes every external port."""
+
+    id: str
+    protocol: str
+    external_port_start: int
+    external_port_end: int
+    internal_ip_address: str
+    internal_port_start: int
+    internal_port_end: int
+
+
 class FloatingIp(TypedDict):
     id: str
     floating_ip_address: str
@@ -44,6 +59,12 @@ class FloatingIp(TypedDict):
     port_id: str | None
     status: str
     revision_number: int
+    # A floating IP without a port may forward ports instead (absent from an older
+    # server: read with .get()).
+    port_forwardings: NotRequired[list[PortForwarding]]
+    # qos-fip: the bandwidth limits of its QoS policy (egress: what leaves through
+    # the floating IP; ingress: what comes to it). Absent from an older server.
+    qos_rules: NotRequired[list[BandwidthLimitRule]]
 
 
 class Router(TypedDict):
@@ -55,6 +76,9 @@ class Router(TypedDict):
     interfaces: list[RouterPort]
     routes: list[Route]
     floating_ips: list[FloatingIp]
+    # qos-gateway-ip: the bandwidth limits of the gateway's QoS policy, on the
+    # gateway's own (SNAT) address. Absent from an older server.
+    gateway_qos_rules: NotRequired[list[BandwidthLimitRule]]
 
 
 class L3State(TypedDict):

@@ -34,9 +34,11 @@ from neutrino.resources import (
     port,
     port_attributes,
     port_binding,
+    port_forwarding,
     port_security,
     provider,
     qos,
+    qos_l3,
     rbac_policy,
     router,
     security_group,
@@ -172,6 +174,10 @@ CATALOG: tuple[Feature, ...] = (
     trunk.FEATURE,  # trunks (issue 14)
     metering.METERING,  # Metering (issue 14)
     metering.SOURCE_AND_DESTINATION,
+    port_forwarding.FEATURE,  # floating IP port forwarding (issue 14)
+    port_forwarding.EXPOSE_IN_FIP,
+    qos_l3.QOS_FIP,  # qos_policy_id on floating IPs (issue 14)
+    qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

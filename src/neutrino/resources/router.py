@@ -16,7 +16,7 @@ from neutrino.resources.floatingip import FLOATINGIP
 from neutrino.resources.port import UNSET
 from neutrino.resources.standard import standard_attrs
 
-GW_KEYS = {"network_id", "enable_snat", "external_fixed_ips"}
+GW_KEYS = {"network_id", "enable_snat", "external_fixed_ips", "qos_policy_id"}
 
 
 def to_boolean_if_not_none(value: Any) -> bool | None:
@@ -90,6 +90,9 @@ def gateway_info(value: Any) -> dict | None:
         out["enable_snat"] = v.to_boolean(value["enable_snat"])
     if "external_fixed_ips" in value:
         out["external_fixed_ips"] = _fixed_ips(value["external_fixed_ips"])
+    if "qos_policy_id" in value:  # qos-gateway-ip (services/qos_l3.py)
+        out["qos_policy_id"] = v.uuid_or_none("external_gateway_info")(
+            value["qos_policy_id"])
     return out
 
 

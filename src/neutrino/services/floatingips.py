@@ -31,11 +31,13 @@ from neutrino.resources.floatingip import (
     FloatingIPRouterGatewayMismatch,
 )
 from neutrino.resources.port import UNSET
+from neutrino.resources.port_forwarding import FipInUseByPortForwarding
 from neutrino.resources.router import RouterNotFound
-from neutrino.services import common
+from neutrino.services import common, qos_l3
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
+from neutrino.services.port_forwarding_views import for_floatingips
 from neutrino.services.ports import PortService
 from neutrino.services.routers import FIP_OWNER, GW_OWNER, IF_OWNER
 
@@ -108,6 +110,8 @@ class FloatingIPService:
         dns = {fip_id: (name, domain) for fip_id, name, domain in rows_for_ids(
             session, select(FIPDNS.floatingip_id, FIPDNS.dns_name, FIPDNS.dns_domain),
             FIPDNS.floatingip_id, [r.id for r in rows])}
+        forwardings = for_floatingips(session, [r.id for r in rows])
+        qos = qos_l3.fip_policies(session, [r.id for r in rows])
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -118,6 +122,8 @@ class FloatingIPService:
                         fixed_ip_address=row.fixed_ip_address, status=row.status,
                         port_details=details.get(row.fixed_port_id))
             item["dns_name"], item["dns_domain"] = dns.get(row.id, ("", ""))
+            item["port_forwardings"] = forwardings.get(row.id, [])
+            item["qos_policy_id"] = qos.get(row.id)
             out.append(item)
         return out
 
@@ -173,6 +179,8 @@ class FloatingIPService:
         session.flush()
         if data.get("tags"):
             common.set_tags(session, "floatingips", row.id, data["tags"])
+        if data.get("qos_policy_id"):
+            qos_l3.set_fip_policy(session, ctx, row.id, data["qos_policy_id"])
         if data.get("dns_name"):
             session.add(FIPDNS(floatingip_id=row.id, dns_name=data["dns_name"],
                                dns_domain=data["dns_domain"]))
@@ -222,12 +230,19 @@ class FloatingIPService:
             old_router.append(row.router_id)
             if "description" in data:
                 row.description = data["description"]
+            if "qos_policy_id" in data:
+                qos_l3.set_fip_policy(session, ctx, row.id, data["qos_policy_id"],
+                                      qos_l3.fip_policies(session, [row.id]).get(row.id))
+            if data.get("port_id"):
+                _check_no_forwardings(session, row)
             if "port_id" in data:
                 if data["port_id"] is None:
                     if data.get("fixed_ip_address"):
                         raise FloatingIPBadRequest("fixed_ip_address cannot be specified "
                                                    "without a port_id")
-                    _disassociate(row)
+                    if not _has_forwardings(session, row):
+                        # (the router of a floating IP's port forwardings stays)
+                        _disassociate(row)
                 else:
                     self._associate(session, ctx, row, data["port_id"],
                                     data.get("fixed_ip_address"), data.get("router_id"))
@@ -255,6 +270,7 @@ class FloatingIPService:
         def run(session: Session) -> None:
             row = self._row(session, fip_id, lock=True)
             common.check_revision(row, revision)
+            _check_no_forwardings(session, row)
             gone.update(router_id=row.router_id, port_id=row.floating_port_id)
             port_id = row.floating_port_id
             session.delete(row)
@@ -407,6 +423,18 @@ def _check_dns(data: dict) -> None:
         raise FloatingIPBadRequest("dns_domain cannot be specified without a dns_name")
     if data.get("dns_name") and not data.get("dns_domain"):
         raise FloatingIPBadRequest("dns_name cannot be specified without a dns_domain")
+
+
+def _check_no_forwardings(session: Session, row: FIP) -> None:
+    """A floating IP with port forwardings is neither associated to a port nor
+    deleted (upstream: 409)."""
+    if _has_forwardings(session, row):
+        raise FipInUseByPortForwarding(id=row.id)
+
+
+def _has_forwardings(session: Session, row: FIP) -> bool:
+    return session.scalars(select(models.PortForwarding.id).where(
+        models.PortForwarding.floatingip_id == row.id).limit(1)).first() is not None
 
 
 def _disassociate(row: FIP) -> None:

@@ -32,7 +32,7 @@ from neutrino.resources.router import (
     RouterNotFound,
     RoutesExhausted,
 )
-from neutrino.services import common, rbac
+from neutrino.services import common, qos_l3, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
@@ -115,6 +115,7 @@ class RouterService:
         for port_id, subnet_id, ip in rows_for_ids(session, stmt, IPA.port_id, gw_ports):
             gw_ips[port_id].append({"subnet_id": subnet_id, "ip_address": ip})
         zones = self.scheduler.router_zones(session, ids)
+        gw_qos = qos_l3.gateway_policies(session, ids)
         out = []
         for row in rows:
             item = common.standard_dict(row, tags.get(row.id, []))
@@ -122,7 +123,8 @@ class RouterService:
             if row.gw_port_id:
                 gateway = {"network_id": gw_net.get(row.gw_port_id),
                            "external_fixed_ips": gw_ips.get(row.gw_port_id, []),
-                           "enable_snat": row.enable_snat}
+                           "enable_snat": row.enable_snat,
+                           "qos_policy_id": gw_qos.get(row.id)}
             item.update(admin_state_up=row.admin_state_up, status=row.status,
                         external_gateway_info=gateway, routes=routes.get(row.id, []),
                         availability_zone_hints=json.loads(row.availability_zone_hints),
@@ -192,6 +194,8 @@ class RouterService:
         info = data.get("external_gateway_info")
         if info:
             self._set_gateway(session, ctx, row, info, created_ports, [])
+            if info.get("qos_policy_id"):
+                qos_l3.set_gateway_policy(session, ctx, row.id, info["qos_policy_id"])
         self.scheduler.schedule(session, row)
         self.deps.events.publish("router", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, row.id, states=(data,), session=session))
@@ -289,7 +293,11 @@ class RouterService:
         if info is None:
             if row.gw_port_id:
                 self._remove_gateway(session, ctx, row, deleted)
+            qos_l3.set_gateway_policy(session, ctx, row.id, None)
             return
+        if "qos_policy_id" in info:
+            qos_l3.set_gateway_policy(session, ctx, row.id, info["qos_policy_id"],
+                                      qos_l3.gateway_policies(session, [row.id]).get(row.id))
         current_net = None
         if row.gw_port_id:
             current_net = session.scalar(select(models.Port.network_id).where(

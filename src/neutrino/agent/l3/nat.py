@@ -9,6 +9,8 @@
       type nat hook prerouting priority dstnat; policy accept;
       iifname "qr-*" ip daddr 169.254.169.254 tcp dport 80 redirect to :9697
                                              metadata (enable_metadata_proxy)
+      ip daddr <floating> tcp dport <ext> dnat to <internal>:<port>
+                                             per port forwarding (below)
       ip daddr <floating> dnat to <fixed>    per floating IP
     }
     chain output {                           the router's own packets to a
@@ -32,6 +34,17 @@ leaving through the gateway or one that was DNATed; traffic between the router's
 internal subnets is routed as is. IPv6 is never translated (no ``ip6`` table),
 as upstream. A chain without rules is left out; a router without any rule gets
 no table at all.
+
+Port forwardings (floating-ip-port-forwarding) of a floating IP without a port:
+one DNAT rule each, in prerouting and output, matching the protocol and external
+port(s): ``tcp dport 8080 dnat to 10.0.0.5:80`` for one port, ``tcp dport
+9000-9009 dnat to 10.0.0.5:80`` for N:1, and for N:N ranges a map from each
+external port to its internal one (``dnat to ip daddr . tcp dport map { F . 9000
+: 10.0.0.5 . 8000, ... }``; nft has no port offset). Only protocols with ports
+(tcp, udp, sctp, dccp) are rendered. Replies are translated back by conntrack; a
+VM reaching a forwarding of its own router comes back through the hairpin SNAT.
+A forwarding that goes has its tracked connections deleted (the old ones are read
+back from the kernel's table, as the floating IP mappings).
 
 The agent compares the digest in the kernel's table comment with the rendered
 one and replaces the whole table in one ``nft -f`` batch only when they differ.
@@ -60,6 +73,10 @@ METADATA_PORT = 9697  # upstream's: where the router's metadata proxy listens
 INTERNAL_PREFIX = "qr-"
 GATEWAY_PREFIX = "qg-"
 _DNAT = re.compile(r"^ip daddr (\S+) dnat to (\S+)$")
+_FORWARD = re.compile(r"^ip daddr (\S+) (tcp|udp|sctp|dccp) dport (\d+)(?:-(\d+))? "
+                      r"dnat (?:ip )?to (.*)$")
+# Protocols whose ports nft matches, and their numbers (conntrack's).
+PORTED = {"tcp": 6, "udp": 17, "dccp": 33, "sctp": 132}
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,20 @@ class NatTable:
     text: str
     comment: str
     mappings: Mapping[str, str] = field(default_factory=dict)  # floating -> fixed
+    forwarded: frozenset[Forwarded] = frozenset()  # its port forwardings' keys
+
+
+@dataclass(frozen=True, order=True)
+class Forwarded:
+    """What identifies a port forwarding in the kernel's table: the floating
+    address, protocol, external ports and where they go (``ip:port``, or "map"
+    for N:N ranges)."""
+
+    floating: str
+    protocol: str
+    first: int
+    last: int
+    target: str
 
 
 # -- what the router asks for ------------------------------------------------------
@@ -141,6 +172,68 @@ def _has_ipv4_interface(router: Mapping[str, Any]) -> bool:
                for fixed in interface.get("fixed_ips") or [])
 
 
+@dataclass(frozen=True)
+class Forwarding:
+    """A port forwarding as the renderer needs it."""
+
+    floating: str
+    protocol: str
+    external: tuple[int, int]
+    internal_ip: str
+    internal: tuple[int, int]
+
+    @property
+    def key(self) -> Forwarded:
+        single = self.internal[0] == self.internal[1] or self.external[0] == self.external[1]
+        target = f"{self.internal_ip}:{self.internal[0]}" if single else "map"
+        return Forwarded(self.floating, self.protocol, *self.external, target)
+
+    def rule(self) -> str:
+        (e0, e1), (i0, i1) = self.external, self.internal
+        dport = f"{self.protocol} dport {e0}" if e0 == e1 else \
+            f"{self.protocol} dport {e0}-{e1}"
+        head = f"ip daddr {self.floating} {dport}"
+        if i0 == i1 or e0 == e1:
+            return f"{head} dnat to {self.internal_ip}:{i0}"
+        elements = ", ".join(f"{self.floating} . {e0 + k} : {self.internal_ip} . {i0 + k}"
+                             for k in range(e1 - e0 + 1))
+        return f"{head} dnat to ip daddr . {self.protocol} dport map {{ {elements} }}"
+
+
+def _port(value: Any) -> int | None:
+    return value if isinstance(value, int) and 1 <= value <= 65535 else None
+
+
+def forwardings(router: Mapping[str, Any]) -> list[Forwarding]:
+    """The port forwardings the router can carry (an IPv4 gateway, a floating IP
+    without a port, a protocol with ports, ranges that fit: N:N or N:1), sorted."""
+    if gateway_address(router) is None:
+        return []
+    out = []
+    for fip in router.get("floating_ips") or []:
+        floating = _v4(fip.get("floating_ip_address"))
+        if not floating or fip.get("fixed_ip_address"):
+            continue
+        for pf in fip.get("port_forwardings") or []:
+            internal_ip = _v4(pf.get("internal_ip_address"))
+            ports = [_port(pf.get(k)) for k in ("external_port_start", "external_port_end",
+                                                "internal_port_start", "internal_port_end")]
+            e0, e1, i0, i1 = ports
+            if (pf.get("protocol") not in PORTED or internal_ip is None
+                    or e0 is None or e1 is None or i0 is None or i1 is None
+                    or e0 > e1 or i0 > i1 or (i0 != i1 and i1 - i0 != e1 - e0)):
+                continue
+            out.append(Forwarding(floating, str(pf["protocol"]), (e0, e1), internal_ip,
+                                  (i0, i1)))
+    return sorted(out, key=lambda f: (ipaddress.ip_address(f.floating), f.protocol,
+                                      f.external, f.internal_ip, f.internal))
+
+
+def forwarded_addresses(router: Mapping[str, Any]) -> list[str]:
+    """The floating addresses that carry port forwardings (on the gateway as /32)."""
+    return sorted({f.floating for f in forwardings(router)}, key=ipaddress.ip_address)
+
+
 # -- rendering ---------------------------------------------------------------------
 
 
@@ -155,7 +248,8 @@ def chains(router: Mapping[str, Any], settings: NatSettings) -> dict[str, list[s
         # namespace (agent/l3/proxies.py MetadataProxies provides it).
         prerouting.append(f'iifname "{INTERNAL_PREFIX}*" ip daddr {METADATA_ADDRESS} '
                           f"tcp dport 80 redirect to :{settings.metadata_port}")
-    dnat = [f"ip daddr {floating} dnat to {fixed}" for floating, fixed in mappings.items()]
+    dnat = [f.rule() for f in forwardings(router)]
+    dnat += [f"ip daddr {floating} dnat to {fixed}" for floating, fixed in mappings.items()]
     prerouting += dnat
     postrouting: list[str] = []
     if gateway is not None and qg is not None:
@@ -188,7 +282,8 @@ def render(router: Mapping[str, Any], settings: NatSettings) -> NatTable | None:
     body = "".join(line + "\n" for line in lines)
     comment = COMMENT_PREFIX + hashlib.sha256(body.encode()).hexdigest()[:DIGEST_LEN]
     text = f"table {FAMILY} {TABLE} {{\n\tcomment \"{comment}\"\n{body}}}\n"
-    return NatTable(text=text, comment=comment, mappings=floating_mappings(router))
+    return NatTable(text=text, comment=comment, mappings=floating_mappings(router),
+                    forwarded=frozenset(f.key for f in forwardings(router)))
 
 
 def replace_batch(table: NatTable) -> str:
@@ -226,6 +321,32 @@ def mappings(listing: str | None) -> dict[str, str]:
         found = _DNAT.match(line.strip())
         if found:
             out[found.group(1)] = found.group(2)
+    return out
+
+
+def forwarded(listing: str | None) -> set[Forwarded]:
+    """The port forwardings of a listed table (what the kernel forwards now)."""
+    out = set()
+    for line in (listing or "").splitlines():
+        found = _FORWARD.match(line.strip())
+        if found:
+            floating, protocol, first, last, target = found.groups()
+            target = "map" if " map " in f" {target} " else target.strip()
+            out.add(Forwarded(floating, protocol, int(first), int(last or first), target))
+    return out
+
+
+def forwardings_to_cut(entries: Iterable[Entry], gone: Iterable[Forwarded]) -> list[Entry]:
+    """The tracked connections (original tuples) that came in through port
+    forwardings that went: to the floating address, protocol and an external port."""
+    gone = list(gone)
+    out = []
+    for entry in dict.fromkeys(entries):
+        if entry.version != 4 or entry.dport is None:
+            continue
+        if any(entry.dst == g.floating and entry.protocol == PORTED.get(g.protocol)
+               and g.first <= entry.dport <= g.last for g in gone):
+            out.append(entry)
     return out
 
 

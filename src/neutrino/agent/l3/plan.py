@@ -165,12 +165,16 @@ def router_spec(router: Mapping[str, Any], settings: Settings) -> RouterSpec:
         devices[spec.name] = spec
     table = nat.render(router, settings.nat)
     mappings = nat.floating_mappings(router)
+    # Floating IPs with port forwardings are carried (and answer ARP) the same way.
+    forwarded = nat.forwarded_addresses(router)
     gateway = router.get("gateway")
     if gateway:
-        spec = _device(gateway, gateway=True, extra=(f"{f}/32" for f in mappings))
+        spec = _device(gateway, gateway=True,
+                       extra=(f"{f}/32" for f in [*mappings, *forwarded]))
         devices[spec.name] = spec
     carried = tuple(sorted(f["id"] for f in router.get("floating_ips") or []
-                           if f.get("floating_ip_address") in mappings))
+                           if f.get("floating_ip_address") in mappings
+                           or f.get("floating_ip_address") in forwarded))
     return RouterSpec(id=router["id"], namespace=namespace_name(router["id"]),
                       devices=devices, routes=routes(router), nat=table,
                       floating_ips=carried, router=router)

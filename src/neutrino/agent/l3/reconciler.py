@@ -29,6 +29,7 @@ all-in-one beside them).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import subprocess
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from neutrino.agent.common.privileged import Kernel, Link
 from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import nat
 from neutrino.agent.l3 import plan as planning
+from neutrino.agent.l3 import qos as l3qos
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
 from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
 from neutrino.contract.l3 import L3State
@@ -188,7 +190,7 @@ class Reconciler:
             done.append(actions.pop(0))
         # NAT before the addresses: a floating address that appears is translated
         # from its first packet on (the router never answers it itself).
-        cut = self._apply_nat(spec, result)
+        cut, forwards_gone = self._apply_nat(spec, result)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -201,6 +203,11 @@ class Reconciler:
                     errors.append(f"{action}: {error}")
                     continue
                 done.append(action)
+            try:
+                self._apply_qos(spec, inner, result)
+            except Exception as error:  # noqa: BLE001 - routing matters more
+                LOG.error("router %s: bandwidth limits failed: %s", spec.id, error)
+                errors.append(f"qos: {error}")
         for action in done:
             LOG.info("router %s: %s", spec.id, action)
         result.actions += [f"{spec.id}: {a}" for a in done]
@@ -209,6 +216,8 @@ class Reconciler:
         if cut:
             # After the new table is in: a packet meanwhile would have made them anew.
             result.conntrack_deleted += self._cut_connections(spec, cut)
+        if forwards_gone:
+            result.conntrack_deleted += self._cut_forwarded(spec, forwards_gone)
         if errors:
             raise RuntimeError(f"{len(errors)} change(s) failed, first: {errors[0]}")
         if self.settings.nat.enable_metadata_proxy:
@@ -238,24 +247,27 @@ class Reconciler:
         except OSError as error:  # neighbours learn the address later by ARP anyway
             LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
 
-    def _apply_nat(self, spec: RouterSpec, result: Result) -> dict[str, str]:
-        """Make the router's NAT table the wanted one; the floating IP mappings it
-        held that went (their tracked connections are to be cut)."""
+    def _apply_nat(self, spec: RouterSpec, result: Result
+                   ) -> tuple[dict[str, str], set[nat.Forwarded]]:
+        """Make the router's NAT table the wanted one; the floating IP mappings and
+        the port forwardings it held that went (their tracked connections are to be
+        cut)."""
         ns = spec.namespace
         listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
         have = nat.comment(listing)
         table = spec.nat
         if table is None:
             if have is None:
-                return {}
+                return {}, set()
             privileged.nft_apply(nat.delete_batch(), ns)
             result.actions.append(f"{spec.id}: delete NAT table")
         elif have != table.comment:
             privileged.nft_apply(nat.replace_batch(table), ns)
             result.actions.append(f"{spec.id}: write NAT table")
         else:
-            return {}
-        return nat.cut_mappings(nat.mappings(listing), table.mappings if table else {})
+            return {}, set()
+        return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
+                nat.forwarded(listing) - (table.forwarded if table else frozenset()))
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""
@@ -273,6 +285,51 @@ class Reconciler:
             LOG.info("router %s: deleted %d tracked connection(s) of floating IP(s) %s",
                      spec.id, len(gone), ", ".join(sorted(cut)))
         return len(gone)
+
+    def _apply_qos(self, spec: RouterSpec, inner: Kernel, result: Result) -> None:
+        """The router's floating IP and gateway bandwidth limits (qos.py): rebuilt
+        whole when the digest on its ifb differs, removed when none is wanted."""
+        ns = spec.namespace
+        want = l3qos.plan(spec.router)
+        links = inner.links()
+        ifbs = {name: inner.link_alias(name) for name in links
+                if name.startswith(l3qos.IFB_PREFIX)}
+        if l3qos.up_to_date(want, ifbs) and (want is None or l3qos.qdiscs_in_place(
+                want, privileged.tc_json(["qdisc", "show", "dev", want.device], ns))):
+            return
+        for device in sorted(n for n in links if n.startswith(nat.GATEWAY_PREFIX)):
+            for command in l3qos.teardown(device):
+                privileged.execute(["tc", *command], ns, check=False)
+        for ifb in sorted(ifbs):
+            inner.delete(ifb)
+        if want is None:
+            result.actions.append(f"{spec.id}: remove bandwidth limits")
+            return
+        privileged.ensure_ifb(want.ifb, ns)
+        for command in want.commands:
+            privileged.tc(list(command), ns)
+        # Last: a set-up that failed half way has no digest and is rebuilt next time.
+        inner.set_link_alias(want.ifb, want.alias)
+        result.actions.append(f"{spec.id}: write bandwidth limits")
+        LOG.info("router %s: bandwidth limits on %s", spec.id,
+                 ", ".join(a.address for a in l3qos.address_limits(spec.router)))
+
+    def _cut_forwarded(self, spec: RouterSpec, gone: set[nat.Forwarded]) -> int:
+        """Delete the tracked connections of port forwardings that went."""
+        ns = spec.namespace
+        addresses = sorted({g.floating for g in gone}, key=ipaddress.ip_address)
+        try:
+            entries = conntrack.parse(privileged.conntrack_list(4, addresses, ns))
+            doomed = nat.forwardings_to_cut(entries, gone)
+            privileged.conntrack_delete(conntrack.delete_batch(doomed), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: could not delete the tracked connections of port "
+                        "forwardings on %s: %s", spec.id, ", ".join(addresses), error)
+            return 0
+        if doomed:
+            LOG.info("router %s: deleted %d tracked connection(s) of port forwardings "
+                     "on %s", spec.id, len(doomed), ", ".join(addresses))
+        return len(doomed)
 
     def _log_skipped(self, want: Layout) -> None:
         for router_id, why in want.skipped.items():

@@ -15,6 +15,7 @@ from neutrino.db.models.l3 import *  # noqa: F403
 from neutrino.db.models.metering import *  # noqa: F403
 from neutrino.db.models.ml2 import *  # noqa: F403
 from neutrino.db.models.port_attributes import *  # noqa: F403
+from neutrino.db.models.port_forwarding import *  # noqa: F403
 from neutrino.db.models.qos import *  # noqa: F403
 from neutrino.db.models.rbac import *  # noqa: F403
 from neutrino.db.models.reliability import *  # noqa: F403

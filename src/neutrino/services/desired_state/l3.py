@@ -1,7 +1,7 @@
 """The desired state kind "l3" (contract/l3.py): every router scheduled to the
 host's L3 agent, with its interfaces, gateway, SNAT flag, extra routes and floating
-IPs (and, per address, its subnet's IPv6 RA/address modes and name servers). Six
-queries whatever the number of routers.
+IPs with their port forwardings (and, per address, its subnet's IPv6 RA/address
+modes and name servers). Seven queries whatever the number of routers.
 """
 
 from __future__ import annotations
@@ -9,15 +9,18 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.contract import names, topics
 from neutrino.contract.common import Route
-from neutrino.contract.l3 import FloatingIp, L3State, Router, RouterPort
+from neutrino.contract.l3 import FloatingIp, L3State, PortForwarding, Router, RouterPort
+from neutrino.contract.qos import BandwidthLimitRule
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
+from neutrino.services import qos_l3
 from neutrino.services.routers import GW_OWNER
 
 A = models.Agent
@@ -30,6 +33,7 @@ P = models.Port
 IPA = models.IPAllocation
 S = models.Subnet
 DNS = models.DNSNameServer
+PF = models.PortForwarding
 
 
 def build(session: Session, host: str) -> L3State:
@@ -50,11 +54,19 @@ def build(session: Session, host: str) -> L3State:
     fip_stmt = select(FIP.router_id, FIP.id, FIP.floating_ip_address,
                       FIP.fixed_ip_address, FIP.fixed_port_id, FIP.status,
                       FIP.revision_number).order_by(FIP.floating_ip_address)
-    for row in rows_for_ids(session, fip_stmt, FIP.router_id, ids):
+    fip_rows = rows_for_ids(session, fip_stmt, FIP.router_id, ids)
+    forwardings = _port_forwardings(session, [row.id for row in fip_rows])
+    fip_qos = qos_l3.fip_policies(session, [row.id for row in fip_rows])
+    gateway_qos = qos_l3.gateway_policies(session, ids)
+    qos_rules = qos_l3.l3_rules(session, [*fip_qos.values(), *gateway_qos.values()])
+    for row in fip_rows:
         fips[row.router_id].append({
             "id": row.id, "floating_ip_address": row.floating_ip_address,
             "fixed_ip_address": row.fixed_ip_address, "port_id": row.fixed_port_id,
-            "status": row.status, "revision_number": row.revision_number})
+            "status": row.status, "revision_number": row.revision_number,
+            "port_forwardings": forwardings.get(row.id, []),
+            "qos_rules": cast(list[BandwidthLimitRule],
+                              qos_rules.get(fip_qos.get(row.id, ""), []))})
     out: list[Router] = []
     for router in routers:
         mine = ports.get(router.id, [])
@@ -64,8 +76,26 @@ def build(session: Session, host: str) -> L3State:
             "gateway": next((p for kind, p in mine if kind == GW_OWNER), None),
             "interfaces": [p for kind, p in mine if kind != GW_OWNER],
             "routes": routes.get(router.id, []),
-            "floating_ips": fips.get(router.id, [])})
+            "floating_ips": fips.get(router.id, []),
+            "gateway_qos_rules": cast(list[BandwidthLimitRule], qos_rules.get(
+                gateway_qos.get(router.id, ""), []))})
     return {"host": host, "agent_id": agent_id, "routers": out}
+
+
+def _port_forwardings(session: Session, fip_ids: list[str]
+                      ) -> dict[str, list[PortForwarding]]:
+    """The floating IPs' port forwardings (one query), in a stable order."""
+    out: dict[str, list[PortForwarding]] = defaultdict(list)
+    stmt = select(PF).order_by(PF.protocol, PF.external_port_start, PF.id)
+    for row in rows_for_ids(session, stmt, PF.floatingip_id, fip_ids):
+        out[row.floatingip_id].append({
+            "id": row.id, "protocol": row.protocol,
+            "external_port_start": row.external_port_start,
+            "external_port_end": row.external_port_end,
+            "internal_ip_address": row.internal_ip_address,
+            "internal_port_start": row.internal_port_start,
+            "internal_port_end": row.internal_port_end})
+    return out
 
 
 def _router_ports(session: Session, router_ids: list[str]
