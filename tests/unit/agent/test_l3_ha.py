@@ -10,7 +10,7 @@ from pathlib import Path
 from neutrino.agent.l3 import ha
 from neutrino.agent.l3 import plan as p
 from neutrino.agent.l3.ha_states import HaStateReporter, changes
-from unit.agent.test_l3_nat import QG, ROUTER, fip, fixed, interface, router
+from unit.agent.test_l3_nat import QG, ROUTER, fip, fixed, router
 from unit.agent.test_l3_plan import QR, converged, ops, spec
 
 HA_PORT = "bbbbbbbb-8888-7777-6666-555555555555"
