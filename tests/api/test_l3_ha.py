@@ -141,6 +141,24 @@ def test_active_router_ports_bound_to_active_host(
     assert hosts() == {first}
     plugin.call("sync_routers", host=second)
     assert hosts() == {first}
+    # A split (both active): the one that took over last has them; a sync of the
+    # other does not take them back ...
+    plugin.call("update_ha_routers_states", host=second, states={router["id"]: "active"})
+    assert hosts() == {second}
+    plugin.call("sync_routers", host=first)
+    assert hosts() == {second}
+    # ... and when it steps down they go to the one still active.
+    plugin.call("update_ha_routers_states", host=second, states={router["id"]: "standby"})
+    assert hosts() == {first}
+    # A report about a router the agent does not host moves nothing.
+    other = admin.create("router", availability_zone_hints=[zone],
+                         external_gateway_info={"network_id": ext["id"]})
+    other_host = l3_agents(admin, other["id"])[0]["host"]
+    plugin.call("sync_routers", host=other_host)
+    stranger = [h for h in (first, second) if h != other_host][0]
+    plugin.call("update_ha_routers_states", host=stranger, states={other["id"]: "active"})
+    gw = admin.get("ports", params={"device_id": other["id"]}).json()["ports"]
+    assert {p["binding:host_id"] for p in gw} == {other_host}
 
 
 def test_ha_attribute_rules(admin: Api, zone_agents: tuple[str, list[str]]) -> None:

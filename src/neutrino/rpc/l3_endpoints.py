@@ -104,16 +104,20 @@ class L3Endpoint:
 
     def update_ha_routers_states(self, context: Any, host: str, states: dict[str, str],
                                  **kwargs: Any) -> None:
-        """The VRRP states of `host`'s HA routers; a router that went active there
-        has its ports bound to `host`."""
-        wanted = dict(states or {})
+        """The VRRP states of `host`'s HA routers; the ports of those routers
+        follow the host that reports them active: to `host` when it took over, away
+        from it when it stepped down and another agent holds the router."""
+        def mine(session: Session) -> dict[str, str]:
+            # Only routers on this host's agent: a report moves nothing else.
+            hosted = set(l3_agent_sync.ha_routers_of_host(session, host))
+            return {r: s for r, s in (states or {}).items() if r in hosted}
+        wanted = self.db.run(mine, write=False)
         changed = self.db.run(lambda s: RouterHa.set_states(s, host, wanted))
         if changed:
             LOG.info("HA router states on %s: %s", host,
                      {r: wanted[r] for r in changed})
-        active = sorted(r for r, state in wanted.items() if state == "active")
-        if not active:
-            return
-        for port_id in self.db.run(
-                lambda s: l3_agent_sync.ports_to_move(s, active, host), write=False):
-            self._bind_port(port_id, host)
+        taken = {r: host for r, state in wanted.items() if state == "active"}
+        for port_id, target in self.db.run(
+                lambda s: l3_agent_sync.ports_to_move(s, sorted(wanted), taken),
+                write=False):
+            self._bind_port(port_id, target)

@@ -280,13 +280,22 @@ class RouterHa:
         return out
 
     @staticmethod
-    def active_hosts(session: Session, router_ids: list[str]) -> dict[str, str]:
-        """router id -> the host of an agent reporting it active (one, the first by
-        host name, should two claim it during a split)."""
+    def active_hosts(session: Session, router_ids: list[str]) -> dict[str, list[str]]:
+        """router id -> the hosts of the agents reporting it active (by host name;
+        two during a split, until VRRP settles it)."""
         stmt = (select(HB.router_id, A.host).join(A, A.id == HB.l3_agent_id)
                 .where(HB.router_id.in_(router_ids), HB.state == ACTIVE)
                 .order_by(HB.router_id, A.host))
-        out: dict[str, str] = {}
+        out: dict[str, list[str]] = {}
         for router_id, host in session.execute(stmt):
-            out.setdefault(router_id, host)
+            out.setdefault(router_id, []).append(host)
         return out
+
+
+def port_host(current: str | None, actives: list[str]) -> str | None:
+    """Where a HA router's port belongs: where it is when that host reports the
+    router active (no move during a split), else the first active host; None when
+    no agent reports it active."""
+    if current and current in actives:
+        return current
+    return actives[0] if actives else None
