@@ -94,7 +94,7 @@ class L3Process:
     state: Path
     proc: subprocess.Popen | None = None
 
-    def start(self, server: ServerProcess) -> L3Process:
+    def start(self, server: ServerProcess, zone: str) -> L3Process:
         self.state.mkdir(parents=True, exist_ok=True)
         spec = {"log": str(self.state / "agent.log"), "host_namespace": self.host_namespace,
                 "server": server.rpc_name, "options": {
@@ -102,7 +102,7 @@ class L3Process:
                     "state_path": str(self.state), "rpc_response_timeout": 20,
                     "AGENT.polling_interval": 0.2, "AGENT.report_interval": 2,
                     "AGENT.resync_interval": 30, "enable_metadata_proxy": False,
-                    "ha_vrrp_advert_int": ADVERT_INT}}
+                    "ha_vrrp_advert_int": ADVERT_INT, "AGENT.availability_zone": zone}}
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE_NETNS,
              "sh", str(self.state / "netns"), self.host_namespace,
@@ -159,6 +159,9 @@ class HaWorld:
     l3: list[L3Process] = field(default_factory=list)
     state: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="neutrino-ha-")))
     routers: list[str] = field(default_factory=list)
+    # The HA router is hinted to this zone: other sessions' L3 agents on the shared
+    # broker report to every server, and must not get it.
+    zone: str = field(default_factory=lambda: f"az-{uuid.uuid4().hex[:8]}")
 
     def __post_init__(self) -> None:
         self.api = Api(self.server.url)
@@ -190,7 +193,7 @@ class HaWorld:
                                             server=self.server.rpc_name).start())
         for i in (0, 1):
             self.l3.append(L3Process(self.names[i], self.hosts[i],
-                                     self.state / f"l3-{i}").start(self.server))
+                                     self.state / f"l3-{i}").start(self.server, self.zone))
         assert wait_for(self._all_alive, 60), self.api.get("agents").json()
         return self
 
@@ -281,6 +284,7 @@ def test_ha_router_fails_over_to_the_standby(world: HaWorld,
     net = admin.network(name="private")
     subnet = admin.subnet(net["id"], "10.61.0.0/24")
     router = admin.create("router", name="ha", ha=True,
+                          availability_zone_hints=[world.zone],
                           external_gateway_info={"network_id": ext["id"]})
     world.routers.append(router["id"])
     assert router["ha"] is True

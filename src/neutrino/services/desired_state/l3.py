@@ -1,7 +1,8 @@
 """The desired state kind "l3" (contract/l3.py): every router scheduled to the
 host's L3 agent, with its interfaces, gateway, SNAT flag, extra routes and floating
-IPs (and, per address, its subnet's IPv6 RA/address modes and name servers). Six
-queries whatever the number of routers.
+IPs (and, per address, its subnet's IPv6 RA/address modes and name servers); a HA
+router also its VRRP id and this agent's HA port. Eight queries whatever the
+number of routers.
 """
 
 from __future__ import annotations
