@@ -80,6 +80,19 @@ core_opts = [
                 help="Default of `distributed` for new routers (an administrator may "
                      "choose per router). Distributed routers are hosted only by L3 "
                      "agents in dvr_snat mode."),
+    # Router HA (l3-ha; services/l3_ha.py).
+    cfg.BoolOpt("l3_ha", default=False,
+                help="Default of `ha` for new routers (an administrator may choose per "
+                     "router): HA routers run keepalived (VRRP) on several L3 agents."),
+    cfg.IntOpt("max_l3_agents_per_router", default=3, min=0,
+               help="How many L3 agents a HA router is scheduled to at most; 0: all."),
+    cfg.StrOpt("l3_ha_net_cidr", default="169.254.192.0/18",
+               help="Subnet of the projects' HA networks (the VRRP traffic)."),
+    cfg.StrOpt("l3_ha_network_type", default="",
+               help="Network type of the HA networks; empty: the first of the "
+                    "tenant_network_types."),
+    cfg.StrOpt("l3_ha_network_physical_name", default="",
+               help="Physical network of the HA networks (flat or VLAN types)."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),

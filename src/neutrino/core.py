@@ -51,6 +51,7 @@ from neutrino.services.flavors import FlavorService, ServiceProfileService
 from neutrino.services.floatingip_pools import FloatingIPPoolService
 from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.ip_availability import IpAvailabilityService
+from neutrino.services.l3_ha import RouterHa
 from neutrino.services.l3_notifier import L3AgentNotifier
 from neutrino.services.l3_scheduler import L3Scheduler, subscribe_agents
 from neutrino.services.metering import (
@@ -255,8 +256,9 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     notifier = Notifier(conf, db)
 
     # L3: routers, their interfaces, floating IPs, scheduling, the agents' casts.
-    l3_scheduler = L3Scheduler(conf.agent_down_time)
-    routers = RouterService(deps, ports, l3_scheduler, policy)
+    l3_scheduler = L3Scheduler(conf.agent_down_time, conf.max_l3_agents_per_router)
+    router_ha = RouterHa(db, conf, networks, subnets, ports)
+    routers = RouterService(deps, ports, l3_scheduler, policy, router_ha)
     router_interfaces = RouterInterfaces(routers)
     floatingips = FloatingIPService(deps, ports)
     # Port deletes: router-owned ports are refused, floating IPs disassociated.

@@ -40,7 +40,9 @@ class RouterL3Agents(_Scheduling):
         ctx: Context = req.context.ctx
         self.policy.enforce(ctx, "get_l3-agents", {})
         agents = self.scheduling.agents_of_router(resource_id)
-        send(resp, {"agents": [self.agent_view.render(ctx, a) for a in agents]})
+        # ha_state (l3-ha) is not an agent attribute: added to each agent here.
+        send(resp, {"agents": [{**self.agent_view.render(ctx, a),
+                                "ha_state": a.get("ha_state")} for a in agents]})
 
 
 class AgentL3Routers(_Scheduling):

@@ -79,6 +79,13 @@ class Router(TypedDict):
     # qos-gateway-ip: the bandwidth limits of the gateway's QoS policy, on the
     # gateway's own (SNAT) address. Absent from an older server.
     gateway_qos_rules: NotRequired[list[BandwidthLimitRule]]
+    # l3-ha (absent from an older server: read with .get()): a HA router runs
+    # keepalived with VRRP id `ha_vr_id` over this host's port on the project's HA
+    # network (`ha_interface`, device names.router_ha_interface; None: not made
+    # yet, the router waits).
+    ha: NotRequired[bool]
+    ha_vr_id: NotRequired[int | None]
+    ha_interface: NotRequired[RouterPort | None]
 
 
 class L3State(TypedDict):

@@ -19,10 +19,11 @@ DHCP_INTERFACE_PREFIX = "ns-"         # the DHCP port's end inside that namespac
 ROUTER_NAMESPACE_PREFIX = "qrouter-"  # a router's namespace (whole router id)
 ROUTER_INTERFACE_PREFIX = "qr-"       # a router's interface on an internal network
 ROUTER_GATEWAY_PREFIX = "qg-"         # a router's port on its external network
+ROUTER_HA_PREFIX = "ha-"              # a HA router's port on its HA network (VRRP)
 
 # Devices that stand for a port (what agents report in update_device_up/down).
 PORT_DEVICE_PREFIXES = (TAP_PREFIX, DHCP_INTERFACE_PREFIX, ROUTER_INTERFACE_PREFIX,
-                        ROUTER_GATEWAY_PREFIX)
+                        ROUTER_GATEWAY_PREFIX, ROUTER_HA_PREFIX)
 
 
 def tap_device(port_id: str) -> str:
@@ -55,6 +56,10 @@ def router_interface(port_id: str) -> str:
 
 def router_gateway(port_id: str) -> str:
     return ROUTER_GATEWAY_PREFIX + port_id[:ID_LEN]
+
+
+def router_ha_interface(port_id: str) -> str:
+    return ROUTER_HA_PREFIX + port_id[:ID_LEN]
 
 
 _HEX = frozenset("0123456789abcdef-")

@@ -189,6 +189,7 @@ CATALOG: tuple[Feature, ...] = (
     router.L3_PORT_IP_CHANGE_NOT_ALLOWED,
     router.DVR,
     router.ROUTER_ADMIN_STATE_DOWN_BEFORE_UPDATE,
+    router.L3_HA,
     flavors.L3_FLAVORS,
     security_group.NORMALIZED_CIDR,
     security_group.REMOTE_ADDRESS_GROUP,

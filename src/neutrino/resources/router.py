@@ -1,7 +1,7 @@
 """Routers (extensions router, ext-gw-mode, extraroute, router_availability_zone,
 dvr's `distributed` (admin-only; default: the router_distributed option) with
-router-admin-state-down-before-update, and the `ha` attribute of l3-ha, which this
-server only accepts as false)."""
+router-admin-state-down-before-update, and l3-ha's `ha` (admin-only; default: the
+l3_ha option; services/l3_ha.py)."""
 
 from __future__ import annotations
 
@@ -173,8 +173,9 @@ ROUTER.add(
     # dvr: null (or not given) means the router_distributed option's value.
     Attr("distributed", convert=to_boolean_if_not_none, default=UNSET, allow_put=True,
          enforce_policy=True, filter_convert=v.query_bool),
-    Attr("ha", convert=v.to_boolean, default=False, allow_put=True, enforce_policy=True,
-         filter_convert=v.query_bool),
+    # l3-ha: null (or not given) means the l3_ha option's value.
+    Attr("ha", convert=to_boolean_if_not_none, default=UNSET, allow_put=True,
+         enforce_policy=True, filter_convert=v.query_bool),
     Attr("flavor_id", convert=v.uuid_or_none("flavor_id"), default=None),
 )
 
@@ -218,3 +219,9 @@ ROUTER_ADMIN_STATE_DOWN_BEFORE_UPDATE = extension(
     "Update Extension", "Ensure that the admin state of a router is DOWN "
     "(admin_state_up=False) before updating the distributed attribute",
     "2019-07-02T15:56:00")
+
+# `ha` (the base attribute above): keepalived VRRP between the router's L3 agents
+# (services/l3_ha.py, agent/l3/keepalived.py).
+L3_HA = extension(
+    "l3-ha", "HA Router extension", "Adds HA capability to routers.",
+    "2014-04-26T00:00:00-00:00")

@@ -14,6 +14,7 @@ from oslo_config import cfg
 from neutrino.db.engine import Database
 from neutrino.events import Registry
 from neutrino.services.ports import PortService
+from neutrino.services.routers import RouterService
 
 
 class ServerServices(Protocol):
@@ -28,3 +29,6 @@ class ServerServices(Protocol):
 
     @property
     def ports(self) -> PortService: ...
+
+    @property
+    def routers(self) -> RouterService: ...

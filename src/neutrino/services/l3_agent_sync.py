@@ -26,9 +26,11 @@ from sqlalchemy.orm import Session
 
 from neutrino import events
 from neutrino.contract.l3 import L3State
+from neutrino.contract.topics import AGENT_TYPE_L3
 from neutrino.db import models
 from neutrino.db.engine import Database
 from neutrino.services import common
+from neutrino.services.l3_ha import RouterHa, port_host
 from neutrino.services.port_binding import load_bindings
 
 LOG = logging.getLogger(__name__)
@@ -49,12 +51,64 @@ def router_port_ids(state: L3State) -> list[str]:
     return out
 
 
-def ports_to_bind(session: Session, state: L3State, host: str) -> list[str]:
-    """The router ports of `state` whose binding host is not `host`."""
-    ids = router_port_ids(state)
-    bindings = load_bindings(session, ids)
-    return [port_id for port_id in ids
-            if port_id not in bindings or bindings[port_id].host != host]
+def ports_to_bind(session: Session, state: L3State, host: str) -> list[tuple[str, str]]:
+    """(port, host) for the router ports of `state` not bound where they belong:
+    `host` for a legacy router's; for a HA router's, a host of an agent that
+    reports it active (l3_ha.port_host), or `host` while none does and the port is
+    bound nowhere (the first of its agents to ask; the others' copies wait
+    unplugged)."""
+    ha_ids = [router["id"] for router in state["routers"] if router.get("ha")]
+    active = RouterHa.active_hosts(session, ha_ids) if ha_ids else {}
+    wanted: list[tuple[str, str | None]] = []
+    for router in state["routers"]:
+        ids = router_port_ids({"host": host, "routers": [router]})
+        wanted += [(port_id, router["id"] if router.get("ha") else None) for port_id in ids]
+    bindings = load_bindings(session, [port_id for port_id, _ in wanted])
+    out = []
+    for port_id, ha_router in wanted:
+        current = bindings[port_id].host if port_id in bindings else None
+        if ha_router is None:
+            target: str | None = host
+        else:
+            target = port_host(current, active.get(ha_router, []))
+            if target is None:  # no agent reports it active yet
+                target = current or host
+        if current != target and target:
+            out.append((port_id, target))
+    return out
+
+
+def ha_routers_of_host(session: Session, host: str) -> list[str]:
+    """The HA routers scheduled to the L3 agent of `host`."""
+    stmt = (select(models.Router.id)
+            .join(models.RouterL3AgentBinding,
+                  models.RouterL3AgentBinding.router_id == models.Router.id)
+            .join(models.Agent, models.Agent.id == models.RouterL3AgentBinding.l3_agent_id)
+            .where(models.Agent.host == host, models.Agent.agent_type == AGENT_TYPE_L3,
+                   models.Router.ha.is_(True))
+            .order_by(models.Router.id))
+    return list(session.scalars(stmt))
+
+
+def ports_to_move(session: Session, router_ids: list[str],
+                  taken: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(port, host) for the ports (interfaces, gateway) of these HA routers that
+    are not on a host whose agent reports their router active; `taken`: router ->
+    the host that just took it over (its ports go there, whatever a split left
+    elsewhere)."""
+    taken = taken or {}
+    rows = list(session.execute(select(models.RouterPort.router_id,
+                                       models.RouterPort.port_id).where(
+        models.RouterPort.router_id.in_(router_ids)).order_by(models.RouterPort.port_id)))
+    active = RouterHa.active_hosts(session, router_ids)
+    bindings = load_bindings(session, [port_id for _, port_id in rows])
+    out = []
+    for router_id, port_id in rows:
+        current = bindings[port_id].host if port_id in bindings else None
+        target = taken.get(router_id) or port_host(current, active.get(router_id, []))
+        if target and target != current:
+            out.append((port_id, target))
+    return out
 
 
 def set_floatingip_statuses(session: Session, router_id: str,

@@ -74,8 +74,10 @@ def may_host(mode: str, distributed: bool) -> bool:
 
 
 class L3Scheduler:
-    def __init__(self, agent_down_time: int) -> None:
+    def __init__(self, agent_down_time: int, max_ha_agents: int = 3) -> None:
         self.down_time = dt.timedelta(seconds=agent_down_time)
+        # A HA router goes to this many agents at most (0: every eligible one).
+        self.max_ha_agents = max_ha_agents
 
     def _alive_clause(self) -> Any:
         return A.heartbeat_timestamp >= models.utcnow() - self.down_time
@@ -121,18 +123,27 @@ class L3Scheduler:
                 if may_host(agent_mode(conf), distributed)]
 
     def schedule(self, session: Session, router: R) -> str | None:
-        """Bind the router to the least loaded eligible agent, unless it is bound."""
-        bound = session.scalars(select(B.l3_agent_id).where(
-            B.router_id == router.id).limit(1)).first()
-        if bound is not None:
-            return bound
-        agents = self.candidates(session, json.loads(router.availability_zone_hints),
-                                 bool(router.distributed))
-        if not agents:
-            return None
-        agent_id = agents[0][0]
-        session.execute(insert(B), {"router_id": router.id, "l3_agent_id": agent_id})
-        return agent_id
+        """Bind the router to the least loaded eligible agent, unless it is bound (a
+        HA router: to the least loaded ones up to max_ha_agents)."""
+        bound = list(session.scalars(select(B.l3_agent_id).where(
+            B.router_id == router.id)))
+        if bound and not router.ha:
+            return bound[0]
+        agents = [agent_id for agent_id, _ in self.candidates(
+            session, json.loads(router.availability_zone_hints), bool(router.distributed))
+            if agent_id not in bound]
+        room = (self.ha_room(len(bound)) if router.ha else 1)
+        taken = agents[:room]
+        if taken:
+            session.execute(insert(B), [{"router_id": router.id, "l3_agent_id": agent_id}
+                                        for agent_id in taken])
+        return (bound + taken)[0] if bound or taken else None
+
+    def ha_room(self, bound: int) -> int:
+        """How many more agents a HA router bound to `bound` agents may get."""
+        if self.max_ha_agents <= 0:
+            return 1 << 30
+        return max(0, self.max_ha_agents - bound)
 
     def auto_schedule(self, session: Session, agent: A) -> list[str]:
         """Give an eligible agent the routers no agent hosts (when it syncs)."""
@@ -153,10 +164,31 @@ class L3Scheduler:
                                                 [rid for rid, _ in unbound])}
         taken = [rid for rid, hints in unbound if rid not in bound
                  and (not json.loads(hints) or agent.availability_zone in json.loads(hints))]
+        taken += self._ha_routers_for(session, agent, mode, set(taken))
         if taken:
             session.execute(insert(B), [{"router_id": rid, "l3_agent_id": agent.id}
                                         for rid in taken])
         return taken
+
+    def _ha_routers_for(self, session: Session, agent: A, mode: str,
+                        skip: set[str]) -> list[str]:
+        """The HA routers this agent does not host that have room for one more."""
+        counts = (select(B.router_id, func.count().label("n")).group_by(B.router_id)
+                  .subquery())
+        stmt = (select(R.id, R.availability_zone_hints, counts.c.n)
+                .join(counts, counts.c.router_id == R.id)
+                .where(R.ha.is_(True), R.admin_state_up.is_(True),
+                       ~R.id.in_(select(B.router_id).where(B.l3_agent_id == agent.id))))
+        if mode == MODE_LEGACY:
+            stmt = stmt.where(R.distributed.is_(False))
+        out = []
+        for router_id, hints, n in session.execute(stmt.order_by(R.id)):
+            zones = json.loads(hints)
+            if router_id in skip or self.ha_room(n) <= 0 or (
+                    zones and agent.availability_zone not in zones):
+                continue
+            out.append(router_id)
+        return out
 
     # -- admin operations (l3_agent_scheduler) ------------------------------
 
@@ -183,7 +215,8 @@ class L3Scheduler:
             B.router_id == router_id)).all()
         if agent_id in current:
             return False
-        if current:  # a legacy router lives on one agent
+        if current and not (router is not None and router.ha):
+            # a legacy router lives on one agent (a HA router on several)
             raise RouterHostedByL3Agent(router_id=router_id, agent_id=current[0])
         session.execute(insert(B), {"router_id": router_id, "l3_agent_id": agent_id})
         return True

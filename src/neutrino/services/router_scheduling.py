@@ -14,6 +14,7 @@ from neutrino.resources import validators as v
 from neutrino.resources.router import RouterNotFound
 from neutrino.services.agents import AgentService
 from neutrino.services.deps import Deps
+from neutrino.services.l3_ha import UNKNOWN, RouterHa
 from neutrino.services.routers import RouterService
 
 
@@ -34,9 +35,21 @@ class RouterScheduling:
                                  events.Payload(ctx, router_id, states=(None, None)))
 
     def agents_of_router(self, router_id: str) -> list[dict[str, Any]]:
+        """The router's agents, each with `ha_state` (l3-ha): the router's VRRP
+        state there for a HA router (unknown: the agent is not alive), None for a
+        legacy one."""
         def run(session: Session) -> list[dict[str, Any]]:
             self._router_exists(session, router_id)
-            return self.agents.to_dicts(self.scheduler.agents_of_router(session, router_id))
+            agents = self.agents.to_dicts(
+                self.scheduler.agents_of_router(session, router_id))
+            router = session.get(self.routers.model, router_id)
+            states = (RouterHa.agent_states(session, router_id,
+                                            {a["id"]: a["alive"] for a in agents})
+                      if router is not None and router.ha else {})
+            for agent in agents:
+                agent["ha_state"] = (states.get(agent["id"], UNKNOWN)
+                                     if router is not None and router.ha else None)
+            return agents
         return self.deps.db.run(run, write=False)
 
     def routers_of_agent(self, agent_id: str) -> list[dict[str, Any]]:
@@ -47,16 +60,47 @@ class RouterScheduling:
         return self.deps.db.run(run, write=False)
 
     def add_router(self, ctx: Context, agent_id: str, router_id: str) -> None:
+        created: list[dict] = []
+        deleted: list[str] = []
+
         def run(session: Session) -> bool:
+            created.clear()
+            deleted.clear()
             self.scheduler.l3_agent(session, agent_id)
             self._router_exists(session, router_id)
-            return self.scheduler.add_router(session, agent_id, router_id)
+            added = self.scheduler.add_router(session, agent_id, router_id)
+            self._ensure_ha_ports(session, ctx, router_id, created, deleted)
+            return added
         if self.deps.db.run(run):
+            self._ports_changed(ctx, created, deleted)
             self._router_changed(ctx, router_id)
 
     def remove_router(self, ctx: Context, agent_id: str, router_id: str) -> None:
+        created: list[dict] = []
+        deleted: list[str] = []
+
         def run(session: Session) -> None:
+            created.clear()
+            deleted.clear()
             self._router_exists(session, router_id)
             self.scheduler.remove_router(session, agent_id, router_id)
+            self._ensure_ha_ports(session, ctx, router_id, created, deleted)
         self.deps.db.run(run)
+        self._ports_changed(ctx, created, deleted)
         self._router_changed(ctx, router_id)
+
+    def _ensure_ha_ports(self, session: Session, ctx: Context, router_id: str,
+                         created: list[dict], deleted: list[str]) -> None:
+        """A HA router's HA ports follow its agents (l3-ha)."""
+        if self.routers.ha is not None:
+            session.flush()
+            self.routers.ha.ensure_ports(session, ctx, router_id, created, deleted)
+
+    def _ports_changed(self, ctx: Context, created: list[dict], deleted: list[str]
+                       ) -> None:
+        for port in created:
+            self.deps.events.publish("port", events.AFTER_CREATE,
+                                     events.Payload(ctx, port["id"], states=(port,)))
+        for port_id in deleted:
+            self.deps.events.publish("port", events.AFTER_DELETE,
+                                     events.Payload(ctx, port_id))

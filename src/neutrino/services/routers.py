@@ -36,6 +36,7 @@ from neutrino.services import common, qos_l3, rbac
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
 from neutrino.services.external_networks import is_external, usable_external
+from neutrino.services.l3_ha import RouterHa
 from neutrino.services.l3_scheduler import L3Scheduler
 from neutrino.services.ports import PortService
 
@@ -63,10 +64,12 @@ class RouterService:
     model = R
 
     def __init__(self, deps: Deps, ports: PortService, scheduler: L3Scheduler,
-                 policy: Any = None) -> None:
+                 policy: Any = None, ha: RouterHa | None = None) -> None:
         self.deps = deps
         self.ports = ports
         self.scheduler = scheduler
+        # l3-ha (services/l3_ha.py); None: HA routers are refused.
+        self.ha = ha
         # For the sub-attribute rules (external_gateway_info:enable_snat, ...), which
         # the generic controller does not know.
         self.policy = policy
@@ -136,8 +139,11 @@ class RouterService:
     # -- writes --------------------------------------------------------------
 
     def _check_unsupported(self, data: dict) -> None:
-        if data.get("ha"):
+        if data.get("ha") and self.ha is None:
             raise RouterBadRequest("HA routers are not supported by this deployment")
+
+    def _ha_wanted(self, data: dict) -> bool:
+        return self.ha is not None and self.ha.wanted(data.get("ha", UNSET))
 
     def _check_gateway_policy(self, ctx: Context, action: str, data: dict,
                               target: dict) -> None:
@@ -153,14 +159,26 @@ class RouterService:
     def create_bulk(self, ctx: Context, items: list[dict],
                     authorize: Authorize = common.allow_all) -> list[dict]:
         created_ports: list[dict] = []
+        for data in items:
+            self._check_unsupported(data)
+        # The HA networks first: written by the network and subnet services.
+        ha_projects = sorted({data["project_id"] for data in items if self._ha_wanted(data)})
+        ha_networks = {project: self.ha.ensure_network(project)
+                       for project in ha_projects if self.ha is not None}
 
         def run(session: Session) -> list[dict]:
             created_ports.clear()
-            rows = [self._create(session, ctx, data, authorize, created_ports)
+            rows = [self._create(session, ctx, data, authorize, created_ports,
+                                 ha_networks.get(data["project_id"]))
                     for data in items]
             session.flush()
             return self.to_dicts(session, rows)
-        result = self.deps.db.run(run)
+        try:
+            result = self.deps.db.run(run)
+        except Exception:
+            for project in ha_projects:
+                self._cleanup_ha_network(project)
+            raise
         self._publish_ports(ctx, created_ports, [])
         for item in result:
             self.deps.events.publish("router", events.AFTER_CREATE,
@@ -168,11 +186,10 @@ class RouterService:
         return result
 
     def _create(self, session: Session, ctx: Context, data: dict, authorize: Authorize,
-                created_ports: list[dict]) -> R:
+                created_ports: list[dict], ha_network: str | None = None) -> R:
         target = dict(data, tenant_id=data["project_id"])
         authorize(data, target)
         self._check_gateway_policy(ctx, "create", data, target)
-        self._check_unsupported(data)
         # flavor_id (l3-flavors): checked and set by services/flavors.py on
         # PRECOMMIT_CREATE.
         self.deps.quotas.check(session, data["project_id"], "router", 1)
@@ -181,7 +198,7 @@ class RouterService:
         row = R(id=common.new_id(), project_id=data["project_id"], name=data["name"],
                 description=data["description"], admin_state_up=data["admin_state_up"],
                 status="ACTIVE", enable_snat=self.deps.conf.enable_snat_by_default,
-                availability_zone_hints=json.dumps(hints), ha=False,
+                availability_zone_hints=json.dumps(hints), ha=ha_network is not None,
                 distributed=self._distributed(data.get("distributed", UNSET)),
                 flavor_id=None,
                 # 1, as upstream shows: it writes the router's extra attributes in a
@@ -196,7 +213,11 @@ class RouterService:
             self._set_gateway(session, ctx, row, info, created_ports, [])
             if info.get("qos_policy_id"):
                 qos_l3.set_gateway_policy(session, ctx, row.id, info["qos_policy_id"])
+        if ha_network is not None and self.ha is not None:
+            self.ha.attach(session, row, ha_network)
         self.scheduler.schedule(session, row)
+        if self.ha is not None:
+            self.ha.ensure_ports(session, ctx, row.id, created_ports, [])
         self.deps.events.publish("router", events.PRECOMMIT_CREATE,
                                  events.Payload(ctx, row.id, states=(data,), session=session))
         return row
@@ -206,6 +227,7 @@ class RouterService:
         self._check_unsupported(data)
         created: list[dict] = []
         deleted: list[str] = []
+        ha_network = self._ha_network_for_update(router_id, data)
 
         def run(session: Session) -> dict:
             created.clear()
@@ -221,6 +243,8 @@ class RouterService:
                 row.admin_state_up = data["admin_state_up"]
             if data.get("distributed") not in (None, row.distributed):
                 self._migrate(session, row, old, data["distributed"])
+            if data.get("ha") not in (None, row.ha):
+                self._migrate_ha(session, ctx, row, old, ha_network, created, deleted)
             if "external_gateway_info" in data:
                 self._update_gateway(session, ctx, row, data["external_gateway_info"],
                                      created, deleted)
@@ -232,7 +256,12 @@ class RouterService:
             self.deps.events.publish("router", events.PRECOMMIT_UPDATE,
                                      events.Payload(ctx, router_id, (old, new), session))
             return new
-        new = self.deps.db.run(run)
+        try:
+            new = self.deps.db.run(run)
+        finally:
+            if self.ha is not None and data.get("ha") is not None:
+                # Made for nothing (refused), or the router is no longer HA.
+                self._cleanup_ha_network(self._project_of(router_id))
         self._publish_ports(ctx, created, deleted)
         self.deps.events.publish("router", events.AFTER_UPDATE,
                                  events.Payload(ctx, router_id, states=(None, new)))
@@ -240,9 +269,11 @@ class RouterService:
 
     def delete(self, ctx: Context, router_id: str, revision: int | None = None) -> None:
         deleted: list[str] = []
+        project: list[str] = []
 
         def run(session: Session) -> None:
             deleted.clear()
+            project.clear()
             row = self._row(session, router_id, lock=True)
             common.check_revision(row, revision)
             interfaces = session.scalars(select(RP.port_id).where(
@@ -251,6 +282,9 @@ class RouterService:
                 raise RouterInUse(router_id=router_id, reason="still has ports")
             self.deps.events.publish("router", events.PRECOMMIT_DELETE,
                                      events.Payload(ctx, router_id, session=session))
+            project.append(row.project_id)
+            if self.ha is not None and row.ha:
+                self.ha.detach(session, ctx, router_id, deleted)
             if row.gw_port_id:
                 self._remove_gateway(session, ctx, row, deleted)
             common.delete_tags(session, router_id)
@@ -259,9 +293,57 @@ class RouterService:
                 models.RouterL3AgentBinding.router_id == router_id))
             session.delete(row)
         self.deps.db.run(run)
+        if project:
+            self._cleanup_ha_network(project[0])
         self._publish_ports(ctx, [], deleted)
         self.deps.events.publish("router", events.AFTER_DELETE,
                                  events.Payload(ctx, router_id))
+
+    # -- l3-ha ---------------------------------------------------------------
+
+    def _project_of(self, router_id: str) -> str | None:
+        return self.deps.db.run(lambda s: s.scalar(select(R.project_id).where(
+            R.id == router_id)), write=False)
+
+    def _ha_network_for_update(self, router_id: str, data: dict) -> str | None:
+        """The project's HA network when the update asks for `ha` true (made now if
+        missing: outside the router's transaction)."""
+        if self.ha is None or data.get("ha") is not True:
+            return None
+        project = self._project_of(router_id)
+        if project is None:
+            raise RouterNotFound(router_id=router_id)
+        return self.ha.ensure_network(project)
+
+    def _cleanup_ha_network(self, project_id: str | None) -> None:
+        if self.ha is None or project_id is None:
+            return
+        try:
+            self.ha.cleanup_network(project_id)
+        except Exception:  # noqa: BLE001 - the next HA router delete tries again
+            LOG.exception("HA network of project %s not cleaned up", project_id)
+
+    def _migrate_ha(self, session: Session, ctx: Context, row: R, old: dict,
+                    ha_network: str | None, created: list[dict],
+                    deleted: list[str]) -> None:
+        """Legacy <-> HA, only while the router is down before and after the request
+        (as upstream): it leaves its agents and is scheduled again as what it has
+        become, with its VRRP id and HA ports, or without them."""
+        if old["admin_state_up"] or row.admin_state_up:
+            raise RouterBadRequest(
+                "Cannot change HA attribute of active routers. Please set router "
+                "admin_state_up to False prior to upgrade")
+        assert self.ha is not None
+        if row.ha:
+            self.ha.detach(session, ctx, row.id, deleted)
+        row.ha = not row.ha
+        session.execute(delete(models.RouterL3AgentBinding).where(
+            models.RouterL3AgentBinding.router_id == row.id))
+        session.flush()
+        if row.ha and ha_network is not None:
+            self.ha.attach(session, row, ha_network)
+        self.scheduler.schedule(session, row)
+        self.ha.ensure_ports(session, ctx, row.id, created, deleted)
 
     # -- dvr -----------------------------------------------------------------
 

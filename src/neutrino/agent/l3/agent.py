@@ -7,7 +7,9 @@ way, so the Linux bridge agent plugs their taps) and realises each in a
 ``qrouter-<id>`` namespace (reconciler.py), whenever a ``routers_updated``
 notification (``l3_agent`` fanout) or the periodic resync says so
 (agent/common/loop.py). After each sync it reports the floating IP statuses that
-changed (``update_floatingip_statuses``).
+changed (``update_floatingip_statuses``). HA routers run keepalived
+(keepalived.py); the states its notify scripts write are reported as they change
+(``update_ha_routers_states``, ha_states.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
+from neutrino.agent.l3.ha_states import HaStateReporter
+from neutrino.agent.l3.keepalived import Keepalived
 from neutrino.agent.l3.proxies import MetadataProxies, RouterMetadataProxies
 from neutrino.agent.l3.radvd import Radvd
 from neutrino.agent.l3.reconciler import Reconciler, Result
@@ -48,6 +52,9 @@ class L3PluginApi(PluginApi):
                                    ) -> None:
         self.client.call({}, "update_floatingip_statuses", router_id=router_id,
                          fip_statuses=fip_statuses, host=self.host)
+
+    def update_ha_routers_states(self, states: dict[str, str]) -> None:
+        self.client.call({}, "update_ha_routers_states", host=self.host, states=states)
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
@@ -90,6 +97,8 @@ class L3Agent:
                                   timeout=timeout, server=server)
         self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
                                       server=server)
+        self.keepalived = Keepalived(l3_config.ha_confs_dir(conf),
+                                     l3_config.ha_settings(conf))
         if metadata_proxies is None:
             # Also with enable_metadata_proxy off: its proxies left from before go.
             metadata_proxies = RouterMetadataProxies(
@@ -100,7 +109,10 @@ class L3Agent:
             l3_config.settings(conf), self.host, host_namespace=host_namespace,
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
             garp_count=conf.send_arp_for_ha,
-            router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)))
+            router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)),
+            keepalived=self.keepalived)
+        self.ha_states = HaStateReporter(self.keepalived.states,
+                                         self.plugin.update_ha_routers_states)
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -133,6 +145,7 @@ class L3Agent:
 
     def start(self) -> L3Agent:
         self.loop.start()
+        self.ha_states.start()
         try:
             self.listener.start()
         except Exception as error:  # noqa: BLE001 - the periodic resync still works
@@ -144,6 +157,7 @@ class L3Agent:
         """Stop the agent; the routers keep forwarding (a restarted agent converges
         them), as upstream's do."""
         self.loop.stop()
+        self.ha_states.stop()
         self.listener.stop()
 
 

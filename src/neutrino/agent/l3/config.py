@@ -7,6 +7,8 @@ import os
 from oslo_config import cfg
 
 from neutrino.agent.common import config as agent_config
+from neutrino.agent.l3 import ha
+from neutrino.agent.l3.ha import HaSettings
 from neutrino.agent.l3.nat import METADATA_PORT, NatSettings
 from neutrino.agent.l3.plan import Settings
 from neutrino.agent.l3.ra import RaSettings
@@ -62,6 +64,20 @@ ra_opts = [
                     "seconds between two unsolicited router advertisements."),
 ]
 
+# Router HA (keepalived per HA router; agent/l3/keepalived.py).
+ha_opts = [
+    cfg.StrOpt("ha_confs_path", default="$state_path/ha_confs",
+               help="Where the agent keeps each HA router's keepalived files "
+                    "(<router>/keepalived.conf, notify.sh, state, pid files)."),
+    cfg.StrOpt("ha_vrrp_auth_type", default="PASS", choices=ha.AUTH_TYPES,
+               help="VRRP authentication type of the HA routers."),
+    cfg.StrOpt("ha_vrrp_auth_password", secret=True,
+               help="VRRP authentication password (none: no authentication)."),
+    cfg.IntOpt("ha_vrrp_advert_int", default=2, min=1,
+               help="Seconds between two VRRP advertisements: a standby takes over "
+                    "after about three missed ones."),
+]
+
 l3_agent_opts = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (routers' "
@@ -76,6 +92,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SHARED_OPTS)
     conf.register_opts(l3_opts)
     conf.register_opts(ra_opts)
+    conf.register_opts(ha_opts)
     conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(l3_agent_opts, group="AGENT")
 
@@ -85,7 +102,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     default = [opts for group, opts in common if group is None][0]
     agent = [opts for group, opts in common if group == "AGENT"][0]
     return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts,
-                    *ra_opts]),
+                    *ra_opts, *ha_opts]),
             ("AGENT", agent + l3_agent_opts)]
 
 
@@ -98,6 +115,17 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
 def ra_settings(conf: cfg.ConfigOpts) -> RaSettings:
     return RaSettings(min_rtr_adv_interval=conf.min_rtr_adv_interval,
                       max_rtr_adv_interval=conf.max_rtr_adv_interval)
+
+
+def ha_settings(conf: cfg.ConfigOpts) -> HaSettings:
+    return HaSettings(advert_int=conf.ha_vrrp_advert_int,
+                      auth_type=conf.ha_vrrp_auth_type,
+                      auth_password=conf.ha_vrrp_auth_password or None,
+                      garp_repeat=max(1, conf.send_arp_for_ha))
+
+
+def ha_confs_dir(conf: cfg.ConfigOpts) -> str:
+    return os.path.abspath(str(conf.ha_confs_path))
 
 
 def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:

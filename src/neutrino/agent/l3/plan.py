@@ -21,22 +21,21 @@ Pure functions (no kernel, no bus), unit-tested in tests/unit/agent:
 * `stale_namespaces`, `announcements` (gratuitous ARP for IPv4 addresses that
   appear on the gateway), `floatingip_statuses` (what to report).
 
-Room for what comes next: router HA (keepalived holds the gateway and floating
-addresses on the active agent only) and IPv6 router advertisements per
-``ipv6_ra_mode`` (radvd) are per-router extensions beside the metadata proxy
-(agent/l3/proxies.py); the layout already carries IPv6 interface addresses and the
-IPv6 default route.
+A HA router (ha.py) has the same namespace, links and NAT, plus its HA interface
+``ha-<port[:11]>`` with that port's own address; its interfaces' and gateway's
+addresses, floating IPs and routes are keepalived's (`RouterSpec.owned_*`): the
+plan neither adds nor removes them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from neutrino.agent.common.privileged import Link
-from neutrino.agent.l3 import nat
+from neutrino.agent.l3 import ha, nat
 from neutrino.agent.l3.nat import NatSettings, NatTable
 from neutrino.contract.l3 import L3State
 
@@ -44,7 +43,8 @@ NAMESPACE_PREFIX = "qrouter-"
 INTERNAL_PREFIX = nat.INTERNAL_PREFIX
 GATEWAY_PREFIX = nat.GATEWAY_PREFIX
 TAP_PREFIX = "tap"
-DEVICE_PREFIXES = (INTERNAL_PREFIX, GATEWAY_PREFIX)
+HA_PREFIX = "ha-"
+DEVICE_PREFIXES = (INTERNAL_PREFIX, GATEWAY_PREFIX, HA_PREFIX)
 # The router namespace's loopback carries this alias and the agent's host: agents
 # that do not own every qrouter- namespace of the machine (tests playing several
 # hosts) recognise theirs by it.
@@ -95,6 +95,9 @@ class RouterSpec:
     nat: NatTable | None
     floating_ips: tuple[str, ...] = ()       # ids of the floating IPs it carries
     router: Mapping[str, Any] = field(default_factory=dict)  # as the server sent it
+    # HA: what keepalived adds and removes (device, address) / (destination, via).
+    owned_addresses: frozenset[tuple[str, str]] = frozenset()
+    owned_routes: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -175,9 +178,23 @@ def router_spec(router: Mapping[str, Any], settings: Settings) -> RouterSpec:
     carried = tuple(sorted(f["id"] for f in router.get("floating_ips") or []
                            if f.get("floating_ip_address") in mappings
                            or f.get("floating_ip_address") in forwarded))
+    wanted_routes = routes(router)
+    owned: frozenset[tuple[str, str]] = frozenset()
+    owned_routes: frozenset[tuple[str, str]] = frozenset()
+    if ha.is_ha(router):
+        # keepalived holds the addresses and routes on the active agent only.
+        devices = {name: replace(device, addresses=frozenset())
+                   for name, device in devices.items()}
+        interface = router.get("ha_interface")
+        if interface:
+            device = _device(interface, gateway=False)
+            devices[device.name] = replace(device, name=ha.ha_device(router) or device.name)
+        owned = ha.owned_addresses(router)
+        owned_routes, wanted_routes = wanted_routes, frozenset()
     return RouterSpec(id=router["id"], namespace=namespace_name(router["id"]),
-                      devices=devices, routes=routes(router), nat=table,
-                      floating_ips=carried, router=router)
+                      devices=devices, routes=wanted_routes, nat=table,
+                      floating_ips=carried, router=router, owned_addresses=owned,
+                      owned_routes=owned_routes)
 
 
 def layout(desired: L3State, settings: Settings) -> Layout:
@@ -280,12 +297,14 @@ def plan_router(want: RouterSpec, have: RouterSnapshot) -> list[Action]:
     for name, spec in sorted(want.devices.items()):
         current = set() if _is_fresh(actions, name) else have.addresses.get(name, set())
         for address in sorted(current - spec.addresses, key=_address_key):
+            if (name, address) in want.owned_addresses:
+                continue  # keepalived's
             actions.append(_act("delete_address", name, address=address))
             disturbed = True
         for address in sorted(spec.addresses - current, key=_address_key):
             actions.append(_act("add_address", name, address=address))
     # 4. Routes (replace: adding one that is there is harmless).
-    for route in sorted(have.routes - want.routes, key=_route_key):
+    for route in sorted(have.routes - want.routes - want.owned_routes, key=_route_key):
         actions.append(_act("delete_route", route[0], via=route[1]))
     missing = want.routes if disturbed else want.routes - have.routes
     for route in sorted(missing, key=_route_key):

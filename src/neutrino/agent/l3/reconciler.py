@@ -69,7 +69,8 @@ class Reconciler:
                  own_all_namespaces: bool = True,
                  metadata_proxies: MetadataProxies | None = None,
                  garp_count: int = 1,
-                 router_advertisements: MetadataProxies | None = None) -> None:
+                 router_advertisements: MetadataProxies | None = None,
+                 keepalived: MetadataProxies | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace)."""
         self.settings = settings
@@ -81,6 +82,8 @@ class Reconciler:
         # radvd.Radvd: the same per-router ensure/remove shape as the proxies.
         self.advertisements: MetadataProxies = (router_advertisements
                                                  or NoMetadataProxies())
+        # keepalived.Keepalived: HA routers' VRRP (the same hook shape).
+        self.keepalived: MetadataProxies = keepalived or NoMetadataProxies()
         self._skipped_logged: dict[str, str] = {}
 
     @property
@@ -141,6 +144,10 @@ class Reconciler:
                 {spec.namespace for spec in want.routers.values()})
         except Exception:  # noqa: BLE001 - as above
             LOG.exception("removing stale radvds failed")
+        try:
+            self.keepalived.remove_stale({spec.namespace for spec in want.routers.values()})
+        except Exception:  # noqa: BLE001 - as above
+            LOG.exception("removing stale keepaliveds failed")
 
     def own_namespaces(self) -> list[str]:
         """The router namespaces of this agent on the machine."""
@@ -169,6 +176,7 @@ class Reconciler:
         router_id = planning.router_of(namespace) or namespace
         self.proxies.remove(router_id, namespace)
         self.advertisements.remove(router_id, namespace)
+        self.keepalived.remove(router_id, namespace)
         # Its qr-/qg- ends go with it, and so their veth peers, the taps.
         privileged.delete_namespace(namespace)
         result.actions.append(f"delete namespace {namespace}")
@@ -223,6 +231,8 @@ class Reconciler:
         if self.settings.nat.enable_metadata_proxy:
             self.proxies.ensure(spec.id, ns, spec.router)
         self.advertisements.ensure(spec.id, ns, spec.router)
+        # After the links: keepalived's interfaces must be there when it starts.
+        self.keepalived.ensure(spec.id, ns, spec.router)
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
         mine = {name: taps[name] for name in _taps_of(spec) if name in taps}

@@ -1,7 +1,8 @@
 """The desired state kind "l3" (contract/l3.py): every router scheduled to the
 host's L3 agent, with its interfaces, gateway, SNAT flag, extra routes and floating
-IPs with their port forwardings (and, per address, its subnet's IPv6 RA/address
-modes and name servers). Seven queries whatever the number of routers.
+IPs with their port forwardings and QoS limits (and, per address, its subnet's IPv6
+RA/address modes and name servers); a HA router also its VRRP id and this agent's
+HA port. A fixed number of queries whatever the number of routers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from neutrino.contract import names, topics
@@ -21,6 +22,7 @@ from neutrino.contract.qos import BandwidthLimitRule
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.services import qos_l3
+from neutrino.services.l3_ha import HA_OWNER
 from neutrino.services.routers import GW_OWNER
 
 A = models.Agent
@@ -34,6 +36,8 @@ IPA = models.IPAllocation
 S = models.Subnet
 DNS = models.DNSNameServer
 PF = models.PortForwarding
+HB = models.HaRouterAgentPortBinding
+VR = models.HaRouterVrIdAllocation
 
 
 def build(session: Session, host: str) -> L3State:
@@ -67,10 +71,14 @@ def build(session: Session, host: str) -> L3State:
             "port_forwardings": forwardings.get(row.id, []),
             "qos_rules": cast(list[BandwidthLimitRule],
                               qos_rules.get(fip_qos.get(row.id, ""), []))})
+    ha_ids = [r.id for r in routers if r.ha]
+    vr_ids = dict(rows_for_ids(session, select(VR.router_id, VR.vr_id), VR.router_id,
+                               ha_ids))
+    ha_ports = _router_ports(session, ha_ids, ha_agent=agent_id) if ha_ids else {}
     out: list[Router] = []
     for router in routers:
         mine = ports.get(router.id, [])
-        out.append({
+        item: Router = {
             "id": router.id, "revision_number": router.revision_number,
             "admin_state_up": router.admin_state_up, "enable_snat": router.enable_snat,
             "gateway": next((p for kind, p in mine if kind == GW_OWNER), None),
@@ -78,7 +86,12 @@ def build(session: Session, host: str) -> L3State:
             "routes": routes.get(router.id, []),
             "floating_ips": fips.get(router.id, []),
             "gateway_qos_rules": cast(list[BandwidthLimitRule], qos_rules.get(
-                gateway_qos.get(router.id, ""), []))})
+                gateway_qos.get(router.id, ""), []))}
+        if router.ha:
+            item.update(ha=True, ha_vr_id=vr_ids.get(router.id),
+                        ha_interface=next((p for _, p in ha_ports.get(router.id, [])),
+                                          None))
+        out.append(item)
     return {"host": host, "agent_id": agent_id, "routers": out}
 
 
@@ -98,21 +111,26 @@ def _port_forwardings(session: Session, fip_ids: list[str]
     return out
 
 
-def _router_ports(session: Session, router_ids: list[str]
+def _router_ports(session: Session, router_ids: list[str], ha_agent: str | None = None
                   ) -> dict[str, list[tuple[str, RouterPort]]]:
-    """The routers' ports (interfaces and gateway) with their addresses and subnets."""
-    stmt = (select(RP.router_id, RP.port_type, P.id, P.network_id, P.mac_address,
+    """The routers' ports (interfaces and gateway) with their addresses and subnets;
+    with `ha_agent`, the routers' HA ports of that agent instead."""
+    owner = (RP.router_id, RP.port_type, RP.port_id) if ha_agent is None else (
+        HB.router_id, literal(HA_OWNER), HB.port_id)
+    stmt = (select(owner[0], owner[1], P.id, P.network_id, P.mac_address,
                    P.revision_number, models.Network.mtu, IPA.subnet_id, IPA.ip_address,
                    S.cidr, S.gateway_ip, S.ip_version, S.ipv6_ra_mode,
                    S.ipv6_address_mode)
-            .join(P, P.id == RP.port_id)
+            .join(P, P.id == owner[2])
             .join(models.Network, models.Network.id == P.network_id)
             .outerjoin(IPA, IPA.port_id == P.id)
             .outerjoin(S, S.id == IPA.subnet_id)
-            .order_by(RP.router_id, P.id, IPA.subnet_id))
+            .order_by(owner[0], P.id, IPA.subnet_id))
+    if ha_agent is not None:
+        stmt = stmt.where(HB.l3_agent_id == ha_agent)
     by_port: dict[str, RouterPort] = {}
     out: dict[str, list[tuple[str, RouterPort]]] = defaultdict(list)
-    for row in rows_for_ids(session, stmt, RP.router_id, router_ids):
+    for row in rows_for_ids(session, stmt, owner[0], router_ids):
         (router_id, port_type, port_id, network_id, mac, revision, mtu, subnet_id, ip,
          cidr, gateway_ip, ip_version, ra_mode, address_mode) = row
         port = by_port.get(port_id)
@@ -120,8 +138,7 @@ def _router_ports(session: Session, router_ids: list[str]
             port = by_port[port_id] = {
                 "port_id": port_id, "network_id": network_id,
                 "mac_address": mac, "mtu": mtu, "revision_number": revision,
-                "device": (names.router_gateway(port_id) if port_type == GW_OWNER
-                           else names.router_interface(port_id)),
+                "device": _device(port_type, port_id),
                 "fixed_ips": []}
             out[router_id].append((port_type, port))
         if subnet_id is not None:
@@ -149,3 +166,11 @@ def _add_dns_nameservers(session: Session, ports: Iterable[RouterPort]) -> None:
         servers[subnet_id].append(address)
     for fixed in fixed_ips:
         fixed["dns_nameservers"] = list(servers.get(fixed["subnet_id"], []))
+
+
+def _device(port_type: str, port_id: str) -> str:
+    if port_type == GW_OWNER:
+        return names.router_gateway(port_id)
+    if port_type == HA_OWNER:
+        return names.router_ha_interface(port_id)
+    return names.router_interface(port_id)
