@@ -203,3 +203,24 @@ def test_parallel_creates_share_a_project_range(own_project_admin: Api) -> None:
     assert sorted(v for v in vnis if 6100 <= v <= 6104) == [6100, 6101, 6102, 6103, 6104]
     shown = own_project_admin.get(f"{PATH}/{own['id']}").json()["network_segment_range"]
     assert shown["available"] == []
+
+
+def test_hyphenated_path_is_served_too(own_project_admin: Api) -> None:
+    """Upstream's clients (tempest, openstack-cli) use /v2.0/network-segment-ranges;
+    the API reference and openstacksdk the underscore path: both are the same ranges."""
+    api = own_project_admin
+    created = api.post("network-segment-ranges", {"network_segment_range": {
+        "name": "hyphen", "shared": True, "network_type": "vxlan", "minimum": 7100,
+        "maximum": 7101}})
+    assert created.status_code == 201, created.text
+    range_id = created.json()["network_segment_range"]["id"]
+    listed = api.get("network-segment-ranges", params={"name": "hyphen"}).json()
+    assert [r["id"] for r in listed["network_segment_ranges"]] == [range_id]
+    assert api.get(f"{PATH}/{range_id}").json()["network_segment_range"]["name"] == "hyphen"
+    updated = api.put(f"network-segment-ranges/{range_id}",
+                      {"network_segment_range": {"name": "renamed"}})
+    assert updated.status_code == 200, updated.text
+    assert api.get(f"network-segment-ranges/{range_id}").json()[
+        "network_segment_range"]["name"] == "renamed"
+    assert api.delete(f"network-segment-ranges/{range_id}").status_code == 204
+    assert_error(api.get(f"{PATH}/{range_id}"), 404, "NetworkSegmentRangeNotFound")

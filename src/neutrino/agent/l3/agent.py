@@ -19,6 +19,7 @@ from typing import Any
 from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common.hostlock import HostLock
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
@@ -78,7 +79,7 @@ class L3Agent:
 
     def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
                  host_namespace: str | None = None, server: str | None = None,
-                 own_all_namespaces: bool = True,
+                 own_all_namespaces: bool = False,
                  metadata_proxies: MetadataProxies | None = None) -> None:
         """`metadata_proxies`: the routers' metadata proxies (None: the real ones,
         agent/l3/proxies.py; tests give a stand-in)."""
@@ -101,6 +102,8 @@ class L3Agent:
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
             garp_count=conf.send_arp_for_ha,
             router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)))
+        # One L3 agent per host: taken in start(), before anything is touched.
+        self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -132,6 +135,7 @@ class L3Agent:
         self.reporter.report(state)
 
     def start(self) -> L3Agent:
+        self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.loop.start()
         try:
             self.listener.start()
@@ -145,6 +149,7 @@ class L3Agent:
         them), as upstream's do."""
         self.loop.stop()
         self.listener.stop()
+        self.lock.release()
 
 
 def check_config(conf: cfg.ConfigOpts) -> list[str]:

@@ -59,7 +59,7 @@ class Reconciler:
         self._log_refusals(want.refused)
         have = self.kernel.snapshot()
         result = Result(refused=dict(want.refused))
-        for action in planning.plan(want, have):
+        for action in planning.plan(want, have, self.settings.owner):
             try:
                 getattr(self.kernel, action.op)(action.name, **action.kwargs())
             except Exception as error:  # noqa: BLE001 - one bad device must not stop the rest
