@@ -3,9 +3,13 @@ tempest exercises it (the tempest test named in each docstring)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from rbac_helpers import pid, share, three_projects
 
+from neutrino.rpc.endpoints import AgentStateEndpoint
+from rpc_helpers import dhcp_state
 from server import Api, assert_error
 
 
@@ -62,3 +66,47 @@ def test_policy_sharing_a_subnetpool_is_invisible_to_its_target(own_project_admi
     assert_error(b.get(f"rbac-policies/{policy['id']}"), 404, "RbacPolicyNotFound")
     assert [p["id"] for p in admin.get(
         f"rbac-policies?object_id={pool['id']}").json()["rbac_policies"]] == [policy["id"]]
+
+
+def test_agent_type_filter_ignores_case(api: Api, server_db) -> None:
+    """tempest's DHCPAgentSchedulersTestJSON (and the plugin's port tests) look for
+    agent_type "DHCP Agent": upstream's MySQL collation finds "DHCP agent"; so do we,
+    on every backend."""
+    host = f"h-{uuid.uuid4().hex[:10]}"
+    AgentStateEndpoint(server_db, 75).report_state(
+        {}, agent_state={"agent_state": dhcp_state(host, "nova")})
+
+    def hosts(agent_type: str) -> list[str]:
+        response = api.get("agents", params={"agent_type": agent_type, "host": host})
+        assert response.status_code == 200, response.text
+        return [a["host"] for a in response.json()["agents"]]
+    assert hosts("DHCP agent") == [host]
+    assert hosts("DHCP Agent") == [host]
+    assert hosts("dhcp AGENT") == [host]
+    assert hosts("L3 agent") == []
+
+
+def test_external_networks_subnets_are_seen_by_every_project(own_project_admin: Api,
+                                                             abc) -> None:
+    """tempest NetworksTest.test_external_network_visibility: with
+    subnet-external-network announced, an external network's subnets are visible to
+    every project (as the network is), by a reader too."""
+    admin = own_project_admin
+    _, b, _ = abc
+    net = admin.network(**{"router:external": True})
+    subnet = admin.subnet(net["id"], "198.18.40.0/24", enable_dhcp=False)
+    internal = admin.network()
+    hidden = admin.subnet(internal["id"], "198.18.41.0/24")
+    for client in (b, b.as_project(pid(b), roles=["reader"])):
+        listed = client.get("subnets", params={"network_id": net["id"]}).json()["subnets"]
+        assert [s["id"] for s in listed] == [subnet["id"]]
+        assert listed[0]["router:external"] is True
+        shown = client.get(f"subnets/{subnet['id']}")
+        assert shown.status_code == 200, shown.text
+        assert subnet["id"] in {s["id"] for s in client.get("subnets").json()["subnets"]}
+        assert hidden["id"] not in {s["id"] for s in client.get("subnets").json()["subnets"]}
+        assert_error(client.get(f"subnets/{hidden['id']}"), 404, "SubnetNotFound")
+    # No longer external: no longer seen.
+    assert admin.put(f"networks/{net['id']}",
+                     {"network": {"router:external": False}}).status_code == 200
+    assert b.get("subnets", params={"network_id": net["id"]}).json()["subnets"] == []
