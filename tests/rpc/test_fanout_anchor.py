@@ -35,12 +35,21 @@ class Agent:
             return self.cond.wait_for(lambda: len(self.got) >= count, timeout)
 
 
-def listen(transport: Any, topic: str, agent: Agent) -> Any:
+def one_agent(transport: Any, topic: str, notifier: Notifier, routers: str) -> Agent:
+    """An agent listening on `topic` while the notifier casts `routers` to it; it
+    leaves (its queue goes) once it got the cast."""
+    agent = Agent()
     server = oslo_messaging.get_rpc_server(
         transport, oslo_messaging.Target(topic=topic, server=unique("agent")), [agent],
         executor="threading")
     server.start()
-    return server
+    try:
+        notifier.enqueue(Cast(topic, "routers_updated", {"routers": [routers]}))
+        assert agent.wait(1), agent.got
+    finally:
+        server.stop()
+        server.wait()
+    return agent
 
 
 def test_cast_after_the_last_agent_left_needs_no_reconnect(
@@ -51,22 +60,13 @@ def test_cast_after_the_last_agent_left_needs_no_reconnect(
     notifier = Notifier(conf).start()
     agents_transport = new_transport(rabbit)
     try:
-        first = Agent()
-        server = listen(agents_transport, topic, first)
-        notifier.enqueue(Cast(topic, "routers_updated", {"routers": ["r1"]}))
-        assert first.wait(1), first.got
-        # The only agent goes: its queue, and without the anchor the exchange, too.
-        server.stop()
-        server.wait()
+        # The only agent goes after the first cast: its queue, and without the
+        # anchor the exchange, too.
+        one_agent(agents_transport, topic, notifier, "r1")
         with caplog.at_level(logging.INFO, logger="oslo.messaging._drivers.impl_rabbit"):
             notifier.enqueue(Cast(topic, "routers_updated", {"routers": ["r2"]}))
             assert notifier.flush()
-            second = Agent()
-            server = listen(agents_transport, topic, second)
-            notifier.enqueue(Cast(topic, "routers_updated", {"routers": ["r3"]}))
-            assert second.wait(1), second.got
-            server.stop()
-            server.wait()
+            second = one_agent(agents_transport, topic, notifier, "r3")
         assert second.got == [{"routers": ["r3"]}]
         assert notifier.sent == 3
         trouble = [r.getMessage() for r in caplog.records
