@@ -12,7 +12,9 @@ first installs Keystone and tempest + neutron-tempest-plugin in their own venvs
    `api_workers` (2) workers on RabbitMQ; as root, this host's Linux bridge, DHCP, L3
    and metadata agents as their own processes on the same bus (the embedded
    all-in-one agents need a single API worker). Its own exchange and host name keep
-   it apart from anything else on the broker; the agents touch only what they marked
+   it apart from anything else on the broker, and as root a RabbitMQ vhost of its own
+   (deleted at the end): other servers' consumers of the same queues would answer
+   its agents otherwise; the agents touch only what they marked
    with that host (docs/agents.md, "Ownership"), so other agents and tests on the
    machine are safe from them.
 3. As admin through the API: the external network `public` (flat) and its subnet.
@@ -245,14 +247,39 @@ enabled = false
 # -- Neutrino -----------------------------------------------------------------------
 
 
-def neutrino_conf(port: int, keystone_url: str, db_url: str) -> str:
+def private_vhost(stack: ExitStack) -> str:
+    """This run's own RabbitMQ vhost (deleted at the end), so that no other server on
+    the broker answers its agents: queue names (q-plugin, q-reports-plugin) and fanout
+    exchanges do not depend on control_exchange, and an agent's heartbeat answered
+    by another test's server is lost to this one. Without rabbitmqctl (not root, a
+    remote broker): the shared vhost of CONFORMANCE_RABBIT."""
+    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
+        say("no rabbitmqctl (or not root): sharing the broker's vhost with whatever "
+            "else uses it")
+        return RABBIT
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                       timeout=120, check=True)
+    def delete() -> None:
+        try:
+            ctl("delete_vhost", TAG)
+        except (subprocess.SubprocessError, OSError) as error:
+            say(f"could not delete RabbitMQ vhost {TAG}: {error}")
+    ctl("add_vhost", TAG)
+    stack.callback(delete)
+    ctl("set_permissions", "-p", TAG, "guest", ".*", ".*", ".*")
+    return RABBIT.rstrip("/") + "/" + TAG
+
+
+def neutrino_conf(port: int, keystone_url: str, db_url: str, rabbit: str) -> str:
     return f"""[DEFAULT]
 bind_host = 127.0.0.1
 bind_port = {port}
 api_workers = {WORKERS}
 state_path = {RUN / "neutrino"}
 auth_strategy = keystone
-transport_url = {RABBIT}
+transport_url = {rabbit}
 control_exchange = {TAG}
 host = {TAG}
 embedded_agents = false
@@ -315,7 +342,7 @@ def start_neutrino(stack: ExitStack, keystone: Keystone) -> tuple[str, Path]:
     db_url = create_database(stack)
     (RUN / "neutrino").mkdir()
     conf = RUN / "neutrino.conf"
-    conf.write_text(neutrino_conf(port, keystone.url, db_url))
+    conf.write_text(neutrino_conf(port, keystone.url, db_url, private_vhost(stack)))
     run([str(NEUTRINO_BIN / "neutrino-db-manage"), "--config-file", str(conf),
          "upgrade", "head"], RUN / "neutrino-db-manage.log")
     keystone.register_network(url)
