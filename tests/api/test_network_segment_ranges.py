@@ -224,3 +224,26 @@ def test_hyphenated_path_is_served_too(own_project_admin: Api) -> None:
         "network_segment_range"]["name"] == "renamed"
     assert api.delete(f"network-segment-ranges/{range_id}").status_code == 204
     assert_error(api.get(f"{PATH}/{range_id}"), 404, "NetworkSegmentRangeNotFound")
+
+
+def test_provider_type_only_takes_the_projects_range(own_project_admin: Api) -> None:
+    """neutron-tempest-plugin's NetworkSegmentRangeTestJson: an admin's network for a
+    project naming only provider:network_type gets its id from that project's range
+    (upstream's partially specified segment), so the range is then in use."""
+    admin = own_project_admin
+    project = f"p-{uuid.uuid4().hex}"
+    own = create_range(admin, name="typed", shared=False, project_id=project,
+                       network_type="vxlan", minimum=6200, maximum=6205)
+    net = admin.network(project_id=project, **{"provider:network_type": "vxlan"})
+    assert 6200 <= net["provider:segmentation_id"] <= 6205
+    assert_error(admin.delete(f"{PATH}/{own['id']}"), 409,
+                 "NetworkSegmentRangeReferencedByProject")
+    assert_error(admin.put(f"{PATH}/{own['id']}", {"network_segment_range": {
+        "minimum": net["provider:segmentation_id"] + 1, "maximum": 6250}}), 409,
+        "NetworkSegmentRangeReferencedByProject")
+    # Without a range of its own a project's typed network still gets an id.
+    other = admin.network(project_id=f"p-{uuid.uuid4().hex}",
+                          **{"provider:network_type": "vxlan"})
+    assert not 6200 <= other["provider:segmentation_id"] <= 6205
+    assert admin.delete(f"networks/{net['id']}").status_code == 204
+    assert admin.delete(f"{PATH}/{own['id']}").status_code == 204
