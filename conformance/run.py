@@ -9,10 +9,14 @@ first installs Keystone and tempest + neutron-tempest-plugin in their own venvs
    identity endpoint), the roles tempest uses, a `service` project with the
    `neutron` user auth_token validates with, and the `network` service + endpoints.
 2. Neutrino in Keystone mode on a fresh PostgreSQL database (dropped at the end),
-   `api_workers` (2) workers on RabbitMQ; as root, this host's Linux bridge and DHCP
-   agents as their own processes on the same bus (the embedded all-in-one agents need
-   a single API worker). Its own exchange and host name keep it apart from anything
-   else on the broker.
+   `api_workers` (2) workers on RabbitMQ; as root, this host's Linux bridge, DHCP, L3
+   and metadata agents as their own processes on the same bus (the embedded
+   all-in-one agents need a single API worker). Its own exchange and host name keep
+   it apart from anything else on the broker, and as root a RabbitMQ vhost of its own
+   (deleted at the end): other servers' consumers of the same queues would answer
+   its agents otherwise; the agents touch only what they marked
+   with that host (docs/agents.md, "Ownership"), so other agents and tests on the
+   machine are safe from them.
 3. As admin through the API: the external network `public` (flat) and its subnet.
 4. tempest.conf from conformance/tempest.conf.in; `[network-feature-enabled]
    api_extensions` is what the server lists (GET /v2.0/extensions), or stock Neutron
@@ -20,7 +24,7 @@ first installs Keystone and tempest + neutron-tempest-plugin in their own venvs
 5. `tempest run` of both suites (CONFORMANCE_REGEX), concurrency 2; the results
    compared with conformance/expected-failures.txt (conformance/report.py).
 6. Everything started is stopped by pid (also on Ctrl-C / SIGTERM / failure), the
-   agents' leftovers removed, the database dropped.
+   agents' leftovers (found by their marks) removed, the database dropped.
 
 Exit status 1 on an unexpected failure (or when the run itself breaks), 0 otherwise.
 Logs and the tempest workspace stay in .conformance/run/ until the next run.
@@ -31,7 +35,6 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import re
 import shutil
 import signal
 import socket
@@ -244,19 +247,46 @@ enabled = false
 # -- Neutrino -----------------------------------------------------------------------
 
 
-def neutrino_conf(port: int, keystone_url: str, db_url: str) -> str:
+def private_vhost(stack: ExitStack) -> str:
+    """This run's own RabbitMQ vhost (deleted at the end), so that no other server on
+    the broker answers its agents: queue names (q-plugin, q-reports-plugin) and fanout
+    exchanges do not depend on control_exchange, and an agent's heartbeat answered
+    by another test's server is lost to this one. Without rabbitmqctl (not root, a
+    remote broker): the shared vhost of CONFORMANCE_RABBIT."""
+    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
+        say("no rabbitmqctl (or not root): sharing the broker's vhost with whatever "
+            "else uses it")
+        return RABBIT
+
+    def ctl(*args: str) -> None:
+        subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                       timeout=120, check=True)
+    def delete() -> None:
+        try:
+            ctl("delete_vhost", TAG)
+        except (subprocess.SubprocessError, OSError) as error:
+            say(f"could not delete RabbitMQ vhost {TAG}: {error}")
+    ctl("add_vhost", TAG)
+    stack.callback(delete)
+    ctl("set_permissions", "-p", TAG, "guest", ".*", ".*", ".*")
+    return RABBIT.rstrip("/") + "/" + TAG
+
+
+def neutrino_conf(port: int, keystone_url: str, db_url: str, rabbit: str) -> str:
     return f"""[DEFAULT]
 bind_host = 127.0.0.1
 bind_port = {port}
 api_workers = {WORKERS}
 state_path = {RUN / "neutrino"}
 auth_strategy = keystone
-transport_url = {RABBIT}
+transport_url = {rabbit}
 control_exchange = {TAG}
 host = {TAG}
 embedded_agents = false
 # What neutron-tempest-plugin's jobs set (its [neutron_plugin_options] dns_domain).
 dns_domain = openstackgate.local
+# The metadata agent answers from Neutrino's own data (no Nova here).
+metadata_upstream = builtin
 
 [database]
 connection = {db_url}
@@ -306,19 +336,13 @@ def drop_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
-def network_ids(db_url: str) -> list[str]:
-    plain = db_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(plain) as conn:
-        return [row[0] for row in conn.execute("SELECT id FROM networks")]
-
-
-def start_neutrino(stack: ExitStack, keystone: Keystone) -> tuple[str, Path, str]:
+def start_neutrino(stack: ExitStack, keystone: Keystone) -> tuple[str, Path]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_url = create_database(stack)
     (RUN / "neutrino").mkdir()
     conf = RUN / "neutrino.conf"
-    conf.write_text(neutrino_conf(port, keystone.url, db_url))
+    conf.write_text(neutrino_conf(port, keystone.url, db_url, private_vhost(stack)))
     run([str(NEUTRINO_BIN / "neutrino-db-manage"), "--config-file", str(conf),
          "upgrade", "head"], RUN / "neutrino-db-manage.log")
     keystone.register_network(url)
@@ -329,21 +353,23 @@ def start_neutrino(stack: ExitStack, keystone: Keystone) -> tuple[str, Path, str
     wait_for("neutrino-server", lambda: httpx.get(url + "/", timeout=2).status_code == 200,
              60, proc)
     say(f"Neutrino: {url}, {WORKERS} API workers, PostgreSQL database {DB_NAME}")
-    return url, conf, db_url
+    return url, conf
 
 
-def start_agents(stack: ExitStack, conf: Path, api: httpx.Client,
-                 db_url: str) -> str:
+AGENT_BINARIES = ("neutrino-linuxbridge-agent", "neutrino-dhcp-agent",
+                  "neutrino-l3-agent", "neutrino-metadata-agent")
+
+
+def start_agents(stack: ExitStack, conf: Path, api: httpx.Client) -> str:
     if AGENTS == "none":
         return "no agents (CONFORMANCE_AGENTS=none)"
     if os.geteuid() != 0:
         return "no agents (not root)"
-    before = set(vxlan_devices())
     # Stopping is registered before starting: the cleanup of what they built must
     # run after they are stopped (ExitStack unwinds in reverse).
-    stack.callback(clean_dataplane, db_url, before)
+    stack.callback(clean_dataplane)
     agents = []
-    for binary in ("neutrino-linuxbridge-agent", "neutrino-dhcp-agent"):
+    for binary in AGENT_BINARIES:
         proc = Proc(binary, [str(NEUTRINO_BIN / binary), "--config-file", str(conf)],
                     RUN / f"{binary}.log")
         stack.callback(proc.stop)
@@ -351,47 +377,33 @@ def start_agents(stack: ExitStack, conf: Path, api: httpx.Client,
 
     def registered() -> bool:
         listed = api.get("/v2.0/agents").json()["agents"]
-        return sum(1 for a in listed if a["host"] == TAG and a["alive"]) == 2
+        return sum(1 for a in listed if a["host"] == TAG and a["alive"]) == len(agents)
     for proc in agents:
         wait_for(f"{proc.name} to register", registered, 90, proc)
-    return f"Linux bridge and DHCP agents as processes, host {TAG}"
+    return f"Linux bridge, DHCP, L3 and metadata agents as processes, host {TAG}"
 
 
-def vxlan_devices() -> list[str]:
-    names = []
-    for path in Path("/sys/class/net").iterdir():
-        match = re.fullmatch(r"vxlan-(\d+)", path.name)
-        if match and VNI_MIN <= int(match.group(1)) <= VNI_MAX:
-            names.append(path.name)
-    return names
-
-
-def clean_dataplane(db_url: str, before: set[str]) -> None:
-    """What the agents left (they leave dnsmasq and devices when stopped): the DHCP
-    namespaces and dnsmasq of this run's state directory, the bridges of this run's
-    networks and the VXLAN devices of its VNI range."""
-    dhcp = RUN / "neutrino" / "dhcp"
-    for directory in (dhcp.iterdir() if dhcp.is_dir() else []):
-        pid_file = directory / "pid"
-        try:
-            pid = int(pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"dnsmasq" in cmdline and str(pid_file).encode() in cmdline:
-                os.kill(pid, signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-        subprocess.run(["ip", "netns", "delete", f"qdhcp-{directory.name}"],
-                       capture_output=True)
-    try:
-        networks = network_ids(db_url)
-    except psycopg.Error:
-        networks = []
-    left = [f"brq{n[:11]}" for n in networks if Path(f"/sys/class/net/brq{n[:11]}").exists()]
-    left += [d for d in vxlan_devices() if d not in before]
-    for device in left:
-        subprocess.run(["ip", "link", "delete", device], capture_output=True)
-    if left:
-        say(f"removed what the agents left: {' '.join(left)}")
+def clean_dataplane() -> None:
+    """What the agents left (they leave their dataplane when stopped), found by the
+    marks they put on what they make (host = this run's TAG): the DHCP and router
+    namespaces (with the processes in them and their links, so the taps too) and the
+    bridges and VXLAN devices. Nothing another agent or test made is touched."""
+    # The project's own venv runs this script: the agents' privileged module.
+    from neutrino.agent.common import privileged
+    marks = {f"neutrino-dhcp-agent host={TAG}", f"neutrino-l3-agent host={TAG}"}
+    gone = []
+    for namespace in privileged.namespaces():
+        if (namespace.startswith(("qdhcp-", "qrouter-"))
+                and privileged.namespace_alias(namespace) in marks):
+            privileged.delete_namespace(namespace)
+            gone.append(namespace)
+    with privileged.Kernel() as kernel:
+        for link in kernel.links().values():
+            if link.alias == f"neutrino-linuxbridge-agent host={TAG}":
+                kernel.delete(link.name)
+                gone.append(link.name)
+    if gone:
+        say(f"removed what the agents left: {len(gone)} namespace(s) and device(s)")
 
 
 # -- the run ------------------------------------------------------------------------
@@ -497,11 +509,11 @@ def conformance() -> int:
                    env=dict(os.environ, NEUTRINO_SERVICES="postgresql rabbitmq"))
     with ExitStack() as stack:
         keystone = start_keystone(stack)
-        url, conf, db_url = start_neutrino(stack, keystone)
+        url, conf = start_neutrino(stack, keystone)
         def fresh_api() -> httpx.Client:
             return neutron_api(url, keystone.token("admin", ADMIN_PASSWORD, "admin"))
         api = fresh_api()
-        agents = start_agents(stack, conf, api, db_url)
+        agents = start_agents(stack, conf, api)
         say(f"agents: {agents}")
         public = create_public_network(api, stack, fresh_api)
         extensions = extension_list(api)

@@ -70,7 +70,10 @@ RESOURCE_RULES = [
                    "provider:segmentation_id", "segments")],
     # subnets
     ("create_subnet", "rule:admin_or_network_owner"),
-    ("get_subnet", "rule:admin_or_owner or rule:shared"),
+    # subnet-external-network: an external network's subnets are seen by everyone
+    # who sees the network (tempest's test_external_network_visibility).
+    ("get_subnet", "rule:admin_or_owner or rule:shared or rule:external_subnet"),
+    ("external_subnet", "field:subnets:router:external=True"),
     ("update_subnet", "rule:admin_or_network_owner"),
     ("delete_subnet", "rule:admin_or_network_owner"),
     ("create_subnet:service_types", ADMIN_ONLY),

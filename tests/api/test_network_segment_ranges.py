@@ -203,3 +203,47 @@ def test_parallel_creates_share_a_project_range(own_project_admin: Api) -> None:
     assert sorted(v for v in vnis if 6100 <= v <= 6104) == [6100, 6101, 6102, 6103, 6104]
     shown = own_project_admin.get(f"{PATH}/{own['id']}").json()["network_segment_range"]
     assert shown["available"] == []
+
+
+def test_hyphenated_path_is_served_too(own_project_admin: Api) -> None:
+    """Upstream's clients (tempest, openstack-cli) use /v2.0/network-segment-ranges;
+    the API reference and openstacksdk the underscore path: both are the same ranges."""
+    api = own_project_admin
+    created = api.post("network-segment-ranges", {"network_segment_range": {
+        "name": "hyphen", "shared": True, "network_type": "vxlan", "minimum": 7100,
+        "maximum": 7101}})
+    assert created.status_code == 201, created.text
+    range_id = created.json()["network_segment_range"]["id"]
+    listed = api.get("network-segment-ranges", params={"name": "hyphen"}).json()
+    assert [r["id"] for r in listed["network_segment_ranges"]] == [range_id]
+    assert api.get(f"{PATH}/{range_id}").json()["network_segment_range"]["name"] == "hyphen"
+    updated = api.put(f"network-segment-ranges/{range_id}",
+                      {"network_segment_range": {"name": "renamed"}})
+    assert updated.status_code == 200, updated.text
+    assert api.get(f"network-segment-ranges/{range_id}").json()[
+        "network_segment_range"]["name"] == "renamed"
+    assert api.delete(f"network-segment-ranges/{range_id}").status_code == 204
+    assert_error(api.get(f"{PATH}/{range_id}"), 404, "NetworkSegmentRangeNotFound")
+
+
+def test_provider_type_only_takes_the_projects_range(own_project_admin: Api) -> None:
+    """neutron-tempest-plugin's NetworkSegmentRangeTestJson: an admin's network for a
+    project naming only provider:network_type gets its id from that project's range
+    (upstream's partially specified segment), so the range is then in use."""
+    admin = own_project_admin
+    project = f"p-{uuid.uuid4().hex}"
+    own = create_range(admin, name="typed", shared=False, project_id=project,
+                       network_type="vxlan", minimum=6200, maximum=6205)
+    net = admin.network(project_id=project, **{"provider:network_type": "vxlan"})
+    assert 6200 <= net["provider:segmentation_id"] <= 6205
+    assert_error(admin.delete(f"{PATH}/{own['id']}"), 409,
+                 "NetworkSegmentRangeReferencedByProject")
+    assert_error(admin.put(f"{PATH}/{own['id']}", {"network_segment_range": {
+        "minimum": net["provider:segmentation_id"] + 1, "maximum": 6250}}), 409,
+        "NetworkSegmentRangeReferencedByProject")
+    # Without a range of its own a project's typed network still gets an id.
+    other = admin.network(project_id=f"p-{uuid.uuid4().hex}",
+                          **{"provider:network_type": "vxlan"})
+    assert not 6200 <= other["provider:segmentation_id"] <= 6205
+    assert admin.delete(f"networks/{net['id']}").status_code == 204
+    assert admin.delete(f"{PATH}/{own['id']}").status_code == 204

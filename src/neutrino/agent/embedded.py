@@ -203,8 +203,16 @@ class EmbeddedAgents:
             self.agents.append(metering_agent.MeteringAgent(metering_conf,
                                                             transport=transport))
 
+        from neutrino.agent.common.hostlock import AgentAlreadyRunning
+        started: list[_Agent] = []
         for agent in self.agents:
-            agent.start()
+            try:
+                agent.start()
+            except AgentAlreadyRunning as error:
+                LOG.error("embedded %s not started: %s", _name(agent), error)
+                continue
+            started.append(agent)
+        self.agents[:] = started
         if self.agents:
             LOG.info("embedded agents started on host %s: %s", self.agents[0].host,
                      ", ".join(_name(a) for a in self.agents))

@@ -92,16 +92,21 @@ def create_app(core: Core) -> falcon.App:
     app.add_route("/v2.0/extensions", ExtensionList())
     app.add_route("/v2.0/extensions/{alias}", ExtensionShow())
     members: dict[str, Member] = {}
+    # Upstream serves network-segment-ranges (tempest's and openstack-cli's path); the
+    # API reference's and openstacksdk's network_segment_ranges stays too.
+    also = {"network_segment_ranges": ["network-segment-ranges"]}
     for service in core.services:
-        path = f"/v2.0/{service.resource.url_path}"
         member = members[service.resource.url_path] = Member(service, core.policy)
-        app.add_route(path, Collection(service, core.policy, conf))
-        app.add_route(path + "/{resource_id}", member)
+        collection = Collection(service, core.policy, conf)
         store = core.tags.get(service.resource.collection)
-        if store is not None:
-            tags = Tags(member, store)
-            app.add_route(path + "/{resource_id}/tags", tags)
-            app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
+        tags = Tags(member, store) if store is not None else None
+        for url_path in [service.resource.url_path, *also.get(service.resource.collection, [])]:
+            path = f"/v2.0/{url_path}"
+            app.add_route(path, collection)
+            app.add_route(path + "/{resource_id}", member)
+            if tags is not None:
+                app.add_route(path + "/{resource_id}/tags", tags)
+                app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
     member_actions.add_routes(app, core, members)
     l3_agent_scheduler.add_routes(app, core)
     agent_scheduler.add_routes(app, core)

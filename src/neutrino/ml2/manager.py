@@ -108,7 +108,7 @@ class TypeManager:
                                 network_id: str) -> list[dict]:
         requested = self.requested_segments(data)
         if requested:
-            segments = [self.drivers[s[t.NETWORK_TYPE]].reserve_provider_segment(session, s)
+            segments = [self._reserve(session, s, data.get("project_id"))
                         for s in requested]
         else:
             segments = [self.allocate_tenant_segment(session, data.get("project_id"))]
@@ -121,6 +121,20 @@ class TypeManager:
                 for index, s in enumerate(segments)]
         session.execute(insert(NS), rows)
         return segments
+
+    def _reserve(self, session: Session, seg: dict, project_id: str | None) -> dict:
+        """A provider segment. One naming only a tunnel type takes its id as a project
+        network's would: the project's own ranges first, then the shared ones (as
+        upstream's partially specified segments, which neutron-tempest-plugin's
+        network segment range tests check); an admin's id outside them still
+        works."""
+        driver = self.drivers[seg[t.NETWORK_TYPE]]
+        if (isinstance(driver, t.TunnelTypeDriver) and project_id
+                and seg.get(t.SEGMENTATION_ID) is None):
+            found = driver.allocate_tenant_segment(session, project_id)
+            if found is not None:
+                return found
+        return driver.reserve_provider_segment(session, seg)
 
     def allocate_tenant_segment(self, session: Session, project_id: str | None = None
                                 ) -> dict:

@@ -14,6 +14,16 @@ agents' topic ``dhcp_agent``: resource changes go as fanout (each agent ignores 
 networks it does not serve), a network added to or removed from an agent is cast
 to that agent's own queue ``dhcp_agent.<host>`` (network_create_end /
 network_delete_end), as upstream does.
+
+Fanout exchanges (``<topic>_fanout``) are auto-deleted by RabbitMQ when the last
+agent queue bound to them goes (an agent stopped; no L3 agent any more), while
+oslo.messaging remembers it declared them: the next cast published to the vanished
+exchange gets 404 NOT_FOUND, which closes the channel, and the connection is
+dropped and reopened (and the cast retried or lost). So before its first fanout on
+a topic the notifier anchors the exchange: a listener of its own on that topic
+(`_Sink`, which ignores what it gets) whose fanout queue stays bound while the
+process lives. Nothing casts to these topics without a server or fanout, so the
+anchor's share of the topic queue never takes a message meant for an agent.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +96,22 @@ class _Pending:
             return self._items.pop(key, {})
 
 
+class _Sink:
+    """The anchor's endpoint: every fanout it receives is dropped (the agents act on
+    them; the server only keeps the exchange bound)."""
+
+    target = oslo_messaging.Target(version="1.0")
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if name.startswith("_") or name == "target":
+            raise AttributeError(name)
+        return self._ignore
+
+    @staticmethod
+    def _ignore(context: Any, **kwargs: Any) -> None:
+        return None
+
+
 class Notifier:
     def __init__(self, conf: cfg.ConfigOpts, db: Any = None,
                  rpc_transport: oslo_messaging.Transport | None = None,
@@ -101,6 +128,7 @@ class Notifier:
         self._pending = _Pending()
         self._dropped = 0
         self.sent = 0
+        self._anchors: dict[str, Any] = {}  # fanout topic -> its anchor (RPC server)
 
     # -- wiring -------------------------------------------------------------------
 
@@ -141,6 +169,13 @@ class Notifier:
             LOG.warning("notifier stopped with %d notification(s) unsent",
                         self._queue.qsize())
             return
+        for anchor in self._anchors.values():
+            try:
+                anchor.stop()
+                anchor.wait()
+            except Exception:  # noqa: BLE001 - the process is exiting anyway
+                LOG.debug("stopping a fanout anchor failed", exc_info=True)
+        self._anchors.clear()
         if self._own_transport and self._transport is not None:
             closer = threading.Thread(target=self._transport.cleanup, daemon=True)
             closer.start()
@@ -287,8 +322,27 @@ class Notifier:
             for cast in casts:
                 self._send(cast)
 
+    def _anchor(self, topic: str) -> None:
+        """Keep `topic`'s fanout exchange bound while this process lives (see the
+        module's docstring); once per topic, not on the in-process bus."""
+        if topic in self._anchors or transport.is_in_process(self.conf):
+            return
+        target = oslo_messaging.Target(topic=topic,
+                                       server=f"neutrino-anchor-{uuid.uuid4().hex}")
+        try:
+            anchor = oslo_messaging.get_rpc_server(self._transport, target, [_Sink()],
+                                                   executor="threading")
+            anchor.start()
+        except Exception as error:  # noqa: BLE001 - the cast is still tried
+            LOG.warning("fanout exchange of %s not anchored: %s", topic, error)
+            return
+        self._anchors[topic] = anchor
+
     def _send(self, cast: Cast) -> None:
         try:
+            if cast.fanout:
+                self._rpc_client()  # makes the transport
+                self._anchor(cast.topic)
             client = self._rpc_client().prepare(
                 topic=cast.topic, fanout=cast.fanout, server=cast.server,
                 retry=self.retry)

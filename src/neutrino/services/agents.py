@@ -7,13 +7,14 @@ check (`note_liveness`, run by neutrino.services.dhcp_scheduler) first finds it 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import threading
 from typing import Any
 
-from sqlalchemy import case, false, select, true
+from sqlalchemy import case, false, func, select, true
 from sqlalchemy.orm import Session
 
 from neutrino import exceptions as exc
@@ -86,8 +87,18 @@ class AgentService:
 
     def list(self, ctx: Context, query: ListQuery, fields: set[str] | None = None
              ) -> list[dict]:
+        # agent_type matches without regard to case: upstream's MySQL collation does
+        # so, and clients rely on it (tempest asks for "DHCP Agent").
+        filters = dict(query.filters)
+        types = filters.pop("agent_type", None)
+        clauses = filter_clauses(A, dataclasses.replace(query, filters=filters), COLUMNS,
+                                 self._sub_filter)
+        if types is not None:
+            clauses.append(func.lower(A.agent_type).in_([str(t).lower() for t in types])
+                           if types else false())
+
         def run(session: Session) -> list[dict]:
-            stmt = select(A).where(*filter_clauses(A, query, COLUMNS, self._sub_filter))
+            stmt = select(A).where(*clauses)
             rows = fetch_page(session, stmt, query, self._sort_columns(), A,
                               lambda i: AgentNotFound(id=i))
             return self.to_dicts(rows)

@@ -98,8 +98,12 @@ class SubnetService:
             stmt = select(S).where(*filter_clauses(S, query, COLUMNS, _sub_filter(ctx)))
             if not ctx.is_admin:
                 shared = rbac.granted_ids("network", ctx.project_id)
+                # subnet-external-network: external networks' subnets are everyone's
+                # to see (policy: rule:external_subnet).
+                external = select(models.ExternalNetwork.network_id)
                 stmt = stmt.where(or_(S.project_id == ctx.project_id,
-                                      S.network_id.in_(shared)))
+                                      S.network_id.in_(shared),
+                                      S.network_id.in_(external)))
             rows = fetch_page(session, stmt, query, COLUMNS, S,
                               lambda i: exc.SubnetNotFound(subnet_id=i))
             return self.to_dicts(session, rows, ctx=ctx)

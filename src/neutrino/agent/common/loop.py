@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from neutrino.agent.common.hostlock import AgentAlreadyRunning
+
 LOG = logging.getLogger(__name__)
 
 
@@ -154,7 +156,11 @@ def run_until_signalled(agent: _Runnable) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    agent.start()
+    try:
+        agent.start()
+    except AgentAlreadyRunning as error:
+        LOG.error("not starting: %s", error)
+        return 1
     agent.loop.wait()
     agent.stop()
     return 0

@@ -18,9 +18,11 @@ import json
 import logging
 import os
 import select
+import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +72,7 @@ class Link:
     mac: str | None
     vxlan: Vxlan | None = None
     vlan: Vlan | None = None
+    alias: str | None = None  # ifalias: how agents mark the devices they made
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ class Kernel:
             out[name] = Link(name=name, index=msg["index"], kind=kind,
                              master=names.get(master) if master else None,
                              mtu=msg.get("IFLA_MTU"), up=bool(msg["flags"] & 1),
-                             mac=msg.get("IFLA_ADDRESS"), vxlan=vxlan, vlan=vlan)
+                             mac=msg.get("IFLA_ADDRESS"), vxlan=vxlan, vlan=vlan,
+                             alias=msg.get("IFLA_IFALIAS") or None)
         return out
 
     def remote_fdb(self, device: str) -> set[FdbEntry]:
@@ -339,8 +343,64 @@ def create_namespace(name: str) -> None:
         kernel.set_link("lo", up=True)
 
 
-def delete_namespace(name: str) -> None:
-    """Delete a named namespace; its veth ends go with it (and so their peers)."""
+def namespace_alias(name: str) -> str | None:
+    """The alias of a named namespace's loopback (how agents mark the namespaces
+    they own): "" when it has none, None when the namespace cannot be read (gone
+    meanwhile): never taken for anyone's."""
+    try:
+        with Kernel(name) as kernel:
+            return kernel.link_alias("lo") or ""
+    except Exception:  # noqa: BLE001 - gone, or not a network namespace
+        return None
+
+
+def namespace_pids(name: str) -> list[int]:
+    """The processes whose network namespace is the named one."""
+    try:
+        named = os.stat(os.path.join(NETNS_RUN_DIR, name))
+    except OSError:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            inside = os.stat(f"/proc/{entry}/ns/net")
+        except OSError:
+            continue  # exited meanwhile (or a kernel thread)
+        if (inside.st_dev, inside.st_ino) == (named.st_dev, named.st_ino):
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def stop_processes(pids: Sequence[int], timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL for those still there after `timeout`."""
+    alive = [pid for pid in pids if signal_process(pid, signal.SIGTERM)]
+    deadline = time.monotonic() + timeout
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in alive if process_cmdline(pid) is not None]
+        if alive:
+            time.sleep(0.05)
+    for pid in alive:
+        LOG.warning("process %d ignored SIGTERM; killing it", pid)
+        signal_process(pid, signal.SIGKILL)
+
+
+def delete_namespace(name: str, timeout: float = 5.0) -> None:
+    """Delete a named namespace with what lives in it: its processes are stopped
+    (a process left inside would keep the namespace, and so its links, alive after
+    the name is gone) and its links deleted (a veth end takes its peer, the tap
+    on the host, with it), then the name removed."""
+    if not namespace_exists(name):
+        return
+    stop_processes(namespace_pids(name), timeout)
+    try:
+        with Kernel(name) as kernel:
+            for link in kernel.links().values():
+                if link.name != "lo":
+                    kernel.delete(link.name)
+    except NetlinkError as error:
+        LOG.warning("deleting the links of namespace %s: %s", name, error)
     if namespace_exists(name):
         netns.remove(name)
 

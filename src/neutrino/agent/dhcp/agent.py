@@ -17,6 +17,7 @@ from typing import Any
 from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common.hostlock import HostLock
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
@@ -73,7 +74,7 @@ class DhcpAgent:
 
     def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
                  host_namespace: str | None = None, server: str | None = None,
-                 own_all_namespaces: bool = True) -> None:
+                 own_all_namespaces: bool = False) -> None:
         self.conf = conf
         self.host: str = conf.host
         self.transport = transport or rpc_transport.get_transport(conf)
@@ -88,7 +89,10 @@ class DhcpAgent:
             release_dhcp_port=self.plugin.release_dhcp_port,
             host_namespace=host_namespace, own_all_namespaces=own_all_namespaces,
             proxies=MetadataProxies(dhcp_config.metadata_proxy_dir(conf),
-                                    conf.metadata_proxy_socket))
+                                    conf.metadata_proxy_socket),
+            host=self.host)
+        # One DHCP agent per host: taken in start(), before anything is touched.
+        self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -126,6 +130,7 @@ class DhcpAgent:
                 self.loop.trigger("dnsmasq or metadata proxy died")
 
     def start(self) -> DhcpAgent:
+        self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.loop.start()
         if self.conf.AGENT.check_child_processes_interval > 0:
             self._watchdog = threading.Thread(target=self._watch_processes,
@@ -146,6 +151,7 @@ class DhcpAgent:
         self.listener.stop()
         if self._watchdog is not None:
             self._watchdog.join(2)
+        self.lock.release()
 
 
 def check_config(conf: cfg.ConfigOpts) -> list[str]:

@@ -26,6 +26,12 @@ Nothing is remembered that the host does not show: the state directory
 which networks this agent serves and which dnsmasq is theirs, so a restarted agent
 adopts its running processes (reloading each once, in case the previous agent
 wrote files it never signalled) and removes what is no longer wanted.
+
+Which ``qdhcp-*`` namespaces are this agent's: those of its state directory and
+those whose loopback alias names its host (``OWNER_ALIAS``, set when the agent makes
+or adopts one), never another's: other agents and tests on the machine have
+namespaces of their own. A namespace removed takes every process running in it
+(dnsmasq, the metadata proxy, anything else) and its links with it.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ LOG = logging.getLogger(__name__)
 NAMESPACE_PREFIX = names.DHCP_NAMESPACE_PREFIX
 INTERFACE_PREFIX = names.DHCP_INTERFACE_PREFIX
 STOP_TIMEOUT = 5.0
+# The qdhcp- namespace's loopback carries this alias with the agent's host (as the
+# L3 agent marks its qrouter- namespaces): the agent reaps only namespaces it marked.
+OWNER_ALIAS = "neutrino-dhcp-agent host={}"
 
 
 @dataclass
@@ -98,15 +107,19 @@ class Reconciler:
                  get_dhcp_port: Callable[[str], DhcpPort | None],
                  release_dhcp_port: Callable[[str], object],
                  host_namespace: str | None = None,
-                 own_all_namespaces: bool = True,
-                 proxies: MetadataProxies | None = None) -> None:
+                 own_all_namespaces: bool = False,
+                 proxies: MetadataProxies | None = None,
+                 host: str | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
-        host in a namespace). `own_all_namespaces`: every ``qdhcp-*`` namespace is
-        this agent's (one DHCP agent per host, upstream's assumption), so one
-        without a state directory is stale too; tests sharing a machine say no.
-        `proxies`: this agent's metadata proxies (None: no metadata)."""
+        host in a namespace). `host`: the agent's host, which marks its namespaces
+        (None: the state directory marks them). `own_all_namespaces`: also the
+        ``qdhcp-*`` namespaces nobody marked are this agent's (made by a version that
+        did not mark them); off by default, as other agents and tests on the machine
+        have their own. `proxies`: this agent's metadata proxies (None: no
+        metadata)."""
         self.settings = settings
         self.state_dir = state_dir
+        self.owner_alias = OWNER_ALIAS.format(host or os.path.abspath(state_dir))
         self.get_dhcp_port = get_dhcp_port
         self.release_dhcp_port = release_dhcp_port
         self.host_namespace = host_namespace
@@ -154,11 +167,28 @@ class Reconciler:
             found = {name for name in os.listdir(self.state_dir)
                      if _is_network_id(name)
                      and os.path.isdir(os.path.join(self.state_dir, name))}
-        if self.own_all_namespaces:
-            found |= {name[len(NAMESPACE_PREFIX):] for name in privileged.namespaces()
-                      if name.startswith(NAMESPACE_PREFIX)
-                      and _is_network_id(name[len(NAMESPACE_PREFIX):])}
+        found |= {name[len(NAMESPACE_PREFIX):] for name in privileged.namespaces()
+                  if name.startswith(NAMESPACE_PREFIX)
+                  and _is_network_id(name[len(NAMESPACE_PREFIX):])
+                  and self._owned(name)}
         return found
+
+    def _owned(self, namespace: str) -> bool:
+        """Marked with this agent's alias; unmarked ones only with own_all_namespaces."""
+        alias = privileged.namespace_alias(namespace)
+        if alias == self.owner_alias:
+            return True
+        return alias == "" and self.own_all_namespaces
+
+    def _removable(self, network_id: str) -> bool:
+        """A namespace of a network this agent knows (its state directory or its
+        mark) goes unless another agent marked it."""
+        alias = privileged.namespace_alias(render.namespace_name(network_id))
+        if alias in ("", self.owner_alias):
+            return True
+        LOG.warning("namespace of network %s is marked by another agent (%s): left",
+                    network_id, alias)
+        return False
 
     def paths(self, network_id: str) -> Paths:
         return Paths(os.path.join(self.state_dir, network_id))
@@ -219,6 +249,13 @@ class Reconciler:
             result.actions.append(f"create namespace {namespace}")
         privileged.create_namespace(namespace)  # idempotent; lo up
         with Kernel(namespace) as inner, Kernel(self.host_namespace) as host:
+            alias = inner.link_alias("lo")
+            if alias != self.owner_alias:
+                if alias:
+                    # Another agent's (another host on this machine): not taken over.
+                    raise RuntimeError(f"namespace {namespace} belongs to another agent "
+                                       f"({alias})")
+                inner.set_link_alias("lo", self.owner_alias)
             links = inner.links()
             for name in links:
                 # An earlier DHCP port's interface (the port was released and
@@ -313,8 +350,8 @@ class Reconciler:
         namespace = render.namespace_name(network_id)
         if self.proxies is not None and self.proxies.remove(namespace):
             result.actions.append(f"stop metadata proxy in {namespace}")
-        if privileged.namespace_exists(namespace):
-            # Its ns- end goes with it, and so the veth pair's tap.
+        if privileged.namespace_exists(namespace) and self._removable(network_id):
+            # Its processes, and its ns- end (so the veth pair's tap), go with it.
             privileged.delete_namespace(namespace)
             result.actions.append(f"delete namespace {namespace}")
         if release:

@@ -21,6 +21,7 @@ from typing import Any
 from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common.hostlock import HostLock
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
@@ -85,7 +86,7 @@ class L3Agent:
 
     def __init__(self, conf: cfg.ConfigOpts, transport: Any = None,
                  host_namespace: str | None = None, server: str | None = None,
-                 own_all_namespaces: bool = True,
+                 own_all_namespaces: bool = False,
                  metadata_proxies: MetadataProxies | None = None) -> None:
         """`metadata_proxies`: the routers' metadata proxies (None: the real ones,
         agent/l3/proxies.py; tests give a stand-in)."""
@@ -113,6 +114,8 @@ class L3Agent:
             keepalived=self.keepalived)
         self.ha_states = HaStateReporter(self.keepalived.states,
                                          self.plugin.update_ha_routers_states)
+        # One L3 agent per host: taken in start(), before anything is touched.
+        self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
@@ -144,6 +147,7 @@ class L3Agent:
         self.reporter.report(state)
 
     def start(self) -> L3Agent:
+        self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.loop.start()
         self.ha_states.start()
         try:
@@ -159,6 +163,7 @@ class L3Agent:
         self.loop.stop()
         self.ha_states.stop()
         self.listener.stop()
+        self.lock.release()
 
 
 def check_config(conf: cfg.ConfigOpts) -> list[str]:

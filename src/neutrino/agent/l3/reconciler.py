@@ -21,10 +21,11 @@
 Nothing is remembered between calls: a new Reconciler (an agent restart) reads the
 kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: those
 whose loopback alias names this agent's host (set when the agent makes or adopts
-one), and with ``own_all_namespaces`` (one L3 agent per machine, upstream's
-assumption; the default) also those without an alias. A namespace another host's
-agent marked is never touched (tests playing several hosts on one machine, an
-all-in-one beside them).
+one), and with ``own_all_namespaces`` (off by default: other agents and tests on
+the machine make namespaces of their own, unmarked for a moment) also those without
+an alias. A namespace another host's agent marked is never touched (tests playing
+several hosts on one machine, an all-in-one or a conformance run beside them). A
+namespace removed takes its processes and links with it.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Reconciler:
     """Applies an "l3" desired state to this host."""
 
     def __init__(self, settings: Settings, host: str, host_namespace: str | None = None,
-                 own_all_namespaces: bool = True,
+                 own_all_namespaces: bool = False,
                  metadata_proxies: MetadataProxies | None = None,
                  garp_count: int = 1,
                  router_advertisements: MetadataProxies | None = None,

@@ -18,6 +18,7 @@ from typing import Any
 from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common.hostlock import HostLock
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
@@ -102,6 +103,8 @@ class LinuxBridgeAgent:
         self.firewall = firewall_config.firewall(conf, namespace)
         self.qos = QosDriver(namespace)
         self.devices = 0
+        # One Linux bridge agent per host: taken in start(), before anything is touched.
+        self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.loop = AgentLoop(self.sync, self.report,
                               report_interval=conf.AGENT.report_interval,
                               resync_interval=conf.AGENT.resync_interval,
@@ -132,6 +135,7 @@ class LinuxBridgeAgent:
         self.loop.trigger(f"device {name} {event}")
 
     def start(self) -> LinuxBridgeAgent:
+        self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.monitor.start()
         self.loop.start()
         try:
@@ -146,6 +150,7 @@ class LinuxBridgeAgent:
         self.listener.stop()
         self.monitor.stop()
         self.kernel.close()
+        self.lock.release()
 
 
 def check_config(conf: cfg.ConfigOpts) -> list[str]:

@@ -6,7 +6,11 @@ from oslo_config import cfg
 
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.firewall import config as firewall_config
-from neutrino.agent.linuxbridge.plan import VXLAN_PORT, Settings
+from neutrino.agent.linuxbridge.plan import OWNER_ALIAS, VXLAN_PORT, Settings
+from neutrino.contract import options
+
+# state_path: where the agent's host lock lives (agent/common/hostlock.py).
+SHARED_OPTS: list[cfg.Opt] = [options.STATE_PATH]
 
 linux_bridge_opts: list[cfg.Opt] = [
     cfg.ListOpt("physical_interface_mappings", default=[],
@@ -39,12 +43,14 @@ GROUPS: list[tuple[str, list[cfg.Opt]]] = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     agent_config.register_opts(conf)
+    conf.register_opts(SHARED_OPTS)
     for group, opts in GROUPS:
         conf.register_opts(opts, group=group)
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [*agent_config.list_opts(), *GROUPS]
+    common = agent_config.list_opts()
+    return [(None, [*common[0][1], *SHARED_OPTS]), *common[1:], *GROUPS]
 
 
 def parse_mappings(entries: list[str]) -> dict[str, str]:
@@ -70,4 +76,5 @@ def settings(conf: cfg.ConfigOpts) -> Settings:
                     l2_population=conf.vxlan.l2_population,
                     interface_mappings=parse_mappings(
                         conf.linux_bridge.physical_interface_mappings),
-                    vxlan_port=conf.vxlan.udp_dstport)
+                    vxlan_port=conf.vxlan.udp_dstport,
+                    owner=OWNER_ALIAS.format(conf.host))

@@ -11,7 +11,11 @@ Pure functions (no kernel, no bus), unit-tested in tests/unit/agent:
 * `plan(want, have)`: the actions that turn the observed kernel state into that,
   only the difference, in an order that works (stale things first, then bridges,
   vxlan devices, membership, FDB). Only names this agent owns (``brq*``,
-  ``vxlan-*``, taps of ports) are ever deleted or detached.
+  ``vxlan-*``, taps of ports) are ever deleted or detached; with `Settings.owner`
+  (the agent binary's: its host) only the bridges and VXLAN devices whose alias
+  (``ifalias``) it set when making them, or an unmarked one it wants and adopts:
+  another agent's in the same namespace (tests, a conformance run beside an
+  all-in-one) are never deleted.
 * `device_reports(desired, want, have)`: which ports to report up or down.
 """
 
@@ -31,6 +35,8 @@ VXLAN_PREFIX = names.VXLAN_PREFIX
 TAP_PREFIX = names.TAP_PREFIX
 VXLAN_PORT = 4789  # IANA's VXLAN port (the kernel's own default is 8472)
 SUPPORTED_TYPES = ("local", "flat", "vxlan")
+# The alias (ifalias) of the bridges and VXLAN devices an agent makes, with its host.
+OWNER_ALIAS = "neutrino-linuxbridge-agent host={}"
 
 bridge_name = names.bridge
 vxlan_name = names.vxlan_device
@@ -50,6 +56,9 @@ class Settings:
     # start, privileged.vlan_support), and why not.
     trunk_supported: bool = False
     trunk_unsupported_reason: str = ""
+    # The alias marking this agent's bridges and VXLAN devices (OWNER_ALIAS); None:
+    # every brq*/vxlan-* device of the namespace is this agent's (one per namespace).
+    owner: str | None = None
 
     @property
     def tunnel_types(self) -> list[str]:
@@ -199,7 +208,24 @@ def _vxlan_matches(spec: VxlanSpec, actual: Vxlan | None) -> bool:
             and actual.port == spec.port and actual.learning == spec.learning)
 
 
-def plan(want: Layout, have: Snapshot) -> list[Action]:
+def _owned(link: Link, owner: str | None, wanted: bool) -> bool:
+    """Whether a bridge or VXLAN device is this agent's to delete: marked with its
+    alias; an unmarked one only when it wants that name (adopting it: made by a
+    version that did not mark, or by itself before a crash) or owns everything."""
+    if owner is None or link.alias == owner:
+        return True
+    return wanted and not link.alias
+
+
+def _mark(name: str, link: Link | None, owner: str | None) -> list[Action]:
+    """Mark a device made (link None) or adopted (unmarked) by this agent."""
+    if owner is None or (link is not None and link.alias):
+        return []
+    return [_act("set_link_alias", name, alias=owner)]
+
+
+def plan(want: Layout, have: Snapshot, owner: str | None = None) -> list[Action]:
+    """`owner`: Settings.owner (None: every brq*/vxlan-* device is this agent's)."""
     links = have.links
     actions: list[Action] = []
     recreated: set[str] = set()
@@ -207,28 +233,34 @@ def plan(want: Layout, have: Snapshot) -> list[Action]:
     for name, existing in sorted(links.items()):
         if name.startswith(VXLAN_PREFIX) and existing.kind == "vxlan":
             wanted = want.vxlans.get(name)
+            if not _owned(existing, owner, wanted is not None):
+                continue
             if wanted is None or not _vxlan_matches(wanted, existing.vxlan):
                 actions.append(_act("delete", name))
                 recreated.add(name)
         elif name.startswith(BRIDGE_PREFIX) and existing.kind == "bridge":
-            if name not in want.bridges:
+            if name not in want.bridges and _owned(existing, owner, False):
                 actions.append(_act("delete", name))
     # 2. Bridges.
     for name in sorted(want.bridges):
         link = links.get(name)
         if link is None:
             actions.append(_act("add_bridge", name))
+            actions.extend(_mark(name, None, owner))
             actions.append(_act("set_link", name, up=True))
         elif link.kind != "bridge":
             LOG.warning("%s exists but is a %s, not a bridge: left alone", name, link.kind)
-        elif not link.up:
-            actions.append(_act("set_link", name, up=True))
+        else:
+            actions.extend(_mark(name, link, owner))
+            if not link.up:
+                actions.append(_act("set_link", name, up=True))
     # 3. VXLAN devices, in their bridge, up, with the network's MTU.
     for name, spec in sorted(want.vxlans.items()):
         link = None if name in recreated else links.get(name)
         if link is None:
             actions.append(_act("add_vxlan", name, vni=spec.vni, local=spec.local,
                                 port=spec.port, learning=spec.learning, mtu=spec.mtu))
+        actions.extend(_mark(name, link, owner))
         actions.extend(_membership(name, link, spec.bridge, spec.mtu, True))
     # 4. Physical interfaces of flat networks: in their bridge and up; those of
     #    ours that no longer carry a network leave our bridges (but stay up).

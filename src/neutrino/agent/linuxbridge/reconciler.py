@@ -66,7 +66,7 @@ class Reconciler:
             self._apply(trunk_actions, result)
             if trunk_actions:
                 have = self.kernel.snapshot()
-        self._apply(planning.plan(want, have), result)
+        self._apply(planning.plan(want, have, self.settings.owner), result)
         links = self.kernel.links() if result.actions else have.links
         result.reports = planning.device_reports(desired, want, links)
         result.devices = sum(
