@@ -120,3 +120,32 @@ def test_concurrent_writers_all_commit(db: Database) -> None:
         t.join()
     assert errors == []
     assert db.run(lambda s: len(list(s.scalars(select(models.Tag)))), write=False) == 20
+
+
+def test_a_reference_gone_meanwhile_is_retried_then_answered_by_the_service(
+        db: Database) -> None:
+    """A foreign-key violation is a race when a concurrent delete caused it: the
+    retry runs the service's own checks again (here: the parent is gone → 404)."""
+    calls = []
+
+    def body(session) -> None:
+        calls.append(1)
+        if session.get(models.Network, "gone") is None and len(calls) > 1:
+            raise exc.NetworkNotFound(net_id="gone")
+        session.add(models.Subnet(id=f"s{len(calls)}", network_id="gone",
+                                  ip_version=4, cidr="10.0.0.0/24"))
+        session.flush()
+
+    with pytest.raises(exc.NetworkNotFound):
+        db.run(body)
+    assert len(calls) == 2
+
+
+def test_a_repeated_foreign_key_violation_is_404_not_500(db: Database) -> None:
+    def body(session) -> None:
+        session.add(models.Subnet(id="s1", network_id="gone", ip_version=4,
+                                  cidr="10.0.0.0/24"))
+        session.flush()
+
+    with pytest.raises(exc.NotFound if not db.is_sqlite else exc.Conflict):
+        db.run(body)

@@ -364,6 +364,10 @@ class Database:
                 self.health.up()
                 return result
             except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+                if isinstance(error, sa_exc.TimeoutError):
+                    # Every pooled connection busy: overload, not an outage.
+                    LOG.debug("no database connection in time: %s", error)
+                    raise exc.DatabaseUnavailable() from error
                 if is_outage(error):
                     self.health.down(error)
                     raise exc.DatabaseUnavailable() from error

@@ -178,11 +178,13 @@ def _serialize(session: Session, project_id: str, name: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
     elif dialect == "mysql":
         lock = models.QuotaLock
-        where = (lock.project_id == project_id, lock.resource == name)
-        if session.execute(select(lock.resource).where(*where)).first() is None:
+        locked = select(lock.resource).where(lock.project_id == project_id,
+                                             lock.resource == name).with_for_update()
+        # READ COMMITTED takes no gap lock: a missing row locks nothing.
+        if session.execute(locked).first() is None:
             session.execute(insert(lock).prefix_with("IGNORE").values(
                 project_id=project_id, resource=name))
-        session.execute(select(lock.resource).where(*where).with_for_update())
+            session.execute(locked)
 
 
 QUOTA_MAX = 2**31 - 1  # the limit column is a 32-bit INTEGER on every backend
