@@ -25,7 +25,6 @@ from typing import Any, cast
 import oslo_messaging
 from sqlalchemy.orm import Session
 
-from neutrino import events
 from neutrino import exceptions as exc
 from neutrino.context import Context
 from neutrino.contract.l3 import L3State
@@ -44,7 +43,7 @@ class L3Endpoint:
     def __init__(self, core: ServerServices) -> None:
         self.db = core.db
         self.ports = core.ports
-        self.events = core.events
+        self.routers = core.routers
         self.ha: RouterHa | None = core.routers.ha
         self.states = DesiredStates(core.conf)
 
@@ -75,11 +74,7 @@ class L3Endpoint:
             for router_id in l3_agent_sync.ha_routers_of_host(session, host):
                 ha.ensure_ports(session, ctx, router_id, created, deleted)
         self.db.run(run)
-        for port in created:
-            self.events.publish("port", events.AFTER_CREATE,
-                                events.Payload(ctx, port["id"], states=(port,)))
-        for port_id in deleted:
-            self.events.publish("port", events.AFTER_DELETE, events.Payload(ctx, port_id))
+        self.routers.publish_ports(ctx, created, deleted)
 
     def _bind(self, host: str, state: L3State) -> None:
         def run(session: Session) -> list[tuple[str, str]]:

@@ -72,7 +72,7 @@ class RouterScheduling:
             self._ensure_ha_ports(session, ctx, router_id, created, deleted)
             return added
         if self.deps.db.run(run):
-            self._ports_changed(ctx, created, deleted)
+            self.routers.publish_ports(ctx, created, deleted)
             self._router_changed(ctx, router_id)
 
     def remove_router(self, ctx: Context, agent_id: str, router_id: str) -> None:
@@ -86,7 +86,7 @@ class RouterScheduling:
             self.scheduler.remove_router(session, agent_id, router_id)
             self._ensure_ha_ports(session, ctx, router_id, created, deleted)
         self.deps.db.run(run)
-        self._ports_changed(ctx, created, deleted)
+        self.routers.publish_ports(ctx, created, deleted)
         self._router_changed(ctx, router_id)
 
     def _ensure_ha_ports(self, session: Session, ctx: Context, router_id: str,
@@ -95,12 +95,3 @@ class RouterScheduling:
         if self.routers.ha is not None:
             session.flush()
             self.routers.ha.ensure_ports(session, ctx, router_id, created, deleted)
-
-    def _ports_changed(self, ctx: Context, created: list[dict], deleted: list[str]
-                       ) -> None:
-        for port in created:
-            self.deps.events.publish("port", events.AFTER_CREATE,
-                                     events.Payload(ctx, port["id"], states=(port,)))
-        for port_id in deleted:
-            self.deps.events.publish("port", events.AFTER_DELETE,
-                                     events.Payload(ctx, port_id))

@@ -179,7 +179,7 @@ class RouterService:
             for project in ha_projects:
                 self._cleanup_ha_network(project)
             raise
-        self._publish_ports(ctx, created_ports, [])
+        self.publish_ports(ctx, created_ports, [])
         for item in result:
             self.deps.events.publish("router", events.AFTER_CREATE,
                                      events.Payload(ctx, item["id"], states=(item,)))
@@ -262,7 +262,7 @@ class RouterService:
             if self.ha is not None and data.get("ha") is not None:
                 # Made for nothing (refused), or the router is no longer HA.
                 self._cleanup_ha_network(self._project_of(router_id))
-        self._publish_ports(ctx, created, deleted)
+        self.publish_ports(ctx, created, deleted)
         self.deps.events.publish("router", events.AFTER_UPDATE,
                                  events.Payload(ctx, router_id, states=(None, new)))
         return new
@@ -295,7 +295,7 @@ class RouterService:
         self.deps.db.run(run)
         if project:
             self._cleanup_ha_network(project[0])
-        self._publish_ports(ctx, [], deleted)
+        self.publish_ports(ctx, [], deleted)
         self.deps.events.publish("router", events.AFTER_DELETE,
                                  events.Payload(ctx, router_id))
 
@@ -500,7 +500,7 @@ class RouterService:
 
     # -- events of the ports made or removed --------------------------------
 
-    def _publish_ports(self, ctx: Context, created: list[dict], deleted: list[str]) -> None:
+    def publish_ports(self, ctx: Context, created: list[dict], deleted: list[str]) -> None:
         for port in created:
             self.deps.events.publish("port", events.AFTER_CREATE,
                                      events.Payload(ctx, port["id"], states=(port,)))

@@ -27,16 +27,15 @@ import logging
 import os
 import shutil
 import signal
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from neutrino.agent.common import privileged
-from neutrino.agent.l3 import ha
+from neutrino.agent.l3 import daemons, ha
 from neutrino.agent.l3 import plan as planning
+from neutrino.agent.l3.daemons import stop_process
 from neutrino.agent.l3.ha import HaSettings
-from neutrino.agent.l3.radvd import stop_process
 from neutrino.contract import names
 
 LOG = logging.getLogger(__name__)
@@ -88,11 +87,11 @@ class Keepalived:
             return
         os.makedirs(paths.directory, mode=0o700, exist_ok=True)
         script = ha.notify_script(paths.state)
-        if _read(paths.notify) != script:
-            _write(paths.notify, script, mode=0o700)
-        changed = _read(paths.config) != text
+        if daemons.read(paths.notify) != script:
+            daemons.write(paths.notify, script, mode=0o700)
+        changed = daemons.read(paths.config) != text
         if changed:
-            _write(paths.config, text)
+            daemons.write(paths.config, text, mode=0o600)
         pid = self.running_pid(router_id)
         if pid is None:
             self._start(router_id, namespace, paths)
@@ -122,7 +121,7 @@ class Keepalived:
         """router id -> active/standby, as the notify scripts last wrote."""
         out = {}
         for router_id in self._routers():
-            state = ha.parse_state(_read(self.paths(router_id).state))
+            state = ha.parse_state(daemons.read(self.paths(router_id).state))
             if state is not None:
                 out[router_id] = state
         return out
@@ -138,52 +137,13 @@ class Keepalived:
 
     def running_pid(self, router_id: str) -> int | None:
         paths = self.paths(router_id)
-        pid = _read_pid(paths.pid)
-        if pid is None:
-            return None
-        argv = privileged.process_cmdline(pid)
-        if argv and os.path.basename(argv[0]) == os.path.basename(self.binary) \
-                and paths.config in argv:
-            return pid
-        return None
+        return daemons.running_pid(paths.pid, self.binary, paths.config)
 
     def _start(self, router_id: str, namespace: str, paths: Paths) -> None:
-        for path in (paths.pid, paths.vrrp_pid):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        daemons.unlink(paths.pid, paths.vrrp_pid)
         # keepalived checks its configuration, daemonizes and writes its pid file.
         privileged.execute(self.command(paths), namespace=namespace)
-        deadline = time.monotonic() + START_TIMEOUT
-        while self.running_pid(router_id) is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"keepalived of router {router_id} did not start")
-            time.sleep(0.02)
-        LOG.info("keepalived %s started for router %s", self.running_pid(router_id),
-                 router_id)
+        pid = daemons.wait_started(paths.pid, self.binary, paths.config,
+                                   f"keepalived of router {router_id}", START_TIMEOUT)
+        LOG.info("keepalived %s started for router %s", pid, router_id)
 
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path: str, text: str, mode: int = 0o600) -> None:
-    """Replace the file at once (keepalived may read it on a SIGHUP meanwhile)."""
-    temporary = path + ".tmp"
-    with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as handle:
-        handle.write(text)
-    os.chmod(temporary, mode)
-    os.replace(temporary, path)
-
-
-def _read_pid(path: str) -> int | None:
-    try:
-        with open(path) as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None

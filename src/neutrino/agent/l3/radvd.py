@@ -25,13 +25,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from neutrino.agent.common import privileged
-from neutrino.agent.l3 import ra
+from neutrino.agent.l3 import daemons, ra
+from neutrino.agent.l3.daemons import stop_process
 from neutrino.agent.l3.ra import RaSettings
 from neutrino.contract import names
 
@@ -76,10 +76,10 @@ class Radvd:
             self.remove(router_id, namespace)
             return
         paths = self.paths(router_id)
-        changed = _read(paths.config) != text
+        changed = daemons.read(paths.config) != text
         if changed:
             os.makedirs(self.directory, exist_ok=True)
-            _write(paths.config, text)
+            daemons.write(paths.config, text)
         pid = self.running_pid(router_id)
         if pid is not None and privileged.process_cmdline(pid) != self.command(paths):
             LOG.info("radvd %d of router %s has another command line; restarting",
@@ -98,11 +98,7 @@ class Radvd:
         if pid is not None:
             stop_process(pid)
             LOG.info("radvd %d of router %s stopped", pid, router_id)
-        for path in (paths.config, paths.pid, paths.log):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+        daemons.unlink(paths.config, paths.pid, paths.log)
 
     def remove_stale(self, keep: Iterable[str]) -> list[str]:
         """Stop the radvd (and remove the files) of every router whose namespace is
@@ -127,64 +123,15 @@ class Radvd:
     def running_pid(self, router_id: str) -> int | None:
         """The router's radvd when it runs."""
         paths = self.paths(router_id)
-        pid = _read_pid(paths.pid)
-        if pid is None:
-            return None
-        argv = privileged.process_cmdline(pid)
-        if argv and os.path.basename(argv[0]) == os.path.basename(self.binary) \
-                and paths.config in argv:
-            return pid
-        return None
+        return daemons.running_pid(paths.pid, self.binary, paths.config)
 
     def _start(self, router_id: str, namespace: str, paths: Paths) -> None:
-        try:
-            os.unlink(paths.pid)  # a stale one: radvd refuses a pid file in use
-        except FileNotFoundError:
-            pass
+        daemons.unlink(paths.pid)  # a stale one: radvd refuses a pid file in use
         # radvd checks its configuration, then daemonizes and writes the pid file:
         # its exit status says whether the configuration was good.
         privileged.execute(self.command(paths), namespace=namespace)
-        deadline = time.monotonic() + START_TIMEOUT
-        while self.running_pid(router_id) is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"radvd of router {router_id} did not start (see "
-                                   f"{paths.log})")
-            time.sleep(0.02)
-        LOG.info("radvd %s started for router %s", self.running_pid(router_id), router_id)
+        pid = daemons.wait_started(paths.pid, self.binary, paths.config,
+                                   f"radvd of router {router_id} (see {paths.log})",
+                                   START_TIMEOUT)
+        LOG.info("radvd %s started for router %s", pid, router_id)
 
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path: str, text: str) -> None:
-    """Replace the file at once (radvd may read it on a SIGHUP meanwhile)."""
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
-
-
-def _read_pid(path: str) -> int | None:
-    try:
-        with open(path) as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def stop_process(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM, then SIGKILL if it does not go within `timeout`."""
-    if not privileged.signal_process(pid, signal.SIGTERM):
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if privileged.process_cmdline(pid) is None:
-            return
-        time.sleep(0.05)
-    LOG.warning("radvd %d ignored SIGTERM; killing it", pid)
-    privileged.signal_process(pid, signal.SIGKILL)
