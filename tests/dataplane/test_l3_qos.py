@@ -9,64 +9,35 @@ are gone."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
 from dataplane.l3_world import INTERNET, L3World, l3_world
+from dataplane.test_qos import RECEIVER, SENDER, SIZE, in_ns
 from dataplane.topology import wait_for
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.l3 import qos as l3qos
-from server import Api
+from server import Api, ServerProcess
 
 LIMIT_KBPS = 2000
 BURST_KBPS = 100     # a small bucket: the transfer is measured at the rate, not the burst
-SIZE = 600_000       # bytes: ~2.4 s at the limit, a blink without it
 TOLERANCE = 1.15     # tc's rate tables and the first bucket
-
-RECEIVER = r"""
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
-c, _ = s.accept(); c.settimeout(30)
-total = 0; start = None
-while total < int(sys.argv[2]):
-    data = c.recv(65536)
-    if not data:
-        break
-    if start is None:
-        start = time.monotonic()
-    total += len(data)
-print(total, time.monotonic() - start, flush=True)
-"""
-
-SENDER = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-s.sendall(b"x" * int(sys.argv[3])); s.close()
-"""
 
 
 @pytest.fixture(scope="module")
-def world(server: object) -> Iterator[L3World]:
-    with l3_world(server, enable_metadata_proxy=False) as made:  # type: ignore[arg-type]
+def world(server: ServerProcess) -> Iterator[L3World]:
+    with l3_world(server, enable_metadata_proxy=False) as made:
         yield made
 
 
-def in_ns(namespace: str, code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", code,
-                             *args], stdout=subprocess.PIPE, text=True)
-
-
-def kbps(sender: str, receiver: str, address: str, port: int = 5001) -> float:
+def kbps(sender: str, receiver: str, address: str) -> float:
     """A SIZE-byte TCP transfer from namespace `sender` to `address` (where
     `receiver` listens on every address), in kbit/s as the receiver saw it."""
-    proc = in_ns(receiver, RECEIVER, str(port), str(SIZE))
+    proc = in_ns(receiver, RECEIVER, "0.0.0.0", str(SIZE))
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        assert in_ns(sender, SENDER, address, str(port), str(SIZE)).wait(timeout=60) == 0
+        assert in_ns(sender, SENDER, address, str(SIZE)).wait(timeout=60) == 0
         total, seconds = proc.stdout.readline().split()
         assert int(total) == SIZE
         return SIZE * 8 / 1000 / max(float(seconds), 1e-6)
@@ -88,10 +59,16 @@ def limit_policy(admin: Api, *directions: str) -> dict:
 
 
 def qos_alias(world: L3World, router: dict) -> str | None:
-    """The digest on the router's ifb: what the agent applied (None: nothing)."""
-    with Kernel(world.namespace_of(router)) as kernel:
-        ifbs = [n for n in kernel.links() if n.startswith(l3qos.IFB_PREFIX)]
-        return kernel.link_alias(ifbs[0]) if ifbs else None
+    """The digest on the router's ifb: what the agent applied (None: nothing). The
+    agent may replace the ifb between the listing and the read: read again then."""
+    for _ in range(100):
+        with Kernel(world.namespace_of(router)) as kernel:
+            ifbs = [n for n in kernel.links() if n.startswith(l3qos.IFB_PREFIX)]
+            try:
+                return kernel.link_alias(ifbs[0]) if ifbs else None
+            except LookupError:
+                continue
+    raise AssertionError("the router's ifb never held still")
 
 
 def test_floating_ip_and_gateway_limits(world: L3World) -> None:
