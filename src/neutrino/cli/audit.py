@@ -25,7 +25,6 @@ from oslo_config import cfg
 
 from neutrino.cli.client import ApiError, Client
 from neutrino.cli.output import Output
-from neutrino.contract import bus
 
 RESOURCES = (("network", "networks"), ("subnet", "subnets"), ("port", "ports"),
              ("router", "routers"), ("floatingip", "floatingips"))
@@ -33,6 +32,9 @@ DEFAULT_CONFIG = "/etc/neutrino/neutrino.conf"
 
 
 def load_conf(files: list[str], transport_url: str | None) -> cfg.ConfigOpts:
+    # Imported here: oslo.messaging takes a second or two to import, which every other
+    # command would pay.
+    from neutrino.contract import bus
     conf = cfg.ConfigOpts()
     bus.register_opts(conf)
     if not files and os.path.exists(DEFAULT_CONFIG):
@@ -48,6 +50,8 @@ def load_conf(files: list[str], transport_url: str | None) -> cfg.ConfigOpts:
 
 def notifier(conf: cfg.ConfigOpts, driver: str | None, host: str) -> Any:
     import oslo_messaging
+
+    from neutrino.contract import bus
     if bus.is_in_process(conf):
         raise ApiError("transport_url is the in-process bus (fake://): no consumer could "
                        "hear the notifications; give the server's config file "

@@ -22,10 +22,12 @@ from typing import Any
 
 from rich.text import Text
 
-from neutrino.agent import vif as vif_mod
-from neutrino.agent.common import privileged
 from neutrino.cli.client import ApiError, Client
 from neutrino.cli.output import Output
+
+# The host side (agent/vif.py, the privileged module) is imported by the functions that
+# touch the host: pyroute2 takes about a second to import, which `neutrino status` and
+# the rest would otherwise pay.
 
 DEVICE_OWNER = "network:probe"
 NAMESPACE_PREFIX = "qprobe-"
@@ -36,6 +38,7 @@ def namespace(port_id: str) -> str:
 
 
 def _need_root() -> None:
+    from neutrino.agent.common import privileged
     if not privileged.is_root():
         raise ApiError("this needs root (namespaces, links)")
 
@@ -85,6 +88,7 @@ def addressing(client: Client, port: dict[str, Any]) -> tuple[list[str], str | N
 
 
 def create(args: argparse.Namespace, client: Client, out: Output) -> int:
+    from neutrino.agent import vif as vif_mod
     _need_root()
     network = _network(client, args.network)
     body: dict[str, Any] = {
@@ -116,6 +120,7 @@ def create(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 
 def list_probes(args: argparse.Namespace, client: Client, out: Output) -> int:
+    from neutrino.agent.common import privileged
     params: dict[str, Any] = {"device_owner": DEVICE_OWNER}
     if not args.all_hosts:
         params["binding:host_id"] = args.host
@@ -144,6 +149,7 @@ def delete(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 
 def _remove(client: Client, port: dict[str, Any], host_netns: str | None) -> None:
+    from neutrino.agent import vif as vif_mod
     vif_mod.unplug(port["id"], namespace(port["id"]), host_netns)
     try:
         client.request("DELETE", f"/v2.0/ports/{port['id']}")
@@ -165,6 +171,7 @@ def clear(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 
 def execute(args: argparse.Namespace, client: Client, out: Output) -> int:
+    from neutrino.agent.common import privileged
     _need_root()
     port = _probe(client, args.probe)
     if not args.cmd:
@@ -211,6 +218,7 @@ def ping_all(args: argparse.Namespace, client: Client, out: Output) -> int:
 
 
 def _ping(ns: str, address: str, timeout: int) -> bool:
+    from neutrino.agent.common import privileged
     tool = ["ping", "-6"] if ipaddress.ip_address(address).version == 6 else ["ping"]
     cmd = [*tool, "-c", "1", "-W", str(timeout), address]
     try:
