@@ -79,6 +79,8 @@ def test_create_show_list_update_delete(own_project_admin: Api) -> None:
         "port_forwardings"]] == [pf["id"]]
     assert [p["id"] for p in api.get(pf_path(fip) + "?external_port_range=6000:6009")
             .json()["port_forwardings"]] == [udp["id"]]
+    # a single port is not the start of a range
+    assert api.get(pf_path(fip) + "?external_port=6000").json()["port_forwardings"] == []
     fields = api.get(pf_path(fip, pf["id"]) + "?fields=protocol").json()
     assert fields == {"port_forwarding": {"protocol": "tcp"}}
     assert_error(api.get(pf_path(fip) + "?internal_port=22"), 400,

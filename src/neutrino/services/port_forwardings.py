@@ -31,7 +31,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,14 +129,18 @@ class PortForwardingService:
         for name in query.filters:
             if name in NOT_FILTERS:
                 raise PortForwardingNotSupportFilterField(filter=name)
+        # The external ports as given: a single port matches forwardings of that one
+        # port, a range those of exactly that range.
         filters = dict(query.filters)
         ranges = [parse_range("external_port_range", value)
                   for value in filters.pop("external_port_range", [])]
+        singles = [(int(p), int(p)) for p in filters.pop("external_port", [])]
         clauses = filter_clauses(PF, ListQuery(filters=filters), COLUMNS)
-        if "external_port_range" in query.filters:
-            clauses.append(PF.id.in_(select(PF.id).where(
-                *[and_(PF.external_port_start == a, PF.external_port_end == b)
-                  for a, b in ranges[:1]])) if ranges else PF.id.is_(None))
+        for name, wanted in (("external_port_range", ranges), ("external_port", singles)):
+            if name in query.filters:
+                clauses.append(or_(false(), *[
+                    and_(PF.external_port_start == a, PF.external_port_end == b)
+                    for a, b in wanted]))
 
         def run(session: Session) -> list[dict]:
             self._fip(session, fip_id)
@@ -178,7 +182,7 @@ class PortForwardingService:
                 fip.router_id = router_id
             common.bump_revision(fip)
             session.add(row)
-            self._flush(session, row)
+            session.flush()
             return to_dict(row)
         out = self._run(run)
         self._told(ctx, fip_id, old_router)
@@ -214,7 +218,7 @@ class PortForwardingService:
                 row.description = data["description"] or ""
             self._check_collisions(session, row)
             common.bump_revision(fip)
-            self._flush(session, row)
+            session.flush()
             return to_dict(row)
         out = self._run(run)
         self._told(ctx, fip_id, [])
@@ -255,10 +259,6 @@ class PortForwardingService:
             raise PortForwardingBadRequest(
                 "A duplicate port forwarding entry with same attributes already "
                 "exists") from None
-
-    @staticmethod
-    def _flush(session: Session, row: PF) -> None:
-        session.flush()
 
     def _told(self, ctx: Context, fip_id: str, old_router: list[str | None]) -> None:
         """The floating IP changed as the L3 agents see it."""
