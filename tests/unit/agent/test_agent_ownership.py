@@ -105,7 +105,8 @@ def test_binary_main_loop_exits_non_zero_when_refused() -> None:
 
 def link(name: str, kind: str, alias: str | None, master: str | None = None,
          vxlan: Vxlan | None = None) -> Link:
-    return Link(name, 1, kind, master, 1450, True, "fa:16:3e:aa:aa:aa", vxlan, alias)
+    return Link(name, 1, kind, master, 1450, True, "fa:16:3e:aa:aa:aa", vxlan,
+                alias=alias)
 
 
 def desired_one_port() -> dict:
