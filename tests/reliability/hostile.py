@@ -76,6 +76,7 @@ class Sweep:
     samples: dict[str, list[dict]] = field(default_factory=dict)
     statuses: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)   # "status method url" per request
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -241,6 +242,7 @@ class Sweep:
     def record(self, op: Operation, url: str, response: httpx.Response) -> None:
         status = response.status_code
         self.statuses[status] += 1
+        self.log.append(f"{status} {op.method} {url[:300]}")
         where = f"{op.method} {url[:200]}"
         if status >= 500:
             self.failures.append(f"{where} -> {status} {response.text[:300]}")

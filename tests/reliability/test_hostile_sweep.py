@@ -8,7 +8,8 @@ the session's shared server must not see). Hypothesis draws the requests with a
 fixed seed (derandomize): the same requests on every run, so a failure reproduces.
 NEUTRINO_SWEEP_EXAMPLES sets the number of requests per backend (default 300: with
 the server's start about half a minute per backend here); NEUTRINO_SWEEP_REPORT
-names a file the status histogram is appended to.
+names a file the status histogram is appended to; NEUTRINO_SWEEP_LOG a file prefix
+for every request's status, per backend (<prefix>.<backend>).
 """
 
 from __future__ import annotations
@@ -113,6 +114,9 @@ def test_hostile_sweep_answers_no_5xx(sweep_server: ServerProcess, backend: str)
               "seconds": round(elapsed, 1),
               "statuses": dict(sorted(sweep.statuses.items()))}
     print(f"hostile sweep: {json.dumps(report)}")
+    if os.environ.get("NEUTRINO_SWEEP_LOG"):  # to compare backends request by request
+        Path(f"{os.environ['NEUTRINO_SWEEP_LOG']}.{backend}").write_text(
+            "\n".join(sweep.log) + "\n")
     if os.environ.get("NEUTRINO_SWEEP_REPORT"):
         with Path(os.environ["NEUTRINO_SWEEP_REPORT"]).open("a") as out:
             out.write(json.dumps(report) + "\n")
