@@ -104,7 +104,7 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
                | QosPolicyService | FlavorService | ServiceProfileService
-               | TrunkService)
+               | TrunkService | LogService)
 
 
 @dataclass(frozen=True)
@@ -303,12 +303,11 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     # Trunks: ports in a trunk are not deleted; sub-ports follow their parent.
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
+    logs = LogService(deps)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
-        segment_ranges, qos_policies, flavors, service_profiles, trunks)
-    logs = LogService(deps)
-    services += (logs,)
+        segment_ranges, qos_policies, flavors, service_profiles, trunks, logs)
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
