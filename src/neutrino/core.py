@@ -54,6 +54,7 @@ from neutrino.services.ip_availability import IpAvailabilityService
 from neutrino.services.l3_ha import RouterHa
 from neutrino.services.l3_notifier import L3AgentNotifier
 from neutrino.services.l3_scheduler import L3Scheduler, subscribe_agents
+from neutrino.services.logs import LogService
 from neutrino.services.metering import (
     MeteringAgentNotifier,
     MeteringLabelRuleService,
@@ -103,7 +104,7 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
                | QosPolicyService | FlavorService | ServiceProfileService
-               | TrunkService)
+               | TrunkService | LogService)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ class Core:
     metering_label_rules: MeteringLabelRuleService
     # Floating IP port forwardings (issue 14): /v2.0/floatingips/{id}/port_forwardings.
     port_forwardings: PortForwardingService
+    # Security group logging (issue 14): /v2.0/log/logs.
+    logs: LogService
     # The collections' services (routes, tags and `/v2.0` links follow them).
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
@@ -300,10 +303,11 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     # Trunks: ports in a trunk are not deleted; sub-ports follow their parent.
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
+    logs = LogService(deps)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
-        segment_ranges, qos_policies, flavors, service_profiles, trunks)
+        segment_ranges, qos_policies, flavors, service_profiles, trunks, logs)
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -330,6 +334,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         metering_labels=MeteringLabelService(deps),
         metering_label_rules=MeteringLabelRuleService(deps),
         port_forwardings=port_forwardings,
+        logs=logs,
         services=services, tags=tags)
 
 

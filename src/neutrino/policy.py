@@ -273,6 +273,9 @@ RESOURCE_RULES = [
     # defaults, reads included).
     *[(f"{action}_{resource}", ADMIN_ONLY) for action in ("create", "get", "delete")
       for resource in ("metering_label", "metering_label_rule")],
+    # Security group logging (issue 14): an administrator's, as upstream's defaults.
+    *[(f"{action}_log", ADMIN_ONLY) for action in ("create", "get", "update", "delete")],
+    ("get_loggable_resource", ADMIN_ONLY),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

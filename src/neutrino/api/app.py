@@ -16,6 +16,7 @@ from neutrino.api import (
     extensions_a,
     l3_agent_scheduler,
     limits,
+    logs,
     member_actions,
     metering,
     middleware,
@@ -123,6 +124,7 @@ def create_app(core: Core) -> falcon.App:
     port_forwardings.add_routes(app, core, members[core.floatingips.resource.url_path])
     extensions_a.add_routes(app, core)
     metering.add_routes(app, core, conf)  # Metering (issue 14)
+    logs.add_routes(app, core)  # Security group logging (issue 14)
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

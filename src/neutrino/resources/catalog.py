@@ -27,6 +27,7 @@ from neutrino.resources import (
     floatingip,
     floatingip_pool,
     ip_availability,
+    log,
     metering,
     network,
     network_az,
@@ -178,6 +179,7 @@ CATALOG: tuple[Feature, ...] = (
     port_forwarding.EXPOSE_IN_FIP,
     qos_l3.QOS_FIP,  # qos_policy_id on floating IPs (issue 14)
     qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
+    log.LOGGING,  # security group logging (issue 14)
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

@@ -13,6 +13,7 @@ from neutrino.db.models.core import *  # noqa: F403
 from neutrino.db.models.extensions_a import *  # noqa: F403
 from neutrino.db.models.l3 import *  # noqa: F403
 from neutrino.db.models.l3_ha import *  # noqa: F403
+from neutrino.db.models.logging import *  # noqa: F403
 from neutrino.db.models.metering import *  # noqa: F403
 from neutrino.db.models.ml2 import *  # noqa: F403
 from neutrino.db.models.port_attributes import *  # noqa: F403

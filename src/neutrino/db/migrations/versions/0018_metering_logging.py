@@ -43,8 +43,33 @@ def upgrade() -> None:
     )
     op.create_index("ix_meteringlabelrules_metering_label_id", "meteringlabelrules",
                     ["metering_label_id"])
+    _upgrade_logging()
+
+
+def _upgrade_logging() -> None:
+    """Security group logging: log objects (no foreign keys, as upstream)."""
+    op.create_table(
+        "logs",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("project_id", sa.String(255), nullable=True),
+        sa.Column("name", sa.String(255), nullable=False),
+        sa.Column("description", sa.String(255), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("revision_number", sa.Integer(), nullable=False),
+        sa.Column("resource_type", sa.String(36), nullable=False),
+        sa.Column("resource_id", sa.String(36), nullable=True),
+        sa.Column("target_id", sa.String(36), nullable=True),
+        sa.Column("event", sa.String(255), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_logs"),
+    )
+    op.create_index("ix_logs_project_id", "logs", ["project_id"])
+    op.create_index("ix_logs_resource_id", "logs", ["resource_id"])
+    op.create_index("ix_logs_target_id", "logs", ["target_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("logs")
     op.drop_table("meteringlabelrules")
     op.drop_table("meteringlabels")
