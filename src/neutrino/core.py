@@ -65,6 +65,7 @@ from neutrino.services.network_segment_ranges import (
     sync_default_ranges,
 )
 from neutrino.services.networks import NetworkService
+from neutrino.services.notifications import NotificationSender
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
     PortNumaAffinityPolicy,
@@ -160,6 +161,9 @@ class Core:
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
     tags: dict[str, ResourceTags]
+    # Resource notifications on the notification bus (issue 15); its thread runs
+    # once a ServerRuntime starts it.
+    notifications: NotificationSender
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -319,7 +323,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         trunks=trunks,
         metering_labels=MeteringLabelService(deps),
         metering_label_rules=MeteringLabelRuleService(deps),
-        services=services, tags=tags)
+        services=services, tags=tags, notifications=NotificationSender(conf))
 
 
 class ServerRuntime:
@@ -350,6 +354,7 @@ class ServerRuntime:
         self.core.notifier.subscribe(self.core.events).start(rpc_transport=shared)
         if self.agent_monitor is not None:
             self.agent_monitor.start()
+        self.core.notifications.start(transport=shared)
         return self
 
     def stop(self) -> None:
@@ -358,3 +363,4 @@ class ServerRuntime:
         if self.rpc is not None:
             self.rpc.stop()
         self.core.notifier.stop()
+        self.core.notifications.stop()

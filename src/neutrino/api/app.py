@@ -19,6 +19,7 @@ from neutrino.api import (
     member_actions,
     metering,
     middleware,
+    notifications,
     openapi,
     qos,
     status,
@@ -76,7 +77,8 @@ def create_app(core: Core) -> falcon.App:
                                  limits.RequestLimits(
                                      conf.oslo_middleware.max_request_body_size),
                                  middleware.ContextFromHeaders(core.policy,
-                                                               conf.auth_strategy)])
+                                                               conf.auth_strategy),
+                                 notifications.ResourceNotifications(core.notifications)])
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False
