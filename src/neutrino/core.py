@@ -66,6 +66,7 @@ from neutrino.services.network_segment_ranges import (
 )
 from neutrino.services.networks import NetworkService
 from neutrino.services.notifications import NotificationSender
+from neutrino.services.nova_notifier import NovaNotifier
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
     PortNumaAffinityPolicy,
@@ -164,6 +165,9 @@ class Core:
     # Resource notifications on the notification bus (issue 15); its thread runs
     # once a ServerRuntime starts it.
     notifications: NotificationSender
+    # Port events to Nova (issue 15), subscribed here; its thread runs with the
+    # ServerRuntime.
+    nova_notifier: NovaNotifier
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -294,6 +298,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     # Trunks: ports in a trunk are not deleted; sub-ports follow their parent.
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
+    nova_notifier = NovaNotifier(conf, db).subscribe(registry)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
@@ -323,7 +328,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         trunks=trunks,
         metering_labels=MeteringLabelService(deps),
         metering_label_rules=MeteringLabelRuleService(deps),
-        services=services, tags=tags, notifications=NotificationSender(conf))
+        services=services, tags=tags, notifications=NotificationSender(conf),
+        nova_notifier=nova_notifier)
 
 
 class ServerRuntime:
@@ -355,6 +361,7 @@ class ServerRuntime:
         if self.agent_monitor is not None:
             self.agent_monitor.start()
         self.core.notifications.start(transport=shared)
+        self.core.nova_notifier.start()
         return self
 
     def stop(self) -> None:
@@ -364,3 +371,4 @@ class ServerRuntime:
             self.rpc.stop()
         self.core.notifier.stop()
         self.core.notifications.stop()
+        self.core.nova_notifier.stop()
