@@ -170,6 +170,16 @@ nova_opts = [
                     "the catalog's; with auth_type = none, the only way to find it."),
 ]
 
+# The server's Prometheus metrics (issue 15; api/metrics.py).
+metrics_opts = [
+    cfg.HostAddressOpt("listen_host", default="127.0.0.1",
+                       help="Address the metrics listener binds to."),
+    cfg.PortOpt("listen_port", default=0,
+                help="Port of the Prometheus metrics listener (/metrics), apart from "
+                     "the API; 0: off. With api_workers > 1 each worker takes the "
+                     "first free port of listen_port .. listen_port + api_workers - 1."),
+]
+
 
 def _register_nova_opts(conf: cfg.ConfigOpts) -> None:
     from keystoneauth1 import loading as ks_loading
@@ -198,6 +208,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     for group, opts in ml2_config.GROUPS:
         conf.register_opts(opts, group=group)
     _register_nova_opts(conf)
+    conf.register_opts(metrics_opts, group="metrics")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -205,7 +216,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
             ("database", database_opts),
             ("quotas", quota_opts), ("service_providers", service_provider_opts),
             ("oslo_middleware", request_limit_opts),
-            *ml2_config.GROUPS, ("nova", _nova_group_opts())]
+            *ml2_config.GROUPS, ("nova", _nova_group_opts()),
+            ("metrics", metrics_opts)]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

@@ -102,6 +102,15 @@ class Notifier:
         self._dropped = 0
         self.sent = 0
 
+    @property
+    def backlog(self) -> int:
+        """Casts queued and not sent yet (metrics: the bus queue)."""
+        return self._queue.qsize()
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
     # -- wiring -------------------------------------------------------------------
 
     def subscribe(self, registry: events.Registry) -> Notifier:

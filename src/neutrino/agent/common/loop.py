@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from neutrino.agent.common.metrics import LoopMetrics
+
 LOG = logging.getLogger(__name__)
 
 
@@ -48,6 +50,7 @@ class AgentLoop:
         self._threads: list[threading.Thread] = []
         self.syncs = 0           # completed syncs (tests, logs)
         self.last_error: BaseException | None = None
+        self.metrics = LoopMetrics()  # Prometheus (issue 15): served if configured
 
     # -- triggers --------------------------------------------------------------
 
@@ -124,6 +127,7 @@ class AgentLoop:
             try:
                 self.sync()
             except Exception as error:  # noqa: BLE001 - retried; the dataplane stays as it was
+                self.metrics.observe(time.monotonic() - last_sync, ok=False)
                 self.last_error = error
                 LOG.warning("sync failed (%s); retrying in %.0f s", error, retry_delay)
                 if self._stop.wait(retry_delay):
@@ -131,6 +135,7 @@ class AgentLoop:
                 retry_delay = min(retry_delay * 2, self.resync_interval)
                 self.trigger("retry after failure")
                 continue
+            self.metrics.observe(time.monotonic() - last_sync, ok=True)
             self.last_error = None
             retry_delay = self.polling_interval
             self.syncs += 1
@@ -154,7 +159,24 @@ def run_until_signalled(agent: _Runnable) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    serve_metrics(agent)
     agent.start()
     agent.loop.wait()
     agent.stop()
+    agent.loop.metrics.stop()
     return 0
+
+
+def serve_metrics(agent: _Runnable) -> None:
+    """The agent's metrics on [AGENT] metrics_host:metrics_port, when a port is set;
+    its device count when it keeps one (an int attribute `devices`)."""
+    conf = getattr(agent, "conf", None)
+    if conf is None or not conf.AGENT.metrics_port:
+        return
+    port: int = conf.AGENT.metrics_port
+    if isinstance(getattr(agent, "devices", None), int):
+        agent.loop.metrics.count_devices(lambda: float(getattr(agent, "devices", 0)))
+    try:
+        agent.loop.metrics.serve(conf.AGENT.metrics_host, port)
+    except OSError as error:  # the agent's work matters more than its metrics
+        LOG.error("metrics not served on port %d: %s", port, error)
