@@ -61,3 +61,36 @@ def test_no_success_yet_is_zero() -> None:
         loop.metrics.stop()
     assert found["neutrino_agent_last_successful_sync_timestamp_seconds"] == 0
     assert found["neutrino_agent_syncs_total"] == 0
+
+
+def test_agent_binary_serves_on_its_configured_port() -> None:
+    """run_until_signalled's helper: [AGENT] metrics_port from the agent's own
+    configuration, and its device count."""
+    from oslo_config import cfg
+
+    from neutrino.agent.common import config
+    from neutrino.agent.common.loop import serve_metrics
+
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf)
+    conf(args=[], project="neutrino", default_config_files=[])
+
+    class Agent:
+        def __init__(self) -> None:
+            self.conf = conf
+            self.loop = AgentLoop(lambda: None, None, 0, 60, 0.1)
+            self.devices = 3
+
+    agent = Agent()
+    serve_metrics(agent)  # type: ignore[arg-type]
+    assert agent.loop.metrics._server is None  # default: not served
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    conf.set_override("metrics_port", port, "AGENT")
+    serve_metrics(agent)  # type: ignore[arg-type]
+    try:
+        assert scrape(port)["neutrino_agent_devices"] == 3
+    finally:
+        agent.loop.metrics.stop()
