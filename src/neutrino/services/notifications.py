@@ -22,6 +22,7 @@ Notifications are off (nothing queued, no thread) unless a driver other than
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -34,6 +35,14 @@ LOG = logging.getLogger(__name__)
 QUEUE_SIZE = 10000
 # Retries of one send on connection errors before the notification is dropped.
 SEND_RETRY = 2
+
+
+def daemon(target: Any, name: str) -> threading.Thread:
+    """A sender's thread, started: a daemon, so a bus or a Nova that hangs never
+    holds up the process's exit."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def request_context(ctx: Any) -> Any:
@@ -82,18 +91,14 @@ class NotificationSender:
         if not self.enabled or self._thread is not None:
             return self
         self._transport = transport
-        self._thread = threading.Thread(target=self._run, name="notifications",
-                                        daemon=True)
-        self._thread.start()
+        self._thread = daemon(self._run, "notifications")
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
         if self._thread is None:
             return
-        try:
-            self._queue.put_nowait(None)
-        except queue.Full:
-            pass
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)  # the thread ends after what is queued
         self._thread.join(timeout)
         if self._thread.is_alive():
             LOG.warning("notifications: stopped with %d unsent", self.backlog)

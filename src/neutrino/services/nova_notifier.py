@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from neutrino import events
 from neutrino.db import models
+from neutrino.services.notifications import daemon
 
 LOG = logging.getLogger(__name__)
 
@@ -111,9 +112,7 @@ class NovaNotifier:
 
     def start(self) -> NovaNotifier:
         if self.enabled and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="nova-notifier",
-                                            daemon=True)
-            self._thread.start()
+            self._thread = daemon(self._run, "nova-notifier")
         return self
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -267,6 +266,8 @@ class NovaNotifier:
                     return
                 LOG.warning("nova events: Nova answered %d (attempt %d)",
                             response.status_code, attempt + 1)
+            if attempt == SEND_RETRIES:
+                break
             with self._lock:
                 if self._stopping:
                     break
