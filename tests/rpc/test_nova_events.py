@@ -92,7 +92,8 @@ class FakeNova:
 
 
 @pytest.fixture(scope="module")
-def nova() -> Iterator[FakeNova]:
+def nova(backend: str) -> Iterator[FakeNova]:
+    """One per backend, like the server that posts to it (its counts are theirs)."""
     fake = FakeNova()
     fake.thread.start()
     try:
