@@ -158,6 +158,58 @@ request_limit_opts = [
                help="The maximum body size for each request, in bytes; 0: no limit."),
 ]
 
+# Port events to Nova (issue 15; services/nova_notifier.py), upstream's names.
+nova_notifier_opts = [
+    cfg.BoolOpt("notify_nova_on_port_status_changes", default=True,
+                help="Send Nova network-vif-plugged / network-vif-unplugged events "
+                     "when a compute:* port's status changes (needs [nova] "
+                     "credentials)."),
+    cfg.BoolOpt("notify_nova_on_port_data_changes", default=True,
+                help="Send Nova network-changed / network-vif-deleted events when a "
+                     "compute:* port's addresses or floating IPs change or it is "
+                     "deleted (needs [nova] credentials)."),
+    cfg.FloatOpt("send_events_interval", default=2, min=0,
+                 help="Seconds events to Nova are gathered before they are sent in "
+                      "one batch."),
+]
+
+nova_opts = [
+    cfg.StrOpt("region_name", help="Region of the Nova endpoint to use."),
+    cfg.StrOpt("endpoint_type", default="public",
+               choices=["public", "admin", "internal"],
+               help="Which of Nova's endpoints in the catalog to use."),
+    cfg.StrOpt("endpoint_override",
+               help="Nova's URL (ending in its API version, e.g. /v2.1) instead of "
+                    "the catalog's; with auth_type = none, the only way to find it."),
+]
+
+# The server's Prometheus metrics (issue 15; api/metrics.py).
+metrics_opts = [
+    cfg.HostAddressOpt("listen_host", default="127.0.0.1",
+                       help="Address the metrics listener binds to."),
+    cfg.PortOpt("listen_port", default=0,
+                help="Port of the Prometheus metrics listener (/metrics), apart from "
+                     "the API; 0: off. With api_workers > 1 each worker takes the "
+                     "first free port of listen_port .. listen_port + api_workers - 1."),
+]
+
+
+def _register_nova_opts(conf: cfg.ConfigOpts) -> None:
+    from keystoneauth1 import loading as ks_loading
+    conf.register_opts(nova_notifier_opts)
+    conf.register_opts(nova_opts, group="nova")
+    ks_loading.register_session_conf_options(conf, "nova")
+    ks_loading.register_auth_conf_options(conf, "nova")
+
+
+def _nova_group_opts() -> list[cfg.Opt]:
+    """[nova] for the sample: ours, keystoneauth's session options, and its auth
+    options shown for the password plugin (the usual one)."""
+    from keystoneauth1 import loading as ks_loading
+    return (nova_opts + ks_loading.get_session_conf_options()
+            + ks_loading.get_auth_common_conf_options()
+            + ks_loading.get_auth_plugin_conf_options("password"))
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
@@ -168,13 +220,17 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     bus.register_opts(conf)
     for group, opts in ml2_config.GROUPS:
         conf.register_opts(opts, group=group)
+    _register_nova_opts(conf)
+    conf.register_opts(metrics_opts, group="metrics")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return [(None, core_opts + bus.list_opts()), ("database", database_opts),
+    return [(None, core_opts + bus.list_opts() + nova_notifier_opts),
+            ("database", database_opts),
             ("quotas", quota_opts), ("service_providers", service_provider_opts),
             ("oslo_middleware", request_limit_opts),
-            *ml2_config.GROUPS]
+            *ml2_config.GROUPS, ("nova", _nova_group_opts()),
+            ("metrics", metrics_opts)]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

@@ -67,6 +67,8 @@ from neutrino.services.network_segment_ranges import (
     sync_default_ranges,
 )
 from neutrino.services.networks import NetworkService
+from neutrino.services.notifications import NotificationSender
+from neutrino.services.nova_notifier import NovaNotifier
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
     PortNumaAffinityPolicy,
@@ -167,6 +169,12 @@ class Core:
     services: tuple[CrudService, ...]
     # The tags of every collection with tag support, by collection name.
     tags: dict[str, ResourceTags]
+    # Resource notifications on the notification bus (issue 15); its thread runs
+    # once a ServerRuntime starts it.
+    notifications: NotificationSender
+    # Port events to Nova (issue 15), subscribed here; its thread runs with the
+    # ServerRuntime.
+    nova_notifier: NovaNotifier
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -304,6 +312,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
     logs = LogService(deps)
+    nova_notifier = NovaNotifier(conf, db).subscribe(registry)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
@@ -335,7 +344,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         metering_label_rules=MeteringLabelRuleService(deps),
         port_forwardings=port_forwardings,
         logs=logs,
-        services=services, tags=tags)
+        services=services, tags=tags, notifications=NotificationSender(conf),
+        nova_notifier=nova_notifier)
 
 
 class ServerRuntime:
@@ -366,6 +376,8 @@ class ServerRuntime:
         self.core.notifier.subscribe(self.core.events).start(rpc_transport=shared)
         if self.agent_monitor is not None:
             self.agent_monitor.start()
+        self.core.notifications.start(transport=shared)
+        self.core.nova_notifier.start()
         return self
 
     def stop(self) -> None:
@@ -374,3 +386,5 @@ class ServerRuntime:
         if self.rpc is not None:
             self.rpc.stop()
         self.core.notifier.stop()
+        self.core.notifications.stop()
+        self.core.nova_notifier.stop()

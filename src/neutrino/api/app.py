@@ -19,7 +19,9 @@ from neutrino.api import (
     logs,
     member_actions,
     metering,
+    metrics,
     middleware,
+    notifications,
     openapi,
     port_forwardings,
     qos,
@@ -74,11 +76,17 @@ class ExtensionShow:
 
 def create_app(core: Core) -> falcon.App:
     conf = core.conf
-    app = falcon.App(middleware=[middleware.RequestId(),
-                                 limits.RequestLimits(
-                                     conf.oslo_middleware.max_request_body_size),
-                                 middleware.ContextFromHeaders(core.policy,
-                                                               conf.auth_strategy)])
+    chain = [middleware.RequestId(),
+             limits.RequestLimits(conf.oslo_middleware.max_request_body_size),
+             middleware.ContextFromHeaders(core.policy, conf.auth_strategy),
+             notifications.ResourceNotifications(core.notifications)]
+    if conf.metrics.listen_port:
+        # Prometheus (issue 15): a listener of this worker's own (api/metrics.py).
+        server_metrics = metrics.ServerMetrics(core)
+        server_metrics.serve(conf.metrics.listen_host, conf.metrics.listen_port,
+                             tries=conf.api_workers)
+        chain.append(server_metrics)
+    app = falcon.App(middleware=chain)
     app.req_options.strip_url_path_trailing_slash = True
     app.req_options.auto_parse_qs_csv = False
     app.resp_options.secure_cookies_by_default = False

@@ -66,6 +66,17 @@ class Server(BaseApplication):
         for key, value in settings.items():
             self.cfg.set(key, value)
 
+    def reload(self) -> None:
+        """SIGHUP (``systemctl reload``), in gunicorn's master: the configuration
+        files are read again, then gunicorn replaces the API workers, which build
+        everything anew from them. (The policy file is re-read whenever it changes.)"""
+        if self.conf.reload_config_files():
+            LOG.info("SIGHUP: configuration files read again; new API workers follow")
+        else:
+            LOG.error("SIGHUP: the configuration files could not be read; keeping "
+                      "the configuration as it was")
+        super().reload()
+
     @staticmethod
     def _post_fork(server: Any, worker: Any) -> None:
         LOG.info("API worker %s started", worker.pid)

@@ -130,6 +130,15 @@ class Notifier:
         self.sent = 0
         self._anchors: dict[str, Any] = {}  # fanout topic -> its anchor (RPC server)
 
+    @property
+    def backlog(self) -> int:
+        """Casts queued and not sent yet (metrics: the bus queue)."""
+        return self._queue.qsize()
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped
+
     # -- wiring -------------------------------------------------------------------
 
     def subscribe(self, registry: events.Registry) -> Notifier:

@@ -30,6 +30,13 @@ agent_opts: list[cfg.Opt] = [
                  help="Seconds between two full resyncs without any trigger: the "
                       "agent asks for its whole desired state anyway, which repairs "
                       "anything a lost notification or a broker outage left behind."),
+    # Prometheus text (issue 15; agent/common/metrics.py). Off by default: a port
+    # per agent on a host is the operator's choice.
+    cfg.PortOpt("metrics_port", default=0,
+                help="TCP port of the agent's Prometheus metrics (/metrics); 0: not "
+                     "served. Give each agent on a host its own."),
+    cfg.HostAddressOpt("metrics_host", default="127.0.0.1",
+                       help="Address the agent's metrics listener binds to."),
 ]
 
 # The server's own logging options (same objects: no duplicate registration).

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from neutrino.agent.common.hostlock import AgentAlreadyRunning
+from neutrino.agent.common.metrics import LoopMetrics
 
 LOG = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class AgentLoop:
         self._threads: list[threading.Thread] = []
         self.syncs = 0           # completed syncs (tests, logs)
         self.last_error: BaseException | None = None
+        self.metrics = LoopMetrics()  # Prometheus (issue 15): served if configured
 
     # -- triggers --------------------------------------------------------------
 
@@ -126,6 +128,7 @@ class AgentLoop:
             try:
                 self.sync()
             except Exception as error:  # noqa: BLE001 - retried; the dataplane stays as it was
+                self.metrics.observe(time.monotonic() - last_sync, ok=False)
                 self.last_error = error
                 LOG.warning("sync failed (%s); retrying in %.0f s", error, retry_delay)
                 if self._stop.wait(retry_delay):
@@ -133,6 +136,7 @@ class AgentLoop:
                 retry_delay = min(retry_delay * 2, self.resync_interval)
                 self.trigger("retry after failure")
                 continue
+            self.metrics.observe(time.monotonic() - last_sync, ok=True)
             self.last_error = None
             retry_delay = self.polling_interval
             self.syncs += 1
@@ -156,11 +160,29 @@ def run_until_signalled(agent: _Runnable) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    serve_metrics(agent)
     try:
         agent.start()
     except AgentAlreadyRunning as error:
         LOG.error("not starting: %s", error)
+        agent.loop.metrics.stop()
         return 1
     agent.loop.wait()
     agent.stop()
+    agent.loop.metrics.stop()
     return 0
+
+
+def serve_metrics(agent: _Runnable) -> None:
+    """The agent's metrics on [AGENT] metrics_host:metrics_port, when a port is set;
+    its device count when it keeps one (an int attribute `devices`)."""
+    conf = getattr(agent, "conf", None)
+    if conf is None or not conf.AGENT.metrics_port:
+        return
+    port: int = conf.AGENT.metrics_port
+    if isinstance(getattr(agent, "devices", None), int):
+        agent.loop.metrics.count_devices(lambda: float(getattr(agent, "devices", 0)))
+    try:
+        agent.loop.metrics.serve(conf.AGENT.metrics_host, port)
+    except OSError as error:  # the agent's work matters more than its metrics
+        LOG.error("metrics not served on port %d: %s", port, error)
