@@ -23,12 +23,14 @@ class Collector:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, dict, str]] = []
+        self.contexts: list[dict] = []
         self.changed = threading.Condition()
 
     def info(self, ctxt: dict, publisher_id: str, event_type: str, payload: dict,
              metadata: dict) -> None:
         with self.changed:
             self.seen.append((event_type, payload, publisher_id))
+            self.contexts.append(ctxt)
             self.changed.notify_all()
 
     def wait_for(self, count: int, timeout: float = 60) -> None:
@@ -95,6 +97,10 @@ def test_audit_emits_exists_for_every_resource(
         assert publisher == "network.audit-host"
         heard.setdefault(kind, set()).add(payload[kind]["id"])
     assert heard == everything
+    # One audit run, one admin request context on every notification.
+    request_ids = {ctxt.get("request_id") for ctxt in listener.contexts}
+    assert len(request_ids) == 1 and next(iter(request_ids)).startswith("req-")
+    assert all(ctxt.get("is_admin") for ctxt in listener.contexts)
     for kind, item in (("network", net), ("subnet", subnet), ("port", port),
                        ("router", router), ("floatingip", fip)):
         assert item["id"] in heard[kind]

@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from oslo_config import cfg
+from oslo_context import context as oslo_context
 
 from neutrino.cli.client import ApiError, Client
 from neutrino.cli.output import Output
@@ -70,8 +71,10 @@ def notifier(conf: cfg.ConfigOpts, driver: str | None, host: str) -> Any:
 def run(args: argparse.Namespace, client: Client, out: Output) -> int:
     conf = load_conf(args.config_file or [], args.transport_url)
     sender = notifier(conf, args.driver, args.host)
-    context = {"is_admin": True, "request_id": f"req-{uuid.uuid4()}",
-               "project_id": None, "user_id": None}
+    # oslo.messaging's notifier sends an oslo.context RequestContext and drops a
+    # plain dict (the notification would arrive with an empty context).
+    context = oslo_context.RequestContext(is_admin=True,
+                                          request_id=f"req-{uuid.uuid4()}")
     counts: dict[str, int] = {}
     try:
         for resource, collection in RESOURCES:
