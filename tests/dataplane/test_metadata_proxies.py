@@ -71,9 +71,10 @@ def test_ensure_adopt_replace_remove(topo: Topology, pid_dir: str) -> None:
     assert new_pid not in (None, pid)
     assert wait_for(lambda: privileged.process_cmdline(pid) is None, 10)
 
-    # The namespace deleted and made again (by someone else): the proxy left in the
-    # old one serves nobody and is replaced.
-    privileged.delete_namespace(dhcp_ns)
+    # The namespace's name deleted and made again by someone else (`ip netns delete`
+    # leaves the processes inside, unlike privileged.delete_namespace): the proxy
+    # left in the old one serves nobody and is replaced.
+    subprocess.run(["ip", "netns", "delete", dhcp_ns], check=True)
     namespace_with_address_again(dhcp_ns)
     assert again.ensure(dhcp_ns, "network", NET, "169.254.169.254", 8080) == "restarted"
     assert wait_for(lambda: privileged.process_cmdline(new_pid) is None, 10)

@@ -41,7 +41,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -382,12 +381,4 @@ def dnsmasq_pid(pid_file: str) -> int | None:
 
 def stop_process(pid: int, timeout: float = STOP_TIMEOUT) -> None:
     """SIGTERM, then SIGKILL if it does not go within `timeout`."""
-    if not privileged.signal_process(pid, signal.SIGTERM):
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if privileged.process_cmdline(pid) is None:
-            return
-        time.sleep(0.05)
-    LOG.warning("process %d ignored SIGTERM; killing it", pid)
-    privileged.signal_process(pid, signal.SIGKILL)
+    privileged.stop_processes([pid], timeout)
