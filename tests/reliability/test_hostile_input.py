@@ -33,6 +33,13 @@ def expect(response: httpx.Response, status: int, type_: str | None = None,
     return error
 
 
+
+@pytest.fixture
+def api(own_project_admin: Api) -> Api:
+    """Admin in a project of its own: these tests keep what they create, and the
+    shared server's default admin project has quotas like any other."""
+    return own_project_admin
+
 @pytest.fixture
 def me(api: Api) -> Api:
     """Admin in a project of its own (what it creates is its own to count)."""

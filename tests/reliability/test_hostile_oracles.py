@@ -28,6 +28,13 @@ def same_answer(hidden: httpx.Response, random: httpx.Response, hidden_id: str,
     assert a["message"].replace(hidden_id, "ID") == b["message"].replace(random_id, "ID")
 
 
+
+@pytest.fixture
+def api(own_project_admin: Api) -> Api:
+    """Admin in a project of its own: these tests keep what they create, and the
+    shared server's default admin project has quotas like any other."""
+    return own_project_admin
+
 @pytest.fixture
 def world(api: Api) -> dict:
     """An external network (admin), project A's network/subnet/port, and project B
