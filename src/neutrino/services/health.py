@@ -14,6 +14,7 @@ from typing import Any
 from oslo_config import cfg
 from sqlalchemy import text
 
+from neutrino import exceptions as exc
 from neutrino.contract import bus
 from neutrino.db import migrate
 from neutrino.db.engine import Database
@@ -36,6 +37,8 @@ def database_status(db: Database) -> dict[str, Any]:
         db.run(lambda s: s.execute(text("SELECT 1")).scalar(), write=False)
         schema, expected = migrate.current(db), migrate.head(db)
     except Exception as error:  # noqa: BLE001 - any failure is "unreachable", told why
+        if isinstance(error, exc.DatabaseUnavailable) and error.__cause__ is not None:
+            error = error.__cause__  # the driver's reason, not the API's 503 text
         return {"backend": backend, "reachable": False, "error": _short(error)}
     return {"backend": backend, "reachable": True, "schema": schema,
             "schema_current": schema == expected,
