@@ -31,7 +31,9 @@ def world(server: ServerProcess, report: Report, server_db: Database) -> dict[st
     assert report(hosts["alive"], "DHCP agent", "neutrino-dhcp-agent", networks=3,
                   subnets=3, ports=2) == "new"
     ext = admin.network(name="cli-public", **{"router:external": True})
-    ext_subnet = admin.subnet(ext["id"], "203.0.113.0/24", enable_dhcp=False)
+    # An external range of its own: other tests float 203.0.113.x on their networks.
+    ext_subnet = admin.subnet(ext["id"], f"100.{random.randint(64, 127)}."
+                              f"{random.randint(0, 255)}.0/24", enable_dhcp=False)
     nets = {}
     for name in ("front", "back", "island"):
         net = admin.network(name=f"cli-{name}")
@@ -251,3 +253,21 @@ def test_no_credentials_is_explained(server: ServerProcess) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "no credentials" in done.stderr and "--noauth" in done.stderr
+
+
+def test_trace_to_a_floating_address_used_twice_names_both(cli: Cli, world: dict,
+                                                            server: ServerProcess) -> None:
+    admin = Api(server.url).as_project(world["project"], ["admin"])
+    fip = world["fip"]["floating_ip_address"]
+    other = admin.network(name="cli-public-2", **{"router:external": True})
+    admin.subnet(other["id"], world["ext_subnet"]["cidr"], enable_dhcp=False)
+    twin = admin.create("floatingip", floating_network_id=other["id"],
+                        floating_ip_address=fip)
+    try:
+        status, _, err = cli("trace", "198.51.100.7", fip)
+        assert status != 0
+        assert f"{fip} is the floating IP of 2 ports" in err
+        assert world["ports"]["behind"]["id"] in err and twin["id"] in err
+    finally:
+        assert admin.delete(f"floatingips/{twin['id']}").status_code == 204
+        assert admin.delete(f"networks/{other['id']}").status_code == 204

@@ -27,6 +27,11 @@ def resolve(client: Client, given: str) -> logic.Endpoint:
     except ValueError:
         return _port_endpoint(given, _port_by_id_or_name(client, given))
     fips = client.list("floatingips", params={"floating_ip_address": given})
+    if len(fips) > 1:
+        # The same address can be floating on several external networks.
+        raise ApiError(f"{given} is the floating IP of {len(fips)} ports (on different "
+                       f"external networks): name the port "
+                       f"({', '.join(f['port_id'] or f['id'] for f in fips)})")
     if fips:
         fip = fips[0]
         if not fip.get("port_id"):
