@@ -282,6 +282,9 @@ RESOURCE_RULES = [
     ("delete_quota", ADMIN_ONLY),
     # GET /v2.0/neutrino/status: the server's health (neutrino status)
     ("get_neutrino_status", ADMIN_ONLY),
+    # GET /v2.0/neutrino/topology: the topology page's data (an admin any project's, a
+    # project its own; each item then as the collections show it)
+    ("get_neutrino_topology", ADMIN_OR_OWNER),
 ]
 
 

@@ -29,7 +29,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"ml2", "ipam", "resources"}),
     frozenset({"db"}),                  # models, engine, list queries
     frozenset({"contract", "policy", "policy_eval", "policy_rbac", "events", "context",
-               "exceptions", "log"}),   # neutral leaves
+               "exceptions", "log", "topology"}),   # neutral leaves
 )
 
 # What `neutrino.agent.*` may import besides `neutrino.agent.*` itself.

@@ -26,6 +26,7 @@ from neutrino.api import (
     port_forwardings,
     qos,
     status,
+    topology,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import (
@@ -151,6 +152,7 @@ def create_app(core: Core) -> falcon.App:
         openapi.Served(core.floatingip_pools.resource, ("list",),
                        path="floatingip-pools")]))
     status.add_routes(app, core)  # GET /v2.0/neutrino/status (neutrino status)
+    topology.add_routes(app, core)  # /topology and its data (issue 15)
     return app
 
 

@@ -15,8 +15,9 @@ ACCESS_LOG = logging.getLogger("neutrino.api.access")
 NOAUTH_PROJECT = "fake_project_id"
 # WSGI environ key under which an outer layer may have set the request id already.
 REQUEST_ID_ENV = "neutrino.request_id"
-# Paths anyone may read, token or not (version discovery).
-PUBLIC_PATHS = ("/", "")
+# Paths anyone may read, token or not (version discovery; the topology page, which
+# holds no data: its requests for data carry the credentials).
+PUBLIC_PATHS = ("/", "", "/topology")
 
 
 class RequestId:
