@@ -23,6 +23,9 @@ BIN    := $(VENV)/bin
 # tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
 # pinging).
 DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived
+# Only the tests need these (large: installed by `make test`, not `make venv`/`make run`):
+# chromium for the pages' browser tests (tests/ui, driven over the DevTools protocol).
+TEST_DEBIAN_PACKAGES ?= chromium
 
 # `make run CONFIG="--config-file a.conf --config-file b.conf"`
 CONFIG ?= --config-file etc/neutrino.conf
@@ -87,6 +90,7 @@ services:
 	scripts/ensure-services.sh
 
 test: venv
+	scripts/install-debian-deps.sh $(TEST_DEBIAN_PACKAGES)
 	scripts/ensure-services.sh
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/pytest $(PYTEST_ARGS)

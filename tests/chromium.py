@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from backends import in_ci
 
 BINARY = os.environ.get("NEUTRINO_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -271,3 +271,37 @@ def test_token_keystone_rejects_is_401(keystone: FakeKeystone,
     assert response.content == UNAUTHORIZED_BYTES
     assert response.headers["WWW-Authenticate"] == f'Keystone uri="{keystone.url}"'
     request_id_of(response)
+
+
+def test_topology_page_with_a_token(keystone: FakeKeystone,
+                                    authed_server: ServerProcess) -> None:
+    """Issue 15's topology page: the page itself is public (it holds no data), its data
+    takes a token like the rest of the API; in a browser, a token given in the URL's
+    fragment draws the token's project and leaves the address bar."""
+    from chromium import Chromium, require_chromium
+
+    a, b = f"p-{uuid.uuid4().hex[:8]}", f"p-{uuid.uuid4().hex[:8]}"
+    keystone.tokens.update({f"tok-{a}": keystone.token(a, ["member", "reader"]),
+                            f"tok-{b}": keystone.token(b, ["member", "reader"])})
+    page = httpx.get(authed_server.url + "/topology")
+    assert page.status_code == 200 and "<svg" in page.text
+    data = authed_server.url + "/v2.0/neutrino/topology"
+    assert httpx.get(data).status_code == 401
+    assert client(authed_server, "bogus").get("/neutrino/topology").status_code == 401
+    member_a = client(authed_server, f"tok-{a}")
+    net = member_a.post("/networks", json={"network": {"name": "drawn"}}).json()["network"]
+    client(authed_server, f"tok-{b}").post("/networks", json={"network": {"name": "not-a"}})
+    nodes = member_a.get("/neutrino/topology").json()["topology"]["nodes"]
+    assert [(n["kind"], n["id"]) for n in nodes] == [("network", net["id"])]
+    assert member_a.get(f"/neutrino/topology?project_id={b}").status_code == 403
+
+    require_chromium()
+    with Chromium() as browser:
+        browser.navigate(f"{authed_server.url}/topology#token=tok-{a}&interval=0.5")
+        names = browser.wait_for("""[...document.querySelectorAll('#topology g.node')]
+                                    .map(g => g.dataset.name).join(',')""")
+        assert names == "drawn"
+        assert "tok-" not in browser.evaluate("location.href")
+        browser.evaluate("sessionStorage.clear()")  # the token gone: asked for one
+        browser.wait_for("!document.getElementById('login').hidden")
+        assert "401" in browser.evaluate("document.getElementById('error').textContent")

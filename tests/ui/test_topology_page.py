@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from chromium import Chromium, require_chromium
 from server import Api, ServerProcess
 
