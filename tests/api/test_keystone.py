@@ -289,7 +289,9 @@ def test_topology_page_with_a_token(keystone: FakeKeystone,
     assert httpx.get(data).status_code == 401
     assert client(authed_server, "bogus").get("/neutrino/topology").status_code == 401
     member_a = client(authed_server, f"tok-{a}")
-    net = member_a.post("/networks", json={"network": {"name": "drawn"}}).json()["network"]
+    # A name is drawn as text, never as markup.
+    name = "drawn <img src=x>"
+    net = member_a.post("/networks", json={"network": {"name": name}}).json()["network"]
     client(authed_server, f"tok-{b}").post("/networks", json={"network": {"name": "not-a"}})
     nodes = member_a.get("/neutrino/topology").json()["topology"]["nodes"]
     assert [(n["kind"], n["id"]) for n in nodes] == [("network", net["id"])]
@@ -300,7 +302,9 @@ def test_topology_page_with_a_token(keystone: FakeKeystone,
         browser.navigate(f"{authed_server.url}/topology#token=tok-{a}&interval=0.5")
         names = browser.wait_for("""[...document.querySelectorAll('#topology g.node')]
                                     .map(g => g.dataset.name).join(',')""")
-        assert names == "drawn"
+        assert names == name
+        assert browser.evaluate("document.querySelectorAll('img, #topology foreignObject')"
+                                ".length") == 0
         assert "tok-" not in browser.evaluate("location.href")
         browser.evaluate("sessionStorage.clear()")  # the token gone: asked for one
         browser.wait_for("!document.getElementById('login').hidden")
