@@ -503,7 +503,7 @@ def states(draw: st.DrawFn) -> dict:
                   allowed_address_pairs=[{"ip_address": a, "mac_address": None}
                                          for a in draw(st.lists(v4 | v6, max_size=2))],
                   logs=[{"id": i, "project_id": "p", "event": e}
-                        for i, e in draw(st.lists(st.tuples(uuids, events), max_size=2,
+                        for i, e in draw(st.lists(st.tuples(uuids, events), max_size=1,
                                                   unique_by=lambda x: x[0]))])
              for pid in draw(st.lists(uuids, max_size=4, unique=True))]
     return {"ports": ports,
