@@ -122,8 +122,11 @@ class LogReader:
             sock.settimeout(5)
             for message in nflog.bind_messages(self.group):
                 sock.send(message)
-                if nflog.check_acks(sock.recv(READ_SIZE)) != 1:
-                    raise nflog.NflogError("no acknowledgement of an NFLOG command")
+                # Once the group is bound a logged packet may come before the
+                # next command's ACK: skipped (a netlink error raises; no answer
+                # within the timeout raises socket.timeout).
+                while not nflog.check_acks(sock.recv(READ_SIZE)):
+                    pass
         except BaseException:
             sock.close()
             raise
