@@ -116,3 +116,7 @@ def test_network_log_options() -> None:
     assert firewall is not None and firewall.log_settings == LogSettings(2000, 25)
     with pytest.raises(ValueError):  # upstream's minimum
         conf.set_override("rate_limit", 10, group="network_log")
+    conf.set_override("local_output_log_base", "/no/such/dir/sg.log",
+                      group="network_log")
+    assert any("local_output_log_base = /no/such/dir/sg.log" in problem
+               for problem in fw_config.check(conf))

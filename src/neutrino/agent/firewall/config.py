@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from oslo_config import cfg
@@ -68,9 +69,14 @@ def check(conf: cfg.ConfigOpts) -> list[str]:
     """Why the configured firewall cannot work on this host (empty: it can)."""
     if firewall(conf) is None:
         return []
+    problems = []
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
-        return [f"[securitygroup] firewall_driver = iptables needs {', '.join(missing)} "
-                "(Debian packages iptables, ipset, nftables, conntrack), or set "
-                "firewall_driver = noop"]
-    return []
+        problems.append(f"[securitygroup] firewall_driver = iptables needs "
+                        f"{', '.join(missing)} (Debian packages iptables, ipset, "
+                        "nftables, conntrack), or set firewall_driver = noop")
+    path = conf[LOG_GROUP].local_output_log_base
+    if path and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+        problems.append(f"[network_log] local_output_log_base = {path}: its directory "
+                        "does not exist or is not writable")
+    return problems

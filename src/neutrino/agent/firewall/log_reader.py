@@ -46,7 +46,8 @@ class LogOutput:
             # A logger of its own (not in logging's registry): two agents in one
             # process (tests, the all-in-one) never share handlers.
             self._logger = logging.Logger("neutrino.security_group_log")
-            self._handler = WatchedFileHandler(path)
+            # Opened with the first line (the agent's start checks the directory).
+            self._handler = WatchedFileHandler(path, delay=True)
             self._handler.setFormatter(logging.Formatter("%(asctime)s %(message)s",
                                                          "%Y-%m-%d %H:%M:%S"))
             self._logger.addHandler(self._handler)
