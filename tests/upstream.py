@@ -103,6 +103,10 @@ NOT_RECORDED = [
      "2017-07-20T00:00:00-00:00"),
     ("qos-gateway-ip", "Router gateway IP QoS",
      "The Router gateway IP Quality of Service extension", "2018-02-24T00:00:00-00:00"),
+    # the log service plugin (issue 14): neutron-lib's api/definitions/logging.py
+    ("logging", "Logging API Extension",
+     "Provides a logging API for resources such as security group and firewall.",
+     "2017-01-01T10:00:00-00:00"),
 ]
 
 

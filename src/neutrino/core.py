@@ -54,6 +54,7 @@ from neutrino.services.ip_availability import IpAvailabilityService
 from neutrino.services.l3_ha import RouterHa
 from neutrino.services.l3_notifier import L3AgentNotifier
 from neutrino.services.l3_scheduler import L3Scheduler, subscribe_agents
+from neutrino.services.log_notifier import LogAgentNotifier
 from neutrino.services.logs import LogService
 from neutrino.services.metering import (
     MeteringAgentNotifier,
@@ -219,6 +220,17 @@ def _qos_networks_updated(notifier: Notifier, db: Database) -> QosAgentNotifier:
     return QosAgentNotifier(db, cast)
 
 
+def _logs_networks_updated(notifier: Notifier, db: Database) -> LogAgentNotifier:
+    """Security-group log changes go out as network_update casts for the networks
+    of the ports they cover, listed on the notifier's thread (as for QoS)."""
+    def cast(network_ids: NetworkIds) -> None:
+        notifier.enqueue(lambda: [
+            Cast(topics.NETWORK_UPDATE, "network_update",
+                 {"network": {"id": i, "revision_number": None}})
+            for i in network_ids()])
+    return LogAgentNotifier(db, cast)
+
+
 def _metering_agents_notified(notifier: Notifier) -> MeteringAgentNotifier:
     """Label and rule changes go to the metering agents' fanout (upstream's topic)."""
     def cast(method: str) -> None:
@@ -312,6 +324,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
     logs = LogService(deps)
+    _logs_networks_updated(notifier, db).subscribe(registry)
     nova_notifier = NovaNotifier(conf, db).subscribe(registry)
     services: tuple[CrudService, ...] = (
         networks, subnets, ports, security_groups, security_group_rules, address_groups,

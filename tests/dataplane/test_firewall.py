@@ -10,6 +10,7 @@ namespaces whatever happens.
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import time
@@ -572,6 +573,67 @@ def test_security_group_changes_through_the_api_reach_the_dataplane(
             "security_groups": [], "port_security_enabled": False}})
         assert response.status_code == 200, response.text
         assert ping(vms[0], target_ip, within=15)
+    finally:
+        agent.stop()
+        rpc.cleanup()
+
+
+def test_security_group_log_writes_denied_and_allowed_pings(
+        server: ServerProcess, topo: Topology, tmp_path) -> None:
+    """Security group logging end to end: a log (event ALL) on a group makes the
+    agent's firewall log its member's packets to the NFLOG group, and the agent's
+    reader writes upstream's line to local_output_log_base: a denied ping as DROP,
+    once a rule allows it as ACCEPT, each with the port's and the log's ids."""
+    api = Api(server.url)
+    (host,) = topo.hosts(UNDERLAY[0])
+    name = f"{topo.prefix}compute-0"
+    conf = agent_conf(name, UNDERLAY[0])
+    log_file = tmp_path / "security-group.log"
+    conf.set_override("local_output_log_base", str(log_file), group="network_log")
+    rpc = transport.get_transport(conf)
+    agent = LinuxBridgeAgent(conf, transport=rpc, namespace=host,
+                             server=server.rpc_name).start()
+    try:
+        net = api.network(name="log-e2e")
+        cidr = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.0/24"
+        api.subnet(net["id"], cidr)
+        closed = _created(api.post("security-groups", {"security_group": {
+            "name": "logged"}}), "security_group")  # egress rules only
+        client = api.port(net["id"])
+        target = api.port(net["id"], security_groups=[closed["id"]])
+        vms = []
+        for port in (client, target):
+            vm = f"{topo.prefix}vm-{port['id'][:6]}"
+            topo.namespaces.append(vm)
+            vif("plug", port["id"], "--url", server.url, "--host", name,
+                "--host-netns", host, "--netns", vm)
+            vms.append(vm)
+        target_ip = target["fixed_ips"][0]["ip_address"]
+        client_ip = client["fixed_ips"][0]["ip_address"]
+        assert wait_for(lambda: agent.devices == 2, within=30)
+
+        log = _created(api.post("log/logs", {"log": {
+            "resource_type": "security_group", "resource_id": closed["id"]}}), "log")
+        head = (f"project_id={log['project_id']}, log_resource_ids=['{log['id']}'], "
+                f"port={target['id']}, pkt=ipv4 src={client_ip} dst={target_ip} "
+                "proto=icmp type=8 code=0")
+
+        def logged(action: str) -> bool:
+            text = log_file.read_text() if log_file.exists() else ""
+            return f"action={action}, {head}" in text
+        # The log reaches the agent (network_update), which adds the log rules and
+        # starts reading: the denied pings are written.
+        assert wait_for(lambda: not ping_once(vms[0], target_ip) and logged("DROP"),
+                        within=20)
+        _created(api.post("security-group-rules", {"security_group_rule": {
+            "security_group_id": closed["id"], "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "icmp"}}), "security_group_rule")
+        assert ping(vms[0], target_ip, within=15)
+        assert wait_for(lambda: logged("ACCEPT"), within=5)
+        lines = log_file.read_text().splitlines()
+        # Lines start with a timestamp; the client's port is covered by no log.
+        assert all(line[:4].isdigit() and " action=" in line for line in lines)
+        assert not any(client["id"] in line for line in lines)
     finally:
         agent.stop()
         rpc.cleanup()

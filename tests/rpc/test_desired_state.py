@@ -70,7 +70,8 @@ def test_l2_state(admin: Api, report: Reporter, plugin: PluginClient) -> None:
         "status": port["status"], "device_owner": "compute:nova",
         "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": ips(p1)[0]}],
         "allowed_address_pairs": [], "port_security_enabled": True,
-        "security_groups": [group["id"]], "qos_policy_id": None, "qos_rules": []}
+        "security_groups": [group["id"]], "qos_policy_id": None, "qos_rules": [],
+        "logs": []}
     assert port["revision_number"] >= p1["revision_number"]
 
     [network] = state["networks"]
@@ -304,3 +305,43 @@ def test_l2_state_carries_qos_rules(admin: Api, report: Reporter,
     assert by_id[inherits["id"]]["qos_rules"] == [dict(bw, type="bandwidth_limit")]
     assert by_id[own["id"]]["qos_rules"] == [dict(mark, type="dscp_marking")]
     assert by_id[router_port["id"]]["qos_rules"] == []
+
+
+def test_l2_state_carries_logs(admin: Api, report: Reporter, plugin: PluginClient
+                               ) -> None:
+    """Each port's enabled security-group logs: those naming it, its group, or
+    neither in its project; not disabled ones, not another project's."""
+    project = unique("p-logs")
+    api = admin.as_project(project, ["admin"])
+    host = unique("log-host")
+    report(lb_state(host, "192.0.2.10"))
+    net = api.network(name=unique("lnet"))
+    api.subnet(net["id"], "10.22.0.0/24", enable_dhcp=False)
+    group = api.create("security_group", name=unique("lg"))
+    bound = {"binding:host_id": host, "device_owner": "compute:nova"}
+    member = api.port(net["id"], security_groups=[group["id"]], **bound)
+    plain = api.port(net["id"], **bound)
+
+    def log(**attrs: object) -> dict:
+        response = api.post("log/logs", {"log": {"resource_type": "security_group",
+                                                 **attrs}})
+        assert response.status_code == 201, response.text
+        return response.json()["log"]
+    by_port = log(target_id=member["id"], event="DROP")
+    by_group = log(resource_id=group["id"], event="ACCEPT")
+    everywhere = log()
+    log(enabled=False)
+    log(project_id=unique("p-other"))
+
+    def carried(*logs: dict) -> list[dict]:
+        return sorted(({"id": lg["id"], "project_id": project, "event": lg["event"]}
+                       for lg in logs), key=lambda lg: lg["id"])
+    state = plugin.call("get_desired_state", host=host, kind="l2")
+    ports = {p["id"]: p for p in state["ports"]}
+    assert ports[member["id"]]["logs"] == carried(by_port, by_group, everywhere)
+    assert ports[plain["id"]]["logs"] == carried(everywhere)
+    # Disabled: gone from the next state.
+    api.put(f"log/logs/{everywhere['id']}", {"log": {"enabled": False}})
+    state = plugin.call("get_desired_state", host=host, kind="l2")
+    assert {p["id"]: p["logs"] for p in state["ports"]} == {
+        member["id"]: carried(by_port, by_group), plain["id"]: []}

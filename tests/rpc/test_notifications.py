@@ -23,6 +23,7 @@ from rpc_helpers import (
     Reporter,
     dhcp_state,
     hosts_of,
+    lb_state,
     new_transport,
     only_new_agents,
     rabbit_answers,
@@ -159,6 +160,38 @@ def test_dhcp_agent_hears_of_its_networks(admin: Api, listener: Listener,
     admin.delete(f"agents/{agent['id']}/dhcp-networks/{net['id']}")
     listener.wait(lambda t, m, k: m == "network_delete_end"
                   and k["payload"]["network_id"] == net["id"])
+
+
+def test_log_changes_reach_the_covered_ports_agents(admin: Api, listener: Listener,
+                                                    report: Reporter) -> None:
+    """Security group logging: a log made, enabled or disabled casts network_update
+    for the networks of the bound ports it covers (their agents resync)."""
+    api = admin.as_project(unique("p-log"), ["admin"])
+    host = unique("log-host")
+    report(lb_state(host, "192.0.2.11"))
+    nets = [api.network(name=unique("ln")) for _ in range(3)]
+    group = api.create("security_group", name=unique("lg"))
+    bound = {"binding:host_id": host}
+    named = api.port(nets[0]["id"], **bound)
+    api.port(nets[1]["id"], security_groups=[group["id"]], **bound)
+    api.port(nets[2]["id"], **bound)
+
+    def log(**attrs: object) -> dict:
+        response = api.post("log/logs", {"log": {"resource_type": "security_group",
+                                                 **attrs}})
+        assert response.status_code == 201, response.text
+        return response.json()["log"]
+
+    def updated(net: dict) -> None:
+        listener.wait(lambda t, m, k: m == "network_update"
+                      and k["network"]["id"] == net["id"])
+    log(target_id=named["id"])
+    updated(nets[0])
+    log(resource_id=group["id"], event="DROP")
+    updated(nets[1])
+    everywhere = log(enabled=False)  # nothing to do on the agents yet
+    api.put(f"log/logs/{everywhere['id']}", {"log": {"enabled": True}})
+    updated(nets[2])
 
 
 def test_api_answers_with_unreachable_broker(tmp_path: Path) -> None:

@@ -15,6 +15,15 @@ class AddressPair(TypedDict):
     mac_address: str
 
 
+class PortLog(TypedDict):
+    """An enabled security-group log covering a port (issue 14): its id, its project
+    and which packets it logs ("ACCEPT", "DROP" or "ALL")."""
+
+    id: str
+    project_id: str
+    event: str
+
+
 class L2Port(TypedDict):
     """A port bound to the host."""
 
@@ -37,6 +46,9 @@ class L2Port(TypedDict):
     # Trunks (issue 14): on a trunk's parent, its sub-ports (contract/trunk.py);
     # absent on other ports and from a server before trunks.
     trunk: NotRequired[TrunkInfo]
+    # Security group logging (issue 14): the enabled logs covering the port, by id
+    # ([]: none); absent from a server before logging (the agent logs nothing).
+    logs: NotRequired[list[PortLog]]
 
 
 class PeerMac(TypedDict):

@@ -61,9 +61,11 @@ LOG.add(
     _s["created_at"], _s["updated_at"], _s["revision_number"],
 )
 
-# The alias is listed only once the Linux bridge agent writes the logs (docs/agents.md,
-# "Security group logging"): until then the API is served but not advertised.
+# Listed: the Linux bridge agent's firewall logs the packets and writes the lines
+# (docs/agents.md, "Security group logging"). Upstream's plugin lists only this
+# alias; loggable-resources is one of its collections.
 EXTENSION = Extension("logging", "Logging API Extension",
-                      "Provides a logging API for resources such as security groups",
+                      "Provides a logging API for resources such as security group "
+                      "and firewall.",
                       "2017-01-01T10:00:00-00:00")
-LOGGING = Feature("logging", (), resources=(LOG,))
+LOGGING = Feature("logging", (EXTENSION,), resources=(LOG,))

@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neutrino.agent.firewall import render
+from neutrino.agent.firewall import render, seclog
 from neutrino.agent.firewall.driver import (
     ApplyResult,
     Tables,
@@ -292,6 +292,81 @@ def test_rule_of_other_family_prefix_ignored() -> None:
     assert sg_rules(out, IN) == []
 
 
+# -- security group logging ------------------------------------------------------------
+
+LOG_A, LOG_B = "10a00000-0000-4000-8000-00000000000a", "10b00000-0000-4000-8000-00000000000b"
+LIMIT = "-m limit --limit 100/sec --limit-burst 25 -j NFLOG"
+
+
+def logged(event: str, log_id: str = LOG_A) -> dict:
+    return {"id": log_id, "project_id": "p", "event": event}
+
+
+def nflog_rule(action: str, matches: str = "") -> str:
+    return (f"{matches + ' ' if matches else ''}{LIMIT} --nflog-prefix "
+            f"{action}-{PORT_ID} --nflog-group {render.seclog.NFLOG_GROUP}")
+
+
+SSH_AND_ANY_EGRESS = [rule(protocol="tcp", port_range_min=22, port_range_max=22),
+                      rule("egress")]
+
+
+def test_logged_port_all_events_logs_each_allowed_rule_and_the_drops() -> None:
+    out = render.render(state([port(logs=[logged("ALL")])], SSH_AND_ANY_EGRESS))
+    ssh = "-p tcp -m tcp --dport 22"
+    assert sg_rules(out, IN) == [nflog_rule("ACCEPT", ssh), f"{ssh} -j RETURN",
+                                 nflog_rule("DROP")]
+    assert sg_rules(out, OUT) == [nflog_rule("ACCEPT"), "-j RETURN", nflog_rule("DROP")]
+    # The fixed rules (DHCP, conntrack) are not logged, nor the anti-spoofing drops.
+    assert sum("NFLOG" in line for line in chain(out, IN)) == 2
+    assert not any("NFLOG" in line for line in chain(out, SPOOF))
+    # IPv6: no IPv6 rule here, but the drop is logged there too.
+    assert sg_rules(out, IN, 6) == [nflog_rule("DROP")]
+
+
+def test_accept_and_drop_events_log_only_their_action() -> None:
+    accept = render.render(state([port(logs=[logged("ACCEPT")])], SSH_AND_ANY_EGRESS))
+    assert sg_rules(accept, OUT) == [nflog_rule("ACCEPT"), "-j RETURN"]
+    drop = render.render(state([port(logs=[logged("DROP")])], SSH_AND_ANY_EGRESS))
+    assert sg_rules(drop, OUT) == ["-j RETURN", nflog_rule("DROP")]
+    # Two logs asking for different events: both actions, each rule once.
+    both = render.render(state([port(logs=[logged("DROP"), logged("ACCEPT", LOG_B)])],
+                               SSH_AND_ANY_EGRESS))
+    assert sg_rules(both, OUT) == sg_rules(render.render(state(
+        [port(logs=[logged("ALL")])], SSH_AND_ANY_EGRESS)), OUT)
+
+
+def test_unlogged_ports_and_no_settings_have_no_log_rules() -> None:
+    other = port("bbbbbbbb-0000-4000-8000-00000000000b", logs=[])
+    plain = render.render(state([port(), other], SSH_AND_ANY_EGRESS))
+    assert not any("NFLOG" in line for v in (4, 6) for rules in plain.chains[v].values()
+                   for line in rules)
+    # A port's logs without settings (render(..., None)): nothing either, and the
+    # ruleset is the unlogged one.
+    assert render.render(state([port(logs=[logged("ALL")]), other], SSH_AND_ANY_EGRESS),
+                         None) == plain
+    # A port without port security has no chains, so nothing to log.
+    off = render.render(state([port(port_security_enabled=False,
+                                    logs=[logged("ALL")])], SSH_AND_ANY_EGRESS))
+    assert not any("NFLOG" in line for rules in off.chains[4].values() for line in rules)
+
+
+def test_stateless_port_logs_every_allowed_packet() -> None:
+    out = render.render(state([port(logs=[logged("ACCEPT")])], [rule("egress")],
+                              stateful=False))
+    # No conntrack rule before: each packet the rule allows meets the log rule.
+    assert chain(out, OUT)[-3:] == [nflog_rule("ACCEPT"), "-j RETURN", "-j DROP"]
+
+
+def test_log_settings_and_rule_text_as_iptables_save_prints_it() -> None:
+    settings = render.LogSettings(rate_limit=300, burst_limit=5, group=3)
+    out = render.render(state([port(logs=[logged("DROP")])], []), settings)
+    # 300/s is kept as 10000 // 300 = 33 (1/10000 s units), printed 303/sec;
+    # the default burst (5) is not printed.
+    assert chain(out, IN)[-2] == (f"-m limit --limit 303/sec -j NFLOG --nflog-prefix "
+                                  f"DROP-{PORT_ID} --nflog-group 3")
+
+
 def test_no_ports() -> None:
     out = render.render(empty_state("h"))
     assert out.chains[4] == {render.FORWARD_CHAIN: [], render.SG_CHAIN: [
@@ -398,6 +473,7 @@ macs = st.lists(st.integers(0, 255), min_size=6, max_size=6).map(
     lambda b: ":".join(f"{x:02x}" for x in [b[0] & 0xFE, *b[1:]]))
 v4 = st.ip_addresses(v=4).map(str)
 v6 = st.ip_addresses(v=6).map(str)
+events = st.sampled_from(["ACCEPT", "DROP", "ALL"])
 protocols = st.sampled_from([None, "any", "tcp", "udp", "icmp", "icmpv6", "ipv6-icmp",
                              "sctp", "dccp", "udplite", "gre", "6", "17", "1", "58",
                              "112", "200"])
@@ -425,7 +501,10 @@ def states(draw: st.DrawFn) -> dict:
                   tuple(draw(st.lists(st.sampled_from(groups), max_size=2, unique=True))),
                   port_security_enabled=draw(st.booleans()),
                   allowed_address_pairs=[{"ip_address": a, "mac_address": None}
-                                         for a in draw(st.lists(v4 | v6, max_size=2))])
+                                         for a in draw(st.lists(v4 | v6, max_size=2))],
+                  logs=[{"id": i, "project_id": "p", "event": e}
+                        for i, e in draw(st.lists(st.tuples(uuids, events), max_size=1,
+                                                  unique_by=lambda x: x[0]))])
              for pid in draw(st.lists(uuids, max_size=4, unique=True))]
     return {"ports": ports,
             "security_groups": {g: {"stateful": draw(st.booleans()),
@@ -444,6 +523,13 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
     assert render.render(again) == out  # port order does not matter
     filtered = {p["id"] for p in desired["ports"] if p["port_security_enabled"]}
     assert set(out.filtered_ports) == filtered
+    log_prefixes = set(seclog.targets(desired))
+    # Without log settings: the same rules less the log rules.
+    unlogged = render.render(desired, None)
+    for version in (4, 6):
+        assert {name: [line for line in lines if " -j NFLOG " not in line]
+                for name, lines in out.chains[version].items()} == \
+            unlogged.chains[version]
     for version in (4, 6):
         chains = out.chains[version]
         for name, lines in chains.items():
@@ -453,9 +539,15 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
             assert len(lines) == len(set(lines))  # no duplicate rule
             assert render.canonical(" ".join(lines)) == render.canonical(
                 render.canonical(" ".join(lines)))
-            # Every jump goes to a chain of ours that exists, or to a verdict.
+            # Every jump goes to a chain of ours that exists, or to a verdict, or
+            # logs a packet under a prefix the reader knows.
             for line in lines:
                 target = line.rsplit(" -j ", 1)[1]
+                if target.startswith("NFLOG "):
+                    prefix = target.split()[2]
+                    assert prefix in log_prefixes
+                    assert len(prefix) <= 63 and set(prefix) <= seclog.PREFIX_CHARS
+                    continue
                 assert target in chains or target in ("RETURN", "DROP", "ACCEPT")
             # Every set a rule uses is defined, of the right family.
             for line in lines:

@@ -4,6 +4,7 @@ for the server's fanout notifications (q-agent-notifier-*, docs/rpc.md)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, overload
 
@@ -106,10 +107,21 @@ class NotificationListener:
         return self
 
     def stop(self) -> None:
-        for server in self.servers:
-            try:
-                server.stop()
-                server.wait()
-            except Exception:  # noqa: BLE001 - best effort at exit
-                LOG.debug("notification listener stop failed", exc_info=True)
+        # One thread per topic: a server's stop lasts until its consumer notices
+        # (seconds on a busy broker), so stopping them one by one adds those up.
+        threads = [threading.Thread(target=_stop_server, args=(server,),
+                                    name="listener-stop", daemon=True)
+                   for server in self.servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         self.servers.clear()
+
+
+def _stop_server(server: Any) -> None:
+    try:
+        server.stop()
+        server.wait()
+    except Exception:  # noqa: BLE001 - best effort at exit
+        LOG.debug("notification listener stop failed", exc_info=True)

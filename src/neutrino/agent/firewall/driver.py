@@ -43,6 +43,7 @@ from neutrino.agent.firewall import arp, conntrack
 from neutrino.agent.firewall import render as rendering
 from neutrino.agent.firewall.arp import ArpTable
 from neutrino.agent.firewall.render import JUMPS, IpSet, Ruleset
+from neutrino.agent.firewall.seclog import LogSettings
 from neutrino.contract.l2 import L2State, empty_state
 
 LOG = logging.getLogger(__name__)
@@ -141,15 +142,18 @@ def plan_table(want: Mapping[str, list[str]], have: Tables) -> tuple[
 class Firewall:
     """The security-group firewall of one host (network namespace)."""
 
-    def __init__(self, namespace: str | None = None) -> None:
+    def __init__(self, namespace: str | None = None,
+                 log_settings: LogSettings | None = LogSettings()) -> None:
         self.namespace = namespace
+        self.log_settings = log_settings  # the log rules' limits and group (seclog.py)
         self._lock = threading.Lock()
         self._revalidated = False  # connections checked once since start
 
     def apply(self, desired: L2State) -> ApplyResult:
         """Make the kernel hold exactly the firewall of `desired` (an "l2" state),
         then cut the tracked connections it no longer allows."""
-        ruleset, arp_table = rendering.render(desired), arp.render(desired)
+        ruleset = rendering.render(desired, self.log_settings)
+        arp_table = arp.render(desired)
         with self._lock:
             result = self.apply_ruleset(ruleset, arp_table)
             if (result.chains_written or result.chains_deleted or result.sets_written

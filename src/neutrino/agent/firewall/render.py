@@ -26,6 +26,13 @@ both forms to one.
 ARP and MAC spoofing (ARP is not IP, iptables does not see it) is arp.py's nft
 bridge table, for the same filtered ports (`is_filtered`).
 
+Security group logging (seclog.py): in the ingress and egress chains of a port some
+enabled log covers, a rate-limited ``-j NFLOG`` rule with the same matches comes
+before each security group rule's RETURN (the log asks for ACCEPT or ALL) and one
+before the final DROP (DROP or ALL). For a stateful port the rules only ever see a
+connection's first packet (established traffic RETURNs earlier); for a stateless
+one every packet a rule allows is logged, within the rate limit.
+
 Not covered (documented in docs/agents.md): conntrack zones (ports on one host are
 assumed not to share addresses across networks), NOTRACK for stateless groups
 (their traffic is still tracked; the rules just do not use the state).
@@ -38,6 +45,8 @@ import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from neutrino.agent.firewall import seclog
+from neutrino.agent.firewall.seclog import LogSettings
 from neutrino.contract.common import AddressesByFamily
 from neutrino.contract.l2 import L2Port, L2State, SecurityGroup, SecurityGroupRule
 
@@ -328,10 +337,15 @@ def _icmpv6(types: Iterable[int], target: str, extra: str = "") -> list[str]:
     return [f"{extra}-p ipv6-icmp -m icmp6 --icmpv6-type {t} -j {target}" for t in types]
 
 
-def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int
-                ) -> dict[str, list[str]]:
-    """The ingress, egress and anti-spoofing chains of one filtered port."""
+def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int,
+                log_settings: LogSettings | None = None) -> dict[str, list[str]]:
+    """The ingress, egress and anti-spoofing chains of one filtered port (with the
+    log rules of its logs, unless `log_settings` is None)."""
     pid = port["id"]
+    # The settings when the port's logs ask for that action, else None.
+    log_accept, log_drop = (
+        log_settings if log_settings and seclog.log_ids(port, action) else None
+        for action in (seclog.ACCEPT, seclog.DROP))
     ingress, egress = port_chain(INGRESS_PREFIX, pid), port_chain(EGRESS_PREFIX, pid)
     spoof = port_chain(SPOOF_PREFIX, pid)
     stateful = is_stateful(port, groups)
@@ -344,6 +358,9 @@ def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int
             matches = rule_matches(rule, version)
             if matches is None or rule["direction"] not in rules:
                 continue
+            if log_accept is not None:
+                rules[rule["direction"]].append(seclog.log_rule(
+                    log_accept, seclog.ACCEPT, pid, " ".join(matches)))
             rules[rule["direction"]].append(" ".join([*matches, "-j", "RETURN"]))
 
     if version == 4:
@@ -363,10 +380,11 @@ def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int
                      "-p udp -m udp --sport 546 --dport 547 -j RETURN",
                      "-p udp -m udp --sport 547 -j DROP"]
 
+    drop = [seclog.log_rule(log_drop, seclog.DROP, pid)] if log_drop is not None else []
     chains = {
-        ingress: [*state, *in_fixed, *invalid, *rules["ingress"], "-j DROP"],
+        ingress: [*state, *in_fixed, *invalid, *rules["ingress"], *drop, "-j DROP"],
         egress: [*out_before_spoof, f"-j {spoof}", *out_fixed, *state, *invalid,
-                 *rules["egress"], "-j DROP"],
+                 *rules["egress"], *drop, "-j DROP"],
         spoof: [*(f"{source} -m mac --mac-source {mac} -j RETURN".lstrip()
                   for source, mac in spoof_pairs(port, version)), "-j DROP"],
     }
@@ -396,8 +414,10 @@ def _physdev(direction: str, device: str, bridged: bool = True) -> str:
 
 # -- the whole host --------------------------------------------------------------
 
-def render(desired: L2State) -> Ruleset:
-    """The firewall of an "l2" desired state (docs/rpc.md)."""
+def render(desired: L2State, log_settings: LogSettings | None = LogSettings()
+           ) -> Ruleset:
+    """The firewall of an "l2" desired state (docs/rpc.md); `log_settings`: the log
+    rules' limits and group (None: no log rules whatever the ports' logs say)."""
     groups = desired["security_groups"]
     ports = sorted(desired["ports"], key=device_of)
     out = Ruleset()
@@ -425,7 +445,7 @@ def render(desired: L2State) -> Ruleset:
                 f"{port_chain(EGRESS_PREFIX, pid)}"]
             input_chain.append(f"-A {INPUT_CHAIN} {_physdev('in', device, bridged=False)}"
                                f" -j {port_chain(EGRESS_PREFIX, pid)}")
-            chains.update(port_chains(port, groups, version))
+            chains.update(port_chains(port, groups, version, log_settings))
         sg_chain.append(f"-A {SG_CHAIN} -j ACCEPT")
 
     out.ipsets = _ipsets(desired, filtered, groups)

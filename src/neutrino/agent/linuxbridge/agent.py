@@ -23,6 +23,7 @@ from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.firewall import config as firewall_config
+from neutrino.agent.firewall import seclog
 from neutrino.agent.linuxbridge import config as lb_config
 from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Settings
 from neutrino.agent.linuxbridge.reconciler import Reconciler
@@ -101,6 +102,9 @@ class LinuxBridgeAgent:
                                      device_down=self.plugin.update_device_down,
                                      device_details=self.plugin.get_devices_details_list)
         self.firewall = firewall_config.firewall(conf, namespace)
+        # Security group logging: the firewall's logged packets, written as lines.
+        self.log_reader = (firewall_config.log_reader(conf, namespace)
+                           if self.firewall is not None else None)
         self.qos = QosDriver(namespace)
         self.devices = 0
         # One Linux bridge agent per host: taken in start(), before anything is touched.
@@ -119,6 +123,8 @@ class LinuxBridgeAgent:
             # from the moment its tap joins a bridge. A failure stops the sync
             # (retried) rather than plug ports unfiltered.
             self.firewall.apply(desired)
+        if self.log_reader is not None:
+            self.log_reader.update(seclog.targets(desired))
         result = self.reconciler.reconcile(desired)
         self.devices = result.devices
         # QoS after L2: limits and marks go on the taps plugged now.
@@ -149,6 +155,8 @@ class LinuxBridgeAgent:
         self.loop.stop()
         self.listener.stop()
         self.monitor.stop()
+        if self.log_reader is not None:
+            self.log_reader.stop()
         self.kernel.close()
         self.lock.release()
 

@@ -38,7 +38,8 @@ vxlan_opts: list[cfg.Opt] = [
 
 GROUPS: list[tuple[str, list[cfg.Opt]]] = [
     ("linux_bridge", linux_bridge_opts), ("vxlan", vxlan_opts),
-    (firewall_config.GROUP, firewall_config.securitygroup_opts)]
+    (firewall_config.GROUP, firewall_config.securitygroup_opts),
+    (firewall_config.LOG_GROUP, firewall_config.network_log_opts)]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -30,6 +30,7 @@ from neutrino.services.desired_state.common import (
     split_by_family,
     tunnel_ips,
 )
+from neutrino.services.desired_state.logs import add_logs
 from neutrino.services.desired_state.qos import add_qos_rules
 from neutrino.services.desired_state.trunk import add_trunks
 
@@ -50,7 +51,7 @@ def build(session: Session, host: str) -> L2State:
     remote-group members and address groups, in a fixed number of queries."""
     rows = session.execute(
         select(P.id, P.network_id, P.mac_address, P.admin_state_up, P.status,
-               P.device_owner, P.revision_number, PB.segment_id)
+               P.device_owner, P.revision_number, PB.segment_id, P.project_id)
         .join(PB, PB.port_id == P.id).where(PB.host == host).order_by(P.id)).all()
     port_ids = [r.id for r in rows]
     ips = ips_by_port(session, port_ids)
@@ -83,6 +84,7 @@ def build(session: Session, host: str) -> L2State:
         })
     add_qos_rules(session, ports)  # QoS (issue 14)
     add_trunks(session, ports)  # trunks (issue 14)
+    add_logs(session, ports, {r.id: r.project_id for r in rows})  # logging (issue 14)
     network_ids = sorted(bound_segment)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     groups, remote_groups, address_groups = _security(session, group_ids)

@@ -1,0 +1,79 @@
+"""The security-group logging part of the "l2" desired state (issue 14): on each
+port, the enabled logs that cover it (contract/l2.py `PortLog`).
+
+A log covers a port as upstream decides which ports a log applies to: the port it
+names as ``target_id``; else the members of the security group it names as
+``resource_id``; else (neither) every port of its project. Only enabled
+``security_group`` logs count. Upstream logs only a named group's rules when a log
+names both a port and a group; here a log covers its port's whole firewall (the
+agent logs per port, not per rule: docs/agents.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neutrino.contract.l2 import L2Port, PortLog
+from neutrino.db import models
+from neutrino.db.listing import rows_for_ids
+from neutrino.resources import log as lr
+
+G = models.Log
+
+
+@dataclass(frozen=True)
+class LogRef:
+    id: str
+    project_id: str
+    resource_id: str | None
+    target_id: str | None
+    event: str
+
+
+def covers(log: LogRef, port_id: str, project_id: str, groups: Iterable[str]) -> bool:
+    """Whether `log` applies to the port (its id, project and security groups)."""
+    if log.target_id:
+        return log.target_id == port_id
+    if log.resource_id:
+        return log.resource_id in groups
+    return log.project_id == project_id
+
+
+def port_logs(logs: Iterable[LogRef], port: L2Port, project_id: str) -> list[PortLog]:
+    """The logs of `logs` covering `port`, by id."""
+    return [{"id": log.id, "project_id": log.project_id, "event": log.event}
+            for log in sorted(logs, key=lambda log: log.id)
+            if covers(log, port["id"], project_id, port["security_groups"])]
+
+
+def _candidates(session: Session, port_ids: list[str], group_ids: list[str],
+                project_ids: list[str]) -> list[LogRef]:
+    """The enabled security-group logs that may cover one of these ports, in three
+    queries whatever the number of ports."""
+    stmt = select(G.id, G.project_id, G.resource_id, G.target_id, G.event).where(
+        G.enabled.is_(True), G.resource_type == lr.SECURITY_GROUP)
+    rows = [
+        *rows_for_ids(session, stmt, G.target_id, port_ids),
+        *rows_for_ids(session, stmt.where(G.target_id.is_(None)), G.resource_id,
+                      group_ids),
+        *rows_for_ids(session, stmt.where(G.target_id.is_(None),
+                                          G.resource_id.is_(None)),
+                      G.project_id, project_ids)]
+    unique = {row.id: LogRef(row.id, row.project_id, row.resource_id, row.target_id,
+                             row.event) for row in rows}
+    return list(unique.values())
+
+
+def add_logs(session: Session, ports: list[L2Port], projects: Mapping[str, str]) -> None:
+    """Set `logs` on each port of the desired state; `projects`: port id -> its
+    project."""
+    logs = _candidates(
+        session, [p["id"] for p in ports],
+        sorted({g for p in ports for g in p["security_groups"]}),
+        sorted({projects.get(p["id"], "") for p in ports}))
+    for port in ports:
+        port["logs"] = port_logs(logs, port, projects.get(port["id"], ""))
