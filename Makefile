@@ -22,7 +22,7 @@ BIN    := $(VENV)/bin
 # iptables + ipset (firewall), dnsmasq-base (DHCP; no system service), and for
 # tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
 # pinging).
-DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived
+DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived haproxy
 
 # `make run CONFIG="--config-file a.conf --config-file b.conf"`
 CONFIG ?= --config-file etc/neutrino.conf

@@ -22,6 +22,7 @@ from neutrino.api import (
     metrics,
     middleware,
     notifications,
+    octavia,
     openapi,
     port_forwardings,
     qos,
@@ -151,6 +152,8 @@ def create_app(core: Core) -> falcon.App:
         openapi.Served(core.floatingip_pools.resource, ("list",),
                        path="floatingip-pools")]))
     status.add_routes(app, core)  # GET /v2.0/neutrino/status (neutrino status)
+    if core.lbaas is not None:  # Load balancing (issue 16): /v2/lbaas (Octavia v2)
+        octavia.add_routes(app, core.lbaas, core.policy)
     return app
 
 
