@@ -138,6 +138,8 @@ class Kind:
     def __init__(self, service: LoadBalancingService, policy: Policy, kind: str) -> None:
         self.service, self.policy, self.kind = service, policy, kind
         self.collection = res.COLLECTIONS[kind]
+        # Octavia's body key: {"rule": …} for L7 rules, the kind otherwise.
+        self.key = "rule" if kind == "l7rule" else kind
 
     def _allow(self, ctx: Context, action: str, project: str | None) -> None:
         self.policy.enforce(ctx, f"{action}_{self.kind}", {"project_id": project,
@@ -160,10 +162,10 @@ class Kind:
     def on_post_collection(self, req: falcon.Request, resp: falcon.Response,
                            parent_id: str | None = None) -> None:
         ctx = ctx_of(req)
-        body = body_of(req, self.kind)
+        body = body_of(req, self.key)
         self._allow(ctx, "create", body.get("project_id") or ctx.project_id)
         item = self.service.create(ctx, self.kind, body, parent_id)
-        send(resp, {self.kind: item}, 201)
+        send(resp, {self.key: item}, 201)
 
     @octavia_errors
     def on_get(self, req: falcon.Request, resp: falcon.Response, object_id: str,
@@ -175,17 +177,17 @@ class Kind:
         if fields:
             wanted = set(fields if isinstance(fields, list) else fields.split(","))
             item = {k: v for k, v in item.items() if k in wanted}
-        send(resp, {self.kind: item})
+        send(resp, {self.key: item})
 
     @octavia_errors
     def on_put(self, req: falcon.Request, resp: falcon.Response, object_id: str,
                parent_id: str | None = None) -> None:
         ctx = ctx_of(req)
-        body = body_of(req, self.kind)
+        body = body_of(req, self.key)
         current = self.service.get(ctx, self.kind, object_id, parent_id)
         self._allow(ctx, "update", current["project_id"])
         item = self.service.update(ctx, self.kind, object_id, body, parent_id)
-        send(resp, {self.kind: item}, 200)
+        send(resp, {self.key: item}, 200)
 
     @octavia_errors
     def on_delete(self, req: falcon.Request, resp: falcon.Response, object_id: str,
@@ -196,6 +198,34 @@ class Kind:
         cascade = req.params.get("cascade") in ("true", "True", "1")
         self.service.delete(ctx, self.kind, object_id, cascade, parent_id)
         resp.status = 204
+
+
+class SubKind:
+    """Members and L7 rules: their parent's id is the route's ``object_id`` (falcon
+    wants one field name per level), their own ``child_id``."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+
+    def on_get_collection(self, req: falcon.Request, resp: falcon.Response,
+                          object_id: str) -> None:
+        self.kind.on_get_collection(req, resp, parent_id=object_id)
+
+    def on_post_collection(self, req: falcon.Request, resp: falcon.Response,
+                           object_id: str) -> None:
+        self.kind.on_post_collection(req, resp, parent_id=object_id)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, object_id: str,
+               child_id: str) -> None:
+        self.kind.on_get(req, resp, object_id=child_id, parent_id=object_id)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, object_id: str,
+               child_id: str) -> None:
+        self.kind.on_put(req, resp, object_id=child_id, parent_id=object_id)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, object_id: str,
+                  child_id: str) -> None:
+        self.kind.on_delete(req, resp, object_id=child_id, parent_id=object_id)
 
 
 class LoadBalancerStatus:
@@ -315,9 +345,10 @@ def add_routes(app: falcon.App, service: LoadBalancingService, policy: Policy) -
             app.add_route(path, kinds[kind], suffix="collection")
             app.add_route(path + "/{object_id}", kinds[kind])
         for kind, parent in (("member", "pools"), ("l7rule", "l7policies")):
-            path = f"{prefix}/{parent}/{{parent_id}}/{res.COLLECTIONS[kind]}"
-            app.add_route(path, kinds[kind], suffix="collection")
-            app.add_route(path + "/{object_id}", kinds[kind])
+            path = f"{prefix}/{parent}/{{object_id}}/{res.COLLECTIONS[kind]}"
+            sub = SubKind(kinds[kind])
+            app.add_route(path, sub, suffix="collection")
+            app.add_route(path + "/{child_id}", sub)
         lbs = f"{prefix}/loadbalancers/{{object_id}}"
         app.add_route(lbs + "/status", LoadBalancerStatus(service, policy))
         app.add_route(lbs + "/failover", LoadBalancerFailover(service, policy))
