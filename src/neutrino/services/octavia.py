@@ -378,6 +378,9 @@ class LoadBalancingService:
         if data["protocol"] in ("HTTPS", "UDP", "SCTP") or data["tls_enabled"]:
             raise res.LbFault(f"Provider 'haproxy' does not support protocol "
                               f"{data['protocol']} pools")
+        if data["lb_algorithm"] == "SOURCE_IP_PORT":
+            raise res.LbFault("Provider 'haproxy' does not support lb_algorithm "
+                              "SOURCE_IP_PORT")
         data.pop("loadbalancer_id", None)
 
     def _check_member(self, session: Session, lb: Obj, parent: Obj, data: dict) -> None:
@@ -397,7 +400,7 @@ class LoadBalancingService:
         family = self._families(session, {lb.id})[lb.id]
         if family.monitor_of(parent.id) is not None:
             raise res.Conflict(f"Pool {parent.id} already has a health monitor")
-        if data["type"] in ("HTTPS", "TLS-HELLO", "UDP-CONNECT", "SCTP"):
+        if data["type"] in ("HTTPS", "PING", "TLS-HELLO", "UDP-CONNECT", "SCTP"):
             raise res.LbFault(f"Provider 'haproxy' does not support health monitor type "
                               f"{data['type']}")
 
