@@ -127,8 +127,8 @@ def test_haproxy_accepts_the_rendered_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-SHOW_STAT = """# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight
-l,FRONTEND,,,0,0,100,0,0,0,0,0,0,,,,,OPEN,
+SHOW_STAT = ("# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,"
+             "eresp,wretr,wredis,status,weight\n") + """l,FRONTEND,,,0,0,100,0,0,0,0,0,0,,,,,OPEN,
 p,m-up,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP,1
 p,m-down,0,0,0,0,,0,0,0,,0,,0,0,0,0,DOWN,1
 p,m-going,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP 1/3,1
