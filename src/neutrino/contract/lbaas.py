@@ -4,7 +4,7 @@ what it reports back.
 * ``get_loadbalancers(host)`` on topic ``n-lbaas-plugin`` (the seed's) answers a
   `LbaasState`: every load balancer scheduled to the host, with its listeners,
   pools, members, health monitors and L7 policies as the API holds them (objects
-  pending deletion left out).
+  pending deletion left out), and those being deleted.
 * ``update_statuses(host, reports)``: per load balancer the revision the agent
   applied (provisioning goes ACTIVE, or ERROR with the agent's reason) and the
   members' health as HAProxy's checks see it (operating status).
@@ -112,9 +112,17 @@ class LbLoadBalancer(TypedDict):
     pools: list[LbPool]
 
 
+class LbDeleting(TypedDict):
+    id: str
+    revision: int
+
+
 class LbaasState(TypedDict):
     host: str
     loadbalancers: list[LbLoadBalancer]
+    # Load balancers of the host being deleted: the agent takes them down and
+    # reports their revision, which lets the server remove them.
+    deleting: list[LbDeleting]
 
 
 class LbStatusReport(TypedDict):

@@ -479,12 +479,14 @@ class LoadBalancingService:
 
     def desired_state(self, host: str) -> contract.LbaasState:
         def run(session: Session) -> contract.LbaasState:
-            lbs = [Obj.of(r) for r in session.scalars(select(LB).where(
-                LB.kind == "loadbalancer", LB.host == host,
-                LB.provisioning_status != "PENDING_DELETE").order_by(LB.id))]
+            rows = [Obj.of(r) for r in session.scalars(select(LB).where(
+                LB.kind == "loadbalancer", LB.host == host).order_by(LB.id))]
+            lbs = [lb for lb in rows if lb.provisioning_status != "PENDING_DELETE"]
             families = self._families(session, {lb.id for lb in lbs})
             return {"host": host, "loadbalancers": [
-                desired(lb, families[lb.id], self._vip(session, lb)) for lb in lbs]}
+                desired(lb, families[lb.id], self._vip(session, lb)) for lb in lbs],
+                "deleting": [{"id": lb.id, "revision": lb.revision} for lb in rows
+                             if lb.provisioning_status == "PENDING_DELETE"]}
         return self.deps.db.run(run, write=False)
 
     def _vip(self, session: Session, lb: Obj) -> dict:

@@ -65,7 +65,7 @@ def _lb(**over: object) -> LbLoadBalancer:
 
 
 def test_render_frontend_backends_checks_and_l7() -> None:
-    text = render.render(_lb(), "/run/lb/pid", "/run/lb/sock")
+    text = render.render(_lb(), "/run/lb/sock")
     assert text is not None
     frontend = text.split(f"frontend {LISTENER}\n")[1].split("\n\n")[0]
     assert "    bind 10.0.0.5:80" in frontend and "    mode http" in frontend
@@ -94,14 +94,14 @@ def test_render_tcp_without_monitor_and_disabled_objects() -> None:
     lb["listeners"][0].update(protocol="TCP", l7policies=[], allowed_cidrs=[],
                               connection_limit=-1)
     lb["pools"] = [_pool(protocol="TCP", healthmonitor=None)]
-    text = render.render(lb, "p", "s")
+    text = render.render(lb, "s")
     assert text is not None
     assert "    mode tcp" in text and "maxconn 100" not in text
     assert "check" not in text.split(f"\nbackend {POOL}")[1]
     assert "option forwardfor" not in text       # HTTP only
     lb["listeners"][0]["admin_state_up"] = False
-    assert render.render(lb, "p", "s") is None   # nothing to serve: HAProxy stops
-    assert render.render(_lb(admin_state_up=False), "p", "s") is None
+    assert render.render(lb, "s") is None   # nothing to serve: HAProxy stops
+    assert render.render(_lb(admin_state_up=False), "s") is None
 
 
 def test_l7_redirects_and_reject() -> None:
@@ -118,7 +118,7 @@ def test_l7_redirects_and_reject() -> None:
 
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="HAProxy is not installed")
 def test_haproxy_accepts_the_rendered_configuration(tmp_path: Path) -> None:
-    text = render.render(_lb(), str(tmp_path / "pid"), str(tmp_path / "sock"))
+    text = render.render(_lb(), str(tmp_path / "sock"))
     assert text is not None
     path = tmp_path / "haproxy.cfg"
     path.write_text(text)

@@ -103,7 +103,11 @@ class LbaasAgent:
             self.driver.remove(stale)
             self.applied.pop(stale, None)
             self.health.pop(stale, None)
-        reports: list[LbStatusReport] = []
+        # Being deleted: gone from the host now (above, when it ran here); saying
+        # so lets the server remove it and its VIP port.
+        reports: list[LbStatusReport] = [
+            {"loadbalancer_id": lb["id"], "revision": lb["revision"], "error": None,
+             "members": {}} for lb in state["deleting"]]
         failed: list[str] = []
         for lb in state["loadbalancers"]:
             error: str | None = None

@@ -62,7 +62,7 @@ class LbDriver:
             host_namespace=self.host_namespace,
             addresses=[f"{lb['vip_address']}/{lb['vip_prefixlen']}"],
             gateway=lb["gateway_ip"], mtu=lb["mtu"]))
-        text = render.render(lb, paths.pid, paths.socket)
+        text = render.render(lb, paths.socket)
         running = self.pid(paths)
         if text is None:
             if running is not None:

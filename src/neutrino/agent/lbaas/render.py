@@ -2,7 +2,7 @@
 
 ::
 
-    global      pid file, stats socket (the agent reads members' health there)
+    global      stats socket (the agent reads members' health there)
     defaults    timeouts
     frontend <listener id>      bind <vip>:<port>, mode http|tcp, maxconn,
                                 allowed_cidrs, L7 policies, default_backend
@@ -32,13 +32,15 @@ ALGORITHMS = {"ROUND_ROBIN": "roundrobin", "LEAST_CONNECTIONS": "leastconn",
 HTTP_MODES = ("HTTP", "TERMINATED_HTTPS")
 
 
-def render(lb: LbLoadBalancer, pid_file: str, stats_socket: str) -> str | None:
+def render(lb: LbLoadBalancer, stats_socket: str) -> str | None:
     listeners = [li for li in lb["listeners"] if li["admin_state_up"]]
     if not lb["admin_state_up"] or not listeners:
         return None
     pools = {p["id"]: p for p in lb["pools"] if p["admin_state_up"]}
-    lines = ["global", "    daemon", f"    pidfile {pid_file}",
-             f"    stats socket {stats_socket} mode 600 level admin", "    maxconn 50000",
+    # The pid file is given on the command line (-p), which a reload needs too; a
+    # modest maxconn keeps HAProxy within the host's file descriptor limit.
+    lines = ["global", "    daemon",
+             f"    stats socket {stats_socket} mode 600 level admin", "    maxconn 4096",
              "", "defaults", "    retries 3", "    option redispatch",
              "    timeout connect 5000", "    timeout client 50000",
              "    timeout server 50000", ""]
