@@ -97,7 +97,8 @@ def _create(api: Api, lb_id: str, path: str, key: str, **body: object) -> dict:
 def test_load_balancer_spreads_requests_and_drops_a_dead_member(
         world: L3World, server: ServerProcess) -> None:
     member = world.project()
-    net, subnet = world.network(member, f"10.{random.randint(64, 127)}.{random.randint(0, 255)}.0/24")
+    cidr = f"10.{random.randint(64, 127)}.{random.randint(0, 255)}.0/24"
+    net, subnet = world.network(member, cidr)
     group = world.open_group(member)
     vms = [world.vm(member, net, group, tag) for tag in ("vm1", "vm2", "client")]
     http = {vm.name: _http_server(world, vm.namespace, vm.name) for vm in vms[:2]}

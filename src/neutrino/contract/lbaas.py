@@ -56,7 +56,7 @@ class LbPool(TypedDict):
     lb_algorithm: str         # ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP, SOURCE_IP_PORT
     admin_state_up: bool
     # {"type": SOURCE_IP | HTTP_COOKIE | APP_COOKIE, "cookie_name": …} or None
-    session_persistence: dict | None
+    session_persistence: dict[str, object] | None
     members: list[LbMember]
     healthmonitor: LbHealthMonitor | None
 
@@ -93,7 +93,7 @@ class LbListener(TypedDict):
     timeout_client_data: int  # milliseconds, as the API
     timeout_member_connect: int
     timeout_member_data: int
-    insert_headers: dict
+    insert_headers: dict[str, str]
     allowed_cidrs: list[str]
     l7policies: list[LbL7Policy]
 
