@@ -11,6 +11,7 @@ import os
 from oslo_config import cfg
 
 from neutrino.contract import bus, options
+from neutrino.contract import lbaas as lbaas_contract
 from neutrino.ml2 import config as ml2_config
 
 DEFAULT_STATE_PATH = options.DEFAULT_STATE_PATH
@@ -218,7 +219,7 @@ service_plugin_opts = [
                      "Octavia v2 API under /v2/lbaas, HAProxy run by "
                      "neutrino-lbaas-agent; 'lbaasv2' and 'octavia' are the same)."),
 ]
-LBAAS_PLUGIN_NAMES = ("lbaas", "lbaasv2", "octavia")
+LBAAS_PLUGIN_NAMES = lbaas_contract.PLUGIN_NAMES
 
 # Load balancing (issue 16): Octavia's own option names where it has them.
 lbaas_opts = [

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TypedDict
 
+# The names that enable load balancing in the server's service_plugins.
+PLUGIN_NAMES = ("lbaas", "lbaasv2", "octavia")
 LBAAS_PLUGIN = "n-lbaas-plugin"
 LBAAS_AGENT = "n-lbaas_agent"
 AGENT_TYPE_LOADBALANCER = "Loadbalancer agent"
