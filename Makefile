@@ -22,7 +22,7 @@ BIN    := $(VENV)/bin
 # iptables + ipset (firewall), dnsmasq-base (DHCP; no system service), and for
 # tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
 # pinging).
-DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived
+DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived haproxy
 # Only the tests need these (large: installed by `make test`, not `make venv`/`make run`):
 # chromium for the pages' browser tests (tests/ui, driven over the DevTools protocol).
 TEST_DEBIAN_PACKAGES ?= chromium
@@ -118,6 +118,7 @@ sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-l3-agent.conf
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-metadata-agent.conf
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-metering-agent.conf
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-lbaas-agent.conf
 	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
 	$(BIN)/oslopolicy-sample-generator --namespace neutrino --output-file etc/policy.yaml.sample
 

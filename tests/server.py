@@ -38,6 +38,10 @@ class ServerProcess:
         # Tests run as root with fake://: without this line the server would run
         # this machine's agents on its real devices (the all-in-one).
         agents = "" if "embedded_agents" in extra_conf else "embedded_agents = false\n"
+        # Load balancing (issue 16) is a service plugin: on in the tests' servers
+        # (not in the all-in-one ones: it would add an embedded agent to theirs).
+        if "service_plugins" not in extra_conf and "embedded_agents" not in extra_conf:
+            agents += "service_plugins = lbaas\n"
         self.config.write_text(
             "[DEFAULT]\n"
             f"bind_port = {self.port}\n"

@@ -11,6 +11,7 @@ import os
 from oslo_config import cfg
 
 from neutrino.contract import bus, options
+from neutrino.contract import lbaas as lbaas_contract
 from neutrino.ml2 import config as ml2_config
 
 DEFAULT_STATE_PATH = options.DEFAULT_STATE_PATH
@@ -211,6 +212,34 @@ def _nova_group_opts() -> list[cfg.Opt]:
             + ks_loading.get_auth_plugin_conf_options("password"))
 
 
+# Service plugins (issue 16): the advanced services, each enabled by its name.
+service_plugin_opts = [
+    cfg.ListOpt("service_plugins", default=[],
+                help="Advanced services to enable: 'lbaas' (load balancing, the "
+                     "Octavia v2 API under /v2/lbaas, HAProxy run by "
+                     "neutrino-lbaas-agent; 'lbaasv2' and 'octavia' are the same)."),
+]
+LBAAS_PLUGIN_NAMES = lbaas_contract.PLUGIN_NAMES
+
+# Load balancing (issue 16): Octavia's own option names where it has them.
+lbaas_opts = [
+    cfg.StrOpt("default_provider_driver", default="haproxy",
+               choices=["haproxy", "noop"],
+               help="The provider of load balancers created without one: 'haproxy' "
+                    "(a load balancer agent runs HAProxy in a namespace) or 'noop' "
+                    "(nothing runs; for testing)."),
+    *[cfg.IntOpt(f"default_{name}_quota", default=-1, min=-1,
+                 help=f"Default {name.replace('_', ' ')} quota per project (-1: "
+                      "unlimited).")
+      for name in ("load_balancer", "listener", "pool", "member", "health_monitor",
+                   "l7policy", "l7rule")],
+]
+
+
+def lbaas_enabled(conf: cfg.ConfigOpts) -> bool:
+    return any(name in LBAAS_PLUGIN_NAMES for name in conf.service_plugins)
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(core_opts)
     conf.register_opts(database_opts, group="database")
@@ -222,6 +251,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         conf.register_opts(opts, group=group)
     _register_nova_opts(conf)
     conf.register_opts(metrics_opts, group="metrics")
+    conf.register_opts(service_plugin_opts)
+    conf.register_opts(lbaas_opts, group="lbaas")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -230,7 +261,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
             ("quotas", quota_opts), ("service_providers", service_provider_opts),
             ("oslo_middleware", request_limit_opts),
             *ml2_config.GROUPS, ("nova", _nova_group_opts()),
-            ("metrics", metrics_opts)]
+            ("metrics", metrics_opts), (None, service_plugin_opts),
+            ("lbaas", lbaas_opts)]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

@@ -22,6 +22,7 @@ from oslo_config import cfg
 from neutrino import conf as conf_mod
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
+from neutrino.contract.lbaas import LBAAS_AGENT
 from neutrino.contract.metering import METERING_AGENT
 from neutrino.db import bounds, models
 from neutrino.db.engine import Database
@@ -70,6 +71,7 @@ from neutrino.services.network_segment_ranges import (
 from neutrino.services.networks import NetworkService
 from neutrino.services.notifications import NotificationSender
 from neutrino.services.nova_notifier import NovaNotifier
+from neutrino.services.octavia import LoadBalancingService
 from neutrino.services.port_attributes import (
     PortDeviceProfile,
     PortNumaAffinityPolicy,
@@ -176,6 +178,8 @@ class Core:
     # Port events to Nova (issue 15), subscribed here; its thread runs with the
     # ServerRuntime.
     nova_notifier: NovaNotifier
+    # Load balancing (issue 16): the Octavia v2 API, when service_plugins has it.
+    lbaas: LoadBalancingService | None = None
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -236,6 +240,20 @@ def _metering_agents_notified(notifier: Notifier) -> MeteringAgentNotifier:
     def cast(method: str) -> None:
         notifier.enqueue(Cast(METERING_AGENT, method, {}))
     return MeteringAgentNotifier(cast)
+
+
+def _lbaas(conf: cfg.ConfigOpts, deps: Deps, ports: PortService, notifier: Notifier
+           ) -> LoadBalancingService | None:
+    """Load balancing when enabled; its changes go to the agents' fanout."""
+    if not conf_mod.lbaas_enabled(conf):
+        return None
+    opts = conf.lbaas
+    defaults = {name: getattr(opts, f"default_{name}_quota") for name in (
+        "load_balancer", "listener", "pool", "member", "health_monitor", "l7policy",
+        "l7rule")}
+    return LoadBalancingService(
+        deps, ports, lambda: notifier.enqueue(Cast(LBAAS_AGENT, "loadbalancers_updated", {})),
+        opts.default_provider_driver, defaults)
 
 
 def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
@@ -358,7 +376,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         port_forwardings=port_forwardings,
         logs=logs,
         services=services, tags=tags, notifications=NotificationSender(conf),
-        nova_notifier=nova_notifier)
+        nova_notifier=nova_notifier, lbaas=_lbaas(conf, deps, ports, notifier))
 
 
 class ServerRuntime:

@@ -276,6 +276,16 @@ RESOURCE_RULES = [
     # Security group logging (issue 14): an administrator's, as upstream's defaults.
     *[(f"{action}_log", ADMIN_ONLY) for action in ("create", "get", "update", "delete")],
     ("get_loggable_resource", ADMIN_ONLY),
+    # Load balancing (issue 16): a project's objects are its own (secure RBAC:
+    # members change them, readers see them); quotas and failover are an
+    # administrator's, as Octavia's defaults.
+    *[(f"{action}_{kind}", ADMIN_OR_OWNER) for action in ("create", "get", "update", "delete")
+      for kind in ("loadbalancer", "listener", "pool", "member", "healthmonitor",
+                   "l7policy", "l7rule")],
+    ("failover_loadbalancer", ADMIN_ONLY),
+    ("get_lbaas_quota", ADMIN_OR_OWNER),
+    ("update_lbaas_quota", ADMIN_ONLY),
+    ("delete_lbaas_quota", ADMIN_ONLY),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

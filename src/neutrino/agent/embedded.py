@@ -43,6 +43,7 @@ from oslo_config import cfg
 
 from neutrino.agent.common import privileged
 from neutrino.contract import bus as rpc_transport
+from neutrino.contract import lbaas as lbaas_contract
 
 LOG = logging.getLogger(__name__)
 
@@ -202,6 +203,20 @@ class EmbeddedAgents:
         else:
             self.agents.append(metering_agent.MeteringAgent(metering_conf,
                                                             transport=transport))
+
+        # Load balancing (issue 16): when the server serves it (service_plugins) and
+        # HAProxy is installed.
+        plugins = getattr(self.server_conf, "service_plugins", None) or []
+        if any(name in lbaas_contract.PLUGIN_NAMES for name in plugins):
+            from neutrino.agent.lbaas import agent as lbaas_agent
+            from neutrino.agent.lbaas import config as lbaas_config
+            lbaas_conf = _agent_conf(lbaas_config.register_opts, files, dirs)
+            problems = lbaas_config.check(lbaas_conf)
+            for problem in problems:
+                LOG.error("embedded load balancer agent not started: %s", problem)
+            if not problems:
+                LOG.info("embedded load balancer agent (HAProxy) started")
+                self.agents.append(lbaas_agent.LbaasAgent(lbaas_conf, transport=transport))
 
         from neutrino.agent.common.hostlock import AgentAlreadyRunning
         started: list[_Agent] = []

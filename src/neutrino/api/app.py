@@ -22,6 +22,7 @@ from neutrino.api import (
     metrics,
     middleware,
     notifications,
+    octavia,
     openapi,
     port_forwardings,
     qos,
@@ -153,6 +154,8 @@ def create_app(core: Core) -> falcon.App:
                        path="floatingip-pools")]))
     status.add_routes(app, core)  # GET /v2.0/neutrino/status (neutrino status)
     topology.add_routes(app, core)  # /topology and its data (issue 15)
+    if core.lbaas is not None:  # Load balancing (issue 16): /v2/lbaas (Octavia v2)
+        octavia.add_routes(app, core.lbaas, core.policy)
     return app
 
 

@@ -20,6 +20,7 @@ from oslo_config import cfg
 
 from neutrino.contract import bus as transport
 from neutrino.contract import topics
+from neutrino.contract.lbaas import LBAAS_PLUGIN
 from neutrino.contract.metering import METERING_PLUGIN
 from neutrino.db.engine import Database
 from neutrino.rpc.agent_endpoints import AgentEndpoint
@@ -27,6 +28,7 @@ from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
 from neutrino.rpc.l3_endpoints import L3Endpoint
+from neutrino.rpc.lbaas_endpoints import LbaasEndpoint
 from neutrino.rpc.metadata_endpoints import MetadataEndpoint
 from neutrino.rpc.metering_endpoints import MeteringEndpoint
 
@@ -122,6 +124,10 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database,
         endpoints[topics.PLUGIN].append(MetadataEndpoint(core))
         # Metering (issue 14): the metering agents' own topic, as upstream.
         endpoints[METERING_PLUGIN] = [MeteringEndpoint(core)]
+        # Load balancing (issue 16), when enabled: the load balancer agents' topic.
+        lbaas = getattr(core, "lbaas", None)
+        if lbaas is not None:
+            endpoints[LBAAS_PLUGIN] = [LbaasEndpoint(lbaas)]
     return endpoints
 
 
