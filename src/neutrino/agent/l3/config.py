@@ -82,7 +82,7 @@ l3_agent_opts = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (routers' "
                     "availability_zone_hints schedule to it)."),
-    cfg.BoolOpt("log_agent_heartbeats", default=False,
+    cfg.BoolOpt("log_agent_heartbeats", default=False, mutable=True,
                 help="Log every state report (heartbeat) sent to the server."),
 ]
 

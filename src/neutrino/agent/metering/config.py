@@ -21,7 +21,7 @@ metering_opts = [
                help="How traffic is counted: 'nftables' (a table with one counter "
                     "per label in each router namespace). Upstream's iptables "
                     "driver path is accepted as the same."),
-    cfg.IntOpt("measure_interval", default=30, min=1,
+    cfg.IntOpt("measure_interval", default=30, min=1, mutable=True,
                help="Seconds between two readings of the counters."),
     cfg.IntOpt("report_interval", default=300, min=1,
                help="Seconds between two l3.meter notifications per label."),
