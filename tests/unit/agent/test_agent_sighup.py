@@ -19,7 +19,6 @@ from oslo_config import cfg
 
 from neutrino.agent.common import config as agent_config
 from neutrino.agent.common import service
-from neutrino.agent.common.loop import AgentLoop
 from neutrino.agent.metadata import config as md_config
 
 BIN = Path(sys.executable).parent
