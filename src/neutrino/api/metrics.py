@@ -10,13 +10,16 @@ port: scraping needs no token and shows nothing of any project.
   ``neutrino_db_pool_size``: the worker's SQLAlchemy pool;
 * ``neutrino_notifier_backlog{notifier}``: what waits to be sent (``agents``: the
   casts to the agents, i.e. the bus queue; ``notifications``: the notification bus;
-  ``nova``: port events to Nova), and ``neutrino_notifier_dropped_total``.
+  ``nova``: port events to Nova), and ``neutrino_notifier_dropped_total``;
+* ``neutrino_rpc_requests_total`` and ``neutrino_rpc_request_duration_seconds``: the
+  RPC calls the process served (rpc/metrics.py).
 
 Several API workers (gunicorn processes): each serves its own metrics, on the first
 free port of ``listen_port`` .. ``listen_port + api_workers - 1``, with a ``worker``
 label (its pid) on every sample; scrape them all (prometheus_client's multiprocess
 mode would need its directory set before any import and gives up gauges' meaning
-per process, which is what the pool and backlog are).
+per process, which is what the pool and backlog are). Each RPC worker process
+(``rpc_workers``) serves the same on ``listen_port + api_workers + <its index>``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
+
+from neutrino.rpc import metrics as rpc_metrics
 
 LOG = logging.getLogger(__name__)
 
@@ -104,6 +109,9 @@ class ServerMetrics:
                                  ["worker", "resource", "method"], buckets=BUCKETS,
                                  registry=self.registry)
         self.registry.register(_RuntimeCollector(core, self.worker))
+        # The RPC calls this process serves (rpc/metrics.py): an API worker's with
+        # rpc_workers = 0, an RPC worker's own (cmd/rpc_workers.py serves them).
+        rpc_metrics.register(self.registry)
         self._server: Any = None
         self.port: int | None = None
 

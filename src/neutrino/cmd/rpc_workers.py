@@ -20,9 +20,11 @@ import subprocess
 import sys
 import threading
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from neutrino import conf as conf_mod
 from neutrino import log
+from neutrino.api.metrics import ServerMetrics
 from neutrino.core import ServerRuntime, build_core
 
 LOG = logging.getLogger("neutrino.rpc.workers")  # also when run as __main__
@@ -39,12 +41,25 @@ def _child_main(argv: list[str], index: int) -> None:
     core = build_core(conf)
     runtime = ServerRuntime(core, serve_rpc=True).start()
     LOG.info("RPC worker %d (pid %d) started", index, os.getpid())
+    served = serve_metrics(conf, core, index)
     while not stop.wait(1.0):
         if os.getppid() != parent:
             LOG.warning("RPC worker %d: neutrino-server is gone, exiting", index)
             break
+    if served is not None:
+        served.stop()
     runtime.stop()
     core.db.engine.dispose()
+
+
+def serve_metrics(conf: Any, core: Any, index: int) -> ServerMetrics | None:
+    """Prometheus on ``[metrics] listen_port + api_workers + index`` (after the API
+    workers' ports): the RPC calls this worker served, its pool and notifiers."""
+    if not conf.metrics.listen_port:
+        return None
+    metrics = ServerMetrics(core)
+    port = conf.metrics.listen_port + conf.api_workers + index
+    return metrics if metrics.serve(conf.metrics.listen_host, port) else None
 
 
 class RpcWorkers:
