@@ -112,3 +112,17 @@ def test_rpc_workers_serve_the_bus(rabbit: str, bus: object, tmp_path: Path) -> 
             raise AssertionError("the killed RPC worker was not replaced")
         assert "exited with -9: restarting" in proc.log.read_text()
         assert report(dhcp_state(unique("host"))) == "new"
+
+        # SIGHUP to the server (systemctl reload) replaces the RPC workers too, one
+        # at a time: fresh processes that read the configuration again.
+        before = set(listeners(proc.log.read_text()))
+        assert proc.proc is not None
+        os.kill(proc.proc.pid, signal.SIGHUP)  # gunicorn's master: our own child
+        deadline = time.monotonic() + 90
+        while "SIGHUP: RPC workers replaced" not in proc.log.read_text():
+            assert time.monotonic() < deadline, proc.log.read_text()[-3000:]
+            time.sleep(0.3)
+        fresh = wait_listeners(proc, len(before) + 2).keys() - before
+        assert len(fresh) >= 2, fresh
+        assert report(dhcp_state(unique("host"))) == "new"
+        assert proc.proc.poll() is None
