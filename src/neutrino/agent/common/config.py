@@ -55,6 +55,16 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, LOG_OPTS + bus_opts), ("AGENT", agent_opts)]
 
 
+def list_opts_with(default: list[cfg.Opt], agent: list[cfg.Opt] | None = None,
+                   *groups: tuple[str, list[cfg.Opt]]
+                   ) -> list[tuple[str | None, list[cfg.Opt]]]:
+    """An agent's sample sections: the common [DEFAULT] and [AGENT] options followed
+    by its own, then its other groups."""
+    common = dict(list_opts())
+    return [(None, [*common[None], *default]), ("AGENT", [*common["AGENT"], *(agent or [])]),
+            *groups]
+
+
 def load_binary_config(argv: list[str] | None, binary: str,
                        register: Callable[[cfg.ConfigOpts], None],
                        check: Callable[[cfg.ConfigOpts], list[str]],

@@ -46,11 +46,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    common = agent_config.list_opts()
-    default = [opts for group, opts in common if group is None][0]
-    agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, [*default, *metering_opts]), ("AGENT", agent),
-            (NOTIFICATIONS, _notification_opts())]
+    return agent_config.list_opts_with(metering_opts, None,
+                                       (NOTIFICATIONS, _notification_opts()))
 
 
 def check(conf: cfg.ConfigOpts) -> list[str]:
