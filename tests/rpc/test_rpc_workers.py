@@ -75,7 +75,8 @@ def test_rpc_workers_serve_the_bus(rabbit: str, bus: object, tmp_path: Path) -> 
     # Metrics: the two API workers on port, port + 1; the RPC workers after them.
     port = metrics_ports(4)
     with server_on_rabbit(rabbit, "sqlite", tmp_path, workers=2, rpc_workers=2,
-                          sections=f"[metrics]\nlisten_port = {port}\n") as proc:
+                          sections=f"[metrics]\nlisten_port = {port}\n"
+                                   "broker_queues = true\n") as proc:
         serving = wait_listeners(proc, 2)
         api_pids = {int(p) for p in API_WORKER.findall(proc.log.read_text())}
         assert len(api_pids) == 2
@@ -97,6 +98,12 @@ def test_rpc_workers_serve_the_bus(rabbit: str, bus: object, tmp_path: Path) -> 
             served.update(rpc_served(rpc_port))
         assert {int(w) for w in served} <= set(serving), served
         assert sum(served.values()) >= len(hosts), served
+        # The broker's side, from an API worker: both RPC workers consume the
+        # server's own q-plugin queue.
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        consumers = {s.labels["queue"]: s.value for f in text_string_to_metric_families(text)
+                     for s in f.samples if s.name == "neutrino_bus_queue_consumers"}
+        assert consumers.get(f"q-plugin.{proc.rpc_name}") == 2, consumers
 
         # A dead RPC worker is replaced; the bus keeps being served.
         victim = sorted(serving)[0]
