@@ -54,11 +54,16 @@ def test_reload_applies_mutable_options_and_resyncs(tmp_path: Path) -> None:
         assert conf.metadata_backlog == 4096  # not mutable: kept until a restart
         assert loop._take_reasons() == ["SIGHUP"]
 
-        # A file that no longer parses: nothing changes, the resync still comes.
-        ini.write_text("[DEFAULT\ndebug = false\n")
-        assert service.reload_config(conf, loop) == {}
-        assert conf.debug is True and loop.resync_interval == 5.0
-        assert loop._take_reasons() == ["SIGHUP"]
+        # A file that no longer parses, or a mutable option's bad value: nothing
+        # changes (the values stay readable), the resync still comes.
+        for text in ("[DEFAULT\ndebug = false\n", "[AGENT]\nresync_interval = abc\n",
+                     "[AGENT]\nresync_interval = 0.5\n",
+                     "[DEFAULT]\ndebug = false\n[AGENT]\nresync_interval = abc\n"):
+            ini.write_text(text)
+            assert service.reload_config(conf, loop) == {}
+            assert conf.debug is True and conf.AGENT.resync_interval == 5.0
+            assert loop.resync_interval == 5.0
+            assert loop._take_reasons() == ["SIGHUP"]
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)

@@ -126,9 +126,21 @@ def reload_config(conf: cfg.ConfigOpts | None, loop: AgentLoop
     loop's intervals), a resync asked for. The mutable options that changed."""
     changed: dict[tuple[str | None, str], tuple[Any, Any]] = {}
     if conf is not None:
+        # oslo.config keeps the mutable options' values in _mutable_ns and swaps in
+        # the new ones before checking them: a bad value (not a number, under its
+        # minimum) would raise at every later read, in the agent's threads. So each
+        # changed value is read here, and on any error the previous values come
+        # back, with oslo.config's cache of values read emptied (no public way to
+        # do either in the oslo.config we use).
+        previous = conf._mutable_ns
         try:
             changed = conf.mutate_config_files()
-        except (cfg.Error, SystemExit) as error:
+            for group, name in changed:
+                _value(conf, group, name)
+        except (cfg.Error, ValueError, SystemExit) as error:
+            conf._mutable_ns = previous
+            conf._ConfigOpts__cache.clear()
+            changed = {}
             LOG.error("SIGHUP: the configuration files could not be read (%s); "
                       "keeping the configuration as it was", error)
         else:
@@ -146,8 +158,11 @@ def reload_config(conf: cfg.ConfigOpts | None, loop: AgentLoop
 def _describe(conf: cfg.ConfigOpts, group: str | None, name: str) -> str:
     """``[group] name = value``, the value as parsed (oslo.config reports the raw
     strings of the files); secrets are not mutable, so none is shown."""
-    value = conf[group][name] if group else conf[name]
-    return f"[{group or 'DEFAULT'}] {name} = {value!r}"
+    return f"[{group or 'DEFAULT'}] {name} = {_value(conf, group, name)!r}"
+
+
+def _value(conf: cfg.ConfigOpts, group: str | None, name: str) -> Any:
+    return conf[group][name] if group else conf[name]
 
 
 def serve_metrics(agent: Runnable) -> None:
