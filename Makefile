@@ -66,6 +66,8 @@ help:
 	@echo "  make services       start PostgreSQL/MariaDB/RabbitMQ if they are down"
 	@echo "  make venv           create/refresh $(VENV)"
 	@echo "  make clean          remove $(VENV), state/ and $(CONFORMANCE_DIR)/"
+	@echo "  make install        venv in PREFIX=/opt/neutrino, /etc/neutrino (existing files"
+	@echo "                     kept), systemd units; DESTDIR=... stages (scripts/install.sh)"
 
 venv: $(VENV_STAMP)
 
@@ -140,3 +142,10 @@ conformance: venv conformance-venvs
 
 clean:
 	rm -rf $(VENV) state $(CONFORMANCE_DIR)
+
+# Operators (issue 15): binaries in a venv at PREFIX, configuration in SYSCONFDIR
+# (existing files kept), systemd units in UNITDIR pointing at both; DESTDIR stages.
+# No `venv` prerequisite: it installs from this tree with $(PYTHON), not from .venv.
+.PHONY: install
+install:
+	PYTHON=$(PYTHON) scripts/install.sh

@@ -57,14 +57,16 @@ def server_conf(rabbit: str, name: str, **options: object) -> str:
 
 @contextmanager
 def server_on_rabbit(rabbit: str, backend: str, state: Path, name: str | None = None,
-                     workers: int = 1, **options: object) -> Iterator[ServerProcess]:
+                     workers: int = 1, sections: str = "", **options: object
+                     ) -> Iterator[ServerProcess]:
     """A server on the broker with a `host` (`rpc_name`) of its own: other servers on
     the shared broker (other backends, other test runs) consume the same topic
-    queues, so agents' calls go to `<topic>.<rpc_name>`, this server's queue."""
+    queues, so agents' calls go to `<topic>.<rpc_name>`, this server's queue.
+    `options`: [DEFAULT] ones; `sections`: more configuration text after them."""
     name = name or unique("rpc-test")
     with database(backend, state) as url, ServerProcess(
-            state, url, workers=workers, extra_conf=server_conf(rabbit, name, **options)
-    ) as proc:
+            state, url, workers=workers,
+            extra_conf=server_conf(rabbit, name, **options) + sections) as proc:
         proc.rpc_name = name
         yield proc
 

@@ -191,7 +191,12 @@ metrics_opts = [
     cfg.PortOpt("listen_port", default=0,
                 help="Port of the Prometheus metrics listener (/metrics), apart from "
                      "the API; 0: off. With api_workers > 1 each worker takes the "
-                     "first free port of listen_port .. listen_port + api_workers - 1."),
+                     "first free port of listen_port .. listen_port + api_workers - 1; "
+                     "RPC worker i (rpc_workers) listen_port + api_workers + i."),
+    cfg.BoolOpt("broker_queues", default=False,
+                help="Also report how many messages wait in the server's queues on "
+                     "RabbitMQ (its RPC topics, the notification topics): AMQP passive "
+                     "declares, at most every 10 s."),
 ]
 
 

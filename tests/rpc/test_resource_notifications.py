@@ -85,10 +85,11 @@ def test_network_lifecycle_notifications(notifying_server: ServerProcess,
                                          collector: Collector) -> None:
     project = unique("proj")
     api = Api(notifying_server.url).as_project(project, ["admin"])
-    net = api.network(name="notified")
+    name = unique("notified")  # the backends' servers share the collector
+    net = api.network(name=name)
     _, start, publisher, ctxt = collector.wait_for(
-        "network.create.start", lambda p: p.get("network", {}).get("name") == "notified")
-    assert start == {"network": {"name": "notified"}}  # the request's body
+        "network.create.start", lambda p: p.get("network", {}).get("name") == name)
+    assert start == {"network": {"name": name}}  # the request's body
     assert publisher == f"network.{notifying_server.rpc_name}"
     assert ctxt.get("project_id") == project, ctxt
     _, end, _, _ = collector.wait_for(
@@ -156,3 +157,40 @@ def test_notifications_off_by_default(tmp_path: Path) -> None:
     sender.start()
     sender.info({}, "network.create.start", {})
     assert sender.backlog == 0
+
+
+def test_router_interface_notifications(notifying_server: ServerProcess,
+                                        collector: Collector) -> None:
+    """add/remove_router_interface → router.interface.create/.delete, once each,
+    carrying the action's answer (upstream's L3 service does the same)."""
+    api = Api(notifying_server.url).as_project(unique("proj"), ["admin"])
+    net = api.network(name="ri")
+    subnet = api.subnet(net["id"], "10.92.0.0/24")
+    created = api.post("/v2.0/routers", {"router": {"name": "ri"}})
+    assert created.status_code == 201
+    router = created.json()["router"]
+    added = api.put(f"/v2.0/routers/{router['id']}/add_router_interface",
+                    {"subnet_id": subnet["id"]})
+    assert added.status_code == 200
+    _, payload, publisher, _ = collector.wait_for(
+        "router.interface.create",
+        lambda p: p.get("router_interface", {}).get("id") == router["id"])
+    assert payload == {"router_interface": added.json()}
+    assert payload["router_interface"]["subnet_id"] == subnet["id"]
+    assert publisher == f"network.{notifying_server.rpc_name}"
+
+    # A failed action notifies nothing: the subnet is not on the router twice.
+    again = api.put(f"/v2.0/routers/{router['id']}/add_router_interface",
+                    {"subnet_id": subnet["id"]})
+    assert again.status_code == 400
+    removed = api.put(f"/v2.0/routers/{router['id']}/remove_router_interface",
+                      {"subnet_id": subnet["id"]})
+    assert removed.status_code == 200
+    _, payload, _, _ = collector.wait_for(
+        "router.interface.delete",
+        lambda p: p.get("router_interface", {}).get("id") == router["id"])
+    assert payload == {"router_interface": removed.json()}
+    assert [s[0] for s in collector.seen
+            if s[0].startswith("router.interface.")
+            and s[1]["router_interface"]["id"] == router["id"]] == \
+        ["router.interface.create", "router.interface.delete"]

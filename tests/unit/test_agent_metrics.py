@@ -69,7 +69,7 @@ def test_agent_binary_serves_on_its_configured_port() -> None:
     from oslo_config import cfg
 
     from neutrino.agent.common import config
-    from neutrino.agent.common.loop import serve_metrics
+    from neutrino.agent.common.service import serve_metrics
 
     conf = cfg.ConfigOpts()
     config.register_opts(conf)

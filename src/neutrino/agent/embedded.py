@@ -161,48 +161,27 @@ class EmbeddedAgents:
             lb_conf.set_default("local_ip", address, group="vxlan")
             LOG.info("embedded Linux bridge agent: [vxlan] local_ip not set, using the "
                      "host's primary address %s", address)
-        problems = lb_agent.check_config(lb_conf)
-        if problems:
-            for problem in problems:
-                LOG.error("embedded Linux bridge agent not started: %s", problem)
-        else:
-            self.agents.append(lb_agent.LinuxBridgeAgent(lb_conf, transport=transport))
+        self._add("Linux bridge agent", lb_conf, lb_agent.check_config,
+                  lambda c: lb_agent.LinuxBridgeAgent(c, transport=transport))
 
         md_conf = _agent_conf(md_config.register_opts, files, dirs)
         md_conf.set_default("metadata_upstream", md_config.BUILTIN)
-        problems = md_agent.check_config(md_conf)
-        if problems:
-            for problem in problems:
-                LOG.error("embedded metadata agent not started: %s", problem)
-        else:
-            self.agents.append(md_agent.MetadataAgent(md_conf, transport=transport))
+        self._add("metadata agent", md_conf, md_agent.check_config,
+                  lambda c: md_agent.MetadataAgent(c, transport=transport))
 
         dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
         dhcp_conf.set_default("enable_isolated_metadata", True)
-        problems = dhcp_agent.check_config(dhcp_conf)
-        if problems:
-            for problem in problems:
-                LOG.error("embedded DHCP agent not started: %s", problem)
-        else:
-            self.agents.append(dhcp_agent.DhcpAgent(dhcp_conf, transport=transport))
+        self._add("DHCP agent", dhcp_conf, dhcp_agent.check_config,
+                  lambda c: dhcp_agent.DhcpAgent(c, transport=transport))
 
         l3_conf = _agent_conf(l3_config.register_opts, files, dirs)
-        problems = l3_agent.check_config(l3_conf)
-        if problems:
-            for problem in problems:
-                LOG.error("embedded L3 agent not started: %s", problem)
-        else:
-            self.agents.append(l3_agent.L3Agent(l3_conf, transport=transport))
+        self._add("L3 agent", l3_conf, l3_agent.check_config,
+                  lambda c: l3_agent.L3Agent(c, transport=transport))
 
         # Metering (issue 14): counts the labels in the L3 agent's router namespaces.
         metering_conf = _agent_conf(metering_config.register_opts, files, dirs)
-        problems = metering_agent.check_config(metering_conf)
-        if problems:
-            for problem in problems:
-                LOG.error("embedded metering agent not started: %s", problem)
-        else:
-            self.agents.append(metering_agent.MeteringAgent(metering_conf,
-                                                            transport=transport))
+        self._add("metering agent", metering_conf, metering_agent.check_config,
+                  lambda c: metering_agent.MeteringAgent(c, transport=transport))
 
         # Load balancing (issue 16): when the server serves it (service_plugins) and
         # HAProxy is installed.
@@ -232,6 +211,16 @@ class EmbeddedAgents:
             LOG.info("embedded agents started on host %s: %s", self.agents[0].host,
                      ", ".join(_name(a) for a in self.agents))
         return self
+
+    def _add(self, name: str, conf: cfg.ConfigOpts,
+             check: Callable[[cfg.ConfigOpts], list[str]],
+             build: Callable[[cfg.ConfigOpts], _Agent]) -> None:
+        """The agent built, unless its configuration has problems (each logged)."""
+        problems = check(conf)
+        for problem in problems:
+            LOG.error("embedded %s not started: %s", name, problem)
+        if not problems:
+            self.agents.append(build(conf))
 
     def stop(self) -> None:
         """Stop the agents' threads; what they built stays for the next start."""

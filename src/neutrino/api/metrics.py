@@ -10,13 +10,18 @@ port: scraping needs no token and shows nothing of any project.
   ``neutrino_db_pool_size``: the worker's SQLAlchemy pool;
 * ``neutrino_notifier_backlog{notifier}``: what waits to be sent (``agents``: the
   casts to the agents, i.e. the bus queue; ``notifications``: the notification bus;
-  ``nova``: port events to Nova), and ``neutrino_notifier_dropped_total``.
+  ``nova``: port events to Nova), and ``neutrino_notifier_dropped_total``;
+* ``neutrino_rpc_requests_total`` and ``neutrino_rpc_request_duration_seconds``: the
+  RPC calls the process served (rpc/metrics.py);
+* ``neutrino_bus_queue_messages{queue}`` / ``neutrino_bus_queue_consumers{queue}``
+  with ``[metrics] broker_queues`` on RabbitMQ: the server's queues (rpc/queues.py).
 
 Several API workers (gunicorn processes): each serves its own metrics, on the first
 free port of ``listen_port`` .. ``listen_port + api_workers - 1``, with a ``worker``
 label (its pid) on every sample; scrape them all (prometheus_client's multiprocess
 mode would need its directory set before any import and gives up gauges' meaning
-per process, which is what the pool and backlog are).
+per process, which is what the pool and backlog are). Each RPC worker process
+(``rpc_workers``) serves the same on ``listen_port + api_workers + <its index>``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
+
+from neutrino.rpc import metrics as rpc_metrics
+from neutrino.rpc import queues as rpc_queues
 
 LOG = logging.getLogger(__name__)
 
@@ -90,6 +98,26 @@ class _RuntimeCollector(Collector):
         yield dropped
 
 
+class _QueueCollector(Collector):
+    """Read at each scrape (cached by QueueDepths): the server's queues on RabbitMQ."""
+
+    def __init__(self, depths: rpc_queues.QueueDepths) -> None:
+        self.depths = depths
+
+    def collect(self) -> Iterator[Any]:
+        messages = GaugeMetricFamily("neutrino_bus_queue_messages",
+                                     "Messages waiting in the server's queue on the "
+                                     "broker.", labels=["queue"])
+        consumers = GaugeMetricFamily("neutrino_bus_queue_consumers",
+                                      "Consumers of the server's queue on the broker.",
+                                      labels=["queue"])
+        for name, (waiting, consuming) in sorted(self.depths.read().items()):
+            messages.add_metric([name], waiting)
+            consumers.add_metric([name], consuming)
+        yield messages
+        yield consumers
+
+
 class ServerMetrics:
     """The registry, the requests' falcon middleware, and the listener."""
 
@@ -104,6 +132,13 @@ class ServerMetrics:
                                  ["worker", "resource", "method"], buckets=BUCKETS,
                                  registry=self.registry)
         self.registry.register(_RuntimeCollector(core, self.worker))
+        # The RPC calls this process serves (rpc/metrics.py): an API worker's with
+        # rpc_workers = 0, an RPC worker's own (cmd/rpc_workers.py serves them).
+        rpc_metrics.register(self.registry)
+        depths = (rpc_queues.for_server(core.conf, core.notifications.enabled)
+                  if core.conf.metrics.broker_queues else None)
+        if depths is not None:
+            self.registry.register(_QueueCollector(depths))
         self._server: Any = None
         self.port: int | None = None
 

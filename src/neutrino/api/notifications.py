@@ -6,6 +6,12 @@ They are made here, at the API, because that is what upstream's notifications
 describe: the request's body (``.start``) and the API's answer (``.end``), as the
 caller saw them; the service layer's events carry neither. A request that fails
 sends its ``.start`` only, as upstream.
+
+Two member actions notify too, once each, after they succeed, as upstream's L3
+service does: ``add_router_interface`` → ``router.interface.create`` and
+``remove_router_interface`` → ``router.interface.delete``, the payload
+``{"router_interface": <the action's answer>}`` (router id, port, subnet(s),
+project).
 """
 
 from __future__ import annotations
@@ -17,9 +23,14 @@ from typing import Any
 import falcon
 
 from neutrino.api.controller import Collection, Member
+from neutrino.api.member_actions import MemberActionHandler
 from neutrino.services.notifications import NotificationSender, request_context
 
 _STARTED = "notification_started"
+
+# Member actions that notify: the action -> its event type.
+ACTION_EVENTS = {"add_router_interface": "router.interface.create",
+                 "remove_router_interface": "router.interface.delete"}
 
 
 class ResourceNotifications:
@@ -56,12 +67,13 @@ class ResourceNotifications:
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
-        started = req.context.get(_STARTED)
-        if started is None or not req_succeeded:
+        if not self.sender.enabled or not req_succeeded or _status(resp) >= 300:
             return
-        status = resp.status if isinstance(resp.status, int) else int(
-            str(resp.status).split()[0])
-        if status >= 300:
+        if isinstance(resource, MemberActionHandler):
+            self._action_done(req, resp, resource)
+            return
+        started = req.context.get(_STARTED)
+        if started is None:
             return
         name, action, resource_id, before = started
         ctx = request_context(req.context.ctx)
@@ -76,6 +88,18 @@ class ResourceNotifications:
         except ValueError:
             return
         self.sender.info(ctx, f"{name}.{action}.end", answer)
+
+    def _action_done(self, req: falcon.Request, resp: falcon.Response,
+                     handler: MemberActionHandler) -> None:
+        event_type = ACTION_EVENTS.get(handler.spec.action)
+        ctx = req.context.get("ctx")
+        if event_type is None or ctx is None or req.method != handler.spec.method:
+            return
+        try:
+            answer = json.loads(resp.data or b"null")
+        except ValueError:
+            return
+        self.sender.info(request_context(ctx), event_type, {"router_interface": answer})
 
     @staticmethod
     def _body(req: falcon.Request) -> Any:
@@ -102,3 +126,8 @@ class ResourceNotifications:
             return member.view.render(ctx, member.load_visible(ctx, resource_id))
         except Exception:  # noqa: BLE001 - the controller answers the same error
             return None
+
+
+def _status(resp: falcon.Response) -> int:
+    return resp.status if isinstance(resp.status, int) else int(
+        str(resp.status).split()[0])

@@ -8,6 +8,11 @@ agents then never queue behind HTTP requests.
 
 With several processes each runs its own agent check, so a dead agent is logged once
 per process; failovers are safe concurrently (scheduling locks the network's row).
+
+SIGHUP to neutrino-server (``systemctl reload``) reaches the supervisor too
+(`RpcWorkers.reload`): it replaces its workers one after the other — fresh
+interpreters that read the configuration files again — so with two or more the bus
+is served throughout.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import subprocess
 import sys
 import threading
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from neutrino import conf as conf_mod
 from neutrino import log
+from neutrino.api.metrics import ServerMetrics
 from neutrino.core import ServerRuntime, build_core
 
 LOG = logging.getLogger("neutrino.rpc.workers")  # also when run as __main__
@@ -39,12 +46,25 @@ def _child_main(argv: list[str], index: int) -> None:
     core = build_core(conf)
     runtime = ServerRuntime(core, serve_rpc=True).start()
     LOG.info("RPC worker %d (pid %d) started", index, os.getpid())
+    served = serve_metrics(conf, core, index)
     while not stop.wait(1.0):
         if os.getppid() != parent:
             LOG.warning("RPC worker %d: neutrino-server is gone, exiting", index)
             break
+    if served is not None:
+        served.stop()
     runtime.stop()
     core.db.engine.dispose()
+
+
+def serve_metrics(conf: Any, core: Any, index: int) -> ServerMetrics | None:
+    """Prometheus on ``[metrics] listen_port + api_workers + index`` (after the API
+    workers' ports): the RPC calls this worker served, its pool and notifiers."""
+    if not conf.metrics.listen_port:
+        return None
+    metrics = ServerMetrics(core)
+    port = conf.metrics.listen_port + conf.api_workers + index
+    return metrics if metrics.serve(conf.metrics.listen_host, port) else None
 
 
 class RpcWorkers:
@@ -62,6 +82,11 @@ class RpcWorkers:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "neutrino.cmd.rpc_workers", str(self.count), *self.argv])
         return self
+
+    def reload(self) -> None:
+        """The workers replaced, reading the configuration files again."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -84,6 +109,7 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._procs: list[BaseProcess] = []
         self._stop = threading.Event()
+        self._reload = threading.Event()
 
     def _spawn(self, index: int) -> None:
         proc = self._context.Process(target=_child_main, args=(self.argv, index),
@@ -98,6 +124,7 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
         parent = os.getppid()
         for index in range(self.count):
             self._spawn(index)
@@ -105,6 +132,9 @@ class Supervisor:
             if os.getppid() != parent:
                 LOG.warning("neutrino-server is gone: stopping the RPC workers")
                 break
+            if self._reload.is_set():
+                self._reload.clear()
+                self._replace_all()
             for index, proc in enumerate(self._procs):
                 if not proc.is_alive():
                     LOG.warning("RPC worker %d (pid %s) exited with %s: restarting",
@@ -118,6 +148,21 @@ class Supervisor:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+
+
+    def _replace_all(self) -> None:
+        """SIGHUP: each worker stopped and started anew, one at a time."""
+        LOG.info("SIGHUP: replacing the %d RPC worker(s)", self.count)
+        for index, proc in enumerate(list(self._procs)):
+            if self._stop.is_set():
+                return
+            proc.terminate()
+            proc.join(15)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            self._spawn(index)
+        LOG.info("SIGHUP: RPC workers replaced")
 
 
 def main(args: list[str]) -> int:

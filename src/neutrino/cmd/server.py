@@ -38,8 +38,10 @@ def prepare_database(conf: cfg.ConfigOpts) -> None:
 
 
 class Server(BaseApplication):
-    def __init__(self, conf: cfg.ConfigOpts, embedded_agents: bool = False) -> None:
+    def __init__(self, conf: cfg.ConfigOpts, embedded_agents: bool = False,
+                 rpc_workers: rpc_workers.RpcWorkers | None = None) -> None:
         self.conf = conf
+        self.rpc_workers = rpc_workers  # replaced on SIGHUP too
         self.runtime: ServerRuntime | None = None
         self.embedded_agents = embedded_agents
         self.agents: embedded.EmbeddedAgents | None = None
@@ -75,6 +77,8 @@ class Server(BaseApplication):
         else:
             LOG.error("SIGHUP: the configuration files could not be read; keeping "
                       "the configuration as it was")
+        if self.rpc_workers is not None:
+            self.rpc_workers.reload()
         super().reload()
 
     @staticmethod
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \
         if conf.rpc_workers else None
     try:
-        Server(conf, embedded_agents=agents.run).run()
+        Server(conf, embedded_agents=agents.run, rpc_workers=workers).run()
     finally:
         if workers is not None:
             workers.stop()

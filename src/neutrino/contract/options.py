@@ -22,7 +22,7 @@ DNS_DOMAIN = cfg.StrOpt(
          "'openstacklocal' ports' dns_name and dns_domain are ignored, as "
          "upstream.")
 LOG_FILE = cfg.StrOpt("log_file", help="Log to this file instead of standard error.")
-DEBUG = cfg.BoolOpt("debug", default=False, help="Log at DEBUG level.")
+DEBUG = cfg.BoolOpt("debug", default=False, mutable=True, help="Log at DEBUG level.")
 
 # What every agent binary registers for logging.
 LOG_OPTS = [LOG_FILE, DEBUG]

@@ -23,6 +23,7 @@ from neutrino.contract import topics
 from neutrino.contract.lbaas import LBAAS_PLUGIN
 from neutrino.contract.metering import METERING_PLUGIN
 from neutrino.db.engine import Database
+from neutrino.rpc import metrics
 from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
@@ -61,7 +62,9 @@ class RpcService:
                 return
             target = oslo_messaging.Target(topic=topic, server=self.host)
             # The threading executor (oslo.messaging's default, and soon its only one).
-            server = oslo_messaging.get_rpc_server(self.transport, target, endpoints)
+            # Counted and timed (rpc/metrics.py, issue 15).
+            server = oslo_messaging.get_rpc_server(self.transport, target,
+                                                   metrics.instrument(topic, endpoints))
             try:
                 server.start()  # with the broker down this waits, reconnecting
             except Exception:  # noqa: BLE001 - keep serving the API whatever happens

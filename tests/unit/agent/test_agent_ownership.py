@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
-from neutrino.agent.common import loop
+from neutrino.agent.common import loop, service
 from neutrino.agent.common.hostlock import AgentAlreadyRunning, HostLock, lock_path
 from neutrino.agent.common.privileged import Link, Snapshot, Vxlan
 from neutrino.agent.linuxbridge import plan as p
@@ -91,9 +91,10 @@ class _Refused:
 def test_binary_main_loop_exits_non_zero_when_refused() -> None:
     agent = _Refused()
     # run_until_signalled installs the binary's handlers: pytest's come back after.
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    saved = {sig: signal.getsignal(sig)
+             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        assert loop.run_until_signalled(agent) == 1
+        assert service.run_until_signalled(agent) == 1
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)

@@ -18,7 +18,7 @@ LOG = logging.getLogger(__name__)
 agent_opts: list[cfg.Opt] = [
     # 0.5, not upstream's 2: a port plugged right after a sync (the usual case: its
     # creation notified the agent first) goes ACTIVE within a second (bench/dataplane.py).
-    cfg.FloatOpt("polling_interval", default=0.5, min=0.1,
+    cfg.FloatOpt("polling_interval", default=0.5, min=0.1, mutable=True,
                  help="Seconds between two syncs: events (notifications, devices "
                       "appearing) arriving within it are handled by one sync; also "
                       "the first retry delay after a failed sync."),
@@ -26,7 +26,7 @@ agent_opts: list[cfg.Opt] = [
                  help="Seconds between two state reports (heartbeats) to the server; "
                       "0 disables them. Keep it under half of the server's "
                       "agent_down_time."),
-    cfg.FloatOpt("resync_interval", default=60, min=1,
+    cfg.FloatOpt("resync_interval", default=60, min=1, mutable=True,
                  help="Seconds between two full resyncs without any trigger: the "
                       "agent asks for its whole desired state anyway, which repairs "
                       "anything a lost notification or a broker outage left behind."),
@@ -55,19 +55,29 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return [(None, LOG_OPTS + bus_opts), ("AGENT", agent_opts)]
 
 
+def list_opts_with(default: list[cfg.Opt], agent: list[cfg.Opt] | None = None,
+                   *groups: tuple[str, list[cfg.Opt]]
+                   ) -> list[tuple[str | None, list[cfg.Opt]]]:
+    """An agent's sample sections: the common [DEFAULT] and [AGENT] options followed
+    by its own, then its other groups."""
+    common = dict(list_opts())
+    return [(None, [*common[None], *default]), ("AGENT", [*common["AGENT"], *(agent or [])]),
+            *groups]
+
+
 def load_binary_config(argv: list[str] | None, binary: str,
                        register: Callable[[cfg.ConfigOpts], None],
                        check: Callable[[cfg.ConfigOpts], list[str]],
-                       needs_root_for: str) -> cfg.ConfigOpts | None:
+                       needs_root_for: str | None) -> cfg.ConfigOpts | None:
     """An agent binary's configuration: command line and files parsed, logging set
-    up; None, after logging why, when the agent must not start (not root, or `check`
-    found problems)."""
+    up; None, after logging why, when the agent must not start (not root while
+    `needs_root_for` says why it must be, or `check` found problems)."""
     conf = cfg.ConfigOpts()
     register(conf)
     conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
          prog=binary)
     log.setup(conf)
-    if not privileged.is_root():
+    if needs_root_for is not None and not privileged.is_root():
         LOG.error("%s must run as root (%s)", binary, needs_root_for)
         return None
     problems = check(conf)

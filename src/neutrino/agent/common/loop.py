@@ -21,13 +21,10 @@ full resync, which is why a crash costs nothing but that.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
 
-from neutrino.agent.common.hostlock import AgentAlreadyRunning
 from neutrino.agent.common.metrics import LoopMetrics
 
 LOG = logging.getLogger(__name__)
@@ -91,9 +88,15 @@ class AgentLoop:
         for thread in self._threads:
             thread.join(timeout)
 
-    def wait(self) -> None:
-        while not self._stop.wait(1):
-            pass
+    def stopped(self, timeout: float | None = None) -> bool:
+        """Whether a stop was asked for, waiting up to `timeout` seconds for one."""
+        return self._stop.wait(timeout)
+
+    def retime(self, resync_interval: float, polling_interval: float) -> None:
+        """New intervals (a configuration reload): the running threads take them at
+        their next wait."""
+        self.resync_interval = resync_interval
+        self.polling_interval = polling_interval
 
     def _heartbeat(self) -> None:
         start_flag = True
@@ -140,49 +143,3 @@ class AgentLoop:
             self.last_error = None
             retry_delay = self.polling_interval
             self.syncs += 1
-
-
-class _Runnable(Protocol):
-    loop: AgentLoop
-
-    def start(self) -> object: ...
-
-    def stop(self) -> None: ...
-
-
-def run_until_signalled(agent: _Runnable) -> int:
-    """An agent binary's main loop: start, run until SIGTERM or SIGINT (Ctrl-C),
-    stop cleanly (the dataplane stays as built), exit status 0."""
-
-    def stop(signum: int, frame: Any) -> None:
-        LOG.info("signal %d: stopping", signum)
-        agent.loop.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    serve_metrics(agent)
-    try:
-        agent.start()
-    except AgentAlreadyRunning as error:
-        LOG.error("not starting: %s", error)
-        agent.loop.metrics.stop()
-        return 1
-    agent.loop.wait()
-    agent.stop()
-    agent.loop.metrics.stop()
-    return 0
-
-
-def serve_metrics(agent: _Runnable) -> None:
-    """The agent's metrics on [AGENT] metrics_host:metrics_port, when a port is set;
-    its device count when it keeps one (an int attribute `devices`)."""
-    conf = getattr(agent, "conf", None)
-    if conf is None or not conf.AGENT.metrics_port:
-        return
-    port: int = conf.AGENT.metrics_port
-    if isinstance(getattr(agent, "devices", None), int):
-        agent.loop.metrics.count_devices(lambda: float(getattr(agent, "devices", 0)))
-    try:
-        agent.loop.metrics.serve(conf.AGENT.metrics_host, port)
-    except OSError as error:  # the agent's work matters more than its metrics
-        LOG.error("metrics not served on port %d: %s", port, error)

@@ -16,9 +16,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common import service
 from neutrino.agent.common.hostlock import HostLock
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.dhcp import config as dhcp_config
 from neutrino.agent.dhcp.reconciler import Reconciler, Result
@@ -94,10 +93,7 @@ class DhcpAgent:
         # One DHCP agent per host: taken in start(), before anything is touched.
         self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, self.sync, self.report)
         # dhcp_agent: resource changes (fanout) and this host's scheduling changes
         # (dhcp_agent.<host>); any of them means "look again".
         self.listener = NotificationListener(self.transport, self.host,
@@ -136,11 +132,7 @@ class DhcpAgent:
             self._watchdog = threading.Thread(target=self._watch_processes,
                                               name="dnsmasq-watchdog", daemon=True)
             self._watchdog.start()
-        try:
-            self.listener.start()
-        except Exception as error:  # noqa: BLE001 - the periodic resync still works
-            LOG.error("cannot listen for notifications (%s); relying on the periodic "
-                      "resync", error)
+        service.start_listener(self.listener)
         return self
 
     def stop(self) -> None:
@@ -164,15 +156,11 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = load_binary_config(
-        argv, BINARY, dhcp_config.register_opts, check_config,
+    return service.main(
+        argv, BINARY, dhcp_config.register_opts, check_config, DhcpAgent,
+        lambda agent: (f"state in {agent.reconciler.state_dir}, availability zone "
+                       f"{agent.conf.AGENT.availability_zone}"),
         needs_root_for="it creates namespaces, links and dnsmasq processes")
-    if conf is None:
-        return 1
-    agent = DhcpAgent(conf)
-    LOG.info("%s on host %s: state in %s, availability zone %s", BINARY, agent.host,
-             agent.reconciler.state_dir, conf.AGENT.availability_zone)
-    return run_until_signalled(agent)
 
 
 if __name__ == "__main__":

@@ -76,11 +76,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    common = agent_config.list_opts()
-    default = [opts for group, opts in common if group is None][0]
-    agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, [*default, *SHARED_OPTS, *dhcp_opts, *metadata_config.socket_opts]),
-            ("AGENT", agent + dhcp_agent_opts)]
+    return agent_config.list_opts_with(
+        [*SHARED_OPTS, *dhcp_opts, *metadata_config.socket_opts], dhcp_agent_opts)
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:

@@ -20,9 +20,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common import service
 from neutrino.agent.common.hostlock import HostLock
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.l3 import config as l3_config
 from neutrino.agent.l3.ha_states import HaStateReporter
@@ -117,10 +116,7 @@ class L3Agent:
         # One L3 agent per host: taken in start(), before anything is touched.
         self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, self.sync, self.report)
         # l3_agent: routers_updated fanouts (and l3_agent.<host>); any message means
         # "look again".
         self.listener = NotificationListener(self.transport, self.host,
@@ -150,11 +146,7 @@ class L3Agent:
         self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.loop.start()
         self.ha_states.start()
-        try:
-            self.listener.start()
-        except Exception as error:  # noqa: BLE001 - the periodic resync still works
-            LOG.error("cannot listen for notifications (%s); relying on the periodic "
-                      "resync", error)
+        service.start_listener(self.listener)
         return self
 
     def stop(self) -> None:
@@ -172,16 +164,12 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = load_binary_config(
-        argv, BINARY, l3_config.register_opts, check_config,
+    return service.main(
+        argv, BINARY, l3_config.register_opts, check_config, L3Agent,
+        lambda agent: (f"agent_mode {agent.conf.agent_mode}, metadata proxy redirect "
+                       f"{'on' if agent.conf.enable_metadata_proxy else 'off'}, "
+                       f"availability zone {agent.conf.AGENT.availability_zone}"),
         needs_root_for="it creates namespaces, links, routes and NAT rules")
-    if conf is None:
-        return 1
-    agent = L3Agent(conf)
-    LOG.info("%s on host %s: agent_mode %s, metadata proxy redirect %s, availability "
-             "zone %s", BINARY, agent.host, conf.agent_mode,
-             "on" if conf.enable_metadata_proxy else "off", conf.AGENT.availability_zone)
-    return run_until_signalled(agent)
 
 
 if __name__ == "__main__":

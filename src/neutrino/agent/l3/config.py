@@ -82,7 +82,7 @@ l3_agent_opts = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (routers' "
                     "availability_zone_hints schedule to it)."),
-    cfg.BoolOpt("log_agent_heartbeats", default=False,
+    cfg.BoolOpt("log_agent_heartbeats", default=False, mutable=True,
                 help="Log every state report (heartbeat) sent to the server."),
 ]
 
@@ -98,12 +98,9 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    common = agent_config.list_opts()
-    default = [opts for group, opts in common if group is None][0]
-    agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, [*default, *SHARED_OPTS, *l3_opts, *metadata_config.socket_opts,
-                    *ra_opts, *ha_opts]),
-            ("AGENT", agent + l3_agent_opts)]
+    return agent_config.list_opts_with(
+        [*SHARED_OPTS, *l3_opts, *metadata_config.socket_opts, *ra_opts, *ha_opts],
+        l3_agent_opts)
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:

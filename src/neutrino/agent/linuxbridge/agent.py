@@ -17,9 +17,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino.agent.common.config import load_binary_config
+from neutrino.agent.common import service
 from neutrino.agent.common.hostlock import HostLock
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.firewall import config as firewall_config
@@ -109,10 +108,7 @@ class LinuxBridgeAgent:
         self.devices = 0
         # One Linux bridge agent per host: taken in start(), before anything is touched.
         self.lock = HostLock(conf.state_path, BINARY, self.host)
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, self.sync, self.report)
         self.monitor = LinkMonitor([TAP_PREFIX], self._device_event, namespace)
         self.listener = NotificationListener(self.transport, self.host, self.loop.trigger)
 
@@ -144,11 +140,7 @@ class LinuxBridgeAgent:
         self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.monitor.start()
         self.loop.start()
-        try:
-            self.listener.start()
-        except Exception as error:  # noqa: BLE001 - the periodic resync still works
-            LOG.error("cannot listen for notifications (%s); relying on the periodic "
-                      "resync", error)
+        service.start_listener(self.listener)
         return self
 
     def stop(self) -> None:
@@ -185,15 +177,12 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = load_binary_config(argv, BINARY, lb_config.register_opts, check_config,
-                              needs_root_for="it changes links, bridges and FDB entries")
-    if conf is None:
-        return 1
-    agent = LinuxBridgeAgent(conf)
-    LOG.info("%s on host %s: tunnel_types %s, local_ip %s, interface_mappings %s",
-             BINARY, agent.host, agent.settings.tunnel_types, agent.settings.local_ip,
-             agent.settings.interface_mappings)
-    return run_until_signalled(agent)
+    return service.main(
+        argv, BINARY, lb_config.register_opts, check_config, LinuxBridgeAgent,
+        lambda agent: (f"tunnel_types {agent.settings.tunnel_types}, local_ip "
+                       f"{agent.settings.local_ip}, interface_mappings "
+                       f"{agent.settings.interface_mappings}"),
+        needs_root_for="it changes links, bridges and FDB entries")
 
 
 if __name__ == "__main__":

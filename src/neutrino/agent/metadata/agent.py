@@ -15,8 +15,7 @@ from typing import Any
 
 from oslo_config import cfg
 
-from neutrino import log
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
+from neutrino.agent.common import service
 from neutrino.agent.common.rpc import PluginApi
 from neutrino.agent.metadata import config as md_config
 from neutrino.agent.metadata import lookup
@@ -91,10 +90,7 @@ class MetadataAgent:
         self.upstream = upstream(conf)
         self.server: MetadataServer | None = None
         # No desired state to sync: the loop runs the heartbeat (and a no-op sync).
-        self.loop = AgentLoop(lambda: None, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, lambda: None, self.report)
 
     def resolve(self, source: Source) -> Instance | None:
         return self.cache.get(source.key, lambda: lookup.instance_from(
@@ -132,25 +128,18 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
     return problems
 
 
+def describe(agent: MetadataAgent) -> str:
+    conf = agent.conf
+    upstream = ("built-in" if agent.upstream.builtin else
+                f"{conf.nova_metadata_protocol}://{conf.nova_metadata_host}:"
+                f"{conf.nova_metadata_port}")
+    return f"socket {conf.metadata_proxy_socket}, upstream {upstream}"
+
+
 def main(argv: list[str] | None = None) -> int:
     # Not root: unlike the other agents it changes nothing in the kernel.
-    conf = cfg.ConfigOpts()
-    md_config.register_opts(conf)
-    conf(args=list(sys.argv[1:] if argv is None else argv), project="neutrino",
-         prog=BINARY)
-    log.setup(conf)
-    problems = check_config(conf)
-    for problem in problems:
-        LOG.error("%s", problem)
-    if problems:
-        return 1
-    agent = MetadataAgent(conf)
-    LOG.info("%s on host %s: socket %s, upstream %s", BINARY, agent.host,
-             conf.metadata_proxy_socket,
-             "built-in" if agent.upstream.builtin else
-             f"{conf.nova_metadata_protocol}://{conf.nova_metadata_host}:"
-             f"{conf.nova_metadata_port}")
-    return run_until_signalled(agent)
+    return service.main(argv, BINARY, md_config.register_opts, check_config,
+                        MetadataAgent, describe, needs_root_for=None)
 
 
 if __name__ == "__main__":

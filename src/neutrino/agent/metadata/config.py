@@ -74,10 +74,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    common = agent_config.list_opts()
-    default = [opts for group, opts in common if group is None][0]
-    agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, default + SHARED_OPTS + socket_opts + metadata_opts), ("AGENT", agent)]
+    return agent_config.list_opts_with([*SHARED_OPTS, *socket_opts, *metadata_opts])
 
 
 def cache_ttl(cache_url: str) -> float:

@@ -28,8 +28,7 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
-from neutrino.agent.common.config import load_binary_config
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
+from neutrino.agent.common import service
 from neutrino.agent.common.rpc import NotificationListener
 from neutrino.agent.metering import config as metering_config
 from neutrino.agent.metering.driver import Measurement, MeterDriver
@@ -122,10 +121,7 @@ class MeteringAgent:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._measurer: threading.Thread | None = None
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, self.sync, self.report)
         # metering_agent: label/rule/router changes; any message means "look again".
         self.listener = NotificationListener(self.transport, self.host,
                                              self.loop.trigger, [metering.METERING_AGENT])
@@ -178,11 +174,7 @@ class MeteringAgent:
         self._measurer = threading.Thread(target=self._measure_loop, name="metering",
                                           daemon=True)
         self._measurer.start()
-        try:
-            self.listener.start()
-        except Exception as error:  # noqa: BLE001 - the periodic resync still works
-            LOG.error("cannot listen for notifications (%s); relying on the periodic "
-                      "resync", error)
+        service.start_listener(self.listener)
         return self
 
     def stop(self) -> None:
@@ -199,15 +191,11 @@ def check_config(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = load_binary_config(
-        argv, BINARY, metering_config.register_opts, check_config,
+    return service.main(
+        argv, BINARY, metering_config.register_opts, check_config, MeteringAgent,
+        lambda agent: (f"measure every {agent.conf.measure_interval:g} s, report every "
+                       f"{agent.conf.report_interval:g} s"),
         needs_root_for="it adds nftables tables in the router namespaces")
-    if conf is None:
-        return 1
-    agent = MeteringAgent(conf)
-    LOG.info("%s on host %s: measure every %d s, report every %d s", BINARY,
-             agent.host, conf.measure_interval, conf.report_interval)
-    return run_until_signalled(agent)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ metering_opts = [
                help="How traffic is counted: 'nftables' (a table with one counter "
                     "per label in each router namespace). Upstream's iptables "
                     "driver path is accepted as the same."),
-    cfg.IntOpt("measure_interval", default=30, min=1,
+    cfg.IntOpt("measure_interval", default=30, min=1, mutable=True,
                help="Seconds between two readings of the counters."),
     cfg.IntOpt("report_interval", default=300, min=1,
                help="Seconds between two l3.meter notifications per label."),
@@ -46,11 +46,8 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    common = agent_config.list_opts()
-    default = [opts for group, opts in common if group is None][0]
-    agent = [opts for group, opts in common if group == "AGENT"][0]
-    return [(None, [*default, *metering_opts]), ("AGENT", agent),
-            (NOTIFICATIONS, _notification_opts())]
+    return agent_config.list_opts_with(metering_opts, None,
+                                       (NOTIFICATIONS, _notification_opts()))
 
 
 def check(conf: cfg.ConfigOpts) -> list[str]:
