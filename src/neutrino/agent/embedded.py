@@ -190,12 +190,8 @@ class EmbeddedAgents:
             from neutrino.agent.lbaas import agent as lbaas_agent
             from neutrino.agent.lbaas import config as lbaas_config
             lbaas_conf = _agent_conf(lbaas_config.register_opts, files, dirs)
-            problems = lbaas_config.check(lbaas_conf)
-            for problem in problems:
-                LOG.error("embedded load balancer agent not started: %s", problem)
-            if not problems:
-                LOG.info("embedded load balancer agent (HAProxy) started")
-                self.agents.append(lbaas_agent.LbaasAgent(lbaas_conf, transport=transport))
+            self._add("load balancer agent", lbaas_conf, lbaas_config.check,
+                      lambda c: lbaas_agent.LbaasAgent(c, transport=transport))
 
         from neutrino.agent.common.hostlock import AgentAlreadyRunning
         started: list[_Agent] = []

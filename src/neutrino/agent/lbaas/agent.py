@@ -24,8 +24,7 @@ from typing import Any
 import oslo_messaging
 from oslo_config import cfg
 
-from neutrino.agent.common.config import load_binary_config
-from neutrino.agent.common.loop import AgentLoop, run_until_signalled
+from neutrino.agent.common import service
 from neutrino.agent.common.rpc import NotificationListener
 from neutrino.agent.lbaas import config as lbaas_config
 from neutrino.agent.lbaas.driver import LbDriver
@@ -79,10 +78,7 @@ class LbaasAgent:
         self._lock = threading.Lock()    # syncs and health readings, one at a time
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=conf.AGENT.report_interval,
-                              resync_interval=conf.AGENT.resync_interval,
-                              polling_interval=conf.AGENT.polling_interval)
+        self.loop = service.agent_loop(conf, self.sync, self.report)
         self.listener = NotificationListener(self.transport, self.host,
                                              self.loop.trigger, [lbaas.LBAAS_AGENT])
 
@@ -162,11 +158,7 @@ class LbaasAgent:
         self._watcher = threading.Thread(target=self._watch, name="lbaas-health",
                                          daemon=True)
         self._watcher.start()
-        try:
-            self.listener.start()
-        except Exception as error:  # noqa: BLE001 - the periodic resync still works
-            LOG.error("cannot listen for notifications (%s); relying on the periodic "
-                      "resync", error)
+        service.start_listener(self.listener)
         return self
 
     def stop(self) -> None:
@@ -180,14 +172,10 @@ class LbaasAgent:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf = load_binary_config(argv, BINARY, lbaas_config.register_opts,
-                              lbaas_config.check,
-                              needs_root_for="it makes namespaces and runs HAProxy")
-    if conf is None:
-        return 1
-    agent = LbaasAgent(conf)
-    LOG.info("%s on host %s", BINARY, agent.host)
-    return run_until_signalled(agent)
+    return service.main(
+        argv, BINARY, lbaas_config.register_opts, lbaas_config.check, LbaasAgent,
+        lambda agent: f"HAProxy {agent.conf.haproxy_path}",
+        needs_root_for="it makes namespaces and runs HAProxy")
 
 
 if __name__ == "__main__":
