@@ -93,6 +93,11 @@ core_opts = [
                     "tenant_network_types."),
     cfg.StrOpt("l3_ha_network_physical_name", default="",
                help="Physical network of the HA networks (flat or VLAN types)."),
+    # Issue 16: the advanced services that can be left out (their API, extension
+    # aliases, quotas and the agents' part); the core, L3, QoS, metering, ... always run.
+    cfg.ListOpt("service_plugins", default=["firewall_v2"],
+                help="Service plugins to load: firewall_v2 (FWaaS v2, enforced by the "
+                     "L3 agents with nftables)."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),
@@ -138,6 +143,13 @@ quota_opts = [
                help="Floating IPs per project; -1: unlimited."),
     cfg.IntOpt("quota_rbac_policy", default=10, deprecated_name="quota_rbac_entry",
                help="RBAC policies per project; -1: unlimited."),
+    # FWaaS v2 (issue 16), upstream's defaults.
+    cfg.IntOpt("quota_firewall_group", default=10,
+               help="Firewall groups per project; -1: unlimited."),
+    cfg.IntOpt("quota_firewall_policy", default=10,
+               help="Firewall policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_firewall_rule", default=100,
+               help="Firewall rules per project; -1: unlimited."),
 ]
 
 # service-type (GET /v2.0/service-providers), flavors' drivers.
