@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from l3_setup import project_network, router
+
 from server import Api, assert_error
 
 RULES, POLICIES, GROUPS = ("fwaas/firewall_rules", "fwaas/firewall_policies",
