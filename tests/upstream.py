@@ -103,6 +103,9 @@ NOT_RECORDED = [
      "2017-07-20T00:00:00-00:00"),
     ("qos-gateway-ip", "Router gateway IP QoS",
      "The Router gateway IP Quality of Service extension", "2018-02-24T00:00:00-00:00"),
+    # the firewall_v2 service plugin (issue 16), neutron-lib's firewall_v2 definition
+    ("fwaas_v2", "FWaaS v2", "Provides support for firewall-as-a-service version 2",
+     "2016-10-06T10:00:00-00:00"),
 ]
 
 
