@@ -5,6 +5,7 @@ group, and upstream's errors."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from l3_setup import project_network, router
 
@@ -160,3 +161,35 @@ def test_groups_status_default_and_quotas(own_project_admin: Api) -> None:
     quotas = api.get(f"quotas/{project}").json()["quota"]
     assert (quotas["firewall_group"], quotas["firewall_policy"],
             quotas["firewall_rule"]) == (10, 10, 100)
+
+
+def test_left_out_without_its_service_plugin(tmp_path: Path) -> None:
+    """service_plugins without firewall_v2: no alias, routes, quotas or RPC topic
+    (a server in this process, on SQLite: only what is composed matters)."""
+    from falcon import testing
+
+    from neutrino import conf as conf_mod
+    from neutrino.api.app import create_app
+    from neutrino.core import build_core
+    from neutrino.db import migrate
+    from neutrino.db.engine import Database
+    from neutrino.rpc.server import endpoints_for
+
+    conf = conf_mod.new_conf([])
+    conf.set_override("state_path", str(tmp_path))
+    conf.set_override("service_plugins", [])
+    db = Database(f"sqlite:///{tmp_path / 'neutrino.sqlite'}")
+    try:
+        migrate.upgrade(db)
+        core = build_core(conf, db)
+        client = testing.TestClient(create_app(core))
+        aliases = {e["alias"] for e in client.simulate_get("/v2.0/extensions").json[
+            "extensions"]}
+        assert "fwaas_v2" not in aliases and "metering" in aliases
+        assert client.simulate_get("/v2.0/extensions/fwaas_v2").status_code == 404
+        assert client.simulate_get(f"/v2.0/{GROUPS}").status_code == 404
+        assert "firewall_group" not in client.simulate_get(
+            "/v2.0/quotas/p1").json["quota"]
+        assert "q-firewall-plugin" not in endpoints_for(conf, db, core)
+    finally:
+        db.engine.dispose()
