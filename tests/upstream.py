@@ -107,6 +107,9 @@ NOT_RECORDED = [
     ("logging", "Logging API Extension",
      "Provides a logging API for resources such as security group and firewall.",
      "2017-01-01T10:00:00-00:00"),
+    # the firewall_v2 service plugin (issue 16), neutron-lib's firewall_v2 definition
+    ("fwaas_v2", "FWaaS v2", "Provides support for firewall-as-a-service version 2",
+     "2016-10-06T10:00:00-00:00"),
 ]
 
 

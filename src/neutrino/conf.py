@@ -94,6 +94,13 @@ core_opts = [
                     "tenant_network_types."),
     cfg.StrOpt("l3_ha_network_physical_name", default="",
                help="Physical network of the HA networks (flat or VLAN types)."),
+    # Issue 16: the advanced services that can be left out (their API, extension
+    # aliases, quotas and the agents' part); the core, L3, QoS, metering, ... always run.
+    cfg.ListOpt("service_plugins", default=["firewall_v2"],
+                help="Service plugins to load: 'firewall_v2' (FWaaS v2, enforced by the "
+                     "L3 agents with nftables); 'lbaas' (load balancing, the Octavia v2 "
+                     "API under /v2/lbaas, HAProxy run by neutrino-lbaas-agent; "
+                     "'lbaasv2' and 'octavia' are the same)."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),
@@ -139,6 +146,13 @@ quota_opts = [
                help="Floating IPs per project; -1: unlimited."),
     cfg.IntOpt("quota_rbac_policy", default=10, deprecated_name="quota_rbac_entry",
                help="RBAC policies per project; -1: unlimited."),
+    # FWaaS v2 (issue 16), upstream's defaults.
+    cfg.IntOpt("quota_firewall_group", default=10,
+               help="Firewall groups per project; -1: unlimited."),
+    cfg.IntOpt("quota_firewall_policy", default=10,
+               help="Firewall policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_firewall_rule", default=100,
+               help="Firewall rules per project; -1: unlimited."),
 ]
 
 # service-type (GET /v2.0/service-providers), flavors' drivers.
@@ -217,13 +231,6 @@ def _nova_group_opts() -> list[cfg.Opt]:
             + ks_loading.get_auth_plugin_conf_options("password"))
 
 
-# Service plugins (issue 16): the advanced services, each enabled by its name.
-service_plugin_opts = [
-    cfg.ListOpt("service_plugins", default=[],
-                help="Advanced services to enable: 'lbaas' (load balancing, the "
-                     "Octavia v2 API under /v2/lbaas, HAProxy run by "
-                     "neutrino-lbaas-agent; 'lbaasv2' and 'octavia' are the same)."),
-]
 LBAAS_PLUGIN_NAMES = lbaas_contract.PLUGIN_NAMES
 
 # Load balancing (issue 16): Octavia's own option names where it has them.
@@ -256,7 +263,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         conf.register_opts(opts, group=group)
     _register_nova_opts(conf)
     conf.register_opts(metrics_opts, group="metrics")
-    conf.register_opts(service_plugin_opts)
     conf.register_opts(lbaas_opts, group="lbaas")
 
 
@@ -266,7 +272,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
             ("quotas", quota_opts), ("service_providers", service_provider_opts),
             ("oslo_middleware", request_limit_opts),
             *ml2_config.GROUPS, ("nova", _nova_group_opts()),
-            ("metrics", metrics_opts), (None, service_plugin_opts),
+            ("metrics", metrics_opts),
             ("lbaas", lbaas_opts)]
 
 

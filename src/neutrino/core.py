@@ -51,6 +51,10 @@ from neutrino.services.extra_dhcp_opts import ExtraDhcpOpts
 from neutrino.services.flavors import FlavorService, ServiceProfileService
 from neutrino.services.floatingip_pools import FloatingIPPoolService
 from neutrino.services.floatingips import FloatingIPService
+from neutrino.services.fwaas import FirewallPolicyService, FirewallRuleService
+from neutrino.services.fwaas import enabled as fwaas_enabled
+from neutrino.services.fwaas_groups import FirewallGroupService, Fwaas
+from neutrino.services.fwaas_groups import build as build_fwaas
 from neutrino.services.ip_availability import IpAvailabilityService
 from neutrino.services.l3_ha import RouterHa
 from neutrino.services.l3_notifier import L3AgentNotifier
@@ -109,7 +113,8 @@ CrudService = (NetworkService | SubnetService | PortService | SecurityGroupServi
                | RouterService | FloatingIPService | RbacPolicyService | SubnetPoolService
                | AddressScopeService | SegmentService | NetworkSegmentRangeService
                | QosPolicyService | FlavorService | ServiceProfileService
-               | TrunkService | LogService)
+               | TrunkService | LogService
+               | FirewallRuleService | FirewallPolicyService | FirewallGroupService)
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ class Core:
     nova_notifier: NovaNotifier
     # Load balancing (issue 16): the Octavia v2 API, when service_plugins has it.
     lbaas: LoadBalancingService | None = None
+    # FWaaS v2 (issue 16): None unless firewall_v2 is in service_plugins.
+    fwaas: Fwaas | None = None
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -203,6 +210,11 @@ def _quotas(conf: cfg.ConfigOpts, db: Database) -> QuotaService:
     quotas.register("router", models.Router, "quota_router")
     quotas.register("floatingip", models.FloatingIP, "quota_floatingip")
     quotas.register("rbac_policy", models.RbacPolicy, "quota_rbac_policy")
+    if fwaas_enabled(conf):  # FWaaS v2 (issue 16): upstream lists them when loaded
+        quotas.register("firewall_group", models.FirewallGroup, "quota_firewall_group")
+        quotas.register("firewall_policy", models.FirewallPolicy,
+                        "quota_firewall_policy")
+        quotas.register("firewall_rule", models.FirewallRule, "quota_firewall_rule")
     return quotas
 
 
@@ -348,6 +360,12 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         networks, subnets, ports, security_groups, security_group_rules, address_groups,
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
         segment_ranges, qos_policies, flavors, service_profiles, trunks, logs)
+    # FWaaS v2 (issue 16): a deleted port leaves its group; changes tell the L3 agents.
+    fwaas = build_fwaas(deps, l3_notifier.routers_updated) if fwaas_enabled(conf) \
+        else None
+    if fwaas is not None:
+        fwaas.groups.subscribe(registry)
+        services += fwaas.services
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -376,7 +394,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         port_forwardings=port_forwardings,
         logs=logs,
         services=services, tags=tags, notifications=NotificationSender(conf),
-        nova_notifier=nova_notifier, lbaas=_lbaas(conf, deps, ports, notifier))
+        nova_notifier=nova_notifier, lbaas=_lbaas(conf, deps, ports, notifier),
+        fwaas=fwaas)
 
 
 class ServerRuntime:

@@ -286,6 +286,20 @@ RESOURCE_RULES = [
     ("get_lbaas_quota", ADMIN_OR_OWNER),
     ("update_lbaas_quota", ADMIN_ONLY),
     ("delete_lbaas_quota", ADMIN_ONLY),
+    # FWaaS v2 (issue 16), neutron-fwaas's rules: a project's own and the shared ones
+    # (seen by all); sharing is an administrator's.
+    *[rule for resource, collection in (("firewall_group", "firewall_groups"),
+                                        ("firewall_policy", "firewall_policies"),
+                                        ("firewall_rule", "firewall_rules"))
+      for rule in ((f"shared_{collection}", f"field:{collection}:shared=True"),
+                   (f"create_{resource}", ""),
+                   (f"create_{resource}:shared", ADMIN_ONLY),
+                   (f"get_{resource}", f"rule:admin_or_owner or rule:shared_{collection}"),
+                   (f"update_{resource}", ADMIN_OR_OWNER),
+                   (f"update_{resource}:shared", ADMIN_ONLY),
+                   (f"delete_{resource}", ADMIN_OR_OWNER))],
+    ("insert_rule", ADMIN_OR_OWNER),
+    ("remove_rule", ADMIN_OR_OWNER),
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

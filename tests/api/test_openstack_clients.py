@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from openstack import exceptions as sdk_exc
 
-from server import ServerProcess
+from server import Api, ServerProcess
 
 # The sdk warns about its own future API changes; they are not ours to fix.
 pytestmark = [pytest.mark.filterwarnings("ignore::openstack.warnings.OpenStackDeprecationWarning"),
@@ -289,3 +289,34 @@ def test_cli_network_subnet_port(cli_server: ServerProcess) -> None:
     cli.run("subnet", "delete", subnet["id"])
     cli.run("network", "delete", net["id"])
     assert all(n["ID"] != net["id"] for n in cli.json("network", "list"))
+
+
+def test_cli_firewall_group(cli_server: ServerProcess) -> None:
+    """FWaaS v2 (issue 16) through python-neutronclient's OSC plugin: a rule, a
+    policy, a rule inserted, a group on a router interface (each CLI call costs
+    about two seconds: what the API tests check is not repeated here)."""
+    cli, api = Cli(cli_server.url), Api(cli_server.url)
+    net = api.network(name=unique("fw-net"))
+    subnet = api.subnet(net["id"], "10.19.0.0/24")
+    router = api.create("router", name=unique("fw-router"))
+    port = api.put(f"routers/{router['id']}/add_router_interface",
+                   {"subnet_id": subnet["id"]}).json()["port_id"]
+    icmp = api.post("fwaas/firewall_rules", {"firewall_rule": {
+        "protocol": "icmp", "action": "allow"}}).json()["firewall_rule"]
+    ssh = cli.json("firewall", "group", "rule", "create", "--protocol", "tcp",
+                   "--destination-port", "22", "--action", "allow", unique("ssh"))
+    assert (ssh["Protocol"], ssh["Destination Port"], ssh["Action"]) == \
+        ("tcp", "22", "allow")
+    policy_name = unique("fw-policy")
+    policy = cli.json("firewall", "group", "policy", "create", "--firewall-rule",
+                      ssh["ID"], policy_name)
+    assert policy["Firewall Rules"] == [ssh["ID"]]
+    cli.run("firewall", "group", "policy", "add", "rule", policy_name, icmp["id"],
+            "--insert-after", ssh["ID"])
+    group = cli.json("firewall", "group", "create", "--ingress-firewall-policy",
+                     policy_name, "--port", port, unique("fw-group"))
+    # No L3 agent here: the group waits for one.
+    assert (group["Ports"], group["Status"]) == ([port], "PENDING_CREATE")
+    assert group["Ingress Policy ID"] == policy["ID"]
+    assert api.get(f"fwaas/firewall_policies/{policy['ID']}").json()[
+        "firewall_policy"]["firewall_rules"] == [ssh["ID"], icmp["id"]]

@@ -19,7 +19,9 @@ from server import Api, error_of
 
 DEFAULTS = {"network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "router": 10,
             "floatingip": 50, "rbac_policy": 10, "security_group": 10,
-            "security_group_rule": 100}
+            "security_group_rule": 100,
+            # FWaaS v2 (issue 16), with its service plugin (on by default)
+            "firewall_group": 10, "firewall_policy": 10, "firewall_rule": 100}
 
 
 def project() -> str:

@@ -43,6 +43,8 @@ VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",
             "provider:segmentation_id"}
 QUOTA_RESOURCES = {"network", "subnet", "subnetpool", "port", "security_group",
                    "security_group_rule", "rbac_policy", "router", "floatingip"}
+# Service plugins the recorded deployment did not load (FWaaS v2, issue 16).
+NOT_RECORDED_QUOTAS = {"firewall_group", "firewall_policy", "firewall_rule"}
 
 
 # -- transcripts --------------------------------------------------------------
@@ -278,11 +280,14 @@ def test_quotas(scenario: Scenario) -> None:  # 048-050
         response = scenario.send(t)
         assert response.status_code == 200
         expected = {k: v for k, v in t.response["quota"].items() if k in QUOTA_RESOURCES}
-        assert response.json() == {"quota": expected}
+        ours = {k: v for k, v in response.json()["quota"].items()
+                if k not in NOT_RECORDED_QUOTAS}
+        assert ours == expected
     t = load("049")
     response = scenario.send(t)
     assert response.status_code == 200
-    ours = response.json()["quota"]
+    ours = {k: v for k, v in response.json()["quota"].items()
+            if k not in NOT_RECORDED_QUOTAS}
     assert set(ours) == QUOTA_RESOURCES
     for key, value in ours.items():
         assert set(value) == {"limit", "used", "reserved"}

@@ -438,3 +438,62 @@ def test_metadata_requests_reach_the_routers_proxy(world: L3World, proxies: Prox
     world.delete_router(router["id"])
     assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
     assert router["id"] in proxies.removed
+
+
+def test_fwaas_rule_blocks_then_allows_a_flow_through_the_router(world: L3World) -> None:
+    """FWaaS v2 (issue 16): a firewall group on a router interface, enforced by the
+    agent's nftables table in the router namespace (agent/l3/fwaas.py), blocks a TCP
+    flow between two networks of the router, then allows it once a rule is
+    inserted; the group goes ACTIVE as the agent reports it. Here, beside the other
+    L3 tests, so that it shares their world (its set-up and tear-down cost ~45 s)."""
+    api = world.project()
+    net1, subnet1 = world.network(api, "10.91.0.0/24")
+    net2, subnet2 = world.network(api, "10.92.0.0/24")
+    router = world.router(api, subnet1, subnet2, gateway=False)
+    group = world.open_group(api)
+    client = world.vm(api, net1, group, "client")
+    target = world.vm(api, net2, group, "target")
+    assert who_within(client.namespace, target.ip) == f"target {client.ip}"
+
+    def create(path: str, kind: str, **attrs: object) -> dict:
+        response = api.post(f"fwaas/{path}", {kind: attrs})
+        assert response.status_code == 201, response.text
+        made: dict = response.json()[kind]
+        return made
+
+    def active(group_id: str) -> bool:
+        return api.get(f"fwaas/firewall_groups/{group_id}").json()[
+            "firewall_group"]["status"] == "ACTIVE"
+
+    # The group on net2's interface: ICMP allowed in, nothing else.
+    port = next(p["id"] for p in world.router_ports(router["id"])
+                if p["fixed_ips"][0]["subnet_id"] == subnet2["id"])
+    icmp = create("firewall_rules", "firewall_rule", protocol="icmp", action="allow")
+    policy = create("firewall_policies", "firewall_policy", firewall_rules=[icmp["id"]])
+    fwg = create("firewall_groups", "firewall_group", ports=[port],
+                 ingress_firewall_policy_id=policy["id"])
+    assert fwg["status"] == "PENDING_CREATE"
+    assert wait_for(lambda: active(fwg["id"]), APPLY_WITHIN)
+    assert who(client.namespace, target.ip) is None
+    assert reachable(client.namespace, target.ip, within=5)
+
+    # A rule for the flow, inserted first: allowed.
+    tcp = create("firewall_rules", "firewall_rule", protocol="tcp",
+                 destination_port=str(PORT), action="allow")
+    response = api.put(f"fwaas/firewall_policies/{policy['id']}/insert_rule",
+                       {"firewall_rule_id": tcp["id"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["firewall_rules"] == [tcp["id"], icmp["id"]]
+    assert wait_for(lambda: active(fwg["id"]), APPLY_WITHIN)
+    assert who_within(client.namespace, target.ip, within=10) == f"target {client.ip}"
+    # No egress policy: nothing new may start from behind the port (replies pass).
+    assert who(target.namespace, client.ip) is None
+
+    # The port out of the group: INACTIVE, the router's table gone, all passes.
+    response = api.put(f"fwaas/firewall_groups/{fwg['id']}",
+                       {"firewall_group": {"ports": []}})
+    assert response.status_code == 200, response.text
+    assert response.json()["firewall_group"]["status"] == "INACTIVE"
+    assert who_within(target.namespace, client.ip) == f"client {target.ip}"
+    assert privileged.nft_table_comment("inet", "neutrino-fwaas",
+                                        world.namespace_of(router)) is None

@@ -14,6 +14,7 @@ from neutrino.api import (
     auto_allocated_topology,
     errors,
     extensions_a,
+    fwaas,
     l3_agent_scheduler,
     limits,
     logs,
@@ -64,13 +65,21 @@ class V2Root:
 
 
 class ExtensionList:
+    def __init__(self, left_out: frozenset[str] = frozenset()) -> None:
+        # The aliases of service plugins not loaded (service_plugins).
+        self.left_out = left_out
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        send(resp, {"extensions": [e.to_dict() for e in EXTENSIONS]})
+        send(resp, {"extensions": [e.to_dict() for e in EXTENSIONS
+                                   if e.alias not in self.left_out]})
 
 
 class ExtensionShow:
+    def __init__(self, left_out: frozenset[str] = frozenset()) -> None:
+        self.left_out = left_out
+
     def on_get(self, req: falcon.Request, resp: falcon.Response, alias: str) -> None:
-        ext = BY_ALIAS.get(alias)
+        ext = BY_ALIAS.get(alias) if alias not in self.left_out else None
         if ext is None:
             raise exc.NotFound(f"Extension with alias {alias} does not exist")
         send(resp, {"extension": ext.to_dict()})
@@ -100,8 +109,10 @@ def create_app(core: Core) -> falcon.App:
     # Upstream lists only the core collections here, not extensions' ones.
     app.add_route("/v2.0", V2Root([core.networks, core.subnets, core.subnetpools,
                                    core.ports]))
-    app.add_route("/v2.0/extensions", ExtensionList())
-    app.add_route("/v2.0/extensions/{alias}", ExtensionShow())
+    # FWaaS v2 (issue 16): its alias only with its service plugin.
+    left_out = frozenset() if core.fwaas is not None else frozenset({"fwaas_v2"})
+    app.add_route("/v2.0/extensions", ExtensionList(left_out))
+    app.add_route("/v2.0/extensions/{alias}", ExtensionShow(left_out))
     members: dict[str, Member] = {}
     # Upstream serves network-segment-ranges (tempest's and openstack-cli's path); the
     # API reference's and openstacksdk's network_segment_ranges stays too.
@@ -135,6 +146,7 @@ def create_app(core: Core) -> falcon.App:
     extensions_a.add_routes(app, core)
     metering.add_routes(app, core, conf)  # Metering (issue 14)
     logs.add_routes(app, core)  # Security group logging (issue 14)
+    fwaas.add_routes(app, core)  # FWaaS v2 (issue 16): insert_rule, remove_rule
     app.add_route("/v2.0/availability_zones", AvailabilityZones(core.agents, core.policy))
     ip_path = f"/v2.0/{core.ip_availability.resource.url_path}"
     app.add_route(ip_path, ReadOnlyCollection(Collection(core.ip_availability, core.policy,

@@ -67,6 +67,33 @@ class FloatingIp(TypedDict):
     qos_rules: NotRequired[list[BandwidthLimitRule]]
 
 
+class FirewallRule(TypedDict):
+    """An enabled rule of a firewall policy (FWaaS v2), in the policy's order."""
+
+    id: str
+    protocol: str | None          # tcp, udp, icmp, ipv6-icmp; None: any
+    ip_version: int
+    source_ip_address: str | None  # address or CIDR
+    destination_ip_address: str | None
+    source_port: str | None       # "80" or "1000:2000"
+    destination_port: str | None
+    action: str                   # allow, deny, reject
+
+
+class FirewallGroup(TypedDict):
+    """A firewall group on some of this router's interfaces (FWaaS v2): ingress
+    filters what the router sends out of those ports, egress what enters the router
+    from them; None: no such policy. `status` is the server's, which the agent
+    reports over (set_firewall_group_status)."""
+
+    id: str
+    status: str
+    admin_state_up: bool
+    ports: list[str]              # ids of this router's interfaces in the group
+    ingress_rules: list[FirewallRule] | None
+    egress_rules: list[FirewallRule] | None
+
+
 class Router(TypedDict):
     id: str
     revision_number: int
@@ -86,9 +113,17 @@ class Router(TypedDict):
     ha: NotRequired[bool]
     ha_vr_id: NotRequired[int | None]
     ha_interface: NotRequired[RouterPort | None]
+    # FWaaS v2 (issue 16): the firewall groups of its interfaces; absent from an
+    # older server or without the firewall_v2 service plugin (nothing to enforce).
+    firewall_groups: NotRequired[list[FirewallGroup]]
 
 
 class L3State(TypedDict):
     host: str
     agent_id: NotRequired[str]     # absent when the host has no L3 agent
     routers: list[Router]
+
+
+# FWaaS v2 (issue 16): the L3 agents report the firewall groups they applied on
+# upstream's topic, ``set_firewall_group_status(fwg_id, status, expected)``.
+FIREWALL_PLUGIN = "q-firewall-plugin"

@@ -26,6 +26,7 @@ from neutrino.resources import (
     flavors,
     floatingip,
     floatingip_pool,
+    fwaas,
     ip_availability,
     log,
     metering,
@@ -180,6 +181,7 @@ CATALOG: tuple[Feature, ...] = (
     qos_l3.QOS_FIP,  # qos_policy_id on floating IPs (issue 14)
     qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
     log.LOGGING,  # security group logging (issue 14)
+    fwaas.FWAAS_V2,  # FWaaS v2 (issue 16): listed only with its service plugin
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

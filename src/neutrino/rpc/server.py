@@ -20,6 +20,7 @@ from oslo_config import cfg
 
 from neutrino.contract import bus as transport
 from neutrino.contract import topics
+from neutrino.contract.l3 import FIREWALL_PLUGIN
 from neutrino.contract.lbaas import LBAAS_PLUGIN
 from neutrino.contract.metering import METERING_PLUGIN
 from neutrino.db.engine import Database
@@ -27,6 +28,7 @@ from neutrino.rpc import metrics
 from neutrino.rpc.agent_endpoints import AgentEndpoint
 from neutrino.rpc.deps import ServerServices
 from neutrino.rpc.endpoints import AgentStateEndpoint
+from neutrino.rpc.fwaas_endpoints import FirewallEndpoint
 from neutrino.rpc.l2_endpoints import L2Endpoint
 from neutrino.rpc.l3_endpoints import L3Endpoint
 from neutrino.rpc.lbaas_endpoints import LbaasEndpoint
@@ -131,6 +133,10 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database,
         lbaas = getattr(core, "lbaas", None)
         if lbaas is not None:
             endpoints[LBAAS_PLUGIN] = [LbaasEndpoint(lbaas)]
+        # FWaaS v2 (issue 16): the groups' statuses, with its service plugin.
+        fwaas = getattr(core, "fwaas", None)
+        if fwaas is not None:
+            endpoints[FIREWALL_PLUGIN] = [FirewallEndpoint(fwaas.groups)]
     return endpoints
 
 

@@ -18,6 +18,7 @@ import logging
 import sys
 from typing import Any
 
+import oslo_messaging
 from oslo_config import cfg
 
 from neutrino.agent.common import service
@@ -34,7 +35,7 @@ from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
 from neutrino.contract.agent_state import AgentState
 from neutrino.contract.bus import StateReporter
-from neutrino.contract.l3 import L3State
+from neutrino.contract.l3 import FIREWALL_PLUGIN, L3State
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +56,22 @@ class L3PluginApi(PluginApi):
 
     def update_ha_routers_states(self, states: dict[str, str]) -> None:
         self.client.call({}, "update_ha_routers_states", host=self.host, states=states)
+
+
+class FirewallPluginApi:
+    """FWaaS v2 (issue 16): the status of the firewall groups applied, on
+    upstream's topic q-firewall-plugin."""
+
+    def __init__(self, transport: Any, host: str, timeout: float | None = None,
+                 server: str | None = None) -> None:
+        self.host = host
+        target = oslo_messaging.Target(topic=FIREWALL_PLUGIN, version="1.0")
+        client = oslo_messaging.get_rpc_client(transport, target, timeout=timeout)
+        self.client: Any = client.prepare(server=server) if server else client
+
+    def set_firewall_group_status(self, fwg_id: str, status: str, expected: str) -> None:
+        self.client.call({}, "set_firewall_group_status", fwg_id=fwg_id, status=status,
+                         expected=expected, host=self.host)
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
@@ -97,6 +114,8 @@ class L3Agent:
                                   timeout=timeout, server=server)
         self.reporter = StateReporter(self.transport, self.host, timeout=timeout,
                                       server=server)
+        self.firewall = FirewallPluginApi(self.transport, self.host, timeout=timeout,
+                                          server=server)
         self.keepalived = Keepalived(l3_config.ha_confs_dir(conf),
                                      l3_config.ha_settings(conf))
         if metadata_proxies is None:
@@ -132,9 +151,19 @@ class L3Agent:
             except Exception as error:  # noqa: BLE001 - the next sync reports again
                 LOG.warning("floating IP statuses of router %s not reported: %s",
                             router_id, error)
+        self._report_firewall_groups(result)
         if result.failed:
             raise RuntimeError(f"{len(result.failed)} router(s) failed, first: "
                                f"{result.failed[0][0]}: {result.failed[0][1]}")
+
+    def _report_firewall_groups(self, result: Result) -> None:
+        """FWaaS v2: the groups whose status changed here (ACTIVE, DOWN, ERROR)."""
+        for group_id, (seen, status) in sorted(result.firewall_statuses.items()):
+            try:
+                self.firewall.set_firewall_group_status(group_id, status, seen)
+            except Exception as error:  # noqa: BLE001 - the next sync reports again
+                LOG.warning("firewall group %s status not reported: %s", group_id,
+                            error)
 
     def report(self, start_flag: bool) -> None:
         state = agent_state(self.host, self.conf, self.counts, start_flag)

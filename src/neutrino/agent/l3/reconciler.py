@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel, Link
 from neutrino.agent.firewall import conntrack
-from neutrino.agent.l3 import nat
+from neutrino.agent.l3 import fwaas, nat
 from neutrino.agent.l3 import plan as planning
 from neutrino.agent.l3 import qos as l3qos
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
@@ -61,6 +61,8 @@ class Result:
     interfaces: int = 0
     floating_ips: int = 0
     conntrack_deleted: int = 0
+    # FWaaS v2 (issue 16): group -> (status the server has, status to report).
+    firewall_statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class Reconciler:
@@ -200,6 +202,9 @@ class Reconciler:
         # NAT before the addresses: a floating address that appears is translated
         # from its first packet on (the router never answers it itself).
         cut, forwards_gone = self._apply_nat(spec, result)
+        # The firewall before the addresses too: a new router never forwards
+        # unfiltered (agent/l3/fwaas.py).
+        self._apply_firewall(spec, result)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -279,6 +284,36 @@ class Reconciler:
             return {}, set()
         return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
                 nat.forwarded(listing) - (table.forwarded if table else frozenset()))
+
+    def _apply_firewall(self, spec: RouterSpec, result: Result) -> None:
+        """Make the router's firewall table the wanted one (replaced whole when its
+        digest differs, then the router's tracked connections deleted so the new
+        rules meet every flow); what to report of its groups. A failure reports
+        them ERROR and fails the router."""
+        ns = spec.namespace
+        table = fwaas.render(spec.router)
+        try:
+            have = privileged.nft_table_comment(fwaas.FAMILY, fwaas.TABLE, ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            if table is None:  # nothing wanted: routing must not wait on the check
+                LOG.warning("router %s: firewall table not checked: %s", spec.id, error)
+                return
+            have = "?"  # unknown: written anew below
+        try:
+            if table is None and have is not None:
+                privileged.nft_apply(fwaas.delete_batch(), ns)
+                result.actions.append(f"{spec.id}: delete firewall table")
+            elif table is not None and have != table.comment:
+                privileged.nft_apply(fwaas.replace_batch(table), ns)
+                privileged.execute(["conntrack", "-F"], ns, check=False)
+                result.actions.append(f"{spec.id}: write firewall table")
+                LOG.info("router %s: firewall groups %s applied", spec.id,
+                         ", ".join(sorted(table.statuses)))
+        except Exception:
+            result.firewall_statuses.update({
+                g: (s, "ERROR") for g, (s, _) in fwaas.reports(spec.router, table).items()})
+            raise
+        result.firewall_statuses.update(fwaas.reports(spec.router, table))
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""

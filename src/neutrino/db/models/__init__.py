@@ -11,6 +11,7 @@ from neutrino.db.models.auto_allocate import *  # noqa: F403
 from neutrino.db.models.base import UUID_LEN, Base, StandardAttrs, utcnow  # noqa: F401
 from neutrino.db.models.core import *  # noqa: F403
 from neutrino.db.models.extensions_a import *  # noqa: F403
+from neutrino.db.models.fwaas import *  # noqa: F403
 from neutrino.db.models.l3 import *  # noqa: F403
 from neutrino.db.models.l3_ha import *  # noqa: F403
 from neutrino.db.models.logging import *  # noqa: F403

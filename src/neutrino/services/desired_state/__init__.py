@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from neutrino.contract.dhcp import DhcpPort
 from neutrino.contract.kinds import KINDS, DesiredState
-from neutrino.services.desired_state import dhcp, dns, l2, l3
+from neutrino.services.desired_state import dhcp, dns, fwaas, l2, l3
 from neutrino.services.dns import PortDNS
+from neutrino.services.fwaas import enabled as fwaas_enabled
 
 __all__ = ["KINDS", "DesiredStates", "unknown_kind"]
 
@@ -36,6 +37,8 @@ class DesiredStates:
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.port_dns = PortDNS(conf)
+        # FWaaS v2 (issue 16): the routers' firewall groups, with its service plugin.
+        self.firewall = fwaas_enabled(conf)
 
     def build(self, session: Session, host: str, kind: str) -> DesiredState:
         """ValueError for a kind there is not."""
@@ -46,7 +49,10 @@ class DesiredStates:
             dns.add_dns_to_state(self.port_dns, session, state)
             return state
         if kind == "l3":
-            return l3.build(session, host)
+            l3_state = l3.build(session, host)
+            if self.firewall:
+                fwaas.add_firewall_groups(session, l3_state)
+            return l3_state
         raise unknown_kind(kind)
 
     def dhcp_port(self, session: Session, port_id: str) -> DhcpPort | None:
