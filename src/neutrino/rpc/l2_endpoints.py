@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
-from neutrino.contract.l2 import DeviceDetails, DeviceDown
+from neutrino.contract.l2 import DeviceDetails, DeviceDown, DeviceList
 from neutrino.db import models
 from neutrino.resources import port_binding as pb
 from neutrino.rpc.deps import ServerServices
+from neutrino.services import device_status
 from neutrino.services import port_binding as bindings
 from neutrino.services.port_binding import PortBindings, StatusChange
 
@@ -30,7 +31,8 @@ NS = models.NetworkSegment
 
 class L2Endpoint:
     """get_devices_details_list / get_device_details / update_device_up /
-    update_device_down, as upstream's Linux bridge agent calls them."""
+    update_device_down / update_device_list, as upstream's Linux bridge agent calls
+    them."""
 
     target = oslo_messaging.Target(version="1.0")
 
@@ -130,3 +132,45 @@ class L2Endpoint:
             session, str(device), host, status, self.ports.to_dicts))
         bindings.publish_status(self.events, Context.admin(), change)
         return change
+
+    def update_device_list(self, context: Any, devices_up: list[str] | None = None,
+                           devices_down: list[str] | None = None,
+                           agent_id: str | None = None, host: str | None = None,
+                           **kwargs: Any) -> DeviceList:
+        """Both lists in one transaction (services/device_status.py); each device's
+        outcome is the single call's. Should the batch fail, each device is tried
+        alone, so one bad device fails only itself (``failed_devices_*``)."""
+        ups = [str(d) for d in devices_up or []]
+        downs = [str(d) for d in devices_down or []]
+        try:
+            batch = self.db.run(lambda session: device_status.set_statuses(
+                session, ups, downs, host, self.ports.to_dicts))
+        except Exception:  # noqa: BLE001 - each device alone below, failures named
+            LOG.exception("device list from %s (agent %s) failed as a batch; one by "
+                          "one", host, agent_id)
+            return self._one_by_one(context, ups, downs, agent_id, host)
+        ctx = Context.admin()
+        for change in batch.changes:
+            bindings.publish_status(self.events, ctx, change)
+        return {"devices_up": batch.devices_up, "failed_devices_up": [],
+                "devices_down": batch.devices_down, "failed_devices_down": []}
+
+    def _one_by_one(self, context: Any, ups: list[str], downs: list[str],
+                    agent_id: str | None, host: str | None) -> DeviceList:
+        answer: DeviceList = {"devices_up": [], "failed_devices_up": [],
+                              "devices_down": [], "failed_devices_down": []}
+        for device in ups:
+            try:
+                self.update_device_up(context, device, agent_id, host)
+                answer["devices_up"].append(device)
+            except Exception:  # noqa: BLE001 - reported back as failed
+                LOG.exception("device %s up on %s failed", device, host)
+                answer["failed_devices_up"].append(device)
+        for device in downs:
+            try:
+                answer["devices_down"].append(
+                    self.update_device_down(context, device, agent_id, host))
+            except Exception:  # noqa: BLE001 - reported back as failed
+                LOG.exception("device %s down on %s failed", device, host)
+                answer["failed_devices_down"].append(device)
+        return answer

@@ -99,7 +99,8 @@ class LinuxBridgeAgent:
         self.reconciler = Reconciler(self.kernel, self.settings,
                                      device_up=self.plugin.update_device_up,
                                      device_down=self.plugin.update_device_down,
-                                     device_details=self.plugin.get_devices_details_list)
+                                     device_details=self.plugin.get_devices_details_list,
+                                     device_list=self.plugin.update_device_list)
         self.firewall = firewall_config.firewall(conf, namespace)
         self.qos = QosDriver(namespace)
         self.devices = 0
