@@ -26,18 +26,37 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from neutrino import events
 from neutrino.contract.l2 import DeviceDown
 from neutrino.db import models
 from neutrino.db.listing import in_chunks
 from neutrino.services import common
-from neutrino.services.port_binding import (STATUS_ACTIVE, STATUS_DOWN, StatusChange,
-                                            ToDicts, device_port_prefix)
+from neutrino.services import port_binding as bindings
+from neutrino.services.port_binding import StatusChange, ToDicts
 
 LOG = logging.getLogger(__name__)
 P = models.Port
 PB = models.PortBinding
+# What a change of the port's status alone changes besides it.
+_STATUS_KEYS = frozenset({"status", "revision_number", "updated_at"})
 # Prefixes per OR-ed query for devices not found on the host (rare: deleted ports).
 _PREFIXES_PER_QUERY = 200
+
+
+def status_only(payload: events.Payload) -> bool:
+    """A port AFTER_UPDATE whose status alone changed (an agent reported its
+    device up or down), for subscribers with nothing to do then: the notifier (no
+    agent's desired state shows another host's port status, and the reporting
+    agent knows; upstream ML2 does not notify the agents of it either: this keeps
+    a host's first sync of hundreds of ports from waking every agent of the region
+    once per port), port forwardings (addresses unchanged), trunks (unless the
+    port is in one)."""
+    if len(payload.states) != 2 or not all(payload.states):
+        return False
+    old, new = payload.states
+    changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    return "status" in changed and changed <= _STATUS_KEYS
+
 
 
 @dataclass
@@ -85,7 +104,7 @@ def resolve(session: Session, devices: list[str], host: str | None) -> Resolved:
     """Each device's port, in at most two queries (plus one per 200 devices that
     name no port of `host`)."""
     out = Resolved()
-    prefixes = {d: device_port_prefix(d) for d in devices}
+    prefixes = {d: bindings.device_port_prefix(d) for d in devices}
     named = {d: p for d, p in prefixes.items() if p is not None}
     for device in devices:
         out.port_of[device], out.exists[device] = None, False
@@ -132,10 +151,10 @@ def set_statuses(session: Session, devices_up: list[str], devices_down: list[str
     wanted: dict[str, str] = {}
     for device in devices_up:
         if (port_id := resolved.port_of.get(device)) is not None:
-            wanted[port_id] = STATUS_ACTIVE
+            wanted[port_id] = bindings.STATUS_ACTIVE
     for device in devices_down:  # after the ups: a device in both ends DOWN
         if (port_id := resolved.port_of.get(device)) is not None:
-            wanted[port_id] = STATUS_DOWN
+            wanted[port_id] = bindings.STATUS_DOWN
     result = BatchResult(
         devices_up=list(devices_up),
         devices_down=[{"device": d, "exists": resolved.exists.get(d, False)}
