@@ -10,9 +10,10 @@ from typing import Any
 
 import oslo_messaging
 import pytest
-from oslo_config import cfg
 
+from neutrino import conf as conf_mod
 from neutrino.agent.common.rpc import PluginApi
+from neutrino.contract import bus as rpc_bus
 from neutrino.contract import topics
 
 
@@ -36,7 +37,7 @@ class OldServer:
 
 @pytest.fixture
 def bus() -> Iterator[tuple[Any, OldServer, str]]:
-    transport = oslo_messaging.get_rpc_transport(cfg.ConfigOpts(), url="fake://")
+    transport = rpc_bus.get_transport(conf_mod.new_conf([]), "fake://")
     old, name = OldServer(), f"old-{uuid.uuid4().hex[:8]}"
     server = oslo_messaging.get_rpc_server(
         transport, oslo_messaging.Target(topic=topics.PLUGIN, server=name), [old],
