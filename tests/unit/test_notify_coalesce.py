@@ -57,3 +57,29 @@ def test_status_only() -> None:
     assert not status_only(_payload(old, {**old, "revision_number": 2}))
     assert not status_only(_payload(None, up))  # an API update: only the new port
     assert not status_only(events.Payload(Context.admin(), "p", states=(up,)))
+
+
+def test_status_reports_to_one_agent_become_one_cast() -> None:
+    def own(port_id: str, host: str) -> Cast:
+        return Cast(topics.PORT_UPDATE, "port_update", {"port": {"id": port_id}},
+                    fanout=False, server=host)
+    assert coalesce([own("p1", "h1"), own("p2", "h1"), own("p3", "h2")]) == [
+        own("p2", "h1"), own("p3", "h2")]
+
+
+def test_a_status_change_is_told_to_its_host_only() -> None:
+    from neutrino import conf as conf_mod
+    from neutrino.rpc.notifier import Notifier
+    registry = events.Registry()
+    notifier = Notifier(conf_mod.new_conf([])).subscribe(registry)
+    old = {"id": "p", "network_id": "n", "status": "DOWN", "revision_number": 1,
+           "binding:host_id": "h1", "security_groups": ["g"]}
+    new = {**old, "status": "ACTIVE", "revision_number": 2}
+    registry.publish("port", events.AFTER_UPDATE, _payload(old, new))
+    registry.publish("port", events.AFTER_UPDATE, _payload(None, new))  # an API update
+    queued = [notifier._queue.get_nowait() for _ in range(notifier.backlog)]
+    assert queued[0] == Cast(topics.PORT_UPDATE, "port_update", {"port": {
+        "id": "p", "network_id": "n", "revision_number": 2, "binding:host_id": "h1"}},
+        fanout=False, server="h1")
+    assert [c.method for c in queued[1:]] == [  # type: ignore[union-attr]
+        "port_update_end", "port_update", "security_groups_member_updated"]

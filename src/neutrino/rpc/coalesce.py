@@ -10,6 +10,8 @@ ordering the agents could notice.
 
 * the security-group fanouts (``security_groups_member_updated`` /
   ``..._rule_updated``): one per method, with the union of the groups;
+* ``port_update`` cast to one agent's own queue (a status it reported, see
+  notifier.py): one per agent, whatever the port (it resyncs the whole host);
 * a cast about one resource (``port_update``, ``network_update``, the DHCP agents'
   ``<resource>_<action>_end``): the last one per resource and method;
 * anything else: exact duplicates dropped.
@@ -50,6 +52,8 @@ def _key(cast: CastLike) -> tuple[Any, ...]:
     where = (cast.topic, cast.method, cast.fanout, cast.server)
     if cast.method in GROUP_METHODS:
         return (*where, "groups")
+    if cast.method == "port_update" and not cast.fanout:
+        return (*where, "agent")
     resource = _resource_id(cast.kwargs)
     if resource is not None:
         return (*where, resource)

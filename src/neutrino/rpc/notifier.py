@@ -240,8 +240,15 @@ class Notifier:
         if event == events.AFTER_DELETE:
             self._on_delete(resource, payload.resource_id)
             return
-        if item is None or (resource == "port" and event == events.AFTER_UPDATE
-                            and status_only(payload)):
+        if item is None:
+            return
+        if resource == "port" and event == events.AFTER_UPDATE and status_only(payload):
+            # Only the agent of the port's host hears of it (its own queue, not the
+            # fanout), to see the status it reported in its next desired state.
+            if item.get("binding:host_id"):
+                self.enqueue(Cast(topics.PORT_UPDATE, "port_update",
+                                  {"port": port_ref(item)}, fanout=False,
+                                  server=item["binding:host_id"]))
             return
         self._dhcp(f"{resource}_{action}_end", dhcp_payload(resource, item))
         if resource == "port":

@@ -45,12 +45,11 @@ _PREFIXES_PER_QUERY = 200
 
 def status_only(payload: events.Payload) -> bool:
     """A port AFTER_UPDATE whose status alone changed (an agent reported its
-    device up or down), for subscribers with nothing to do then: the notifier (no
-    agent's desired state shows another host's port status, and the reporting
-    agent knows; upstream ML2 does not notify the agents of it either: this keeps
-    a host's first sync of hundreds of ports from waking every agent of the region
-    once per port), port forwardings (addresses unchanged), trunks (unless the
-    port is in one)."""
+    device up or down), for subscribers with little or nothing to do then: the
+    notifier (no agent's desired state shows another host's port status: only the
+    port's own host is told, on its own queue; this keeps a host's first sync of
+    hundreds of ports from waking every agent of the region once per port), port
+    forwardings (addresses unchanged), trunks (unless the port is in one)."""
     if len(payload.states) != 2 or not all(payload.states):
         return False
     old, new = payload.states
