@@ -123,3 +123,32 @@ def test_queries_do_not_grow_with_the_batch(core: Core) -> None:
     assert all(s == "ACTIVE" for s, _ in _status(core).values())
     assert large_count == small_count
     assert large_count <= 40
+
+
+def test_details_list_is_the_single_calls_in_fixed_queries(core: Core) -> None:
+    from neutrino.services.port_binding import PortBindings
+    mine = _ports(core, "h1", 3)
+    theirs = _ports(core, "h2", 1)[0]
+    many = _ports(core, "h3", 40)
+    endpoint = L2Endpoint(core)
+    # Bound (a segment) as ML2 would have: the details need one.
+    assert isinstance(endpoint.bindings, PortBindings)
+
+    def segment(session: object) -> None:
+        seg = session.query(models.NetworkSegment).first()  # type: ignore[attr-defined]
+        for row in session.query(models.PortBinding):  # type: ignore[attr-defined]
+            row.segment_id = seg.id
+    core.db.run(segment)
+    devices = [tap(mine[0]), mine[1]["id"], tap(theirs), "tap0123456789a", "eth0",
+               tap(mine[2])]
+    batch = endpoint.get_devices_details_list({}, devices=devices, host="h1")
+    singles = [endpoint.get_device_details({}, device=d, host="h1") for d in devices]
+    assert batch == singles
+    assert [d.get("port_id") for d in batch] == [
+        mine[0]["id"], mine[1]["id"], None, None, None, mine[2]["id"]]
+    few, _ = _counted(core, lambda: endpoint.get_devices_details_list(
+        {}, devices=[tap(p) for p in mine], host="h1"))
+    lots, answer = _counted(core, lambda: endpoint.get_devices_details_list(
+        {}, devices=[tap(p) for p in many], host="h3"))
+    assert all(d.get("port_id") for d in answer)  # type: ignore[union-attr]
+    assert lots == few

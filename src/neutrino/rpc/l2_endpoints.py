@@ -48,8 +48,40 @@ class L2Endpoint:
     def get_devices_details_list(self, context: Any, devices: list[str] | None = None,
                                  agent_id: str | None = None, host: str | None = None,
                                  **kwargs: Any) -> list[DeviceDetails]:
-        return [self.get_device_details(context, device=d, agent_id=agent_id, host=host)
-                for d in devices or []]
+        """Each device's details as get_device_details gives them, read in one
+        transaction of a fixed number of queries (a host's first sync asks for
+        hundreds); a port whose binding failed is bound again alone, as there."""
+        names = [str(d) for d in devices or []]
+        found: dict[str, DeviceDetails] = {}
+        rebind: list[str] = []
+
+        def run(session: Session) -> None:
+            found.clear()
+            rebind.clear()
+            resolved = device_status.resolve(session, names, host)
+            ids = sorted({p for p in resolved.port_of.values() if p is not None})
+            ports = {p.id: p for p in device_status.ports_by_id(session, ids)}
+            bound = bindings.load_bindings(session, ids)
+            wanted = []
+            for device in names:
+                port = ports.get(resolved.port_of.get(device) or "")
+                if port is None:
+                    continue
+                binding = bound.get(port.id, bindings.UNBOUND)
+                if binding.segment_id is not None:
+                    wanted.append((device, port, binding))
+                elif binding.host and self.bindings is not None:
+                    rebind.append(device)
+                else:
+                    LOG.warning("device %s requested by agent %s on %s: port %s is not "
+                                "bound (vif_type %s)", device, agent_id, host, port.id,
+                                binding.vif_type)
+            found.update(self._details(session, wanted))
+        self.db.run(run, write=False)
+        for device in rebind:
+            found[device] = self.get_device_details(context, device=device,
+                                                    agent_id=agent_id, host=host)
+        return [found.get(d, {"device": d}) for d in names]
 
     def get_device_details(self, context: Any, device: str = "",
                            agent_id: str | None = None, host: str | None = None,
@@ -82,34 +114,31 @@ class L2Endpoint:
                             "(vif_type %s)", device, agent_id, host, port.id,
                             binding.vif_type)
                 return change
-            found.append(self._details(session, device, port, binding))
+            found.extend(self._details(session, [(device, port, binding)]).values())
             return change
         change = self.db.run(run)
         bindings.publish_status(self.events, ctx, change)
         return found[0] if found else {"device": device}
 
-    def _details(self, session: Session, device: str, port: models.Port,
-                 binding: bindings.BindingRow) -> DeviceDetails:
-        item = self.ports.to_dicts(session, [port])[0]
-        segment = session.execute(
-            select(NS.network_type, NS.physical_network, NS.segmentation_id)
-            .where(NS.id == binding.segment_id)).first()
-        mtu = session.scalar(select(models.Network.mtu)
-                             .where(models.Network.id == port.network_id))
-        return {
-            "device": device, "port_id": port.id, "network_id": port.network_id,
-            "network_type": segment.network_type if segment else None,
-            "physical_network": segment.physical_network if segment else None,
-            "segmentation_id": segment.segmentation_id if segment else None,
-            "mtu": mtu, "mac_address": port.mac_address,
-            "fixed_ips": item.get("fixed_ips", []),
-            "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
-            "status": port.status, "revision_number": port.revision_number,
-            "port_security_enabled": item.get("port_security_enabled", True),
-            "security_groups": item.get("security_groups", []),
-            "allowed_address_pairs": item.get("allowed_address_pairs", []),
-            "profile": item.get(pb.PROFILE, {}),
-        }
+    def _details(self, session: Session,
+                 wanted: list[tuple[str, models.Port, bindings.BindingRow]]
+                 ) -> dict[str, DeviceDetails]:
+        """The details of (device, port, binding)s: a fixed number of queries."""
+        if not wanted:
+            return {}
+        ports = list({port.id: port for _, port, _ in wanted}.values())
+        items = {item["id"]: item for item in self.ports.to_dicts(session, ports)}
+        segment_ids = sorted({b.segment_id for _, _, b in wanted if b.segment_id})
+        segments = {r.id: r for r in session.execute(
+            select(NS.id, NS.network_type, NS.physical_network, NS.segmentation_id)
+            .where(NS.id.in_(segment_ids)))}
+        mtus = dict(session.execute(
+            select(models.Network.id, models.Network.mtu)
+            .where(models.Network.id.in_(sorted({p.network_id for p in ports})))).all())
+        return {device: _detail(device, port, items[port.id],
+                                segments.get(binding.segment_id or ""),
+                                mtus.get(port.network_id))
+                for device, port, binding in wanted}
 
     # -- status --------------------------------------------------------------
 
@@ -174,3 +203,21 @@ class L2Endpoint:
                 LOG.exception("device %s down on %s failed", device, host)
                 answer["failed_devices_down"].append(device)
         return answer
+
+
+def _detail(device: str, port: models.Port, item: dict, segment: Any,
+            mtu: int | None) -> DeviceDetails:
+    return {
+        "device": device, "port_id": port.id, "network_id": port.network_id,
+        "network_type": segment.network_type if segment else None,
+        "physical_network": segment.physical_network if segment else None,
+        "segmentation_id": segment.segmentation_id if segment else None,
+        "mtu": mtu, "mac_address": port.mac_address,
+        "fixed_ips": item.get("fixed_ips", []),
+        "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
+        "status": port.status, "revision_number": port.revision_number,
+        "port_security_enabled": item.get("port_security_enabled", True),
+        "security_groups": item.get("security_groups", []),
+        "allowed_address_pairs": item.get("allowed_address_pairs", []),
+        "profile": item.get(pb.PROFILE, {}),
+    }

@@ -162,15 +162,21 @@ def set_statuses(session: Session, devices_up: list[str], devices_down: list[str
     return result
 
 
+def ports_by_id(session: Session, ids: list[str], lock: bool = False) -> list[P]:
+    """The ports of `ids` (ORM rows, in id order), locked for update if asked."""
+    ports: list[P] = []
+    for chunk in in_chunks(sorted(ids), 10000):
+        stmt = select(P).where(P.id.in_(chunk)).order_by(P.id)
+        ports.extend(session.scalars(stmt.with_for_update() if lock else stmt))
+    return ports
+
+
 def _apply(session: Session, wanted: dict[str, str], to_dicts: ToDicts
            ) -> list[StatusChange]:
     if not wanted:
         return []
-    ports = []
-    for chunk in in_chunks(sorted(wanted), 10000):
-        ports.extend(session.scalars(select(P).where(P.id.in_(chunk))
-                                     .with_for_update().order_by(P.id)))
-    ports = [p for p in ports if p.status != wanted[p.id]]
+    ports = [p for p in ports_by_id(session, list(wanted), lock=True)
+             if p.status != wanted[p.id]]
     if not ports:
         return []
     old = to_dicts(session, ports)
