@@ -111,8 +111,12 @@ class NotificationEndpoint:
 
     target = oslo_messaging.Target(version="1.9")
 
-    def __init__(self, trigger: Callable[[str], None]) -> None:
+    def __init__(self, trigger: Callable[[str], None],
+                 wants: Callable[[str, dict[str, Any]], bool] | None = None) -> None:
+        """`wants(method, kwargs)`, when given, filters out notifications that
+        cannot concern this agent (agent/common/interest.py)."""
         self._trigger = trigger
+        self._wants = wants
 
     def __getattr__(self, method: str) -> Callable[..., None]:
         # Private names and oslo.messaging's reserved ones are not notifications.
@@ -120,6 +124,9 @@ class NotificationEndpoint:
             raise AttributeError(method)
 
         def notified(context: Any, **kwargs: Any) -> None:
+            if self._wants is not None and not self._wants(method, kwargs):
+                LOG.debug("notification %s %s: not about this host", method, kwargs)
+                return
             LOG.debug("notification %s %s", method, kwargs)
             self._trigger(f"notification {method}")
         return notified
@@ -130,11 +137,12 @@ class NotificationListener:
 
     def __init__(self, transport: oslo_messaging.Transport, host: str,
                  trigger: Callable[[str], None],
-                 topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS) -> None:
+                 topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS,
+                 wants: Callable[[str, dict[str, Any]], bool] | None = None) -> None:
         self.transport = transport
         self.host = host
         self.topic_names = list(topic_names)
-        self.endpoint = NotificationEndpoint(trigger)
+        self.endpoint = NotificationEndpoint(trigger, wants)
         self.servers: list[Any] = []
 
     def start(self) -> NotificationListener:

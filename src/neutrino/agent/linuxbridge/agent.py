@@ -19,6 +19,7 @@ from oslo_config import cfg
 
 from neutrino.agent.common.config import load_binary_config
 from neutrino.agent.common.hostlock import HostLock
+from neutrino.agent.common.interest import Interest
 from neutrino.agent.common.loop import AgentLoop, run_until_signalled
 from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
@@ -111,10 +112,14 @@ class LinuxBridgeAgent:
                               resync_interval=conf.AGENT.resync_interval,
                               polling_interval=conf.AGENT.polling_interval)
         self.monitor = LinkMonitor([TAP_PREFIX], self._device_event, namespace)
-        self.listener = NotificationListener(self.transport, self.host, self.loop.trigger)
+        # Only notifications about this host's networks, ports and groups wake it.
+        self.interest = Interest(self.host)
+        self.listener = NotificationListener(self.transport, self.host, self.loop.trigger,
+                                             wants=self.interest.wants)
 
     def sync(self) -> None:
         desired = self.plugin.get_desired_state("l2")
+        self.interest.update(desired)
         if self.firewall is not None:
             # Before L2: the rules match taps by name, so a new port is filtered
             # from the moment its tap joins a bridge. A failure stops the sync
