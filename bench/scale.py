@@ -500,7 +500,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc-timeout", type=float, default=60)
     parser.add_argument("--timeout", type=float, default=300,
                         help="give up converging after this many seconds")
+    parser.add_argument("--max-connections", type=int, default=600,
+                        help="refuse to open more AMQP connections than this (each "
+                             "agent holds 5 listeners, as the real one; this machine's "
+                             "broker has 1,024 file descriptors)")
     args = parser.parse_args(argv)
+    connections = 5 * args.hosts + args.transports + 2 * args.api_workers + 10
+    if connections > args.max_connections:
+        print(f"{args.hosts} hosts need about {connections} AMQP connections, more than "
+              f"--max-connections {args.max_connections}: raise the broker's file "
+              "descriptor limit (a broker out of them fails, here its rabbit app "
+              "stopped) and then --max-connections", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # amqp's chatter while hundreds of connections close at the end.
     logging.getLogger("amqp").setLevel(logging.ERROR)
