@@ -48,6 +48,7 @@ KEYSTONE_STAMP  := $(KEYSTONE_VENV)/.installed-$(shell cat conformance/*-keyston
 TEMPEST_STAMP   := $(TEMPEST_VENV)/.installed-$(shell cat conformance/*-tempest.txt | sha256sum | cut -c1-16)
 
 .PHONY: help venv run test lint unit bench bench-dataplane sample-config services clean \
+        bench-scale \
         conformance conformance-venvs
 
 help:
@@ -62,6 +63,7 @@ help:
 	@echo "  make lint           ruff check $(LINT_PATHS)"
 	@echo "  make bench          API benchmark (bench/api.py)"
 	@echo "  make bench-dataplane  port/rule/resync latencies on a host (root; bench/dataplane.py)"
+	@echo "  make bench-scale    N simulated hosts x M ports over RabbitMQ (bench/scale.py)"
 	@echo "  make sample-config  regenerate etc/neutrino.conf from the option definitions"
 	@echo "  make services       start PostgreSQL/MariaDB/RabbitMQ if they are down"
 	@echo "  make venv           create/refresh $(VENV)"
@@ -110,6 +112,12 @@ bench: venv
 bench-dataplane: venv
 	NEUTRINO_SERVICES=rabbitmq scripts/ensure-services.sh
 	$(BIN)/python bench/dataplane.py
+
+# Simulated agents over RabbitMQ (a vhost of its own) against one server; no root.
+# BENCH_SCALE_ARGS="--hosts 200 --ports 50 --backend postgresql"
+bench-scale: venv
+	NEUTRINO_SERVICES="rabbitmq postgresql" scripts/ensure-services.sh
+	$(BIN)/python bench/scale.py $(BENCH_SCALE_ARGS)
 
 # The generator writes the default of state_path as an absolute path under
 # the current directory; the committed sample says ./state instead.

@@ -140,3 +140,27 @@ def test_details_retry_a_failed_binding(admin: Api, bus: Any,
     shown = port_of(admin, port)
     assert shown["binding:vif_type"] == "bridge"
     assert shown["revision_number"] > port["revision_number"]
+
+
+def test_device_list_over_the_bus(admin: Api, agent: L2Agent) -> None:
+    """update_device_list: a sync's devices in one call, each ACTIVE or DOWN as the
+    single calls would leave it (the per-device cases: tests/rpc/test_device_list.py)."""
+    net = admin.network(name="l2-batch")
+    admin.subnet(net["id"], "10.41.0.0/24")
+    body = {"ports": [{"network_id": net["id"], "binding:host_id": agent.host,
+                       "device_owner": "compute:nova"} for _ in range(12)]}
+    created = admin.post("ports", body)
+    assert created.status_code == 201, created.text
+    ports = created.json()["ports"]
+    missing = "tap" + uuid.uuid4().hex[:11]
+    answer = agent.call("update_device_list", devices_up=[tap(p) for p in ports[:10]],
+                        devices_down=[tap(ports[10]), missing])
+    assert answer == {"devices_up": [tap(p) for p in ports[:10]], "failed_devices_up": [],
+                      "devices_down": [{"device": tap(ports[10]), "exists": True},
+                                       {"device": missing, "exists": False}],
+                      "failed_devices_down": []}
+    shown = {p["id"]: p for p in admin.get(
+        "ports", params={"network_id": net["id"]}).json()["ports"]}
+    assert [shown[p["id"]]["status"] for p in ports] == ["ACTIVE"] * 10 + ["DOWN"] * 2
+    assert all(shown[p["id"]]["revision_number"] == p["revision_number"] + 1
+               for p in ports[:10])

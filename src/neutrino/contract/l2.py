@@ -135,6 +135,17 @@ class DeviceDown(TypedDict):
     exists: bool
 
 
+class DeviceList(TypedDict):
+    """update_device_list's answer, as upstream's: the devices handled (up: their
+    names; down: update_device_down's answer for each) and those that failed (the
+    agent reports them again at its next sync)."""
+
+    devices_up: list[str]
+    failed_devices_up: list[str]
+    devices_down: list[DeviceDown]
+    failed_devices_down: list[str]
+
+
 def empty_state(host: str) -> L2State:
     """Nothing on the host (what the server sends for a host without ports)."""
     return {"host": host, "ports": [], "networks": [], "security_groups": {},

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.context import Context
-from neutrino.contract.l2 import DeviceDetails, DeviceDown
+from neutrino.contract.l2 import DeviceDetails, DeviceDown, DeviceList
 from neutrino.db import models
 from neutrino.resources import port_binding as pb
 from neutrino.rpc.deps import ServerServices
+from neutrino.services import device_status
 from neutrino.services import port_binding as bindings
 from neutrino.services.port_binding import PortBindings, StatusChange
 
@@ -30,7 +31,8 @@ NS = models.NetworkSegment
 
 class L2Endpoint:
     """get_devices_details_list / get_device_details / update_device_up /
-    update_device_down, as upstream's Linux bridge agent calls them."""
+    update_device_down / update_device_list, as upstream's Linux bridge agent calls
+    them."""
 
     target = oslo_messaging.Target(version="1.0")
 
@@ -46,8 +48,40 @@ class L2Endpoint:
     def get_devices_details_list(self, context: Any, devices: list[str] | None = None,
                                  agent_id: str | None = None, host: str | None = None,
                                  **kwargs: Any) -> list[DeviceDetails]:
-        return [self.get_device_details(context, device=d, agent_id=agent_id, host=host)
-                for d in devices or []]
+        """Each device's details as get_device_details gives them, read in one
+        transaction of a fixed number of queries (a host's first sync asks for
+        hundreds); a port whose binding failed is bound again alone, as there."""
+        names = [str(d) for d in devices or []]
+        found: dict[str, DeviceDetails] = {}
+        rebind: list[str] = []
+
+        def run(session: Session) -> None:
+            found.clear()
+            rebind.clear()
+            resolved = device_status.resolve(session, names, host)
+            ids = sorted({p for p in resolved.port_of.values() if p is not None})
+            ports = {p.id: p for p in device_status.ports_by_id(session, ids)}
+            bound = bindings.load_bindings(session, ids)
+            wanted = []
+            for device in names:
+                port = ports.get(resolved.port_of.get(device) or "")
+                if port is None:
+                    continue
+                binding = bound.get(port.id, bindings.UNBOUND)
+                if binding.segment_id is not None:
+                    wanted.append((device, port, binding))
+                elif binding.host and self.bindings is not None:
+                    rebind.append(device)
+                else:
+                    LOG.warning("device %s requested by agent %s on %s: port %s is not "
+                                "bound (vif_type %s)", device, agent_id, host, port.id,
+                                binding.vif_type)
+            found.update(self._details(session, wanted))
+        self.db.run(run, write=False)
+        for device in rebind:
+            found[device] = self.get_device_details(context, device=device,
+                                                    agent_id=agent_id, host=host)
+        return [found.get(d, {"device": d}) for d in names]
 
     def get_device_details(self, context: Any, device: str = "",
                            agent_id: str | None = None, host: str | None = None,
@@ -80,34 +114,31 @@ class L2Endpoint:
                             "(vif_type %s)", device, agent_id, host, port.id,
                             binding.vif_type)
                 return change
-            found.append(self._details(session, device, port, binding))
+            found.extend(self._details(session, [(device, port, binding)]).values())
             return change
         change = self.db.run(run)
         bindings.publish_status(self.events, ctx, change)
         return found[0] if found else {"device": device}
 
-    def _details(self, session: Session, device: str, port: models.Port,
-                 binding: bindings.BindingRow) -> DeviceDetails:
-        item = self.ports.to_dicts(session, [port])[0]
-        segment = session.execute(
-            select(NS.network_type, NS.physical_network, NS.segmentation_id)
-            .where(NS.id == binding.segment_id)).first()
-        mtu = session.scalar(select(models.Network.mtu)
-                             .where(models.Network.id == port.network_id))
-        return {
-            "device": device, "port_id": port.id, "network_id": port.network_id,
-            "network_type": segment.network_type if segment else None,
-            "physical_network": segment.physical_network if segment else None,
-            "segmentation_id": segment.segmentation_id if segment else None,
-            "mtu": mtu, "mac_address": port.mac_address,
-            "fixed_ips": item.get("fixed_ips", []),
-            "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
-            "status": port.status, "revision_number": port.revision_number,
-            "port_security_enabled": item.get("port_security_enabled", True),
-            "security_groups": item.get("security_groups", []),
-            "allowed_address_pairs": item.get("allowed_address_pairs", []),
-            "profile": item.get(pb.PROFILE, {}),
-        }
+    def _details(self, session: Session,
+                 wanted: list[tuple[str, models.Port, bindings.BindingRow]]
+                 ) -> dict[str, DeviceDetails]:
+        """The details of (device, port, binding)s: a fixed number of queries."""
+        if not wanted:
+            return {}
+        ports = list({port.id: port for _, port, _ in wanted}.values())
+        items = {item["id"]: item for item in self.ports.to_dicts(session, ports)}
+        segment_ids = sorted({b.segment_id for _, _, b in wanted if b.segment_id})
+        segments = {r.id: r for r in session.execute(
+            select(NS.id, NS.network_type, NS.physical_network, NS.segmentation_id)
+            .where(NS.id.in_(segment_ids)))}
+        mtus = dict(session.execute(
+            select(models.Network.id, models.Network.mtu)
+            .where(models.Network.id.in_(sorted({p.network_id for p in ports})))).all())
+        return {device: _detail(device, port, items[port.id],
+                                segments.get(binding.segment_id or ""),
+                                mtus.get(port.network_id))
+                for device, port, binding in wanted}
 
     # -- status --------------------------------------------------------------
 
@@ -130,3 +161,63 @@ class L2Endpoint:
             session, str(device), host, status, self.ports.to_dicts))
         bindings.publish_status(self.events, Context.admin(), change)
         return change
+
+    def update_device_list(self, context: Any, devices_up: list[str] | None = None,
+                           devices_down: list[str] | None = None,
+                           agent_id: str | None = None, host: str | None = None,
+                           **kwargs: Any) -> DeviceList:
+        """Both lists in one transaction (services/device_status.py); each device's
+        outcome is the single call's. Should the batch fail, each device is tried
+        alone, so one bad device fails only itself (``failed_devices_*``)."""
+        ups = [str(d) for d in devices_up or []]
+        downs = [str(d) for d in devices_down or []]
+        try:
+            batch = self.db.run(lambda session: device_status.set_statuses(
+                session, ups, downs, host, self.ports.to_dicts))
+        except Exception:  # noqa: BLE001 - each device alone below, failures named
+            LOG.exception("device list from %s (agent %s) failed as a batch; one by "
+                          "one", host, agent_id)
+            return self._one_by_one(context, ups, downs, agent_id, host)
+        ctx = Context.admin()
+        for change in batch.changes:
+            bindings.publish_status(self.events, ctx, change)
+        return {"devices_up": batch.devices_up, "failed_devices_up": [],
+                "devices_down": batch.devices_down, "failed_devices_down": []}
+
+    def _one_by_one(self, context: Any, ups: list[str], downs: list[str],
+                    agent_id: str | None, host: str | None) -> DeviceList:
+        answer: DeviceList = {"devices_up": [], "failed_devices_up": [],
+                              "devices_down": [], "failed_devices_down": []}
+        for device in ups:
+            try:
+                self.update_device_up(context, device, agent_id, host)
+                answer["devices_up"].append(device)
+            except Exception:  # noqa: BLE001 - reported back as failed
+                LOG.exception("device %s up on %s failed", device, host)
+                answer["failed_devices_up"].append(device)
+        for device in downs:
+            try:
+                answer["devices_down"].append(
+                    self.update_device_down(context, device, agent_id, host))
+            except Exception:  # noqa: BLE001 - reported back as failed
+                LOG.exception("device %s down on %s failed", device, host)
+                answer["failed_devices_down"].append(device)
+        return answer
+
+
+def _detail(device: str, port: models.Port, item: dict, segment: Any,
+            mtu: int | None) -> DeviceDetails:
+    return {
+        "device": device, "port_id": port.id, "network_id": port.network_id,
+        "network_type": segment.network_type if segment else None,
+        "physical_network": segment.physical_network if segment else None,
+        "segmentation_id": segment.segmentation_id if segment else None,
+        "mtu": mtu, "mac_address": port.mac_address,
+        "fixed_ips": item.get("fixed_ips", []),
+        "admin_state_up": port.admin_state_up, "device_owner": port.device_owner,
+        "status": port.status, "revision_number": port.revision_number,
+        "port_security_enabled": item.get("port_security_enabled", True),
+        "security_groups": item.get("security_groups", []),
+        "allowed_address_pairs": item.get("allowed_address_pairs", []),
+        "profile": item.get(pb.PROFILE, {}),
+    }

@@ -45,12 +45,16 @@ from neutrino import events
 from neutrino.contract import bus as transport
 from neutrino.contract import topics
 from neutrino.db import models
+from neutrino.rpc.coalesce import coalesce
+from neutrino.services.device_status import status_only
 
 LOG = logging.getLogger(__name__)
 
 # Casts retried this many times on connection errors before the message is dropped.
 CAST_RETRY = 2
 QUEUE_SIZE = 10000
+# Queued items taken (and merged) at a time by the sending thread.
+DRAIN_MAX = 2000
 # Deleted ports / subnets whose network and groups were read before the delete.
 _MAX_PENDING = 10000
 
@@ -121,13 +125,14 @@ class Notifier:
         self._transport = rpc_transport
         self._own_transport = rpc_transport is None
         self.retry = retry
-        self._queue: queue.Queue[Cast | Callable[[], list[Cast]] | None] = queue.Queue(
-            QUEUE_SIZE)
+        self._queue: queue.Queue[Cast | Callable[[], list[Cast]] | threading.Event
+                                 | None] = queue.Queue(QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self._client: Any = None
         self._pending = _Pending()
         self._dropped = 0
         self.sent = 0
+        self.coalesced = 0  # casts saved by merging (rpc/coalesce.py)
         self._anchors: dict[str, Any] = {}  # fanout topic -> its anchor (RPC server)
 
     @property
@@ -193,12 +198,12 @@ class Notifier:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued was handled (tests, shutdown)."""
         done = threading.Event()
-        self.enqueue(lambda: (done.set(), [])[1])
+        self.enqueue(done)
         return done.wait(timeout)
 
     # -- events -> casts ----------------------------------------------------------
 
-    def enqueue(self, item: Cast | Callable[[], list[Cast]]) -> None:
+    def enqueue(self, item: Cast | Callable[[], list[Cast]] | threading.Event) -> None:
         try:
             self._queue.put_nowait(item)
         except queue.Full:
@@ -236,6 +241,14 @@ class Notifier:
             self._on_delete(resource, payload.resource_id)
             return
         if item is None:
+            return
+        if resource == "port" and event == events.AFTER_UPDATE and status_only(payload):
+            # Only the agent of the port's host hears of it (its own queue, not the
+            # fanout), to see the status it reported in its next desired state.
+            if item.get("binding:host_id"):
+                self.enqueue(Cast(topics.PORT_UPDATE, "port_update",
+                                  {"port": port_ref(item)}, fanout=False,
+                                  server=item["binding:host_id"]))
             return
         self._dhcp(f"{resource}_{action}_end", dhcp_payload(resource, item))
         if resource == "port":
@@ -319,17 +332,36 @@ class Notifier:
         return self._client
 
     def _run(self) -> None:
+        """Send what is queued, a drained batch at a time, merged (rpc/coalesce.py):
+        a storm of changes costs each agent a few messages, not one per change."""
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            try:
-                casts = item() if callable(item) else [item]
-            except Exception:  # noqa: BLE001 - one failure must not stop the sender
-                LOG.exception("notification could not be prepared")
-                continue
-            for cast in casts:
-                self._send(cast)
+            items = [self._queue.get()]
+            while len(items) < DRAIN_MAX:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            batch: list[Cast] = []
+            for item in items:
+                if item is None:
+                    self._send_all(batch)
+                    return
+                if isinstance(item, threading.Event):  # flush(): all before it sent
+                    self._send_all(batch)
+                    batch = []
+                    item.set()
+                    continue
+                try:
+                    batch.extend(item() if callable(item) else [item])
+                except Exception:  # noqa: BLE001 - one failure must not stop the sender
+                    LOG.exception("notification could not be prepared")
+            self._send_all(batch)
+
+    def _send_all(self, batch: list[Cast]) -> None:
+        merged = coalesce(batch)
+        self.coalesced += len(batch) - len(merged)
+        for cast in merged:
+            self._send(cast)
 
     def _anchor(self, topic: str) -> None:
         """Keep `topic`'s fanout exchange bound while this process lives (see the

@@ -52,6 +52,7 @@ from neutrino.resources.port_forwarding import (
 )
 from neutrino.services import common
 from neutrino.services.deps import Deps
+from neutrino.services.device_status import status_only
 from neutrino.services.floatingips import FloatingIPService
 from neutrino.services.port_forwarding_views import to_dict
 
@@ -379,7 +380,7 @@ class PortForwardingService:
     def _port_updated(self, resource: str, event: str, payload: events.Payload) -> None:
         """Forwardings to an address the port no longer has are deleted."""
         new = payload.states[-1] if payload.states else None
-        if not new:
+        if not new or status_only(payload):
             return
         kept = {ip["ip_address"] for ip in new.get("fixed_ips") or []}
         port_id = payload.resource_id

@@ -48,6 +48,7 @@ from neutrino.resources import trunk as t
 from neutrino.services import common
 from neutrino.services.common import Authorize
 from neutrino.services.deps import Deps
+from neutrino.services.device_status import status_only
 from neutrino.services.port_binding import UNBOUND, BindingRow, load_bindings
 from neutrino.services.ports import PortService
 
@@ -435,6 +436,10 @@ class TrunkService:
         """A parent's binding moved: its sub-ports follow (level-triggered: any
         parent update checks them); any port of a trunk: its status again."""
         port_id = payload.resource_id
+        new = payload.states[-1] if payload.states else None
+        if (new and status_only(payload) and not new.get("trunk_details")
+                and new.get("device_owner") != t.SUBPORT_OWNER):
+            return  # a status change of a port in no trunk (an agent's batch)
 
         def find(session: Session) -> tuple[str | None, list[tuple[str, str]]]:
             trunk_id = session.scalar(select(T.id).where(T.port_id == port_id))

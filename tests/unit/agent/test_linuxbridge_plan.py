@@ -237,3 +237,20 @@ def test_devices_not_bound_here_are_not_reported_up() -> None:
                      device_details=details)
     rec._report(p.Reports(up=[TAP, TAP2]))
     assert asked == [[TAP, TAP2]] and sent == [TAP]
+
+
+def test_a_sync_reports_its_devices_in_one_batch() -> None:
+    from neutrino.agent.linuxbridge.reconciler import Reconciler
+    batches: list[tuple[list[str], list[str]]] = []
+    singles: list[str] = []
+
+    def device_list(up: list[str], down: list[str]) -> dict:
+        batches.append((up, down))
+        return {"devices_up": up, "failed_devices_up": [], "devices_down": [],
+                "failed_devices_down": []}
+
+    rec = Reconciler(object(), SETTINGS, device_up=singles.append,  # type: ignore[arg-type]
+                     device_down=singles.append, device_list=device_list)  # type: ignore[arg-type]
+    rec._report(p.Reports(up=[TAP], down=[TAP2]))
+    rec._report(p.Reports())  # nothing to say: no call
+    assert batches == [([TAP], [TAP2])] and singles == []

@@ -13,7 +13,7 @@ import oslo_messaging
 from neutrino.contract import topics
 from neutrino.contract.dhcp import DhcpState
 from neutrino.contract.kinds import DesiredState, Kind
-from neutrino.contract.l2 import DeviceDetails, DeviceDown, L2State
+from neutrino.contract.l2 import DeviceDetails, DeviceDown, DeviceList, L2State
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class PluginApi:
         # oslo.messaging is untyped: what a call answers is declared by each method
         # from neutrino.contract.
         self.client: Any = client.prepare(server=server) if server else client
+        # Cleared when the server answers that it has no update_device_list (a
+        # server from before it): then one call per device, as before.
+        self.batch_status = True
 
     @overload
     def get_desired_state(self, kind: Literal["l2"]) -> L2State: ...
@@ -65,6 +68,43 @@ class PluginApi:
                                               agent_id=self.agent_id, host=self.host)
         return answer
 
+    def update_device_list(self, devices_up: list[str], devices_down: list[str]
+                           ) -> DeviceList:
+        """Every status change of a sync in one call (one transaction on the
+        server); one call per device when the server is older than the batch."""
+        if self.batch_status:
+            try:
+                answer: DeviceList = self.client.call(
+                    {}, "update_device_list", devices_up=devices_up,
+                    devices_down=devices_down, agent_id=self.agent_id, host=self.host)
+                return answer
+            except (oslo_messaging.RemoteError, oslo_messaging.NoSuchMethod) as error:
+                # RabbitMQ names the server's exception; the in-process bus raises it.
+                if (isinstance(error, oslo_messaging.RemoteError)
+                        and error.exc_type != "NoSuchMethod"):
+                    raise
+                LOG.info("the server has no update_device_list: one call per device")
+                self.batch_status = False
+        return self._one_by_one(devices_up, devices_down)
+
+    def _one_by_one(self, devices_up: list[str], devices_down: list[str]) -> DeviceList:
+        answer: DeviceList = {"devices_up": [], "failed_devices_up": [],
+                              "devices_down": [], "failed_devices_down": []}
+        for device in devices_up:
+            try:
+                self.update_device_up(device)
+                answer["devices_up"].append(device)
+            except Exception as error:  # noqa: BLE001 - reported as failed
+                LOG.warning("reporting %s up failed: %s", device, error)
+                answer["failed_devices_up"].append(device)
+        for device in devices_down:
+            try:
+                answer["devices_down"].append(self.update_device_down(device))
+            except Exception as error:  # noqa: BLE001 - reported as failed
+                LOG.warning("reporting %s down failed: %s", device, error)
+                answer["failed_devices_down"].append(device)
+        return answer
+
 
 class NotificationEndpoint:
     """Answers every notification method by calling `trigger(reason)`: the message
@@ -72,8 +112,12 @@ class NotificationEndpoint:
 
     target = oslo_messaging.Target(version="1.9")
 
-    def __init__(self, trigger: Callable[[str], None]) -> None:
+    def __init__(self, trigger: Callable[[str], None],
+                 wants: Callable[[str, dict[str, Any]], bool] | None = None) -> None:
+        """`wants(method, kwargs)`, when given, filters out notifications that
+        cannot concern this agent (agent/common/interest.py)."""
         self._trigger = trigger
+        self._wants = wants
 
     def __getattr__(self, method: str) -> Callable[..., None]:
         # Private names and oslo.messaging's reserved ones are not notifications.
@@ -81,6 +125,9 @@ class NotificationEndpoint:
             raise AttributeError(method)
 
         def notified(context: Any, **kwargs: Any) -> None:
+            if self._wants is not None and not self._wants(method, kwargs):
+                LOG.debug("notification %s %s: not about this host", method, kwargs)
+                return
             LOG.debug("notification %s %s", method, kwargs)
             self._trigger(f"notification {method}")
         return notified
@@ -91,11 +138,12 @@ class NotificationListener:
 
     def __init__(self, transport: oslo_messaging.Transport, host: str,
                  trigger: Callable[[str], None],
-                 topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS) -> None:
+                 topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS,
+                 wants: Callable[[str, dict[str, Any]], bool] | None = None) -> None:
         self.transport = transport
         self.host = host
         self.topic_names = list(topic_names)
-        self.endpoint = NotificationEndpoint(trigger)
+        self.endpoint = NotificationEndpoint(trigger, wants)
         self.servers: list[Any] = []
 
     def start(self) -> NotificationListener:

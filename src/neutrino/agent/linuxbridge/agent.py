@@ -19,6 +19,7 @@ from oslo_config import cfg
 
 from neutrino.agent.common import service
 from neutrino.agent.common.hostlock import HostLock
+from neutrino.agent.common.interest import Interest
 from neutrino.agent.common.privileged import Kernel, LinkMonitor, vlan_support
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.firewall import config as firewall_config
@@ -99,7 +100,8 @@ class LinuxBridgeAgent:
         self.reconciler = Reconciler(self.kernel, self.settings,
                                      device_up=self.plugin.update_device_up,
                                      device_down=self.plugin.update_device_down,
-                                     device_details=self.plugin.get_devices_details_list)
+                                     device_details=self.plugin.get_devices_details_list,
+                                     device_list=self.plugin.update_device_list)
         self.firewall = firewall_config.firewall(conf, namespace)
         # Security group logging: the firewall's logged packets, written as lines.
         self.log_reader = (firewall_config.log_reader(conf, namespace)
@@ -110,10 +112,14 @@ class LinuxBridgeAgent:
         self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.loop = service.agent_loop(conf, self.sync, self.report)
         self.monitor = LinkMonitor([TAP_PREFIX], self._device_event, namespace)
-        self.listener = NotificationListener(self.transport, self.host, self.loop.trigger)
+        # Only notifications about this host's networks, ports and groups wake it.
+        self.interest = Interest(self.host)
+        self.listener = NotificationListener(self.transport, self.host, self.loop.trigger,
+                                             wants=self.interest.wants)
 
     def sync(self) -> None:
         desired = self.plugin.get_desired_state("l2")
+        self.interest.update(desired)
         if self.firewall is not None:
             # Before L2: the rules match taps by name, so a new port is filtered
             # from the moment its tap joins a bridge. A failure stops the sync

@@ -16,7 +16,7 @@ from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import plan as planning
 from neutrino.agent.linuxbridge import trunk as trunking
 from neutrino.agent.linuxbridge.plan import Action, Reports, Settings
-from neutrino.contract.l2 import DeviceDetails, L2State
+from neutrino.contract.l2 import DeviceDetails, DeviceList, L2State
 
 LOG = logging.getLogger(__name__)
 
@@ -42,17 +42,21 @@ class Reconciler:
     def __init__(self, kernel: Kernel, settings: Settings,
                  device_up: Callable[[str], object] | None = None,
                  device_down: Callable[[str], object] | None = None,
-                 device_details: Callable[[list[str]], list[DeviceDetails]] | None = None
+                 device_details: Callable[[list[str]], list[DeviceDetails]] | None = None,
+                 device_list: Callable[[list[str], list[str]], DeviceList] | None = None
                  ) -> None:
         """`device_details` (get_devices_details_list), when given, is asked before
         reporting devices up, as upstream's agents do: it makes the server retry a
         binding that failed (the port was bound before this agent reported), and a
-        device it does not answer for (not bound here) is not reported up."""
+        device it does not answer for (not bound here) is not reported up.
+        `device_list(up, down)` (update_device_list), when given, reports a sync's
+        devices in one call instead of `device_up` / `device_down` per device."""
         self.kernel = kernel
         self.settings = settings
         self.device_up = device_up
         self.device_down = device_down
         self.device_details = device_details
+        self.device_list = device_list
         self._refused_logged: dict[str, str] = {}
 
     def reconcile(self, desired: L2State) -> Result:
@@ -99,6 +103,9 @@ class Reconciler:
                 if device not in bound:
                     LOG.info("%s is plugged but its port is not bound here (yet)", device)
             reports.up = [d for d in reports.up if d in bound]
+        if self.device_list is not None:
+            self._report_list(reports)
+            return
         for device, send in ([(d, self.device_up) for d in reports.up]
                              + [(d, self.device_down) for d in reports.down]):
             if send is None:
@@ -107,6 +114,21 @@ class Reconciler:
                 send(device)
             except Exception as error:  # noqa: BLE001 - next resync reports again
                 LOG.warning("reporting %s failed: %s", device, error)
+
+    def _report_list(self, reports: Reports) -> None:
+        if not (reports.up or reports.down) or self.device_list is None:
+            return
+        try:
+            answer = self.device_list(list(reports.up), list(reports.down))
+        except Exception as error:  # noqa: BLE001 - next resync reports again
+            LOG.warning("reporting %d device(s) up and %d down failed: %s",
+                        len(reports.up), len(reports.down), error)
+            return
+        failed = answer.get("failed_devices_up", []) + answer.get("failed_devices_down",
+                                                                  [])
+        if failed:
+            LOG.warning("the server could not set the status of %s (reported again at "
+                        "the next sync)", ", ".join(failed))
 
     def _log_refusals(self, refused: dict[str, str]) -> None:
         for net_id, why in refused.items():

@@ -1,0 +1,557 @@
+"""Scale benchmark: many hosts' L2 agents against one server, over real RabbitMQ.
+
+    .venv/bin/python bench/scale.py [--hosts 50] [--ports 20] [--backend postgresql]
+                                    [--api-workers 2] [--rpc-workers 0] [--single]
+
+Needs RabbitMQ at 127.0.0.1:5672 and rabbitmqctl (a vhost of its own, deleted at
+the end; tests/dataplane/vhost.py), and the chosen database (make services). No
+root, no dataplane: each host is a simulated Linux bridge agent in this process
+speaking the real RPC (neutrino.agent.common: AgentLoop, PluginApi,
+NotificationListener on the five L2 fanout topics; StateReporter) whose "kernel"
+is a set of plugged devices. Its sync is the real agent's RPC path: fetch the
+"l2" desired state, ask the details of the devices to report up, report the
+plugged ones not ACTIVE up and the ACTIVE ones not plugged down, in one
+update_device_list (or, with --single, one update_device_up per device: the old
+path, for comparison).
+
+Phases (figures printed at each):
+
+1. registration: every agent started (listeners, heartbeat with start_flag, first
+   sync) until each has its first report answered;
+2. heartbeats: --idle seconds of agents reporting every --report-interval s: the
+   server's CPU per heartbeat;
+3. burst: --ports ports per host created bound to it (one bulk POST per host,
+   --clients at a time, each host's network in a project of its own), each host's
+   devices "plugged" as its POST returns (the agent triggered as a tap appearing
+   would), until every port is ACTIVE;
+4. resync storm: the server stopped, every port set DOWN in the database (as if the
+   hosts had rebooted), the server started again and every agent asked for a full
+   resync at the same instant, until every port is ACTIVE again.
+
+For phases 3 and 4: time to converge, server CPU per port (all server processes,
+/proc), desired-state fetches per agent (the coalescing: one per burst, not one per
+notification), API latency p50/p99 of a prober (GET network, GET ports of a
+network, every 50 ms) and of the bulk POSTs, the deepest RabbitMQ queues
+(management API when enabled, else rabbitmqctl list_queues, sampled every
+second), errors; at the end the resident memory of each server process.
+Everything shares the machine: the simulated agents' CPU is not the server's
+but competes with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import create_engine, func, select, update  # noqa: E402
+
+from api import server_cpu_seconds  # noqa: E402
+from backends import database  # noqa: E402
+from dataplane import vhost  # noqa: E402
+from neutrino.agent.common.loop import AgentLoop  # noqa: E402
+from neutrino.agent.common.rpc import NotificationListener, PluginApi  # noqa: E402
+from neutrino.contract.bus import StateReporter  # noqa: E402
+from neutrino.db import models  # noqa: E402
+from rpc_helpers import lb_state, new_transport, rabbit_answers  # noqa: E402
+from server import Api, ServerProcess  # noqa: E402
+
+try:
+    from neutrino.agent.common.interest import Interest
+except ImportError:  # the code before issue 17 (a before/after run): no filter
+    Interest = None  # type: ignore[assignment,misc]
+
+QUOTAS = ("[quotas]\nquota_port = -1\nquota_network = -1\nquota_subnet = -1\n"
+          "quota_security_group_rule = -1\n")
+HOSTS_PER_NETWORK = 5
+
+
+# -- a simulated host ----------------------------------------------------------------
+
+
+class SimAgent:
+    """A Linux bridge agent without a dataplane: the real loop, calls and listener."""
+
+    def __init__(self, host: str, index: int, rpc: Any, args: argparse.Namespace) -> None:
+        self.host = host
+        self.tunnel_ip = f"10.255.{index // 250}.{index % 250 + 1}"
+        self.args = args
+        self.rpc = rpc
+        self.plugin = PluginApi(rpc, host, f"lb-{host}", timeout=args.rpc_timeout)
+        self.reporter = StateReporter(rpc, host, timeout=args.rpc_timeout)
+        self.plugged: set[str] = set()
+        self.lock = threading.Lock()
+        self.fetches = 0
+        self.errors = 0
+        self.reports = 0
+        self.notified = 0  # notifications heard (each one a trigger)
+        self.first_report: float | None = None
+        self.loop: AgentLoop | None = None
+        # As the real agent: only notifications about its host wake it.
+        self.interest = Interest(host) if Interest is not None else None
+        self.listener: NotificationListener | None = None
+
+    def start(self) -> None:
+        self.loop = AgentLoop(self.sync, self.report,
+                              report_interval=self.args.report_interval,
+                              resync_interval=600,
+                              polling_interval=self.args.polling_interval)
+        filtering = {"wants": self.interest.wants} if self.interest else {}
+        self.listener = NotificationListener(self.rpc, self.host, self._notified,
+                                             **filtering)
+        self.listener.start()
+        self.loop.start()
+
+    def stop(self) -> None:
+        if self.loop is not None:
+            self.loop.stop()
+        if self.listener is not None:
+            self.listener.stop()
+
+    def _notified(self, reason: str) -> None:
+        self.notified += 1
+        if self.loop is not None:
+            self.loop.trigger(reason)
+
+    def plug(self, devices: list[str]) -> None:
+        with self.lock:
+            self.plugged.update(devices)
+        if self.loop is not None:
+            self.loop.trigger("devices plugged")
+
+    def report(self, start_flag: bool) -> None:
+        try:
+            self.reporter.report(lb_state(self.host, self.tunnel_ip,
+                                          start_flag=start_flag))
+        except Exception:
+            self.errors += 1
+            raise
+        self.reports += 1
+        if self.first_report is None:
+            self.first_report = time.monotonic()
+
+    def sync(self) -> None:
+        try:
+            self._sync()
+        except Exception:
+            self.errors += 1
+            raise
+
+    def _sync(self) -> None:
+        state = self.plugin.get_desired_state("l2")
+        self.fetches += 1
+        if self.interest is not None:
+            self.interest.update(state)
+        with self.lock:
+            plugged = set(self.plugged)
+        up = [p["device"] for p in state["ports"]
+              if p["device"] in plugged and p["status"] != "ACTIVE"]
+        down = [p["device"] for p in state["ports"]
+                if p["device"] not in plugged and p["status"] == "ACTIVE"]
+        if up:  # as the real agent: details first (retries failed bindings)
+            details = self.plugin.get_devices_details_list(up)
+            up = [d["device"] for d in details if d.get("port_id")]
+        if self.args.single:
+            for device in up:
+                self.plugin.update_device_up(device)
+            for device in down:
+                self.plugin.update_device_down(device)
+        elif up or down:
+            answer = self.plugin.update_device_list(up, down)
+            self.errors += len(answer["failed_devices_up"]) + len(
+                answer["failed_devices_down"])
+
+
+# -- measuring -------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+class Prober:
+    """API latency as a user sees it while agents storm: GET a network, GET a
+    network's ports (50), alternately every 50 ms."""
+
+    def __init__(self, api: Api, network_ids: list[str]) -> None:
+        self.api = api
+        self.network_ids = network_ids
+        self.latencies: list[float] = []
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        turn = 0
+        while not self._stop.wait(0.05):
+            net = random.choice(self.network_ids)
+            t0 = time.perf_counter()
+            try:
+                if turn % 2:
+                    answer = self.api.get(f"networks/{net}")
+                else:
+                    answer = self.api.get("ports", params={"network_id": net,
+                                                           "limit": 50})
+                if answer.status_code != 200:
+                    self.errors += 1
+            except Exception:  # noqa: BLE001 - the server restarting: counted
+                self.errors += 1
+                continue
+            self.latencies.append(time.perf_counter() - t0)
+            turn += 1
+
+
+class QueueSampler:
+    """The deepest RabbitMQ queues of the vhost, sampled every second."""
+
+    def __init__(self, vhost_name: str) -> None:
+        self.vhost = vhost_name
+        self.max_total = 0
+        self.max_by_queue: dict[str, int] = {}
+        self.source = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> QueueSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _management(self) -> dict[str, int] | None:
+        url = f"http://127.0.0.1:15672/api/queues/{urllib.parse.quote(self.vhost, safe='')}"
+        request = urllib.request.Request(url)
+        request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest
+        try:
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                queues = json.load(answer)
+        except OSError:
+            return None
+        return {q["name"]: int(q.get("messages") or 0) for q in queues}
+
+    def _rabbitmqctl(self) -> dict[str, int]:
+        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", self.vhost,
+                              "name", "messages"], capture_output=True, text=True,
+                             timeout=30).stdout
+        depths: dict[str, int] = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                depths[parts[0]] = int(parts[1])
+        return depths
+
+    def sample(self) -> None:
+        depths = self._management() if self.source != "rabbitmqctl" else None
+        if depths is None:
+            self.source = "rabbitmqctl"
+            depths = self._rabbitmqctl()
+        elif not self.source:
+            self.source = "management API"
+        self.max_total = max(self.max_total, sum(depths.values()))
+        for name, depth in depths.items():
+            self.max_by_queue[name] = max(self.max_by_queue.get(name, 0), depth)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a missed sample is no failure
+                pass
+            self._stop.wait(1.0)
+
+    def top(self, count: int = 3) -> str:
+        top = sorted(self.max_by_queue.items(), key=lambda kv: -kv[1])[:count]
+        return ", ".join(f"{name} {depth}" for name, depth in top if depth) or "all 0"
+
+
+@dataclass
+class Phase:
+    name: str
+    ports: int
+    seconds: float = 0.0
+    cpu: float = 0.0
+    fetches: list[int] = field(default_factory=list)
+    notified: list[int] = field(default_factory=list)  # let through (interest)
+    api: list[float] = field(default_factory=list)
+    posts: list[float] = field(default_factory=list)
+    api_errors: int = 0
+    agent_errors: int = 0
+    queue_total: int = 0
+    queues: str = ""
+
+    def lines(self) -> list[str]:
+        ms = [v * 1000 for v in self.api]
+        out = [f"== {self.name}: {self.ports} ports",
+               f"converged (every port ACTIVE)   {self.seconds:.2f} s",
+               f"server CPU                      {self.cpu:.2f} s = "
+               f"{1000 * self.cpu / max(self.ports, 1):.2f} ms per port",
+               f"desired-state fetches per agent median {statistics.median(self.fetches)}"
+               f", max {max(self.fetches)} (notifications heard per agent median "
+               f"{statistics.median(self.notified)}, max {max(self.notified)})",
+               f"API p50 / p99 (prober, {len(ms)} requests)  {percentile(ms, 0.5):.1f} / "
+               f"{percentile(ms, 0.99):.1f} ms, errors {self.api_errors}"]
+        if self.posts:
+            posts = [v * 1000 for v in self.posts]
+            out.append(f"bulk POST p50 / p99 ({len(posts)})  {percentile(posts, 0.5):.0f} / "
+                       f"{percentile(posts, 0.99):.0f} ms")
+        out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
+                f"agent errors (failed syncs, reports, devices) {self.agent_errors}"]
+        return out
+
+
+# -- the benchmark ---------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, server: ServerProcess, bus_url: str,
+                 db_url: str) -> None:
+        self.args = args
+        self.server = server
+        self.bus_url = bus_url
+        self.vhost = bus_url.rsplit("/", 1)[1]
+        self.db = create_engine(db_url)
+        self.api = Api(server.url)
+        self.transports = [new_transport(bus_url) for _ in range(args.transports)]
+        self.agents = [SimAgent(f"sim-{i:04d}", i, self.transports[i % args.transports],
+                                args) for i in range(args.hosts)]
+        self.networks: list[tuple[str, str, str]] = []  # (id, subnet id, project)
+        self.total = args.hosts * args.ports
+
+    def active(self) -> int:
+        with self.db.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(models.Port)
+                               .where(models.Port.status == "ACTIVE")) or 0
+
+    def setup_networks(self) -> None:
+        count = max(1, -(-self.args.hosts // HOSTS_PER_NETWORK))
+        for i in range(count):
+            project = f"scale-{i}"
+            api = self.api.as_project(project, ["admin"])
+            net = api.network(name=f"scale-{i}")
+            cidr = f"10.{i // 16}.{(i % 16) * 16}.0/20"
+            subnet = api.subnet(net["id"], cidr, enable_dhcp=False)
+            self.networks.append((net["id"], subnet["id"], project))
+
+    def register(self) -> None:
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda a: a.start(), self.agents))
+        started = time.monotonic() - t0
+        while any(a.first_report is None for a in self.agents):
+            if time.monotonic() - t0 > 300:
+                raise RuntimeError("agents did not register in 300 s")
+            time.sleep(0.1)
+        last = max(a.first_report or 0 for a in self.agents) - t0
+        print(f"== registration: {len(self.agents)} agents started in {started:.2f} s "
+              f"(listeners: {5 * len(self.agents)} RPC servers), all reported by "
+              f"{last:.2f} s")
+
+    def heartbeats(self) -> None:
+        before = sum(a.reports for a in self.agents)
+        cpu = server_cpu_seconds(self.server.proc.pid)
+        time.sleep(self.args.idle)
+        cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+        beats = sum(a.reports for a in self.agents) - before
+        print(f"== heartbeats: {beats} in {self.args.idle:.0f} s, server CPU "
+              f"{cpu:.2f} s = {1000 * cpu / max(beats, 1):.2f} ms per heartbeat")
+
+    def _measured(self, phase: Phase, work: Any) -> Phase:
+        fetches = [a.fetches for a in self.agents]
+        notified = [a.notified for a in self.agents]
+        errors = sum(a.errors for a in self.agents)
+        cpu = server_cpu_seconds(self.server.proc.pid)
+        with Prober(self.api, [n[0] for n in self.networks]) as prober, \
+                QueueSampler(self.vhost) as queues:
+            t0 = time.monotonic()
+            work(phase)
+            while self.active() < self.total:
+                if time.monotonic() - t0 > self.args.timeout:
+                    print(f"!! not converged after {self.args.timeout} s: "
+                          f"{self.active()} of {self.total} ACTIVE")
+                    break
+                time.sleep(0.2)
+            phase.seconds = time.monotonic() - t0
+            phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+            time.sleep(self.args.polling_interval + 0.5)  # fetches the burst caused
+        phase.fetches = [a.fetches - f for a, f in zip(self.agents, fetches, strict=True)]
+        phase.notified = [a.notified - n for a, n in zip(self.agents, notified,
+                                                          strict=True)]
+        phase.api, phase.api_errors = prober.latencies, prober.errors
+        phase.agent_errors = sum(a.errors for a in self.agents) - errors
+        phase.queue_total, phase.queues = queues.max_total, queues.top()
+        for line in phase.lines():
+            print(line)
+        return phase
+
+    def burst(self) -> Phase:
+        def create(phase: Phase) -> None:
+            def one(index: int) -> None:
+                agent = self.agents[index]
+                net_id, subnet_id, project = self.networks[index // HOSTS_PER_NETWORK]
+                api = self.api.as_project(project, ["admin"])
+                body = {"ports": [{"network_id": net_id, "binding:host_id": agent.host,
+                                   "device_owner": "compute:nova",
+                                   "fixed_ips": [{"subnet_id": subnet_id}]}
+                                  for _ in range(self.args.ports)]}
+                t0 = time.perf_counter()
+                answer = api.post("ports", body)
+                phase.posts.append(time.perf_counter() - t0)
+                if answer.status_code != 201:
+                    raise RuntimeError(f"bulk POST: {answer.status_code} {answer.text}")
+                agent.plug(["tap" + p["id"][:11] for p in answer.json()["ports"]])
+            with ThreadPoolExecutor(self.args.clients) as pool:
+                list(pool.map(one, range(len(self.agents))))
+        return self._measured(Phase("burst of port creations", self.total), create)
+
+    def storm(self) -> Phase:
+        self.server.stop()
+        with self.db.begin() as conn:
+            conn.execute(update(models.Port).values(status="DOWN"))
+        t0 = time.monotonic()
+        self.server.start(timeout=60)
+        print(f"== server restarted in {time.monotonic() - t0:.2f} s "
+              "(every port DOWN meanwhile)")
+
+        def resync(phase: Phase) -> None:
+            for agent in self.agents:
+                assert agent.loop is not None
+                agent.loop.trigger("server restarted")
+        return self._measured(Phase("resync storm after a server restart", self.total),
+                              resync)
+
+    def memory(self) -> None:
+        pids = [self.server.proc.pid]
+        todo = list(pids)
+        while todo:
+            pid = todo.pop()
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = [int(c) for c in (task / "children").read_text().split()]
+                pids += children
+                todo += children
+        sizes = []
+        for pid in pids:
+            status = Path(f"/proc/{pid}/status").read_text()
+            rss = next(int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:"))
+            name = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:60]
+            sizes.append(f"{pid} {rss / 1024:.0f} MiB ({name.strip()})")
+        print("== server processes' resident memory: " + "; ".join(sizes))
+
+    def close(self) -> None:
+        # A heartbeat in flight when its transport closes logs a failure: not one.
+        logging.getLogger("neutrino.agent.common.loop").setLevel(logging.CRITICAL)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda a: a.stop(), self.agents))
+        for rpc in self.transports:
+            rpc.cleanup()
+        self.db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--ports", type=int, default=20, help="ports per host")
+    parser.add_argument("--backend", default="postgresql",
+                        choices=("sqlite", "postgresql", "mysql"))
+    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--rpc-workers", type=int, default=0)
+    parser.add_argument("--single", action="store_true",
+                        help="report devices one call each (the path before "
+                             "update_device_list)")
+    parser.add_argument("--polling-interval", type=float, default=2.0)
+    parser.add_argument("--report-interval", type=float, default=10.0)
+    parser.add_argument("--idle", type=float, default=12.0,
+                        help="seconds of heartbeats measured")
+    parser.add_argument("--clients", type=int, default=8,
+                        help="bulk POSTs in flight in the burst")
+    parser.add_argument("--transports", type=int, default=4,
+                        help="oslo.messaging transports the agents share")
+    parser.add_argument("--rpc-timeout", type=float, default=60)
+    parser.add_argument("--timeout", type=float, default=300,
+                        help="give up converging after this many seconds")
+    parser.add_argument("--max-connections", type=int, default=600,
+                        help="refuse to open more AMQP connections than this (each "
+                             "agent holds 5 listeners, as the real one; this machine's "
+                             "broker has 1,024 file descriptors)")
+    args = parser.parse_args(argv)
+    connections = 5 * args.hosts + args.transports + 2 * args.api_workers + 10
+    if connections > args.max_connections:
+        print(f"{args.hosts} hosts need about {connections} AMQP connections, more than "
+              f"--max-connections {args.max_connections}: raise the broker's file "
+              "descriptor limit (a broker out of them fails, here its rabbit app "
+              "stopped) and then --max-connections", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # amqp's chatter while hundreds of connections close at the end.
+    logging.getLogger("amqp").setLevel(logging.ERROR)
+    if not rabbit_answers():
+        print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)", file=sys.stderr)
+        return 2
+    if vhost.available() is not None:
+        print(vhost.available(), file=sys.stderr)
+        return 2
+    print(f"{args.hosts} hosts x {args.ports} ports, {args.backend}, api_workers "
+          f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
+          f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
+          f"{args.polling_interval} s; load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, \
+            vhost.private_vhost("bench-scale") as bus_url:
+        state = Path(tmp)
+        extra = (f"transport_url = {bus_url}\nrpc_workers = {args.rpc_workers}\n"
+                 f"api_threads = 8\n{QUOTAS}")
+        with database(args.backend, state) as url, \
+                ServerProcess(state, url, workers=args.api_workers,
+                              extra_conf=extra) as server:
+            bench = None
+            try:
+                bench = Bench(args, server, bus_url, url)
+                bench.setup_networks()
+                bench.register()
+                bench.heartbeats()
+                bench.burst()
+                bench.storm()
+                bench.memory()
+            except BaseException:
+                print("server log (last lines):\n" + server.log.read_text()[-3000:],
+                      file=sys.stderr)
+                raise
+            finally:
+                if bench is not None:
+                    bench.close()
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

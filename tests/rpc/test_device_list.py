@@ -1,0 +1,154 @@
+"""update_device_list on a real database (SQLite, in process): the outcome per
+device is the single calls', and the batch costs the same queries for 3 devices
+as for 60 (services/device_status.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from neutrino import conf as conf_mod
+from neutrino import events
+from neutrino.context import Context
+from neutrino.core import Core, build_core
+from neutrino.db import migrate, models
+from neutrino.db.engine import Database
+from neutrino.resources.port import PORT
+from neutrino.rpc.l2_endpoints import L2Endpoint
+from neutrino.services import prepare as bodies
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[Core]:
+    conf = conf_mod.new_conf([])
+    conf.set_override("state_path", str(tmp_path))
+    db = Database(conf_mod.database_url(conf))
+    migrate.upgrade(db)
+    yield build_core(conf, db)
+    db.engine.dispose()
+
+
+def _ports(core: Core, host: str, count: int) -> list[dict]:
+    ctx = Context.admin("p1")
+    net = core.networks.create_bulk(ctx, [bodies.prepare_create(
+        core.networks.resource, {"name": "n"}, ctx)])[0]
+    ports = core.ports.create_bulk(ctx, [bodies.prepare_create(
+        PORT, {"network_id": net["id"]}, ctx) for _ in range(count)])
+
+    def bind(session: object) -> None:
+        for port in ports:
+            row = session.get(models.PortBinding, port["id"])  # type: ignore[attr-defined]
+            if row is None:
+                session.add(models.PortBinding(  # type: ignore[attr-defined]
+                    port_id=port["id"], host=host))
+            else:
+                row.host = host
+    core.db.run(bind)
+    return ports
+
+
+def tap(port: dict) -> str:
+    return "tap" + port["id"][:11]
+
+
+def _status(core: Core) -> dict[str, tuple[str, int]]:
+    return core.db.run(lambda s: {p.id: (p.status, p.revision_number)
+                                  for p in s.query(models.Port)}, write=False)
+
+
+def _counted(core: Core, call: object) -> tuple[int, object]:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+    event.listen(core.db.engine, "before_cursor_execute", count)
+    try:
+        answer = call()  # type: ignore[operator]
+    finally:
+        event.remove(core.db.engine, "before_cursor_execute", count)
+    return len(seen), answer
+
+
+def test_outcomes_match_the_single_calls(core: Core) -> None:
+    mine = _ports(core, "h1", 4)
+    theirs = _ports(core, "h2", 1)[0]
+    endpoint = L2Endpoint(core)
+    published: list[str] = []
+    core.events.subscribe(lambda r, e, p: published.append(p.resource_id), "port",
+                          events.AFTER_UPDATE)
+    before = _status(core)
+    missing = "tap0123456789a"
+    answer = endpoint.update_device_list(
+        {}, devices_up=[tap(mine[0]), mine[1]["id"], tap(mine[2]), tap(theirs), missing,
+                        "eth0"],
+        devices_down=[tap(mine[2]), tap(theirs), missing, tap(mine[3])],
+        agent_id="lb-h1", host="h1")
+    assert answer == {
+        "devices_up": [tap(mine[0]), mine[1]["id"], tap(mine[2]), tap(theirs), missing,
+                       "eth0"],
+        "failed_devices_up": [],
+        "devices_down": [{"device": tap(mine[2]), "exists": True},
+                         {"device": tap(theirs), "exists": True},
+                         {"device": missing, "exists": False},
+                         {"device": tap(mine[3]), "exists": True}],
+        "failed_devices_down": []}
+    after = _status(core)
+    assert after[mine[0]["id"]] == ("ACTIVE", before[mine[0]["id"]][1] + 1)
+    assert after[mine[1]["id"]] == ("ACTIVE", before[mine[1]["id"]][1] + 1)
+    # Up then down in one batch: DOWN, as the ports were: nothing changed.
+    assert after[mine[2]["id"]] == before[mine[2]["id"]]
+    assert after[mine[3]["id"]] == before[mine[3]["id"]]
+    assert after[theirs["id"]] == before[theirs["id"]]  # another host's port
+    assert sorted(published) == sorted([mine[0]["id"], mine[1]["id"]])
+    # Said again: nothing changes, no event.
+    endpoint.update_device_list({}, devices_up=[tap(mine[0])], host="h1")
+    assert _status(core)[mine[0]["id"]] == after[mine[0]["id"]]
+    assert len(published) == 2
+
+
+def test_queries_do_not_grow_with_the_batch(core: Core) -> None:
+    small = _ports(core, "small", 3)
+    large = _ports(core, "large", 60)
+    endpoint = L2Endpoint(core)
+
+    def up(host: str, ports: list[dict]) -> tuple[int, object]:
+        return _counted(core, lambda: endpoint.update_device_list(
+            {}, devices_up=[tap(p) for p in ports], devices_down=[], host=host))
+    small_count, _ = up("small", small)
+    large_count, answer = up("large", large)
+    assert answer["failed_devices_up"] == []  # type: ignore[index]
+    assert all(s == "ACTIVE" for s, _ in _status(core).values())
+    assert large_count == small_count
+    assert large_count <= 40
+
+
+def test_details_list_is_the_single_calls_in_fixed_queries(core: Core) -> None:
+    from neutrino.services.port_binding import PortBindings
+    mine = _ports(core, "h1", 3)
+    theirs = _ports(core, "h2", 1)[0]
+    many = _ports(core, "h3", 40)
+    endpoint = L2Endpoint(core)
+    # Bound (a segment) as ML2 would have: the details need one.
+    assert isinstance(endpoint.bindings, PortBindings)
+
+    def segment(session: object) -> None:
+        seg = session.query(models.NetworkSegment).first()  # type: ignore[attr-defined]
+        for row in session.query(models.PortBinding):  # type: ignore[attr-defined]
+            row.segment_id = seg.id
+    core.db.run(segment)
+    devices = [tap(mine[0]), mine[1]["id"], tap(theirs), "tap0123456789a", "eth0",
+               tap(mine[2])]
+    batch = endpoint.get_devices_details_list({}, devices=devices, host="h1")
+    singles = [endpoint.get_device_details({}, device=d, host="h1") for d in devices]
+    assert batch == singles
+    assert [d.get("port_id") for d in batch] == [
+        mine[0]["id"], mine[1]["id"], None, None, None, mine[2]["id"]]
+    few, _ = _counted(core, lambda: endpoint.get_devices_details_list(
+        {}, devices=[tap(p) for p in mine], host="h1"))
+    lots, answer = _counted(core, lambda: endpoint.get_devices_details_list(
+        {}, devices=[tap(p) for p in many], host="h3"))
+    assert all(d.get("port_id") for d in answer)  # type: ignore[union-attr]
+    assert lots == few
