@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, overload
 
 import oslo_messaging
 
+from neutrino.agent.common.reconnect import ReconnectWatch
 from neutrino.contract import topics
 from neutrino.contract.dhcp import DhcpState
 from neutrino.contract.kinds import DesiredState, Kind
@@ -65,6 +66,12 @@ class PluginApi:
         return answer
 
 
+class Trigger(Protocol):
+    """AgentLoop.trigger: a resync soon; `urgent` also cuts a failed sync's back-off."""
+
+    def __call__(self, reason: str, urgent: bool = False) -> None: ...
+
+
 class NotificationEndpoint:
     """Answers every notification method by calling `trigger(reason)`: the message
     itself is not trusted to carry the state (principle 4, level-triggered)."""
@@ -86,18 +93,24 @@ class NotificationEndpoint:
 
 
 class NotificationListener:
-    """Consumes the fanout topics (each agent gets its own copy of every message)."""
+    """Consumes the fanout topics (each agent gets its own copy of every message).
+    What is cast while the agent is cut off from the broker is lost: when a
+    connection comes back, it triggers a resync too (reconnect.py)."""
 
     def __init__(self, transport: oslo_messaging.Transport, host: str,
-                 trigger: Callable[[str], None],
+                 trigger: Trigger,
                  topic_names: Sequence[str] = L2_NOTIFICATION_TOPICS) -> None:
         self.transport = transport
         self.host = host
         self.topic_names = list(topic_names)
         self.endpoint = NotificationEndpoint(trigger)
+        # Urgent: the server is likely back too, a failed sync need not wait out
+        # its back-off.
+        self.reconnects = ReconnectWatch(lambda: trigger("bus reconnected", urgent=True))
         self.servers: list[Any] = []
 
     def start(self) -> NotificationListener:
+        self.reconnects.start()
         for topic in self.topic_names:
             target = oslo_messaging.Target(topic=topic, server=self.host)
             server = oslo_messaging.get_rpc_server(self.transport, target, [self.endpoint])
@@ -106,6 +119,7 @@ class NotificationListener:
         return self
 
     def stop(self) -> None:
+        self.reconnects.stop()
         for server in self.servers:
             try:
                 server.stop()
