@@ -1,6 +1,6 @@
 """A host with real agents for the agent fault tests (broker restart, kill -9).
 
-One host namespace (``ip netns exec``) runs the real agent binaries, the Linux
+One host namespace (entered with ``nsenter``) runs the real agent binaries, the Linux
 bridge agent and the DHCP agent, as separate processes, each with its own pid. They
 reach RabbitMQ, which listens on the root namespace's loopback only, through a
 forwarder listening inside the host namespace (dataplane/forwarder.py). The server
@@ -46,9 +46,12 @@ class AgentProcess:
 
     def start(self) -> AgentProcess:
         with open(self.log, "ab") as out:
-            # `ip netns exec` execs the agent: the pid is the agent's own.
+            # nsenter, not `ip netns exec`: that one also gives the agent a mount
+            # namespace of its own, where the qdhcp- namespaces it makes would stay
+            # (and die with it), unlike an agent on a host. nsenter execs the
+            # agent: the pid is the agent's own.
             self.proc = subprocess.Popen(
-                ["ip", "netns", "exec", self.host_ns, str(BIN / self.binary),
+                ["nsenter", f"--net=/run/netns/{self.host_ns}", str(BIN / self.binary),
                  "--config-file", str(self.config)], stdout=out, stderr=subprocess.STDOUT)
         return self
 
@@ -56,6 +59,11 @@ class AgentProcess:
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    def terminate(self) -> None:
+        """SIGTERM (a clean stop), not waited for: see stop()."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
 
     def kill9(self) -> None:
         assert self.proc is not None and self.proc.poll() is None, self.tail()
@@ -160,10 +168,14 @@ def desired_entries(api: Api, network_id: str) -> set[tuple[str, str]]:
     return {(p["mac_address"], ip["ip_address"]) for p in ports for ip in p["fixed_ips"]}
 
 
+def vm_namespace(prefix: str, port: dict) -> str:
+    return f"{prefix}vm-{port['id'][:6]}"
+
+
 def plug_vm(host_ns: str, prefix: str, port: dict, namespaces: list[str]) -> str:
     """The VM as neutrino-vif plugs it: its tap in the host namespace, the port's
     MAC and address inside."""
-    namespace = f"{prefix}vm-{port['id'][:6]}"
+    namespace = vm_namespace(prefix, port)
     namespaces.append(namespace)
     vif_mod.plug(vif_mod.Vif(port_id=port["id"], mac=port["mac_address"],
                              namespace=namespace, host_namespace=host_ns,

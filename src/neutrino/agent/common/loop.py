@@ -24,6 +24,7 @@ full resync, which is why a crash costs nothing but that.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -166,7 +167,16 @@ def run_until_signalled(agent: _Runnable) -> int:
     """An agent binary's main loop: start, run until SIGTERM or SIGINT (Ctrl-C),
     stop cleanly (the dataplane stays as built), exit status 0."""
 
+    owner = os.getpid()
+
     def stop(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:
+            # A child forked from the agent (pyroute2 forks one per namespace it
+            # opens, and ends it with SIGTERM) inherits this handler: it is not the
+            # agent stopping, the child is to end as by default.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         LOG.info("signal %d: stopping", signum)
         agent.loop.request_stop()
 

@@ -4,6 +4,7 @@ for the server's fanout notifications (q-agent-notifier-*, docs/rpc.md)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, overload
 
@@ -120,10 +121,25 @@ class NotificationListener:
 
     def stop(self) -> None:
         self.reconnects.stop()
-        for server in self.servers:
-            try:
-                server.stop()
-                server.wait()
-            except Exception:  # noqa: BLE001 - best effort at exit
-                LOG.debug("notification listener stop failed", exc_info=True)
+        stop_servers(self.servers)
         self.servers.clear()
+
+
+def stop_servers(servers: Sequence[Any]) -> None:
+    """Stop oslo.messaging servers, in parallel: on RabbitMQ each stop() waits for its
+    listener's poll to end (up to about 5 s); one after another, an agent on five
+    topics took 13 s and more to exit after SIGTERM."""
+
+    def stop_one(server: Any) -> None:
+        try:
+            server.stop()
+            server.wait()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            LOG.debug("notification listener stop failed", exc_info=True)
+
+    threads = [threading.Thread(target=stop_one, args=(server,), daemon=True)
+               for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
