@@ -30,7 +30,6 @@ from neutrino.agent.common.privileged import Kernel
 from server import BIN, Api
 
 LOCAL_IP = "198.51.100.1"
-MAX_STATE = 256  # characters of an agent's log shown in a failure
 
 
 class AgentProcess:
@@ -92,7 +91,7 @@ def agent_configs(host: str, bus_url: str, state_path: str) -> dict[str, str]:
     """Both agents' configuration files. resync_interval is far beyond the test:
     whatever converges does so because a trigger said so, not the periodic resync."""
     common = (f"[DEFAULT]\nhost = {host}\ntransport_url = {bus_url}\n"
-              f"state_path = {state_path}\nrpc_response_timeout = 10\ndebug = true\n" + RECONNECT)
+              f"state_path = {state_path}\nrpc_response_timeout = 10\n" + RECONNECT)
     agent = ("[AGENT]\npolling_interval = 0.2\nreport_interval = 1\n"
              "resync_interval = 600\n")
     return {

@@ -49,7 +49,6 @@ from neutrino.contract import topics
 from rpc_helpers import new_transport, rabbit_answers
 from server import Api, ServerProcess
 
-LB, DHCP = "neutrino-linuxbridge-agent", "neutrino-dhcp-agent"
 CONVERGE = 60  # seconds at most (a few on a loaded 2-core machine)
 BROKER = ("127.0.0.1", 5672)
 
@@ -165,43 +164,34 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # them in the order it needs.
     server_proxy, agents_proxy = TcpProxy(BROKER), TcpProxy(BROKER)
     forwarder: Forwarder | None = None
-    t0 = time.monotonic()
     try:
         with vhost.private_vhost("faults") as direct_url:
-            print(f"vhost {time.monotonic() - t0:.1f}")
             def via(proxy: TcpProxy) -> str:
                 return direct_url.replace("127.0.0.1:5672", f"127.0.0.1:{proxy.port}")
             with database("sqlite", work) as db, ServerProcess(
                     work, db, extra_conf=f"transport_url = {via(server_proxy)}\n"
                     + RECONNECT) as server:
-                print(f"server {time.monotonic() - t0:.1f}")
                 (host_ns,) = topo.hosts(LOCAL_IP)
                 forwarder = Forwarder(host_ns, agents_proxy.port).start()
                 for binary, config in agent_configs(host, via(agents_proxy),
                                                     agent_state).items():
                     agents[binary] = AgentProcess(binary, host_ns, config, work).start()
-                print(f"agents started {time.monotonic() - t0:.1f}")
                 world = World(server, Api(server.url), direct_url, server_proxy,
                               agents_proxy, host, host_ns, topo.prefix,
                               os.path.join(agent_state, "dhcp"), agents, topo.namespaces)
                 wait_for(lambda: set(world.alive()) == {"Linux bridge agent",
                                                         "DHCP agent"},
                          60, "both agents alive")
-                print(f"setup {time.monotonic() - t0:.1f}")
                 try:
                     yield world
                 finally:
-                    t0 = time.monotonic()
                     # Before the server and the vhost go: nothing left to retry.
                     for agent in agents.values():
                         agent.terminate()
                     for agent in agents.values():
                         agent.stop()
-                    print(f"agents stopped {time.monotonic() - t0:.1f}")
                     # Its state goes with it: no clean stop needed (saves 10 s).
                     kill9(server)
-            print(f"server stopped {time.monotonic() - t0:.1f}")
-        print(f"vhost gone {time.monotonic() - t0:.1f}")
     finally:
         for agent in agents.values():
             agent.stop()
@@ -218,7 +208,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         agents_proxy.stop()
         topo.cleanup()
         shutil.rmtree(agent_state, ignore_errors=True)
-        print(f"cleaned {time.monotonic() - t0:.1f}")
 
 
 def brq(network_id: str) -> str:

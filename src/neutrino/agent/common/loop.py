@@ -130,8 +130,9 @@ class AgentLoop:
             # becomes one sync.
             since = time.monotonic() - last_sync
             if since < self.polling_interval:
-                self._stop.wait(self.polling_interval - since)
-            self._stop.wait(min(self.polling_interval, 0.2))
+                self._urgent.wait(self.polling_interval - since)  # not when urgent
+            if self._stop.wait(min(self.polling_interval, 0.2)):
+                return
             self._wake.clear()
             reasons = self._take_reasons()
             LOG.debug("resync: %s", ", ".join(reasons) or "woken")
