@@ -113,7 +113,7 @@ def test_urgent_trigger_cuts_the_back_off_after_a_failed_sync() -> None:
         loop.stop()
 
 
-def test_a_broker_reconnection_triggers_an_urgent_resync() -> None:
+def test_reconnect_watch_fires_on_the_reconnected_record_only() -> None:
     # oslo.messaging says it reconnected only in its log (agent/common/reconnect.py).
     import logging
 
