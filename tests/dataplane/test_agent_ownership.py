@@ -195,3 +195,25 @@ def test_second_agent_for_the_same_host_refuses_to_start(topo: Topology,
         third.send_signal(signal.SIGTERM)
         assert third.wait(timeout=30) == 0
     assert os.path.exists(tmp_path / "locks")
+
+
+def test_a_namespace_name_left_bare_by_a_cut_creation_is_made_again(root: None) -> None:
+    """An agent killed between making /run/netns/NAME and mounting the namespace on
+    it leaves a bare file: nothing can enter it, so creating makes it anew (before:
+    the network's sync failed forever, "failed to open netns") and deleting
+    removes it."""
+    name = f"qdhcp-{uuid.uuid4()}"
+    path = os.path.join(privileged.NETNS_RUN_DIR, name)
+    try:
+        open(path, "x").close()
+        assert name in privileged.namespaces() and not privileged.is_namespace(name)
+        privileged.create_namespace(name)
+        assert privileged.is_namespace(name)
+        with Kernel(name) as kernel:
+            assert kernel.links()["lo"].up
+        privileged.delete_namespace(name)
+        open(path, "x").close()
+        privileged.delete_namespace(name)
+        assert name not in privileged.namespaces()
+    finally:
+        privileged.delete_namespace(name)

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 from oslo_config import cfg
+from pyroute2 import netns
 
 from dataplane.topology import Topology, random_mac, running, wait_for
 from neutrino.agent import vif as vif_mod
@@ -335,6 +336,25 @@ def test_removed_network_loses_process_namespace_files_and_port(env: Env) -> Non
     assert not os.path.exists(os.path.join(env.state_dir, s.net))
     assert env.released == [s.net]
     assert env.reconcile({"host": "h1", "networks": []}).actions == []
+
+
+def test_namespace_made_again_gets_a_dnsmasq_of_its_own(env: Env) -> None:
+    """The namespace's name removed under a running dnsmasq (`ip netns delete`; the
+    namespace lives on, unnamed, with the dnsmasq in it), then reconciled: a new
+    namespace and a dnsmasq in it; the stray one stopped, not adopted."""
+    s = Scenario(env)
+    env.reconcile(s.desired())
+    namespace = render.namespace_name(s.net)
+    stray = env.pid(s.net)
+    try:
+        netns.remove(namespace)
+        result = env.reconcile(s.desired())
+        pid = env.pid(s.net)
+        assert pid is not None and pid != stray, result.actions
+        assert privileged.process_in_namespace(pid, namespace)
+        assert privileged.process_cmdline(stray) is None
+    finally:
+        stop_process(stray)
 
 
 def test_restarted_agent_adopts_restarts_dead_and_removes_stale(env: Env) -> None:

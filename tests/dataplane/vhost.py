@@ -42,3 +42,15 @@ def private_vhost(prefix: str = "neutrino-test") -> Iterator[str]:
         yield RABBIT.rstrip("/") + "/" + name
     finally:
         _ctl("delete_vhost", name)
+
+
+def emptied(url: str) -> None:
+    """What a broker restart leaves of a vhost: the vhost, without the queues and
+    exchanges that were not durable (here: all of them), as deleting it and making
+    it again does. Clients still connected are disconnected; the test keeps them
+    away meanwhile (a proxy refusing them), or they would be refused by a missing
+    vhost, which a restart does not do."""
+    name = url.rstrip("/").rsplit("/", 1)[1]
+    _ctl("delete_vhost", name)
+    _ctl("add_vhost", name)
+    _ctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")

@@ -100,6 +100,14 @@ class _Pending:
             return self._items.pop(key, {})
 
 
+def _stop_anchor(anchor: Any) -> None:
+    try:
+        anchor.stop()
+        anchor.wait()
+    except Exception:  # noqa: BLE001 - the process is exiting anyway
+        LOG.debug("stopping a fanout anchor failed", exc_info=True)
+
+
 class _Sink:
     """The anchor's endpoint: every fanout it receives is dropped (the agents act on
     them; the server only keeps the exchange bound)."""
@@ -183,12 +191,14 @@ class Notifier:
             LOG.warning("notifier stopped with %d notification(s) unsent",
                         self._queue.qsize())
             return
-        for anchor in self._anchors.values():
-            try:
-                anchor.stop()
-                anchor.wait()
-            except Exception:  # noqa: BLE001 - the process is exiting anyway
-                LOG.debug("stopping a fanout anchor failed", exc_info=True)
+        # In parallel: each stop() waits for its listener's poll to end (up to about
+        # 5 s); one after another held a worker's exit 7 s.
+        stoppers = [threading.Thread(target=_stop_anchor, args=(anchor,), daemon=True)
+                    for anchor in self._anchors.values()]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join()
         self._anchors.clear()
         if self._own_transport and self._transport is not None:
             closer = threading.Thread(target=self._transport.cleanup, daemon=True)

@@ -94,3 +94,51 @@ def test_any_notification_method_triggers_a_resync() -> None:
                        "notification some_future_notification"]
     assert not hasattr(endpoint, "_private")
     assert not hasattr(endpoint, "oslo_rpc_server_ping")
+
+
+def test_urgent_trigger_cuts_the_back_off_after_a_failed_sync() -> None:
+    # The first sync fails: the retry would wait 30 s; the bus reconnecting (an
+    # urgent trigger) makes it now.
+    rec = Recorder(fail_times=1)
+    loop = AgentLoop(rec.sync, None, report_interval=0, resync_interval=60,
+                     polling_interval=30).start()
+    try:
+        assert wait_for(lambda: loop.last_error is not None)
+        loop.trigger("device tap0 added")  # not urgent: the back-off holds
+        time.sleep(0.3)
+        assert rec.syncs == []
+        loop.trigger("bus reconnected", urgent=True)
+        assert wait_for(lambda: len(rec.syncs) == 1, within=3)
+    finally:
+        loop.stop()
+
+
+def test_reconnect_watch_fires_on_the_reconnected_record_only() -> None:
+    # oslo.messaging says it reconnected only in its log (agent/common/reconnect.py).
+    import logging
+
+    from neutrino.agent.common.reconnect import RABBIT_LOGGER, ReconnectWatch
+
+    calls: list[str] = []
+    watch = ReconnectWatch(lambda: calls.append("reconnected")).start()
+    logger = logging.getLogger(RABBIT_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        logger.error("[%(connection_id)s] AMQP server on %(hostname)s:%(port)s is "
+                     "unreachable", {"connection_id": "c", "hostname": "h", "port": 1})
+        assert calls == []
+        # The record as oslo.messaging's impl_rabbit logs it.
+        logger.info("[%(connection_id)s] Reconnected to AMQP server on "
+                    "%(hostname)s:%(port)s via [%(transport)s] client with port "
+                    "%(client_port)s.", {"connection_id": "c", "hostname": "h",
+                                         "port": 1, "transport": "amqp",
+                                         "client_port": 2})
+        assert calls == ["reconnected"]
+        watch.stop()
+        logger.info("[%(connection_id)s] Reconnected to AMQP server on ...",
+                    {"connection_id": "c"})
+        assert calls == ["reconnected"]
+    finally:
+        watch.stop()
+        logger.setLevel(level)

@@ -9,7 +9,10 @@ every trigger is the same "resync soon":
 * the periodic full resync every ``resync_interval`` seconds (closes any gap: a
   lost message, a broker outage);
 * a failed sync, retried after ``polling_interval`` seconds, then less and less
-  often up to ``resync_interval``.
+  often up to ``resync_interval``;
+* a connection to the broker re-established (agent/common/reconnect.py): what was
+  notified while the agent was cut off is lost. It also ends a failed sync's
+  back-off at once.
 
 Triggers within ``polling_interval`` of each other are coalesced into one sync.
 The heartbeat (state report) runs in its own thread every ``report_interval``
@@ -42,6 +45,7 @@ class AgentLoop:
         self.resync_interval = resync_interval
         self.polling_interval = polling_interval
         self._wake = threading.Event()
+        self._urgent = threading.Event()  # cuts a back-off short
         self._stop = threading.Event()
         self._reasons: list[str] = []
         self._lock = threading.Lock()
@@ -52,11 +56,16 @@ class AgentLoop:
 
     # -- triggers --------------------------------------------------------------
 
-    def trigger(self, reason: str) -> None:
-        """Ask for a resync soon (coalesced with others within polling_interval)."""
+    def trigger(self, reason: str, urgent: bool = False) -> None:
+        """Ask for a resync soon (coalesced with others within polling_interval).
+        `urgent`: also now if a failed sync is waiting out its back-off (the bus
+        reconnected: the server is likely reachable again). Does not log (called
+        from a logging handler, agent/common/reconnect.py)."""
         with self._lock:
             if len(self._reasons) < 20:
                 self._reasons.append(reason)
+        if urgent:
+            self._urgent.set()
         self._wake.set()
 
     def _take_reasons(self) -> list[str]:
@@ -85,6 +94,7 @@ class AgentLoop:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        self._urgent.set()
         for thread in self._threads:
             thread.join(timeout)
 
@@ -122,19 +132,22 @@ class AgentLoop:
             # becomes one sync.
             since = time.monotonic() - last_sync
             if since < self.polling_interval:
-                self._stop.wait(self.polling_interval - since)
-            self._stop.wait(min(self.polling_interval, 0.2))
+                self._urgent.wait(self.polling_interval - since)  # not when urgent
+            if self._stop.wait(min(self.polling_interval, 0.2)):
+                return
             self._wake.clear()
             reasons = self._take_reasons()
             LOG.debug("resync: %s", ", ".join(reasons) or "woken")
             last_sync = time.monotonic()
+            self._urgent.clear()  # what comes from now on may cut the back-off
             try:
                 self.sync()
             except Exception as error:  # noqa: BLE001 - retried; the dataplane stays as it was
                 self.metrics.observe(time.monotonic() - last_sync, ok=False)
                 self.last_error = error
                 LOG.warning("sync failed (%s); retrying in %.0f s", error, retry_delay)
-                if self._stop.wait(retry_delay):
+                self._urgent.wait(retry_delay)
+                if self._stop.is_set():
                     return
                 retry_delay = min(retry_delay * 2, self.resync_interval)
                 self.trigger("retry after failure")

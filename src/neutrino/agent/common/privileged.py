@@ -335,8 +335,30 @@ def namespace_exists(name: str) -> bool:
     return name in namespaces()
 
 
+def is_namespace(name: str) -> bool:
+    """Whether /run/netns/NAME is a network namespace, not the bare file a creation
+    cut short leaves (the name is made first, then a namespace mounted on it: an
+    agent killed in between leaves a name no one can enter)."""
+    try:
+        named = os.stat(os.path.join(NETNS_RUN_DIR, name))
+        return named.st_dev == os.stat("/proc/self/ns/net").st_dev  # nsfs
+    except OSError:
+        return False
+
+
+def _drop_bare_name(name: str) -> None:
+    if namespace_exists(name) and not is_namespace(name):
+        LOG.warning("%s/%s is no namespace (its creation was cut short): removed",
+                    NETNS_RUN_DIR, name)
+        try:
+            os.unlink(os.path.join(NETNS_RUN_DIR, name))
+        except FileNotFoundError:
+            pass
+
+
 def create_namespace(name: str) -> None:
     """Create a named namespace (/run/netns/NAME) with its loopback up."""
+    _drop_bare_name(name)
     if not namespace_exists(name):
         netns.create(name)
     with Kernel(name) as kernel:
@@ -391,6 +413,7 @@ def delete_namespace(name: str, timeout: float = 5.0) -> None:
     (a process left inside would keep the namespace, and so its links, alive after
     the name is gone) and its links deleted (a veth end takes its peer, the tap
     on the host, with it), then the name removed."""
+    _drop_bare_name(name)
     if not namespace_exists(name):
         return
     stop_processes(namespace_pids(name), timeout)

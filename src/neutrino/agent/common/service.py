@@ -18,6 +18,7 @@ the periodic resync as fallback (`start_listener`).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -92,8 +93,16 @@ def run_until_signalled(agent: Runnable) -> int:
     """Start, run until SIGTERM or SIGINT, reloading on SIGHUP, stop; exit status
     (1: another agent of its kind owns this host)."""
     reload_requested = threading.Event()
+    owner = os.getpid()
 
     def stop(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:
+            # A child forked from the agent (pyroute2 forks one per namespace it
+            # opens, and ends it with SIGTERM) inherits this handler: it is not the
+            # agent stopping, the child is to end as by default.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         LOG.info("signal %d: stopping", signum)
         agent.loop.request_stop()
 

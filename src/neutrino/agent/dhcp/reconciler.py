@@ -295,6 +295,16 @@ class Reconciler:
         network_id = network["id"]
         cmd = render.command(network, port["id"], paths, self.settings)
         pid = self.running_pid(network_id)
+        namespace = render.namespace_name(network_id)
+        if pid is not None and not privileged.process_in_namespace(pid, namespace):
+            # Its namespace was deleted under it and made again (by hand, or by an
+            # agent that could not open it): it serves an unnamed namespace nobody
+            # reaches. Adopting it would leave the network without DHCP.
+            LOG.warning("dnsmasq %d of network %s runs outside namespace %s; replacing "
+                        "it", pid, network_id, namespace)
+            stop_process(pid)
+            result.actions.append(f"stop dnsmasq {pid} of {network_id} (stray)")
+            pid = None
         if pid is not None:
             argv = privileged.process_cmdline(pid) or []
             if argv[1:] == cmd[1:]:
