@@ -104,13 +104,22 @@ class _QueueCollector(Collector):
     def __init__(self, depths: rpc_queues.QueueDepths) -> None:
         self.depths = depths
 
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (GaugeMetricFamily("neutrino_bus_queue_messages",
+                                  "Messages waiting in the server's queue on the broker.",
+                                  labels=["queue"]),
+                GaugeMetricFamily("neutrino_bus_queue_consumers",
+                                  "Consumers of the server's queue on the broker.",
+                                  labels=["queue"]))
+
+    def describe(self) -> Iterator[Any]:
+        # Without it, registering calls collect(): a reading at start-up, before the
+        # RPC servers consume, cached for the next `ttl` seconds of scrapes.
+        yield from self._families()
+
     def collect(self) -> Iterator[Any]:
-        messages = GaugeMetricFamily("neutrino_bus_queue_messages",
-                                     "Messages waiting in the server's queue on the "
-                                     "broker.", labels=["queue"])
-        consumers = GaugeMetricFamily("neutrino_bus_queue_consumers",
-                                      "Consumers of the server's queue on the broker.",
-                                      labels=["queue"])
+        messages, consumers = self._families()
         for name, (waiting, consuming) in sorted(self.depths.read().items()):
             messages.add_metric([name], waiting)
             consumers.add_metric([name], consuming)
