@@ -296,3 +296,27 @@ def test_tags_at_upstream_path(own_project_admin: Api) -> None:
     assert [x["id"] for x in listed] == [p["id"]]
     assert api.delete(f"policies/{p['id']}/tags").status_code == 204
     assert api.get(f"policies/{UNKNOWN}/tags").status_code == 404
+
+
+def test_removing_a_policy_needs_access_to_it(own_project_admin: Api) -> None:
+    """Upstream (neutron_tempest_plugin test_attach_and_detach_a_policy_by_a_project):
+    a project cannot detach a policy it may not use from its own network or port
+    (403 PolicyRemoveAuthorizationError), until the policy is shared with it."""
+    admin = own_project_admin
+    member = admin.as_project(project())
+    private = policy(admin, name="private")
+    net = member.network()
+    port = member.port(net["id"])
+    for path, key in ((f"networks/{net['id']}", "network"), (f"ports/{port['id']}", "port")):
+        assert admin.put(path, {key: {"qos_policy_id": private["id"]}}).status_code == 200
+        assert_error(member.put(path, {key: {"qos_policy_id": None}}), 403,
+                     "PolicyRemoveAuthorizationError",
+                     f"Failed to remove provided policy {private['id']} because you "
+                     "are not authorized.")
+        # Other attributes still change freely.
+        assert member.put(path, {key: {"name": "renamed"}}).status_code == 200
+    admin.put(f"qos/policies/{private['id']}", {"policy": {"shared": True}})
+    for path, key in ((f"networks/{net['id']}", "network"), (f"ports/{port['id']}", "port")):
+        response = member.put(path, {key: {"qos_policy_id": None}})
+        assert response.status_code == 200, response.text
+        assert response.json()[key]["qos_policy_id"] is None
