@@ -158,6 +158,16 @@ def test_policies_are_for_admins(own_project_admin: Api) -> None:
                       {"policy": {"name": "y"}}).status_code == 403
     assert member.post(f"qos/policies/{mine['id']}/{BW}",
                        {"bandwidth_limit_rule": {"max_kbps": 1}}).status_code == 403
+    # Upstream checks the create rule first: 403 also for a policy the member cannot
+    # see (tempest's test_rule_create_forbidden_for_regular_projects); 404 if none.
+    foreign = policy(own_project_admin, name="foreign")
+    assert member.get(f"qos/policies/{foreign['id']}").status_code == 404
+    assert_error(member.post(f"qos/policies/{foreign['id']}/{BW}",
+                             {"bandwidth_limit_rule": {"max_kbps": 1}}), 403,
+                 "PolicyNotAuthorized")
+    assert_error(member.post(f"qos/policies/{UNKNOWN}/{BW}",
+                             {"bandwidth_limit_rule": {"max_kbps": 1}}), 404,
+                 "QosPolicyNotFound")
 
 
 def test_sharing(own_project_admin: Api) -> None:
