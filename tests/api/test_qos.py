@@ -330,3 +330,22 @@ def test_removing_a_policy_needs_access_to_it(own_project_admin: Api) -> None:
         response = member.put(path, {key: {"qos_policy_id": None}})
         assert response.status_code == 200, response.text
         assert response.json()[key]["qos_policy_id"] is None
+
+
+def test_rbac_target_change_is_checked_as_a_removal(own_project_admin: Api) -> None:
+    """Upstream's QoS RBAC (RbacSharedQosPoliciesTest.test_network_presence_prevents_
+    policy_rbac_policy_deletion): moving the only "*" policy to the very project
+    that uses the policy is still 409, the new target not counted."""
+    admin = own_project_admin
+    other = admin.as_project(project())
+    p = policy(admin, name="wild")
+    response = share(admin, p["id"], "*", "qos_policy")
+    assert response.status_code == 201, response.text
+    wild = response.json()["rbac_policy"]
+    net = other.network(qos_policy_id=p["id"])
+    assert_error(admin.put(f"rbac-policies/{wild['id']}",
+                           {"rbac_policy": {"target_tenant": pid(other)}}),
+                 409, "RbacPolicyInUse")
+    other.delete(f"networks/{net['id']}")
+    assert admin.put(f"rbac-policies/{wild['id']}", {"rbac_policy": {
+        "target_tenant": pid(other)}}).status_code == 200

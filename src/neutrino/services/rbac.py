@@ -58,11 +58,12 @@ class ObjectType:
     # The "Details" of RbacPolicyInUse when removing a policy would cut off `project`.
     in_use_details: Callable[[str, str, str], str] = (
         lambda object_id, action, project: f"project_id={project}")
-    # Whether the owner's own use counts when the "*" policy goes: upstream's
-    # generic RBAC objects (QoS policies) count every bound project not named by
-    # another policy, the owner included (`shared: false` on a QoS policy its own
-    # project's network uses is 409).
-    owner_bound: bool = False
+    # Upstream's generic RBAC object checks (QoS policies): removing the "*" policy
+    # counts every bound project not named by another policy, the owner included
+    # (`shared: false` on a QoS policy its own project's network uses is 409), and
+    # changing a policy's target is checked as removing the old one (the new
+    # target is not counted).
+    generic_checks: bool = False
 
 
 OBJECT_TYPES: dict[str, ObjectType] = {}
@@ -155,17 +156,17 @@ def projects_cut_off(session: Session, object_type: str, object_id: str, owner: 
     """
     if target == owner:
         return set()
+    generic = OBJECT_TYPES[object_type].generic_checks
     remaining = targets(session, object_type, object_id, action, exclude_id)
     if exclude_id is None:
         remaining.discard(target)
-    if new_target is not None:
+    if new_target is not None and not generic:
         remaining.add(new_target)
     if WILDCARD in remaining:
         return set()
     bound = OBJECT_TYPES[object_type].bound_projects(session, object_id, action)
     affected = bound if target == WILDCARD else bound & {target}
-    owner_counts = OBJECT_TYPES[object_type].owner_bound
-    return {p for p in affected if (owner_counts or p != owner) and p not in remaining}
+    return {p for p in affected if (generic or p != owner) and p not in remaining}
 
 
 # -- writes (inside the caller's transaction) ------------------------------------
@@ -300,4 +301,4 @@ register_type(ObjectType(
 register_type(ObjectType(  # QoS (issue 14)
     "qos_policy", models.QosPolicy, (SHARED,),
     _not_found("QoS policy %(id)s could not be found."), _qos_policy_bound,
-    owner_bound=True))
+    generic_checks=True))
