@@ -306,6 +306,14 @@ network_vlan_ranges = foo:1:100,public
 [ml2_type_vxlan]
 vni_ranges = {VNI_MIN}:{VNI_MAX}
 
+[quotas]
+# What neutron-tempest-plugin's jobs set (their [QUOTAS]): test_routers' RoutersTest
+# makes 11 routers in its class's project, beyond the default 10.
+quota_router = 100
+quota_floatingip = 500
+quota_security_group = 150
+quota_security_group_rule = 1000
+
 [keystone_authtoken]
 www_authenticate_uri = {keystone_url}
 auth_url = {keystone_url}

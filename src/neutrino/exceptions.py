@@ -176,6 +176,11 @@ class GatewayConflictWithAllocationPools(InUse):
     message = "Gateway ip %(ip_address)s conflicts with allocation pool %(pool)s."
 
 
+class GatewayIpInUse(InUse):
+    message = ("Current gateway ip %(ip_address)s already in use by port %(port_id)s. "
+               "Unable to update.")
+
+
 class HostRoutesExhausted(BadRequest):
     message = (
         "Unable to complete operation for %(subnet_id)s. The number of host routes "

@@ -212,11 +212,12 @@ RESOURCE_RULES = [
     ("delete_l3-router", ADMIN_ONLY),
     ("get_l3-agents", ADMIN_ONLY),
     # QoS (issue 14): policies and rules are managed by administrators; projects
-    # read their own and shared policies; the rule types are an administrator's view.
+    # read their own and shared policies. Anyone lists the rule types (upstream:
+    # `role:reader`); showing one's drivers is for administrators (api/qos.py).
     ("shared_qos_policy", "field:policies:shared=True"),
     ("get_policy", "rule:admin_or_owner or rule:shared_qos_policy"),
     *[(f"{action}_policy", ADMIN_ONLY) for action in ("create", "update", "delete")],
-    ("get_rule_type", ADMIN_ONLY),
+    ("get_rule_type", "rule:regular_user"),
     *[(f"get_{prefix}_{rule}_rule", "rule:admin_or_owner or rule:shared_qos_policy")
       for prefix in ("policy", "alias")
       for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
@@ -226,8 +227,8 @@ RESOURCE_RULES = [
       for rule in ("bandwidth_limit", "dscp_marking", "minimum_bandwidth",
                    "minimum_packet_rate", "packet_rate_limit")
       if not (prefix == "alias" and action == "create")],
-    *[(f"{action}_{resource}:qos_policy_id", ADMIN_ONLY)
-      for action in ("create", "update") for resource in ("network", "port")],
+    # qos_policy_id on networks and ports has no rule of its own upstream: any
+    # project sets a policy it may use (its own or shared: services/qos_bindings.py).
     # Trunks (issue 14): a project's own, as upstream (get_subports is a read).
     ("create_trunk", "rule:regular_user"),
     ("get_trunk", ADMIN_OR_OWNER),

@@ -110,3 +110,31 @@ def test_external_networks_subnets_are_seen_by_every_project(own_project_admin: 
     assert admin.put(f"networks/{net['id']}",
                      {"network": {"router:external": False}}).status_code == 200
     assert b.get("subnets", params={"network_id": net["id"]}).json()["subnets"] == []
+
+
+def test_gateway_ip_of_a_router_interface_cannot_move(own_project_admin: Api) -> None:
+    """neutron_tempest_plugin RoutersTest.test_router_interface_update_and_remove_
+    gateway_ip: the gateway moves freely until a router interface holds it, then
+    changing or removing it is 409 GatewayIpInUse."""
+    api = own_project_admin
+    net = api.network()
+    subnet = api.subnet(net["id"], "10.100.0.48/28",
+                        allocation_pools=[{"start": "10.100.0.58", "end": "10.100.0.62"}])
+    moved = api.put(f"subnets/{subnet['id']}", {"subnet": {"gateway_ip": "10.100.0.50"}})
+    assert moved.status_code == 200, moved.text
+    router = api.create("router", name="r")
+    response = api.put(f"routers/{router['id']}/add_router_interface",
+                       {"subnet_id": subnet["id"]})
+    assert response.status_code == 200, response.text
+    port_id = response.json()["port_id"]
+    for gateway in ("10.100.0.51", None):
+        assert_error(api.put(f"subnets/{subnet['id']}", {"subnet": {"gateway_ip": gateway}}),
+                     409, "GatewayIpInUse",
+                     f"Current gateway ip 10.100.0.50 already in use by port {port_id}. "
+                     "Unable to update.")
+    # Giving the same address again changes nothing and is fine.
+    assert api.put(f"subnets/{subnet['id']}", {"subnet": {
+        "gateway_ip": "10.100.0.50"}}).status_code == 200
+    api.put(f"routers/{router['id']}/remove_router_interface", {"subnet_id": subnet["id"]})
+    assert api.put(f"subnets/{subnet['id']}", {"subnet": {
+        "gateway_ip": "10.100.0.51"}}).json()["subnet"]["gateway_ip"] == "10.100.0.51"

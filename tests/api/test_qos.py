@@ -141,8 +141,11 @@ def test_rule_types(api: Api) -> None:
     assert api.get("qos/rule-types/minimum_bandwidth").json()["rule_type"][
         "drivers"] == []
     assert api.get("qos/rule-types/nope").status_code == 404
+    # Anyone lists them (tempest's rule classes ask as a project member before they
+    # run); the drivers of one are for administrators only (upstream's 403).
     member = api.as_project(project())
-    assert member.get("qos/rule-types").status_code == 403
+    assert member.get("qos/rule-types").json()["rule_types"] == listed
+    assert_error(member.get("qos/rule-types/bandwidth_limit"), 403, "NotAuthorized")
 
 
 def test_policies_are_for_admins(own_project_admin: Api) -> None:
@@ -155,6 +158,16 @@ def test_policies_are_for_admins(own_project_admin: Api) -> None:
                       {"policy": {"name": "y"}}).status_code == 403
     assert member.post(f"qos/policies/{mine['id']}/{BW}",
                        {"bandwidth_limit_rule": {"max_kbps": 1}}).status_code == 403
+    # Upstream checks the create rule first: 403 also for a policy the member cannot
+    # see (tempest's test_rule_create_forbidden_for_regular_projects); 404 if none.
+    foreign = policy(own_project_admin, name="foreign")
+    assert member.get(f"qos/policies/{foreign['id']}").status_code == 404
+    assert_error(member.post(f"qos/policies/{foreign['id']}/{BW}",
+                             {"bandwidth_limit_rule": {"max_kbps": 1}}), 403,
+                 "PolicyNotAuthorized")
+    assert_error(member.post(f"qos/policies/{UNKNOWN}/{BW}",
+                             {"bandwidth_limit_rule": {"max_kbps": 1}}), 404,
+                 "QosPolicyNotFound")
 
 
 def test_sharing(own_project_admin: Api) -> None:
@@ -166,18 +179,34 @@ def test_sharing(own_project_admin: Api) -> None:
     seen = {p["id"] for p in other.get("qos/policies").json()["policies"]}
     assert shared["id"] in seen and private["id"] not in seen
     assert other.get(f"qos/policies/{private['id']}").status_code == 404
-    # Shared: usable on the other project's network; private: not found.
-    net = other.network(qos_policy_id=None)
-    assert net["qos_policy_id"] is None
+    # Shared: usable on the other project's network and port (no admin-only rule on
+    # qos_policy_id upstream); private: not found.
+    net = other.network(qos_policy_id=shared["id"])
+    assert net["qos_policy_id"] == shared["id"]
+    port = other.port(net["id"], qos_policy_id=shared["id"])
+    assert port["qos_policy_id"] == shared["id"]
     assert_error(other.put(f"networks/{net['id']}",
-                           {"network": {"qos_policy_id": private["id"]}}), 403,
-                 "PolicyNotAuthorized")
+                           {"network": {"qos_policy_id": private["id"]}}), 404,
+                 "QosPolicyNotFound")
+    assert_error(other.post("ports", {"port": {"network_id": net["id"],
+                                               "qos_policy_id": private["id"]}}),
+                 404, "QosPolicyNotFound")
     # An RBAC policy shares with one project only.
     assert share(admin, private["id"], pid(other), "qos_policy").status_code == 201
     assert other.get(f"qos/policies/{private['id']}").status_code == 200
     filtered = admin.get("qos/policies?shared=true").json()["policies"]
     assert shared["id"] in {p["id"] for p in filtered}
     assert private["id"] not in {p["id"] for p in filtered}
+    # Unsharing a policy the owner's own network uses is refused as well (upstream
+    # counts every bound project when the "*" policy goes), then allowed once free.
+    mine = admin.network(qos_policy_id=shared["id"])
+    other.delete(f"ports/{port['id']}")
+    other.delete(f"networks/{net['id']}")
+    assert_error(admin.put(f"qos/policies/{shared['id']}", {"policy": {"shared": False}}),
+                 409, "RbacPolicyInUse")
+    admin.delete(f"networks/{mine['id']}")
+    assert admin.put(f"qos/policies/{shared['id']}",
+                     {"policy": {"shared": False}}).json()["policy"]["shared"] is False
 
 
 def test_network_and_port_policy(own_project_admin: Api) -> None:
@@ -260,3 +289,63 @@ def test_extensions_listed(api: Api) -> None:
             "qos-rule-type-details", "qos-rule-type-filter"} <= aliases
     shown = api.get("extensions/qos-default").json()["extension"]
     assert shown["updated"] == "2017-041-06T10:00:00-00:00"
+
+
+def test_tags_at_upstream_path(own_project_admin: Api) -> None:
+    """Upstream's tags of a QoS policy are under /v2.0/policies/{id}/tags (tempest's
+    path); /v2.0/qos/policies/{id}/tags stays."""
+    api = own_project_admin
+    p = policy(api, name="tagged")
+    response = api.put(f"policies/{p['id']}/tags", {"tags": ["red", "blue"]})
+    assert response.status_code == 200, response.text
+    assert sorted(response.json()["tags"]) == ["blue", "red"]
+    assert api.put(f"policies/{p['id']}/tags/green").status_code == 201
+    assert sorted(api.get(f"qos/policies/{p['id']}/tags").json()["tags"]) == [
+        "blue", "green", "red"]
+    listed = api.get("qos/policies?tags=green").json()["policies"]
+    assert [x["id"] for x in listed] == [p["id"]]
+    assert api.delete(f"policies/{p['id']}/tags").status_code == 204
+    assert api.get(f"policies/{UNKNOWN}/tags").status_code == 404
+
+
+def test_removing_a_policy_needs_access_to_it(own_project_admin: Api) -> None:
+    """Upstream (neutron_tempest_plugin test_attach_and_detach_a_policy_by_a_project):
+    a project cannot detach a policy it may not use from its own network or port
+    (403 PolicyRemoveAuthorizationError), until the policy is shared with it."""
+    admin = own_project_admin
+    member = admin.as_project(project())
+    private = policy(admin, name="private")
+    net = member.network()
+    port = member.port(net["id"])
+    for path, key in ((f"networks/{net['id']}", "network"), (f"ports/{port['id']}", "port")):
+        assert admin.put(path, {key: {"qos_policy_id": private["id"]}}).status_code == 200
+        assert_error(member.put(path, {key: {"qos_policy_id": None}}), 403,
+                     "PolicyRemoveAuthorizationError",
+                     f"Failed to remove provided policy {private['id']} because you "
+                     "are not authorized.")
+        # Other attributes still change freely.
+        assert member.put(path, {key: {"name": "renamed"}}).status_code == 200
+    admin.put(f"qos/policies/{private['id']}", {"policy": {"shared": True}})
+    for path, key in ((f"networks/{net['id']}", "network"), (f"ports/{port['id']}", "port")):
+        response = member.put(path, {key: {"qos_policy_id": None}})
+        assert response.status_code == 200, response.text
+        assert response.json()[key]["qos_policy_id"] is None
+
+
+def test_rbac_target_change_is_checked_as_a_removal(own_project_admin: Api) -> None:
+    """Upstream's QoS RBAC (RbacSharedQosPoliciesTest.test_network_presence_prevents_
+    policy_rbac_policy_deletion): moving the only "*" policy to the very project
+    that uses the policy is still 409, the new target not counted."""
+    admin = own_project_admin
+    other = admin.as_project(project())
+    p = policy(admin, name="wild")
+    response = share(admin, p["id"], "*", "qos_policy")
+    assert response.status_code == 201, response.text
+    wild = response.json()["rbac_policy"]
+    net = other.network(qos_policy_id=p["id"])
+    assert_error(admin.put(f"rbac-policies/{wild['id']}",
+                           {"rbac_policy": {"target_tenant": pid(other)}}),
+                 409, "RbacPolicyInUse")
+    other.delete(f"networks/{net['id']}")
+    assert admin.put(f"rbac-policies/{wild['id']}", {"rbac_policy": {
+        "target_tenant": pid(other)}}).status_code == 200

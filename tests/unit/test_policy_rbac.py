@@ -109,7 +109,8 @@ def test_other_projects_members_get_nothing(secure: Policy) -> None:
     for action in ACTIONS:
         if action in ("get_availability_zone", "get_floatingip_pool",
                       "get_default_security_group_rule", "get_flavor",
-                      "get_flavor_service_profile", "get_service_provider") or secure.check(
+                      "get_flavor_service_profile", "get_service_provider",
+                      "get_rule_type") or secure.check(
                 ctx("p1"), action, OWNED):
             continue  # open to anyone (or to any role) by design
         assert not secure.check(ctx("p2", "member", "reader"), action, OWNED), action

@@ -117,6 +117,9 @@ def create_app(core: Core) -> falcon.App:
     # Upstream serves network-segment-ranges (tempest's and openstack-cli's path); the
     # API reference's and openstacksdk's network_segment_ranges stays too.
     also = {"network_segment_ranges": ["network-segment-ranges"]}
+    # Upstream's tags of QoS policies are at /v2.0/policies/{id}/tags (its tagging
+    # extension names the collection without the qos/ prefix; tempest's path).
+    tags_also = {"policies": ["policies"]}
     for service in core.services:
         member = members[service.resource.url_path] = Member(service, core.policy)
         collection = Collection(service, core.policy, conf)
@@ -129,6 +132,10 @@ def create_app(core: Core) -> falcon.App:
             if tags is not None:
                 app.add_route(path + "/{resource_id}/tags", tags)
                 app.add_route(path + "/{resource_id}/tags/{tag}", Tag(tags))
+        for url_path in tags_also.get(service.resource.collection, []) \
+                if tags is not None else []:
+            app.add_route(f"/v2.0/{url_path}/{{resource_id}}/tags", tags)
+            app.add_route(f"/v2.0/{url_path}/{{resource_id}}/tags/{{tag}}", Tag(tags))
     member_actions.add_routes(app, core, members)
     l3_agent_scheduler.add_routes(app, core)
     agent_scheduler.add_routes(app, core)

@@ -22,6 +22,7 @@ from neutrino.resources.qos import (
     RULE_TYPE,
     RULE_TYPES,
     RULES,
+    QosPolicyNotFound,
     QosRuleNotFound,
     QosRuleTypeNotFound,
     RuleType,
@@ -90,7 +91,13 @@ class RuleCollection(_Rules):
         policy_id = resource_id
         item = bodies.single_item(self.resource, bodies.decode(req.bounded_stream.read()))
         data = prepare.prepare_create(self.resource, item, ctx)
-        policy = self.policies.load_visible(ctx, policy_id)
+        try:
+            policy = self.policies.load_visible(ctx, policy_id)
+        except QosPolicyNotFound:
+            # Upstream enforces the create rule before the policy's visibility: a
+            # project member gets 403 (not 404) for another project's policy too.
+            self.check(ctx, "create", self.service.get(ctx, policy_id), data)
+            raise
         self.check(ctx, "create", policy, data)
         rule = self.service.create_rule(ctx, policy_id, self.rule_type, data)
         send(resp, self.render(ctx, rule), 201)
@@ -158,6 +165,10 @@ class RuleTypeShow:
     def on_get(self, req: falcon.Request, resp: falcon.Response, rule_type: str) -> None:
         ctx: Context = req.context.ctx
         self.policy.enforce(ctx, "get_rule_type", {})
+        # Upstream's plugin refuses the details (the drivers) to non-administrators
+        # whatever the policy says: 403 NotAuthorized, while anyone may list.
+        if not ctx.is_admin:
+            raise exc.NotAuthorized()
         if rule_type not in RULE_TYPES:
             raise QosRuleTypeNotFound(rule_type=rule_type)
         send(resp, {RULE_TYPE.name: {"type": rule_type,

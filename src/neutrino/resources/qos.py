@@ -31,6 +31,11 @@ class QosPolicyNotFound(exc.NotFound):
     message = "QoS policy %(policy_id)s could not be found."
 
 
+class PolicyRemoveAuthorizationError(exc.NotAuthorized):
+    message = ("Failed to remove provided policy %(policy_id)s because you are not "
+               "authorized.")
+
+
 class QosRuleNotFound(exc.NotFound):
     message = "QoS rule %(rule_id)s for policy %(policy_id)s could not be found."
 

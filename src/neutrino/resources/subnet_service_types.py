@@ -1,7 +1,12 @@
 """subnet-service-types: ``service_types`` on subnets, the device owners a subnet
 gives addresses to (IP allocation: neutrino.ipam.plan.serving). Each must be a
-string starting with a device owner prefix (network:, neutron:, compute:);
-administrators only set them (policy)."""
+string starting with a device owner prefix (network:, neutron:, compute:).
+
+Whoever may create or update the subnet sets them: upstream registers
+``create_subnet:service_types`` / ``update_subnet:service_types`` (admin only) but
+its attribute is not policy-enforced, so those rules never apply (neutron-tempest-
+plugin's test_update_subnet_service_types_bumps_revisions sets them as a project
+member). The rules stay registered, as upstream's, for operators' policy files."""
 
 from __future__ import annotations
 
@@ -55,5 +60,5 @@ FEATURE = Feature(
     (Extension("subnet-service-types", "Subnet service types", "Provides ability to "
                "set the subnet service_types field", "2016-03-15T18:00:00-00:00"),),
     adds={"subnets": (Attr(SERVICE_TYPES, convert=service_types, default=UNSET,
-                           allow_put=True, enforce_policy=True, filterable=False,
+                           allow_put=True, filterable=False,
                            sortable=False),)})

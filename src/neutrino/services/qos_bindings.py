@@ -21,6 +21,7 @@ from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources.port_binding import VNIC_NORMAL, VNIC_TYPE
 from neutrino.resources.qos import (
+    PolicyRemoveAuthorizationError,
     QosPolicyNotFound,
     QosRuleNotSupported,
     QosRuleNotSupportedByNetwork,
@@ -42,6 +43,18 @@ def check_usable(session: Session, ctx: Context, policy_id: str) -> None:
                            or rbac.is_shared_with(session, OBJECT_TYPE, policy_id,
                                                   ctx.project_id)):
         raise QosPolicyNotFound(policy_id=policy_id)
+
+
+def check_removable(session: Session, ctx: Context, old_policy_id: str | None,
+                    new_policy_id: str | None) -> None:
+    """Upstream: replacing or clearing a network's or port's policy needs access to
+    the policy it had (own, shared with the project, or an admin): else 403."""
+    if old_policy_id is None or old_policy_id == new_policy_id:
+        return
+    try:
+        check_usable(session, ctx, old_policy_id)
+    except QosPolicyNotFound:
+        raise PolicyRemoveAuthorizationError(policy_id=old_policy_id) from None
 
 
 def _set(session: Session, model: Any, column: str, object_id: str,
@@ -93,6 +106,7 @@ class NetworkQos:
             item[ATTR] = old.get(ATTR)
             return
         policy_id = data[ATTR]
+        check_removable(session, ctx, old.get(ATTR), policy_id)
         if policy_id is not None and policy_id != old.get(ATTR):
             check_usable(session, ctx, policy_id)
             self._check(session, policy_id, item["id"])
@@ -134,6 +148,8 @@ class PortQos:
     def update(self, session: Session, ctx: Context, data: dict, old: dict,
                item: dict) -> None:
         policy_id = data.get(ATTR, old.get(ATTR))
+        if ATTR in data:
+            check_removable(session, ctx, old.get(ATTR), policy_id)
         if ATTR in data and policy_id is not None and policy_id != old.get(ATTR):
             check_usable(session, ctx, policy_id)
         if policy_id is not None and (ATTR in data or VNIC_TYPE in data):

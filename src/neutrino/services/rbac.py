@@ -58,6 +58,12 @@ class ObjectType:
     # The "Details" of RbacPolicyInUse when removing a policy would cut off `project`.
     in_use_details: Callable[[str, str, str], str] = (
         lambda object_id, action, project: f"project_id={project}")
+    # Upstream's generic RBAC object checks (QoS policies): removing the "*" policy
+    # counts every bound project not named by another policy, the owner included
+    # (`shared: false` on a QoS policy its own project's network uses is 409), and
+    # changing a policy's target is checked as removing the old one (the new
+    # target is not counted).
+    generic_checks: bool = False
 
 
 OBJECT_TYPES: dict[str, ObjectType] = {}
@@ -150,16 +156,17 @@ def projects_cut_off(session: Session, object_type: str, object_id: str, owner: 
     """
     if target == owner:
         return set()
+    generic = OBJECT_TYPES[object_type].generic_checks
     remaining = targets(session, object_type, object_id, action, exclude_id)
     if exclude_id is None:
         remaining.discard(target)
-    if new_target is not None:
+    if new_target is not None and not generic:
         remaining.add(new_target)
     if WILDCARD in remaining:
         return set()
     bound = OBJECT_TYPES[object_type].bound_projects(session, object_id, action)
     affected = bound if target == WILDCARD else bound & {target}
-    return {p for p in affected if p != owner and p not in remaining}
+    return {p for p in affected if (generic or p != owner) and p not in remaining}
 
 
 # -- writes (inside the caller's transaction) ------------------------------------
@@ -249,7 +256,8 @@ def _subnetpool_bound(session: Session, pool_id: str, action: str) -> set[str]:
 
 
 def _qos_policy_bound(session: Session, policy_id: str, action: str) -> set[str]:
-    """Projects with networks or ports using the QoS policy (issue 14)."""
+    """Projects with networks, ports, floating IPs or router gateways using the QoS
+    policy (issue 14)."""
     networks = select(models.Network.project_id).join(
         models.QosNetworkPolicyBinding,
         models.QosNetworkPolicyBinding.network_id == models.Network.id).where(
@@ -258,7 +266,15 @@ def _qos_policy_bound(session: Session, policy_id: str, action: str) -> set[str]
         models.QosPortPolicyBinding,
         models.QosPortPolicyBinding.port_id == models.Port.id).where(
         models.QosPortPolicyBinding.qos_policy_id == policy_id)
-    return set(session.scalars(networks)) | set(session.scalars(ports))
+    fips = select(models.FloatingIP.project_id).join(
+        models.QosFipPolicyBinding,
+        models.QosFipPolicyBinding.fip_id == models.FloatingIP.id).where(
+        models.QosFipPolicyBinding.qos_policy_id == policy_id)
+    routers = select(models.Router.project_id).join(
+        models.QosRouterGatewayPolicyBinding,
+        models.QosRouterGatewayPolicyBinding.router_id == models.Router.id).where(
+        models.QosRouterGatewayPolicyBinding.qos_policy_id == policy_id)
+    return {p for stmt in (networks, ports, fips, routers) for p in session.scalars(stmt)}
 
 
 def _not_found(message: str) -> Callable[[str], exc.NeutronError]:
@@ -284,4 +300,5 @@ register_type(ObjectType(
     _not_found("Subnet pool %(id)s could not be found."), _subnetpool_bound))
 register_type(ObjectType(  # QoS (issue 14)
     "qos_policy", models.QosPolicy, (SHARED,),
-    _not_found("QoS policy %(id)s could not be found."), _qos_policy_bound))
+    _not_found("QoS policy %(id)s could not be found."), _qos_policy_bound,
+    generic_checks=True))

@@ -323,6 +323,8 @@ class SubnetService:
         if "gateway_ip" in data:
             gateway = None if data["gateway_ip"] is None else sm.validate_gateway(
                 net, data["gateway_ip"])
+            if gateway != row.gateway_ip:
+                _check_gateway_not_routed(session, row)
         pools = None
         if "allocation_pools" in data:
             pools = (sm.default_allocation_pools(net, gateway)
@@ -380,3 +382,16 @@ class SubnetService:
         self.deps.db.run(run)
         self.deps.events.publish("subnet", events.AFTER_DELETE,
                                  events.Payload(ctx, subnet_id))
+
+
+def _check_gateway_not_routed(session: Session, row: S) -> None:
+    """Upstream: a subnet's gateway address held by a router port (an interface of a
+    router on the subnet) cannot be moved or removed: 409 GatewayIpInUse."""
+    if row.gateway_ip is None:
+        return
+    A = models.IPAllocation
+    port_id = session.scalars(select(A.port_id).join(
+        models.RouterPort, models.RouterPort.port_id == A.port_id).where(
+        A.subnet_id == row.id, A.ip_address == row.gateway_ip).limit(1)).first()
+    if port_id is not None:
+        raise exc.GatewayIpInUse(ip_address=row.gateway_ip, port_id=port_id)
