@@ -320,3 +320,20 @@ def test_cli_firewall_group(cli_server: ServerProcess) -> None:
     assert group["Ingress Policy ID"] == policy["ID"]
     assert api.get(f"fwaas/firewall_policies/{policy['ID']}").json()[
         "firewall_policy"]["firewall_rules"] == [ssh["ID"], icmp["id"]]
+
+
+def test_cli_network_log(cli_server: ServerProcess) -> None:
+    """Security group logging (issue 14) through python-neutronclient's OSC plugin
+    (openstacksdk has no log resource): loggable types, a log on a group, disabled,
+    deleted."""
+    cli, api = Cli(cli_server.url), Api(cli_server.url)
+    assert {"Supported types": "security_group"} in cli.json(
+        "network", "loggable", "resources", "list")
+    group = api.create("security_group", name=unique("log-sg"))
+    log = cli.json("network", "log", "create", "--resource-type", "security_group",
+                   "--resource", group["id"], "--event", "DROP", unique("sg-log"))
+    assert (log["Resource"], log["Event"], log["Enabled"]) == (group["id"], "DROP", True)
+    cli.run("network", "log", "set", "--disable", log["ID"])
+    assert api.get(f"log/logs/{log['ID']}").json()["log"]["enabled"] is False
+    cli.run("network", "log", "delete", log["ID"])
+    assert api.get(f"log/logs/{log['ID']}").status_code == 404
