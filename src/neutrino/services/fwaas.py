@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, exists, false, or_, select, update
 from sqlalchemy.orm import Session
@@ -41,6 +41,7 @@ G = models.FirewallGroup
 GP = models.FirewallGroupPort
 
 RoutersUpdated = Callable[[Iterable[str]], None]
+T = TypeVar("T")
 
 RULE_COLUMNS = {"id": R.id, "name": R.name, "description": R.description,
                 "project_id": R.project_id, "tenant_id": R.project_id,
@@ -60,6 +61,16 @@ def enabled(conf: Any) -> bool:
 
 def visible(row: Any, ctx: Context) -> bool:
     return bool(ctx.is_admin or row.project_id == ctx.project_id or row.shared)
+
+
+def visible_row(session: Session, model: type[T], row_id: str, ctx: Context | None,
+                lock: bool, missing: Callable[[], Exception]) -> T:
+    """The row (locked when `lock`), if there and visible to `ctx` (None: to all);
+    else `missing()` is raised: another project's object is as good as absent."""
+    row = session.get(model, row_id, with_for_update=lock)
+    if row is None or (ctx is not None and not visible(row, ctx)):
+        raise missing()
+    return row
 
 
 def visible_clause(model: Any, ctx: Context) -> Any:
@@ -176,10 +187,8 @@ class FirewallRuleService:
 
     def _row(self, session: Session, rule_id: str, ctx: Context | None = None,
              lock: bool = False) -> R:
-        row = session.get(R, rule_id, with_for_update=lock)
-        if row is None or (ctx is not None and not visible(row, ctx)):
-            raise fr.FirewallRuleNotFound(firewall_rule_id=rule_id)
-        return row
+        return visible_row(session, R, rule_id, ctx, lock,
+                           lambda: fr.FirewallRuleNotFound(firewall_rule_id=rule_id))
 
     def to_dicts(self, session: Session, rows: list[R]) -> list[dict]:
         policies: dict[str, list[str]] = defaultdict(list)
@@ -337,10 +346,8 @@ class FirewallPolicyService:
 
     def _row(self, session: Session, policy_id: str, ctx: Context | None = None,
              lock: bool = False) -> P:
-        row = session.get(P, policy_id, with_for_update=lock)
-        if row is None or (ctx is not None and not visible(row, ctx)):
-            raise fr.FirewallPolicyNotFound(firewall_policy_id=policy_id)
-        return row
+        return visible_row(session, P, policy_id, ctx, lock,
+                           lambda: fr.FirewallPolicyNotFound(firewall_policy_id=policy_id))
 
     def get(self, ctx: Context, policy_id: str) -> dict:
         return self.deps.db.run(lambda s: policy_dicts(s, [self._row(s, policy_id)])[0],

@@ -51,6 +51,7 @@ from neutrino.services.fwaas import (
     routers_of_ports,
     visible,
     visible_clause,
+    visible_row,
 )
 
 G = models.FirewallGroup
@@ -113,10 +114,8 @@ class FirewallGroupService:
         self.policies = policies
 
     def _row(self, session: Session, group_id: str, lock: bool = False) -> G:
-        row = session.get(G, group_id, with_for_update=lock)
-        if row is None:
-            raise fr.FirewallGroupNotFound(firewall_id=group_id)
-        return row
+        return visible_row(session, G, group_id, None, lock,
+                           lambda: fr.FirewallGroupNotFound(firewall_id=group_id))
 
     def get(self, ctx: Context, group_id: str) -> dict:
         return self.deps.db.run(lambda s: group_dicts(s, [self._row(s, group_id)])[0],
