@@ -94,6 +94,64 @@ class FirewallGroup(TypedDict):
     egress_rules: list[FirewallRule] | None
 
 
+class IkePolicy(TypedDict):
+    """VPNaaS: phase 1 of a site connection, as the API's ikepolicy says."""
+
+    ike_version: str              # v1, v2
+    auth_algorithm: str           # sha1, sha256, sha384, sha512, aes-*-xcbc, ...
+    encryption_algorithm: str     # aes-128, aes-256, 3des, aes-*-ccm/gcm-*, ...
+    pfs: str                      # group2, group5, group14, ... (DH group)
+    lifetime_seconds: int
+    phase1_negotiation_mode: str  # main, aggressive
+
+
+class IpsecPolicy(TypedDict):
+    """VPNaaS: phase 2 (the child SA) of a site connection."""
+
+    transform_protocol: str       # esp, ah, ah-esp
+    encapsulation_mode: str       # tunnel, transport
+    auth_algorithm: str
+    encryption_algorithm: str
+    pfs: str
+    lifetime_seconds: int
+
+
+class IpsecSiteConnection(TypedDict):
+    """VPNaaS: one IPsec tunnel of a VPN service to a peer site. `local_cidrs` are
+    the subnets of the service's router it protects (from its local endpoint group,
+    or the service's subnet); `local_id` empty means the gateway address."""
+
+    id: str
+    status: str
+    admin_state_up: bool
+    peer_address: str
+    peer_id: str
+    local_id: str
+    local_cidrs: list[str]
+    peer_cidrs: list[str]
+    psk: str
+    mtu: int
+    initiator: str                # bi-directional, response-only
+    dpd_action: str               # hold, clear, restart, disabled, restart-by-peer
+    dpd_interval: int
+    dpd_timeout: int
+    ikepolicy: IkePolicy
+    ipsecpolicy: IpsecPolicy
+
+
+class VpnService(TypedDict):
+    """VPNaaS: a VPN service on this router and its site connections. The local
+    endpoint is the router's gateway address of the peer's IP version
+    (`external_v4_ip` / `external_v6_ip`, None: that version has none)."""
+
+    id: str
+    status: str
+    admin_state_up: bool
+    external_v4_ip: str | None
+    external_v6_ip: str | None
+    connections: list[IpsecSiteConnection]
+
+
 class Router(TypedDict):
     id: str
     revision_number: int
@@ -116,6 +174,9 @@ class Router(TypedDict):
     # FWaaS v2 (issue 16): the firewall groups of its interfaces; absent from an
     # older server or without the firewall_v2 service plugin (nothing to enforce).
     firewall_groups: NotRequired[list[FirewallGroup]]
+    # VPNaaS (issue 16): the VPN services on this router; absent from an older
+    # server or without the vpnaas service plugin (nothing to run).
+    vpn_services: NotRequired[list[VpnService]]
 
 
 class L3State(TypedDict):
@@ -127,3 +188,20 @@ class L3State(TypedDict):
 # FWaaS v2 (issue 16): the L3 agents report the firewall groups they applied on
 # upstream's topic, ``set_firewall_group_status(fwg_id, status, expected)``.
 FIREWALL_PLUGIN = "q-firewall-plugin"
+
+
+# VPNaaS (issue 16): the L3 agents report their VPN services on upstream's topic,
+# ``update_status(status=[VpnServiceStatus, ...])`` (a cast).
+VPN_PLUGIN = "ipsec_driver"
+
+
+class ConnectionStatus(TypedDict):
+    status: str                   # ACTIVE, DOWN, ERROR
+    updated_pending_status: bool  # the connection was PENDING_* on the server
+
+
+class VpnServiceStatus(TypedDict):
+    id: str
+    status: str                   # ACTIVE, DOWN, ERROR
+    updated_pending_status: bool
+    ipsec_site_connections: dict[str, ConnectionStatus]
