@@ -15,6 +15,7 @@ import pytest
 
 from neutrino.cli import audit
 from neutrino.cli import main as cli_main
+from rpc_helpers import PluginClient, Reporter, dhcp_state, unique
 from server import Api, ServerProcess
 
 
@@ -132,10 +133,26 @@ def test_audit_refuses_when_notifications_are_off(
     assert "notifications are off" in capsys.readouterr().err
 
 
-def test_status_sees_the_broker(rpc_server: ServerProcess,
+def test_status_sees_the_broker(rpc_server: ServerProcess, bus: Any,
+                                plugin: PluginClient,
                                 capsys: pytest.CaptureFixture[str]) -> None:
+    # The RPC servers start beside the HTTP listener: once a report and a call are
+    # answered, the server consumes its own queues.
+    Reporter(bus, rpc_server.rpc_name)(dhcp_state(unique("status-host")))
+    plugin.call("get_metadata_instance", ip_address="192.0.2.1", network_id=unique("n"))
     capsys.readouterr()
     cli_main.main(["--noauth", "--endpoint", rpc_server.url, "--format", "json", "status"])
     import json
     bus = json.loads(capsys.readouterr().out)["server"]["bus"]
+    queues = {q["name"]: q for q in bus.pop("queues")}
     assert bus == {"driver": "rabbit", "hosts": ["127.0.0.1:5672"], "reachable": True}
+    # The server's own RPC queues, served by it: agents' calls would be answered.
+    for topic in ("q-plugin", "q-reports-plugin"):
+        own = queues[f"{topic}.{rpc_server.rpc_name}"]
+        assert own["rpc"] is True and own["consumers"] >= 1, own
+        assert isinstance(own["messages"], int)
+    capsys.readouterr()
+    cli_main.main(["--noauth", "--endpoint", rpc_server.url, "--format", "table",
+                   "status"])
+    table = capsys.readouterr().out
+    assert "Queues" in table and f"q-plugin.{rpc_server.rpc_name}" in table

@@ -1,6 +1,6 @@
-"""``neutrino status``: the server (version, database, bus) and the agents per host:
-alive or down, last heartbeat, what each serves (from the configurations they
-report), versions."""
+"""``neutrino status``: the server (version, database, bus and, on RabbitMQ, its
+queues) and the agents per host: alive or down, last heartbeat, what each serves
+(from the configurations they report), versions."""
 
 from __future__ import annotations
 
@@ -64,6 +64,10 @@ def render(out: Output, data: dict[str, Any]) -> None:
                     f"{bus['driver']} {' '.join(bus['hosts'])}".strip(),
                     _yes_no(bus["reachable"]) if not bus.get("error")
                     else Text(f"NO ({bus['error']})", style="bold red")]])
+        if server["bus"].get("queues"):
+            out.table("Queues", ["queue", "messages waiting", "consumers"],
+                      [[q["name"], q["messages"], _consumers(q)]
+                       for q in server["bus"]["queues"]])
     if data.get("agents_error"):
         out.print(Text(f"agents unavailable: {data['agents_error']}", style="yellow"))
     rows = []
@@ -78,6 +82,19 @@ def render(out: Output, data: dict[str, Any]) -> None:
                      agent_version(agent)])
     out.table(f"Agents ({len(rows)})", ["host", "type", "binary", "state",
                                         "last heartbeat", "serves", "version"], rows)
+
+
+def unserved(server: dict[str, Any]) -> list[str]:
+    """The server's RPC queues no process consumes: agents' calls to them wait
+    until they time out (the RPC workers are gone or stuck)."""
+    return [q["name"] for q in (server.get("bus") or {}).get("queues") or []
+            if q.get("rpc") and not q["consumers"]]
+
+
+def _consumers(queue: dict[str, Any]) -> Text:
+    if queue.get("rpc") and not queue["consumers"]:
+        return Text("0 (nobody serves it)", style="bold red")
+    return Text(str(queue["consumers"]))
 
 
 def agent_version(agent: dict[str, Any]) -> str:
@@ -100,7 +117,8 @@ def run(args: argparse.Namespace, client: Client, out: Output) -> int:
     unreachable = any(data["server"].get(part, {}).get("reachable") is False
                       for part in ("database", "bus"))
     # Scripts: non-zero when something is down.
-    failed = "error" in data["server"] or "agents_error" in data
+    failed = ("error" in data["server"] or "agents_error" in data
+              or bool(unserved(data["server"])))
     return 1 if (down or unreachable or failed) else 0
 
 
@@ -108,6 +126,8 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     cmd = sub.add_parser("status", parents=[common], help="server, database, bus, agents",
                          description="The server's version, whether its database and "
                                      "message bus answer, and every agent per host: alive "
-                                     "or down, last heartbeat, what it serves, versions. "
-                                     "Exit status 1 when anything is down.")
+                                     "or down, last heartbeat, what it serves, versions; on "
+                                     "RabbitMQ the server's queues (messages waiting, "
+                                     "consumers). Exit status 1 when anything is down, "
+                                     "or an RPC queue has no consumer.")
     cmd.set_defaults(func=run)

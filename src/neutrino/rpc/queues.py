@@ -108,7 +108,8 @@ class QueueDepths:
         return found
 
 
-def for_server(conf: cfg.ConfigOpts, notifications: bool) -> QueueDepths | None:
+def for_server(conf: cfg.ConfigOpts, notifications: bool,
+               ttl: float = 10.0) -> QueueDepths | None:
     """The server's queues on its broker (None: the bus is not RabbitMQ);
     `notifications`: whether it sends notifications (their topics' queues too)."""
     url = amqp_url(conf, conf.transport_url)
@@ -116,4 +117,5 @@ def for_server(conf: cfg.ConfigOpts, notifications: bool) -> QueueDepths | None:
         return None
     notification_topics = (list(conf.oslo_messaging_notifications.topics)
                            if notifications else [])
-    return QueueDepths(url, queue_names(SERVER_TOPICS, conf.host, notification_topics))
+    return QueueDepths(url, queue_names(SERVER_TOPICS, conf.host, notification_topics),
+                       ttl=ttl)
