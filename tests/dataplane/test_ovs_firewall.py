@@ -55,7 +55,11 @@ class Lab:
         self.vms: dict[str, str] = {}
         self.bindings: dict[str, Binding] = {}
         self.servers: list[subprocess.Popen] = []
-        self.firewall = OvsFirewall(self.switch.target(BRIDGE))
+        self.firewall = self.new_firewall()
+
+    def new_firewall(self) -> OvsFirewall:
+        return OvsFirewall(self.switch.target(BRIDGE),
+                           vswitchd=str(self.switch.vswitchd_ctl))
 
     def start(self) -> Lab:
         self.switch.start()
@@ -380,7 +384,7 @@ def test_reapply_is_idempotent_and_leaves_other_flows_alone(lab: Lab) -> None:
                              f"cookie={AGENT_COOKIE}/-1")
     assert not lab.apply(lab.desired(groups, remote)).changed
     # A restarted agent's firewall knows nothing: it replaces all of ours at once.
-    again = OvsFirewall(lab.switch.target(BRIDGE))
+    again = lab.new_firewall()
     assert again.apply(lab.desired(groups, remote), lab.bindings).cookies_written == 3
     assert lab.ours() == before
 

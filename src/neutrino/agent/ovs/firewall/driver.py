@@ -61,21 +61,25 @@ def bundle_text(want: Mapping[int, list[str]], have: Mapping[int, list[str]] | N
 
 
 class OvsFirewall:
-    """The firewall of one bridge. `target`: how ovs-ofctl reaches it (ofctl.py)."""
+    """The firewall of one bridge. `target`: how ovs-ofctl reaches it (ofctl.py);
+    `vswitchd`: ovs-vswitchd's control socket (None: the default one)."""
 
-    def __init__(self, target: str, namespace: str | None = None) -> None:
-        self.target, self.namespace = target, namespace
+    def __init__(self, target: str, namespace: str | None = None,
+                 vswitchd: str | None = None) -> None:
+        self.target, self.namespace, self.vswitchd = target, namespace, vswitchd
         self._installed: dict[int, list[str]] | None = None   # None: not known
 
     def apply(self, desired: L2State, bindings: Mapping[str, Binding]) -> ApplyResult:
         """Make the bridge's firewall flows those of `desired` (ports without a
         binding get none yet). On failure nothing is applied and the next apply
-        replaces everything."""
+        replaces everything. Returns once the datapath follows the new flows."""
         want = flows.render(desired, bindings)
         text, result = bundle_text(want, self._installed)
         if text:
             try:
                 ofctl.bundle(self.target, text, self.namespace)
+                # In effect when apply returns, for established flows too.
+                ofctl.revalidator_wait(self.vswitchd, self.namespace)
             except Exception:
                 self._installed = None
                 raise

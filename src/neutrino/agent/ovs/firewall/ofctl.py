@@ -29,11 +29,10 @@ def dump_flows(target: str, match: str, namespace: str | None = None) -> str:
                                "dump-flows", target, match], namespace)
 
 
-def flush_conntrack_zone(vswitchd: str | None, zone: int,
-                         namespace: str | None = None) -> None:
-    """Forget every connection of one conntrack zone (a network's local VLAN) on
-    the userspace datapath, whose connections `conntrack` (the kernel's tool)
-    does not see. `vswitchd`: its control socket (None: the default one)."""
+def revalidator_wait(vswitchd: str | None, namespace: str | None = None) -> None:
+    """Return once ovs-vswitchd has revalidated its datapath flows against the
+    tables just written: until then, packets of a known flow (an established
+    connection) may still take the old path. `vswitchd`: its control socket
+    (None: the default one)."""
     target = ["-t", vswitchd] if vswitchd else []
-    privileged.execute(["ovs-appctl", *target, "dpctl/flush-conntrack", f"zone={zone}"],
-                       namespace)
+    privileged.execute(["ovs-appctl", *target, "revalidator/wait"], namespace)
