@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from pyroute2.ethtool import Ethtool
+
+from neutrino.agent.common import privileged
 
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
@@ -89,21 +92,19 @@ class Switch:
                     proc.wait()
 
 
-OFFLOAD_CODE = r"""
-import sys
-from pyroute2.ethtool import Ethtool
-ethtool = Ethtool()
-features = ethtool.get_features(sys.argv[1])
-features.features["tx-checksum-ip-generic"].enable = False
-ethtool.set_features(sys.argv[1], features)
-"""
-
-
 def checksum_in_software(namespace: str, ifname: str = "eth0") -> None:
     """Turn off TX checksum offload (and so TSO) of a VM's interface. The
     userspace datapath reads a veth through an AF_PACKET socket, which hands it
     TCP/UDP packets whose checksum the kernel left to "hardware": its conntrack
     then finds them invalid (+inv) and nothing stateful gets through. A VM on
     the userspace datapath has the same need (no ethtool here: pyroute2's)."""
-    subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c",
-                    OFFLOAD_CODE, ifname], check=True, timeout=30)
+    def turn_off() -> None:
+        ethtool = Ethtool()  # its socket opened inside the namespace
+        try:
+            features = ethtool.get_features(ifname)
+            features.features["tx-checksum-ip-generic"].enable = False
+            ethtool.set_features(ifname, features)
+        finally:
+            ethtool.close()
+
+    privileged.run_in_namespace(turn_off, namespace)

@@ -62,24 +62,28 @@ def bundle_text(want: Mapping[int, list[str]], have: Mapping[int, list[str]] | N
 
 class OvsFirewall:
     """The firewall of one bridge. `target`: how ovs-ofctl reaches it (ofctl.py);
-    `vswitchd`: ovs-vswitchd's control socket (None: the default one)."""
+    `vswitchd`: ovs-vswitchd's control socket (None: the default one); `settle`:
+    apply returns once the datapath follows the new flows (a revalidation cycle,
+    up to ~0.5 s) rather than once the switch holds them (the datapath then
+    follows within that cycle)."""
 
     def __init__(self, target: str, namespace: str | None = None,
-                 vswitchd: str | None = None) -> None:
+                 vswitchd: str | None = None, settle: bool = True) -> None:
         self.target, self.namespace, self.vswitchd = target, namespace, vswitchd
+        self.settle = settle
         self._installed: dict[int, list[str]] | None = None   # None: not known
 
     def apply(self, desired: L2State, bindings: Mapping[str, Binding]) -> ApplyResult:
         """Make the bridge's firewall flows those of `desired` (ports without a
         binding get none yet). On failure nothing is applied and the next apply
-        replaces everything. Returns once the datapath follows the new flows."""
+        replaces everything."""
         want = flows.render(desired, bindings)
         text, result = bundle_text(want, self._installed)
         if text:
             try:
                 ofctl.bundle(self.target, text, self.namespace)
-                # In effect when apply returns, for established flows too.
-                ofctl.revalidator_wait(self.vswitchd, self.namespace)
+                if self.settle:  # in effect on return, for established flows too
+                    ofctl.revalidator_wait(self.vswitchd, self.namespace)
             except Exception:
                 self._installed = None
                 raise
