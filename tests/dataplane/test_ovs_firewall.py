@@ -96,6 +96,22 @@ class Lab:
             "security_groups": list(groups), **extra}
         return self.ports[name]
 
+    def remote_vm(self, name: str, ip: str) -> None:
+        """A VM of "another host": an access port of VLAN 5 on br-phys, patched to
+        br-int, so its frames reach br-int tagged, as from br-tun or br-ex, and
+        take the agent's table 60 `dl_vlan,dl_dst` path into the firewall."""
+        self.switch.vsctl(
+            "add-br", "br-phys", "--", "set", "Bridge", "br-phys", "datapath_type=netdev",
+            "--", "add-port", BRIDGE, "int-phys", "--", "set", "Interface", "int-phys",
+            "type=patch", "options:peer=phys-int", "--", "add-port", "br-phys",
+            "phys-int", "--", "set", "Interface", "phys-int", "type=patch",
+            "options:peer=int-phys")
+        port_id = str(uuid.uuid4())
+        self.vms[name] = self.topo.vm(self.host, port_id, random_mac(), f"{ip}/24",
+                                      mtu=1500)
+        ovs_switch.checksum_in_software(self.vms[name])
+        self.switch.vsctl("add-port", "br-phys", tap_name(port_id), f"tag={VLAN}")
+
     def desired(self, groups: dict[str, dict], remote_groups: dict | None = None,
                 address_groups: dict | None = None, ports: list[str] | None = None
                 ) -> dict:
@@ -422,3 +438,24 @@ def test_any_rendered_state_loads(lab: Lab) -> None:
         assert lab.ours() == loaded
 
     check()
+
+
+def test_traffic_from_another_host_through_a_patch_port(lab: Lab) -> None:
+    """Frames arriving tagged (another host's VM behind a patch port) take the
+    seam's `dl_vlan,dl_dst` flow: filtered by the port's ingress rules, with the
+    replies to the port's own connections let in."""
+    lab.vm("b", "10.0.0.2", ("server",))
+    lab.remote_vm("r", "10.0.0.9")
+    server = {"rules": [*EGRESS_ANY, rule(protocol="icmp"),
+                        rule(protocol="tcp", ports=(2222, 2222))]}
+    groups = {"server": server}
+    lab.apply(lab.desired(groups))
+    lab.serve("b", "10.0.0.2", 2222, 2223)
+    lab.serve("r", "10.0.0.9", 7000)
+    assert ping(lab.vms["r"], "10.0.0.2")
+    assert lab.reaches("r", "tcp", "10.0.0.2", 2222)
+    assert not lab.reach("r", "tcp", "10.0.0.2", 2223)
+    assert lab.reaches("b", "tcp", "10.0.0.9", 7000)   # b's own connection's replies
+    server["rules"] = [r for r in server["rules"] if r["protocol"] != "icmp"]
+    lab.apply(lab.desired(groups))
+    assert not ping_once(lab.vms["r"], "10.0.0.2")

@@ -42,11 +42,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from neutrino.agent.firewall import render as iptables
 from neutrino.contract.l2 import L2Port, L2State, SecurityGroupRule
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+T = TypeVar("T")
 
 COOKIE_BASE = 0x6E66777300000000     # "nfws": the firewall's flows, and only them
 COOKIE_MASK = 0xFFFFFFFF00000000
@@ -155,7 +157,8 @@ def remote_addresses(rule: SecurityGroupRule, version: int, desired: L2State
                         (rule["remote_address_group_id"], desired["address_groups"])):
         if ref:
             family = source.get(ref)
-            values = family[iptables.ETHERTYPE[version]] if family else []  # type: ignore[literal-required]
+            values = [] if family is None else (
+                family["IPv4"] if version == 4 else family["IPv6"])
             nets = (iptables.network(v, version) for v in values)
             return sorted({n for n in nets if n is not None}, key=str)
     if rule["remote_ip_prefix"]:
@@ -348,8 +351,8 @@ def render(desired: L2State, bindings: Mapping[str, Binding]) -> dict[int, list[
     return out
 
 
-def _unique(items: Iterable) -> Iterator:  # type: ignore[type-arg]
-    seen: set[object] = set()
+def _unique(items: Iterable[T]) -> Iterator[T]:
+    seen: set[T] = set()
     for item in items:
         if item not in seen:
             seen.add(item)
