@@ -298,7 +298,8 @@ def test_remote_group_follows_membership(lab: Lab) -> None:
 
     result = lab.apply(lab.desired(groups,
                                    remote_groups={"members": {"IPv4": ["10.0.0.3"]}}))
-    assert (result.cookies_written, result.cookies_deleted) == (1, 0)  # b's flows only
+    # Only the group's member flows (clause 1/2 of b's conjunction) are rewritten.
+    assert (result.cookies_written, result.cookies_deleted) == (1, 0)
     assert ping(lab.vms["c"], "10.0.0.2")
     assert not ping_once(lab.vms["a"], "10.0.0.2")
 
@@ -401,12 +402,14 @@ def test_reapply_is_idempotent_and_leaves_other_flows_alone(lab: Lab) -> None:
     assert not lab.apply(lab.desired(groups, remote)).changed
     # A restarted agent's firewall knows nothing: it replaces all of ours at once.
     again = lab.new_firewall()
-    assert again.apply(lab.desired(groups, remote), lab.bindings).cookies_written == 3
+    # (shared, a, b and the members of the two remote groups b's rules use)
+    assert again.apply(lab.desired(groups, remote), lab.bindings).cookies_written == 5
     assert lab.ours() == before
 
+    # b goes, and with it the only users of the remote groups' member flows.
     b_ofport = lab.bindings[lab.ports["b"]["id"]].ofport
     result = again.apply(lab.desired(groups, remote, ports=["a"]), lab.bindings)
-    assert (result.cookies_written, result.cookies_deleted) == (0, 1)
+    assert (result.cookies_written, result.cookies_deleted) == (0, 3)
     assert f"reg5={b_ofport}" not in lab.ours()
     again.remove_all()
     assert lab.ours() == ""

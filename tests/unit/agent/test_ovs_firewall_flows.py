@@ -60,9 +60,8 @@ def test_port_masks_cover_exactly_the_range(a: int, b: int) -> None:
 
 # -- rules ---------------------------------------------------------------------------
 
-def matches(desired: dict | None = None, **fields: object) -> list[str]:
-    desired = desired or state([], [])
-    return flows.rule_matches(rule(**fields), desired)  # type: ignore[arg-type]
+def matches(**fields: object) -> list[str]:
+    return flows.rule_matches(rule(**fields))  # type: ignore[arg-type]
 
 
 def test_rule_protocols_and_ports() -> None:
@@ -105,20 +104,64 @@ def test_rule_remote_ends() -> None:
     assert matches(remote_ip_prefix="2001:db8::/32") == []   # the other version
     assert matches(ethertype="IPv6", direction="egress", remote_ip_prefix="2001:db8::/32",
                    protocol="udp") == ["udp6,ipv6_dst=2001:db8::/32"]
-    groups = state([], [], remote_groups={"g": {"IPv4": ["10.0.0.2", "10.0.0.1"],
-                                                "IPv6": ["2001:db8::1"]}},
-                   address_groups={"ag": {"IPv4": ["192.0.2.0/24"], "IPv6": []}})
-    # Expanded per member (and per port block).
-    assert matches(groups, remote_group_id="g", protocol="tcp", port_range_min=80,
-                   port_range_max=81) == [
-        "tcp,tp_dst=0x0050/0xfffe,nw_src=10.0.0.1/32",
-        "tcp,tp_dst=0x0050/0xfffe,nw_src=10.0.0.2/32"]
-    assert matches(groups, remote_group_id="g", ethertype="IPv6") == [
-        "ipv6,ipv6_src=2001:db8::1/128"]
-    assert matches(groups, remote_address_group_id="ag", direction="egress") == [
-        "ip,nw_dst=192.0.2.0/24"]
-    assert matches(groups, remote_address_group_id="ag", ethertype="IPv6") == []
-    assert matches(groups, remote_group_id="unknown") == []   # no members: no flows
+
+
+REMOTE = "77777777-0000-4000-8000-000000000007"
+
+
+def test_remote_groups_are_conjunctions() -> None:
+    a = port("aaaaaaaa-0000-4000-8000-000000000001", groups=(SG,))
+    b = port("bbbbbbbb-0000-4000-8000-000000000002", groups=(SG,))
+    desired = state([a, b], [rule(protocol="tcp", port_range_min=80, port_range_max=81,
+                                  remote_group_id=REMOTE),
+                             rule(protocol="udp", remote_group_id=REMOTE),
+                             rule("egress", remote_address_group_id="ag")],
+                    remote_groups={REMOTE: {"IPv4": ["10.0.0.2", "10.0.0.1"],
+                                            "IPv6": ["2001:db8::1"]}},
+                    address_groups={"ag": {"IPv4": ["192.0.2.0/24"], "IPv6": []}})
+    bindings = {a["id"]: Binding(7, 3), b["id"]: Binding(8, 3)}
+    out = flows.render(desired, bindings)
+    conj = flows.Conjunctions()
+    ingress = conj.id((3, "rg", REMOTE, "ingress", 4), SG)
+    egress = conj.id((3, "ag", "ag", "egress", 4), SG)
+    # Clause 1/2: the members, once for the network, under the remote's cookie.
+    assert out[flows.group_cookie((3, "rg", REMOTE, "ingress", 4))] == [
+        f"table=82,priority=71,reg6=3,ip,nw_src=10.0.0.1/32 actions=conjunction({ingress},1/2)",
+        f"table=82,priority=71,reg6=3,ip,nw_src=10.0.0.2/32 actions=conjunction({ingress},1/2)"]
+    assert out[flows.group_cookie((3, "ag", "ag", "egress", 4))] == [
+        f"table=72,priority=71,reg6=3,ip,nw_dst=192.0.2.0/24 actions=conjunction({egress},1/2)"]
+    # The IPv4 rules only: no IPv6 member flows (no IPv6 rule uses the group).
+    assert len(out) == 5
+    # Clause 2/2 and the conj_id flow: each port's own.
+    assert [f for f in out[flows.port_cookie(7)] if f.startswith("table=82,priority=71")] == [
+        f"table=82,priority=71,ct_state=+new-est,reg5=7,tcp,tp_dst=0x0050/0xfffe "
+        f"actions=conjunction({ingress},2/2)",
+        f"table=82,priority=71,ct_state=+est-rel-rpl,reg5=7,tcp,tp_dst=0x0050/0xfffe "
+        f"actions=conjunction({ingress},2/2)",
+        f"table=82,priority=71,ct_state=+new-est,reg5=7,udp actions=conjunction({ingress},2/2)",
+        f"table=82,priority=71,ct_state=+est-rel-rpl,reg5=7,udp "
+        f"actions=conjunction({ingress},2/2)",
+        f"table=82,priority=71,conj_id={ingress},reg5=7 actions=resubmit(,92)"]
+    assert f"table=72,priority=71,conj_id={egress},reg5=8 actions=resubmit(,73)" in \
+        out[flows.port_cookie(8)]
+    # A membership change touches the group's flows only.
+    desired["remote_groups"][REMOTE]["IPv4"] = ["10.0.0.3"]
+    changed = flows.render(desired, bindings)
+    assert {c for c in out if out[c] != changed.get(c)} == {
+        flows.group_cookie((3, "rg", REMOTE, "ingress", 4))}
+    # No members: no clause 1/2, so the rule allows nothing.
+    desired["remote_groups"] = {}
+    assert len(flows.render(desired, bindings)) == 4
+
+
+def test_conjunction_ids_are_unique() -> None:
+    conj = flows.Conjunctions()
+    keys = [((v, "rg", str(g), "ingress", 4), str(s)) for v in range(30)
+            for g in range(30) for s in range(3)]
+    ids = [conj.id(*k) for k in keys]
+    assert len(set(ids)) == len(keys)
+    assert conj.id(*keys[0]) == ids[0]
+    assert len(conj.users) == 900 and conj.users[keys[0][0]] == set(ids[:3])
 
 
 # -- one port --------------------------------------------------------------------------
@@ -303,10 +346,15 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
     out = flows.render(desired, bindings)
     again = dict(desired, ports=rnd.sample(desired["ports"], len(desired["ports"])))
     assert flows.render(again, bindings) == out  # port order does not matter
-    assert len(out) == len(desired["ports"]) + 1
+    assert len([c for c in out if not c & flows.GROUP_COOKIE_BIT]) == \
+        len(desired["ports"]) + 1
     for cookie, lines in out.items():
         assert cookie & flows.COOKIE_MASK == flows.COOKIE_BASE
         assert len(lines) == len(set(lines))
+        if cookie & flows.GROUP_COOKIE_BIT:  # a remote's members: clause 1/2 only
+            assert all(re.search(r",reg6=\d+,ipv?6?[, ].* actions=(conjunction"
+                                 r"\(\d+,1/2\),?)+$", line) for line in lines), lines
+            continue
         ofport = cookie & 0xFFFF
         for line in lines:
             found = FLOW.match(line)

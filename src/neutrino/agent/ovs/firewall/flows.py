@@ -32,14 +32,19 @@ conntrack zone (one zone per network, so overlapping addresses of two networks
 never share a connection). A port without port security (or a trusted
 ``network:*`` port) gets only its dispatch flows: 71 -> 73, 81 -> 92.
 
-Remote groups and address groups are expanded: one flow per member address and
-port mask (upstream uses conjunctions to keep that product small; membership
-changes only rewrite the ports whose rules refer to the group).
+Rules with a remote group or an address group are conjunctions, as upstream's:
+clause 1/2, the member addresses, is shared by every port of the network (one flow
+per member, ``reg6=<vlan>,nw_src=<member> actions=conjunction(id,1/2),...`` with an
+id per (network, security group, remote, direction, version)) and carries its own
+cookie (`group_cookie`); clause 2/2 (protocol and ports) and the ``conj_id`` flow
+are the port's. A membership change rewrites the group's flows only, and N ports
+of one group cost N + members flows, not N x members.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -84,6 +89,39 @@ class Binding:
 
 def port_cookie(ofport: int) -> int:
     return COOKIE_BASE | ofport
+
+
+# (local VLAN, "rg" | "ag", remote group or address group id, direction, version)
+RemoteKey = tuple[int, str, str, str, int]
+GROUP_COOKIE_BIT = 0x80000000   # group cookies: this bit and a hash of the key
+
+
+def group_cookie(key: RemoteKey) -> int:
+    """The cookie of one remote's address flows; two keys sharing one only means
+    their flows are rewritten together."""
+    return COOKIE_BASE | GROUP_COOKIE_BIT | (zlib.crc32(repr(key).encode()) & 0x7FFFFFFF)
+
+
+class Conjunctions:
+    """The conjunction ids of one render: stable (a hash of what they join) and
+    unique (a colliding key probes to the next free id), and which ids each
+    remote's address flows must feed."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[object, ...], int] = {}
+        self.taken: set[int] = set()
+        self.users: dict[RemoteKey, set[int]] = {}
+
+    def id(self, remote: RemoteKey, group_id: str) -> int:
+        key = (*remote, group_id)
+        if key not in self.ids:
+            value = zlib.crc32(repr(key).encode()) & 0xFFFFFFFF
+            while value in self.taken:
+                value = (value + 1) & 0xFFFFFFFF
+            self.ids[key] = value
+            self.taken.add(value)
+        self.users.setdefault(remote, set()).add(self.ids[key])
+        return self.ids[key]
 
 
 def flow(table: int, priority: int, match: str, actions: str) -> str:
@@ -147,20 +185,12 @@ def protocol_matches(rule: SecurityGroupRule, version: int) -> list[str] | None:
     return [f"{IP[version]},nw_proto={number}"]
 
 
-def remote_addresses(rule: SecurityGroupRule, version: int, desired: L2State
-                     ) -> list[Net | None] | None:
+def remote_addresses(rule: SecurityGroupRule, version: int) -> list[Net | None] | None:
     """The addresses a rule's other end may have ([None]: any); None when the
-    rule is of the other IP version or its prefix is not an address."""
+    rule is of the other IP version or its prefix is not an address. (Remote
+    groups are conjunctions: `address_flows`.)"""
     if rule["ethertype"] != iptables.ETHERTYPE[version]:
         return None
-    for ref, source in ((rule["remote_group_id"], desired["remote_groups"]),
-                        (rule["remote_address_group_id"], desired["address_groups"])):
-        if ref:
-            family = source.get(ref)
-            values = [] if family is None else (
-                family["IPv4"] if version == 4 else family["IPv6"])
-            nets = (iptables.network(v, version) for v in values)
-            return sorted({n for n in nets if n is not None}, key=str)
     if rule["remote_ip_prefix"]:
         net = iptables.network(rule["remote_ip_prefix"], version)
         if net is None:
@@ -169,12 +199,41 @@ def remote_addresses(rule: SecurityGroupRule, version: int, desired: L2State
     return [None]
 
 
-def rule_matches(rule: SecurityGroupRule, desired: L2State) -> list[str]:
-    """Every match of one security group rule (both IP versions it may cover):
-    protocol x port blocks x remote addresses."""
+def remote_of(rule: SecurityGroupRule) -> tuple[str, str] | None:
+    """("rg", group id) or ("ag", address group id) of a rule; None: no remote."""
+    if rule["remote_group_id"]:
+        return "rg", rule["remote_group_id"]
+    if rule["remote_address_group_id"]:
+        return "ag", rule["remote_address_group_id"]
+    return None
+
+
+def members(desired: L2State, kind: str, ref: str, version: int) -> list[Net | None]:
+    """A remote group's or address group's addresses of one version (None: /0)."""
+    family = (desired["remote_groups"] if kind == "rg" else desired["address_groups"]
+              ).get(ref)
+    values = [] if family is None else family["IPv4"] if version == 4 else family["IPv6"]
+    nets = {n for n in (iptables.network(v, version) for v in values) if n is not None}
+    return [None if n.prefixlen == 0 else n for n in sorted(nets, key=str)]
+
+
+def address_flows(key: RemoteKey, ids: Iterable[int], desired: L2State) -> list[str]:
+    """Clause 1/2 of every conjunction on one remote: its members on the network."""
+    vlan, kind, ref, direction, version = key
+    table = RULES_INGRESS if direction == "ingress" else RULES_EGRESS
+    side = SRC if direction == "ingress" else DST
+    actions = ",".join(f"conjunction({i},1/2)" for i in sorted(ids))
+    return [flow(table, 71, f"reg6={vlan},{IP[version]}"
+                 + (f",{side[version]}={net}" if net is not None else ""), actions)
+            for net in members(desired, kind, ref, version)]
+
+
+def rule_matches(rule: SecurityGroupRule) -> list[str]:
+    """Every match of one security group rule without a remote group (both IP
+    versions it may cover): protocol x port blocks x its remote prefix."""
     out: list[str] = []
     for version in iptables.VERSIONS:
-        nets = remote_addresses(rule, version, desired)
+        nets = remote_addresses(rule, version)
         protocols = protocol_matches(rule, version) if nets is not None else None
         if nets is None or protocols is None:
             continue
@@ -301,8 +360,25 @@ def rules_table(table: int, accept: int, x: int, stateful: bool,
     return out
 
 
-def port_flows(port: L2Port, bind: Binding, desired: L2State) -> list[str]:
-    """Every flow of one port (all carry its cookie when applied)."""
+def conjunctive_flows(table: int, accept: int, x: int, stateful: bool,
+                      clauses: Mapping[str, set[int]]) -> list[str]:
+    """A port's clauses 2/2 (match -> the conjunctions it feeds) and its conj_id
+    flows, at priority 71 (conjunctive flows must not share a priority with
+    plain ones that overlap them)."""
+    states = ("ct_state=+new-est,", "ct_state=+est-rel-rpl,") if stateful else ("",)
+    out = [flow(table, 71, f"{state}reg5={x},{match}",
+                ",".join(f"conjunction({i},2/2)" for i in sorted(ids)))
+           for match, ids in clauses.items() for state in states]
+    out += [flow(table, 71, f"conj_id={i},reg5={x}", goto(accept))
+            for i in sorted({i for ids in clauses.values() for i in ids})]
+    return out
+
+
+def port_flows(port: L2Port, bind: Binding, desired: L2State,
+               conj: Conjunctions | None = None) -> list[str]:
+    """Every flow of one port (all carry its cookie when applied); `conj`
+    collects the conjunctions its remote-group rules use."""
+    conj = Conjunctions() if conj is None else conj
     out = dispatch_flows(port, bind)
     x = bind.ofport
     if not iptables.is_filtered(port):
@@ -311,17 +387,33 @@ def port_flows(port: L2Port, bind: Binding, desired: L2State) -> list[str]:
     groups = desired["security_groups"]
     stateful = iptables.is_stateful(port, groups)
     matches: dict[str, list[str]] = {"ingress": [], "egress": []}
+    clauses: dict[str, dict[str, set[int]]] = {"ingress": {}, "egress": {}}
     for group_id in port["security_groups"]:
         group = groups.get(group_id)
         for rule in group["rules"] if group is not None else []:
-            if rule["direction"] in matches:
-                matches[rule["direction"]] += rule_matches(rule, desired)
+            direction = rule["direction"]
+            if direction not in matches:
+                continue
+            remote = remote_of(rule)
+            if remote is None:
+                matches[direction] += rule_matches(rule)
+                continue
+            for version in iptables.VERSIONS:
+                protocols = (protocol_matches(rule, version)
+                             if rule["ethertype"] == iptables.ETHERTYPE[version] else None)
+                key = (bind.vlan, *remote, direction, version)
+                for match in protocols or []:
+                    clauses[direction].setdefault(match, set()).add(conj.id(key, group_id))
     out += egress_base(port, x, stateful)
     out += rules_table(RULES_EGRESS, ACCEPT_OR_INGRESS, x, stateful,
                        _unique(matches["egress"]))
+    out += conjunctive_flows(RULES_EGRESS, ACCEPT_OR_INGRESS, x, stateful,
+                             clauses["egress"])
     out += ingress_base(x, stateful)
     out += rules_table(RULES_INGRESS, ACCEPTED_INGRESS, x, stateful,
                        _unique(matches["ingress"]))
+    out += conjunctive_flows(RULES_INGRESS, ACCEPTED_INGRESS, x, stateful,
+                             clauses["ingress"])
     return list(_unique(out))
 
 
@@ -344,10 +436,15 @@ def render(desired: L2State, bindings: Mapping[str, Binding]) -> dict[int, list[
     """cookie -> flows for every port of `desired` that has a binding (a port not
     yet on br-int gets none), and the shared flows under `SHARED`."""
     out = {SHARED: shared_flows()}
+    conj = Conjunctions()
     for port in sorted(desired["ports"], key=lambda p: p["id"]):
         bind = bindings.get(port["id"])
         if bind is not None:
-            out[port_cookie(bind.ofport)] = port_flows(port, bind, desired)
+            out[port_cookie(bind.ofport)] = port_flows(port, bind, desired, conj)
+    for key in sorted(conj.users):
+        lines = address_flows(key, conj.users[key], desired)
+        if lines:
+            out.setdefault(group_cookie(key), []).extend(lines)
     return out
 
 
