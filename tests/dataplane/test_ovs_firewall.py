@@ -266,6 +266,49 @@ def test_rule_change_takes_effect_within_a_second(lab: Lab) -> None:
     assert opened < 1.0
 
 
+UDP_SESSION_CODE = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("", 40000)); s.settimeout(1)
+print("ready", flush=True)
+for line in sys.stdin:
+    s.sendto(b"hi", (sys.argv[1], int(sys.argv[2])))
+    try:
+        ok = s.recvfrom(10)[0] == b"ok"
+    except OSError:
+        ok = False
+    print("ok" if ok else "lost", flush=True)
+"""
+
+
+def test_connection_cut_by_a_removed_rule_recovers_when_it_returns(lab: Lab) -> None:
+    """One UDP flow (fixed ports: one conntrack entry throughout, as a ping that
+    keeps its id): cut when its rule goes, let through again when it is back."""
+    lab.vm("a", "10.0.0.1", ("client",))
+    lab.vm("b", "10.0.0.2", ("server",))
+    allow = rule(protocol="udp", ports=(5000, 5000))
+    server = {"rules": [*EGRESS_ANY, allow]}
+    groups = {"client": CLIENT, "server": server}
+    lab.apply(lab.desired(groups))
+    lab.serve("b", "10.0.0.2", 5000)
+    proc = _start(lab, "a", UDP_SESSION_CODE, "10.0.0.2", "5000", stdin=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+
+    def exchange() -> bool:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("x\n")
+        proc.stdin.flush()
+        return proc.stdout.readline() == "ok\n"
+
+    assert wait_for(exchange, within=8)
+    server["rules"] = list(EGRESS_ANY)
+    lab.apply(lab.desired(groups))
+    assert not exchange()
+    server["rules"] = [*EGRESS_ANY, allow]
+    lab.apply(lab.desired(groups))
+    assert exchange()
+
+
 def test_stateless_group_needs_rules_both_ways(lab: Lab) -> None:
     lab.vm("a", "10.0.0.1", ("client",))
     lab.vm("b", "10.0.0.2", ("server",))

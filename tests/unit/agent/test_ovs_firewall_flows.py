@@ -181,6 +181,11 @@ def test_dispatch_flows() -> None:
         "zone=NXM_NX_REG6[0..15]),output:7",
         "priority=90,ipv6,ct_state=+new-est+trk,reg5=7 actions=ct(commit,"
         "zone=NXM_NX_REG6[0..15]),output:7",
+        # A connection marked by a removed rule that a rule allows again.
+        "priority=90,ip,ct_state=+est-rel-rpl+trk,ct_mark=0x1,reg5=7 actions="
+        "ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0->ct_mark)),output:7",
+        "priority=90,ipv6,ct_state=+est-rel-rpl+trk,ct_mark=0x1,reg5=7 actions="
+        "ct(commit,zone=NXM_NX_REG6[0..15],exec(set_field:0->ct_mark)),output:7",
         "priority=80,reg5=7 actions=output:7"]
 
 
@@ -251,7 +256,7 @@ def test_stateful_rules() -> None:
                                 rule("egress")]))
     assert table(lines, 82) == [
         "priority=100,ct_state=+inv+trk,reg5=7 actions=resubmit(,93)",
-        "priority=95,ct_mark=0x1,reg5=7 actions=resubmit(,93)",
+        "priority=95,ct_state=+rpl+trk,ct_mark=0x1,reg5=7 actions=resubmit(,93)",
         "priority=90,ct_state=+est-rel+rpl,reg5=7 actions=resubmit(,92)",
         "priority=90,ct_state=-new-est+rel-inv,reg5=7 actions=resubmit(,92)",
         "priority=70,ct_state=+new-est,reg5=7,tcp,tp_dst=22 actions=resubmit(,92)",
@@ -293,7 +298,7 @@ def test_unfiltered_ports_only_dispatch() -> None:
         assert table(lines, 71)[1:] == ["priority=10,reg5=7 actions=resubmit(,73)"]
         assert table(lines, 81)[1:] == ["priority=10,reg5=7 actions=resubmit(,92)"]
         assert not [f for f in lines if f.startswith(("table=72", "table=82"))]
-        assert len(table(lines, 73)) == 1 and len(table(lines, 92)) == 3
+        assert len(table(lines, 73)) == 1 and len(table(lines, 92)) == 5
 
 
 def test_duplicate_rules_give_one_flow() -> None:

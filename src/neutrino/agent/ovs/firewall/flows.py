@@ -16,7 +16,9 @@ The layout is upstream's OVS firewall (so operators read the same tables);
                      accepted; a rule accepts +new and +est-rpl -> 73; an
                      established connection no rule allows any more is marked
                      (ct_mark=1, committed) and dropped: that is how a removed
-                     rule cuts the connections it had allowed
+                     rule cuts the connections it had allowed (then its
+                     replies drop too; its original direction still meets the
+                     rules, and is unmarked in 91/92 if a rule allows it again)
   73 accepted egress to a port of this host (reg6 + dl_dst) -> reg5=<its ofport>,
                      81 (its ingress filter; committed there); else +new
                      committed (ct(commit,zone=reg6)) -> 91 -> 94 (NORMAL)
@@ -69,6 +71,9 @@ TABLES = range(71, 94)
 
 ZONE = "NXM_NX_REG6[0..15]"
 CT_MARK_INVALID = "0x1"
+# A marked connection some rule allows again (its original direction passed the
+# rules of both ends): unmarked, so its replies pass too.
+UNMARK = f"ct(commit,zone={ZONE},exec(set_field:0->ct_mark))"
 ICMPV6_EGRESS = (130, 131, 132, 133, 135, 143)   # MLD, RS, NS (NA: own targets only)
 ICMPV6_NA, ICMPV6_RA = 136, 134
 ICMPV6_INGRESS = (130, 131, 132, 134, 135, 136, 143)   # MLD, RA, NS, NA
@@ -287,6 +292,9 @@ def dispatch_flows(port: L2Port, bind: Binding) -> list[str]:
     # ct() needs an IP match: one flow per version wherever it is used.
     out += [flow(ACCEPTED_INGRESS, 90, f"{ip},ct_state=+new-est+trk,reg5={x}",
                  f"ct(commit,zone={ZONE}),output:{x}") for ip in IP.values()]
+    out += [flow(ACCEPTED_INGRESS, 90, f"{ip},ct_state=+est-rel-rpl+trk,"
+                 f"ct_mark={CT_MARK_INVALID},reg5={x}", f"{UNMARK},output:{x}")
+            for ip in IP.values()]
     out.append(flow(ACCEPTED_INGRESS, 80, f"reg5={x}", f"output:{x}"))
     return out
 
@@ -347,7 +355,8 @@ def rules_table(table: int, accept: int, x: int, stateful: bool,
         return [*(flow(table, 70, f"{r},{m}", goto(accept)) for m in matches),
                 flow(table, 10, r, goto(DROPPED))]
     out = [flow(table, 100, f"ct_state=+inv+trk,{r}", goto(DROPPED)),
-           flow(table, 95, f"ct_mark={CT_MARK_INVALID},{r}", goto(DROPPED)),
+           flow(table, 95, f"ct_state=+rpl+trk,ct_mark={CT_MARK_INVALID},{r}",
+                goto(DROPPED)),
            flow(table, 90, f"ct_state=+est-rel+rpl,{r}", goto(accept)),
            flow(table, 90, f"ct_state=-new-est+rel-inv,{r}", goto(accept))]
     for m in matches:
@@ -423,6 +432,9 @@ def shared_flows() -> list[str]:
                    f"ct(commit,zone={ZONE}),{goto(ACCEPTED_EGRESS)}")
               for ip in IP.values()),
             flow(ACCEPT_OR_INGRESS, 80, "", goto(ACCEPTED_EGRESS)),
+            *(flow(ACCEPTED_EGRESS, 90, f"{ip},ct_state=+est-rel-rpl+trk,"
+                   f"ct_mark={CT_MARK_INVALID}", f"{UNMARK},{goto(NORMAL)}")
+              for ip in IP.values()),
             flow(ACCEPTED_EGRESS, 1, "", goto(NORMAL)),
             *(flow(table, 1, "", goto(DROPPED))
               for table in (BASE_EGRESS, RULES_EGRESS, BASE_INGRESS, RULES_INGRESS,
