@@ -21,6 +21,8 @@
       type nat hook postrouting priority srcnat; policy accept;
       oifname != "qg-…" ct status != dnat accept      no NAT between internal
                                                       subnets (nor extra routes)
+      ip saddr <local> ip daddr <peer> accept         per VPN site connection
+                                                      (vpn/render.py): tunnelled
       ip saddr <fixed> snat to <floating>             per floating IP
       oifname "qg-…" snat to <gateway address>        enable_snat
       iifname != "qg-…" ct status dnat snat to <gateway address>
@@ -63,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino.agent.firewall.conntrack import Entry
+from neutrino.agent.l3.vpn import render as vpn_render
 
 FAMILY = "ip"
 TABLE = "neutrino-nat"
@@ -254,6 +257,10 @@ def chains(router: Mapping[str, Any], settings: NatSettings) -> dict[str, list[s
     postrouting: list[str] = []
     if gateway is not None and qg is not None:
         postrouting.append(f'oifname != "{qg}" ct status != dnat accept')
+        # VPNaaS: what goes between a site connection's local and peer CIDRs is
+        # tunnelled as it is, never SNATed (upstream's ACCEPT before its SNAT).
+        postrouting += [f"ip saddr {local} ip daddr {peer} accept"
+                        for local, peer in vpn_render.nat_exemptions(router)]
         postrouting += [f"ip saddr {fixed} snat to {floating}"
                         for floating, fixed in mappings.items()]
         if router.get("enable_snat", True):

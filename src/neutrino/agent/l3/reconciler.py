@@ -33,8 +33,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel, Link
@@ -63,6 +64,9 @@ class Result:
     conntrack_deleted: int = 0
     # FWaaS v2 (issue 16): group -> (status the server has, status to report).
     firewall_statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # VPNaaS (issue 16): the routers realised that have VPN services (their
+    # statuses are read from charon by agent/l3/vpn/reporter.py).
+    vpn_routers: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Reconciler:
@@ -73,7 +77,8 @@ class Reconciler:
                  metadata_proxies: MetadataProxies | None = None,
                  garp_count: int = 1,
                  router_advertisements: MetadataProxies | None = None,
-                 keepalived: MetadataProxies | None = None) -> None:
+                 keepalived: MetadataProxies | None = None,
+                 vpn: MetadataProxies | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace)."""
         self.settings = settings
@@ -87,6 +92,8 @@ class Reconciler:
                                                  or NoMetadataProxies())
         # keepalived.Keepalived: HA routers' VRRP (the same hook shape).
         self.keepalived: MetadataProxies = keepalived or NoMetadataProxies()
+        # vpn.strongswan.Strongswan: VPNaaS's charon per router (the same shape).
+        self.vpn: MetadataProxies = vpn or NoMetadataProxies()
         self._skipped_logged: dict[str, str] = {}
 
     @property
@@ -127,6 +134,8 @@ class Reconciler:
                 result.ex_gw_ports += sum(1 for d in spec.devices.values() if d.gateway)
                 result.interfaces += sum(1 for d in spec.devices.values() if not d.gateway)
                 result.floating_ips += len(spec.floating_ips)
+                if spec.router.get("vpn_services"):
+                    result.vpn_routers[router_id] = spec.router
         # Last: an address that moved from one router to another is gone from the
         # first when the second announces it.
         for spec, announced in announcements:
@@ -151,6 +160,10 @@ class Reconciler:
             self.keepalived.remove_stale({spec.namespace for spec in want.routers.values()})
         except Exception:  # noqa: BLE001 - as above
             LOG.exception("removing stale keepaliveds failed")
+        try:
+            self.vpn.remove_stale({spec.namespace for spec in want.routers.values()})
+        except Exception:  # noqa: BLE001 - as above
+            LOG.exception("removing stale charons failed")
 
     def own_namespaces(self) -> list[str]:
         """The router namespaces of this agent on the machine."""
@@ -180,6 +193,7 @@ class Reconciler:
         self.proxies.remove(router_id, namespace)
         self.advertisements.remove(router_id, namespace)
         self.keepalived.remove(router_id, namespace)
+        self.vpn.remove(router_id, namespace)
         # Its qr-/qg- ends go with it, and so their veth peers, the taps.
         privileged.delete_namespace(namespace)
         result.actions.append(f"delete namespace {namespace}")
@@ -239,6 +253,13 @@ class Reconciler:
         self.advertisements.ensure(spec.id, ns, spec.router)
         # After the links: keepalived's interfaces must be there when it starts.
         self.keepalived.ensure(spec.id, ns, spec.router)
+        try:
+            # After the links and the NAT table (its VPN exemptions): charon's
+            # routes go through the gateway.
+            self.vpn.ensure(spec.id, ns, spec.router)
+        except Exception as error:  # noqa: BLE001 - routing matters more; the
+            # services are reported ERROR and the next sync tries again
+            LOG.error("router %s: IPsec (charon) failed: %s", spec.id, error)
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
         mine = {name: taps[name] for name in _taps_of(spec) if name in taps}
