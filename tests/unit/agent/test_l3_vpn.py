@@ -194,7 +194,7 @@ def test_identities_quoted() -> None:
 
 def test_psk_is_hex() -> None:
     _, secret = render.connection_lines(connection(psk='p"s k}#\n'), service(), Settings())
-    assert secret[3] == "secret = 0x" + 'p"s k}#\n'.encode().hex()
+    assert secret[3] == "secret = 0x" + b'p"s k}#\n'.hex()
 
 
 def test_ipv6_peer_uses_the_ipv6_gateway() -> None:
@@ -336,7 +336,7 @@ def test_nat_exemptions_before_snat() -> None:
     assert "ip daddr 10.2.0.0/24" not in " ".join(nat.chains(r, NatSettings())["postrouting"])
 
 
-# -- charon's SAs and the statuses ------------------------------------------------------------------
+# -- charon's SAs and the statuses ----------------------------------------------------------
 
 RAW = (
     f"list-sa event {{{C1} {{uniqueid=1 version=2 state=ESTABLISHED local-host=172.24.4.10 "

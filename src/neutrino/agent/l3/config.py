@@ -80,7 +80,7 @@ ha_opts = [
 
 # VPNaaS (issue 16): strongSwan's charon per router (agent/l3/vpn/strongswan.py);
 # upstream's vpn_agent.ini [ipsec] config_base_dir.
-ipsec_opts = [
+ipsec_opts: list[cfg.Opt] = [
     cfg.StrOpt("config_base_dir", default="$state_path/ipsec",
                help="Where the agent keeps each router's strongSwan files "
                     "(<router>/strongswan.conf, swanctl.conf, charon.vici, "
