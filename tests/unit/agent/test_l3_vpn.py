@@ -312,13 +312,14 @@ def test_digest_follows_the_text() -> None:
 def test_strongswan_conf() -> None:
     text = render.strongswan_conf(Paths("/s/ipsec/r1"))
     assert "load_modular = no" in text
-    assert "kernel-libipsec" in text and "kernel-netlink" in text
-    assert "socket = unix:///s/ipsec/r1/charon.vici" in text
+    assert "socket-default kernel-libipsec kernel-netlink vici" in text  # libipsec first
+    assert "socket = unix:///run/charon.vici" in text
     assert "path = /s/ipsec/r1/charon.log" in text
     assert "kernel-libipsec" not in render.strongswan_conf(
         Paths("/s"), Settings(userspace_esp=False))
     paths = Paths("/s/ipsec/r1")
     assert paths.pid == "/s/ipsec/r1/run/charon.pid"
+    assert paths.vici == "/s/ipsec/r1/run/charon.vici"
 
 
 def test_nat_exemptions_before_snat() -> None:

@@ -83,8 +83,8 @@ ha_opts = [
 ipsec_opts: list[cfg.Opt] = [
     cfg.StrOpt("config_base_dir", default="$state_path/ipsec",
                help="Where the agent keeps each router's strongSwan files "
-                    "(<router>/strongswan.conf, swanctl.conf, charon.vici, "
-                    "charon.log, run/)."),
+                    "(<router>/strongswan.conf, swanctl.conf, charon.log, "
+                    "run/ with charon's pid file and vici socket)."),
 ]
 
 l3_agent_opts = [

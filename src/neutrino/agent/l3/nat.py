@@ -76,6 +76,7 @@ METADATA_PORT = 9697  # upstream's: where the router's metadata proxy listens
 INTERNAL_PREFIX = "qr-"
 GATEWAY_PREFIX = "qg-"
 _DNAT = re.compile(r"^ip daddr (\S+) dnat to (\S+)$")
+_EXEMPT = re.compile(r"^ip saddr (\S+) ip daddr (\S+) accept$")
 _FORWARD = re.compile(r"^ip daddr (\S+) (tcp|udp|sctp|dccp) dport (\d+)(?:-(\d+))? "
                       r"dnat (?:ip )?to (.*)$")
 # Protocols whose ports nft matches, and their numbers (conntrack's).
@@ -328,6 +329,16 @@ def mappings(listing: str | None) -> dict[str, str]:
         found = _DNAT.match(line.strip())
         if found:
             out[found.group(1)] = found.group(2)
+    return out
+
+
+def exemptions(listing: str | None) -> set[tuple[str, str]]:
+    """The (local, peer) VPN exemptions of a listed table."""
+    out = set()
+    for line in (listing or "").splitlines():
+        found = _EXEMPT.match(line.strip())
+        if found:
+            out.add((found.group(1), found.group(2)))
     return out
 
 

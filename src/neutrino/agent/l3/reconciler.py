@@ -45,6 +45,7 @@ from neutrino.agent.l3 import plan as planning
 from neutrino.agent.l3 import qos as l3qos
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
 from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
+from neutrino.agent.l3.vpn import render as vpn_render
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
@@ -301,6 +302,7 @@ class Reconciler:
         elif have != table.comment:
             privileged.nft_apply(nat.replace_batch(table), ns)
             result.actions.append(f"{spec.id}: write NAT table")
+            self._cut_exempted(spec, nat.exemptions(listing))
         else:
             return {}, set()
         return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
@@ -335,6 +337,15 @@ class Reconciler:
                 g: (s, "ERROR") for g, (s, _) in fwaas.reports(spec.router, table).items()})
             raise
         result.firewall_statuses.update(fwaas.reports(spec.router, table))
+
+    def _cut_exempted(self, spec: RouterSpec, had: set[tuple[str, str]]) -> None:
+        """VPNaaS: delete the tracked connections between the local and peer CIDRs
+        of site connections new to the NAT table: one that began before the tunnel
+        (SNATed out of the gateway) would keep its translation, and the tunnel
+        would not take its packets."""
+        for local, peer in sorted(set(vpn_render.nat_exemptions(spec.router)) - had):
+            privileged.execute(["conntrack", "-D", "-f", "ipv4", "-s", local, "-d", peer],
+                               spec.namespace, check=False)  # 1: none to delete
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""

@@ -91,9 +91,12 @@ MODES = ("tunnel", "transport")
 # What charon loads: crypto (openssl for AEAD, ECP, 3DES, brainpool; gmp for MODP),
 # the sockets, the kernel interfaces and vici. A plugin missing from the host is
 # only a warning in charon's log.
+# The kernel-libipsec plugin must come before kernel-netlink: the first one loaded
+# that provides the IPsec kernel interface is the one used (kernel-netlink stays
+# the networking interface: addresses, routes).
 CHARON_PLUGINS = ("random nonce aes sha1 sha2 md5 hmac xcbc cmac ctr ccm gcm gmp openssl "
-                  "curve25519 kdf pem pkcs1 x509 pubkey socket-default kernel-netlink "
-                  "vici")
+                  "curve25519 kdf pem pkcs1 x509 pubkey socket-default {userspace}"
+                  "kernel-netlink vici")
 USERSPACE_PLUGIN = "kernel-libipsec"
 ACTIVE, DOWN, ERROR = "ACTIVE", "DOWN", "ERROR"
 
@@ -120,7 +123,7 @@ class Paths:
 
     @property
     def vici(self) -> str:
-        return f"{self.directory}/charon.vici"
+        return f"{self.run}/charon.vici"
 
     @property
     def log(self) -> str:
@@ -133,6 +136,13 @@ class Paths:
     @property
     def pid(self) -> str:
         return f"{self.run}/charon.pid"  # charon's /var/run/charon.pid, bound
+
+
+# The vici socket as charon sees it (its /run is the router's run/) and as swanctl
+# reaches it from the router's directory: a unix socket's path is at most 107
+# bytes, which $state_path/ipsec/<router id>/... may exceed.
+VICI_IN_CHARON = "unix:///run/charon.vici"
+VICI_FROM_DIRECTORY = "unix://run/charon.vici"
 
 
 @dataclass(frozen=True)
@@ -357,14 +367,15 @@ def strongswan_conf(paths: Paths, settings: Settings | None = None) -> str:
     """charon's own configuration: its plugins, the vici socket and log in the
     router's directory, nothing to syslog."""
     settings = settings or Settings()
-    plugins = CHARON_PLUGINS + (f" {USERSPACE_PLUGIN}" if settings.userspace_esp else "")
+    plugins = CHARON_PLUGINS.format(
+        userspace=f"{USERSPACE_PLUGIN} " if settings.userspace_esp else "")
     return (
         "charon {\n"
         "\tload_modular = no\n"
         f"\tload = {plugins}\n"
         "\tinstall_virtual_ip = no\n"
         "\tplugins {\n"
-        f"\t\tvici {{\n\t\t\tsocket = unix://{paths.vici}\n\t\t}}\n"
+        f"\t\tvici {{\n\t\t\tsocket = {VICI_IN_CHARON}\n\t\t}}\n"
         "\t}\n"
         "\tfilelog {\n"
         f"\t\trouter {{\n\t\t\tpath = {paths.log}\n\t\t\tdefault = 1\n"

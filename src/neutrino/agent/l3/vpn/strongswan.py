@@ -7,16 +7,17 @@ namespace goes, `remove_stale(keep)` for routers gone while the agent was down
 (the same hook shape as radvd and keepalived). Per router, under ``ipsec_confs``
 (``$state_path/ipsec``) a directory ``<router>/`` (render.Paths):
 ``strongswan.conf`` (charon's: plugins, vici socket, log), ``swanctl.conf`` (the
-connections and their pre-shared keys, mode 0600), ``charon.vici``,
-``charon.log`` and ``run/``, which charon sees as its ``/run``.
+connections and their pre-shared keys, mode 0600), ``charon.log`` and ``run/``,
+which charon sees as its ``/run`` (``charon.pid``, ``charon.vici``).
 
 charon has no option for its pid file or control sockets (``/var/run/charon.pid``
 is compiled in, and a second charon refuses to start while the first holds it):
 it is started in a mount namespace of its own (``ip netns exec`` makes one) where
 the router's ``run/`` is bound onto ``/run``, with ``STRONGSWAN_CONF`` naming the
 router's ``strongswan.conf`` and the router's directory as a (ignored) argument,
-so that its command line says whose it is. Its vici socket is in the router's
-directory: ``swanctl --uri`` reaches it from the host's namespace.
+so that its command line says whose it is. swanctl reaches its vici socket from
+the host's namespace, by a path relative to the router's directory (a unix
+socket's path has at most 107 bytes).
 
 * no enabled service (render.render is None): charon stopped, directory removed;
 * charon's ``strongswan.conf`` or the connections differ from the files: files
@@ -159,7 +160,10 @@ class Strongswan:
         return daemons.running_pid(paths.pid, self.binary, paths.directory)
 
     def _swanctl(self, paths: Paths, *args: str) -> list[str]:
-        return [self.swanctl, *args, "--uri", f"unix://{paths.vici}"]
+        """swanctl run from the router's directory, to the socket by its relative
+        path (render.VICI_FROM_DIRECTORY)."""
+        return ["sh", "-c", 'cd "$0" && exec "$@"', paths.directory, self.swanctl, *args,
+                "--uri", render.VICI_FROM_DIRECTORY]
 
     def _start(self, router_id: str, namespace: str, paths: Paths) -> None:
         daemons.unlink(paths.pid, paths.vici)  # charon refuses a stale pid file
