@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +137,12 @@ def world(root: None, strongswan: None, topo: Topology, tmp_path: Path
                     privileged.delete_namespace(site.namespace)
 
 
+def tracked(site: Site) -> str:
+    """The router's tracked connections."""
+    return subprocess.run(["ip", "netns", "exec", site.namespace, "conntrack", "-L"],
+                          capture_output=True, text=True, check=False).stdout
+
+
 def logs(charons: Strongswan, *sites: Site) -> str:
     """The charons' logs (a failure's explanation)."""
     out = []
@@ -174,15 +181,20 @@ def test_ipsec_tunnel_between_two_sites_and_nothing_left_after(world) -> None:
     assert not result.failed
     plug(topo, host, sites)
     assert ping(a.vm, f"{a.net}.1") and ping(b.vm, f"{b.net}.1")
-    # Not routed to the other site yet (SNATed to the void: the agent must cut that
-    # tracked connection when the tunnel comes, or ping's next echoes, of the same
-    # ICMP id, would keep the translation).
+    # Not routed to the other site yet: SNATed out of the gateway, into the void.
     assert not ping_once(a.vm, f"{b.net}.10")
+    # A UDP flow that began before the tunnel keeps its translation while it lasts:
+    # the agent cuts it when the exemption comes.
+    udp = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+           f"s.bind(('', 40123)); s.sendto(b'x', ('{b.net}.10', 9))")
+    subprocess.run(["ip", "netns", "exec", a.vm, sys.executable, "-c", udp], check=True)
+    assert f"dst={a.gateway_ip} sport=9 dport=40123" in tracked(a)
 
     desired = {"host": hostname, "routers": [a.router(b), b.router(a)]}
     result = reconciler.reconcile(desired)  # type: ignore[arg-type]
     assert not result.failed
     assert set(result.vpn_routers) == {a.router_id, b.router_id}
+    assert "dport=40123" not in tracked(a)
     for site in (a, b):
         assert charons.running_pid(site.router_id) is not None
         # The NAT exemption: the peer's network is reached unSNATed.

@@ -435,3 +435,11 @@ def test_reporter_reports_each_change_once() -> None:
     # A cast lost: after the next watch the same report goes again.
     reporter.watch({"r1": r})
     assert len(reporter.tick()) == 1
+
+
+def test_nat_exemptions_read_back_from_the_kernel_listing() -> None:
+    listing = ("table ip neutrino-nat {\n\tchain postrouting {\n"
+               "\t\tip saddr 10.1.0.0/24 ip daddr 10.2.0.0/24 accept\n"
+               '\t\toifname "qg-x" snat to 172.24.4.10\n\t}\n}\n')
+    assert nat.exemptions(listing) == {("10.1.0.0/24", "10.2.0.0/24")}
+    assert nat.exemptions(None) == set()
