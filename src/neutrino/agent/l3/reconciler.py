@@ -13,7 +13,9 @@
    (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
    of the floating IP mappings that went (the old mappings are read from the
    kernel's table); then asks the metadata proxies to ensure the router's, and the
-   router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs;
+   router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs,
+   keepalived its VRRP and VPNaaS its charon (vpn/strongswan.py: IPsec site
+   connections; a failure there is logged, routing goes on);
 4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
    every router: one that lost a floating IP another gained no longer answers);
 5. computes the floating IP statuses the server must be told (plan.py).
