@@ -87,7 +87,8 @@ class VpnPluginApi:
         self.client: Any = client.prepare(server=server) if server else client
 
     def update_status(self, status: list[VpnServiceStatus]) -> None:
-        self.client.cast({}, "update_status", status=status, host=self.host)
+        # Upstream's signature: no host (contract/l3.py VPN_PLUGIN).
+        self.client.cast({}, "update_status", status=status)
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
