@@ -22,7 +22,11 @@ BIN    := $(VENV)/bin
 # iptables + ipset (firewall), dnsmasq-base (DHCP; no system service), and for
 # tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
 # pinging).
-DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived haproxy openvswitch-switch
+# openvswitch-switch: the Open vSwitch agent and its OpenFlow firewall (userspace
+# datapath). VPNaaS (L3 agent, agent/l3/vpn/): strongSwan's charon and swanctl,
+# kernel-libipsec (libcharon-extra-plugins: userspace ESP, the kernel has none),
+# openssl/gcm plugins.
+DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived haproxy openvswitch-switch strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
 # Only the tests need these (large: installed by `make test`, not `make venv`/`make run`):
 # chromium for the pages' browser tests (tests/ui, driven over the DevTools protocol).
 TEST_DEBIAN_PACKAGES ?= chromium

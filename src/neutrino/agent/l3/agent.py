@@ -30,12 +30,14 @@ from neutrino.agent.l3.keepalived import Keepalived
 from neutrino.agent.l3.proxies import MetadataProxies, RouterMetadataProxies
 from neutrino.agent.l3.radvd import Radvd
 from neutrino.agent.l3.reconciler import Reconciler, Result
+from neutrino.agent.l3.vpn.reporter import VpnStatusReporter
+from neutrino.agent.l3.vpn.strongswan import Strongswan
 from neutrino.agent.metadata import proxies as md_proxies
 from neutrino.contract import bus as rpc_transport
 from neutrino.contract import topics
 from neutrino.contract.agent_state import AgentState
 from neutrino.contract.bus import StateReporter
-from neutrino.contract.l3 import FIREWALL_PLUGIN, L3State
+from neutrino.contract.l3 import FIREWALL_PLUGIN, VPN_PLUGIN, L3State, VpnServiceStatus
 
 LOG = logging.getLogger(__name__)
 
@@ -72,6 +74,21 @@ class FirewallPluginApi:
     def set_firewall_group_status(self, fwg_id: str, status: str, expected: str) -> None:
         self.client.call({}, "set_firewall_group_status", fwg_id=fwg_id, status=status,
                          expected=expected, host=self.host)
+
+
+class VpnPluginApi:
+    """VPNaaS (issue 16): the status of the VPN services and their site
+    connections, on upstream's topic ipsec_driver (a cast, as upstream's)."""
+
+    def __init__(self, transport: Any, host: str, server: str | None = None) -> None:
+        self.host = host
+        target = oslo_messaging.Target(topic=VPN_PLUGIN, version="1.0")
+        client = oslo_messaging.get_rpc_client(transport, target)
+        self.client: Any = client.prepare(server=server) if server else client
+
+    def update_status(self, status: list[VpnServiceStatus]) -> None:
+        # Upstream's signature: no host (contract/l3.py VPN_PLUGIN).
+        self.client.cast({}, "update_status", status=status)
 
 
 def agent_state(host: str, conf: cfg.ConfigOpts, counts: Result | None,
@@ -118,6 +135,10 @@ class L3Agent:
                                           server=server)
         self.keepalived = Keepalived(l3_config.ha_confs_dir(conf),
                                      l3_config.ha_settings(conf))
+        # VPNaaS: charon per router with an enabled VPN service (agent/l3/vpn/).
+        self.vpn = VpnPluginApi(self.transport, self.host, server=server)
+        self.charons = Strongswan(l3_config.ipsec_dir(conf))
+        self.vpn_states = VpnStatusReporter(self.charons, self.vpn.update_status)
         if metadata_proxies is None:
             # Also with enable_metadata_proxy off: its proxies left from before go.
             metadata_proxies = RouterMetadataProxies(
@@ -129,7 +150,7 @@ class L3Agent:
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
             garp_count=conf.send_arp_for_ha,
             router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)),
-            keepalived=self.keepalived)
+            keepalived=self.keepalived, vpn=self.charons)
         self.ha_states = HaStateReporter(self.keepalived.states,
                                          self.plugin.update_ha_routers_states)
         # One L3 agent per host: taken in start(), before anything is touched.
@@ -152,6 +173,7 @@ class L3Agent:
                 LOG.warning("floating IP statuses of router %s not reported: %s",
                             router_id, error)
         self._report_firewall_groups(result)
+        self.vpn_states.watch(result.vpn_routers)
         if result.failed:
             raise RuntimeError(f"{len(result.failed)} router(s) failed, first: "
                                f"{result.failed[0][0]}: {result.failed[0][1]}")
@@ -175,6 +197,7 @@ class L3Agent:
         self.lock.acquire()  # AgentAlreadyRunning: another one owns this host's
         self.loop.start()
         self.ha_states.start()
+        self.vpn_states.start()
         service.start_listener(self.listener)
         return self
 
@@ -183,6 +206,7 @@ class L3Agent:
         them), as upstream's do."""
         self.loop.stop()
         self.ha_states.stop()
+        self.vpn_states.stop()
         self.listener.stop()
         self.lock.release()
 

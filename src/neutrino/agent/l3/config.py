@@ -78,6 +78,15 @@ ha_opts = [
                     "after about three missed ones."),
 ]
 
+# VPNaaS (issue 16): strongSwan's charon per router (agent/l3/vpn/strongswan.py);
+# upstream's vpn_agent.ini [ipsec] config_base_dir.
+ipsec_opts: list[cfg.Opt] = [
+    cfg.StrOpt("config_base_dir", default="$state_path/ipsec",
+               help="Where the agent keeps each router's strongSwan files "
+                    "(<router>/strongswan.conf, swanctl.conf, charon.log, "
+                    "run/ with charon's pid file and vici socket)."),
+]
+
 l3_agent_opts = [
     cfg.StrOpt("availability_zone", default="nova",
                help="Availability zone of this agent (routers' "
@@ -95,12 +104,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(ha_opts)
     conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(l3_agent_opts, group="AGENT")
+    conf.register_opts(ipsec_opts, group="ipsec")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return agent_config.list_opts_with(
         [*SHARED_OPTS, *l3_opts, *metadata_config.socket_opts, *ra_opts, *ha_opts],
-        l3_agent_opts)
+        l3_agent_opts, ("ipsec", ipsec_opts))
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:
@@ -123,6 +133,10 @@ def ha_settings(conf: cfg.ConfigOpts) -> HaSettings:
 
 def ha_confs_dir(conf: cfg.ConfigOpts) -> str:
     return os.path.abspath(str(conf.ha_confs_path))
+
+
+def ipsec_dir(conf: cfg.ConfigOpts) -> str:
+    return os.path.abspath(str(conf.ipsec.config_base_dir))
 
 
 def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:

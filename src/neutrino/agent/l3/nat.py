@@ -21,6 +21,8 @@
       type nat hook postrouting priority srcnat; policy accept;
       oifname != "qg-…" ct status != dnat accept      no NAT between internal
                                                       subnets (nor extra routes)
+      ip saddr <local> ip daddr <peer> accept         per VPN site connection
+                                                      (vpn/render.py): tunnelled
       ip saddr <fixed> snat to <floating>             per floating IP
       oifname "qg-…" snat to <gateway address>        enable_snat
       iifname != "qg-…" ct status dnat snat to <gateway address>
@@ -63,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from neutrino.agent.firewall.conntrack import Entry
+from neutrino.agent.l3.vpn import render as vpn_render
 
 FAMILY = "ip"
 TABLE = "neutrino-nat"
@@ -73,6 +76,7 @@ METADATA_PORT = 9697  # upstream's: where the router's metadata proxy listens
 INTERNAL_PREFIX = "qr-"
 GATEWAY_PREFIX = "qg-"
 _DNAT = re.compile(r"^ip daddr (\S+) dnat to (\S+)$")
+_EXEMPT = re.compile(r"^ip saddr (\S+) ip daddr (\S+) accept$")
 _FORWARD = re.compile(r"^ip daddr (\S+) (tcp|udp|sctp|dccp) dport (\d+)(?:-(\d+))? "
                       r"dnat (?:ip )?to (.*)$")
 # Protocols whose ports nft matches, and their numbers (conntrack's).
@@ -254,6 +258,10 @@ def chains(router: Mapping[str, Any], settings: NatSettings) -> dict[str, list[s
     postrouting: list[str] = []
     if gateway is not None and qg is not None:
         postrouting.append(f'oifname != "{qg}" ct status != dnat accept')
+        # VPNaaS: what goes between a site connection's local and peer CIDRs is
+        # tunnelled as it is, never SNATed (upstream's ACCEPT before its SNAT).
+        postrouting += [f"ip saddr {local} ip daddr {peer} accept"
+                        for local, peer in vpn_render.nat_exemptions(router)]
         postrouting += [f"ip saddr {fixed} snat to {floating}"
                         for floating, fixed in mappings.items()]
         if router.get("enable_snat", True):
@@ -321,6 +329,16 @@ def mappings(listing: str | None) -> dict[str, str]:
         found = _DNAT.match(line.strip())
         if found:
             out[found.group(1)] = found.group(2)
+    return out
+
+
+def exemptions(listing: str | None) -> set[tuple[str, str]]:
+    """The (local, peer) VPN exemptions of a listed table."""
+    out = set()
+    for line in (listing or "").splitlines():
+        found = _EXEMPT.match(line.strip())
+        if found:
+            out.add((found.group(1), found.group(2)))
     return out
 
 

@@ -13,7 +13,9 @@
    (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
    of the floating IP mappings that went (the old mappings are read from the
    kernel's table); then asks the metadata proxies to ensure the router's, and the
-   router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs;
+   router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs,
+   keepalived its VRRP and VPNaaS its charon (vpn/strongswan.py: IPsec site
+   connections; a failure there is logged, routing goes on);
 4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
    every router: one that lost a floating IP another gained no longer answers);
 5. computes the floating IP statuses the server must be told (plan.py).
@@ -33,8 +35,9 @@ from __future__ import annotations
 import ipaddress
 import logging
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel, Link
@@ -44,6 +47,7 @@ from neutrino.agent.l3 import plan as planning
 from neutrino.agent.l3 import qos as l3qos
 from neutrino.agent.l3.plan import Action, Layout, RouterSnapshot, RouterSpec, Settings
 from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
+from neutrino.agent.l3.vpn import render as vpn_render
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
@@ -63,6 +67,9 @@ class Result:
     conntrack_deleted: int = 0
     # FWaaS v2 (issue 16): group -> (status the server has, status to report).
     firewall_statuses: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # VPNaaS (issue 16): the routers realised that have VPN services (their
+    # statuses are read from charon by agent/l3/vpn/reporter.py).
+    vpn_routers: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Reconciler:
@@ -73,7 +80,8 @@ class Reconciler:
                  metadata_proxies: MetadataProxies | None = None,
                  garp_count: int = 1,
                  router_advertisements: MetadataProxies | None = None,
-                 keepalived: MetadataProxies | None = None) -> None:
+                 keepalived: MetadataProxies | None = None,
+                 vpn: MetadataProxies | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace)."""
         self.settings = settings
@@ -87,6 +95,8 @@ class Reconciler:
                                                  or NoMetadataProxies())
         # keepalived.Keepalived: HA routers' VRRP (the same hook shape).
         self.keepalived: MetadataProxies = keepalived or NoMetadataProxies()
+        # vpn.strongswan.Strongswan: VPNaaS's charon per router (the same shape).
+        self.vpn: MetadataProxies = vpn or NoMetadataProxies()
         self._skipped_logged: dict[str, str] = {}
 
     @property
@@ -127,6 +137,8 @@ class Reconciler:
                 result.ex_gw_ports += sum(1 for d in spec.devices.values() if d.gateway)
                 result.interfaces += sum(1 for d in spec.devices.values() if not d.gateway)
                 result.floating_ips += len(spec.floating_ips)
+                if spec.router.get("vpn_services"):
+                    result.vpn_routers[router_id] = spec.router
         # Last: an address that moved from one router to another is gone from the
         # first when the second announces it.
         for spec, announced in announcements:
@@ -151,6 +163,10 @@ class Reconciler:
             self.keepalived.remove_stale({spec.namespace for spec in want.routers.values()})
         except Exception:  # noqa: BLE001 - as above
             LOG.exception("removing stale keepaliveds failed")
+        try:
+            self.vpn.remove_stale({spec.namespace for spec in want.routers.values()})
+        except Exception:  # noqa: BLE001 - as above
+            LOG.exception("removing stale charons failed")
 
     def own_namespaces(self) -> list[str]:
         """The router namespaces of this agent on the machine."""
@@ -180,6 +196,7 @@ class Reconciler:
         self.proxies.remove(router_id, namespace)
         self.advertisements.remove(router_id, namespace)
         self.keepalived.remove(router_id, namespace)
+        self.vpn.remove(router_id, namespace)
         # Its qr-/qg- ends go with it, and so their veth peers, the taps.
         privileged.delete_namespace(namespace)
         result.actions.append(f"delete namespace {namespace}")
@@ -239,6 +256,13 @@ class Reconciler:
         self.advertisements.ensure(spec.id, ns, spec.router)
         # After the links: keepalived's interfaces must be there when it starts.
         self.keepalived.ensure(spec.id, ns, spec.router)
+        try:
+            # After the links and the NAT table (its VPN exemptions): charon's
+            # routes go through the gateway.
+            self.vpn.ensure(spec.id, ns, spec.router)
+        except Exception as error:  # noqa: BLE001 - routing matters more; the
+            # services are reported ERROR and the next sync tries again
+            LOG.error("router %s: IPsec (charon) failed: %s", spec.id, error)
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
         mine = {name: taps[name] for name in _taps_of(spec) if name in taps}
@@ -280,6 +304,7 @@ class Reconciler:
         elif have != table.comment:
             privileged.nft_apply(nat.replace_batch(table), ns)
             result.actions.append(f"{spec.id}: write NAT table")
+            self._cut_exempted(spec, nat.exemptions(listing))
         else:
             return {}, set()
         return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
@@ -314,6 +339,15 @@ class Reconciler:
                 g: (s, "ERROR") for g, (s, _) in fwaas.reports(spec.router, table).items()})
             raise
         result.firewall_statuses.update(fwaas.reports(spec.router, table))
+
+    def _cut_exempted(self, spec: RouterSpec, had: set[tuple[str, str]]) -> None:
+        """VPNaaS: delete the tracked connections between the local and peer CIDRs
+        of site connections new to the NAT table: one that began before the tunnel
+        (SNATed out of the gateway) would keep its translation, and the tunnel
+        would not take its packets."""
+        for local, peer in sorted(set(vpn_render.nat_exemptions(spec.router)) - had):
+            privileged.execute(["conntrack", "-D", "-f", "ipv4", "-s", local, "-d", peer],
+                               spec.namespace, check=False)  # 1: none to delete
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""
