@@ -217,3 +217,18 @@ def test_a_namespace_name_left_bare_by_a_cut_creation_is_made_again(root: None) 
         assert name not in privileged.namespaces()
     finally:
         privileged.delete_namespace(name)
+
+
+def test_reading_a_namespace_never_makes_it(root: None) -> None:
+    """Agents read namespaces they may not own (their loopback's alias) while another
+    agent deletes them: a read of one that is gone fails, and leaves it gone (pyroute2
+    creates a missing namespace unless told not to, which brought deleted routers'
+    namespaces back, empty and unmarked)."""
+    name = f"qrouter-{uuid.uuid4()}"
+    try:
+        with pytest.raises(FileNotFoundError):
+            Kernel(name)
+        assert privileged.namespace_alias(name) is None
+        assert name not in privileged.namespaces()
+    finally:
+        privileged.delete_namespace(name)

@@ -96,7 +96,10 @@ class Kernel:
 
     def __init__(self, namespace: str | None = None) -> None:
         self.namespace = namespace
-        self._ip = NetNS(namespace) if namespace else IPRoute()
+        # flags=0: open, never create. pyroute2 creates a missing namespace by
+        # default, so reading one that another agent is deleting brought it back,
+        # empty and unmarked (create_namespace makes them, on purpose).
+        self._ip = NetNS(namespace, flags=0) if namespace else IPRoute()
         self._lock = threading.Lock()
 
     def close(self) -> None:
