@@ -23,6 +23,8 @@ BIN    := $(VENV)/bin
 # tests/dataplane isc-dhcp-client and iputils-ping (a "VM" asking for an address,
 # pinging).
 DEBIAN_PACKAGES ?= iproute2 iptables ipset nftables conntrack dnsmasq-base isc-dhcp-client iputils-ping radvd keepalived haproxy
+# The Open vSwitch agent (issue 19): ovsdb-server, ovs-vswitchd, ovs-ofctl.
+DEBIAN_PACKAGES += openvswitch-switch
 # Only the tests need these (large: installed by `make test`, not `make venv`/`make run`):
 # chromium for the pages' browser tests (tests/ui, driven over the DevTools protocol).
 TEST_DEBIAN_PACKAGES ?= chromium
