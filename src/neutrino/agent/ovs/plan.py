@@ -333,6 +333,16 @@ def ovsdb_actions(want: Layout, have: Observed, settings: Settings) -> list[Acti
 
 # -- flows -------------------------------------------------------------------------------
 
+def _push_vlan(vid: int) -> str:
+    """Tag an untagged frame. Written as OpenFlow 1.3+ actions, as the switch shows
+    them back (mod_vlan_vid would read back as these and never compare equal)."""
+    return f"push_vlan:0x8100,{_set_vlan(vid)}"
+
+
+def _set_vlan(vid: int) -> str:
+    return f"set_field:{vid | 0x1000}->vlan_vid"
+
+
 def _flow(settings: Settings, table: int, priority: int, match: str, actions: str) -> str:
     head = f"cookie={settings.cookie:#x},table={table},priority={priority}"
     return f"{head},{match} actions={actions}" if match else f"{head} actions={actions}"
@@ -370,10 +380,11 @@ def _integration_flows(want: Layout, have: Observed, settings: Settings) -> list
                 continue
             if net.network_type == "vlan":
                 match = f"in_port={ofport},dl_vlan={net.segmentation_id}"
+                tag = _set_vlan(net.local_vlan)
             else:
                 match = f"in_port={ofport},vlan_tci=0x0000/0x1fff"
-            add(LOCAL_SWITCHING, 3, match,
-                f"mod_vlan_vid:{net.local_vlan},resubmit(,{TRANSIENT})")
+                tag = _push_vlan(net.local_vlan)
+            add(LOCAL_SWITCHING, 3, match, f"{tag},resubmit(,{TRANSIENT})")
     for vm in sorted(want.vm_ports.values(), key=lambda v: v.name):
         if vm.ofport < 0:
             continue
@@ -385,7 +396,7 @@ def _integration_flows(want: Layout, have: Observed, settings: Settings) -> list
             regs = (f"set_field:{vm.ofport}->reg5,set_field:{vm.tag}->reg6")
             add(TRANSIENT, 100, f"in_port={vm.ofport}", f"{regs},resubmit(,{BASE_EGRESS})")
             add(TRANSIENT, 90, f"dl_vlan={vm.tag},dl_dst={vm.mac}",
-                f"{regs},strip_vlan,resubmit(,{BASE_INGRESS})")
+                f"{regs},pop_vlan,resubmit(,{BASE_INGRESS})")
     add(TRANSIENT, 3, "", f"resubmit(,{ACCEPTED_EGRESS_NORMAL})")
     add(ACCEPTED_EGRESS_NORMAL, 1, "", "NORMAL")
     return f
@@ -415,11 +426,11 @@ def _tunnel_flows(want: Layout, have: Observed, settings: Settings) -> list[str]
             continue
         if patch > 0:
             add(VXLAN_TUN_TO_LV, 1, f"tun_id={net.segmentation_id:#x}",
-                f"mod_vlan_vid:{net.local_vlan},output:{patch}")
+                f"{_push_vlan(net.local_vlan)},output:{patch}")
         outputs = sorted({tunnels[ip] for ip, _ in net.peers if tunnels.get(ip, -1) > 0})
         if outputs:
             add(FLOOD_TO_TUN, 1, f"dl_vlan={net.local_vlan}",
-                f"strip_vlan,set_field:{net.segmentation_id:#x}->tun_id,"
+                f"pop_vlan,set_field:{net.segmentation_id:#x}->tun_id,"
                 + ",".join(f"output:{o}" for o in outputs))
         if not settings.l2_population:
             continue
@@ -429,7 +440,7 @@ def _tunnel_flows(want: Layout, have: Observed, settings: Settings) -> list[str]
                 continue
             for mac in macs:
                 add(UCAST_TO_TUN, 2, f"dl_vlan={net.local_vlan},dl_dst={mac}",
-                    f"strip_vlan,set_field:{net.segmentation_id:#x}->tun_id,"
+                    f"pop_vlan,set_field:{net.segmentation_id:#x}->tun_id,"
                     f"output:{ofport}")
     return f
 
@@ -449,8 +460,8 @@ def _physical_flows(physnet: str, bridge: str, want: Layout, have: Observed,
     for net in sorted(want.networks.values(), key=lambda n: n.local_vlan):
         if net.physical_network != physnet:
             continue
-        translate = (f"mod_vlan_vid:{net.segmentation_id}" if net.network_type == "vlan"
-                     else "strip_vlan")
+        translate = (_set_vlan(int(net.segmentation_id or 0))
+                     if net.network_type == "vlan" else "pop_vlan")
         add(0, 4, f"in_port={ofport},dl_vlan={net.local_vlan}", f"{translate},NORMAL")
     return f
 
