@@ -130,7 +130,8 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
         bound = api.get(f"ports/{ports[0]['id']}").json()["port"]
         assert bound["binding:vif_type"] == "ovs"
         assert bound["binding:vif_details"] == {
-            "bound_drivers": {"0": "openvswitch"}, "port_filter": False, "ovs_hybrid_plug": False, "datapath_type": "netdev",
+            "bound_drivers": {"0": "openvswitch"}, "port_filter": False,
+            "ovs_hybrid_plug": False, "datapath_type": "netdev",
             "bridge_name": "br-int", "connectivity": "l2"}
         iface = ovs.vsctl("--columns=external_ids", "list", "Interface",
                           "tap" + ports[0]["id"][:11])
@@ -165,3 +166,77 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
             agent.stop()
         rpc.cleanup()
         ovs.stop()
+
+
+def underlay_bridge(ovs: OvsHost, host_ns: str, address: str) -> None:
+    """The operator's part for userspace tunnels: the underlay interface in an OVS
+    bridge whose internal port carries the VTEP address. The userspace datapath
+    sends VXLAN through its own routing table (learned from the kernel's routes of
+    ovs-vswitchd's namespace) and ARP, both via that bridge; `ovs/route/add` makes
+    the route explicit rather than relying on the cache having caught up."""
+    with Kernel(host_ns) as kernel:
+        kernel.delete_address("ul0", address, 24)
+    ovs.vsctl("add-br", "br-ul", "--", "set", "bridge", "br-ul", "datapath_type=netdev",
+              "--", "add-port", "br-ul", "ul0")
+    with Kernel(host_ns) as kernel:
+        assert wait_for(lambda: kernel.exists("br-ul"), within=10)
+        kernel.add_address("br-ul", address, 24)
+        kernel.set_link("br-ul", up=True)
+    network = address.rsplit(".", 1)[0] + ".0/24"
+    ovs.appctl("ovs/route/add", network, "br-ul")
+
+
+def test_ovs_agents_vxlan_between_two_hosts(ovs_server: ServerProcess, topo: Topology,
+                                           tmp_path: Path) -> None:
+    api = Api(ovs_server.url)
+    underlay = (f"198.51.{random.randint(100, 200)}.1", "")
+    underlay = (underlay[0], underlay[0][:-1] + "2")
+    host_ns = topo.hosts(*underlay)
+    names = [f"{topo.prefix}c{i}" for i in range(2)]
+    switches = [OvsHost(tmp_path / f"ovs{i}", ns).start() for i, ns in enumerate(host_ns)]
+    agents: list[OpenvswitchAgent] = []
+    rpc = None
+    try:
+        for ovs, ns, ip in zip(switches, host_ns, underlay, strict=True):
+            underlay_bridge(ovs, ns, ip)
+        for name, ovs, ip in zip(names, switches, underlay, strict=True):
+            conf = agent_conf(name, ovs)
+            conf.set_override("local_ip", ip, group="ovs")
+            conf.set_override("bridge_mappings", [], group="ovs")
+            rpc = rpc or transport.get_transport(conf)
+            agents.append(OpenvswitchAgent(conf, transport=rpc,
+                                           server=ovs_server.rpc_name).start())
+        assert wait_for(lambda: len([a for a in api.get("agents").json()["agents"]
+                                     if a["host"] in names and a["alive"]]) == 2,
+                        within=30)
+        net = api.network(name="ovs-2h")
+        cidr = f"10.{random.randint(10, 250)}.9.0/24"
+        api.subnet(net["id"], cidr)
+        ports = [api.port(net["id"]) for _ in names]
+        vms = []
+        for port, name, ns, ovs in zip(ports, names, host_ns, switches, strict=True):
+            vm = f"{topo.prefix}vm-{port['id'][:6]}"
+            topo.namespaces.append(vm)
+            vif("plug", port["id"], "--url", ovs_server.url, "--host", name,
+                "--host-netns", ns, "--netns", vm, "--mode", "ovs", "--ovsdb", ovs.db)
+            vms.append(vm)
+
+        def statuses() -> list[str]:
+            return [api.get(f"ports/{p['id']}").json()["port"]["status"] for p in ports]
+        assert wait_for(lambda: statuses() == ["ACTIVE"] * 2, within=30), statuses()
+        # Each br-tun has a VXLAN port to the other host (from the peers the server
+        # sends once the other port is bound there).
+        tunnel = "vxlan-" + "".join(f"{int(o):02x}" for o in underlay[1].split("."))
+        assert wait_for(lambda: tunnel in switches[0].vsctl("list-ports", "br-tun"),
+                        within=20)
+        ip2 = ports[1]["fixed_ips"][0]["ip_address"]
+        assert ping(vms[0], ip2, within=15), "VMs on two hosts cannot ping over VXLAN"
+        # l2population: host a knows VM 2's MAC behind the tunnel (table 20).
+        assert any(ports[1]["mac_address"] in f for f in switches[0].flows("br-tun"))
+    finally:
+        for agent in agents:
+            agent.stop()
+        if rpc is not None:
+            rpc.cleanup()
+        for ovs in switches:
+            ovs.stop()

@@ -150,7 +150,8 @@ def test_physical_flows_translate_vlans_at_the_patches() -> None:
     want = plan.layout(desired, SETTINGS, have)
     flat, vlan = want.networks[NET_F].local_vlan, want.networks[NET_V].local_vlan
     phys = plan.flows(want, have, SETTINGS)["br-phys"]
-    assert f"cookie=0xabc,table=0,priority=4,in_port=1,dl_vlan={flat} actions=pop_vlan,NORMAL" in phys
+    assert (f"cookie=0xabc,table=0,priority=4,in_port=1,dl_vlan={flat} "
+            "actions=pop_vlan,NORMAL") in phys
     assert (f"cookie=0xabc,table=0,priority=4,in_port=1,dl_vlan={vlan} "
             "actions=set_field:4138->vlan_vid,NORMAL") in phys
     integ = plan.flows(want, have, SETTINGS)["br-int"]

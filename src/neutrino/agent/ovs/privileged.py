@@ -59,7 +59,11 @@ class Ovsdb:
         idl = _Idl(target, helper)
         idl.on_change = on_change
         self._conn = connection.Connection(idl, timeout)
-        self.api = impl_idl.OvsdbIdl(self._conn)
+        # ovsdbapp keeps a backend's connection on its class (one per process, set
+        # once): a class of its own per instance lets several connections live in
+        # one process (two agents of a test, a reconnect after close()).
+        api_class = type("OvsdbIdl", (impl_idl.OvsdbIdl,), {"_ovsdb_connection": None})
+        self.api = api_class(self._conn)
         self._lock = threading.Lock()
 
     def close(self) -> None:
