@@ -6,8 +6,9 @@ files, reachable from any namespace), VMs plugged with ``neutrino-vif --mode ovs
 
 Shown: ports go ACTIVE bound as vif_type ovs; two VMs of one VXLAN-type project
 network ping each other through br-int; a VM of another network with the same
-subnet does not reach them (local VLAN isolation); a VM of a flat provider
-network reaches a machine on the physical network through bridge_mappings; an
+subnet does not reach them (local VLAN isolation); VMs of a flat and of a VLAN
+provider network reach machines on the physical network through bridge_mappings
+(the VLAN translated at the patch ports); an
 agent restart changes no flow (its flows found again by cookie)."""
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from neutrino.contract import bus as transport
 from rpc_helpers import RABBIT, server_on_rabbit, unique
 from server import BIN, Api, ServerProcess
 
-SECTIONS = "\n[ml2]\nmechanism_drivers = openvswitch\n"
+SECTIONS = ("\n[ml2]\nmechanism_drivers = openvswitch\n"
+            "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1\n")
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +107,15 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
             kernel.set_link("ph-" + topo.prefix[2:8], up=True)
         ovs.vsctl("add-port", "br-physnet1", "ph-" + topo.prefix[2:8])
 
+        # A machine on physnet1's VLAN (no 8021q here, so the bridge's access port
+        # tags its frames: they leave br-physnet1 toward br-int with VLAN `vid`).
+        vid = random.randint(100, 3000)
+        outside_vlan = topo.namespace("physv")
+        with Kernel(host_ns) as kernel:
+            kernel.add_veth("pv-" + topo.prefix[2:8], "eth0", peer_namespace=outside_vlan)
+            kernel.set_link("pv-" + topo.prefix[2:8], up=True)
+        ovs.vsctl("add-port", "br-physnet1", "pv-" + topo.prefix[2:8], f"tag={vid}")
+
         octet = random.randint(10, 250)
         cidr = f"10.{octet}.7.0/24"
         net_a = api.network(name="ovs-a")
@@ -116,6 +127,11 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
                                                "provider:physical_network": "physnet1"})
         flat_cidr = f"10.{octet}.8.0/24"
         sub_f = api.subnet(flat["id"], flat_cidr)
+        vlan_net = api.network(name="ovs-vlan", **{
+            "provider:network_type": "vlan", "provider:physical_network": "physnet1",
+            "provider:segmentation_id": vid})
+        vlan_cidr = f"10.{octet}.9.0/24"
+        sub_v = api.subnet(vlan_net["id"], vlan_cidr)
         prefix = cidr.rsplit(".", 1)[0]
         ports = [api.port(net_a["id"], fixed_ips=[{"subnet_id": sub_a["id"],
                                                    "ip_address": f"{prefix}.10"}]),
@@ -124,7 +140,9 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
                  api.port(net_b["id"], fixed_ips=[{"subnet_id": sub_b["id"],
                                                    "ip_address": f"{prefix}.12"}]),
                  api.port(flat["id"], fixed_ips=[{"subnet_id": sub_f["id"],
-                                                  "ip_address": f"{flat_cidr[:-4]}10"}])]
+                                                  "ip_address": f"{flat_cidr[:-4]}10"}]),
+                 api.port(vlan_net["id"], fixed_ips=[{"subnet_id": sub_v["id"],
+                                                      "ip_address": f"{vlan_cidr[:-4]}10"}])]
         vms = []
         for i, port in enumerate(ports):
             vm = f"{topo.prefix}vm-{port['id'][:6]}"
@@ -144,7 +162,7 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
 
         def statuses() -> list[str]:
             return [api.get(f"ports/{p['id']}").json()["port"]["status"] for p in ports]
-        assert wait_for(lambda: statuses() == ["ACTIVE"] * 4, within=30), statuses()
+        assert wait_for(lambda: statuses() == ["ACTIVE"] * 5, within=30), statuses()
         bound = api.get(f"ports/{ports[0]['id']}").json()["port"]
         assert bound["binding:vif_type"] == "ovs"
         assert bound["binding:vif_details"] == {
@@ -164,6 +182,12 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
             kernel.set_link("eth0", up=True)
         assert ping(vms[3], f"{flat_cidr[:-4]}1", within=10), "flat network not through"
         assert not ping(vms[0], f"{flat_cidr[:-4]}1", within=1)
+        # The VLAN provider network: local VLAN <-> VLAN `vid` at the patch ports.
+        with Kernel(outside_vlan) as kernel:
+            kernel.add_address("eth0", f"{vlan_cidr[:-4]}1", 24)
+            kernel.set_link("eth0", up=True)
+        assert ping(vms[4], f"{vlan_cidr[:-4]}1", within=10), "VLAN network not through"
+        assert any(f"dl_vlan={vid}" in f for f in ovs.flows("br-int"))
 
         # A restart finds its flows again by cookie: nothing changes, and a ping
         # running through it loses nothing.
@@ -174,7 +198,7 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
             agent.stop()
             agent = OpenvswitchAgent(conf, transport=rpc,
                                      server=ovs_server.rpc_name).start()
-            assert wait_for(lambda: agent.devices == 4, within=20)
+            assert wait_for(lambda: agent.devices == 5, within=20)
         finally:
             pinger.send_signal(signal.SIGINT)
             out, _ = pinger.communicate(timeout=10)
