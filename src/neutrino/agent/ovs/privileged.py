@@ -36,16 +36,15 @@ class _Idl(connection.OvsdbIdl):  # type: ignore[misc]
     on_change: Callable[[str], None] | None = None
 
     def notify(self, event: str, row: Any, updates: Any = None) -> None:
-        if row is None or getattr(row, "_table", None) is None:
-            return
-        if row._table.name != "Interface" or self.on_change is None:
-            return
-        if event in (ovs_idl.ROW_CREATE, ovs_idl.ROW_DELETE) or (
-                updates is not None and hasattr(updates, "ofport")):
-            try:
+        try:
+            table = getattr(getattr(row, "_table", None), "name", None)
+            if table != "Interface" or self.on_change is None:
+                return
+            if event in (ovs_idl.ROW_CREATE, ovs_idl.ROW_DELETE) or (
+                    updates is not None and "ofport" in (getattr(updates, "_data", None) or {})):
                 self.on_change(f"interface {getattr(row, 'name', '?')} {event}")
-            except Exception:  # noqa: BLE001 - a monitor callback must not kill the IDL
-                LOG.exception("interface change callback failed")
+        except Exception:  # noqa: BLE001 - a monitor callback must not kill the IDL
+            LOG.exception("interface change callback failed")
 
 
 class Ovsdb:
