@@ -133,6 +133,7 @@ sample-config: venv
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-metadata-agent.conf
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-metering-agent.conf
 	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-lbaas-agent.conf
+	$(BIN)/oslo-config-generator --config-file etc/oslo-config-generator-openvswitch-agent.conf
 	sed -i -e 's|^#state_path = $(CURDIR)/state$$|#state_path = ./state|' etc/neutrino.conf
 	$(BIN)/oslopolicy-sample-generator --namespace neutrino --output-file etc/policy.yaml.sample
 

@@ -2,6 +2,11 @@
 end of a veth pair, the other end ``tap<port[:11]>`` in the host's namespace, with
 the port's MAC. The L2 agent then sees the tap appear and puts it in the bridge.
 
+With `Vif.ovs` set (the ``ovs`` plug mode) the tap is also added to an Open vSwitch
+bridge (br-int) the way Nova/os-vif do: ``external_ids`` iface-id=<port id>,
+attached-mac, iface-status, vm-uuid; the Open vSwitch agent finds the port by its
+iface-id and tags it with its network's local VLAN.
+
 Used by ``neutrino-vif`` (neutrino.cli.vif) and by the dataplane tests.
 """
 
@@ -26,6 +31,14 @@ def vm_namespace(port_id: str) -> str:
 tap_name = names.tap_device
 
 
+@dataclass(frozen=True)
+class OvsPlug:
+    """Where the ``ovs`` plug mode adds the tap: the ovsdb-server and the bridge."""
+
+    ovsdb: str = "unix:/var/run/openvswitch/db.sock"
+    bridge: str = "br-int"
+
+
 @dataclass
 class Vif:
     port_id: str
@@ -35,6 +48,7 @@ class Vif:
     addresses: Sequence[str] = field(default_factory=list)  # "10.0.0.5/24" (static)
     gateway: str | None = None
     mtu: int | None = None
+    ovs: OvsPlug | None = None          # None: a plain tap (the Linux bridge agent's)
 
     def __post_init__(self) -> None:
         self.namespace = self.namespace or vm_namespace(self.port_id)
@@ -65,11 +79,32 @@ def plug(vif: Vif) -> None:
         if vif.mtu:
             host.set_link(vif.tap, mtu=vif.mtu)
         host.set_link(vif.tap, up=True)
+    if vif.ovs is not None:
+        _ovs_plug(vif, vif.ovs)
+
+
+def _ovs_plug(vif: Vif, target: OvsPlug) -> None:
+    # Imported here: plain plugging needs no OVSDB library.
+    from neutrino.agent.ovs.privileged import Ovsdb
+    ovsdb = Ovsdb(target.ovsdb)
+    try:
+        ovsdb.plug_vm_port(target.bridge, vif.tap, vif.port_id, vif.mac,
+                           vm_uuid=vif.namespace)
+    finally:
+        ovsdb.close()
 
 
 def unplug(port_id: str, namespace: str | None = None,
-           host_namespace: str | None = None) -> None:
-    """Remove the VM namespace and the tap; what is already gone is fine."""
+           host_namespace: str | None = None, ovs: OvsPlug | None = None) -> None:
+    """Remove the VM namespace and the tap (and its OVS port); what is already gone
+    is fine."""
+    if ovs is not None:
+        from neutrino.agent.ovs.privileged import Ovsdb
+        ovsdb = Ovsdb(ovs.ovsdb)
+        try:
+            ovsdb.unplug_port(tap_name(port_id))
+        finally:
+            ovsdb.close()
     with Kernel(host_namespace) as host:
         host.delete(tap_name(port_id))
     privileged.delete_namespace(namespace or vm_namespace(port_id))

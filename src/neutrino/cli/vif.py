@@ -132,7 +132,7 @@ def plug(args: argparse.Namespace, client: Client) -> str:
                           else ([], None))
     vif = vif_mod.Vif(port_id=port["id"], mac=port["mac_address"], namespace=args.netns,
                       host_namespace=args.host_netns, addresses=addresses,
-                      gateway=gateway, mtu=network.get("mtu"))
+                      gateway=gateway, mtu=network.get("mtu"), ovs=ovs_target(args))
     vif_mod.plug(vif)
     return (f"port {port['id']} plugged: namespace {vif.namespace}, tap {vif.tap}"
             f"{' in ' + args.host_netns if args.host_netns else ''}, "
@@ -142,10 +142,17 @@ def plug(args: argparse.Namespace, client: Client) -> str:
 
 
 def unplug(args: argparse.Namespace, client: Client | None) -> str:
-    vif_mod.unplug(args.port_id, args.netns, args.host_netns)
+    vif_mod.unplug(args.port_id, args.netns, args.host_netns, ovs_target(args))
     if args.unbind and client is not None:
         client.request("PUT", f"/ports/{args.port_id}", {"port": {"binding:host_id": ""}})
     return f"port {args.port_id} unplugged"
+
+
+def ovs_target(args: argparse.Namespace) -> vif_mod.OvsPlug | None:
+    """--mode ovs: where the tap goes (the Open vSwitch agent's br-int)."""
+    if args.mode != "ovs":
+        return None
+    return vif_mod.OvsPlug(ovsdb=args.ovsdb, bridge=args.ovs_bridge)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -166,6 +173,14 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--url", default=None, help="the API's URL")
         cmd.add_argument("--project", default=None,
                          help="noauth: act as this project (X-Project-Id, admin role)")
+        cmd.add_argument("--mode", choices=["tap", "ovs"], default="tap",
+                         help="tap: a plain tap (the Linux bridge agent plugs it); ovs: "
+                              "the tap also added to an Open vSwitch bridge with "
+                              "external_ids iface-id etc., as Nova/os-vif do")
+        cmd.add_argument("--ovsdb", default="unix:/var/run/openvswitch/db.sock",
+                         help="--mode ovs: the ovsdb-server")
+        cmd.add_argument("--ovs-bridge", default="br-int",
+                         help="--mode ovs: the integration bridge")
     plug_cmd = sub.choices["plug"]
     plug_cmd.add_argument("--host", default=socket.gethostname(),
                           help="binding:host_id to set (default: this machine's name)")

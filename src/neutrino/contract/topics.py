@@ -22,6 +22,7 @@ AGENT_TYPE_LINUXBRIDGE = "Linux bridge agent"
 AGENT_TYPE_DHCP = "DHCP agent"
 AGENT_TYPE_L3 = "L3 agent"
 AGENT_TYPE_METADATA = "Metadata agent"
+AGENT_TYPE_OVS = "Open vSwitch agent"
 
 
 def fanout_topic(resource: str, event: str) -> str:

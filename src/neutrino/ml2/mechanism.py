@@ -79,7 +79,9 @@ class MechanismDriver(Protocol):
 def _drivers_by_name() -> dict[str, Any]:
     # Imported here: the drivers import this module's types.
     from neutrino.ml2.linuxbridge import LinuxBridgeMechanismDriver
-    return {LinuxBridgeMechanismDriver.name: LinuxBridgeMechanismDriver}
+    from neutrino.ml2.openvswitch import OpenvswitchMechanismDriver
+    return {LinuxBridgeMechanismDriver.name: LinuxBridgeMechanismDriver,
+            OpenvswitchMechanismDriver.name: OpenvswitchMechanismDriver}
 
 
 _SEGMENTS = (select(NS.id, NS.network_type, NS.physical_network, NS.segmentation_id)

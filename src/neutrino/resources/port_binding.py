@@ -24,6 +24,7 @@ ATTRIBUTES = (HOST_ID, VNIC_TYPE, PROFILE, VIF_TYPE, VIF_DETAILS)
 VIF_TYPE_UNBOUND = "unbound"
 VIF_TYPE_BINDING_FAILED = "binding_failed"
 VIF_TYPE_BRIDGE = "bridge"
+VIF_TYPE_OVS = "ovs"
 
 VNIC_NORMAL = "normal"
 # Upstream's accepted values, in its order (the error message lists them).

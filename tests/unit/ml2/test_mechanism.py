@@ -139,7 +139,10 @@ def test_manager_reads_mechanism_drivers(tmp_path) -> None:
     manager = MechanismManager(conf, lambda rows: [])
     assert [d.name for d in manager.drivers] == ["linuxbridge"]
     conf.set_override("mechanism_drivers", ["openvswitch"], group="ml2")
-    with pytest.raises(ValueError, match="unknown driver 'openvswitch'"):
+    assert [d.name for d in MechanismManager(conf, lambda rows: []).drivers] == [
+        "openvswitch"]
+    conf.set_override("mechanism_drivers", ["ovn"], group="ml2")
+    with pytest.raises(ValueError, match="unknown driver 'ovn'"):
         MechanismManager(conf, lambda rows: [])
     conf.set_override("mechanism_drivers", [], group="ml2")
     assert MechanismManager(conf, lambda rows: []).drivers == []

@@ -1,0 +1,1 @@
+"""The Open vSwitch agent (neutrino-openvswitch-agent): ML2/OVS's L2 agent."""

@@ -62,10 +62,11 @@ def segments_of(session: Session, network_ids: list[str]) -> dict[str, list[dict
 
 
 def tunnel_ips(session: Session, hosts: list[str]) -> dict[str, str | None]:
-    """The `tunneling_ip` each host's Linux bridge agent reports (its local_ip)."""
+    """The `tunneling_ip` each host's L2 agent (Linux bridge or Open vSwitch) reports
+    (its local_ip)."""
     out: dict[str, str | None] = {}
     stmt = select(A.host, A.configurations).where(
-        A.agent_type == topics.AGENT_TYPE_LINUXBRIDGE)
+        A.agent_type.in_((topics.AGENT_TYPE_LINUXBRIDGE, topics.AGENT_TYPE_OVS)))
     for host, configurations in rows_for_ids(session, stmt, A.host, hosts):
         try:
             out[host] = (json.loads(configurations or "{}") or {}).get("tunneling_ip")

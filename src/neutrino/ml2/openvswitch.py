@@ -1,0 +1,53 @@
+"""The `openvswitch` mechanism driver: ports plugged into an Open vSwitch bridge
+(br-int) by the Open vSwitch agent of their host.
+
+It binds a port of vnic_type ``normal`` when the host has an "Open vSwitch agent"
+that is alive, administratively up and can carry the segment, judged from its
+reported ``configurations`` exactly as the linuxbridge driver judges (tunnel_types,
+bridge_mappings, unsupported_network_types; ml2/linuxbridge.py). The binding is
+vif_type ``ovs`` with upstream's vif_details: ``port_filter`` (the agent's OpenFlow
+firewall is on), ``ovs_hybrid_plug`` false (no Linux bridge between VM and br-int:
+the firewall is in OpenFlow), ``datapath_type`` and ``bridge_name`` as the agent
+reports them (Nova/os-vif plug the VM's port there), ``connectivity`` l2.
+"""
+
+from __future__ import annotations
+
+from neutrino.contract.topics import AGENT_TYPE_OVS
+from neutrino.ml2.linuxbridge import agent_refusal, describe
+from neutrino.ml2.mechanism import Binding, BindRequest, Segment
+from neutrino.resources.port_binding import VIF_TYPE_OVS, VNIC_NORMAL
+
+
+def vif_details(configurations: dict) -> dict:
+    """Upstream's vif_details for a port bound to an agent with `configurations`."""
+    return {
+        "port_filter": configurations.get("firewall_driver") == "openvswitch",
+        "ovs_hybrid_plug": False,
+        "datapath_type": configurations.get("datapath_type") or "system",
+        "bridge_name": configurations.get("integration_bridge") or "br-int",
+        "connectivity": "l2",
+    }
+
+
+class OpenvswitchMechanismDriver:
+    name = "openvswitch"
+    agent_type = AGENT_TYPE_OVS
+    vnic_types = (VNIC_NORMAL,)
+
+    def bind(self, request: BindRequest, segment: Segment) -> tuple[Binding | None, str]:
+        if request.vnic_type not in self.vnic_types:
+            return None, f"vnic_type {request.vnic_type} not supported"
+        agents = [a for a in request.agents if a.get("agent_type") == self.agent_type]
+        if not agents:
+            return None, f"no {self.agent_type} on host {request.host}"
+        reasons: list[str] = []
+        for agent in agents:
+            why = agent_refusal(agent, segment, request.subport)
+            if why is None:
+                configurations = agent.get("configurations")
+                configurations = configurations if isinstance(configurations, dict) else {}
+                return Binding(VIF_TYPE_OVS, vif_details(configurations), segment.id,
+                               self.name), ""
+            reasons.append(why)
+        return None, f"{describe(segment)}: " + ", ".join(reasons)
