@@ -201,11 +201,15 @@ class Bench:
 
     def start_agent(self) -> None:
         self.agent = self.new_agent().start()
-        time.sleep(self.args.polling_interval + 1)  # its start-up sync done, idle
+        self.settle(0)
 
-    def settle(self) -> None:
-        """Past the agent's coalescing window: each change meets an idle agent."""
-        time.sleep(self.args.polling_interval + 0.5)
+    def settle(self, syncs: int) -> None:
+        """The agent done with the sync after `syncs` (the change's) and past its
+        coalescing window: each change meets an idle agent."""
+        assert self.agent is not None
+        loop = self.agent.loop
+        wait_until(lambda: loop.syncs > syncs, timeout=300, step=0.05)
+        time.sleep(self.args.polling_interval + 0.2)
 
     def rule_change(self) -> None:
         chain = render.port_chain(render.INGRESS_PREFIX,
@@ -213,6 +217,7 @@ class Bench:
         times = []
         for round_ in range(self.args.rounds):
             port = 6000 + round_
+            syncs = self.agent.loop.syncs if self.agent else 0
             t0 = time.time()
             self.api.create("security_group_rule", security_group_id=self.sg["id"],
                             direction="ingress", ethertype="IPv4", protocol="tcp",
@@ -221,7 +226,7 @@ class Bench:
             done = wait_until(lambda needle=needle: needle in in_ns(
                 self.host_ns, "iptables", "-w", "-S", chain).stdout, step=0.05)
             times.append(done - t0)
-            self.settle()
+            self.settle(syncs)
         print(f"{self.args.ports} ports rule added -> in the kernel   {stats(times)}")
 
     def member_added(self) -> None:
@@ -230,19 +235,26 @@ class Bench:
         for _ in range(self.args.rounds):
             self.extra += 1
             ip = ip_of(self.args.ports + 10 + self.extra)
+            syncs = self.agent.loop.syncs if self.agent else 0
             t0 = time.time()
             self.api.port(self.net["id"], security_groups=[self.remote["id"]],
                           fixed_ips=[{"subnet_id": self.subnet["id"], "ip_address": ip}])
             done = wait_until(lambda ip=ip: in_ns(self.host_ns, "ipset", "test", name,
                                                   ip).returncode == 0)
             times.append(done - t0)
-            self.settle()
+            self.settle(syncs)
         print(f"{self.args.ports} ports member added -> in the set  {stats(times)}")
 
     def close(self) -> None:
         if self.agent is not None:
             self.agent.stop()
         self.rpc.cleanup()
+        # The veths in one batch (a pair goes with either end): Topology.cleanup
+        # would delete the namespace's links one netlink call at a time.
+        taps = [names.tap_device(p["id"]) for p in getattr(self, "ports", [])]
+        subprocess.run(["ip", "-force", "-n", self.host_ns, "-batch", "-"],
+                       input="".join(f"link del {tap}\n" for tap in taps), text=True,
+                       capture_output=True)
 
 
 def main(argv: list[str] | None = None) -> int:
