@@ -114,7 +114,7 @@ class _PolicyService:
     model: Any
     kind: str               # the resource name: "ikepolicy", "ipsecpolicy"
     fields: tuple[str, ...]  # their own fields, besides lifetime
-    connection_column: Any
+    connection_column: str   # the connections' column that refers to it
 
     def __init__(self, deps: Deps, notifier: VpnNotifier) -> None:
         self.deps = deps
@@ -160,7 +160,7 @@ class _PolicyService:
                                  lambda s, rows: [self.to_dict(r) for r in rows])
 
     def _check_unused(self, session: Session, policy_id: str) -> None:
-        if session.scalars(select(C.id).where(self.connection_column == policy_id)
+        if session.scalars(select(C.id).where(getattr(C, self.connection_column) == policy_id)
                            .limit(1)).first() is not None:
             raise self.in_use(policy_id)
 
@@ -199,7 +199,7 @@ class IkePolicyService(_PolicyService):
     kind = "ikepolicy"
     fields = ("auth_algorithm", "encryption_algorithm", "phase1_negotiation_mode",
               "ike_version", "pfs")
-    connection_column = C.ikepolicy_id
+    connection_column = "ikepolicy_id"
 
     def in_use(self, policy_id: str) -> Exception:
         return vr.IKEPolicyInUse(ikepolicy_id=policy_id)
@@ -211,7 +211,7 @@ class IpsecPolicyService(_PolicyService):
     kind = "ipsecpolicy"
     fields = ("transform_protocol", "auth_algorithm", "encryption_algorithm",
               "encapsulation_mode", "pfs")
-    connection_column = C.ipsecpolicy_id
+    connection_column = "ipsecpolicy_id"
 
     def in_use(self, policy_id: str) -> Exception:
         return vr.IPsecPolicyInUse(ipsecpolicy_id=policy_id)

@@ -433,7 +433,8 @@ class IpsecSiteConnectionService:
 
         def create(session: Session, data: dict) -> C:
             authorize(data, dict(data, tenant_id=data["project_id"]))
-            conn = dict(data, dpd={**vr.DEFAULT_DPD, **(data.get("dpd") or {})})
+            conn = dict(data, dpd={**vr.DEFAULT_DPD, **(data.get("dpd") or {})},
+                        peer_cidrs=data.get("peer_cidrs") or [])
             service = self.services.row(session, conn["vpnservice_id"], ctx)
             owned_row(session, models.IKEPolicy, conn["ikepolicy_id"], ctx,
                       lambda: self.ike.missing(conn["ikepolicy_id"]))
@@ -496,7 +497,7 @@ class IpsecSiteConnectionService:
             row.dpd_action, row.dpd_interval, row.dpd_timeout = (
                 conn["dpd"]["action"], conn["dpd"]["interval"], conn["dpd"]["timeout"])
             if "peer_cidrs" in data:
-                self._set_peer_cidrs(session, conn_id, data["peer_cidrs"])
+                self._set_peer_cidrs(session, conn_id, data["peer_cidrs"] or [])
             new = connection_dicts(session, [row])[0]
             if _tunnel(new) != _tunnel(old):
                 # What the agent runs changed: pending until it reports again.
