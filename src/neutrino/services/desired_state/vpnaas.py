@@ -5,13 +5,14 @@ fixed number of queries whatever the number of routers or connections."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from neutrino.contract.l3 import IkePolicy, IpsecPolicy, IpsecSiteConnection, L3State, VpnService
 from neutrino.db import models
-from neutrino.db.listing import rows_for_ids
+from neutrino.db.listing import IDS_PER_QUERY, in_chunks, rows_for_ids
 from neutrino.services.vpnaas import endpoints_of
 from neutrino.services.vpnaas_connections import gateway_ips, peer_cidrs_of
 
@@ -21,14 +22,23 @@ IKE = models.IKEPolicy
 IPSEC = models.IPsecPolicy
 
 
+def _orm_rows(session: Session, stmt: Select, column: Any, ids: list[str]) -> list[Any]:
+    """ORM rows of `stmt` whose `column` is one of `ids` (rows_for_ids gives plain
+    column rows)."""
+    out: list[Any] = []
+    for chunk in in_chunks(sorted(set(ids)), IDS_PER_QUERY):
+        out.extend(session.execute(stmt.where(column.in_(chunk))).all())
+    return out
+
+
 def add_vpn_services(session: Session, state: L3State) -> None:
-    router_ids = sorted(r["id"] for r in state["routers"])
-    services = list(rows_for_ids(session, select(S).order_by(S.id), S.router_id,
-                                 router_ids)) if router_ids else []
-    rows = rows_for_ids(session, select(C, IKE, IPSEC)
-                        .join(IKE, IKE.id == C.ikepolicy_id)
-                        .join(IPSEC, IPSEC.id == C.ipsecpolicy_id).order_by(C.id),
-                        C.vpnservice_id, [s.id for s in services])
+    router_ids = [r["id"] for r in state["routers"]]
+    services = [s for (s,) in _orm_rows(session, select(S).order_by(S.id), S.router_id,
+                                        router_ids)]
+    rows = _orm_rows(session, select(C, IKE, IPSEC)
+                     .join(IKE, IKE.id == C.ikepolicy_id)
+                     .join(IPSEC, IPSEC.id == C.ipsecpolicy_id).order_by(C.id),
+                     C.vpnservice_id, [s.id for s in services])
     peer_cidrs = peer_cidrs_of(session, [c.id for c, _, _ in rows])
     groups = endpoints_of(session, {g for c, _, _ in rows
                                     for g in (c.local_ep_group_id, c.peer_ep_group_id) if g})
