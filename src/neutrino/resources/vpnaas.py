@@ -432,8 +432,9 @@ CONNECTION.add(*_owned(
 
 VPNAAS = Feature(
     "vpnaas",
-    (Extension("vpnaas", "VPN service", "Extension for VPN service",
-               "2013-05-29T10:00:00-00:00"),
-     Extension("vpn-endpoint-groups", "VPN Endpoint Groups", "VPN endpoint groups support",
-               "2015-08-04T10:00:00-00:00")),
+    # Listed by alias, as every feature's.
+    (Extension("vpn-endpoint-groups", "VPN Endpoint Groups", "VPN endpoint groups support",
+               "2015-08-04T10:00:00-00:00"),
+     Extension("vpnaas", "VPN service", "Extension for VPN service",
+               "2013-05-29T10:00:00-00:00")),
     resources=(IKE_POLICY, IPSEC_POLICY, VPN_SERVICE, ENDPOINT_GROUP, CONNECTION))
