@@ -42,7 +42,7 @@ class ServerProcess:
         # Load balancing (issue 16) is a service plugin: on in the tests' servers
         # (not in the all-in-one ones: it would add an embedded agent to theirs).
         if "service_plugins" not in extra_conf and "embedded_agents" not in extra_conf:
-            agents += "service_plugins = firewall_v2, lbaas\n"
+            agents += "service_plugins = firewall_v2, lbaas, vpnaas\n"
         self.config.write_text(
             "[DEFAULT]\n"
             f"bind_port = {self.port}\n"

@@ -100,7 +100,8 @@ core_opts = [
                 help="Service plugins to load: 'firewall_v2' (FWaaS v2, enforced by the "
                      "L3 agents with nftables); 'lbaas' (load balancing, the Octavia v2 "
                      "API under /v2/lbaas, HAProxy run by neutrino-lbaas-agent; "
-                     "'lbaasv2' and 'octavia' are the same)."),
+                     "'lbaasv2' and 'octavia' are the same); 'vpnaas' (VPNaaS: IPsec "
+                     "site connections, run by the L3 agents with strongSwan)."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),
@@ -153,6 +154,16 @@ quota_opts = [
                help="Firewall policies per project; -1: unlimited."),
     cfg.IntOpt("quota_firewall_rule", default=100,
                help="Firewall rules per project; -1: unlimited."),
+    # VPNaaS (issue 16), with its service plugin.
+    cfg.IntOpt("quota_vpnservice", default=10,
+               help="VPN services per project; -1: unlimited."),
+    cfg.IntOpt("quota_ipsec_site_connection", default=10,
+               help="IPsec site connections per project; -1: unlimited."),
+    cfg.IntOpt("quota_ikepolicy", default=10, help="IKE policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_ipsecpolicy", default=10,
+               help="IPsec policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_endpoint_group", default=10,
+               help="VPN endpoint groups per project; -1: unlimited."),
 ]
 
 # service-type (GET /v2.0/service-providers), flavors' drivers.
