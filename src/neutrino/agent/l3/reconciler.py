@@ -287,33 +287,62 @@ class Reconciler:
 
     def _apply_firewall(self, spec: RouterSpec, result: Result) -> None:
         """Make the router's firewall table the wanted one (replaced whole when its
-        digest differs, then the router's tracked connections deleted so the new
-        rules meet every flow); what to report of its groups. A failure reports
-        them ERROR and fails the router."""
+        digest differs, then the tracked connections of the ports whose filtering
+        changed deleted, so the new rules meet their flows); what to report of its
+        groups. A failure reports them ERROR and fails the router."""
         ns = spec.namespace
         table = fwaas.render(spec.router)
+        listing: str | None
         try:
-            have = privileged.nft_table_comment(fwaas.FAMILY, fwaas.TABLE, ns)
+            listing = privileged.nft_list_table(fwaas.FAMILY, fwaas.TABLE, ns)
+            have = nat.comment(listing)
         except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
             if table is None:  # nothing wanted: routing must not wait on the check
                 LOG.warning("router %s: firewall table not checked: %s", spec.id, error)
                 return
-            have = "?"  # unknown: written anew below
+            listing, have = None, "?"  # unknown: written anew below, all cut
         try:
             if table is None and have is not None:
                 privileged.nft_apply(fwaas.delete_batch(), ns)
                 result.actions.append(f"{spec.id}: delete firewall table")
             elif table is not None and have != table.comment:
                 privileged.nft_apply(fwaas.replace_batch(table), ns)
-                privileged.execute(["conntrack", "-F"], ns, check=False)
                 result.actions.append(f"{spec.id}: write firewall table")
                 LOG.info("router %s: firewall groups %s applied", spec.id,
                          ", ".join(sorted(table.statuses)))
+                result.conntrack_deleted += self._cut_filtered(
+                    spec, None if have == "?" else fwaas.changed_ports(
+                        fwaas.listed_ports(listing), table))
         except Exception:
             result.firewall_statuses.update({
                 g: (s, "ERROR") for g, (s, _) in fwaas.reports(spec.router, table).items()})
             raise
         result.firewall_statuses.update(fwaas.reports(spec.router, table))
+
+    def _cut_filtered(self, spec: RouterSpec, devices: list[str] | None) -> int:
+        """Delete the tracked connections through `devices` (their subnets and
+        floating IPs: fwaas.cut_addresses); None: the kernel's table was unknown,
+        every connection of the router goes."""
+        ns = spec.namespace
+        if devices is None:
+            privileged.execute(["conntrack", "-F"], ns, check=False)
+            LOG.info("router %s: firewall changed, its tracked connections flushed",
+                     spec.id)
+            return 0
+        gone: list[conntrack.Entry] = []
+        try:
+            for version, cidrs in fwaas.cut_addresses(spec.router, devices).items():
+                entries = conntrack.parse(privileged.conntrack_list(version, cidrs, ns))
+                gone += fwaas.connections_to_cut(entries, cidrs)
+            privileged.conntrack_delete(conntrack.delete_batch(gone), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: could not delete the tracked connections of "
+                        "firewalled ports %s: %s", spec.id, ", ".join(devices), error)
+            return 0
+        if gone:
+            LOG.info("router %s: firewall changed on %s, %d tracked connection(s) "
+                     "deleted", spec.id, ", ".join(devices), len(gone))
+        return len(gone)
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""
