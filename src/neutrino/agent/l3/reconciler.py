@@ -12,7 +12,8 @@
    applies the difference action by action; turns forwarding on
    (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
    of the floating IP mappings that went (the old mappings are read from the
-   kernel's table); then asks the metadata proxies to ensure the router's, and the
+   kernel's table; the NAT and firewall tables are read in one ``nft list
+   ruleset``); then asks the metadata proxies to ensure the router's, and the
    router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs;
 4. sends gratuitous ARP for the IPv4 addresses that appeared on gateways (after
    every router: one that lost a floating IP another gained no longer answers);
@@ -47,6 +48,9 @@ from neutrino.agent.l3.proxies import MetadataProxies, NoMetadataProxies
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
+
+# A namespace's nftables tables: (family, name) -> listing (privileged.nft_tables).
+Tables = dict[tuple[str, str], str]
 
 
 @dataclass
@@ -199,12 +203,14 @@ class Reconciler:
         if actions and actions[0].op == "create_namespace":
             privileged.create_namespace(ns)  # lo up
             done.append(actions.pop(0))
+        # The NAT and firewall tables as the kernel has them, in one listing.
+        tables = self._nft_tables(spec, have.exists)
         # NAT before the addresses: a floating address that appears is translated
         # from its first packet on (the router never answers it itself).
-        cut, forwards_gone = self._apply_nat(spec, result)
+        cut, forwards_gone = self._apply_nat(spec, result, tables)
         # The firewall before the addresses too: a new router never forwards
         # unfiltered (agent/l3/fwaas.py).
-        self._apply_firewall(spec, result)
+        self._apply_firewall(spec, result, tables)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -263,13 +269,26 @@ class Reconciler:
         except OSError as error:  # neighbours learn the address later by ARP anyway
             LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
 
-    def _apply_nat(self, spec: RouterSpec, result: Result
+    @staticmethod
+    def _nft_tables(spec: RouterSpec, exists: bool) -> Tables | None:
+        """The router namespace's nftables tables (none in a namespace just made);
+        None when they could not be listed at once (each is then listed alone)."""
+        if not exists:
+            return {}
+        try:
+            return privileged.nft_tables(spec.namespace)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: nftables not listed: %s", spec.id, error)
+            return None
+
+    def _apply_nat(self, spec: RouterSpec, result: Result, tables: Tables | None = None
                    ) -> tuple[dict[str, str], set[nat.Forwarded]]:
         """Make the router's NAT table the wanted one; the floating IP mappings and
         the port forwardings it held that went (their tracked connections are to be
         cut)."""
         ns = spec.namespace
-        listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
+        listing = tables.get((nat.FAMILY, nat.TABLE)) if tables is not None else \
+            privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
         have = nat.comment(listing)
         table = spec.nat
         if table is None:
@@ -285,7 +304,8 @@ class Reconciler:
         return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
                 nat.forwarded(listing) - (table.forwarded if table else frozenset()))
 
-    def _apply_firewall(self, spec: RouterSpec, result: Result) -> None:
+    def _apply_firewall(self, spec: RouterSpec, result: Result,
+                        tables: Tables | None = None) -> None:
         """Make the router's firewall table the wanted one (replaced whole when its
         digest differs, then the tracked connections of the ports whose filtering
         changed deleted, so the new rules meet their flows); what to report of its
@@ -294,7 +314,8 @@ class Reconciler:
         table = fwaas.render(spec.router)
         listing: str | None
         try:
-            listing = privileged.nft_list_table(fwaas.FAMILY, fwaas.TABLE, ns)
+            listing = tables.get((fwaas.FAMILY, fwaas.TABLE)) if tables is not None \
+                else privileged.nft_list_table(fwaas.FAMILY, fwaas.TABLE, ns)
             have = nat.comment(listing)
         except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
             if table is None:  # nothing wanted: routing must not wait on the check
