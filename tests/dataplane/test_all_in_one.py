@@ -207,7 +207,8 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
         assert "embedded agents stopped (Linux bridge agent, Metadata agent, DHCP " \
-               "agent, L3 agent, Metering agent)" in log
+               "agent, L3 agent, Metering agent" + \
+               (", Load balancer agent)" if HAPROXY else ")") in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 
