@@ -373,7 +373,8 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
         segment_ranges, qos_policies, flavors, service_profiles, trunks, logs)
     # FWaaS v2 (issue 16): a deleted port leaves its group; changes tell the L3 agents.
-    fwaas = build_fwaas(deps, l3_notifier.routers_updated) if fwaas_enabled(conf) \
+    fwaas = build_fwaas(deps, l3_notifier.routers_updated,
+                        conf_mod.default_fwg_rules(conf)) if fwaas_enabled(conf) \
         else None
     if fwaas is not None:
         fwaas.groups.subscribe(registry)

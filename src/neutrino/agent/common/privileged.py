@@ -671,6 +671,32 @@ def conntrack_delete(batch: str, namespace: str | None = None) -> None:
 
 
 
+def nft_tables(namespace: str | None = None) -> dict[tuple[str, str], str]:
+    """Every nftables table of a namespace, (family, name) -> its listing as ``nft
+    list table`` prints it: one process where a listing per table would take one
+    each (the L3 agent reads its NAT and firewall tables per router per sync)."""
+    return split_ruleset(execute(["nft", "list", "ruleset"], namespace))
+
+
+def split_ruleset(text: str) -> dict[tuple[str, str], str]:
+    """``nft list ruleset`` output cut into its tables (each from its ``table
+    <family> <name> {`` line to its closing brace at the start of a line)."""
+    out: dict[tuple[str, str], str] = {}
+    key: tuple[str, str] | None = None
+    lines: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if key is None:
+            words = line.split()
+            if len(words) == 4 and words[0] == "table" and words[3] == "{":
+                key, lines = (words[1], words[2]), [line]
+            continue
+        lines.append(line)
+        if line.rstrip("\n") == "}":
+            out[key] = "".join(lines)
+            key = None
+    return out
+
+
 def nft_list_table(family: str, table: str, namespace: str | None = None) -> str | None:
     """An nftables table as ``nft list table`` prints it; None when there is none."""
     try:
