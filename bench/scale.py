@@ -41,6 +41,7 @@ but competes with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -62,6 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import rabbit_node  # noqa: E402
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
 from api import server_cpu_seconds  # noqa: E402
@@ -231,10 +233,13 @@ class Prober:
 
 
 class QueueSampler:
-    """The deepest RabbitMQ queues of the vhost, sampled every second."""
+    """The deepest RabbitMQ queues of the vhost, sampled every --queue-interval s."""
 
-    def __init__(self, vhost_name: str) -> None:
+    def __init__(self, vhost_name: str, node: rabbit_node.RabbitNode | None = None,
+                 interval: float = 5.0) -> None:
         self.vhost = vhost_name
+        self.node = node  # a private node: its own rabbitmqctl, no management API
+        self.interval = interval
         self.max_total = 0
         self.max_by_queue: dict[str, int] = {}
         self.source = ""
@@ -261,9 +266,13 @@ class QueueSampler:
         return {q["name"]: int(q.get("messages") or 0) for q in queues}
 
     def _rabbitmqctl(self) -> dict[str, int]:
-        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", self.vhost,
-                              "name", "messages"], capture_output=True, text=True,
-                             timeout=30).stdout
+        if self.node is not None:
+            out = self.node.ctl("-q", "list_queues", "-p", self.vhost, "name",
+                                "messages", timeout=30)
+        else:
+            out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", self.vhost,
+                                  "name", "messages"], capture_output=True, text=True,
+                                 timeout=30).stdout
         depths: dict[str, int] = {}
         for line in out.splitlines():
             parts = line.split()
@@ -272,7 +281,8 @@ class QueueSampler:
         return depths
 
     def sample(self) -> None:
-        depths = self._management() if self.source != "rabbitmqctl" else None
+        depths = (self._management()
+                  if self.source != "rabbitmqctl" and self.node is None else None)
         if depths is None:
             self.source = "rabbitmqctl"
             depths = self._rabbitmqctl()
@@ -288,7 +298,10 @@ class QueueSampler:
                 self.sample()
             except Exception:  # noqa: BLE001 - a missed sample is no failure
                 pass
-            self._stop.wait(1.0)
+            # Each rabbitmqctl boots an Erlang VM (1-2 s of CPU on this machine):
+            # sampled every few seconds, not every second, to leave the CPU to the
+            # server.
+            self._stop.wait(self.interval)
 
     def top(self, count: int = 3) -> str:
         top = sorted(self.max_by_queue.items(), key=lambda kv: -kv[1])[:count]
@@ -335,11 +348,12 @@ class Phase:
 
 class Bench:
     def __init__(self, args: argparse.Namespace, server: ServerProcess, bus_url: str,
-                 db_url: str) -> None:
+                 db_url: str, node: rabbit_node.RabbitNode | None = None) -> None:
         self.args = args
         self.server = server
         self.bus_url = bus_url
-        self.vhost = bus_url.rsplit("/", 1)[1]
+        self.node = node
+        self.vhost = bus_url.rsplit("/", 1)[1] or "/"
         self.db = create_engine(db_url)
         self.api = Api(server.url)
         self.transports = [new_transport(bus_url) for _ in range(args.transports)]
@@ -392,7 +406,7 @@ class Bench:
         errors = sum(a.errors for a in self.agents)
         cpu = server_cpu_seconds(self.server.proc.pid)
         with Prober(self.api, [n[0] for n in self.networks]) as prober, \
-                QueueSampler(self.vhost) as queues:
+                QueueSampler(self.vhost, self.node, self.args.queue_interval) as queues:
             t0 = time.monotonic()
             work(phase)
             while self.active() < self.total:
@@ -500,34 +514,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc-timeout", type=float, default=60)
     parser.add_argument("--timeout", type=float, default=300,
                         help="give up converging after this many seconds")
+    parser.add_argument("--broker", choices=("private", "shared"), default="private",
+                        help="private: a RabbitMQ node of the benchmark's own "
+                             "(bench/rabbit_node.py: free ports, its own files, "
+                             "65,536 file descriptors or the hard limit), stopped at "
+                             "the end; shared: a vhost on the broker at 127.0.0.1:5672")
     parser.add_argument("--max-connections", type=int, default=600,
-                        help="refuse to open more AMQP connections than this (each "
-                             "agent holds 5 listeners, as the real one; this machine's "
-                             "broker has 1,024 file descriptors)")
+                        help="with --broker shared, refuse to open more AMQP "
+                             "connections than this (each agent holds 5 listeners, "
+                             "as the real one; this machine's shared broker has 1,024 "
+                             "file descriptors and other users)")
+    parser.add_argument("--queue-interval", type=float, default=5.0,
+                        help="seconds between RabbitMQ queue depth samples")
     args = parser.parse_args(argv)
     connections = 5 * args.hosts + args.transports + 2 * args.api_workers + 10
-    if connections > args.max_connections:
+    if args.broker == "shared" and connections > args.max_connections:
         print(f"{args.hosts} hosts need about {connections} AMQP connections, more than "
-              f"--max-connections {args.max_connections}: raise the broker's file "
-              "descriptor limit (a broker out of them fails, here its rabbit app "
-              "stopped) and then --max-connections", file=sys.stderr)
+              f"--max-connections {args.max_connections}: use --broker private (the "
+              "default), or raise the shared broker's file descriptor limit (a broker "
+              "out of them fails, here its rabbit application stopped) and then "
+              "--max-connections", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # amqp's chatter while hundreds of connections close at the end.
     logging.getLogger("amqp").setLevel(logging.ERROR)
-    if not rabbit_answers():
-        print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)", file=sys.stderr)
-        return 2
-    if vhost.available() is not None:
-        print(vhost.available(), file=sys.stderr)
+    # Each simulated agent would warn that the driver's reconnection logs are off
+    # (the real agent's reconnection resync): the benchmark restarts no broker.
+    logging.getLogger("neutrino.agent.common.reconnect").setLevel(logging.ERROR)
+    if args.broker == "shared":
+        if not rabbit_answers():
+            print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)",
+                  file=sys.stderr)
+            return 2
+        if vhost.available() is not None:
+            print(vhost.available(), file=sys.stderr)
+            return 2
+    elif rabbit_node.available() is not None:
+        print(rabbit_node.available(), file=sys.stderr)
         return 2
     print(f"{args.hosts} hosts x {args.ports} ports, {args.backend}, api_workers "
           f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
           f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
-          f"{args.polling_interval} s; load average {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, \
-            vhost.private_vhost("bench-scale") as bus_url:
-        state = Path(tmp)
+          f"{args.polling_interval} s, {args.broker} broker; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    with contextlib.ExitStack() as stack:
+        node = None
+        if args.broker == "private":
+            t0 = time.monotonic()
+            node = stack.enter_context(rabbit_node.private_node())
+            bus_url = node.url
+            print(f"private RabbitMQ {node.name} on 127.0.0.1:{node.port} (pid "
+                  f"{node.pid}, {node.files_limit} file descriptors), started in "
+                  f"{time.monotonic() - t0:.1f} s")
+        else:
+            bus_url = stack.enter_context(vhost.private_vhost("bench-scale"))
+        state = Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="bench-scale-")))
         extra = (f"transport_url = {bus_url}\nrpc_workers = {args.rpc_workers}\n"
                  f"api_threads = 8\n{QUOTAS}")
         with database(args.backend, state) as url, \
@@ -535,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
                               extra_conf=extra) as server:
             bench = None
             try:
-                bench = Bench(args, server, bus_url, url)
+                bench = Bench(args, server, bus_url, url, node)
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()
