@@ -46,6 +46,9 @@ import json
 import logging
 import os
 import random
+import resource
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -54,6 +57,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,11 +73,13 @@ from sqlalchemy import create_engine, func, select, update  # noqa: E402
 from api import server_cpu_seconds  # noqa: E402
 from backends import database  # noqa: E402
 from dataplane import vhost  # noqa: E402
+from neutrino import conf as conf_mod  # noqa: E402
 from neutrino.agent.common.loop import AgentLoop  # noqa: E402
 from neutrino.agent.common.rpc import NotificationListener, PluginApi  # noqa: E402
+from neutrino.contract import bus  # noqa: E402
 from neutrino.contract.bus import StateReporter  # noqa: E402
 from neutrino.db import models  # noqa: E402
-from rpc_helpers import lb_state, new_transport, rabbit_answers  # noqa: E402
+from rpc_helpers import lb_state, rabbit_answers  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
 
 try:
@@ -102,7 +108,8 @@ class SimAgent:
         self.plugged: set[str] = set()
         self.lock = threading.Lock()
         self.fetches = 0
-        self.errors = 0
+        self.errors = 0  # failed syncs and devices
+        self.report_errors = 0  # failed heartbeats
         self.reports = 0
         self.notified = 0  # notifications heard (each one a trigger)
         self.first_report: float | None = None
@@ -144,7 +151,7 @@ class SimAgent:
             self.reporter.report(lb_state(self.host, self.tunnel_ip,
                                           start_flag=start_flag))
         except Exception:
-            self.errors += 1
+            self.report_errors += 1
             raise
         self.reports += 1
         if self.first_report is None:
@@ -182,7 +189,56 @@ class SimAgent:
                 answer["failed_devices_down"])
 
 
+def sim_transport(url: str, state_dir: Path, hosts: int) -> Any:
+    """A transport several simulated agents share. Its connection pool is sized for
+    all of them calling at once (beyond rpc_conn_pool_size oslo.messaging opens
+    connections anyway, warning each time), and each listener runs its endpoint on
+    one thread: the endpoint only triggers the agent's loop (a real agent's
+    listeners would start up to 64 threads each, 1,000 listeners here)."""
+    config = state_dir / f"sim-transport-{uuid.uuid4().hex[:8]}.conf"
+    config.write_text(f"[DEFAULT]\ntransport_url = {url}\nexecutor_thread_pool_size = 1\n"
+                      f"[oslo_messaging_rabbit]\nrpc_conn_pool_size = {hosts + 10}\n")
+    return bus.get_transport(conf_mod.new_conf(["--config-file", str(config)]))
+
+
 # -- measuring -------------------------------------------------------------------------
+
+
+def process_cpu() -> float:
+    """User+system CPU seconds of this process (the simulated agents, the prober)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Profile:
+    """py-spy sampling the server's processes (--profile DIR) during a phase, without
+    stopping them (--nonblocking); collapsed stacks written to DIR/<phase>.txt."""
+
+    def __init__(self, py_spy: str | None, out_dir: str | None, pid: int,
+                 name: str) -> None:
+        self.command = None
+        if py_spy and out_dir:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            self.command = [py_spy, "record", "--pid", str(pid), "--subprocesses",
+                            "--nonblocking", "--rate", "50", "--format", "raw",
+                            "--output", str(Path(out_dir) / f"{name}.txt")]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Profile:
+        if self.command:
+            self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its output then
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -310,6 +366,7 @@ class QueueSampler:
 
 @dataclass
 class Phase:
+    key: str
     name: str
     ports: int
     seconds: float = 0.0
@@ -320,6 +377,8 @@ class Phase:
     posts: list[float] = field(default_factory=list)
     api_errors: int = 0
     agent_errors: int = 0
+    report_errors: int = 0
+    agents_cpu: float = 0.0
     queue_total: int = 0
     queues: str = ""
 
@@ -339,7 +398,9 @@ class Phase:
             out.append(f"bulk POST p50 / p99 ({len(posts)})  {percentile(posts, 0.5):.0f} / "
                        f"{percentile(posts, 0.99):.0f} ms")
         out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
-                f"agent errors (failed syncs, reports, devices) {self.agent_errors}"]
+                f"agent errors: failed syncs or devices {self.agent_errors}, failed "
+                f"heartbeats {self.report_errors}",
+                f"simulated agents' CPU (this process) {self.agents_cpu:.1f} s"]
         return out
 
 
@@ -348,7 +409,8 @@ class Phase:
 
 class Bench:
     def __init__(self, args: argparse.Namespace, server: ServerProcess, bus_url: str,
-                 db_url: str, node: rabbit_node.RabbitNode | None = None) -> None:
+                 db_url: str, state_dir: Path,
+                 node: rabbit_node.RabbitNode | None = None) -> None:
         self.args = args
         self.server = server
         self.bus_url = bus_url
@@ -356,7 +418,8 @@ class Bench:
         self.vhost = bus_url.rsplit("/", 1)[1] or "/"
         self.db = create_engine(db_url)
         self.api = Api(server.url)
-        self.transports = [new_transport(bus_url) for _ in range(args.transports)]
+        self.transports = [sim_transport(bus_url, state_dir, args.hosts)
+                           for _ in range(args.transports)]
         self.agents = [SimAgent(f"sim-{i:04d}", i, self.transports[i % args.transports],
                                 args) for i in range(args.hosts)]
         self.networks: list[tuple[str, str, str]] = []  # (id, subnet id, project)
@@ -404,25 +467,31 @@ class Bench:
         fetches = [a.fetches for a in self.agents]
         notified = [a.notified for a in self.agents]
         errors = sum(a.errors for a in self.agents)
+        report_errors = sum(a.report_errors for a in self.agents)
+        own_cpu = process_cpu()
         cpu = server_cpu_seconds(self.server.proc.pid)
         with Prober(self.api, [n[0] for n in self.networks]) as prober, \
                 QueueSampler(self.vhost, self.node, self.args.queue_interval) as queues:
-            t0 = time.monotonic()
-            work(phase)
-            while self.active() < self.total:
-                if time.monotonic() - t0 > self.args.timeout:
-                    print(f"!! not converged after {self.args.timeout} s: "
-                          f"{self.active()} of {self.total} ACTIVE")
-                    break
-                time.sleep(0.2)
-            phase.seconds = time.monotonic() - t0
-            phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+            with Profile(self.args.py_spy, self.args.profile, self.server.proc.pid,
+                         phase.key):
+                t0 = time.monotonic()
+                work(phase)
+                while self.active() < self.total:
+                    if time.monotonic() - t0 > self.args.timeout:
+                        print(f"!! not converged after {self.args.timeout} s: "
+                              f"{self.active()} of {self.total} ACTIVE")
+                        break
+                    time.sleep(0.2)
+                phase.seconds = time.monotonic() - t0
+                phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+                phase.agents_cpu = process_cpu() - own_cpu
             time.sleep(self.args.polling_interval + 0.5)  # fetches the burst caused
         phase.fetches = [a.fetches - f for a, f in zip(self.agents, fetches, strict=True)]
         phase.notified = [a.notified - n for a, n in zip(self.agents, notified,
                                                           strict=True)]
         phase.api, phase.api_errors = prober.latencies, prober.errors
         phase.agent_errors = sum(a.errors for a in self.agents) - errors
+        phase.report_errors = sum(a.report_errors for a in self.agents) - report_errors
         phase.queue_total, phase.queues = queues.max_total, queues.top()
         for line in phase.lines():
             print(line)
@@ -446,7 +515,7 @@ class Bench:
                 agent.plug(["tap" + p["id"][:11] for p in answer.json()["ports"]])
             with ThreadPoolExecutor(self.args.clients) as pool:
                 list(pool.map(one, range(len(self.agents))))
-        return self._measured(Phase("burst of port creations", self.total), create)
+        return self._measured(Phase("burst", "burst of port creations", self.total), create)
 
     def storm(self) -> Phase:
         self.server.stop()
@@ -461,7 +530,8 @@ class Bench:
             for agent in self.agents:
                 assert agent.loop is not None
                 agent.loop.trigger("server restarted")
-        return self._measured(Phase("resync storm after a server restart", self.total),
+        return self._measured(Phase("storm", "resync storm after a server restart",
+                                          self.total),
                               resync)
 
     def memory(self) -> None:
@@ -485,7 +555,8 @@ class Bench:
     def close(self) -> None:
         # A heartbeat in flight when its transport closes logs a failure: not one.
         logging.getLogger("neutrino.agent.common.loop").setLevel(logging.CRITICAL)
-        with ThreadPoolExecutor(8) as pool:
+        # All at once: a listener's stop waits for its poll (about a second each).
+        with ThreadPoolExecutor(64) as pool:
             list(pool.map(lambda a: a.stop(), self.agents))
         for rpc in self.transports:
             rpc.cleanup()
@@ -524,6 +595,12 @@ def main(argv: list[str] | None = None) -> int:
                              "connections than this (each agent holds 5 listeners, "
                              "as the real one; this machine's shared broker has 1,024 "
                              "file descriptors and other users)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy the server's processes during the burst and the "
+                             "storm: collapsed stacks in DIR/burst.txt, DIR/storm.txt")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy"),
+                        help="the py-spy executable (for --profile)")
+    parser.add_argument("--server-log", help="keep a copy of the server's log here")
     parser.add_argument("--queue-interval", type=float, default=5.0,
                         help="seconds between RabbitMQ queue depth samples")
     args = parser.parse_args(argv)
@@ -541,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     # Each simulated agent would warn that the driver's reconnection logs are off
     # (the real agent's reconnection resync): the benchmark restarts no broker.
     logging.getLogger("neutrino.agent.common.reconnect").setLevel(logging.ERROR)
+    # "Number of call queues is N, greater than warning threshold": N agents
+    # sharing a transport wait for N replies at once, by design here.
+    logging.getLogger("oslo_messaging._drivers.amqpdriver").setLevel(logging.ERROR)
     if args.broker == "shared":
         if not rabbit_answers():
             print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)",
@@ -577,7 +657,7 @@ def main(argv: list[str] | None = None) -> int:
                               extra_conf=extra) as server:
             bench = None
             try:
-                bench = Bench(args, server, bus_url, url, node)
+                bench = Bench(args, server, bus_url, url, state, node)
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()
@@ -591,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if bench is not None:
                     bench.close()
+                if args.server_log:
+                    shutil.copyfile(server.log, args.server_log)
     print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 
