@@ -67,6 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import httpx  # noqa: E402
 import rabbit_node  # noqa: E402
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
@@ -504,6 +505,10 @@ class Bench:
                 agent = self.agents[index]
                 net_id, subnet_id, project = self.networks[index // HOSTS_PER_NETWORK]
                 api = self.api.as_project(project, ["admin"])
+                # On an overloaded machine a bulk POST of 50 took over the client's
+                # 60 s: waited for (one given up on may still create its ports,
+                # which no agent would then plug).
+                api.client.timeout = httpx.Timeout(600)
                 body = {"ports": [{"network_id": net_id, "binding:host_id": agent.host,
                                    "device_owner": "compute:nova",
                                    "fixed_ips": [{"subnet_id": subnet_id}]}
