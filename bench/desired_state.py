@@ -33,6 +33,7 @@ Aim (2-core machine, PostgreSQL): a host with 2,000 ports under 50 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -60,6 +61,16 @@ QUOTAS = ("[quotas]\nquota_port = -1\nquota_network = -1\nquota_subnet = -1\n"
 BULK = 250  # ports or floating IPs per POST
 # As tests/server.py's servers: the l3 state then carries the firewall groups too.
 SERVICE_PLUGINS = ["firewall_v2", "lbaas"]
+
+
+class _Stopped:
+    """closing() for a ServerProcess started with a longer timeout than __enter__'s."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.server = server
+
+    def close(self) -> None:
+        self.server.stop()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -200,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-ds-") as tmp, \
             database(args.backend, Path(tmp)) as url, \
-            ServerProcess(Path(tmp), url, extra_conf=QUOTAS) as server:
+            contextlib.closing(_Stopped(ServerProcess(Path(tmp), url, extra_conf=QUOTAS))
+                               ) as stopped:
+        server = stopped.server.start(timeout=180)  # a loaded machine starts it slowly
         conf = conf_mod.new_conf([])
         conf.set_override("connection", url, group="database")
         conf.set_override("service_plugins", SERVICE_PLUGINS)
