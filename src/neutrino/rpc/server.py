@@ -79,10 +79,11 @@ class RpcService:
     def pool_size(self) -> int:
         """Calls each topic's server runs at once: oslo.messaging's
         executor_thread_pool_size (64), but fewer than the process's pooled database
-        connections ([database] max_pool_size, 10). Beyond, a storm of agents' calls
-        (200 hosts resyncing) held every connection: the API requests of the same
-        process waited pool_timeout and were answered 503, and the threads only
-        fought over the GIL. Calls beyond wait, unacknowledged, in order."""
+        connections ([database] max_pool_size, 10): 64 per topic let a storm of
+        agents' calls (200 hosts resyncing) take every connection, leaving the API
+        requests of the same process none within pool_timeout (503), and more
+        threads only fight over the GIL. Calls beyond wait, unacknowledged, in
+        order."""
         size = int(getattr(self.conf, "executor_thread_pool_size", 64))
         database = getattr(self.conf, "database", None)
         pooled = getattr(database, "max_pool_size", None) if database else None
