@@ -41,10 +41,14 @@ but competes with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import random
+import resource
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -53,6 +57,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,16 +67,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import httpx  # noqa: E402
+import rabbit_node  # noqa: E402
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
 from api import server_cpu_seconds  # noqa: E402
 from backends import database  # noqa: E402
 from dataplane import vhost  # noqa: E402
+from neutrino import conf as conf_mod  # noqa: E402
 from neutrino.agent.common.loop import AgentLoop  # noqa: E402
 from neutrino.agent.common.rpc import NotificationListener, PluginApi  # noqa: E402
+from neutrino.contract import bus  # noqa: E402
 from neutrino.contract.bus import StateReporter  # noqa: E402
 from neutrino.db import models  # noqa: E402
-from rpc_helpers import lb_state, new_transport, rabbit_answers  # noqa: E402
+from rpc_helpers import lb_state, rabbit_answers  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
 
 try:
@@ -100,7 +109,8 @@ class SimAgent:
         self.plugged: set[str] = set()
         self.lock = threading.Lock()
         self.fetches = 0
-        self.errors = 0
+        self.errors = 0  # failed syncs and devices
+        self.report_errors = 0  # failed heartbeats
         self.reports = 0
         self.notified = 0  # notifications heard (each one a trigger)
         self.first_report: float | None = None
@@ -142,7 +152,7 @@ class SimAgent:
             self.reporter.report(lb_state(self.host, self.tunnel_ip,
                                           start_flag=start_flag))
         except Exception:
-            self.errors += 1
+            self.report_errors += 1
             raise
         self.reports += 1
         if self.first_report is None:
@@ -180,7 +190,56 @@ class SimAgent:
                 answer["failed_devices_down"])
 
 
+def sim_transport(url: str, state_dir: Path, hosts: int) -> Any:
+    """A transport several simulated agents share. Its connection pool is sized for
+    all of them calling at once (beyond rpc_conn_pool_size oslo.messaging opens
+    connections anyway, warning each time), and each listener runs its endpoint on
+    one thread: the endpoint only triggers the agent's loop (a real agent's
+    listeners would start up to 64 threads each, 1,000 listeners here)."""
+    config = state_dir / f"sim-transport-{uuid.uuid4().hex[:8]}.conf"
+    config.write_text(f"[DEFAULT]\ntransport_url = {url}\nexecutor_thread_pool_size = 1\n"
+                      f"[oslo_messaging_rabbit]\nrpc_conn_pool_size = {hosts + 10}\n")
+    return bus.get_transport(conf_mod.new_conf(["--config-file", str(config)]))
+
+
 # -- measuring -------------------------------------------------------------------------
+
+
+def process_cpu() -> float:
+    """User+system CPU seconds of this process (the simulated agents, the prober)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Profile:
+    """py-spy sampling the server's processes (--profile DIR) during a phase, without
+    stopping them (--nonblocking); collapsed stacks written to DIR/<phase>.txt."""
+
+    def __init__(self, py_spy: str | None, out_dir: str | None, pid: int,
+                 name: str) -> None:
+        self.command = None
+        if py_spy and out_dir:
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            self.command = [py_spy, "record", "--pid", str(pid), "--subprocesses",
+                            "--nonblocking", "--rate", "50", "--format", "raw",
+                            "--output", str(Path(out_dir) / f"{name}.txt")]
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Profile:
+        if self.command:
+            self.proc = subprocess.Popen(self.command, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its output then
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -231,10 +290,13 @@ class Prober:
 
 
 class QueueSampler:
-    """The deepest RabbitMQ queues of the vhost, sampled every second."""
+    """The deepest RabbitMQ queues of the vhost, sampled every --queue-interval s."""
 
-    def __init__(self, vhost_name: str) -> None:
+    def __init__(self, vhost_name: str, node: rabbit_node.RabbitNode | None = None,
+                 interval: float = 5.0) -> None:
         self.vhost = vhost_name
+        self.node = node  # a private node: its own rabbitmqctl, no management API
+        self.interval = interval
         self.max_total = 0
         self.max_by_queue: dict[str, int] = {}
         self.source = ""
@@ -261,9 +323,13 @@ class QueueSampler:
         return {q["name"]: int(q.get("messages") or 0) for q in queues}
 
     def _rabbitmqctl(self) -> dict[str, int]:
-        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", self.vhost,
-                              "name", "messages"], capture_output=True, text=True,
-                             timeout=30).stdout
+        if self.node is not None:
+            out = self.node.ctl("-q", "list_queues", "-p", self.vhost, "name",
+                                "messages", timeout=30)
+        else:
+            out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", self.vhost,
+                                  "name", "messages"], capture_output=True, text=True,
+                                 timeout=30).stdout
         depths: dict[str, int] = {}
         for line in out.splitlines():
             parts = line.split()
@@ -272,7 +338,8 @@ class QueueSampler:
         return depths
 
     def sample(self) -> None:
-        depths = self._management() if self.source != "rabbitmqctl" else None
+        depths = (self._management()
+                  if self.source != "rabbitmqctl" and self.node is None else None)
         if depths is None:
             self.source = "rabbitmqctl"
             depths = self._rabbitmqctl()
@@ -288,7 +355,10 @@ class QueueSampler:
                 self.sample()
             except Exception:  # noqa: BLE001 - a missed sample is no failure
                 pass
-            self._stop.wait(1.0)
+            # Each rabbitmqctl boots an Erlang VM (1-2 s of CPU on this machine):
+            # sampled every few seconds, not every second, to leave the CPU to the
+            # server.
+            self._stop.wait(self.interval)
 
     def top(self, count: int = 3) -> str:
         top = sorted(self.max_by_queue.items(), key=lambda kv: -kv[1])[:count]
@@ -297,6 +367,7 @@ class QueueSampler:
 
 @dataclass
 class Phase:
+    key: str
     name: str
     ports: int
     seconds: float = 0.0
@@ -306,7 +377,10 @@ class Phase:
     api: list[float] = field(default_factory=list)
     posts: list[float] = field(default_factory=list)
     api_errors: int = 0
+    post_errors: int = 0  # bulk POSTs answered 503 (and tried again)
     agent_errors: int = 0
+    report_errors: int = 0
+    agents_cpu: float = 0.0
     queue_total: int = 0
     queues: str = ""
 
@@ -324,9 +398,11 @@ class Phase:
         if self.posts:
             posts = [v * 1000 for v in self.posts]
             out.append(f"bulk POST p50 / p99 ({len(posts)})  {percentile(posts, 0.5):.0f} / "
-                       f"{percentile(posts, 0.99):.0f} ms")
+                       f"{percentile(posts, 0.99):.0f} ms, answered 503 {self.post_errors}")
         out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
-                f"agent errors (failed syncs, reports, devices) {self.agent_errors}"]
+                f"agent errors: failed syncs or devices {self.agent_errors}, failed "
+                f"heartbeats {self.report_errors}",
+                f"simulated agents' CPU (this process) {self.agents_cpu:.1f} s"]
         return out
 
 
@@ -335,14 +411,17 @@ class Phase:
 
 class Bench:
     def __init__(self, args: argparse.Namespace, server: ServerProcess, bus_url: str,
-                 db_url: str) -> None:
+                 db_url: str, state_dir: Path,
+                 node: rabbit_node.RabbitNode | None = None) -> None:
         self.args = args
         self.server = server
         self.bus_url = bus_url
-        self.vhost = bus_url.rsplit("/", 1)[1]
+        self.node = node
+        self.vhost = bus_url.rsplit("/", 1)[1] or "/"
         self.db = create_engine(db_url)
         self.api = Api(server.url)
-        self.transports = [new_transport(bus_url) for _ in range(args.transports)]
+        self.transports = [sim_transport(bus_url, state_dir, args.hosts)
+                           for _ in range(args.transports)]
         self.agents = [SimAgent(f"sim-{i:04d}", i, self.transports[i % args.transports],
                                 args) for i in range(args.hosts)]
         self.networks: list[tuple[str, str, str]] = []  # (id, subnet id, project)
@@ -390,25 +469,31 @@ class Bench:
         fetches = [a.fetches for a in self.agents]
         notified = [a.notified for a in self.agents]
         errors = sum(a.errors for a in self.agents)
+        report_errors = sum(a.report_errors for a in self.agents)
+        own_cpu = process_cpu()
         cpu = server_cpu_seconds(self.server.proc.pid)
         with Prober(self.api, [n[0] for n in self.networks]) as prober, \
-                QueueSampler(self.vhost) as queues:
-            t0 = time.monotonic()
-            work(phase)
-            while self.active() < self.total:
-                if time.monotonic() - t0 > self.args.timeout:
-                    print(f"!! not converged after {self.args.timeout} s: "
-                          f"{self.active()} of {self.total} ACTIVE")
-                    break
-                time.sleep(0.2)
-            phase.seconds = time.monotonic() - t0
-            phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+                QueueSampler(self.vhost, self.node, self.args.queue_interval) as queues:
+            with Profile(self.args.py_spy, self.args.profile, self.server.proc.pid,
+                         phase.key):
+                t0 = time.monotonic()
+                work(phase)
+                while self.active() < self.total:
+                    if time.monotonic() - t0 > self.args.timeout:
+                        print(f"!! not converged after {self.args.timeout} s: "
+                              f"{self.active()} of {self.total} ACTIVE")
+                        break
+                    time.sleep(0.2)
+                phase.seconds = time.monotonic() - t0
+                phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
+                phase.agents_cpu = process_cpu() - own_cpu
             time.sleep(self.args.polling_interval + 0.5)  # fetches the burst caused
         phase.fetches = [a.fetches - f for a, f in zip(self.agents, fetches, strict=True)]
         phase.notified = [a.notified - n for a, n in zip(self.agents, notified,
                                                           strict=True)]
         phase.api, phase.api_errors = prober.latencies, prober.errors
         phase.agent_errors = sum(a.errors for a in self.agents) - errors
+        phase.report_errors = sum(a.report_errors for a in self.agents) - report_errors
         phase.queue_total, phase.queues = queues.max_total, queues.top()
         for line in phase.lines():
             print(line)
@@ -420,19 +505,29 @@ class Bench:
                 agent = self.agents[index]
                 net_id, subnet_id, project = self.networks[index // HOSTS_PER_NETWORK]
                 api = self.api.as_project(project, ["admin"])
+                # On an overloaded machine a bulk POST of 50 took over the client's
+                # 60 s: waited for (one given up on may still create its ports,
+                # which no agent would then plug).
+                api.client.timeout = httpx.Timeout(600)
                 body = {"ports": [{"network_id": net_id, "binding:host_id": agent.host,
                                    "device_owner": "compute:nova",
                                    "fixed_ips": [{"subnet_id": subnet_id}]}
                                   for _ in range(self.args.ports)]}
-                t0 = time.perf_counter()
-                answer = api.post("ports", body)
-                phase.posts.append(time.perf_counter() - t0)
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    answer = api.post("ports", body)
+                    phase.posts.append(time.perf_counter() - t0)
+                    if answer.status_code != 503:
+                        break
+                    # Overload (no database connection in time): rolled back, counted,
+                    # tried again rather than ending the run.
+                    phase.post_errors += 1
                 if answer.status_code != 201:
                     raise RuntimeError(f"bulk POST: {answer.status_code} {answer.text}")
                 agent.plug(["tap" + p["id"][:11] for p in answer.json()["ports"]])
             with ThreadPoolExecutor(self.args.clients) as pool:
                 list(pool.map(one, range(len(self.agents))))
-        return self._measured(Phase("burst of port creations", self.total), create)
+        return self._measured(Phase("burst", "burst of port creations", self.total), create)
 
     def storm(self) -> Phase:
         self.server.stop()
@@ -447,7 +542,8 @@ class Bench:
             for agent in self.agents:
                 assert agent.loop is not None
                 agent.loop.trigger("server restarted")
-        return self._measured(Phase("resync storm after a server restart", self.total),
+        return self._measured(Phase("storm", "resync storm after a server restart",
+                                          self.total),
                               resync)
 
     def memory(self) -> None:
@@ -471,7 +567,8 @@ class Bench:
     def close(self) -> None:
         # A heartbeat in flight when its transport closes logs a failure: not one.
         logging.getLogger("neutrino.agent.common.loop").setLevel(logging.CRITICAL)
-        with ThreadPoolExecutor(8) as pool:
+        # All at once: a listener's stop waits for its poll (about a second each).
+        with ThreadPoolExecutor(64) as pool:
             list(pool.map(lambda a: a.stop(), self.agents))
         for rpc in self.transports:
             rpc.cleanup()
@@ -500,34 +597,71 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc-timeout", type=float, default=60)
     parser.add_argument("--timeout", type=float, default=300,
                         help="give up converging after this many seconds")
+    parser.add_argument("--broker", choices=("private", "shared"), default="private",
+                        help="private: a RabbitMQ node of the benchmark's own "
+                             "(bench/rabbit_node.py: free ports, its own files, "
+                             "65,536 file descriptors or the hard limit), stopped at "
+                             "the end; shared: a vhost on the broker at 127.0.0.1:5672")
     parser.add_argument("--max-connections", type=int, default=600,
-                        help="refuse to open more AMQP connections than this (each "
-                             "agent holds 5 listeners, as the real one; this machine's "
-                             "broker has 1,024 file descriptors)")
+                        help="with --broker shared, refuse to open more AMQP "
+                             "connections than this (each agent holds 5 listeners, "
+                             "as the real one; this machine's shared broker has 1,024 "
+                             "file descriptors and other users)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="py-spy the server's processes during the burst and the "
+                             "storm: collapsed stacks in DIR/burst.txt, DIR/storm.txt")
+    parser.add_argument("--py-spy", default=shutil.which("py-spy"),
+                        help="the py-spy executable (for --profile)")
+    parser.add_argument("--server-log", help="keep a copy of the server's log here")
+    parser.add_argument("--queue-interval", type=float, default=5.0,
+                        help="seconds between RabbitMQ queue depth samples")
     args = parser.parse_args(argv)
     connections = 5 * args.hosts + args.transports + 2 * args.api_workers + 10
-    if connections > args.max_connections:
+    if args.broker == "shared" and connections > args.max_connections:
         print(f"{args.hosts} hosts need about {connections} AMQP connections, more than "
-              f"--max-connections {args.max_connections}: raise the broker's file "
-              "descriptor limit (a broker out of them fails, here its rabbit app "
-              "stopped) and then --max-connections", file=sys.stderr)
+              f"--max-connections {args.max_connections}: use --broker private (the "
+              "default), or raise the shared broker's file descriptor limit (a broker "
+              "out of them fails, here its rabbit application stopped) and then "
+              "--max-connections", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # amqp's chatter while hundreds of connections close at the end.
     logging.getLogger("amqp").setLevel(logging.ERROR)
-    if not rabbit_answers():
-        print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)", file=sys.stderr)
-        return 2
-    if vhost.available() is not None:
-        print(vhost.available(), file=sys.stderr)
+    # Each simulated agent would warn that the driver's reconnection logs are off
+    # (the real agent's reconnection resync): the benchmark restarts no broker.
+    logging.getLogger("neutrino.agent.common.reconnect").setLevel(logging.ERROR)
+    # "Number of call queues is N, greater than warning threshold": N agents
+    # sharing a transport wait for N replies at once, by design here.
+    logging.getLogger("oslo_messaging._drivers.amqpdriver").setLevel(logging.ERROR)
+    if args.broker == "shared":
+        if not rabbit_answers():
+            print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)",
+                  file=sys.stderr)
+            return 2
+        if vhost.available() is not None:
+            print(vhost.available(), file=sys.stderr)
+            return 2
+    elif rabbit_node.available() is not None:
+        print(rabbit_node.available(), file=sys.stderr)
         return 2
     print(f"{args.hosts} hosts x {args.ports} ports, {args.backend}, api_workers "
           f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
           f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
-          f"{args.polling_interval} s; load average {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp, \
-            vhost.private_vhost("bench-scale") as bus_url:
-        state = Path(tmp)
+          f"{args.polling_interval} s, {args.broker} broker; load average "
+          f"{os.getloadavg()[0]:.2f}")
+    with contextlib.ExitStack() as stack:
+        node = None
+        if args.broker == "private":
+            t0 = time.monotonic()
+            node = stack.enter_context(rabbit_node.private_node())
+            bus_url = node.url
+            print(f"private RabbitMQ {node.name} on 127.0.0.1:{node.port} (pid "
+                  f"{node.pid}, {node.files_limit} file descriptors), started in "
+                  f"{time.monotonic() - t0:.1f} s")
+        else:
+            bus_url = stack.enter_context(vhost.private_vhost("bench-scale"))
+        state = Path(stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="bench-scale-")))
         extra = (f"transport_url = {bus_url}\nrpc_workers = {args.rpc_workers}\n"
                  f"api_threads = 8\n{QUOTAS}")
         with database(args.backend, state) as url, \
@@ -535,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
                               extra_conf=extra) as server:
             bench = None
             try:
-                bench = Bench(args, server, bus_url, url)
+                bench = Bench(args, server, bus_url, url, state, node)
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()
@@ -549,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 if bench is not None:
                     bench.close()
+                if args.server_log:
+                    shutil.copyfile(server.log, args.server_log)
     print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 

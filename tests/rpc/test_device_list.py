@@ -152,3 +152,23 @@ def test_details_list_is_the_single_calls_in_fixed_queries(core: Core) -> None:
         {}, devices=[tap(p) for p in many], host="h3"))
     assert all(d.get("port_id") for d in answer)  # type: ignore[union-attr]
     assert lots == few
+
+
+def test_event_states_are_the_ports_before_and_after(core: Core) -> None:
+    """The AFTER_UPDATE's new state is built from the old one (status, revision and
+    updated_at changed, not a second to_dicts): it is the port as read afterwards."""
+    ports = _ports(core, "h3", 3)
+    endpoint = L2Endpoint(core)
+    seen: list[events.Payload] = []
+    core.events.subscribe(lambda r, e, p: seen.append(p), "port", events.AFTER_UPDATE)
+    endpoint.update_device_list({}, devices_up=[tap(p) for p in ports], host="h3")
+    assert len(seen) == 3
+    ctx = Context.admin("p1")
+    for payload in seen:
+        old, new = payload.states
+        assert old == core.ports.get(ctx, payload.resource_id) | {
+            "status": old["status"], "revision_number": old["revision_number"],
+            "updated_at": old["updated_at"]}
+        assert new == core.ports.get(ctx, payload.resource_id)
+        assert (old["status"], new["status"]) == ("DOWN", "ACTIVE")
+        assert new["revision_number"] == old["revision_number"] + 1

@@ -69,12 +69,26 @@ class RpcService:
             server = oslo_messaging.get_rpc_server(self.transport, target,
                                                    metrics.instrument(topic, endpoints))
             try:
-                server.start()  # with the broker down this waits, reconnecting
+                # with the broker down this waits, reconnecting
+                server.start(override_pool_size=self.pool_size())
             except Exception:  # noqa: BLE001 - keep serving the API whatever happens
                 LOG.exception("RPC server on topic %s did not start", topic)
                 continue
             self.servers.append(server)
             LOG.info("RPC server listening on topic %s (server %s)", topic, self.host)
+
+    def pool_size(self) -> int:
+        """Calls each topic's server runs at once: oslo.messaging's
+        executor_thread_pool_size (64), but fewer than the process's pooled database
+        connections ([database] max_pool_size, 10): 64 per topic let a storm of
+        agents' calls (200 hosts resyncing) take every connection, leaving the API
+        requests of the same process none within pool_timeout (503), and more
+        threads only fight over the GIL. Calls beyond wait, unacknowledged, in
+        order."""
+        size = int(getattr(self.conf, "executor_thread_pool_size", 64))
+        database = getattr(self.conf, "database", None)
+        pooled = getattr(database, "max_pool_size", None) if database else None
+        return size if not pooled else max(2, min(size, int(pooled) - 2))
 
     def wait_started(self, timeout: float) -> bool:
         """True once every topic's server started (tests, all-in-one)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from neutrino import events
 from neutrino.contract.l2 import DeviceDown
@@ -180,9 +181,20 @@ def _apply(session: Session, wanted: dict[str, str], to_dicts: ToDicts
     if not ports:
         return []
     old = to_dicts(session, ports)
-    for port in ports:
+    # Only these three change (_STATUS_KEYS): the new dicts are the old ones with
+    # them, not a second to_dicts (every extension's queries and the building of
+    # hundreds of dicts again: a third of the server's work in a resync storm).
+    # Taken as set, before the flush expires them (read after, each would be a
+    # query).
+    new = []
+    for port, before in zip(ports, old, strict=True):
         port.status = wanted[port.id]
         common.bump_revision(port)
+        # Written even when equal to the stored second (a port created this very
+        # second): every row then has the same columns, one executemany, not one
+        # UPDATE per run of rows that differ.
+        flag_modified(port, "updated_at")
+        new.append(dict(before, status=port.status, revision_number=port.revision_number,
+                        updated_at=common.fmt_time(port.updated_at)))
     session.flush()
-    new = to_dicts(session, ports)
     return [StatusChange(exists=True, old=o, new=n) for o, n in zip(old, new, strict=True)]
