@@ -40,6 +40,10 @@ class MemberAction(Generic[T]):
     # The answer: the updated resource rendered under its name, or the call's result.
     render: bool
     method: str = "PUT"  # GET actions take no body (parse gets None)
+    # Under the resource's name ({"trunk": {...}}), or the rendered resource itself:
+    # upstream's trunk plugin returns the trunk as the whole body of add_subports and
+    # remove_subports (neutron-tempest-plugin's test_trunk reads body["sub_ports"]).
+    wrap: bool = True
 
 
 class MemberActionHandler:
@@ -65,7 +69,8 @@ class MemberActionHandler:
         member.policy.enforce(ctx, spec.action, current)
         result = spec.call(ctx, resource_id, argument)
         if spec.render and isinstance(result, dict):
-            send(resp, {member.resource.name: member.view.render(ctx, result)})
+            rendered = member.view.render(ctx, result)
+            send(resp, {member.resource.name: rendered} if spec.wrap else rendered)
         else:
             send(resp, result)
 
@@ -167,9 +172,10 @@ def actions(core: Core, members: dict[str, Member]) -> dict[tuple[str, str],
     trunk = members[trunks.resource.url_path]
     table += [
         (trunks.resource.url_path, MemberAction(
-            trunk, "add_subports", _subports, trunks.add_subports, True)),
+            trunk, "add_subports", _subports, trunks.add_subports, True, wrap=False)),
         (trunks.resource.url_path, MemberAction(
-            trunk, "remove_subports", _subports, trunks.remove_subports, True)),
+            trunk, "remove_subports", _subports, trunks.remove_subports, True,
+            wrap=False)),
         (trunks.resource.url_path, MemberAction(
             trunk, "get_subports", _as_is,
             lambda ctx, id_, _: trunks.get_subports(ctx, id_), False, "GET")),
