@@ -110,6 +110,20 @@ class Site:
     def charon(self) -> int | None:
         return self.world.l3.charons.running_pid(self.router["id"])
 
+    def charon_processes(self) -> list[int]:
+        """Processes whose command line names the router's charon directory (charon
+        is started with it as its argument), whatever its pid file says."""
+        directory = self.world.l3.charons.paths(self.router["id"]).directory
+        found = []
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if proc.name.isdigit() and directory.encode() in argv:
+                found.append(int(proc.name))
+        return found
+
     def log(self) -> str:
         path = Path(self.world.l3.charons.paths(self.router["id"]).log)
         text = path.read_text(errors="replace") if path.exists() else "(no log)"
@@ -135,6 +149,7 @@ def test_site_to_site_vpn_through_the_api(world: L3World) -> None:
         assert wait_for(lambda: a.statuses() == b.statuses() == ("ACTIVE", "ACTIVE"),
                         60), (a.statuses(), b.statuses(), a.log(), b.log())
         assert a.charon() is not None and b.charon() is not None
+        assert a.charon_processes() and b.charon_processes()
 
         # Private address to private address, both ways, through the tunnel.
         assert ping(a.vm.namespace, b.vm.ip, within=20), \
@@ -146,6 +161,8 @@ def test_site_to_site_vpn_through_the_api(world: L3World) -> None:
         b.delete_connection()
         assert wait_for(lambda: a.charon() is None and b.charon() is None, 30), \
             (a.charon(), b.charon())
+        assert wait_for(lambda: not a.charon_processes() and not b.charon_processes(),
+                        10), (a.charon_processes(), b.charon_processes())
         assert not ping_once(a.vm.namespace, b.vm.ip)
         assert not ping_once(b.vm.namespace, a.vm.ip)
     finally:
