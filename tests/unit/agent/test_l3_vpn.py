@@ -292,6 +292,9 @@ def test_nothing_to_run() -> None:
     assert render.render(router()) is None
     assert render.render(router(service(connection(), up=False))) is None
     assert render.render(router(service(connection()), gateway=False)) is None
+    # No admin-up connection: no charon (upstream's IPsecProcess.active).
+    assert render.render(router(service())) is None
+    assert render.render(router(service(connection(admin_state_up=False)))) is None
 
 
 def test_connections_admin_down_and_unrunnable_left_out() -> None:

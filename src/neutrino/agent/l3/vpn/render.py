@@ -315,12 +315,17 @@ def connection_lines(connection: Mapping[str, Any], service: Mapping[str, Any],
 
 
 def enabled_services(router: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The router's VPN services charon runs: admin up, on a router with a gateway
-    (no local endpoint otherwise), sorted by id."""
+    """The router's VPN services charon runs: admin up with an admin-up connection
+    (upstream's IPsecProcess.active: a service whose connections are all gone or
+    down has no process), on a router with a gateway (no local endpoint otherwise),
+    sorted by id."""
     if not router.get("gateway"):
         return []
     return sorted((s for s in router.get("vpn_services") or []
-                   if s.get("admin_state_up", True)), key=lambda s: str(s["id"]))
+                   if s.get("admin_state_up", True)
+                   and any(c.get("admin_state_up", True)
+                           for c in s.get("connections") or [])),
+                  key=lambda s: str(s["id"]))
 
 
 def render(router: Mapping[str, Any], settings: Settings | None = None
