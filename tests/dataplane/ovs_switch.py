@@ -11,9 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from pyroute2.ethtool import Ethtool
-
-from neutrino.agent.common import privileged
+from neutrino.agent import vif
 
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
@@ -93,18 +91,6 @@ class Switch:
 
 
 def checksum_in_software(namespace: str, ifname: str = "eth0") -> None:
-    """Turn off TX checksum offload (and so TSO) of a VM's interface. The
-    userspace datapath reads a veth through an AF_PACKET socket, which hands it
-    TCP/UDP packets whose checksum the kernel left to "hardware": its conntrack
-    then finds them invalid (+inv) and nothing stateful gets through. A VM on
-    the userspace datapath has the same need (no ethtool here: pyroute2's)."""
-    def turn_off() -> None:
-        ethtool = Ethtool()  # its socket opened inside the namespace
-        try:
-            features = ethtool.get_features(ifname)
-            features.features["tx-checksum-ip-generic"].enable = False
-            ethtool.set_features(ifname, features)
-        finally:
-            ethtool.close()
-
-    privileged.run_in_namespace(turn_off, namespace)
+    """vif.checksum_in_software (what the ``ovs`` plug mode does) for VMs made
+    by hand."""
+    vif.checksum_in_software(namespace, ifname)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import re
 import signal
+import sys
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -291,3 +292,94 @@ def test_ovs_agents_vxlan_between_two_hosts(ovs_server: ServerProcess, topo: Top
             rpc.cleanup()
         for ovs in switches:
             ovs.stop()
+
+
+class _VmProcs:
+    """What test_firewall's process helpers need: VM namespaces by name, and the
+    processes started in them (killed at the end)."""
+
+    def __init__(self) -> None:
+        self.vms: dict[str, str] = {}
+        self.servers: list[subprocess.Popen] = []
+
+    def close(self) -> None:
+        for proc in self.servers:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_ovs_agent_openflow_firewall(ovs_server: ServerProcess, topo: Topology,
+                                     tmp_path: Path) -> None:
+    """firewall_driver = openvswitch through the real agent: the agent's table 60
+    and the firewall's tables meet; an allowed ping passes, a TCP port with no rule
+    is refused, a removed rule cuts the connection it had allowed."""
+    from dataplane.test_firewall import ECHO_CODE, Session, _start
+
+    api = Api(ovs_server.url)
+    host_ns = topo.namespace("h0")
+    ovs = OvsHost(tmp_path / "ovs", host_ns).start()
+    name = f"{topo.prefix}fw"
+    conf = agent_conf(name, ovs)
+    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
+    conf.set_override("bridge_mappings", [], group="ovs")
+    rpc = transport.get_transport(conf)
+    agent = None
+    procs = _VmProcs()
+    try:
+        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
+        group = api.create("security_group", name="ovs-fw")
+        for extra in ({"protocol": "icmp"},
+                      {"protocol": "tcp", "port_range_min": 2222, "port_range_max": 2222}):
+            api.create("security_group_rule", security_group_id=group["id"],
+                       direction="ingress", ethertype="IPv4", **extra)
+        open_rule = api.create("security_group_rule", security_group_id=group["id"],
+                               direction="ingress", ethertype="IPv4", protocol="tcp",
+                               port_range_min=2223, port_range_max=2223)
+        net = api.network(name="ovs-fw")
+        cidr = f"10.{random.randint(10, 250)}.{random.randint(0, 250)}.0/24"
+        sub = api.subnet(net["id"], cidr)
+        prefix = cidr.rsplit(".", 1)[0]
+        ports = [api.port(net["id"], security_groups=[group["id"]], fixed_ips=[
+            {"subnet_id": sub["id"], "ip_address": f"{prefix}.{10 + i}"}]) for i in range(2)]
+        for i, port in enumerate(ports):
+            vm = f"{topo.prefix}vm-{port['id'][:6]}"
+            topo.namespaces.append(vm)
+            bind(api, port, name)
+            vif_mod.plug(vif_mod.Vif(
+                port_id=port["id"], mac=port["mac_address"], namespace=vm,
+                host_namespace=host_ns, addresses=[f"{prefix}.{10 + i}/24"],
+                ovs=vif_mod.OvsPlug(ovs.db)))
+            procs.vms["ab"[i]] = vm
+        assert wait_for(lambda: agent.devices == 2, within=30)
+        bound = api.get(f"ports/{ports[0]['id']}").json()["port"]
+        assert bound["binding:vif_details"]["port_filter"] is True
+        # The firewall's flows are on br-int beside the agent's.
+        assert wait_for(lambda: any("table=82" in f for f in ovs.flows("br-int")),
+                        within=10)
+
+        b_ip = f"{prefix}.11"
+        assert ping(procs.vms["a"], b_ip, within=10), "an allowed ping is dropped"
+        for port_number in (2222, 2223, 2224):
+            echo = _start(procs, "b", ECHO_CODE, b_ip, str(port_number))  # type: ignore[arg-type]
+            assert echo.stdout is not None and echo.stdout.readline() == "ready\n"
+        kept = Session(procs, "a", b_ip, 2222)  # type: ignore[arg-type]
+        cut = Session(procs, "a", b_ip, 2223)  # type: ignore[arg-type]
+        assert kept.exchange() and cut.exchange()
+        # No rule for 2224: the connection is never made.
+        refused = subprocess.run(
+            ["ip", "netns", "exec", procs.vms["a"], sys.executable, "-c",
+             "import socket,sys; s=socket.socket(); s.settimeout(1.5)\n"
+             "try: s.connect((sys.argv[1], 2224))\nexcept OSError: sys.exit(1)",
+             b_ip], timeout=30, check=False)
+        assert refused.returncode == 1, "a TCP port without a rule is reachable"
+
+        # The rule for 2223 goes: its open connection is cut, the other lives on.
+        assert api.delete(f"security-group-rules/{open_rule['id']}").status_code == 204
+        assert wait_for(lambda: not cut.exchange(), within=10)
+        assert kept.exchange()
+    finally:
+        procs.close()
+        if agent is not None:
+            agent.stop()
+        rpc.cleanup()
+        ovs.stop()
