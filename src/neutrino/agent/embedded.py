@@ -201,7 +201,8 @@ class EmbeddedAgents:
             self._own_transport = rpc_transport.get_transport(self.server_conf)
         transport = self.transport or self._own_transport
 
-        if l2_agent(self.server_conf) == "openvswitch":
+        with_ovs = l2_agent(self.server_conf) == "openvswitch"
+        if with_ovs:
             from neutrino.agent.ovs import agent as ovs_agent
             ovs_conf = ovs_agent_conf(self.server_conf, files, dirs)
             self._add("Open vSwitch agent", ovs_conf, ovs_agent.check_config,
@@ -224,6 +225,9 @@ class EmbeddedAgents:
 
         dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
         dhcp_conf.set_default("enable_isolated_metadata", True)
+        if with_ovs:
+            # Its port in br-int, tagged by the Open vSwitch agent (no Linux bridge).
+            dhcp_conf.set_default("interface_driver", "openvswitch")
         self._add("DHCP agent", dhcp_conf, dhcp_agent.check_config,
                   lambda c: dhcp_agent.DhcpAgent(c, transport=transport))
 
