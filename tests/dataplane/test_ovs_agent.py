@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 import re
 import signal
-import sys
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +68,8 @@ def agent_conf(host: str, ovs: OvsHost) -> cfg.ConfigOpts:
     conf.set_override("polling_interval", 0.2, group="AGENT")
     conf.set_override("report_interval", 2, group="AGENT")
     conf.set_override("resync_interval", 30, group="AGENT")
+    # These tests are about L2 (the firewall's own test turns it on).
+    conf.set_override("firewall_driver", "noop", group="securitygroup")
     return conf
 
 

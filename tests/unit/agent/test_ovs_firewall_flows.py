@@ -234,7 +234,7 @@ def test_allowed_address_pairs() -> None:
 
 
 def test_ingress_base() -> None:
-    ingress = table(of(state([port()], [])), 81)[1:]
+    ingress = table(of(state([port()], [])), 81)
     assert ingress == [
         "priority=100,arp,reg5=7 actions=resubmit(,92)",
         *(f"priority=100,icmp6,reg5=7,icmp_type={t} actions=resubmit(,92)"
