@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from oslo_config import cfg
 
 from backends import unavailable
 from dataplane.ovs_host import OvsHost, available
+from dataplane.test_dhcp_agent import env  # noqa: F401 - the DHCP test below uses it
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common.privileged import Kernel
@@ -382,6 +384,66 @@ def test_ovs_agent_openflow_firewall(ovs_server: ServerProcess, topo: Topology,
     finally:
         procs.close()
         if agent is not None:
+            agent.stop()
+        rpc.cleanup()
+        ovs.stop()
+
+
+def test_dhcp_agent_on_br_int(ovs_server: ServerProcess, tmp_path: Path,
+                              request: pytest.FixtureRequest) -> None:
+    """interface_driver = openvswitch: the DHCP agent's tap becomes a port of br-int
+    with its iface-id, the OVS agent tags it, and a VM on OVS gets its lease
+    (through the OpenFlow firewall: network:dhcp ports are accepted in 71/81)."""
+    if shutil.which("dnsmasq") is None or shutil.which("dhclient") is None:
+        pytest.skip("needs dnsmasq and dhclient (isc-dhcp-client)")
+    from dataplane.test_dhcp_agent import agent_conf as dhcp_agent_conf
+    from neutrino.agent.dhcp import config as dhcp_config
+    from neutrino.agent.dhcp.agent import DhcpAgent
+    dhcp_env = request.getfixturevalue("env")
+    api = Api(ovs_server.url)
+    ovs = OvsHost(tmp_path / "ovs", dhcp_env.host).start()
+    name = f"{dhcp_env.topo.prefix}dh"
+    conf = agent_conf(name, ovs)
+    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
+    conf.set_override("bridge_mappings", [], group="ovs")
+    dhcp_conf = dhcp_agent_conf(dhcp_config.register_opts, name, dhcp_confs=dhcp_env.state_dir,
+                                interface_driver="openvswitch",
+                                **{"ovs.ovsdb_connection": ovs.db})
+    rpc = transport.get_transport(conf)
+    agents: list = []
+    try:
+        agents.append(OpenvswitchAgent(conf, transport=rpc,
+                                       server=ovs_server.rpc_name).start())
+        agents.append(DhcpAgent(dhcp_conf, transport=rpc, host_namespace=dhcp_env.host,
+                                server=ovs_server.rpc_name).start())
+        net = api.network(name="ovs-dhcp")
+        dhcp_env.networks.add(net["id"])
+        cidr = f"10.{random.randint(10, 250)}.{random.randint(0, 250)}.0/24"
+        api.subnet(net["id"], cidr)
+        port = api.port(net["id"])
+
+        def dhcp_ports() -> list[dict]:
+            return api.get("ports", params={"network_id": net["id"],
+                                            "device_owner": "network:dhcp"}
+                           ).json()["ports"]
+        assert wait_for(lambda: [p["status"] for p in dhcp_ports()] == ["ACTIVE"], 30), \
+            dhcp_ports()
+        dhcp_port = dhcp_ports()[0]
+        assert dhcp_port["binding:vif_type"] == "ovs"
+        assert dhcp_port["id"] in ovs.vsctl("--columns=external_ids", "list", "Interface",
+                                            "tap" + dhcp_port["id"][:11])
+
+        vm = f"{dhcp_env.topo.prefix}vm-{port['id'][:6]}"
+        dhcp_env.topo.namespaces.append(vm)
+        bind(api, port, name)
+        vif_mod.plug(vif_mod.Vif(port_id=port["id"], mac=port["mac_address"],
+                                 namespace=vm, host_namespace=dhcp_env.host,
+                                 ovs=vif_mod.OvsPlug(ovs.db)))
+        lease = dhcp_env.dhclient(vm, timeout=20)
+        assert lease is not None, "the VM got no lease"
+        assert lease["fixed-address"] == port["fixed_ips"][0]["ip_address"]
+    finally:
+        for agent in reversed(agents):
             agent.stop()
         rpc.cleanup()
         ovs.stop()
