@@ -133,7 +133,7 @@ def ovs_agent_conf(server_conf: cfg.ConfigOpts, files: list[str], dirs: list[str
     return conf
 
 
-def _started_switch(conf: cfg.ConfigOpts) -> bool:
+def _started_switch(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
     """ovsdb-server and ovs-vswitchd running (started by ovs-ctl if not): the
     all-in-one needs nothing else started by hand."""
     from neutrino.agent.ovs.privileged import ensure_switch_running
@@ -142,7 +142,7 @@ def _started_switch(conf: cfg.ConfigOpts) -> bool:
     except Exception as error:  # noqa: BLE001 - the agent's syncs retry meanwhile
         LOG.error("embedded Open vSwitch agent: the switch could not be started: %s",
                   error)
-    return True
+    return conf
 
 
 class _Agent(Protocol):
@@ -206,8 +206,8 @@ class EmbeddedAgents:
             from neutrino.agent.ovs import agent as ovs_agent
             ovs_conf = ovs_agent_conf(self.server_conf, files, dirs)
             self._add("Open vSwitch agent", ovs_conf, ovs_agent.check_config,
-                      lambda c: _started_switch(c) and ovs_agent.OpenvswitchAgent(
-                          c, transport=transport))
+                      lambda c: ovs_agent.OpenvswitchAgent(_started_switch(c),
+                                                           transport=transport))
         else:
             lb_conf = _agent_conf(lb_config.register_opts, files, dirs)
             if lb_conf.vxlan.enable_vxlan and not lb_conf.vxlan.local_ip:
