@@ -92,3 +92,29 @@ def test_l2_agent_selection_and_the_ovs_agents_defaults(tmp_path, caplog) -> Non
     import os
     assert ovs.ovs.datapath_type == (
         "system" if os.path.exists(embedded.KERNEL_OVS_MODULE) else "netdev")
+
+
+def test_a_running_switch_is_left_alone(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ovs-ctl runs only when ovsdb-server or ovs-vswitchd is not running (their
+    pidfiles name live processes): here both "run" (this process's pid). ovs-ctl
+    itself is recorded, not run: it would start the machine's own switch."""
+    import os
+
+    from neutrino.agent.ovs import privileged as ovs_privileged
+    calls: list[list[str]] = []
+    monkeypatch.setattr(ovs_privileged.subprocess, "run",
+                        lambda argv, **kw: calls.append(argv))
+    for name in ("ovsdb-server", "ovs-vswitchd"):
+        (tmp_path / f"{name}.pid").write_text(f"{os.getpid()}\n")
+    ovs_privileged.ensure_switch_running(str(tmp_path))
+    assert calls == []
+    (tmp_path / "ovs-vswitchd.pid").write_text("999999999\n")
+    monkeypatch.setattr(ovs_privileged.subprocess, "run", lambda argv, **kw: (
+        calls.append(argv), subprocess_result(0))[1])
+    ovs_privileged.ensure_switch_running(str(tmp_path))
+    assert calls == [[ovs_privileged.OVS_CTL, "start", "--system-id=random"]]
+
+
+def subprocess_result(code: int) -> object:
+    import subprocess
+    return subprocess.CompletedProcess([], code, "", "")
