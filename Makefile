@@ -162,3 +162,13 @@ clean:
 .PHONY: install
 install:
 	PYTHON=$(PYTHON) scripts/install.sh
+
+# Root; RabbitMQ (started if down). One host with 1,000 ports (veth pairs, no VM
+# namespaces) and a real Linux bridge agent: first sync, no-op and restart resyncs, a
+# rule change on every port, a remote-group member added (issue 17).
+# `make bench-dataplane` is the per-port latency benchmark (bench/dataplane.py).
+# BENCH_DATAPLANE_SCALE_ARGS="--ports 500 --rounds 5"
+.PHONY: bench-dataplane-scale
+bench-dataplane-scale: venv
+	NEUTRINO_SERVICES=rabbitmq scripts/ensure-services.sh
+	$(BIN)/python bench/dataplane_scale.py $(BENCH_DATAPLANE_SCALE_ARGS)

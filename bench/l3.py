@@ -19,7 +19,10 @@ target every 20 ms) has an answer from every floating IP:
   veth pairs (which the Linux bridge agent then plugs), --fips addresses and the NAT
   table;
 * one floating IP associated (PUT port_id) on a converged router: median and worst
-  of --rounds.
+  of --rounds;
+* a resync that changes nothing (the converged router's desired state applied
+  again, in this thread: what every periodic sync costs per router): median of
+  --rounds, and the processes it runs (privileged.execute: nft, conntrack, ...).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -152,6 +158,33 @@ class Bench:
                   f"{len(times)} (aim < 1)")
 
 
+    def resync(self) -> None:
+        w = self.world
+        desired = w.l3.plugin.sync_routers()
+        main_thread = threading.get_ident()
+        calls: list[str] = []
+        real = privileged.execute
+
+        def counted(cmd: Sequence[str], *args: Any, **kwargs: Any) -> str:
+            if threading.get_ident() == main_thread:
+                calls.append(str(cmd[0]))
+            return real(cmd, *args, **kwargs)
+        times = []
+        privileged.execute = counted  # type: ignore[assignment]
+        try:
+            for _ in range(max(self.args.rounds, 3)):
+                calls.clear()
+                started = time.perf_counter()
+                result = w.l3.reconciler.reconcile(desired)
+                times.append(time.perf_counter() - started)
+                assert not result.failed, result.failed
+        finally:
+            privileged.execute = real  # type: ignore[assignment]
+        processes = ", ".join(f"{calls.count(n)} {n}" for n in sorted(set(calls)))
+        print(f"resync without changes (1 router, {self.args.fips} floating IPs): median "
+              f"{statistics.median(times) * 1000:.1f} ms, processes: {processes or 'none'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fips", type=int, default=100)
@@ -191,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 bench.setup()
                 bench.from_nothing()
                 bench.associate()
+                bench.resync()
             except BaseException:
                 print("server log (last lines):\n" + server.log.read_text()[-4000:],
                       file=sys.stderr)

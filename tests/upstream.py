@@ -110,6 +110,10 @@ NOT_RECORDED = [
     # the firewall_v2 service plugin (issue 16), neutron-lib's firewall_v2 definition
     ("fwaas_v2", "FWaaS v2", "Provides support for firewall-as-a-service version 2",
      "2016-10-06T10:00:00-00:00"),
+    # the vpnaas service plugin (issue 16), neutron-lib's vpn and vpn_endpoint_groups
+    ("vpnaas", "VPN service", "Extension for VPN service", "2013-05-29T10:00:00-00:00"),
+    ("vpn-endpoint-groups", "VPN Endpoint Groups", "VPN endpoint groups support",
+     "2015-08-04T10:00:00-00:00"),
 ]
 
 

@@ -108,7 +108,8 @@ core_opts = [
                 help="Service plugins to load: 'firewall_v2' (FWaaS v2, enforced by the "
                      "L3 agents with nftables); 'lbaas' (load balancing, the Octavia v2 "
                      "API under /v2/lbaas, HAProxy run by neutrino-lbaas-agent; "
-                     "'lbaasv2' and 'octavia' are the same)."),
+                     "'lbaasv2' and 'octavia' are the same); 'vpnaas' (VPNaaS: IPsec "
+                     "site connections, run by the L3 agents with strongSwan)."),
     cfg.StrOpt("policy_file", default="policy.yaml",
                help="Policy overrides (YAML or JSON), looked up next to the config "
                     "files when relative. Changes take effect without a restart."),
@@ -161,6 +162,16 @@ quota_opts = [
                help="Firewall policies per project; -1: unlimited."),
     cfg.IntOpt("quota_firewall_rule", default=100,
                help="Firewall rules per project; -1: unlimited."),
+    # VPNaaS (issue 16), with its service plugin.
+    cfg.IntOpt("quota_vpnservice", default=10,
+               help="VPN services per project; -1: unlimited."),
+    cfg.IntOpt("quota_ipsec_site_connection", default=10,
+               help="IPsec site connections per project; -1: unlimited."),
+    cfg.IntOpt("quota_ikepolicy", default=10, help="IKE policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_ipsecpolicy", default=10,
+               help="IPsec policies per project; -1: unlimited."),
+    cfg.IntOpt("quota_endpoint_group", default=10,
+               help="VPN endpoint groups per project; -1: unlimited."),
 ]
 
 # service-type (GET /v2.0/service-providers), flavors' drivers.
@@ -256,6 +267,40 @@ lbaas_opts = [
 ]
 
 
+# FWaaS v2 (issue 16): the rules of each project's default firewall group, with
+# neutron-fwaas's [default_fwg_rules] names and defaults (ingress denied, egress
+# allowed; one rule per IP version and direction).
+def _fwg_direction_opts(direction: str, action: str) -> list[cfg.Opt]:
+    out: list[cfg.Opt] = [cfg.StrOpt(f"{direction}_action", default=action,
+                                     choices=["allow", "deny", "reject"],
+                                     help=f"Action of the default {direction} rules.")]
+    for end in ("source", "destination"):
+        out += [cfg.StrOpt(f"{direction}_{end}_ipv{version}_address",
+                           help=f"IPv{version} {end} address or CIDR of the default "
+                                f"{direction} rule for IPv{version}; unset: any.")
+                for version in (4, 6)]
+        out.append(cfg.StrOpt(f"{direction}_{end}_port",
+                              help=f"{end.capitalize()} port or range (min:max) of the "
+                                   f"default {direction} rules (needs protocol); unset: "
+                                   "any."))
+    return out
+
+
+default_fwg_rules_opts = [
+    *_fwg_direction_opts("ingress", "deny"),
+    *_fwg_direction_opts("egress", "allow"),
+    cfg.BoolOpt("shared", default=False, help="Whether the default rules are shared."),
+    cfg.StrOpt("protocol", help="Protocol of the default rules (tcp, udp, icmp, "
+                                "ipv6-icmp); unset: any."),
+    cfg.BoolOpt("enabled", default=True, help="Whether the default rules are enabled."),
+]
+
+
+def default_fwg_rules(conf: cfg.ConfigOpts) -> dict[str, object]:
+    """The [default_fwg_rules] options as a plain dict (services get values)."""
+    return {opt.dest: conf.default_fwg_rules[opt.dest] for opt in default_fwg_rules_opts}
+
+
 def lbaas_enabled(conf: cfg.ConfigOpts) -> bool:
     return any(name in LBAAS_PLUGIN_NAMES for name in conf.service_plugins)
 
@@ -272,6 +317,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     _register_nova_opts(conf)
     conf.register_opts(metrics_opts, group="metrics")
     conf.register_opts(lbaas_opts, group="lbaas")
+    conf.register_opts(default_fwg_rules_opts, group="default_fwg_rules")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -281,7 +327,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
             ("oslo_middleware", request_limit_opts),
             *ml2_config.GROUPS, ("nova", _nova_group_opts()),
             ("metrics", metrics_opts),
-            ("lbaas", lbaas_opts)]
+            ("lbaas", lbaas_opts),
+            ("default_fwg_rules", default_fwg_rules_opts)]
 
 
 def new_conf(argv: list[str] | None = None, default_config_files: list[str] | None = None

@@ -104,6 +104,9 @@ from neutrino.services.subnetpools import SubnetPoolService
 from neutrino.services.subnets import SubnetService
 from neutrino.services.tags import ResourceTags
 from neutrino.services.trunks import TrunkDetails, TrunkService
+from neutrino.services.vpnaas import enabled as vpnaas_enabled
+from neutrino.services.vpnaas_connections import Vpnaas
+from neutrino.services.vpnaas_connections import build as build_vpnaas
 
 LOG = logging.getLogger(__name__)
 
@@ -187,6 +190,8 @@ class Core:
     lbaas: LoadBalancingService | None = None
     # FWaaS v2 (issue 16): None unless firewall_v2 is in service_plugins.
     fwaas: Fwaas | None = None
+    # VPNaaS (issue 16): None unless vpnaas is in service_plugins.
+    vpnaas: Vpnaas | None = None
 
 
 def database(conf: cfg.ConfigOpts) -> Database:
@@ -215,6 +220,13 @@ def _quotas(conf: cfg.ConfigOpts, db: Database) -> QuotaService:
         quotas.register("firewall_policy", models.FirewallPolicy,
                         "quota_firewall_policy")
         quotas.register("firewall_rule", models.FirewallRule, "quota_firewall_rule")
+    if vpnaas_enabled(conf):  # VPNaaS (issue 16): with its service plugin
+        for name, model in (("vpnservice", models.VPNService),
+                            ("ipsec_site_connection", models.IPsecSiteConnection),
+                            ("ikepolicy", models.IKEPolicy),
+                            ("ipsecpolicy", models.IPsecPolicy),
+                            ("endpoint_group", models.VPNEndpointGroup)):
+            quotas.register(name, model, f"quota_{name}")
     return quotas
 
 
@@ -361,11 +373,18 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         agents, routers, floatingips, rbac, subnetpools, address_scopes, segments,
         segment_ranges, qos_policies, flavors, service_profiles, trunks, logs)
     # FWaaS v2 (issue 16): a deleted port leaves its group; changes tell the L3 agents.
-    fwaas = build_fwaas(deps, l3_notifier.routers_updated) if fwaas_enabled(conf) \
+    fwaas = build_fwaas(deps, l3_notifier.routers_updated,
+                        conf_mod.default_fwg_rules(conf)) if fwaas_enabled(conf) \
         else None
     if fwaas is not None:
         fwaas.groups.subscribe(registry)
         services += fwaas.services
+    # VPNaaS (issue 16): routers and subnets in use stay; changes tell the L3 agents.
+    vpnaas = build_vpnaas(deps, l3_notifier.routers_updated) if vpnaas_enabled(conf) \
+        else None
+    if vpnaas is not None:
+        vpnaas.vpnservices.subscribe(registry)
+        services += vpnaas.services
     tags = {s.resource.collection: ResourceTags(db, s.model, s.resource.collection)
             for s in services if s.resource.tag_support}
     return Core(
@@ -395,7 +414,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
         logs=logs,
         services=services, tags=tags, notifications=NotificationSender(conf),
         nova_notifier=nova_notifier, lbaas=_lbaas(conf, deps, ports, notifier),
-        fwaas=fwaas)
+        fwaas=fwaas, vpnaas=vpnaas)
 
 
 class ServerRuntime:

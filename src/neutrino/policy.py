@@ -301,6 +301,14 @@ RESOURCE_RULES = [
                    (f"delete_{resource}", ADMIN_OR_OWNER))],
     ("insert_rule", ADMIN_OR_OWNER),
     ("remove_rule", ADMIN_OR_OWNER),
+    # VPNaaS (issue 16), neutron-vpnaas's rules: a project's own (secure RBAC:
+    # members create and change them, readers see them).
+    *[rule for resource in ("vpnservice", "ipsec_site_connection", "ikepolicy",
+                            "ipsecpolicy", "endpoint_group")
+      for rule in ((f"create_{resource}", ""),
+                   (f"get_{resource}", ADMIN_OR_OWNER),
+                   (f"update_{resource}", ADMIN_OR_OWNER),
+                   (f"delete_{resource}", ADMIN_OR_OWNER))],
     # quotas
     ("get_quota", ADMIN_OR_OWNER),
     ("update_quota", ADMIN_ONLY),

@@ -193,3 +193,71 @@ def test_left_out_without_its_service_plugin(tmp_path: Path) -> None:
         assert "q-firewall-plugin" not in endpoints_for(conf, db, core)
     finally:
         db.engine.dispose()
+
+
+def _fwaas_core(tmp_path: Path, config: str) -> tuple[object, object]:
+    """A core on SQLite in this process, from a configuration file (the
+    [default_fwg_rules] options as an operator writes them)."""
+    from neutrino import conf as conf_mod
+    from neutrino.core import build_core
+    from neutrino.db import migrate
+    from neutrino.db.engine import Database
+
+    path = tmp_path / "neutrino.conf"
+    path.write_text(f"[DEFAULT]\nstate_path = {tmp_path}\n{config}")
+    conf = conf_mod.new_conf(["--config-file", str(path)])
+    db = Database(f"sqlite:///{tmp_path / 'neutrino.sqlite'}")
+    migrate.upgrade(db)
+    try:
+        return build_core(conf, db), db
+    except Exception:
+        db.engine.dispose()
+        raise
+
+
+def test_default_group_rules_from_the_default_fwg_rules_section(tmp_path: Path) -> None:
+    """[default_fwg_rules] (upstream's section and names) makes the rules of each
+    project's default group: here ingress allows TCP 22 from 10.0.0.0/8 (IPv4) and
+    2001:db8::/32 (IPv6), egress rejects, the rules shared."""
+    import pytest
+    from falcon import testing
+
+    from neutrino.api.app import create_app
+
+    core, db = _fwaas_core(tmp_path, (
+        "[default_fwg_rules]\ningress_action = allow\negress_action = reject\n"
+        "protocol = tcp\ningress_destination_port = 22\n"
+        "ingress_source_ipv4_address = 10.0.0.0/8\n"
+        "ingress_source_ipv6_address = 2001:db8::/32\nshared = true\n"))
+    try:
+        client = testing.TestClient(create_app(core))
+        headers = {"X-Project-Id": uuid.uuid4().hex, "X-Roles": "member"}
+        groups = client.simulate_get(f"/v2.0/{GROUPS}", headers=headers).json[
+            "firewall_groups"]
+        (default,) = groups
+        rules = {}
+        for direction in ("ingress", "egress"):
+            policy = client.simulate_get(
+                f"/v2.0/{POLICIES}/{default[f'{direction}_firewall_policy_id']}",
+                headers=headers).json["firewall_policy"]
+            for rule_id in policy["firewall_rules"]:
+                rule = client.simulate_get(f"/v2.0/{RULES}/{rule_id}",
+                                           headers=headers).json["firewall_rule"]
+                rules[rule["name"]] = rule
+        assert sorted(rules) == ["default egress ipv4", "default egress ipv6",
+                                 "default ingress ipv4", "default ingress ipv6"]
+        v4, v6 = rules["default ingress ipv4"], rules["default ingress ipv6"]
+        assert (v4["action"], v4["protocol"], v4["destination_port"],
+                v4["source_ip_address"], v4["shared"], v4["ip_version"]) == (
+            "allow", "tcp", "22", "10.0.0.0/8", True, 4)
+        assert (v6["source_ip_address"], v6["ip_version"]) == ("2001:db8::/32", 6)
+        assert {r["action"] for n, r in rules.items() if "egress" in n} == {"reject"}
+        assert rules["default egress ipv4"]["destination_port"] is None
+    finally:
+        db.engine.dispose()  # type: ignore[attr-defined]
+
+    # A rule the API would refuse stops the server at start, naming the option.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with pytest.raises(ValueError, match=r"\[default_fwg_rules\] ingress rule for IPv4"):
+        _fwaas_core(bad, "[default_fwg_rules]\ningress_source_ipv4_address = 2001:db8::1\n")

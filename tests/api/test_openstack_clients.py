@@ -337,3 +337,51 @@ def test_cli_network_log(cli_server: ServerProcess) -> None:
     assert api.get(f"log/logs/{log['ID']}").json()["log"]["enabled"] is False
     cli.run("network", "log", "delete", log["ID"])
     assert api.get(f"log/logs/{log['ID']}").status_code == 404
+
+
+def test_cli_vpn(cli_server: ServerProcess) -> None:
+    """VPNaaS (issue 16) through the `openstack vpn ...` commands: the two policies,
+    a VPN service on a router with a gateway, endpoint groups and a site connection
+    between them (each CLI call costs about two seconds: what the API tests check is
+    not repeated here)."""
+    cli, api = Cli(cli_server.url), Api(cli_server.url)
+    ext = api.network(name=unique("vpn-ext"), **{"router:external": True})
+    api.subnet(ext["id"], "203.0.113.0/24", enable_dhcp=False)
+    net = api.network(name=unique("vpn-net"))
+    subnet = api.subnet(net["id"], "10.29.0.0/24")
+    router = api.create("router", name=unique("vpn-router"),
+                        external_gateway_info={"network_id": ext["id"]})
+    api.put(f"routers/{router['id']}/add_router_interface", {"subnet_id": subnet["id"]})
+    ike_name = unique("ike")
+    ike = cli.json("vpn", "ike", "policy", "create", "--ike-version", "v2", "--pfs",
+                   "group14", ike_name)
+    assert (ike["IKE Version"], ike["Perfect Forward Secrecy (PFS)"],
+            ike["Encryption Algorithm"], ike["Lifetime"]) == (
+        "v2", "group14", "aes-128", {"units": "seconds", "value": 3600})
+    ipsec_name = unique("ipsec")
+    ipsec = cli.json("vpn", "ipsec", "policy", "create", "--encryption-algorithm",
+                     "aes-256", ipsec_name)
+    assert (ipsec["Transform Protocol"], ipsec["Encapsulation Mode"]) == ("esp", "tunnel")
+    service_name = unique("vpn")
+    service = cli.json("vpn", "service", "create", "--router", router["id"],
+                       service_name)
+    gw_ip = api.get(f"routers/{router['id']}").json()["router"][
+        "external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+    assert (service["Status"], service["Ext v4 IP"], service["Subnet"]) == (
+        "PENDING_CREATE", gw_ip, None)
+    local_name, peer_name = unique("local"), unique("peer")
+    local = cli.json("vpn", "endpoint", "group", "create", "--type", "subnet",
+                     "--value", subnet["id"], local_name)
+    assert (local["Type"], local["Endpoints"]) == ("subnet", [subnet["id"]])
+    cli.run("vpn", "endpoint", "group", "create", "--type", "cidr", "--value",
+            "10.30.0.0/24", peer_name)
+    conn = cli.json("vpn", "ipsec", "site", "connection", "create", "--vpnservice",
+                    service_name, "--ikepolicy", ike_name, "--ipsecpolicy", ipsec_name,
+                    "--peer-address", "203.0.113.250", "--peer-id", "203.0.113.250",
+                    "--psk", "secret", "--local-endpoint-group", local_name,
+                    "--peer-endpoint-group", peer_name, "--mtu", "1400",
+                    unique("conn"))
+    assert (conn["Status"], conn["MTU"], conn["VPN Service"], conn["IKE Policy"],
+            conn["Local Endpoint Group ID"], conn["DPD"]) == (
+        "PENDING_CREATE", 1400, service["ID"], ike["ID"], local["ID"],
+        {"action": "hold", "interval": 30, "timeout": 120})

@@ -21,7 +21,10 @@ DEFAULTS = {"network": 100, "subnet": 100, "subnetpool": -1, "port": 500, "route
             "floatingip": 50, "rbac_policy": 10, "security_group": 10,
             "security_group_rule": 100,
             # FWaaS v2 (issue 16), with its service plugin (on by default)
-            "firewall_group": 10, "firewall_policy": 10, "firewall_rule": 100}
+            "firewall_group": 10, "firewall_policy": 10, "firewall_rule": 100,
+            # VPNaaS (issue 16), with its service plugin (on in the tests' servers)
+            "vpnservice": 10, "ipsec_site_connection": 10, "ikepolicy": 10,
+            "ipsecpolicy": 10, "endpoint_group": 10}
 
 
 def project() -> str:

@@ -44,7 +44,10 @@ VOLATILE = {"created_at", "updated_at", "revision_number", "mac_address",
 QUOTA_RESOURCES = {"network", "subnet", "subnetpool", "port", "security_group",
                    "security_group_rule", "rbac_policy", "router", "floatingip"}
 # Service plugins the recorded deployment did not load (FWaaS v2, issue 16).
-NOT_RECORDED_QUOTAS = {"firewall_group", "firewall_policy", "firewall_rule"}
+NOT_RECORDED_QUOTAS = {"firewall_group", "firewall_policy", "firewall_rule",
+                       # VPNaaS (issue 16)
+                       "vpnservice", "ipsec_site_connection", "ikepolicy",
+                       "ipsecpolicy", "endpoint_group"}
 
 
 # -- transcripts --------------------------------------------------------------

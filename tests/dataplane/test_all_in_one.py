@@ -15,6 +15,7 @@ namespace's ``brq*`` devices: do not run this test beside one.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,6 +39,11 @@ from server import BIN, Api, free_port
 HOST = socket.gethostname()
 ALL_AGENTS = {"Linux bridge agent", "DHCP agent", "Metadata agent", "L3 agent",
               "Metering agent"}
+# Load balancing is on in the all-in-one when HAProxy is installed (issue 16;
+# neutrino.cmd.service_plugins), and with it the load balancer agent.
+HAPROXY = shutil.which("haproxy") is not None
+if HAPROXY:
+    ALL_AGENTS |= {"Loadbalancer agent"}
 
 
 class AllInOne:
@@ -142,6 +148,8 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         log = aio.log.read_text()
         assert f"starting this host's agents (Linux bridge, DHCP, metadata, L3, metering) " \
                f"in the API worker as host {HOST}" in log, log
+        assert "all-in-one: service_plugins = firewall_v2" in log, log
+        assert (api.get("/v2/lbaas/loadbalancers").status_code == 200) == HAPROXY
 
         def agents() -> dict[str, dict]:
             found = api.get("agents", params={"host": HOST}).json()["agents"]
@@ -199,7 +207,8 @@ def test_all_in_one_runs_this_hosts_agents(aio: AllInOne) -> None:
         log = aio.log.read_text()
         assert "Traceback" not in log, log[-3000:]
         assert "embedded agents stopped (Linux bridge agent, Metadata agent, DHCP " \
-               "agent, L3 agent, Metering agent)" in log
+               "agent, L3 agent, Metering agent" + \
+               (", Load balancer agent)" if HAPROXY else ")") in log
         assert root_ns.exists(bridge) and root_ns.exists(vxlan)
         assert ping(vms[0], ip[1], within=5)
 

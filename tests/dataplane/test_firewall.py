@@ -315,8 +315,9 @@ def test_remote_group_follows_membership(lab: Lab) -> None:
 
     result = lab.apply(lab.desired(groups,
                                    remote_groups={"members": {"IPv4": ["10.0.0.3"]}}))
-    # Membership is the set's content: no rule changes, one set swapped.
-    assert (result.chains_written, result.sets_written) == (0, 1)
+    # Membership is the set's content: no rule changes, one member in, one out.
+    assert (result.chains_written, result.sets_written) == (0, 0)
+    assert (result.members_added, result.members_deleted) == (1, 1)
     assert ping(lab.vms["c"], "10.0.0.2")
     assert not ping_once(lab.vms["a"], "10.0.0.2")
 

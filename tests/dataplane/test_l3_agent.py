@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -29,12 +30,14 @@ from dataplane.l3_world import (
     who,
     who_within,
 )
+from dataplane.test_linuxbridge_e2e import vif
 from dataplane.topology import wait_for
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import nat
 from neutrino.agent.l3 import plan as l3_plan
+from neutrino.agent.vif import GUEST_IFNAME
 from server import ServerProcess
 
 # An API change reaches the router (notification, sync, apply) well within this.
@@ -497,3 +500,132 @@ def test_fwaas_rule_blocks_then_allows_a_flow_through_the_router(world: L3World)
     assert who_within(target.namespace, client.ip) == f"client {target.ip}"
     assert privileged.nft_table_comment("inet", "neutrino-fwaas",
                                         world.namespace_of(router)) is None
+
+
+# -- issue 12/16 follow-ups: firewall changes cut only their ports' flows, the metadata
+# port closed to all but the redirect, a VXLAN external network ---------------------------
+
+
+def test_fwaas_change_cuts_only_the_flows_of_its_ports(world: L3World) -> None:
+    """A firewall group's rules change: the open connection through its port that
+    the new rules deny is cut; one through another port of the router survives (its
+    tracked connection is never deleted: agent/l3/fwaas.py `changed_ports`)."""
+    api = world.project()
+    net_a, subnet_a = world.network(api, "10.93.0.0/24")
+    net_b, subnet_b = world.network(api, "10.94.0.0/24")
+    router = world.router(api, subnet_a, subnet_b)
+    group = world.open_group(api)
+    vm_a, vm_b = world.vm(api, net_a, group, "a"), world.vm(api, net_b, group, "b")
+    if who(world.outside, INTERNET) is None:  # (an earlier test of the world may serve)
+        world.serve(world.outside, "outside")
+    gateway_ip = world.gateway_ip(router)
+
+    def create(path: str, kind: str, **attrs: object) -> dict:
+        response = api.post(f"fwaas/{path}", {kind: attrs})
+        assert response.status_code == 201, response.text
+        made: dict = response.json()[kind]
+        return made
+
+    def active(group_id: str) -> bool:
+        return api.get(f"fwaas/firewall_groups/{group_id}").json()[
+            "firewall_group"]["status"] == "ACTIVE"
+
+    port_a = next(p["id"] for p in world.router_ports(router["id"])
+                  if p["fixed_ips"][0]["subnet_id"] == subnet_a["id"])
+    allow = create("firewall_rules", "firewall_rule", protocol="tcp", action="allow")
+    egress = create("firewall_policies", "firewall_policy", firewall_rules=[allow["id"]])
+    fwg = create("firewall_groups", "firewall_group", ports=[port_a],
+                 egress_firewall_policy_id=egress["id"])
+    assert wait_for(lambda: active(fwg["id"]), APPLY_WITHIN)
+
+    talks = [Conversation(vm_a.namespace, INTERNET), Conversation(vm_b.namespace, INTERNET)]
+    try:
+        assert [t.greeting for t in talks] == [f"outside {gateway_ip}"] * 2
+        assert [t.say("hello") for t in talks] == ["hello", "hello"]
+        assert tracked(world, router, vm_b.ip)
+
+        # TCP denied from net A from now on.
+        deny = create("firewall_rules", "firewall_rule", protocol="tcp", action="deny")
+        response = api.put(f"fwaas/firewall_policies/{egress['id']}",
+                           {"firewall_policy": {"firewall_rules": [deny["id"]]}})
+        assert response.status_code == 200, response.text
+        assert wait_for(lambda: active(fwg["id"]) and not tracked(world, router, vm_a.ip),
+                        APPLY_WITHIN)
+        # B's connection is still tracked before it sends anything (a flush would
+        # have deleted it: SNAT would pick it up again on its next packet).
+        assert tracked(world, router, vm_b.ip)
+        assert talks[1].say("still here") == "still here"
+        assert talks[0].say("still here?") in ("timeout", "closed")
+        assert who(vm_a.namespace, INTERNET) is None
+    finally:
+        for talk in talks:
+            talk.close()
+    response = api.put(f"fwaas/firewall_groups/{fwg['id']}",
+                       {"firewall_group": {"ports": []}})
+    assert response.status_code == 200, response.text
+
+
+def test_metadata_port_is_closed_to_all_but_the_redirect(world: L3World) -> None:
+    """The router's metadata proxy listens on every address of its namespace: the
+    redirect from an internal port reaches it, the external side and a VM asking the
+    router's own address directly do not (the NAT table's input chain)."""
+    api = world.project()
+    net, subnet = world.network(api, "10.95.0.0/24")
+    router = world.router(api, subnet)
+    vm = world.vm(api, net, world.open_group(api), "vm")
+    expected = f"metadata-{router['id'][:8]} {vm.ip}"
+    assert who_within(vm.namespace, "169.254.169.254", port=80) == expected
+    gateway_ip = world.gateway_ip(router)
+    assert reachable(world.outside, gateway_ip)
+    assert who(world.outside, gateway_ip, port=nat.METADATA_PORT) is None
+    assert who(vm.namespace, subnet["gateway_ip"], port=nat.METADATA_PORT) is None
+    assert who(vm.namespace, "169.254.169.254", port=80) == expected
+
+
+def test_snat_and_floating_ip_through_a_vxlan_external_network(world: L3World) -> None:
+    """A project-style external network (VXLAN, no physical network): the router's
+    gateway is plugged into its bridge like any port; an "external host" port on it
+    holds the subnet's gateway address and sees the router's SNAT address, and
+    reaches the VM through a floating IP from that network."""
+    admin = world.api
+    third = uuid.uuid4().int % 200 + 20
+    cidr, ext_gateway = f"172.27.{third}.0/24", f"172.27.{third}.1"
+    ext = admin.network(name="ext-vxlan", **{"router:external": True,
+                                             "provider:network_type": "vxlan"})
+    ext_subnet = admin.subnet(ext["id"], cidr, gateway_ip=ext_gateway, enable_dhcp=False)
+    host_port = None
+    try:
+        host_port = admin.port(ext["id"], security_groups=[world.open_group(admin)],
+                               fixed_ips=[{"subnet_id": ext_subnet["id"],
+                                           "ip_address": ext_gateway}])
+        exthost = f"{world.topo.prefix}ext-{host_port['id'][:6]}"
+        world.topo.namespaces.append(exthost)
+        vif("plug", host_port["id"], "--url", world.server.url, "--host", world.name,
+            "--host-netns", world.host, "--netns", exthost, "--ip-config", "none")
+        run_in(exthost, "ip", "addr", "add", f"{ext_gateway}/24", "dev", GUEST_IFNAME)
+        world.serve(exthost, "exthost")
+
+        api = world.project()
+        net, subnet = world.network(api, "10.96.0.0/24")
+        router = world.router(api, subnet, gateway=False)
+        response = api.put(f"routers/{router['id']}", {"router": {
+            "external_gateway_info": {"network_id": ext["id"]}}})
+        assert response.status_code == 200, response.text
+        gateway_ip = world.gateway_ip(router)
+        assert ipaddress.ip_address(gateway_ip) in ipaddress.ip_network(cidr)
+        vm = world.vm(api, net, world.open_group(api), "vm")
+        assert who_within(vm.namespace, ext_gateway, within=30) == f"exthost {gateway_ip}"
+
+        fip = api.create("floatingip", floating_network_id=ext["id"],
+                         port_id=vm.port["id"])
+        address = fip["floating_ip_address"]
+        assert who_within(exthost, address) == f"vm {ext_gateway}"
+        assert who_within(vm.namespace, ext_gateway) == f"exthost {address}"
+        assert wait_for(lambda: world.status("floatingip", fip["id"]) == "ACTIVE", 15)
+        world.delete_router(router["id"])
+        world.routers.remove(router["id"])
+        assert world.wait_namespace_gone(router["id"], APPLY_WITHIN)
+    finally:
+        if host_port is not None:
+            admin.delete(f"ports/{host_port['id']}")
+        admin.delete(f"networks/{ext['id']}")

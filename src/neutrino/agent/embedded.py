@@ -158,7 +158,8 @@ def _name(agent: _Agent) -> str:
             "DhcpAgent": "DHCP agent",
             "MetadataAgent": "Metadata agent",
             "L3Agent": "L3 agent",
-            "MeteringAgent": "Metering agent"}.get(type(agent).__name__, type(agent).__name__)
+            "MeteringAgent": "Metering agent",
+            "LbaasAgent": "Load balancer agent"}.get(type(agent).__name__, type(agent).__name__)
 
 
 def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[str],

@@ -111,6 +111,8 @@ def create_app(core: Core) -> falcon.App:
                                    core.ports]))
     # FWaaS v2 (issue 16): its alias only with its service plugin.
     left_out = frozenset() if core.fwaas is not None else frozenset({"fwaas_v2"})
+    if core.vpnaas is None:  # VPNaaS (issue 16): likewise
+        left_out |= {"vpnaas", "vpn-endpoint-groups"}
     app.add_route("/v2.0/extensions", ExtensionList(left_out))
     app.add_route("/v2.0/extensions/{alias}", ExtensionShow(left_out))
     members: dict[str, Member] = {}

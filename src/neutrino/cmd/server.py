@@ -15,7 +15,7 @@ from neutrino import conf as conf_mod
 from neutrino import log
 from neutrino.agent import embedded
 from neutrino.api.app import wsgi_app
-from neutrino.cmd import rpc_workers
+from neutrino.cmd import rpc_workers, service_plugins
 from neutrino.contract import bus as rpc_transport
 from neutrino.core import ServerRuntime, build_core, database
 from neutrino.db import migrate
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     if agents.run:
         LOG.info("starting this host's agents (Linux bridge, DHCP, metadata, L3, metering) "
                  "in the API worker as host %s (%s)", conf.host, agents.reason)
+        # Before the workers build the core: the services this host can run.
+        service_plugins.apply(conf)
     else:
         LOG.info("serving the API alone, no agents for this host: %s", agents.reason)
     workers = rpc_workers.RpcWorkers(args, conf.rpc_workers).start() \

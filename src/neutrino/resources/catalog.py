@@ -50,6 +50,7 @@ from neutrino.resources import (
     subnet_service_types,
     subnetpool,
     trunk,
+    vpnaas,
 )
 from neutrino.resources.feature import Extension, Feature, extension
 
@@ -182,6 +183,7 @@ CATALOG: tuple[Feature, ...] = (
     qos_l3.QOS_GATEWAY_IP,  # ... and in routers' external_gateway_info
     log.LOGGING,  # security group logging (issue 14)
     fwaas.FWAAS_V2,  # FWaaS v2 (issue 16): listed only with its service plugin
+    vpnaas.VPNAAS,  # VPNaaS (issue 16): likewise
     # Aliases for behaviours of attributes declared above.
     auto_allocated_topology.FEATURE,
     floatingip.FIP_PORT_DETAILS,

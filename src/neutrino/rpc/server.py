@@ -20,7 +20,7 @@ from oslo_config import cfg
 
 from neutrino.contract import bus as transport
 from neutrino.contract import topics
-from neutrino.contract.l3 import FIREWALL_PLUGIN
+from neutrino.contract.l3 import FIREWALL_PLUGIN, VPN_PLUGIN
 from neutrino.contract.lbaas import LBAAS_PLUGIN
 from neutrino.contract.metering import METERING_PLUGIN
 from neutrino.db.engine import Database
@@ -34,6 +34,7 @@ from neutrino.rpc.l3_endpoints import L3Endpoint
 from neutrino.rpc.lbaas_endpoints import LbaasEndpoint
 from neutrino.rpc.metadata_endpoints import MetadataEndpoint
 from neutrino.rpc.metering_endpoints import MeteringEndpoint
+from neutrino.rpc.vpnaas_endpoints import VpnEndpoint
 
 LOG = logging.getLogger(__name__)
 
@@ -137,6 +138,10 @@ def endpoints_for(conf: cfg.ConfigOpts, db: Database,
         fwaas = getattr(core, "fwaas", None)
         if fwaas is not None:
             endpoints[FIREWALL_PLUGIN] = [FirewallEndpoint(fwaas.groups)]
+        # VPNaaS (issue 16): the services' and connections' statuses, likewise.
+        vpnaas = getattr(core, "vpnaas", None)
+        if vpnaas is not None:
+            endpoints[VPN_PLUGIN] = [VpnEndpoint(vpnaas.vpnservices)]
     return endpoints
 
 

@@ -15,7 +15,8 @@ port belongs to one group at most. Status, as upstream's agent driver:
   appears, as with upstream's agent driver.
 
 The default group (name ``default``: ingress policy "default ingress" denying IPv4
-and IPv6, egress "default egress" allowing them, as upstream's default rules) is made
+and IPv6, egress "default egress" allowing them, as upstream's default rules; the
+``[default_fwg_rules]`` options change them, with upstream's names) is made
 for a project when it first lists its groups or creates another; only an
 administrator may delete it (its policies go with it) or rename it, and no one else
 may change more than its ports and sharing. ``default``, ``default ingress`` and
@@ -24,6 +25,7 @@ may change more than its ports and sharing. ``default``, ``default ingress`` and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +74,41 @@ DEFAULT_RESTRICTED = ("name", "description", "admin_state_up",
                       "ingress_firewall_policy_id", "egress_firewall_policy_id")
 # Upstream's default rules ([default_fwg_rules] defaults): ingress denied, egress
 # allowed, for each IP version.
-DEFAULT_RULES = (("ingress", 4, fr.DENY), ("ingress", 6, fr.DENY),
-                 ("egress", 4, fr.ALLOW), ("egress", 6, fr.ALLOW))
+DEFAULT_ACTIONS = {"ingress": fr.DENY, "egress": fr.ALLOW}
+
+
+def default_rules(options: Mapping[str, Any] | None = None) -> list[tuple[str, dict]]:
+    """The default group's rules as (direction, rule) from the [default_fwg_rules]
+    options (conf.py; upstream's names, absent ones at upstream's defaults), in
+    upstream's order: ingress IPv4, IPv6, egress IPv4, IPv6. Checked as an API rule
+    would be: ValueError names the option at fault (the server does not start)."""
+    opts = dict(options or {})
+    out: list[tuple[str, dict]] = []
+    for direction in ("ingress", "egress"):
+        for version in (4, 6):
+            rule = {
+                "name": f"default {direction} ipv{version}",
+                "description": f"default {direction} rule for IPv{version}",
+                "ip_version": version,
+                "action": opts.get(f"{direction}_action") or DEFAULT_ACTIONS[direction],
+                "shared": bool(opts.get("shared", False)),
+                "enabled": bool(opts.get("enabled", True)),
+                "protocol": opts.get("protocol") or None,
+                **{f"{end}_ip_address": opts.get(f"{direction}_{end}_ipv{version}_address")
+                   or None for end in ("source", "destination")},
+                **{f"{end}_port": opts.get(f"{direction}_{end}_port") or None
+                   for end in ("source", "destination")}}
+            try:
+                rule["protocol"] = fr.protocol(rule["protocol"])
+                fr.check_rule(rule)
+            except (exc.NeutronError, ValueError) as error:
+                raise ValueError(f"[default_fwg_rules] {direction} rule for "
+                                 f"IPv{version}: {error}") from error
+            if rule["action"] not in fr.ACTIONS:
+                raise ValueError(f"[default_fwg_rules] {direction}_action: "
+                                 f"{rule['action']!r} is not one of {fr.ACTIONS}")
+            out.append((direction, rule))
+    return out
 
 
 def status_of(ports: list[str], ingress: str | None, egress: str | None,
@@ -108,10 +143,13 @@ class FirewallGroupService:
     model = G
 
     def __init__(self, deps: Deps, notifier: FwaasNotifier,
-                 policies: FirewallPolicyService) -> None:
+                 policies: FirewallPolicyService,
+                 defaults: list[tuple[str, dict]] | None = None) -> None:
         self.deps = deps
         self.notifier = notifier
         self.policies = policies
+        # The default group's rules ([default_fwg_rules]; default_rules()).
+        self.defaults = defaults if defaults is not None else default_rules()
 
     def _row(self, session: Session, group_id: str, lock: bool = False) -> G:
         return visible_row(session, G, group_id, None, lock,
@@ -149,16 +187,12 @@ class FirewallGroupService:
             return
         self.deps.db.run(lambda s: self._make_default(s, project_id))
 
-    @staticmethod
-    def _make_default(session: Session, project_id: str) -> None:
+    def _make_default(self, session: Session, project_id: str) -> None:
         if session.get(D, project_id) is not None:
             return
         rules: dict[str, list[str]] = {"ingress": [], "egress": []}
-        for direction, version, verdict in DEFAULT_RULES:
-            rule = FirewallRuleService.insert(session, {
-                "project_id": project_id, "name": f"default {direction} ipv{version}",
-                "description": f"default {direction} rule for IPv{version}",
-                "ip_version": version, "action": verdict})
+        for direction, data in self.defaults:
+            rule = FirewallRuleService.insert(session, {"project_id": project_id, **data})
             rules[direction].append(rule.id)
         session.flush()
         policies = {direction: FirewallPolicyService.insert(session, Context.admin(), {
@@ -360,8 +394,12 @@ class Fwaas:
         return (self.rules, self.policies, self.groups)
 
 
-def build(deps: Deps, routers_updated: RoutersUpdated) -> Fwaas:
+def build(deps: Deps, routers_updated: RoutersUpdated,
+          default_fwg_rules: Mapping[str, Any] | None = None) -> Fwaas:
+    """The plugin's services; `default_fwg_rules`: the [default_fwg_rules] options
+    (checked here, so a bad one stops the server at start)."""
     notifier = FwaasNotifier(deps, routers_updated)
     policies = FirewallPolicyService(deps, notifier)
     return Fwaas(FirewallRuleService(deps, notifier), policies,
-                 FirewallGroupService(deps, notifier, policies))
+                 FirewallGroupService(deps, notifier, policies,
+                                      default_rules(default_fwg_rules)))

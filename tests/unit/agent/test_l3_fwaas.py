@@ -4,10 +4,13 @@ exact table, the digest, and the statuses to report."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import fwaas
 
 PORT_A, PORT_B = "aaaaaaaa-1111-2222-3333-444444444444", "bbbbbbbb-1111-2222-3333-444444444444"
@@ -67,6 +70,16 @@ def test_a_rule_of_the_other_version_matches_nothing() -> None:
                      "drop"]
 
 
+IN_RULES = ["ct state invalid drop", "ct state established,related accept",
+            "meta nfproto ipv4 meta l4proto icmp accept", "meta nfproto ipv4 drop", "drop"]
+OUT_RULES = ["ct state invalid drop", "ct state established,related accept", "drop"]
+
+
+def digest(rules: list[str]) -> str:
+    """A group chain's comment: the digest of its rules."""
+    return "neutrino sha256=" + hashlib.sha256("\n".join(rules).encode()).hexdigest()[:16]
+
+
 def test_the_whole_table() -> None:
     table = fwaas.render(router(group(ingress=[rule(protocol="icmp"),
                                                rule(action="deny")])))
@@ -81,6 +94,7 @@ def test_the_whole_table() -> None:
         f'\t\toifname vmap {{ "{QR_A}" : jump g-{G1}-in }}\n'
         "\t}\n"
         f"\tchain g-{G1}-in {{\n"
+        f'\t\tcomment "{digest(IN_RULES)}"\n'
         "\t\tct state invalid drop\n"
         "\t\tct state established,related accept\n"
         "\t\tmeta nfproto ipv4 meta l4proto icmp accept\n"
@@ -88,6 +102,7 @@ def test_the_whole_table() -> None:
         "\t\tdrop\n"
         "\t}\n"
         f"\tchain g-{G1}-out {{\n"
+        f'\t\tcomment "{digest(OUT_RULES)}"\n'
         "\t\tct state invalid drop\n"
         "\t\tct state established,related accept\n"
         "\t\tdrop\n"
@@ -185,3 +200,73 @@ def test_any_group_renders_a_complete_chain_per_direction(
             assert len(body) == 3 + sum(1 for r in rules if fwaas.rule_text(r))
     else:
         assert "jump" not in text
+
+
+# -- which ports changed, and their connections -----------------------------------------
+
+def router_with_addresses(*groups: dict) -> dict:
+    r = router(*groups)
+    r["interfaces"][0]["fixed_ips"] = [{"ip_address": "10.0.1.1", "cidr": "10.0.1.0/24"},
+                                       {"ip_address": "2001:db8:1::1",
+                                        "cidr": "2001:db8:1::/64"}]
+    r["interfaces"][1]["fixed_ips"] = [{"ip_address": "10.0.2.1", "cidr": "10.0.2.0/24"}]
+    r["floating_ips"] = [{"floating_ip_address": "172.24.4.10", "fixed_ip_address": "10.0.1.5"},
+                         {"floating_ip_address": "172.24.4.11", "fixed_ip_address": "10.0.2.5"}]
+    return r
+
+
+def test_the_kernels_listing_gives_each_ports_filtering() -> None:
+    table = fwaas.render(router(group(ingress=[rule(protocol="icmp")]),
+                                group(G2, ports=(PORT_B,), ingress=[rule()], up=False)))
+    assert table is not None
+    assert table.ports == {QR_A: fwaas.port_key(digest(OUT_RULES),
+                                                digest(table_chain(table, "in"))),
+                           QR_B: fwaas.port_key("drop", "drop")}
+    assert fwaas.listed_ports(table.text) == table.ports
+    # As `nft list table` prints it: priorities named, rules shortened, blank lines.
+    listing = table.text.replace("priority -1;", "priority filter - 1;").replace(
+        "meta nfproto ipv4 meta l4proto icmp accept", "ip protocol icmp accept").replace(
+        "\t}\n\tchain", "\t}\n\n\tchain")
+    assert fwaas.listed_ports(listing) == table.ports
+    assert fwaas.listed_ports(None) == {}
+
+
+def table_chain(table: fwaas.FirewallTable, direction: str) -> list[str]:
+    lines = table.text.split(f"chain g-{G1}-{direction} {{\n")[1].split("\t}")[0]
+    return [line.strip() for line in lines.splitlines() if line.strip()
+            and not line.strip().startswith("comment")]
+
+
+def test_only_the_ports_whose_filtering_changed() -> None:
+    before = fwaas.render(router(group(ingress=[rule(protocol="tcp")]),
+                                 group(G2, ports=(PORT_B,), ingress=[rule()])))
+    assert before is not None
+    old = fwaas.listed_ports(before.text)
+    # G1's rules change: only its port; the same table: none.
+    after = fwaas.render(router(group(ingress=[rule(protocol="udp")]),
+                                group(G2, ports=(PORT_B,), ingress=[rule()])))
+    assert fwaas.changed_ports(old, after) == [QR_A]
+    assert fwaas.changed_ports(old, before) == []
+    # G2 goes admin down: its port; G2 removed: nothing (QR_B is filtered less).
+    down = fwaas.render(router(group(ingress=[rule(protocol="tcp")]),
+                               group(G2, ports=(PORT_B,), ingress=[rule()], up=False)))
+    assert fwaas.changed_ports(old, down) == [QR_B]
+    assert fwaas.changed_ports(old, fwaas.render(router(group(
+        ingress=[rule(protocol="tcp")])))) == []
+    # A port newly in a group: it; no table before: every filtered port.
+    assert fwaas.changed_ports({}, before) == [QR_A, QR_B]
+
+
+def test_the_addresses_of_changed_ports_and_their_connections() -> None:
+    r = router_with_addresses(group(ingress=[rule()]))
+    assert fwaas.cut_addresses(r, [QR_A]) == {4: ["10.0.1.0/24", "172.24.4.10/32"],
+                                              6: ["2001:db8:1::/64"]}
+    assert fwaas.cut_addresses(r, [QR_B]) == {4: ["10.0.2.0/24", "172.24.4.11/32"]}
+    assert fwaas.cut_addresses(r, []) == {}
+    entries = [conntrack.Entry(4, 6, "10.0.1.5", "192.0.2.10", 40000, 80),      # out
+               conntrack.Entry(4, 6, "192.0.2.10", "172.24.4.10", 40001, 22),   # in, FIP
+               conntrack.Entry(4, 6, "10.0.2.5", "192.0.2.10", 40002, 80),      # other port
+               conntrack.Entry(6, 6, "2001:db8:1::5", "2001:db8:9::1", 1, 2),
+               conntrack.Entry(4, 6, "10.0.1.5", "192.0.2.10", 40000, 80)]      # twice
+    cidrs = ["10.0.1.0/24", "172.24.4.10/32", "2001:db8:1::/64"]
+    assert fwaas.connections_to_cut(entries, cidrs) == [entries[0], entries[1], entries[3]]

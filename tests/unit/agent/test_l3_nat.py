@@ -106,14 +106,21 @@ def test_enable_snat_false_keeps_floating_ips_and_the_internal_accept() -> None:
 
 def test_metadata_redirect_only_when_enabled_and_with_an_ipv4_interface() -> None:
     rule = ('iifname "qr-*" ip daddr 169.254.169.254 tcp dport 80 redirect to :9697')
-    assert nat.chains(router(gateway=None), METADATA) == {"prerouting": [rule]}
+    guard = ['iifname "qr-*" ct status dnat tcp dport 9697 accept', "tcp dport 9697 drop"]
+    assert nat.chains(router(gateway=None), METADATA) == {"prerouting": [rule],
+                                                          "input": guard}
     assert nat.render(router(gateway=None), NO_METADATA) is None
     other_port = nat.NatSettings(enable_metadata_proxy=True, metadata_port=8775)
     assert nat.chains(router(gateway=None), other_port)["prerouting"] == [
         rule.replace(":9697", ":8775")]
+    assert nat.chains(router(gateway=None), other_port)["input"] == [
+        g.replace("9697", "8775") for g in guard]
+    # No IPv4 interface: no redirect, but the proxy (it runs in every router
+    # namespace) is still closed to everything else.
     v6_only = router(gateway=None, interfaces=[
         interface(fixed("2001:db8::1", "2001:db8::/64", "2001:db8::1"))])
-    assert nat.render(v6_only, METADATA) is None
+    assert nat.chains(v6_only, METADATA) == {"input": guard}
+    assert nat.render(v6_only, NO_METADATA) is None
     # Before the floating IPs: the metadata address is never a floating one.
     chains = nat.chains(router(fips=[fip("172.24.4.76", "10.0.0.117")]), METADATA)
     assert chains["prerouting"] == [rule, "ip daddr 172.24.4.76 dnat to 10.0.0.117"]

@@ -91,6 +91,29 @@ class Snapshot:
     fdb: dict[str, set[FdbEntry]] = field(default_factory=dict)  # device -> entries
 
 
+def parse_links(text: str) -> dict[str, Link]:
+    """`ip -j -d link show`'s answer as Links by name."""
+    out: dict[str, Link] = {}
+    for item in json.loads(text or "[]"):
+        info = item.get("linkinfo") or {}
+        kind = info.get("info_kind")
+        data = info.get("info_data") or {}
+        vxlan = vlan = None
+        if kind == "vxlan":
+            vxlan = Vxlan(vni=int(data.get("id") or 0), local=data.get("local"),
+                          port=int(data.get("port") or 0),
+                          learning=bool(data.get("learning")))
+        elif kind == "vlan":
+            vlan = Vlan(parent=item.get("link"), vlan_id=data.get("id") or 0)
+        name = item["ifname"]
+        out[name] = Link(name=name, index=item["ifindex"], kind=kind,
+                         master=item.get("master"), mtu=item.get("mtu"),
+                         up="UP" in (item.get("flags") or ()),
+                         mac=item.get("address"), vxlan=vxlan, vlan=vlan,
+                         alias=item.get("ifalias") or None)
+    return out
+
+
 class Kernel:
     """Netlink operations in one network namespace. Thread-safe (one lock)."""
 
@@ -115,34 +138,11 @@ class Kernel:
     # -- reading ---------------------------------------------------------------
 
     def links(self) -> dict[str, Link]:
-        with self._lock:
-            raw = list(self._ip.get_links())
-        names = {msg["index"]: msg.get("ifname") for msg in raw}
-        out: dict[str, Link] = {}
-        for msg in raw:
-            info = msg.get("IFLA_LINKINFO")
-            kind = info.get("IFLA_INFO_KIND") if info else None
-            vxlan = None
-            if kind == "vxlan":
-                data = info.get("IFLA_INFO_DATA")
-                vxlan = Vxlan(vni=data.get("IFLA_VXLAN_ID"),
-                              local=data.get("IFLA_VXLAN_LOCAL"),
-                              port=data.get("IFLA_VXLAN_PORT"),
-                              learning=bool(data.get("IFLA_VXLAN_LEARNING")))
-            vlan = None
-            if kind == "vlan":
-                data = info.get("IFLA_INFO_DATA")
-                parent = msg.get("IFLA_LINK")
-                vlan = Vlan(parent=names.get(parent) if parent else None,
-                            vlan_id=data.get("IFLA_VLAN_ID") if data else 0)
-            master = msg.get("IFLA_MASTER")
-            name = msg.get("IFLA_IFNAME")
-            out[name] = Link(name=name, index=msg["index"], kind=kind,
-                             master=names.get(master) if master else None,
-                             mtu=msg.get("IFLA_MTU"), up=bool(msg["flags"] & 1),
-                             mac=msg.get("IFLA_ADDRESS"), vxlan=vxlan, vlan=vlan,
-                             alias=msg.get("IFLA_IFALIAS") or None)
-        return out
+        # `ip -j -d link` reads the same netlink dump decoded in C: 2,000 links in
+        # ~0.2-0.5 s, where pyroute2's decoder took 7-15 s (issue 17's 1,000-port
+        # host spent most of a no-op resync here).
+        where = ["-n", self.namespace] if self.namespace else []
+        return parse_links(execute(["ip", "-j", "-d", *where, "link", "show"]))
 
     def remote_fdb(self, device: str) -> set[FdbEntry]:
         """The permanent entries of `device` that point at a remote VTEP (those
@@ -669,6 +669,32 @@ def conntrack_delete(batch: str, namespace: str | None = None) -> None:
     if batch:
         execute(["conntrack", "-R", "-"], namespace, stdin=batch)
 
+
+
+def nft_tables(namespace: str | None = None) -> dict[tuple[str, str], str]:
+    """Every nftables table of a namespace, (family, name) -> its listing as ``nft
+    list table`` prints it: one process where a listing per table would take one
+    each (the L3 agent reads its NAT and firewall tables per router per sync)."""
+    return split_ruleset(execute(["nft", "list", "ruleset"], namespace))
+
+
+def split_ruleset(text: str) -> dict[tuple[str, str], str]:
+    """``nft list ruleset`` output cut into its tables (each from its ``table
+    <family> <name> {`` line to its closing brace at the start of a line)."""
+    out: dict[tuple[str, str], str] = {}
+    key: tuple[str, str] | None = None
+    lines: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if key is None:
+            words = line.split()
+            if len(words) == 4 and words[0] == "table" and words[3] == "{":
+                key, lines = (words[1], words[2]), [line]
+            continue
+        lines.append(line)
+        if line.rstrip("\n") == "}":
+            out[key] = "".join(lines)
+            key = None
+    return out
 
 
 def nft_list_table(family: str, table: str, namespace: str | None = None) -> str | None:

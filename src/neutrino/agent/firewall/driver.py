@@ -3,30 +3,38 @@
 One `Firewall.apply(desired)`:
 
 1. bridged traffic through iptables (br_netfilter sysctls, per namespace);
-2. reads what is there: ``iptables-save``, ``ip6tables-save``, ``ipset save``;
-3. sets that are new or whose members differ are (re)filled atomically: built in a
-   temporary set and swapped in (``ipset restore``), before any rule uses them;
-4. one ``iptables-restore --noflush`` per IP version that redeclares (so flushes and
-   refills) only the chains of ours whose rules differ, deletes our stale chains and
-   adds the jumps from FORWARD/INPUT when missing. Nothing else in the table is
-   touched, and the batch is atomic;
-5. the ARP/MAC anti-spoofing table (nft bridge family, arp.py): when the digest in
+2. reads the sets there are (``ipset save``) and turns them into the rendered ones
+   (sets.py, pure): a new set is built in a temporary set and swapped in, a set
+   whose members differ gets ``add``/``del`` of just those members (a remote-group
+   or address-group membership change touches no chain), all before any rule uses
+   them;
+3. the chains (``iptables-save``, ``ip6tables-save``): one ``iptables-restore
+   --noflush`` per IP version that redeclares (so flushes and refills) only the
+   chains of ours whose rules differ, deletes our stale chains and adds the jumps
+   from FORWARD/INPUT when missing. Nothing else in the table is touched, and the
+   batch is atomic. Reading 60,000 rules of 1,000 ports back costs seconds, so
+   this step is skipped when the rendered chains are those this `Firewall` wrote
+   or found at its last check and that check is less than `recheck_interval` old:
+   a membership change is then sets only;
+4. the ARP/MAC anti-spoofing table (nft bridge family, arp.py): when the digest in
    the kernel's table comment differs from the rendered one, the whole table is
    replaced in one ``nft -f`` batch (so traffic never meets half a table); it is
    deleted when no port is filtered;
-6. our sets no rule wants any more are destroyed (only now: the kernel refuses to
+5. our sets no rule wants any more are destroyed (only now: the kernel refuses to
    destroy a set a rule still uses);
-7. when a chain or set was written (and on the first apply of a `Firewall`, so
-   after an agent restart), the tracked connections of the filtered ports are
-   listed (``conntrack -L``) and those the new rules would not let start are
-   deleted (conntrack.py): a removed rule cuts the connections it allowed, as
-   upstream does. A failure there is logged; the rules stay applied.
+6. when a chain or whole set was written, a member deleted from a set (on the
+   first apply of a `Firewall` too, so after an agent restart), the tracked
+   connections of the filtered ports are listed (``conntrack -L``) and those the
+   new rules would not let start are deleted (conntrack.py): a removed rule or
+   member cuts the connections it allowed, as upstream does. A failure there is
+   logged; the rules stay applied.
 
 Applying the same state twice runs no restore (nor nft batch) at all the second
-time. Nothing is remembered between calls: the kernel is read each time, so an agent
-restart or someone else's edit of our chains is corrected by the next apply (for the
-ARP table only the comment is compared: an edit inside it that keeps the comment is
-not seen).
+time. Sets and the ARP table are read from the kernel on every apply, the chains on
+the first one, whenever the rules change and at least every `recheck_interval`: an
+agent restart is corrected at once, someone else's edit of our chains within that
+interval (for the ARP table only the comment is compared: an edit inside it that
+keeps the comment is not seen).
 """
 
 from __future__ import annotations
@@ -35,11 +43,12 @@ import ipaddress
 import logging
 import subprocess
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neutrino.agent.common import privileged
-from neutrino.agent.firewall import arp, conntrack
+from neutrino.agent.firewall import arp, conntrack, sets
 from neutrino.agent.firewall import render as rendering
 from neutrino.agent.firewall.arp import ArpTable
 from neutrino.agent.firewall.render import JUMPS, IpSet, Ruleset
@@ -47,6 +56,10 @@ from neutrino.agent.firewall.seclog import LogSettings
 from neutrino.contract.l2 import L2State, empty_state
 
 LOG = logging.getLogger(__name__)
+
+# Seconds a check of our chains against the kernel stays trusted while the rendered
+# chains do not change (the agent's periodic resync then reads them again).
+RECHECK_INTERVAL = 60.0
 
 
 @dataclass
@@ -61,8 +74,11 @@ class Tables:
 class ApplyResult:
     chains_written: int = 0
     chains_deleted: int = 0
-    sets_written: int = 0
+    sets_written: int = 0  # whole sets built and swapped in (new ones)
     sets_deleted: int = 0
+    members_added: int = 0    # set elements added / deleted in place
+    members_deleted: int = 0
+    chains_checked: bool = False  # the chains were read from the kernel
     rules: int = 0
     filtered_ports: int = 0
     arp_written: bool = False  # the ARP table (re)written
@@ -72,7 +88,8 @@ class ApplyResult:
     @property
     def changed(self) -> bool:
         return bool(self.chains_written or self.chains_deleted or self.sets_written
-                    or self.sets_deleted or self.arp_written or self.arp_deleted)
+                    or self.sets_deleted or self.members_added or self.members_deleted
+                    or self.arp_written or self.arp_deleted)
 
 
 def parse_iptables_save(text: str) -> Tables:
@@ -143,11 +160,16 @@ class Firewall:
     """The security-group firewall of one host (network namespace)."""
 
     def __init__(self, namespace: str | None = None,
-                 log_settings: LogSettings | None = LogSettings()) -> None:
+                 log_settings: LogSettings | None = LogSettings(),
+                 recheck_interval: float = RECHECK_INTERVAL) -> None:
         self.namespace = namespace
         self.log_settings = log_settings  # the log rules' limits and group (seclog.py)
+        self.recheck_interval = recheck_interval
         self._lock = threading.Lock()
         self._revalidated = False  # connections checked once since start
+        # The chains the kernel held at our last check (None: none yet) and when.
+        self._checked: dict[int, dict[str, list[str]]] | None = None
+        self._checked_at = 0.0
 
     def apply(self, desired: L2State) -> ApplyResult:
         """Make the kernel hold exactly the firewall of `desired` (an "l2" state),
@@ -157,7 +179,7 @@ class Firewall:
         with self._lock:
             result = self.apply_ruleset(ruleset, arp_table)
             if (result.chains_written or result.chains_deleted or result.sets_written
-                    or not self._revalidated):
+                    or result.members_deleted or not self._revalidated):
                 result.conntrack_deleted = self._revalidate(desired, ruleset)
             return result
 
@@ -189,23 +211,15 @@ class Firewall:
         privileged.enable_bridge_netfilter(ns)
         have_sets = parse_ipset_save(privileged.ipset_save(ns))
 
-        changed_sets = [s for name, s in sorted(ruleset.ipsets.items())
-                        if have_sets.get(name) != s]
-        if changed_sets:
-            privileged.ipset_restore(rendering.ipset_commands(changed_sets), ns)
-            result.sets_written = len(changed_sets)
+        changes = sets.plan(have_sets, ruleset.ipsets)
+        if changes:
+            privileged.ipset_restore(sets.restore_input(changes), ns)
+            result.sets_written = len(changes.fill)
+            result.members_added = len(changes.add)
+            result.members_deleted = len(changes.delete)
 
-        for version in rendering.VERSIONS:
-            ipv6 = version == 6
-            have = parse_iptables_save(privileged.iptables_save(ipv6=ipv6, namespace=ns))
-            write, delete, add, remove = plan_table(ruleset.chains[version], have)
-            if not (write or delete or add or remove):
-                continue
-            privileged.iptables_restore(
-                rendering.iptables_restore_input(write, delete, add, remove),
-                ipv6=ipv6, namespace=ns)
-            result.chains_written += len(write)
-            result.chains_deleted += len(delete)
+        if self._chains_need_check(ruleset):
+            self._apply_chains(ruleset, result)
 
         result.arp_written, result.arp_deleted = self._apply_arp(arp_table)
         stale = sorted(name for name in have_sets if name not in ruleset.ipsets)
@@ -218,12 +232,39 @@ class Firewall:
                 LOG.warning("could not destroy stale ipsets %s: %s", stale, error)
         if result.changed:
             LOG.info("firewall: %d port(s) filtered, %d rule(s); wrote %d chain(s), "
-                     "deleted %d, wrote %d set(s), deleted %d; ARP table %s",
+                     "deleted %d, wrote %d set(s), deleted %d, added %d member(s), "
+                     "deleted %d; ARP table %s",
                      result.filtered_ports, result.rules, result.chains_written,
                      result.chains_deleted, result.sets_written, result.sets_deleted,
+                     result.members_added, result.members_deleted,
                      "written" if result.arp_written
                      else "deleted" if result.arp_deleted else "unchanged")
         return result
+
+    def _chains_need_check(self, ruleset: Ruleset) -> bool:
+        """Whether the chains must be read back: the rules changed since our last
+        check, or it is older than `recheck_interval`."""
+        return (ruleset.chains != self._checked
+                or time.monotonic() - self._checked_at >= self.recheck_interval)
+
+    def _apply_chains(self, ruleset: Ruleset, result: ApplyResult) -> None:
+        """Our chains made exactly `ruleset`'s, read from the kernel first."""
+        ns = self.namespace
+        self._checked = None  # a failure below leaves the kernel unknown
+        for version in rendering.VERSIONS:
+            ipv6 = version == 6
+            have = parse_iptables_save(privileged.iptables_save(ipv6=ipv6, namespace=ns))
+            write, delete, add, remove = plan_table(ruleset.chains[version], have)
+            if not (write or delete or add or remove):
+                continue
+            privileged.iptables_restore(
+                rendering.iptables_restore_input(write, delete, add, remove),
+                ipv6=ipv6, namespace=ns)
+            result.chains_written += len(write)
+            result.chains_deleted += len(delete)
+        result.chains_checked = True
+        self._checked = {v: dict(chains) for v, chains in ruleset.chains.items()}
+        self._checked_at = time.monotonic()
 
     def _apply_arp(self, table: ArpTable | None) -> tuple[bool, bool]:
         """(written, deleted): the ARP table made exactly `table`, or absent."""
@@ -243,6 +284,7 @@ class Firewall:
         filtered)."""
         with self._lock:
             self.apply_ruleset(_empty(), None)
+            self._checked = None  # the jumps go below, behind the check's back
             for version in rendering.VERSIONS:
                 ipv6 = version == 6
                 have = parse_iptables_save(

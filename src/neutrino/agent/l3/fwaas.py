@@ -14,6 +14,7 @@ its namespace; a router of the "l3" desired state in, the table's text out. Pure
       oifname vmap { "qr-…" : jump g-<group>-in, ... }
     }
     chain g-<group>-in {                      one per group and direction
+      comment "neutrino sha256=<16 hex>"      the digest of this chain's rules
       ct state invalid drop
       ct state established,related accept     stateful: the replies of what passed
       meta nfproto ipv4 ip saddr 10.0.0.0/24 meta l4proto tcp tcp dport 80 accept
@@ -34,17 +35,28 @@ forward hook: the router's own traffic (its addresses, the metadata proxy) is no
 filtered, as upstream.
 
 The agent replaces the table in one ``nft -f`` batch only when the digest in the
-kernel's comment differs, and then deletes the router's tracked connections so a
-rule that now denies a flow cuts it (upstream flushes them for a new group too).
+kernel's comment differs, and then deletes the tracked connections of the ports
+whose filtering changed, so a rule that now denies a flow cuts it while the other
+flows through the router go on. Which ports changed is read from the kernel's table
+before the replace (`listed_ports`: each port's verdicts in the two vmaps, a group
+chain known by its comment's digest) and compared with the rendered table's
+(`FirewallTable.ports`); the connections cut are those from or to the subnets of
+those ports' interfaces, and to the floating IPs of addresses in them
+(`cut_addresses`, `connections_to_cut`). A port that leaves every group cuts
+nothing (it is filtered less); an unreadable old table cuts all, as before.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
+
+from neutrino.agent.firewall.conntrack import Entry
 
 FAMILY = "inet"
 TABLE = "neutrino-fwaas"
@@ -61,11 +73,23 @@ HOOKS = {"from-ports": "type filter hook forward priority -1; policy accept;",
 @dataclass(frozen=True)
 class FirewallTable:
     """The rendered table: its ``nft -f`` text (comment included), the comment the
-    kernel reports for it, and the status each enforced group is to be reported."""
+    kernel reports for it, the status each enforced group is to be reported, and
+    what each filtered device meets (`port_key`: compared with `listed_ports`)."""
 
     text: str
     comment: str
     statuses: Mapping[str, str]
+    ports: Mapping[str, str] = dc_field(default_factory=dict)
+
+
+def _digest(text: str) -> str:
+    return COMMENT_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LEN]
+
+
+def port_key(entering: str, leaving: str) -> str:
+    """What a device meets in both directions: "drop", or the digest of the group
+    chain it jumps to."""
+    return f"from {entering}; to {leaving}"
 
 
 def _network(value: Any, version: int) -> str | None:
@@ -165,18 +189,24 @@ def render(router: Mapping[str, Any]) -> FirewallTable | None:
     if not rules:
         return None
     lines: list[str] = []
+    digests: dict[str, str] = {}
     for name, body in rules.items():
         lines.append(f"\tchain {name} {{")
         if name in HOOKS:
             lines.append(f"\t\t{HOOKS[name]}")
+        else:  # a group chain: its digest tells a changed one from the kernel's
+            digests[name] = _digest("\n".join(body))
+            lines.append(f'\t\tcomment "{digests[name]}"')
         lines += [f"\t\t{rule}" for rule in body]
         lines.append("\t}")
     text_body = "".join(line + "\n" for line in lines)
-    comment = COMMENT_PREFIX + hashlib.sha256(text_body.encode()).hexdigest()[:DIGEST_LEN]
+    comment = _digest(text_body)
     text = f"table {FAMILY} {TABLE} {{\n\tcomment \"{comment}\"\n{text_body}}}\n"
     statuses = {str(g["id"]): ACTIVE if g.get("admin_state_up", True) else DOWN
                 for g in enforced(router)}
-    return FirewallTable(text=text, comment=comment, statuses=statuses)
+    return FirewallTable(text=text, comment=comment, statuses=statuses,
+                         ports=_port_keys(rules["from-ports"][0], rules["to-ports"][0],
+                                          digests))
 
 
 def replace_batch(table: FirewallTable) -> str:
@@ -196,3 +226,96 @@ def reports(router: Mapping[str, Any], table: FirewallTable | None
     return {str(g["id"]): (str(g.get("status")), wanted[str(g["id"])])
             for g in router.get("firewall_groups") or []
             if str(g["id"]) in wanted and g.get("status") != wanted[str(g["id"])]}
+
+
+# -- what changed, and the connections to cut ------------------------------------------
+
+_VMAP = re.compile(r"(iifname|oifname) vmap \{([^}]*)\}", re.S)
+_ELEMENT = re.compile(r'"([^"]+)"\s*:\s*(drop|jump ([^\s,}]+))')
+_CHAIN = re.compile(r"^\s*chain (\S+) \{\s*$")
+_COMMENT = re.compile(r'^\s*comment "([^"]*)"\s*$')
+
+
+def _port_keys(entering: str, leaving: str, digests: Mapping[str, str]
+               ) -> dict[str, str]:
+    """device -> port_key from the two base chains' vmap rules (as rendered or as
+    the kernel lists them) and the group chains' digests."""
+    verdicts: dict[str, dict[str, str]] = {}
+    for match in _VMAP.finditer(entering + "\n" + leaving):
+        side = "from" if match.group(1) == "iifname" else "to"
+        for device, verdict, target in _ELEMENT.findall(match.group(2)):
+            seen = "drop" if verdict == "drop" else digests.get(target, "?" + target)
+            verdicts.setdefault(device, {})[side] = seen
+    return {device: port_key(v.get("from", "accept"), v.get("to", "accept"))
+            for device, v in sorted(verdicts.items())}
+
+
+def listed_ports(listing: str | None) -> dict[str, str]:
+    """device -> port_key of the table as ``nft list table`` prints it ({} when
+    there is none: nothing was filtered)."""
+    if not listing:
+        return {}
+    digests: dict[str, str] = {}
+    chain = None
+    for line in listing.splitlines():
+        found = _CHAIN.match(line)
+        if found:
+            chain = found.group(1)
+            continue
+        comment = _COMMENT.match(line)
+        if comment and chain is not None:
+            digests[chain] = comment.group(1)
+    return _port_keys(listing, "", digests)
+
+
+def changed_ports(old: Mapping[str, str], table: FirewallTable | None) -> list[str]:
+    """The devices the new table filters otherwise than the kernel's did (those it
+    no longer filters are filtered less: nothing of theirs is to be cut)."""
+    new = table.ports if table is not None else {}
+    return sorted(d for d, key in new.items() if old.get(d) != key)
+
+
+def cut_addresses(router: Mapping[str, Any], devices: Iterable[str]
+                  ) -> dict[int, list[str]]:
+    """IP version -> the CIDRs of the devices' interfaces and the floating
+    addresses (as /32) of fixed addresses in them: what the tracked connections
+    through those ports have as original source or destination."""
+    wanted = set(devices)
+    nets: set[ipaddress.IPv4Network | ipaddress.IPv6Network] = set()
+    for interface in router.get("interfaces") or []:
+        device = str(interface.get("device") or "qr-" + str(interface["port_id"])[:11])
+        if device not in wanted:
+            continue
+        for fixed in interface.get("fixed_ips") or []:
+            try:
+                nets.add(ipaddress.ip_network(str(fixed.get("cidr")), strict=False))
+            except ValueError:
+                continue
+    floating: set[ipaddress.IPv4Network] = set()
+    for fip in router.get("floating_ips") or []:
+        try:
+            fixed_ip = ipaddress.ip_address(str(fip.get("fixed_ip_address")))
+            address = ipaddress.ip_network(str(fip.get("floating_ip_address")))
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv4Network) and any(fixed_ip in n for n in nets):
+            floating.add(address)
+    out: dict[int, list[str]] = {}
+    for net in sorted(nets | floating, key=lambda n: (n.version, n)):
+        out.setdefault(net.version, []).append(str(net))
+    return out
+
+
+def connections_to_cut(entries: Iterable[Entry], cidrs: Sequence[str]) -> list[Entry]:
+    """The tracked connections whose original
+    source or destination is in one of `cidrs`, each once."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    out = []
+    for entry in dict.fromkeys(entries):
+        try:
+            ends = (ipaddress.ip_address(entry.src), ipaddress.ip_address(entry.dst))
+        except ValueError:
+            continue
+        if any(end in net for end in ends for net in nets if end.version == net.version):
+            out.append(entry)
+    return out

@@ -27,8 +27,14 @@
       oifname "qg-…" snat to <gateway address>        enable_snat
       iifname != "qg-…" ct status dnat snat to <gateway address>
     }                                        enable_snat: an internal VM reaching
-  }                                          another's floating IP (hairpin) gets
+                                             another's floating IP (hairpin) gets
                                              the answer back through the router
+    chain input {                            enable_metadata_proxy: the proxy
+      type filter hook input priority 0; policy accept;     listens on every
+      iifname "qr-*" ct status dnat tcp dport 9697 accept   address; only what
+      tcp dport 9697 drop                    the redirect above sent from an
+    }                                        internal port reaches it (never the
+  }                                          external side, nor a VM directly)
 
 This is upstream's iptables NAT of a legacy router (``neutron-l3-agent-*``
 chains) in nft terms: the SNAT rules only meet a connection's first packet
@@ -267,13 +273,26 @@ def chains(router: Mapping[str, Any], settings: NatSettings) -> dict[str, list[s
         if router.get("enable_snat", True):
             postrouting.append(f'oifname "{qg}" snat to {gateway}')
             postrouting.append(f'iifname != "{qg}" ct status dnat snat to {gateway}')
-    out = {"prerouting": prerouting, "output": list(dnat), "postrouting": postrouting}
+    out = {"prerouting": prerouting, "output": list(dnat), "postrouting": postrouting,
+           "input": metadata_guard(settings)}
     return {name: rules for name, rules in out.items() if rules}
+
+
+def metadata_guard(settings: NatSettings) -> list[str]:
+    """The router's metadata proxy (in every router namespace when enabled) is
+    reached only through the redirect from an internal port (upstream drops the
+    rest in its INPUT chain too)."""
+    if not settings.enable_metadata_proxy:
+        return []
+    port = settings.metadata_port
+    return [f'iifname "{INTERNAL_PREFIX}*" ct status dnat tcp dport {port} accept',
+            f"tcp dport {port} drop"]
 
 
 HOOKS = {"prerouting": "type nat hook prerouting priority dstnat; policy accept;",
          "output": "type nat hook output priority -100; policy accept;",
-         "postrouting": "type nat hook postrouting priority srcnat; policy accept;"}
+         "postrouting": "type nat hook postrouting priority srcnat; policy accept;",
+         "input": "type filter hook input priority 0; policy accept;"}
 
 
 def render(router: Mapping[str, Any], settings: NatSettings) -> NatTable | None:
@@ -283,7 +302,7 @@ def render(router: Mapping[str, Any], settings: NatSettings) -> NatTable | None:
     if not rules:
         return None
     lines: list[str] = []
-    for name in ("prerouting", "output", "postrouting"):
+    for name in HOOKS:
         if name in rules:
             lines += [f"\tchain {name} {{", f"\t\t{HOOKS[name]}",
                       *(f"\t\t{rule}" for rule in rules[name]), "\t}"]

@@ -12,7 +12,8 @@
    applies the difference action by action; turns forwarding on
    (``net.ipv4.ip_forward``, IPv6 ``forwarding``); deletes the tracked connections
    of the floating IP mappings that went (the old mappings are read from the
-   kernel's table); then asks the metadata proxies to ensure the router's, and the
+   kernel's table; the NAT and firewall tables are read in one ``nft list
+   ruleset``); then asks the metadata proxies to ensure the router's, and the
    router advertisements (radvd.py: IPv6 RA on its internal subnets) theirs,
    keepalived its VRRP and VPNaaS its charon (vpn/strongswan.py: IPsec site
    connections; a failure there is logged, routing goes on);
@@ -51,6 +52,9 @@ from neutrino.agent.l3.vpn import render as vpn_render
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
+
+# A namespace's nftables tables: (family, name) -> listing (privileged.nft_tables).
+Tables = dict[tuple[str, str], str]
 
 
 @dataclass
@@ -216,12 +220,14 @@ class Reconciler:
         if actions and actions[0].op == "create_namespace":
             privileged.create_namespace(ns)  # lo up
             done.append(actions.pop(0))
+        # The NAT and firewall tables as the kernel has them, in one listing.
+        tables = self._nft_tables(spec, have.exists)
         # NAT before the addresses: a floating address that appears is translated
         # from its first packet on (the router never answers it itself).
-        cut, forwards_gone = self._apply_nat(spec, result)
+        cut, forwards_gone = self._apply_nat(spec, result, tables)
         # The firewall before the addresses too: a new router never forwards
         # unfiltered (agent/l3/fwaas.py).
-        self._apply_firewall(spec, result)
+        self._apply_firewall(spec, result, tables)
         with Kernel(ns) as inner:
             if have.alias != self.owner_alias:
                 inner.set_link_alias("lo", self.owner_alias)
@@ -287,13 +293,26 @@ class Reconciler:
         except OSError as error:  # neighbours learn the address later by ARP anyway
             LOG.warning("router %s: gratuitous ARP failed: %s", spec.id, error)
 
-    def _apply_nat(self, spec: RouterSpec, result: Result
+    @staticmethod
+    def _nft_tables(spec: RouterSpec, exists: bool) -> Tables | None:
+        """The router namespace's nftables tables (none in a namespace just made);
+        None when they could not be listed at once (each is then listed alone)."""
+        if not exists:
+            return {}
+        try:
+            return privileged.nft_tables(spec.namespace)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: nftables not listed: %s", spec.id, error)
+            return None
+
+    def _apply_nat(self, spec: RouterSpec, result: Result, tables: Tables | None = None
                    ) -> tuple[dict[str, str], set[nat.Forwarded]]:
         """Make the router's NAT table the wanted one; the floating IP mappings and
         the port forwardings it held that went (their tracked connections are to be
         cut)."""
         ns = spec.namespace
-        listing = privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
+        listing = tables.get((nat.FAMILY, nat.TABLE)) if tables is not None else \
+            privileged.nft_list_table(nat.FAMILY, nat.TABLE, ns)
         have = nat.comment(listing)
         table = spec.nat
         if table is None:
@@ -310,30 +329,36 @@ class Reconciler:
         return (nat.cut_mappings(nat.mappings(listing), table.mappings if table else {}),
                 nat.forwarded(listing) - (table.forwarded if table else frozenset()))
 
-    def _apply_firewall(self, spec: RouterSpec, result: Result) -> None:
+    def _apply_firewall(self, spec: RouterSpec, result: Result,
+                        tables: Tables | None = None) -> None:
         """Make the router's firewall table the wanted one (replaced whole when its
-        digest differs, then the router's tracked connections deleted so the new
-        rules meet every flow); what to report of its groups. A failure reports
-        them ERROR and fails the router."""
+        digest differs, then the tracked connections of the ports whose filtering
+        changed deleted, so the new rules meet their flows); what to report of its
+        groups. A failure reports them ERROR and fails the router."""
         ns = spec.namespace
         table = fwaas.render(spec.router)
+        listing: str | None
         try:
-            have = privileged.nft_table_comment(fwaas.FAMILY, fwaas.TABLE, ns)
+            listing = tables.get((fwaas.FAMILY, fwaas.TABLE)) if tables is not None \
+                else privileged.nft_list_table(fwaas.FAMILY, fwaas.TABLE, ns)
+            have = nat.comment(listing)
         except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
             if table is None:  # nothing wanted: routing must not wait on the check
                 LOG.warning("router %s: firewall table not checked: %s", spec.id, error)
                 return
-            have = "?"  # unknown: written anew below
+            listing, have = None, "?"  # unknown: written anew below, all cut
         try:
             if table is None and have is not None:
                 privileged.nft_apply(fwaas.delete_batch(), ns)
                 result.actions.append(f"{spec.id}: delete firewall table")
             elif table is not None and have != table.comment:
                 privileged.nft_apply(fwaas.replace_batch(table), ns)
-                privileged.execute(["conntrack", "-F"], ns, check=False)
                 result.actions.append(f"{spec.id}: write firewall table")
                 LOG.info("router %s: firewall groups %s applied", spec.id,
                          ", ".join(sorted(table.statuses)))
+                result.conntrack_deleted += self._cut_filtered(
+                    spec, None if have == "?" else fwaas.changed_ports(
+                        fwaas.listed_ports(listing), table))
         except Exception:
             result.firewall_statuses.update({
                 g: (s, "ERROR") for g, (s, _) in fwaas.reports(spec.router, table).items()})
@@ -348,6 +373,31 @@ class Reconciler:
         for local, peer in sorted(set(vpn_render.nat_exemptions(spec.router)) - had):
             privileged.execute(["conntrack", "-D", "-f", "ipv4", "-s", local, "-d", peer],
                                spec.namespace, check=False)  # 1: none to delete
+
+    def _cut_filtered(self, spec: RouterSpec, devices: list[str] | None) -> int:
+        """Delete the tracked connections through `devices` (their subnets and
+        floating IPs: fwaas.cut_addresses); None: the kernel's table was unknown,
+        every connection of the router goes."""
+        ns = spec.namespace
+        if devices is None:
+            privileged.execute(["conntrack", "-F"], ns, check=False)
+            LOG.info("router %s: firewall changed, its tracked connections flushed",
+                     spec.id)
+            return 0
+        gone: list[conntrack.Entry] = []
+        try:
+            for version, cidrs in fwaas.cut_addresses(spec.router, devices).items():
+                entries = conntrack.parse(privileged.conntrack_list(version, cidrs, ns))
+                gone += fwaas.connections_to_cut(entries, cidrs)
+            privileged.conntrack_delete(conntrack.delete_batch(gone), ns)
+        except (privileged.CommandError, OSError, subprocess.SubprocessError) as error:
+            LOG.warning("router %s: could not delete the tracked connections of "
+                        "firewalled ports %s: %s", spec.id, ", ".join(devices), error)
+            return 0
+        if gone:
+            LOG.info("router %s: firewall changed on %s, %d tracked connection(s) "
+                     "deleted", spec.id, ", ".join(devices), len(gone))
+        return len(gone)
 
     def _cut_connections(self, spec: RouterSpec, cut: dict[str, str]) -> int:
         """Delete the tracked connections of floating IP mappings that went."""

@@ -130,7 +130,7 @@ class LinuxBridgeAgent:
         result = self.reconciler.reconcile(desired)
         self.devices = result.devices
         # QoS after L2: limits and marks go on the taps plugged now.
-        self.qos.apply(desired, [n for n in self.kernel.links() if n.startswith(TAP_PREFIX)])
+        self.qos.apply(desired, [n for n in result.links if n.startswith(TAP_PREFIX)])
         if result.failed:
             raise RuntimeError(f"{len(result.failed)} change(s) failed, first: "
                                f"{result.failed[0][0]}: {result.failed[0][1]}")

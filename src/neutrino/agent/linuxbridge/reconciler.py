@@ -30,6 +30,9 @@ class Result:
     reports: Reports = field(default_factory=Reports)
     refused: dict[str, str] = field(default_factory=dict)
     devices: int = 0  # ports of this host whose tap is plugged
+    # The links after the sync: a dump of 2,000 links costs seconds, so the agent's
+    # next step (QoS on the taps) uses this one rather than asking again.
+    links: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -72,6 +75,7 @@ class Reconciler:
                 have = self.kernel.snapshot()
         self._apply(planning.plan(want, have, self.settings.owner), result)
         links = self.kernel.links() if result.actions else have.links
+        result.links = list(links)
         result.reports = planning.device_reports(desired, want, links)
         result.devices = sum(
             1 for tap in want.taps.values()

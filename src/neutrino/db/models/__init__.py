@@ -27,3 +27,4 @@ from neutrino.db.models.security import *  # noqa: F403
 from neutrino.db.models.segments_dns import *  # noqa: F403
 from neutrino.db.models.subnetpools import *  # noqa: F403
 from neutrino.db.models.trunks import *  # noqa: F403
+from neutrino.db.models.vpnaas import *  # noqa: F403

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from neutrino.contract.dhcp import DhcpPort
 from neutrino.contract.kinds import KINDS, DesiredState
-from neutrino.services.desired_state import dhcp, dns, fwaas, l2, l3
+from neutrino.services.desired_state import dhcp, dns, fwaas, l2, l3, vpnaas
 from neutrino.services.dns import PortDNS
 from neutrino.services.fwaas import enabled as fwaas_enabled
+from neutrino.services.vpnaas import enabled as vpnaas_enabled
 
 __all__ = ["KINDS", "DesiredStates", "unknown_kind"]
 
@@ -39,6 +40,8 @@ class DesiredStates:
         self.port_dns = PortDNS(conf)
         # FWaaS v2 (issue 16): the routers' firewall groups, with its service plugin.
         self.firewall = fwaas_enabled(conf)
+        # VPNaaS (issue 16): the routers' VPN services, with its service plugin.
+        self.vpn = vpnaas_enabled(conf)
 
     def build(self, session: Session, host: str, kind: str) -> DesiredState:
         """ValueError for a kind there is not."""
@@ -52,6 +55,8 @@ class DesiredStates:
             l3_state = l3.build(session, host)
             if self.firewall:
                 fwaas.add_firewall_groups(session, l3_state)
+            if self.vpn:
+                vpnaas.add_vpn_services(session, l3_state)
             return l3_state
         raise unknown_kind(kind)
 
