@@ -38,6 +38,14 @@ core_opts = [
                      "[securitygroup], [AGENT], DHCP options) from the same "
                      "configuration files; without [vxlan] local_ip the host's "
                      "primary IPv4 address is used."),
+    cfg.StrOpt("embedded_l2_agent", default="linuxbridge",
+               choices=[("linuxbridge", "the Linux bridge agent"),
+                        ("openvswitch", "the Open vSwitch agent ([ovs], [AGENT], "
+                                        "[securitygroup] of openvswitch_agent.ini; "
+                                        "needs [ml2] mechanism_drivers with openvswitch; "
+                                        "ovsdb-server/ovs-vswitchd started by ovs-ctl "
+                                        "if not running)")],
+               help="The L2 agent the all-in-one (embedded_agents) runs."),
     cfg.IntOpt("dhcp_agents_per_network", default=1, min=1,
                help="Number of DHCP agents scheduled to host a network."),
     cfg.BoolOpt("allow_automatic_dhcp_failover", default=True,

@@ -38,10 +38,10 @@ class OvsHost:
         self.env = {**os.environ, "OVS_RUNDIR": str(rundir), "OVS_DBDIR": str(rundir),
                     "OVS_LOGDIR": str(rundir)}
 
-    def _run(self, *cmd: str, namespace: bool = False) -> str:
+    def _run(self, *cmd: str, namespace: bool = False, stdin: str | None = None) -> str:
         argv = (["ip", "netns", "exec", self.namespace, *cmd] if namespace else list(cmd))
         result = subprocess.run(argv, env=self.env, capture_output=True, text=True,
-                                timeout=60, check=False)
+                                input=stdin, timeout=60, check=False)
         assert result.returncode == 0, f"{' '.join(cmd)}: {result.stderr}"
         return result.stdout
 
@@ -61,8 +61,8 @@ class OvsHost:
     def vsctl(self, *args: str) -> str:
         return self._run("ovs-vsctl", f"--db={self.db}", *args)
 
-    def ofctl(self, *args: str) -> str:
-        return self._run("ovs-ofctl", "-O", "OpenFlow14", *args)
+    def ofctl(self, *args: str, stdin: str | None = None) -> str:
+        return self._run("ovs-ofctl", "-O", "OpenFlow14", *args, stdin=stdin)
 
     def appctl(self, *args: str) -> str:
         return self._run("ovs-appctl", "-t", f"{self.rundir}/ovs-vswitchd.ctl", *args)

@@ -540,11 +540,11 @@ def test_dhcp_agent_end_to_end(server: ServerProcess, env: Env) -> None:
 
 def test_binary_refuses_other_interface_drivers(root: None, tmp_path) -> None:
     config = tmp_path / "dhcp_agent.ini"
-    config.write_text("[DEFAULT]\ninterface_driver = openvswitch\n")
+    config.write_text("[DEFAULT]\ninterface_driver = macvtap\n")
     result = subprocess.run([str(BIN / "neutrino-dhcp-agent"), "--config-file", str(config)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
-    assert "interface_driver 'openvswitch' is not supported" in result.stderr
+    assert "interface_driver 'macvtap' is not supported" in result.stderr
 
 
 def test_binary_runs_without_server_and_stops_on_sigterm(env: Env, tmp_path) -> None:

@@ -9,14 +9,19 @@ network ping each other through br-int; a VM of another network with the same
 subnet does not reach them (local VLAN isolation); VMs of a flat and of a VLAN
 provider network reach machines on the physical network through bridge_mappings
 (the VLAN translated at the patch ports); an
-agent restart changes no flow (its flows found again by cookie)."""
+agent restart changes no flow (its flows found again by cookie; the OpenFlow
+firewall on, its flows kept too, a ping through the restart loses nothing). With
+the firewall: allowed/denied traffic and a rule removal cutting a connection; the
+DHCP agent's port on br-int (interface_driver = openvswitch) serving a VM."""
 
 from __future__ import annotations
 
 import random
 import re
+import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from oslo_config import cfg
 
 from backends import unavailable
 from dataplane.ovs_host import OvsHost, available
+from dataplane.test_dhcp_agent import env  # noqa: F401 - the DHCP test below uses it
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common.privileged import Kernel
@@ -67,6 +73,8 @@ def agent_conf(host: str, ovs: OvsHost) -> cfg.ConfigOpts:
     conf.set_override("polling_interval", 0.2, group="AGENT")
     conf.set_override("report_interval", 2, group="AGENT")
     conf.set_override("resync_interval", 30, group="AGENT")
+    # These tests are about L2 (the firewall's own test turns it on).
+    conf.set_override("firewall_driver", "noop", group="securitygroup")
     return conf
 
 
@@ -91,6 +99,9 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
     ovs = OvsHost(tmp_path / "ovs", host_ns).start()
     name = f"{topo.prefix}compute"
     conf = agent_conf(name, ovs)
+    # With the firewall (the default groups let the VMs of one group talk): the
+    # restart below must keep its flows too, with no packet lost.
+    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
     rpc = transport.get_transport(conf)
     agent = None
     try:
@@ -166,7 +177,7 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
         bound = api.get(f"ports/{ports[0]['id']}").json()["port"]
         assert bound["binding:vif_type"] == "ovs"
         assert bound["binding:vif_details"] == {
-            "bound_drivers": {"0": "openvswitch"}, "port_filter": False,
+            "bound_drivers": {"0": "openvswitch"}, "port_filter": True,
             "ovs_hybrid_plug": False, "datapath_type": "netdev",
             "bridge_name": "br-int", "connectivity": "l2"}
         iface = ovs.vsctl("--columns=external_ids", "list", "Interface",
@@ -291,3 +302,154 @@ def test_ovs_agents_vxlan_between_two_hosts(ovs_server: ServerProcess, topo: Top
             rpc.cleanup()
         for ovs in switches:
             ovs.stop()
+
+
+class _VmProcs:
+    """What test_firewall's process helpers need: VM namespaces by name, and the
+    processes started in them (killed at the end)."""
+
+    def __init__(self) -> None:
+        self.vms: dict[str, str] = {}
+        self.servers: list[subprocess.Popen] = []
+
+    def close(self) -> None:
+        for proc in self.servers:
+            proc.kill()
+            proc.wait(5)
+
+
+def test_ovs_agent_openflow_firewall(ovs_server: ServerProcess, topo: Topology,
+                                     tmp_path: Path) -> None:
+    """firewall_driver = openvswitch through the real agent: the agent's table 60
+    and the firewall's tables meet; an allowed ping passes, a TCP port with no rule
+    is refused, a removed rule cuts the connection it had allowed."""
+    from dataplane.test_firewall import ECHO_CODE, Session, _start
+
+    api = Api(ovs_server.url)
+    host_ns = topo.namespace("h0")
+    ovs = OvsHost(tmp_path / "ovs", host_ns).start()
+    name = f"{topo.prefix}fw"
+    conf = agent_conf(name, ovs)
+    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
+    conf.set_override("bridge_mappings", [], group="ovs")
+    rpc = transport.get_transport(conf)
+    agent = None
+    procs = _VmProcs()
+    try:
+        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
+        group = api.create("security_group", name="ovs-fw")
+        for extra in ({"protocol": "icmp"},
+                      {"protocol": "tcp", "port_range_min": 2222, "port_range_max": 2222}):
+            api.create("security_group_rule", security_group_id=group["id"],
+                       direction="ingress", ethertype="IPv4", **extra)
+        open_rule = api.create("security_group_rule", security_group_id=group["id"],
+                               direction="ingress", ethertype="IPv4", protocol="tcp",
+                               port_range_min=2223, port_range_max=2223)
+        net = api.network(name="ovs-fw")
+        cidr = f"10.{random.randint(10, 250)}.{random.randint(0, 250)}.0/24"
+        sub = api.subnet(net["id"], cidr)
+        prefix = cidr.rsplit(".", 1)[0]
+        ports = [api.port(net["id"], security_groups=[group["id"]], fixed_ips=[
+            {"subnet_id": sub["id"], "ip_address": f"{prefix}.{10 + i}"}]) for i in range(2)]
+        for i, port in enumerate(ports):
+            vm = f"{topo.prefix}vm-{port['id'][:6]}"
+            topo.namespaces.append(vm)
+            bind(api, port, name)
+            vif_mod.plug(vif_mod.Vif(
+                port_id=port["id"], mac=port["mac_address"], namespace=vm,
+                host_namespace=host_ns, addresses=[f"{prefix}.{10 + i}/24"],
+                ovs=vif_mod.OvsPlug(ovs.db)))
+            procs.vms["ab"[i]] = vm
+        assert wait_for(lambda: agent.devices == 2, within=30)
+        bound = api.get(f"ports/{ports[0]['id']}").json()["port"]
+        assert bound["binding:vif_details"]["port_filter"] is True
+        # The firewall's flows are on br-int beside the agent's.
+        assert wait_for(lambda: any("table=82" in f for f in ovs.flows("br-int")),
+                        within=10)
+
+        b_ip = f"{prefix}.11"
+        assert ping(procs.vms["a"], b_ip, within=10), "an allowed ping is dropped"
+        for port_number in (2222, 2223, 2224):
+            echo = _start(procs, "b", ECHO_CODE, b_ip, str(port_number))  # type: ignore[arg-type]
+            assert echo.stdout is not None and echo.stdout.readline() == "ready\n"
+        kept = Session(procs, "a", b_ip, 2222)  # type: ignore[arg-type]
+        cut = Session(procs, "a", b_ip, 2223)  # type: ignore[arg-type]
+        assert kept.exchange() and cut.exchange()
+        # No rule for 2224: the connection is never made.
+        refused = subprocess.run(
+            ["ip", "netns", "exec", procs.vms["a"], sys.executable, "-c",
+             "import socket,sys; s=socket.socket(); s.settimeout(1.5)\n"
+             "try: s.connect((sys.argv[1], 2224))\nexcept OSError: sys.exit(1)",
+             b_ip], timeout=30, check=False)
+        assert refused.returncode == 1, "a TCP port without a rule is reachable"
+
+        # The rule for 2223 goes: its open connection is cut, the other lives on.
+        assert api.delete(f"security-group-rules/{open_rule['id']}").status_code == 204
+        assert wait_for(lambda: not cut.exchange(), within=10)
+        assert kept.exchange()
+    finally:
+        procs.close()
+        if agent is not None:
+            agent.stop()
+        rpc.cleanup()
+        ovs.stop()
+
+
+def test_dhcp_agent_on_br_int(ovs_server: ServerProcess, tmp_path: Path,
+                              request: pytest.FixtureRequest) -> None:
+    """interface_driver = openvswitch: the DHCP agent's tap becomes a port of br-int
+    with its iface-id, the OVS agent tags it, and a VM on OVS gets its lease
+    (through the OpenFlow firewall: network:dhcp ports are accepted in 71/81)."""
+    if shutil.which("dnsmasq") is None or shutil.which("dhclient") is None:
+        pytest.skip("needs dnsmasq and dhclient (isc-dhcp-client)")
+    from dataplane.test_dhcp_agent import agent_conf as dhcp_agent_conf
+    from neutrino.agent.dhcp import config as dhcp_config
+    from neutrino.agent.dhcp.agent import DhcpAgent
+    dhcp_env = request.getfixturevalue("env")
+    api = Api(ovs_server.url)
+    ovs = OvsHost(tmp_path / "ovs", dhcp_env.host).start()
+    name = f"{dhcp_env.topo.prefix}dh"
+    conf = agent_conf(name, ovs)
+    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
+    conf.set_override("bridge_mappings", [], group="ovs")
+    dhcp_conf = dhcp_agent_conf(dhcp_config.register_opts, name, dhcp_confs=dhcp_env.state_dir,
+                                interface_driver="openvswitch",
+                                **{"ovs.ovsdb_connection": ovs.db})
+    rpc = transport.get_transport(conf)
+    agents: list = []
+    try:
+        agents.append(OpenvswitchAgent(conf, transport=rpc,
+                                       server=ovs_server.rpc_name).start())
+        agents.append(DhcpAgent(dhcp_conf, transport=rpc, host_namespace=dhcp_env.host,
+                                server=ovs_server.rpc_name).start())
+        net = api.network(name="ovs-dhcp")
+        dhcp_env.networks.add(net["id"])
+        cidr = f"10.{random.randint(10, 250)}.{random.randint(0, 250)}.0/24"
+        api.subnet(net["id"], cidr)
+        port = api.port(net["id"])
+
+        def dhcp_ports() -> list[dict]:
+            return api.get("ports", params={"network_id": net["id"],
+                                            "device_owner": "network:dhcp"}
+                           ).json()["ports"]
+        assert wait_for(lambda: [p["status"] for p in dhcp_ports()] == ["ACTIVE"], 30), \
+            dhcp_ports()
+        dhcp_port = dhcp_ports()[0]
+        assert dhcp_port["binding:vif_type"] == "ovs"
+        assert dhcp_port["id"] in ovs.vsctl("--columns=external_ids", "list", "Interface",
+                                            "tap" + dhcp_port["id"][:11])
+
+        vm = f"{dhcp_env.topo.prefix}vm-{port['id'][:6]}"
+        dhcp_env.topo.namespaces.append(vm)
+        bind(api, port, name)
+        vif_mod.plug(vif_mod.Vif(port_id=port["id"], mac=port["mac_address"],
+                                 namespace=vm, host_namespace=dhcp_env.host,
+                                 ovs=vif_mod.OvsPlug(ovs.db)))
+        lease = dhcp_env.dhclient(vm, timeout=20)
+        assert lease is not None, "the VM got no lease"
+        assert lease["fixed-address"] == port["fixed_ips"][0]["ip_address"]
+    finally:
+        for agent in reversed(agents):
+            agent.stop()
+        rpc.cleanup()
+        ovs.stop()

@@ -34,6 +34,7 @@ from dataplane.test_firewall import (
 from dataplane.topology import Topology, ping, ping_once, random_mac, wait_for
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge.plan import tap_name
+from neutrino.agent.ovs import plan
 from neutrino.agent.ovs.firewall import flows
 from neutrino.agent.ovs.firewall.driver import OvsFirewall
 from neutrino.agent.ovs.firewall.flows import Binding
@@ -83,10 +84,6 @@ class Lab:
         tap, ofport = tap_name(port_id), 10 + len(self.ports)
         self.switch.vsctl("add-port", BRIDGE, tap, f"tag={VLAN}", "--", "set",
                           "Interface", tap, f"ofport_request={ofport}")
-        # The agent's table 60: the seam (flows.py's docstring).
-        self.agent_flows(
-            f"table=60,priority=100,in_port={ofport} actions=resubmit(,71)",
-            f"table=60,priority=90,dl_vlan={VLAN},dl_dst={mac} actions=resubmit(,81)")
         self.bindings[port_id] = Binding(ofport, VLAN)
         self.ports[name] = {
             "id": port_id, "device": tap, "network_id": NETWORK, "mac_address": mac,
@@ -94,6 +91,10 @@ class Lab:
             "revision_number": 1, "fixed_ips": [{"subnet_id": "s", "ip_address": ip}],
             "allowed_address_pairs": [], "port_security_enabled": True,
             "security_groups": list(groups), **extra}
+        # The agent's table 60 (the seam): exactly the agent's flows.
+        self.agent_flows(*(f"table=60,priority={priority},{match} actions={actions}"
+                           for priority, match, actions in plan.transient_flows(
+                               ofport, VLAN, flows.port_macs(self.ports[name]))))
         return self.ports[name]
 
     def remote_vm(self, name: str, ip: str) -> None:

@@ -33,6 +33,7 @@ Stopping the server stops the agents (their threads); the dataplane they built s
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from neutrino.contract import lbaas as lbaas_contract
 LOG = logging.getLogger(__name__)
 
 FALLBACK_LOCAL_IP = "127.0.0.1"
+KERNEL_OVS_MODULE = "/sys/module/openvswitch"
 # Only used to ask the kernel which source address a route out of this host takes
 # (a UDP connect sends nothing).
 _PROBE_ADDRESS = ("8.8.8.8", 53)
@@ -100,6 +102,49 @@ def primary_address() -> str:
     return address if address and address != "0.0.0.0" else FALLBACK_LOCAL_IP
 
 
+def l2_agent(server_conf: cfg.ConfigOpts) -> str:
+    """``[DEFAULT] embedded_l2_agent``: "linuxbridge" or "openvswitch". The Open
+    vSwitch agent's ports bind only with the openvswitch mechanism driver: its
+    absence is logged (the server's [ml2] is not ours to change)."""
+    choice = str(getattr(server_conf, "embedded_l2_agent", "linuxbridge"))
+    if choice == "openvswitch":
+        try:
+            drivers = list(server_conf.ml2.mechanism_drivers)
+        except cfg.NoSuchOptError:
+            drivers = []
+        if "openvswitch" not in drivers:
+            LOG.error("embedded_l2_agent = openvswitch but [ml2] mechanism_drivers is "
+                      "%s: ports will not bind to the Open vSwitch agent", drivers)
+    return choice
+
+
+def ovs_agent_conf(server_conf: cfg.ConfigOpts, files: list[str], dirs: list[str]
+                   ) -> cfg.ConfigOpts:
+    """The embedded Open vSwitch agent's options: the all-in-one's defaults are
+    VXLAN from the host's primary address (the project networks' default type)
+    and, where the kernel has no openvswitch module, the userspace datapath."""
+    from neutrino.agent.ovs import config as ovs_config
+    conf = _agent_conf(ovs_config.register_opts, files, dirs)
+    if not conf.ovs.local_ip:
+        conf.set_default("local_ip", primary_address(), group="ovs")
+    conf.set_default("tunnel_types", ["vxlan"], group="AGENT")
+    if not os.path.exists(KERNEL_OVS_MODULE):
+        conf.set_default("datapath_type", "netdev", group="ovs")
+    return conf
+
+
+def _started_switch(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
+    """ovsdb-server and ovs-vswitchd running (started by ovs-ctl if not): the
+    all-in-one needs nothing else started by hand."""
+    from neutrino.agent.ovs.privileged import ensure_switch_running
+    try:
+        ensure_switch_running(conf.ovs.ovs_rundir)
+    except Exception as error:  # noqa: BLE001 - the agent's syncs retry meanwhile
+        LOG.error("embedded Open vSwitch agent: the switch could not be started: %s",
+                  error)
+    return conf
+
+
 class _Agent(Protocol):
     host: str
 
@@ -109,6 +154,7 @@ class _Agent(Protocol):
 
 def _name(agent: _Agent) -> str:
     return {"LinuxBridgeAgent": "Linux bridge agent",
+            "OpenvswitchAgent": "Open vSwitch agent",
             "DhcpAgent": "DHCP agent",
             "MetadataAgent": "Metadata agent",
             "L3Agent": "L3 agent",
@@ -156,14 +202,22 @@ class EmbeddedAgents:
             self._own_transport = rpc_transport.get_transport(self.server_conf)
         transport = self.transport or self._own_transport
 
-        lb_conf = _agent_conf(lb_config.register_opts, files, dirs)
-        if lb_conf.vxlan.enable_vxlan and not lb_conf.vxlan.local_ip:
-            address = primary_address()
-            lb_conf.set_default("local_ip", address, group="vxlan")
-            LOG.info("embedded Linux bridge agent: [vxlan] local_ip not set, using the "
-                     "host's primary address %s", address)
-        self._add("Linux bridge agent", lb_conf, lb_agent.check_config,
-                  lambda c: lb_agent.LinuxBridgeAgent(c, transport=transport))
+        with_ovs = l2_agent(self.server_conf) == "openvswitch"
+        if with_ovs:
+            from neutrino.agent.ovs import agent as ovs_agent
+            ovs_conf = ovs_agent_conf(self.server_conf, files, dirs)
+            self._add("Open vSwitch agent", ovs_conf, ovs_agent.check_config,
+                      lambda c: ovs_agent.OpenvswitchAgent(_started_switch(c),
+                                                           transport=transport))
+        else:
+            lb_conf = _agent_conf(lb_config.register_opts, files, dirs)
+            if lb_conf.vxlan.enable_vxlan and not lb_conf.vxlan.local_ip:
+                address = primary_address()
+                lb_conf.set_default("local_ip", address, group="vxlan")
+                LOG.info("embedded Linux bridge agent: [vxlan] local_ip not set, using "
+                         "the host's primary address %s", address)
+            self._add("Linux bridge agent", lb_conf, lb_agent.check_config,
+                      lambda c: lb_agent.LinuxBridgeAgent(c, transport=transport))
 
         md_conf = _agent_conf(md_config.register_opts, files, dirs)
         md_conf.set_default("metadata_upstream", md_config.BUILTIN)
@@ -172,6 +226,9 @@ class EmbeddedAgents:
 
         dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
         dhcp_conf.set_default("enable_isolated_metadata", True)
+        if with_ovs:
+            # Its port in br-int, tagged by the Open vSwitch agent (no Linux bridge).
+            dhcp_conf.set_default("interface_driver", "openvswitch")
         self._add("DHCP agent", dhcp_conf, dhcp_agent.check_config,
                   lambda c: dhcp_agent.DhcpAgent(c, transport=transport))
 

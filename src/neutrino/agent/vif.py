@@ -83,7 +83,28 @@ def plug(vif: Vif) -> None:
         _ovs_plug(vif, vif.ovs)
 
 
+def checksum_in_software(namespace: str | None, ifname: str = GUEST_IFNAME) -> None:
+    """Turn off TX checksum offload (and so TSO) of a VM's interface. The userspace
+    datapath reads a veth through an AF_PACKET socket, which hands it TCP/UDP
+    packets whose checksum the kernel left to "hardware": its conntrack then finds
+    them invalid (+inv) and the OpenFlow firewall lets nothing stateful through.
+    (pyroute2's ethtool: no ethtool binary here.)"""
+    from pyroute2.ethtool import Ethtool
+
+    def turn_off() -> None:
+        ethtool = Ethtool()  # its socket opened inside the namespace
+        try:
+            features = ethtool.get_features(ifname)
+            features.features["tx-checksum-ip-generic"].enable = False
+            ethtool.set_features(ifname, features)
+        finally:
+            ethtool.close()
+
+    privileged.run_in_namespace(turn_off, namespace)
+
+
 def _ovs_plug(vif: Vif, target: OvsPlug) -> None:
+    checksum_in_software(vif.namespace)
     # Imported here: plain plugging needs no OVSDB library.
     from neutrino.agent.ovs.privileged import Ovsdb
     ovsdb = Ovsdb(target.ovsdb)

@@ -301,9 +301,16 @@ def test_config_defaults_and_interface_driver_check(tmp_path) -> None:
     assert conf.dhcp_confs == conf.state_path + "/dhcp"
     assert check_config(conf) == []
     ini = tmp_path / "dhcp_agent.ini"
-    ini.write_text("[DEFAULT]\ninterface_driver = openvswitch\n")
+    ini.write_text("[DEFAULT]\ninterface_driver = macvtap\n")
     assert check_config(make_conf("--config-file", str(ini))) == [
-        "interface_driver 'openvswitch' is not supported: use 'linuxbridge'"]
+        "interface_driver 'macvtap' is not supported: use 'linuxbridge' or 'openvswitch'"]
+    ini.write_text("[DEFAULT]\ninterface_driver = openvswitch\n[ovs]\n"
+                   "integration_bridge = br-x\n")
+    ovs = make_conf("--config-file", str(ini))
+    assert check_config(ovs) == []
+    from neutrino.agent.dhcp import config as dhcp_config
+    assert dhcp_config.ovs_plug(ovs) == ("unix:/var/run/openvswitch/db.sock", "br-x")
+    assert dhcp_config.ovs_plug(conf) is None
     ini.write_text("[DEFAULT]\ninterface_driver = "
                    "neutron.agent.linux.interface.BridgeInterfaceDriver\n")
     assert check_config(make_conf("--config-file", str(ini))) == []

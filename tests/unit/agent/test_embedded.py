@@ -69,3 +69,52 @@ def test_primary_address_is_an_ipv4_address_of_this_host() -> None:
     # Bindable: it is one of this host's own addresses (or the loopback fallback).
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((address, 0))
+
+
+def test_l2_agent_selection_and_the_ovs_agents_defaults(tmp_path, caplog) -> None:
+    assert embedded.l2_agent(conf(tmp_path=tmp_path)) == "linuxbridge"
+    # Without the openvswitch mechanism driver the choice stands but is logged.
+    server = conf("embedded_l2_agent = openvswitch", tmp_path=tmp_path)
+    assert embedded.l2_agent(server) == "openvswitch"
+    assert "mechanism_drivers" in caplog.text
+    caplog.clear()
+    path = tmp_path / "neutrino.conf"
+    path.write_text("[DEFAULT]\nembedded_l2_agent = openvswitch\n"
+                    "[ml2]\nmechanism_drivers = openvswitch\n"
+                    "[securitygroup]\nfirewall_driver = noop\n")
+    server = conf_mod.new_conf(["--config-file", str(path)])
+    assert embedded.l2_agent(server) == "openvswitch" and not caplog.text
+    ovs = embedded.ovs_agent_conf(server, [str(path)], [])
+    assert ovs.AGENT.tunnel_types == ["vxlan"]
+    assert ipaddress.ip_address(ovs.ovs.local_ip).version == 4
+    # The server's files are the agent's: its sections are read from them.
+    assert ovs.securitygroup.firewall_driver == "noop"
+    import os
+    assert ovs.ovs.datapath_type == (
+        "system" if os.path.exists(embedded.KERNEL_OVS_MODULE) else "netdev")
+
+
+def test_a_running_switch_is_left_alone(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ovs-ctl runs only when ovsdb-server or ovs-vswitchd is not running (their
+    pidfiles name live processes): here both "run" (this process's pid). ovs-ctl
+    itself is recorded, not run: it would start the machine's own switch."""
+    import os
+
+    from neutrino.agent.ovs import privileged as ovs_privileged
+    calls: list[list[str]] = []
+    monkeypatch.setattr(ovs_privileged.subprocess, "run",
+                        lambda argv, **kw: calls.append(argv))
+    for name in ("ovsdb-server", "ovs-vswitchd"):
+        (tmp_path / f"{name}.pid").write_text(f"{os.getpid()}\n")
+    ovs_privileged.ensure_switch_running(str(tmp_path))
+    assert calls == []
+    (tmp_path / "ovs-vswitchd.pid").write_text("999999999\n")
+    monkeypatch.setattr(ovs_privileged.subprocess, "run", lambda argv, **kw: (
+        calls.append(argv), subprocess_result(0))[1])
+    ovs_privileged.ensure_switch_running(str(tmp_path))
+    assert calls == [[ovs_privileged.OVS_CTL, "start", "--system-id=random"]]
+
+
+def subprocess_result(code: int) -> object:
+    import subprocess
+    return subprocess.CompletedProcess([], code, "", "")

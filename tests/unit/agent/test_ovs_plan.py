@@ -3,6 +3,8 @@ device reports, and the ovs-ofctl diff turned into a bundle."""
 
 from __future__ import annotations
 
+import re
+
 from neutrino.agent.ovs import plan
 from neutrino.agent.ovs.plan import DEAD_VLAN, Observed, OvsPort, Settings
 from neutrino.agent.ovs.privileged import flow_changes
@@ -196,3 +198,44 @@ def test_flow_changes_touch_only_our_cookie() -> None:
         "add table=60 priority=3 cookie=0xabc actions=resubmit(,94)",
         "add table=94 priority=1 cookie=0xabc actions=NORMAL"]
     assert flow_changes([], 0xabc) == []
+
+
+def test_table_60_and_the_firewall_meet() -> None:
+    """The seam, both sides: every MAC the firewall filters ingress for (its table
+    73 entries) has the agent's table-60 flow to 81 with the same registers, the
+    agent's in_port flow sets the registers the firewall's 71/81 flows match, and
+    the firewall adds no flow to table 60 nor its own register setting."""
+    from neutrino.agent.ovs.firewall import flows as fw_flows
+    from neutrino.agent.ovs.firewall.flows import Binding
+
+    pid = "1" * 36
+    p = {**port(pid, NET_A, "FA:16:3E:00:00:01"), "fixed_ips": [
+        {"subnet_id": "s", "ip_address": "10.0.0.5"}],
+        "allowed_address_pairs": [{"ip_address": "10.0.0.50", "mac_address": "fa:16:3e:00:00:99"},
+                                  {"ip_address": "10.0.0.51", "mac_address": None}]}
+    desired = state([p], [network(NET_A, "vxlan", 100)])
+    have = observed(OvsPort("tap1", "br-int", 5, iface_id=pid))
+    fw = Settings(**{**SETTINGS.__dict__, "firewall": True})
+    want = plan.layout(desired, fw, have)
+    vlan = want.networks[NET_A].local_vlan
+    table60 = [f.split(",", 2)[2] for f in plan.flows(want, have, fw)["br-int"]
+               if ",table=60," in f and "priority=3" not in f]
+    regs = f"set_field:5->reg5,set_field:{vlan}->reg6"
+    firewall = fw_flows.port_flows(p, Binding(5, vlan), desired)
+    macs = [re.search(r"dl_dst=(\S+) ", f).group(1)  # type: ignore[union-attr]
+            for f in firewall if f.startswith("table=73,priority=100,")]
+    assert macs == ["fa:16:3e:00:00:01", "fa:16:3e:00:00:99"]
+    assert sorted(table60) == sorted(
+        [f"priority=100,in_port=5 actions={regs},resubmit(,71)"]
+        + [f"priority=90,dl_vlan={vlan},dl_dst={mac} actions={regs},pop_vlan,resubmit(,81)"
+           for mac in macs])
+    assert all(f"reg6={vlan}" in f for f in firewall if f.startswith("table=73,"))
+    assert all("reg5=5" in f for f in firewall
+               if f.startswith(("table=71,", "table=81,", "table=72,", "table=82,")))
+    assert not [f for f in firewall if f.startswith("table=60,") or "reg5=0" in f]
+    # Unfiltered and network:* ports take the same path, accepted in 71/81.
+    for extra in ({"port_security_enabled": False}, {"device_owner": "network:dhcp"}):
+        open_port = {**p, **extra}
+        lines = fw_flows.port_flows(open_port, Binding(5, vlan), state([open_port], []))
+        assert "table=71,priority=10,reg5=5 actions=resubmit(,73)" in lines
+        assert "table=81,priority=10,reg5=5 actions=resubmit(,92)" in lines

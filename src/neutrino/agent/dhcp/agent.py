@@ -89,7 +89,7 @@ class DhcpAgent:
             host_namespace=host_namespace, own_all_namespaces=own_all_namespaces,
             proxies=MetadataProxies(dhcp_config.metadata_proxy_dir(conf),
                                     conf.metadata_proxy_socket),
-            host=self.host)
+            host=self.host, ovs=dhcp_config.ovs_plug(conf))
         # One DHCP agent per host: taken in start(), before anything is touched.
         self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.counts: Result | None = None
@@ -149,9 +149,10 @@ class DhcpAgent:
 def check_config(conf: cfg.ConfigOpts) -> list[str]:
     """What is wrong with the configuration for this host (empty: fine)."""
     problems = []
-    if conf.interface_driver not in dhcp_config.LINUXBRIDGE_DRIVERS:
+    if conf.interface_driver not in (*dhcp_config.LINUXBRIDGE_DRIVERS,
+                                     *dhcp_config.OVS_DRIVERS):
         problems.append(f"interface_driver {conf.interface_driver!r} is not supported: "
-                        "use 'linuxbridge'")
+                        "use 'linuxbridge' or 'openvswitch'")
     return problems
 
 

@@ -13,6 +13,7 @@ from neutrino.contract import options
 
 # Accepted values of interface_driver: ours and upstream's name of the same driver.
 LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
+OVS_DRIVERS = ("openvswitch", "neutron.agent.linux.interface.OVSInterfaceDriver")
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
@@ -52,8 +53,21 @@ dhcp_opts: list[cfg.Opt] = [
                help="How the DHCP port is plugged: 'linuxbridge' (a veth pair whose "
                     "host end tap<port> the Linux bridge agent puts in the network's "
                     "bridge; upstream's neutron.agent.linux.interface."
-                    "BridgeInterfaceDriver is accepted as the same). Open vSwitch is "
-                    "not supported."),
+                    "BridgeInterfaceDriver is accepted as the same) or 'openvswitch' "
+                    "(the same veth pair, its host end also a port of [ovs] "
+                    "integration_bridge with external_ids iface-id=<port>, so the "
+                    "Open vSwitch agent tags it; upstream's OVSInterfaceDriver "
+                    "accepted as the same)."),
+]
+
+# Where the 'openvswitch' interface driver plugs (upstream's [ovs] names).
+ovs_opts: list[cfg.Opt] = [
+    cfg.StrOpt("integration_bridge", default="br-int",
+               help="The Open vSwitch agent's integration bridge (interface_driver "
+                    "= openvswitch)."),
+    cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
+               help="The ovsdb-server of that bridge (interface_driver = "
+                    "openvswitch)."),
 ]
 
 dhcp_agent_opts: list[cfg.Opt] = [
@@ -73,11 +87,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(dhcp_opts)
     conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(dhcp_agent_opts, group="AGENT")
+    conf.register_opts(ovs_opts, group="ovs")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
-    return agent_config.list_opts_with(
-        [*SHARED_OPTS, *dhcp_opts, *metadata_config.socket_opts], dhcp_agent_opts)
+    return [*agent_config.list_opts_with(
+        [*SHARED_OPTS, *dhcp_opts, *metadata_config.socket_opts], dhcp_agent_opts),
+        ("ovs", ovs_opts)]
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:
@@ -98,3 +114,11 @@ def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
     """The pid files and logs of the DHCP namespaces' metadata proxies (this agent's
     own directory: it removes every proxy there it does not want)."""
     return os.path.join(state_dir(conf), "metadata-proxy")
+
+
+def ovs_plug(conf: cfg.ConfigOpts) -> tuple[str, str] | None:
+    """(ovsdb connection, bridge) where DHCP ports are plugged with
+    interface_driver = openvswitch; None with the Linux bridge driver."""
+    if conf.interface_driver in OVS_DRIVERS:
+        return conf.ovs.ovsdb_connection, conf.ovs.integration_bridge
+    return None

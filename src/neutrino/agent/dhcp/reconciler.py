@@ -108,7 +108,8 @@ class Reconciler:
                  host_namespace: str | None = None,
                  own_all_namespaces: bool = False,
                  proxies: MetadataProxies | None = None,
-                 host: str | None = None) -> None:
+                 host: str | None = None,
+                 ovs: tuple[str, str] | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
         host in a namespace). `host`: the agent's host, which marks its namespaces
         (None: the state directory marks them). `own_all_namespaces`: also the
@@ -117,6 +118,9 @@ class Reconciler:
         have their own. `proxies`: this agent's metadata proxies (None: no
         metadata)."""
         self.settings = settings
+        # interface_driver = openvswitch: (ovsdb connection, bridge) the taps go in.
+        self.ovs = ovs
+        self._ovs_plugged: dict[str, str] = {}   # network -> its tap known on the bridge
         self.state_dir = state_dir
         self.owner_alias = OWNER_ALIAS.format(host or os.path.abspath(state_dir))
         self.get_dhcp_port = get_dhcp_port
@@ -276,6 +280,10 @@ class Reconciler:
             if not link.up:
                 inner.set_link(iface, up=True)
             host.set_link(tap, mtu=mtu, up=True)
+            if self.ovs is not None and (self._ovs_plugged.get(network_id) != tap
+                                         or f"create {tap}" in " ".join(result.actions)):
+                self._plug_ovs(network_id, tap, port, namespace, iface)
+                result.actions.append(f"plug {tap} into {self.ovs[1]}")
             want = render.interface_addresses(network, port)
             if with_metadata:
                 want.add(metadata.METADATA_CIDR)
@@ -350,6 +358,37 @@ class Reconciler:
                      if self.proxies.running(render.namespace_name(n)) is None}
         return sorted(dead)
 
+    def _plug_ovs(self, network_id: str, tap: str, port: DhcpPort, namespace: str,
+                  iface: str) -> None:
+        """The tap as a port of the integration bridge the way os-vif plugs a VM
+        (iface-id: the DHCP port, so the Open vSwitch agent tags it), and the
+        namespace end's TX checksums in software (the userspace datapath's
+        conntrack finds offloaded ones invalid: vif.checksum_in_software)."""
+        from neutrino.agent import vif
+        from neutrino.agent.ovs.privileged import Ovsdb
+        assert self.ovs is not None
+        connection, bridge = self.ovs
+        ovsdb = Ovsdb(connection)
+        try:
+            ovsdb.plug_vm_port(bridge, tap, port["id"], port["mac_address"],
+                               vm_uuid=namespace)
+        finally:
+            ovsdb.close()
+        vif.checksum_in_software(namespace, iface)
+        self._ovs_plugged[network_id] = tap
+
+    def _unplug_ovs(self, network_id: str) -> None:
+        """Its OVS port row goes with the tap (the namespace took the veth)."""
+        tap = self._ovs_plugged.pop(network_id, None)
+        if self.ovs is None or tap is None:
+            return
+        from neutrino.agent.ovs.privileged import Ovsdb
+        ovsdb = Ovsdb(self.ovs[0])
+        try:
+            ovsdb.unplug_port(tap)
+        finally:
+            ovsdb.close()
+
     def remove(self, network_id: str, result: Result, release: bool = True) -> None:
         paths = self.paths(network_id)
         pid = self.running_pid(network_id)
@@ -363,6 +402,7 @@ class Reconciler:
             # Its processes, and its ns- end (so the veth pair's tap), go with it.
             privileged.delete_namespace(namespace)
             result.actions.append(f"delete namespace {namespace}")
+        self._unplug_ovs(network_id)
         if release:
             # Before the files go: if the server cannot be reached the directory
             # stays, so the next sync tries again.

@@ -22,7 +22,7 @@ from neutrino.agent.common.hostlock import HostLock
 from neutrino.agent.common.interest import Interest
 from neutrino.agent.common.rpc import NotificationListener, PluginApi
 from neutrino.agent.ovs import config as ovs_config
-from neutrino.agent.ovs.firewall_hook import NoopFirewall, OvsFirewall
+from neutrino.agent.ovs.firewall_hook import NoopFirewall, OpenflowFirewall, OvsFirewall
 from neutrino.agent.ovs.plan import SUPPORTED_TYPES, Settings
 from neutrino.agent.ovs.privileged import OpenFlow, Ovsdb
 from neutrino.agent.ovs.reconciler import Reconciler
@@ -70,12 +70,11 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool
     return state
 
 
-def make_firewall(conf: cfg.ConfigOpts, openflow: OpenFlow) -> OvsFirewall:
-    """The firewall ``[securitygroup]`` asks for. The OpenFlow firewall (tables
-    71-93) plugs in here (firewall_hook.py describes the seam)."""
+def make_firewall(conf: cfg.ConfigOpts) -> OvsFirewall:
+    """The firewall ``[securitygroup]`` asks for: the OpenFlow firewall (tables
+    71-93 of the integration bridge, firewall_hook.py describes the seam) or none."""
     if ovs_config.firewall_enabled(conf):
-        LOG.warning("firewall_driver = openvswitch but no OpenFlow firewall is wired in "
-                    "this build: tables 71/81 stay empty (traffic of ports dropped)")
+        return OpenflowFirewall(conf.ovs.ovs_rundir, conf.ovs.integration_bridge)
     return NoopFirewall()
 
 
@@ -97,7 +96,7 @@ class OpenvswitchAgent:
         self.lock = HostLock(conf.state_path, BINARY, self.host)
         self.loop = service.agent_loop(conf, self.sync, self.report)
         self.openflow = OpenFlow(conf.ovs.ovs_rundir)
-        self.firewall = firewall or make_firewall(conf, self.openflow)
+        self.firewall = firewall or make_firewall(conf)
         self.ovsdb: Ovsdb | None = None
         self.reconciler: Reconciler | None = None
         self.interest = Interest(self.host)

@@ -49,7 +49,7 @@ agent_opts: list[cfg.Opt] = [
 securitygroup_opts: list[cfg.Opt] = [
     cfg.BoolOpt("enable_security_group", default=True,
                 help="Filter ports' traffic by their security groups."),
-    cfg.StrOpt("firewall_driver", default="noop",
+    cfg.StrOpt("firewall_driver", default="openvswitch",
                choices=[("openvswitch", "the OpenFlow firewall: br-int tables 71-93, "
                                         "conntrack zones per network"),
                         ("noop", "no filtering")],

@@ -30,6 +30,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from neutrino.agent.ovs.firewall.flows import port_macs
 from neutrino.contract.l2 import L2Network, L2State
 
 DEAD_VLAN = 4095      # ports of no (realisable) network or admin down: dropped
@@ -143,6 +144,7 @@ class VmPort:
     tag: int
     mac: str = ""
     ofport: int = -1
+    macs: tuple[str, ...] = ()  # its MAC and its address pairs' (table 60 to 81)
 
 
 @dataclass
@@ -271,7 +273,8 @@ def layout(desired: L2State, settings: Settings, observed: Observed) -> Layout:
             continue
         out.vm_ports[port.name] = VmPort(port.name, port.iface_id, wanted["device"],
                                          net.id, net.local_vlan,
-                                         wanted["mac_address"].lower(), port.ofport)
+                                         wanted["mac_address"].lower(), port.ofport,
+                                         tuple(port_macs(wanted)))
     return out
 
 
@@ -391,15 +394,27 @@ def _integration_flows(want: Layout, have: Observed, settings: Settings) -> list
         if vm.tag == DEAD_VLAN:
             add(LOCAL_SWITCHING, 2, f"in_port={vm.ofport}", "drop")
         elif settings.firewall:
-            # The firewall's seam (upstream's registers): reg5 the port's ofport,
-            # reg6 its local VLAN; traffic from the port to 71, to it to 81.
-            regs = (f"set_field:{vm.ofport}->reg5,set_field:{vm.tag}->reg6")
-            add(TRANSIENT, 100, f"in_port={vm.ofport}", f"{regs},resubmit(,{BASE_EGRESS})")
-            add(TRANSIENT, 90, f"dl_vlan={vm.tag},dl_dst={vm.mac}",
-                f"{regs},pop_vlan,resubmit(,{BASE_INGRESS})")
+            for priority, match, actions in transient_flows(vm.ofport, vm.tag,
+                                                            vm.macs or (vm.mac,)):
+                add(TRANSIENT, priority, match, actions)
     add(TRANSIENT, 3, "", f"resubmit(,{ACCEPTED_EGRESS_NORMAL})")
     add(ACCEPTED_EGRESS_NORMAL, 1, "", "NORMAL")
     return f
+
+
+def transient_flows(ofport: int, vlan: int, macs: Iterable[str]
+                    ) -> list[tuple[int, str, str]]:
+    """Table 60 of one port when the firewall is on: the seam between the agent and
+    the OpenFlow firewall (firewall_hook.py), upstream's: reg5 the port's ofport,
+    reg6 its local VLAN (the conntrack zone); traffic from the port to 71, traffic
+    to any of its MACs (its own and its address pairs') on its VLAN to 81 with the
+    tag popped. (priority, match, actions) triples; the firewall's tests install
+    the same ones."""
+    regs = f"set_field:{ofport}->reg5,set_field:{vlan}->reg6"
+    out = [(100, f"in_port={ofport}", f"{regs},resubmit(,{BASE_EGRESS})")]
+    out += [(90, f"dl_vlan={vlan},dl_dst={mac}",
+             f"{regs},pop_vlan,resubmit(,{BASE_INGRESS})") for mac in macs]
+    return out
 
 
 def _tunnel_flows(want: Layout, have: Observed, settings: Settings) -> list[str]:

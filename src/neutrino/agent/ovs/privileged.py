@@ -230,3 +230,33 @@ def flow_changes(diff_lines: Iterable[str], cookie: int) -> list[str]:
         else:
             deletes.append((match, f"delete_strict {match},cookie={cookie:#x}/-1"))
     return [line for match, line in deletes if match not in added_matches] + adds
+
+
+OVS_CTL = "/usr/share/openvswitch/scripts/ovs-ctl"
+
+
+def _running(pidfile: str) -> bool:
+    try:
+        with open(pidfile) as f:
+            os.kill(int(f.read().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def ensure_switch_running(rundir: str) -> None:
+    """ovsdb-server and ovs-vswitchd of `rundir` running: started with Debian's
+    ``ovs-ctl start --system-id=random`` when either is not (what the
+    openvswitch-switch service does; it skips loading the kernel module where the
+    kernel has no module support, and the userspace datapath needs none). For the
+    all-in-one; a separately run agent expects the operator's switch."""
+    if all(_running(os.path.join(rundir, f"{name}.pid"))
+           for name in ("ovsdb-server", "ovs-vswitchd")):
+        return
+    LOG.info("ovsdb-server/ovs-vswitchd not running in %s: starting them (ovs-ctl)",
+             rundir)
+    result = subprocess.run([OVS_CTL, "start", "--system-id=random"],
+                            env={**os.environ, "OVS_RUNDIR": rundir}, capture_output=True,
+                            text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"ovs-ctl start: {(result.stderr or result.stdout).strip()}")

@@ -5,10 +5,11 @@ cookie (one cookie per port, one for the shared flows). Pure (no I/O).
 The layout is upstream's OVS firewall (so operators read the same tables);
 "ingress" is towards the VM, "egress" from it::
 
-  table 60 (the agent's): in_port=<ofport>            -> resubmit(,71)
-                          dl_vlan=<tag>,dl_dst=<mac>  -> resubmit(,81)
-  71 egress base     first pass: reg5=<ofport>, reg6=<local VLAN>, again to 71;
-                     anti-spoofing: ARP (arp_sha, arp_spa) -> 94, DHCP client -> 73,
+  table 60 (the agent's, plan.transient_flows; upstream's):
+                     in_port=<ofport>           -> reg5=<ofport>, reg6=<local VLAN>, 71
+                     dl_vlan=<tag>,dl_dst=<mac> -> reg5, reg6, pop_vlan, 81
+                     (one per MAC of the port: its own and its address pairs')
+  71 egress base     anti-spoofing: ARP (arp_sha, arp_spa) -> 94, DHCP client -> 73,
                      DHCP server / RA from the VM dropped, ND (nd_target) and MLD
                      -> 94, IP from the port's MAC/address pairs -> ct(table=72,
                      zone=reg6) (stateless: straight to 72); the rest -> 93
@@ -22,8 +23,7 @@ The layout is upstream's OVS firewall (so operators read the same tables);
   73 accepted egress to a port of this host (reg6 + dl_dst) -> reg5=<its ofport>,
                      81 (its ingress filter; committed there); else +new
                      committed (ct(commit,zone=reg6)) -> 91 -> 94 (NORMAL)
-  81 ingress base    first pass for traffic from table 60: reg5/reg6 set, the VLAN
-                     tag stripped; ARP, ND/MLD/RA, DHCP offers -> 92; IP ->
+  81 ingress base    ARP, ND/MLD/RA, DHCP offers -> 92; IP ->
                      ct(table=82,zone=reg6) (stateless: 82); the rest -> 93
   82 ingress rules   as 72, accepted -> 92
   92 accepted ingress  +new committed, output:<ofport>
@@ -279,16 +279,14 @@ def sources(port: L2Port, version: int) -> list[tuple[str, Net | None]]:
 
 
 def dispatch_flows(port: L2Port, bind: Binding) -> list[str]:
-    """A port's first pass in 71 and 81 (its registers set) and its entry in 73
-    for traffic of local ports to it; output in 92."""
+    """A port's entry in 73 for traffic of local ports to it, and its output in
+    92. (Its entry from table 60, registers set and the VLAN popped, is the
+    agent's: plan.transient_flows.)"""
     x, v = bind.ofport, bind.vlan
-    regs = f"set_field:{x}->reg5,set_field:{v}->reg6"
-    out = [flow(BASE_EGRESS, 110, f"in_port={x},reg5=0", f"{regs},{goto(BASE_EGRESS)}")]
+    out: list[str] = []
     for mac in port_macs(port):
-        out += [flow(BASE_INGRESS, 110, f"reg5=0,dl_vlan={v},dl_dst={mac}",
-                     f"{regs},strip_vlan,{goto(BASE_INGRESS)}"),
-                flow(ACCEPT_OR_INGRESS, 100, f"reg6={v},dl_dst={mac}",
-                     f"set_field:{x}->reg5,{goto(BASE_INGRESS)}")]
+        out.append(flow(ACCEPT_OR_INGRESS, 100, f"reg6={v},dl_dst={mac}",
+                        f"set_field:{x}->reg5,{goto(BASE_INGRESS)}"))
     # ct() needs an IP match: one flow per version wherever it is used.
     out += [flow(ACCEPTED_INGRESS, 90, f"{ip},ct_state=+new-est+trk,reg5={x}",
                  f"ct(commit,zone={ZONE}),output:{x}") for ip in IP.values()]
