@@ -34,6 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from neutrino.agent.common.actions import Action as Action
+from neutrino.agent.common.actions import act as _act
 from neutrino.agent.common.privileged import Link
 from neutrino.agent.l3 import ha, nat
 from neutrino.agent.l3.nat import NatSettings, NatTable
@@ -229,24 +231,7 @@ class RouterSnapshot:
     alias: str | None = None        # of its loopback: which agent's it is
 
 
-@dataclass(frozen=True)
-class Action:
-    """One change: `op` names an operation of the reconciler's executor."""
-
-    op: str
-    name: str
-    args: tuple[tuple[str, object], ...] = ()
-
-    def kwargs(self) -> dict[str, object]:
-        return dict(self.args)
-
-    def __str__(self) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.op} {self.name} {extra}".strip()
-
-
-def _act(op: str, name: str, **kwargs: object) -> Action:
-    return Action(op, name, tuple(sorted(kwargs.items())))
+# Action (agent/common/actions.py): `op` names an operation of the reconciler.
 
 
 def _address_key(address: str) -> tuple[int, int, int]:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from neutrino.agent.common.actions import Action as Action
+from neutrino.agent.common.actions import act as _act
 from neutrino.agent.common.privileged import ZERO_MAC, FdbEntry, Link, Snapshot, Vxlan
 from neutrino.contract import names
 from neutrino.contract.l2 import L2Network, L2State
@@ -183,24 +185,7 @@ def _fdb(network: L2Network, settings: Settings) -> set[FdbEntry]:
 
 # -- actions -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Action:
-    """One kernel change: `op` is a Kernel method name, `args` its arguments."""
-
-    op: str
-    name: str
-    args: tuple[tuple[str, object], ...] = ()
-
-    def kwargs(self) -> dict[str, object]:
-        return dict(self.args)
-
-    def __str__(self) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.op} {self.name} {extra}".strip()
-
-
-def _act(op: str, name: str, **kwargs: object) -> Action:
-    return Action(op, name, tuple(sorted(kwargs.items())))
+# Action (agent/common/actions.py): `op` is a Kernel method name.
 
 
 def _vxlan_matches(spec: VxlanSpec, actual: Vxlan | None) -> bool:

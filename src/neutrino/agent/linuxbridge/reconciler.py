@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from neutrino.agent.common.device_reports import RefusalLog, report_device_list
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import plan as planning
 from neutrino.agent.linuxbridge import trunk as trunking
@@ -60,7 +61,7 @@ class Reconciler:
         self.device_down = device_down
         self.device_details = device_details
         self.device_list = device_list
-        self._refused_logged: dict[str, str] = {}
+        self._log_refusals = RefusalLog()
 
     def reconcile(self, desired: L2State) -> Result:
         want = planning.layout(desired, self.settings)
@@ -120,22 +121,5 @@ class Reconciler:
                 LOG.warning("reporting %s failed: %s", device, error)
 
     def _report_list(self, reports: Reports) -> None:
-        if not (reports.up or reports.down) or self.device_list is None:
-            return
-        try:
-            answer = self.device_list(list(reports.up), list(reports.down))
-        except Exception as error:  # noqa: BLE001 - next resync reports again
-            LOG.warning("reporting %d device(s) up and %d down failed: %s",
-                        len(reports.up), len(reports.down), error)
-            return
-        failed = answer.get("failed_devices_up", []) + answer.get("failed_devices_down",
-                                                                  [])
-        if failed:
-            LOG.warning("the server could not set the status of %s (reported again at "
-                        "the next sync)", ", ".join(failed))
-
-    def _log_refusals(self, refused: dict[str, str]) -> None:
-        for net_id, why in refused.items():
-            if self._refused_logged.get(net_id) != why:
-                LOG.warning("network %s not realised on this host: %s", net_id, why)
-        self._refused_logged = dict(refused)
+        if self.device_list is not None:
+            report_device_list(self.device_list, reports.up, reports.down)

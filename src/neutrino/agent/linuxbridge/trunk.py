@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neutrino.agent.common.actions import Action
+from neutrino.agent.common.actions import act as _act
 from neutrino.agent.common.privileged import Link, vlan_link_command
-from neutrino.agent.linuxbridge.plan import TAP_PREFIX, Action, _act
+from neutrino.agent.linuxbridge.plan import TAP_PREFIX
 from neutrino.contract.l2 import L2State
 from neutrino.contract.names import tap_device
 

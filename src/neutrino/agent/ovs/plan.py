@@ -30,6 +30,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from neutrino.agent.common.actions import Action as Action
+from neutrino.agent.common.actions import act as _act
 from neutrino.agent.ovs.firewall.flows import port_macs
 from neutrino.contract.l2 import L2Network, L2State
 
@@ -280,24 +282,7 @@ def layout(desired: L2State, settings: Settings, observed: Observed) -> Layout:
 
 # -- OVSDB actions -------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Action:
-    """One OVSDB change: `op` is a privileged.Ovsdb method, `args` its arguments."""
-
-    op: str
-    name: str
-    args: tuple[tuple[str, object], ...] = ()
-
-    def kwargs(self) -> dict[str, object]:
-        return dict(self.args)
-
-    def __str__(self) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in self.args)
-        return f"{self.op} {self.name} {extra}".strip()
-
-
-def _act(op: str, name: str, **kwargs: object) -> Action:
-    return Action(op, name, tuple(sorted(kwargs.items())))
+# Action (agent/common/actions.py): `op` is a privileged.Ovsdb method.
 
 
 def tunnel_options(remote_ip: str, settings: Settings) -> dict[str, str]:
