@@ -11,8 +11,9 @@ the next tick; after an agent restart everything is reported once again.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+
+from neutrino.agent.common.periodic import Periodic
 
 LOG = logging.getLogger(__name__)
 
@@ -33,8 +34,7 @@ class HaStateReporter:
         self.report = report
         self.interval = interval
         self.reported: dict[str, str] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("ha-states", interval, self.tick, "HA router states")
 
     def tick(self) -> dict[str, str]:
         """Report what changed; what was reported."""
@@ -49,19 +49,9 @@ class HaStateReporter:
         LOG.info("HA router states reported: %s", todo)
         return todo
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception as error:  # noqa: BLE001 - retried at the next tick
-                LOG.warning("HA router states not reported: %s", error)
-
     def start(self) -> HaStateReporter:
-        self._thread = threading.Thread(target=self._run, name="ha-states", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._periodic.stop()

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from neutrino.agent.common.periodic import Periodic
 from neutrino.agent.l3.vpn import status
 from neutrino.agent.l3.vpn.status import Charon
 from neutrino.contract.l3 import VpnServiceStatus
@@ -40,8 +41,7 @@ class VpnStatusReporter:
         self._routers: dict[str, Mapping[str, Any]] = {}
         self._reported: dict[str, VpnServiceStatus] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("vpn-status", interval, self.tick, "VPN service statuses")
 
     def watch(self, routers: Mapping[str, Mapping[str, Any]]) -> None:
         """The routers realised here (id -> the "l3" router), those with VPN
@@ -71,19 +71,9 @@ class VpnStatusReporter:
             f"{r['id']} {r['status']}" for r in todo))
         return todo
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick()
-            except Exception as error:  # noqa: BLE001 - retried at the next tick
-                LOG.warning("VPN service statuses not reported: %s", error)
-
     def start(self) -> VpnStatusReporter:
-        self._thread = threading.Thread(target=self._run, name="vpn-status", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        self._periodic.stop()
