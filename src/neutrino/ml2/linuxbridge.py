@@ -19,6 +19,8 @@ A trunk's sub-port is bound only by an agent reporting ``trunk_supported: true``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from neutrino.contract.topics import AGENT_TYPE_LINUXBRIDGE
 from neutrino.ml2.mechanism import Binding, BindRequest, Segment
 from neutrino.resources.port_binding import VIF_TYPE_BRIDGE, VNIC_NORMAL
@@ -91,22 +93,33 @@ def agent_refusal(agent: dict, segment: Segment, subport: bool = False) -> str |
     return segment_refusal(configurations, segment)
 
 
+def bind_to_agent(request: BindRequest, segment: Segment, agent_type: str,
+                  vnic_types: tuple[str, ...],
+                  binding: Callable[[dict], Binding]) -> tuple[Binding | None, str]:
+    """The L2-agent drivers' binding: the first alive `agent_type` agent of the host
+    that can carry the segment; `binding(configurations)` makes what it binds.
+    Otherwise None and why, for every agent."""
+    if request.vnic_type not in vnic_types:
+        return None, f"vnic_type {request.vnic_type} not supported"
+    agents = [a for a in request.agents if a.get("agent_type") == agent_type]
+    if not agents:
+        return None, f"no {agent_type} on host {request.host}"
+    reasons: list[str] = []
+    for agent in agents:
+        why = agent_refusal(agent, segment, request.subport)
+        if why is None:
+            configurations = agent.get("configurations")
+            return binding(configurations if isinstance(configurations, dict) else {}), ""
+        reasons.append(why)
+    return None, f"{describe(segment)}: " + ", ".join(reasons)
+
+
 class LinuxBridgeMechanismDriver:
     name = "linuxbridge"
     agent_type = AGENT_TYPE_LINUXBRIDGE
     vnic_types = (VNIC_NORMAL,)
 
     def bind(self, request: BindRequest, segment: Segment) -> tuple[Binding | None, str]:
-        if request.vnic_type not in self.vnic_types:
-            return None, f"vnic_type {request.vnic_type} not supported"
-        agents = [a for a in request.agents if a.get("agent_type") == self.agent_type]
-        if not agents:
-            return None, f"no {self.agent_type} on host {request.host}"
-        reasons: list[str] = []
-        for agent in agents:
-            why = agent_refusal(agent, segment, request.subport)
-            if why is None:
-                return Binding(VIF_TYPE_BRIDGE, dict(VIF_DETAILS), segment.id,
-                               self.name), ""
-            reasons.append(why)
-        return None, f"{describe(segment)}: " + ", ".join(reasons)
+        return bind_to_agent(request, segment, self.agent_type, self.vnic_types,
+                             lambda _conf: Binding(VIF_TYPE_BRIDGE, dict(VIF_DETAILS),
+                                                   segment.id, self.name))

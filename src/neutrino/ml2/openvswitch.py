@@ -14,7 +14,7 @@ reports them (Nova/os-vif plug the VM's port there), ``connectivity`` l2.
 from __future__ import annotations
 
 from neutrino.contract.topics import AGENT_TYPE_OVS
-from neutrino.ml2.linuxbridge import agent_refusal, describe
+from neutrino.ml2.linuxbridge import bind_to_agent
 from neutrino.ml2.mechanism import Binding, BindRequest, Segment
 from neutrino.resources.port_binding import VIF_TYPE_OVS, VNIC_NORMAL
 
@@ -36,18 +36,6 @@ class OpenvswitchMechanismDriver:
     vnic_types = (VNIC_NORMAL,)
 
     def bind(self, request: BindRequest, segment: Segment) -> tuple[Binding | None, str]:
-        if request.vnic_type not in self.vnic_types:
-            return None, f"vnic_type {request.vnic_type} not supported"
-        agents = [a for a in request.agents if a.get("agent_type") == self.agent_type]
-        if not agents:
-            return None, f"no {self.agent_type} on host {request.host}"
-        reasons: list[str] = []
-        for agent in agents:
-            why = agent_refusal(agent, segment, request.subport)
-            if why is None:
-                configurations = agent.get("configurations")
-                configurations = configurations if isinstance(configurations, dict) else {}
-                return Binding(VIF_TYPE_OVS, vif_details(configurations), segment.id,
-                               self.name), ""
-            reasons.append(why)
-        return None, f"{describe(segment)}: " + ", ".join(reasons)
+        return bind_to_agent(request, segment, self.agent_type, self.vnic_types,
+                             lambda conf: Binding(VIF_TYPE_OVS, vif_details(conf),
+                                                  segment.id, self.name))
