@@ -84,3 +84,21 @@ def load_binary_config(argv: list[str] | None, binary: str,
     for problem in problems:
         LOG.error("%s", problem)
     return None if problems else conf
+
+
+def parse_mappings(entries: list[str], target: str) -> dict[str, str]:
+    """"physnet:<target>" pairs (an interface, a bridge) -> {physnet: target};
+    ValueError on a malformed or repeated one."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        physnet, sep, value = entry.strip().partition(":")
+        physnet, value = physnet.strip(), value.strip()
+        if not sep or not physnet or not value:
+            raise ValueError(f"invalid mapping {entry!r}: expected "
+                             f"<physical_network>:<{target}>")
+        if physnet in out:
+            raise ValueError(f"physical network {physnet} mapped twice")
+        if value in out.values():
+            raise ValueError(f"{target} {value} mapped to two physical networks")
+        out[physnet] = value
+    return out

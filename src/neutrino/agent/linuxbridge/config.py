@@ -55,21 +55,9 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def parse_mappings(entries: list[str]) -> dict[str, str]:
-    """"physnet:iface" pairs -> {physnet: iface}; ValueError on a malformed or
+    """"physnet:interface" pairs -> {physnet: interface}; ValueError on a malformed or
     repeated one."""
-    out: dict[str, str] = {}
-    for entry in entries:
-        physnet, sep, iface = entry.strip().partition(":")
-        physnet, iface = physnet.strip(), iface.strip()
-        if not sep or not physnet or not iface:
-            raise ValueError(f"invalid mapping {entry!r}: expected "
-                             "<physical_network>:<interface>")
-        if physnet in out:
-            raise ValueError(f"physical network {physnet} mapped twice")
-        if iface in out.values():
-            raise ValueError(f"interface {iface} mapped to two physical networks")
-        out[physnet] = iface
-    return out
+    return agent_config.parse_mappings(entries, "interface")
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:

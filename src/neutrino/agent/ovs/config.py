@@ -75,19 +75,7 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 def parse_mappings(entries: list[str]) -> dict[str, str]:
     """"physnet:bridge" pairs -> {physnet: bridge}; ValueError on a malformed or
     repeated one."""
-    out: dict[str, str] = {}
-    for entry in entries:
-        physnet, sep, bridge = entry.strip().partition(":")
-        physnet, bridge = physnet.strip(), bridge.strip()
-        if not sep or not physnet or not bridge:
-            raise ValueError(f"invalid mapping {entry!r}: expected "
-                             "<physical_network>:<bridge>")
-        if physnet in out:
-            raise ValueError(f"physical network {physnet} mapped twice")
-        if bridge in out.values():
-            raise ValueError(f"bridge {bridge} mapped to two physical networks")
-        out[physnet] = bridge
-    return out
+    return agent_config.parse_mappings(entries, "bridge")
 
 
 def cookie(host: str) -> int:
