@@ -337,6 +337,14 @@ class L3World:
     def namespace_of(self, router: dict) -> str:
         return l3_plan.namespace_name(router["id"])
 
+    def router_kernel(self, router: dict, within: float = 15) -> Kernel:
+        """The router's namespace, once its agent has made it (opening a namespace
+        never makes it: privileged.Kernel)."""
+        namespace = self.namespace_of(router)
+        assert wait_for(lambda: privileged.is_namespace(namespace), within), \
+            f"{namespace} not made within {within} s"
+        return Kernel(namespace)
+
     def wait_namespace_gone(self, router_id: str, within: float = 15) -> bool:
         return wait_for(lambda: l3_plan.namespace_name(router_id)
                         not in privileged.namespaces(), within)

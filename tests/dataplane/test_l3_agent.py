@@ -186,7 +186,7 @@ def test_snat_floating_ip_statuses_and_disassociation(world: L3World) -> None:
     assert who_within(world.outside, address) == f"vm1 {EXT_GATEWAY}"
     assert wait_for(lambda: world.status("floatingip", fip["id"]) == "ACTIVE", 15)
 
-    with Kernel(world.namespace_of(router)) as kernel:
+    with world.router_kernel(router) as kernel:
         qg = [n for n in kernel.links() if n.startswith("qg-")]
         assert len(qg) == 1
         assert f"{address}/32" in kernel.addresses(qg[0])

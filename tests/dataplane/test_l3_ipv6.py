@@ -171,7 +171,7 @@ def test_ipv6_external_gateway_without_nat(world: L3World) -> None:
     with Kernel(world.outside) as outside:
         outside.add_route("2001:db8:a2::/64", gateway6)
     # The router's default route: via the external IPv6 subnet's gateway.
-    with Kernel(world.namespace_of(router)) as inner:
+    with world.router_kernel(router) as inner:
         assert wait_for(lambda: ("::/0", EXT6_GATEWAY) in inner.gateway_routes(), 15), \
             inner.gateway_routes()
 

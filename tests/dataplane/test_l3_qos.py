@@ -16,7 +16,6 @@ import pytest
 from dataplane.l3_world import INTERNET, L3World, l3_world
 from dataplane.test_qos import RECEIVER, SENDER, SIZE, in_ns
 from dataplane.topology import wait_for
-from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.l3 import qos as l3qos
 from server import Api, ServerProcess
 
@@ -62,7 +61,7 @@ def qos_alias(world: L3World, router: dict) -> str | None:
     """The digest on the router's ifb: what the agent applied (None: nothing). The
     agent may replace the ifb between the listing and the read: read again then."""
     for _ in range(100):
-        with Kernel(world.namespace_of(router)) as kernel:
+        with world.router_kernel(router) as kernel:
             ifbs = [n for n in kernel.links() if n.startswith(l3qos.IFB_PREFIX)]
             try:
                 return kernel.link_alias(ifbs[0]) if ifbs else None
