@@ -367,11 +367,14 @@ def test_agents_killed_during_changes_converge_exactly(world: World) -> None:
     took = wait_converged(world, vms, "convergence after the restart")
     assert not privileged.namespace_exists(f"qdhcp-{before}")
     assert tap(gone) not in bridge_members(world.host_ns, brq(burst[0]))
-    # One process per agent: the restarted ones.
+    # One agent process per agent: the restarted ones, nothing left of the killed
+    # ones. A child of the live agent also shows its command line for the instant
+    # between fork and exec (an `ip`, `iptables-save` it runs): not a second agent.
     for binary, agent in world.agents.items():
         config = str(agent.config)
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()
-                and config in (privileged.process_cmdline(int(p)) or [])]
+                and config in (privileged.process_cmdline(int(p)) or [])
+                and parent_of(int(p)) != agent.pid]
         assert pids == [agent.pid], (binary, pids)
     kinds = [a["agent_type"] for a in api.get("agents").json()["agents"]
              if a["host"] == world.host]
@@ -380,3 +383,13 @@ def test_agents_killed_during_changes_converge_exactly(world: World) -> None:
           f"converged {took:.1f} s after the restart")
     for net in burst:
         world.remove(net)
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent's pid (None: the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            return int(stat.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
