@@ -302,8 +302,15 @@ class Kernel:
     def link_alias(self, name: str) -> str | None:
         """A link's alias (``ip link set NAME alias …``); None without one."""
         index = self._index(name)
-        with self._lock:
-            raw = list(self._ip.get_links(index))
+        try:
+            with self._lock:
+                raw = list(self._ip.get_links(index))
+        except NetlinkError as error:
+            if error.code != errno.ENODEV:
+                raise
+            # Gone between the lookup and the read: as if never found.
+            raise LookupError(f"no link {name} in namespace "
+                              f"{self.namespace or '(own)'}") from error
         return raw[0].get("IFLA_IFALIAS") if raw else None
 
     def set_link_alias(self, name: str, alias: str) -> None:
