@@ -33,6 +33,7 @@ from dataplane.ovs_host import OvsHost, available
 from dataplane.test_dhcp_agent import env  # noqa: F401 - the DHCP test below uses it
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
+from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.ovs import config as ovs_config
 from neutrino.agent.ovs.agent import OpenvswitchAgent
@@ -404,6 +405,7 @@ def test_dhcp_agent_on_br_int(ovs_server: ServerProcess, tmp_path: Path,
         pytest.skip("needs dnsmasq and dhclient (isc-dhcp-client)")
     from dataplane.test_dhcp_agent import agent_conf as dhcp_agent_conf
     from neutrino.agent.dhcp import config as dhcp_config
+    from neutrino.agent.dhcp import reconciler as dhcp_reconciler
     from neutrino.agent.dhcp.agent import DhcpAgent
     dhcp_env = request.getfixturevalue("env")
     api = Api(ovs_server.url)
@@ -453,3 +455,11 @@ def test_dhcp_agent_on_br_int(ovs_server: ServerProcess, tmp_path: Path,
             agent.stop()
         rpc.cleanup()
         ovs.stop()
+        # The agent served every network of the module's server, not only this
+        # test's: remove each namespace it made (marked with its host), with the
+        # dnsmasq inside.
+        mine = dhcp_reconciler.OWNER_ALIAS.format(name)
+        for namespace in privileged.namespaces():
+            if namespace.startswith("qdhcp-") and \
+                    privileged.namespace_alias(namespace) == mine:
+                privileged.delete_namespace(namespace)
