@@ -3,26 +3,14 @@ vSwitch agent's options (upstream's names and sections)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-SAMPLE = REPO / "etc" / "openvswitch_agent.ini"
-GENERATOR_CONF = REPO / "etc" / "oslo-config-generator-openvswitch-agent.conf"
+from unit.agent.samples import current_sample
 
 
 def test_openvswitch_agent_sample_is_up_to_date(tmp_path: Path) -> None:
-    out = tmp_path / "openvswitch_agent.ini"
-    proc = subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from oslo_config.generator import main; sys.exit(main())",
-         "--config-file", str(GENERATOR_CONF), "--output-file", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert out.read_text() == SAMPLE.read_text(), (
-        "etc/openvswitch_agent.ini is out of date: run `make sample-config`")
-    text = SAMPLE.read_text()
+    text = current_sample("openvswitch_agent.ini",
+                          "oslo-config-generator-openvswitch-agent.conf", tmp_path)
     for section, option in (("ovs", "bridge_mappings"), ("ovs", "local_ip"),
                             ("ovs", "datapath_type"), ("agent", "tunnel_types"),
                             ("agent", "l2_population"),
