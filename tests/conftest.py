@@ -87,3 +87,35 @@ def conn(server: ServerProcess) -> Iterator[openstack.connection.Connection]:
         yield connection
     finally:
         connection.close()
+
+
+# -- parallel runs (pytest-xdist, `make test`: -n 2 --dist loadgroup) -------------------
+
+# Tests that use this host's kernel and agents (namespaces, links, packet filters,
+# dnsmasq, OVS) run one after another on one worker, and first: that is the long,
+# mostly waiting part of the suite, and the other worker takes the rest beside it.
+# HTTP tests are grouped by database backend, not by module: pytest keeps one value
+# of the session-scoped `backend` fixture at a time, so a worker that went module by
+# module would stop and start a server (and migrate a new database) three times per
+# module.
+HOST_TESTS = ("dataplane/", "reliability/", "cli/test_probes.py", "cli/test_trace_live.py",
+              "cli/test_live_compare.py")
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    path = Path(str(item.path)).resolve().relative_to(Path(__file__).parent).as_posix()
+    if path.startswith(HOST_TESTS):
+        return "host"
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "backend" in callspec.params:
+        return f"backend-{callspec.params['backend']}"
+    return path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+    # A stable sort: the host group first (xdist hands out groups in the order they
+    # first appear, with --no-loadscope-reorder), everything else in pytest's own order.
+    items.sort(key=lambda item: _xdist_group(item) != "host")
