@@ -112,10 +112,13 @@ def _xdist_group(item: pytest.Item) -> str:
     return path
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked as collected: xdist reads the mark in its own collection_modifyitems.
+    item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
     # A stable sort: the host group first (xdist hands out groups in the order they
     # first appear, with --no-loadscope-reorder), everything else in pytest's own order.
     items.sort(key=lambda item: _xdist_group(item) != "host")
