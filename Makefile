@@ -38,7 +38,7 @@ PYTEST_ARGS ?=
 # `make test` runs on two xdist workers: one takes the tests that use this host's kernel
 # and agents, in order, the other the rest (tests/conftest.py, "parallel runs").
 # `make test PYTEST_PARALLEL=` runs everything in one process.
-PYTEST_PARALLEL ?= -n 2 --dist loadgroup --no-loadscope-reorder
+PYTEST_PARALLEL ?= -n 2 --dist loadscope --no-loadscope-reorder
 
 # Directories ruff checks (those that exist: bench/ may not yet).
 LINT_PATHS := $(wildcard src tests bench)
