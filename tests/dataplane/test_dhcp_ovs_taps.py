@@ -29,15 +29,16 @@ from neutrino.agent.dhcp.reconciler import OWNER_ALIAS, Reconciler
 BRIDGE = "br-int"
 
 
-def reconciler(dhcp_env: Env, ovs: OvsHost) -> Reconciler:
+def reconciler(dhcp_env: Env, ovs: OvsHost, made: list[Reconciler]) -> Reconciler:
     """A DHCP agent's reconciler with interface_driver = openvswitch (a new one: a
-    restarted agent)."""
-    return Reconciler(render.Settings(), dhcp_env.state_dir,
+    restarted agent), its OVSDB connection closed at the end (`made`)."""
+    made.append(Reconciler(render.Settings(), dhcp_env.state_dir,
                       get_dhcp_port=lambda net: copy.deepcopy(dhcp_env.ports.get(net)),
                       release_dhcp_port=dhcp_env.released.append,
                       host_namespace=dhcp_env.host,
                       own_all_namespaces=False, host="ovs-taps",
-                      ovs=(ovs.db, BRIDGE))
+                      ovs=(ovs.db, BRIDGE)))
+    return made[-1]
 
 
 def run(dhcp_env: Env, rec: Reconciler, *scenarios: Scenario) -> list[str]:
@@ -57,6 +58,7 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
         unavailable(why)
     dhcp_env: Env = request.getfixturevalue("env")
     ovs = OvsHost(tmp_path / "ovs", dhcp_env.host).start()
+    made: list[Reconciler] = []
     try:
         ovs.vsctl("add-br", BRIDGE, "--", "set", "bridge", BRIDGE, "datapath_type=netdev")
         # A VM's port on the same bridge: not the DHCP agent's, never touched.
@@ -68,7 +70,7 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
 
         a, b = Scenario(dhcp_env), Scenario(dhcp_env)
         tap_a, tap_b = (render.tap_name(s.dhcp_port["id"]) for s in (a, b))
-        actions = run(dhcp_env, reconciler(dhcp_env, ovs), a, b)
+        actions = run(dhcp_env, reconciler(dhcp_env, ovs, made), a, b)
         assert f"plug {tap_a} into {BRIDGE}" in actions
         assert ports() == sorted([tap_a, tap_b, "vmport0"])
         ids = ovs.vsctl("get", "Interface", tap_a, "external_ids")
@@ -76,7 +78,7 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
         assert f'{ovs_taps.NETWORK_KEY}="{a.net}"' in ids
 
         # Restarted: the taps are found on the bridge, none plugged again.
-        again = run(dhcp_env, reconciler(dhcp_env, ovs), a, b)
+        again = run(dhcp_env, reconciler(dhcp_env, ovs, made), a, b)
         assert not [x for x in again if "plug" in x], again
         assert ports() == sorted([tap_a, tap_b, "vmport0"])
 
@@ -84,7 +86,7 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
         # removes b's tap and a's old one, and plugs a's new one.
         dhcp_env.ports[a.net] = {**a.dhcp_port, "id": uid(), "mac_address": random_mac()}
         new_tap = render.tap_name(dhcp_env.ports[a.net]["id"])
-        restarted = reconciler(dhcp_env, ovs)
+        restarted = reconciler(dhcp_env, ovs, made)
         actions = run(dhcp_env, restarted, a)
         assert f"unplug {tap_b} from {BRIDGE}" in actions
         assert f"unplug {tap_a} from {BRIDGE}" in actions
@@ -93,5 +95,7 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
         # Converged.
         assert run(dhcp_env, restarted, a) == []
     finally:
+        for rec in made:
+            rec.close()
         ovs.stop()
 

@@ -41,15 +41,26 @@ class OvsTaps:
         self.connection = connection
         self.bridge = bridge
         self.owner = owner
+        self._ovsdb: Any = None  # one connection, kept between passes
 
     @contextmanager
     def session(self) -> Iterator[Any]:
+        """The OVSDB connection for one reconcile pass (opened on first use and
+        kept: its IDL replica makes reading the taps cheap; after a failure it is
+        opened again on the next pass)."""
         from neutrino.agent.ovs.privileged import Ovsdb
-        ovsdb = Ovsdb(self.connection)
+        if self._ovsdb is None:
+            self._ovsdb = Ovsdb(self.connection)
         try:
-            yield ovsdb
-        finally:
-            ovsdb.close()
+            yield self._ovsdb
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._ovsdb is not None:
+            self._ovsdb.close()
+            self._ovsdb = None
 
     def owned(self, ovsdb: Any) -> dict[str, str]:
         """tap -> network of every interface this agent plugged (on any bridge)."""

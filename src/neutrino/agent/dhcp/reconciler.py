@@ -164,6 +164,11 @@ class Reconciler:
                 self._ovsdb = None
         return result
 
+    def close(self) -> None:
+        """Its OVSDB connection (interface_driver = openvswitch) closed."""
+        if self.ovs_taps is not None:
+            self.ovs_taps.close()
+
     def _reconcile(self, desired: DhcpState) -> Result:
         result = Result()
         wanted = {n["id"]: n for n in desired["networks"] if render.needs_port(n)}
