@@ -233,6 +233,10 @@ class EmbeddedAgents:
                   lambda c: dhcp_agent.DhcpAgent(c, transport=transport))
 
         l3_conf = _agent_conf(l3_config.register_opts, files, dirs)
+        if with_ovs:
+            # Its routers' ports in br-int too (the gateway's external network
+            # through the Open vSwitch agent's bridge_mappings).
+            l3_conf.set_default("interface_driver", "openvswitch")
         self._add("L3 agent", l3_conf, l3_agent.check_config,
                   lambda c: l3_agent.L3Agent(c, transport=transport))
 
