@@ -94,6 +94,20 @@ def test_snat_and_floating_ip(routed: World) -> None:
     assert who_within(vm_a.namespace, INTERNET) == f"internet {address}"
 
 
+def test_restarted_agent_replugs_nothing(routed: World) -> None:
+    """OVSDB is the record: a new L3 agent finds its taps by their marks, plugs
+    none again, unplugs none, and routing goes on."""
+    world, ovs, router, (vm_a, vm_b), _ = routed
+    before = iface_ids(ovs)
+    world.l3.stop()
+    world.l3 = world.new_l3_agent().start()
+    assert wait_for(lambda: world.l3.counts is not None, within=30)
+    actions = world.l3.counts.actions
+    assert not [a for a in actions if "plug" in a], actions
+    assert iface_ids(ovs) == before
+    assert reachable(vm_a.namespace, vm_b.ip, within=10)
+
+
 def test_router_deleted_leaves_br_int(routed: World) -> None:
     """Last in the module: the router goes, and with it its taps' rows on br-int
     (the namespace took the veths; the agent sweeps the rows it marked)."""
