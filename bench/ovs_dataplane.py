@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import shutil
 import sys
 import tempfile
 import time
@@ -130,6 +131,7 @@ class OvsBench(lb_bench.Bench):
         finally:
             if self.ovs is not None:
                 self.ovs.stop()
+            shutil.rmtree(self.rundir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
