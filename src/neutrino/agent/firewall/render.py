@@ -521,6 +521,13 @@ def render(desired: L2State, log_settings: LogSettings | None = LogSettings()
     return out
 
 
+def ipsets(desired: L2State) -> dict[str, IpSet]:
+    """The sets `render` gives `desired` (membership only: when the ports and
+    groups are those of an earlier render, its chains stand and only this is new)."""
+    filtered = [p for p in desired["ports"] if is_filtered(p)]
+    return _ipsets(desired, filtered, desired["security_groups"])
+
+
 def _ipsets(desired: L2State, ports: list[L2Port],
             groups: Mapping[str, SecurityGroup]) -> dict[str, IpSet]:
     """A set per IP version for every remote group and address group a rule of a
