@@ -722,3 +722,23 @@ def test_missing_tools_reported(monkeypatch) -> None:
     (problem,) = fw_config.check(_conf())
     assert "needs ipset" in problem and "firewall_driver = noop" in problem
     assert fw_config.check(_conf(firewall_driver="noop")) == []
+
+
+def test_driver_reuses_the_last_render_while_ports_and_groups_are_the_same() -> None:
+    from neutrino.agent.firewall.driver import Firewall  # its _render is pure
+
+    firewall = Firewall("unused")
+    d = state([port()], [rule(protocol="tcp", remote_group_id=SG)],
+              remote_groups={SG: {"IPv4": ["10.0.0.5"], "IPv6": []}})
+    first, arp_first = firewall._render(d)
+    assert first == render.render(d)
+    # A port going ACTIVE and a member added: the same chains, new sets.
+    d["ports"][0]["status"] = "ACTIVE"
+    d["remote_groups"][SG]["IPv4"].append("10.0.0.9")
+    second, arp_second = firewall._render(d)
+    assert second.chains is first.chains and arp_second is arp_first
+    assert second == render.render(d) and second.ipsets != first.ipsets
+    # A rule change (in place, as a caller may do): rendered again.
+    d["security_groups"][SG]["rules"].append(rule(protocol="udp"))
+    third, _ = firewall._render(d)
+    assert third.chains is not first.chains and third == render.render(d)

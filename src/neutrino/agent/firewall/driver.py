@@ -62,6 +62,9 @@ LOG = logging.getLogger(__name__)
 # Seconds a check of our chains against the kernel stays trusted while the rendered
 # chains do not change (the agent's periodic resync then reads them again).
 RECHECK_INTERVAL = 60.0
+# Port fields no rendering reads: a port going ACTIVE (the first sync's reports)
+# must not cost a render of the whole host.
+UNRENDERED_PORT_KEYS = frozenset({"status", "revision_number"})
 
 
 @dataclass
@@ -190,10 +193,12 @@ class Firewall:
         """The rendered firewall of `desired`. Rendering 1,000 ports costs about a
         second, so the chains and the ARP table of the last render are reused when
         the ports and groups are the same (compared as JSON text, tens of
-        milliseconds): a membership change, or a resync with nothing to do, renders
-        only the sets."""
-        key = json.dumps([desired["ports"], desired["security_groups"]],
-                         sort_keys=True, default=str)
+        milliseconds; status and revision left out): a membership change, or a
+        resync with nothing to do, renders only the sets."""
+        ports = [{k: v for k, v in port.items() if k not in UNRENDERED_PORT_KEYS}
+                 for port in desired["ports"]]
+        key = json.dumps([ports, desired["security_groups"]], sort_keys=True,
+                         default=str)
         if self._rendered is not None and self._rendered[0] == key:
             _, last, arp_table = self._rendered
             return dataclasses.replace(last, ipsets=rendering.ipsets(desired)), arp_table
