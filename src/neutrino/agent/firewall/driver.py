@@ -12,7 +12,7 @@ One `Firewall.apply(desired)`:
    --noflush`` per IP version that redeclares (so flushes and refills) only the
    chains of ours whose rules differ, deletes our stale chains and adds the jumps
    from FORWARD/INPUT when missing. Nothing else in the table is touched, and the
-   batch is atomic. Reading 60,000 rules of 1,000 ports back costs seconds, so
+   batch is atomic. Reading 25,000 rules of 1,000 ports back costs a second, so
    this step is skipped when the rendered chains are those this `Firewall` wrote
    or found at its last check and that check is less than `recheck_interval` old:
    a membership change is then sets only;
