@@ -22,7 +22,7 @@ Figures (seconds, wall clock):
 * no-op resync (the periodic one: nothing to change); restart resync (the first
   sync of a new agent on a kernel already right);
 * rule change: a rule added to the group of every port, from the POST until the
-  rule is in the kernel (in the chain of the port rendered last); median of --rounds;
+  rule is in the kernel (in the group's chain every port goes to); median of --rounds;
 * member added: a port (on no host) created in the remote group, from the POST until
   its address is in the kernel's set (``ipset test``); median of --rounds.
 """
@@ -212,8 +212,8 @@ class Bench:
         time.sleep(self.args.polling_interval + 0.2)
 
     def rule_change(self) -> None:
-        chain = render.port_chain(render.INGRESS_PREFIX,
-                                  max(self.ports, key=lambda p: p["id"])["id"])
+        # The ports' ingress rules are in their group's chain (render.py).
+        chain = render.group_chain(render.GROUP_INGRESS_PREFIX, [self.sg["id"]])
         times = []
         for round_ in range(self.args.rounds):
             port = 6000 + round_

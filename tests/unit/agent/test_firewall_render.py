@@ -53,8 +53,9 @@ def state(ports: list[dict], rules: list[dict], stateful: bool = True, **extra: 
 
 
 def chain(ruleset: render.Ruleset, name: str, version: int = 4) -> list[str]:
-    """The rules of a chain without the "-A chain " in front."""
-    return [line.split(" ", 2)[2] for line in ruleset.chains[version][name]]
+    """The rules of a chain as a packet meets them (a goto to a group chain
+    followed: render.walk), without the "-A chain " in front."""
+    return [line.split(" ", 2)[2] for line in render.walk(ruleset.chains[version], name)]
 
 
 def sg_rules(ruleset: render.Ruleset, name: str, version: int = 4) -> list[str]:
@@ -70,6 +71,10 @@ def _after_fixed(body: list[str]) -> int:
     fixed = [i for i, line in enumerate(body)
              if "--sport 67" in line or "--sport 547" in line]
     return max(fixed) + 1
+
+
+def is_group_chain(name: str) -> bool:
+    return name.startswith((render.GROUP_INGRESS_PREFIX, render.GROUP_EGRESS_PREFIX))
 
 
 # -- exact rules ----------------------------------------------------------------------
@@ -290,6 +295,90 @@ def test_rules_iptables_would_refuse_are_left_out() -> None:
 def test_rule_of_other_family_prefix_ignored() -> None:
     out = render.render(state([port()], [rule(remote_ip_prefix="2001:db8::/64")]))
     assert sg_rules(out, IN) == []
+
+
+# -- group chains: a group's rules rendered once ------------------------------------
+
+GI, GO = "neutrino-gi" + SG[:16], "neutrino-go" + SG[:16]
+
+
+def test_ports_of_one_group_go_to_its_chains() -> None:
+    ports = [port(f"{i:08x}-1111-2222-3333-444444444444", ips=(f"10.0.0.{i + 5}",))
+             for i in range(3)]
+    out = render.render(state(ports, [rule(protocol="tcp", port_range_min=22,
+                                           port_range_max=22)]))
+    for p in ports:
+        ingress = render.port_chain(render.INGRESS_PREFIX, p["id"])
+        egress = render.port_chain(render.EGRESS_PREFIX, p["id"])
+        spoof = render.port_chain(render.SPOOF_PREFIX, p["id"])
+        assert out.chains[4][ingress] == [f"-A {ingress} -g {GI}"]
+        assert out.chains[4][egress][-2:] == [f"-A {egress} -j {spoof}",
+                                              f"-A {egress} -g {GO}"]
+    assert chain(out, GI) == [
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+        "-p udp -m udp --sport 67 --dport 68 -j RETURN",
+        "-m conntrack --ctstate INVALID -j DROP",
+        "-p tcp -m tcp --dport 22 -j RETURN",
+        "-j DROP"]
+    assert chain(out, GO)[-1] == "-j DROP" and chain(out, GO, 6)[-1] == "-j DROP"
+    # IPv4, per port: 2 FORWARD, 2 sg-chain, 1 INPUT, 1 + 3 + 2 in its own chains;
+    # once: the sg-chain's ACCEPT and the group's two chains of 5 rules.
+    assert sum(len(rules) for rules in out.chains[4].values()) == 3 * 11 + 1 + 5 + 5
+
+
+def test_a_rule_change_rewrites_the_group_chain_only() -> None:
+    ports = [port(f"{i:08x}-1111-2222-3333-444444444444") for i in range(5)]
+    before = render.render(state(ports, [rule(protocol="tcp")]))
+    after = render.render(state(ports, [rule(protocol="tcp"), rule(protocol="udp")]))
+    assert {name for name in after.chains[4]
+            if after.chains[4][name] != before.chains[4].get(name)} == {GI}
+    assert after.chains[6] == before.chains[6]
+    egress = render.render(state(ports, [rule(protocol="tcp"), rule("egress")]))
+    assert {name for name in egress.chains[4]
+            if egress.chains[4][name] != before.chains[4].get(name)} == {GO}
+
+
+def test_several_groups_share_a_chain_per_set_in_port_order() -> None:
+    other = "0ther000-0000-4000-8000-000000000009"
+    a = port("0000000a-1111-2222-3333-444444444444", groups=(SG, other))
+    b = port("0000000b-1111-2222-3333-444444444444", groups=(SG, other))
+    c = port("0000000c-1111-2222-3333-444444444444", groups=(other, SG))
+    d = state([a, b, c], [rule(protocol="tcp")])
+    d["security_groups"][other] = {"stateful": True, "rules": [rule(protocol="udp")]}
+    out = render.render(d)
+    name = render.group_chain(render.GROUP_INGRESS_PREFIX, (SG, other))
+    assert name.startswith("neutrino-gix") and len(name) == 27
+    assert name == render.group_chain(render.GROUP_INGRESS_PREFIX, (SG, other, SG))
+    reverse = render.group_chain(render.GROUP_INGRESS_PREFIX, (other, SG))
+    assert reverse != name and {name, reverse} <= set(out.chains[4])
+    assert sg_rules(out, name) == ["-p tcp -j RETURN", "-p udp -j RETURN"]
+    assert sg_rules(out, reverse) == ["-p udp -j RETURN", "-p tcp -j RETURN"]
+    for p, target in ((a, name), (b, name), (c, reverse)):
+        ingress = render.port_chain(render.INGRESS_PREFIX, p["id"])
+        assert out.chains[4][ingress] == [f"-A {ingress} -g {target}"]
+    # No group: a chain of its own kind (DHCP/ND and conntrack, then DROP).
+    none = render.render(state([port(groups=())], []))
+    empty = render.group_chain(render.GROUP_INGRESS_PREFIX, ())
+    assert chain(none, IN) == chain(none, empty) and chain(none, IN)[-1] == "-j DROP"
+
+
+def test_stateless_group_chain_has_no_conntrack_rules() -> None:
+    out = render.render(state([port()], [rule(protocol="tcp")], stateful=False))
+    assert not any("conntrack" in line for line in out.chains[4][GI] + out.chains[4][GO])
+
+
+def test_walk_follows_a_goto_and_never_comes_back() -> None:
+    chains = {"neutrino-ia": ["-A neutrino-ia -p tcp -j RETURN",
+                              "-A neutrino-ia -g neutrino-gig",
+                              "-A neutrino-ia -j ACCEPT"],
+              "neutrino-gig": ["-A neutrino-gig -p udp -j RETURN", "-A neutrino-gig -j DROP"],
+              "neutrino-ib": ["-A neutrino-ib -g neutrino-gone"]}
+    assert render.walk(chains, "neutrino-ia") == [
+        "-A neutrino-ia -p tcp -j RETURN", "-A neutrino-ia -p udp -j RETURN",
+        "-A neutrino-ia -j DROP"]
+    # A goto to a chain not rendered stays as it is.
+    assert render.walk(chains, "neutrino-ib") == chains["neutrino-ib"]
+    assert render.walk(chains, "neutrino-none") == []
 
 
 # -- security group logging ------------------------------------------------------------
@@ -527,9 +616,14 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
     # Without log settings: the same rules less the log rules.
     unlogged = render.render(desired, None)
     for version in (4, 6):
-        assert {name: [line for line in lines if " -j NFLOG " not in line]
-                for name, lines in out.chains[version].items()} == \
-            unlogged.chains[version]
+        # (A logged port's rules are inline, an unlogged one's in group chains:
+        # compared as a packet walks them.)
+        def walked(ruleset: render.Ruleset) -> dict[str, list[str]]:
+            chains = ruleset.chains[version]  # noqa: B023 - used at once
+            return {name: [line for line in render.walk(chains, name)
+                           if " -j NFLOG " not in line]
+                    for name in chains if not is_group_chain(name)}
+        assert walked(out) == walked(unlogged)
     for version in (4, 6):
         chains = out.chains[version]
         for name, lines in chains.items():
@@ -542,6 +636,10 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
             # Every jump goes to a chain of ours that exists, or to a verdict, or
             # logs a packet under a prefix the reader knows.
             for line in lines:
+                if " -g " in line:  # a port chain's goto to its group chain
+                    assert line.rsplit(" -g ", 1)[1] in chains
+                    assert is_group_chain(line.rsplit(" -g ", 1)[1])
+                    continue
                 target = line.rsplit(" -j ", 1)[1]
                 if target.startswith("NFLOG "):
                     prefix = target.split()[2]
@@ -558,7 +656,13 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
         for pid in filtered:
             for prefix in (render.INGRESS_PREFIX, render.EGRESS_PREFIX,
                            render.SPOOF_PREFIX):
-                assert chains[render.port_chain(prefix, pid)][-1].endswith(" -j DROP")
+                walked_chain = render.walk(chains, render.port_chain(prefix, pid))
+                assert walked_chain[-1].endswith(" -j DROP")
+                assert " -g " not in " ".join(walked_chain)
+        # Every group chain is some port's.
+        gone_to = {line.rsplit(" -g ", 1)[1] for lines in chains.values()
+                   for line in lines if " -g " in line}
+        assert {name for name in chains if is_group_chain(name)} == gone_to
     for ipset in out.ipsets.values():
         assert len(ipset.name) + len(render.SWAP_SUFFIX) <= 31
         for member in ipset.members:
@@ -618,3 +722,23 @@ def test_missing_tools_reported(monkeypatch) -> None:
     (problem,) = fw_config.check(_conf())
     assert "needs ipset" in problem and "firewall_driver = noop" in problem
     assert fw_config.check(_conf(firewall_driver="noop")) == []
+
+
+def test_driver_reuses_the_last_render_while_ports_and_groups_are_the_same() -> None:
+    from neutrino.agent.firewall.driver import Firewall  # its _render is pure
+
+    firewall = Firewall("unused")
+    d = state([port()], [rule(protocol="tcp", remote_group_id=SG)],
+              remote_groups={SG: {"IPv4": ["10.0.0.5"], "IPv6": []}})
+    first, arp_first = firewall._render(d)
+    assert first == render.render(d)
+    # A port going ACTIVE and a member added: the same chains, new sets.
+    d["ports"][0]["status"] = "ACTIVE"
+    d["remote_groups"][SG]["IPv4"].append("10.0.0.9")
+    second, arp_second = firewall._render(d)
+    assert second.chains is first.chains and arp_second is arp_first
+    assert second == render.render(d) and second.ipsets != first.ipsets
+    # A rule change (in place, as a caller may do): rendered again.
+    d["security_groups"][SG]["rules"].append(rule(protocol="udp"))
+    third, _ = firewall._render(d)
+    assert third.chains is not first.chains and third == render.render(d)

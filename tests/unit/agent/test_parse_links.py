@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Link, Vlan, Vxlan, parse_links
 
 DUMP = [
@@ -43,3 +44,18 @@ def test_every_field_the_reconcilers_compare() -> None:
 
 def test_nothing_answered_is_no_links() -> None:
     assert parse_links("") == {} and parse_links("[]") == {}
+
+
+def test_parse_remote_fdb_keeps_permanent_entries_with_a_vtep() -> None:
+    # As `bridge -j fdb show dev vx1` prints them (iproute2 6.1).
+    text = ('[{"mac":"fa:16:3e:00:00:09","flags":[],"master":"br1","state":"static"},'
+            '{"mac":"96:8f:fb:94:19:0c","flags":[],"master":"br1","state":"permanent"},'
+            '{"mac":"fa:16:3e:00:00:01","dst":"192.0.2.6","flags":["self"],'
+            '"state":"permanent"},'
+            '{"mac":"00:00:00:00:00:00","dst":"192.0.2.5","flags":["self"],'
+            '"state":"permanent"},'
+            '{"mac":"fa:16:3e:00:00:02","dst":"192.0.2.7","flags":["self"],"state":""}]')
+    assert privileged.parse_remote_fdb(text) == {
+        privileged.FdbEntry("fa:16:3e:00:00:01", "192.0.2.6"),
+        privileged.FdbEntry("00:00:00:00:00:00", "192.0.2.5")}
+    assert privileged.parse_remote_fdb("") == set()

@@ -4,7 +4,8 @@ Port chains are stateful (render.py): ``RELATED,ESTABLISHED`` is accepted first,
 a connection opened while a rule allowed it would outlive the rule. After an apply
 the driver lists the tracked connections of the filtered ports' addresses
 (`watched`) and deletes those `stale` returns: the ones whose first packet the
-chains just rendered would refuse. The chains themselves are evaluated, so
+chains just rendered would refuse. The chains themselves are evaluated (a port
+chain with its group chain's rules inline: render.walk), so
 "allowed" means exactly what the kernel does for a new connection (DHCP and
 neighbour discovery basics, the drops before the rules, ipset members), and
 nothing is remembered between applies (an agent restart re-validates everything).
@@ -179,7 +180,7 @@ def _refused(entry: Entry, owners: _Owners, chains: Mapping[str, list[str]],
     for prefix, address in ((render.EGRESS_PREFIX, src), (render.INGRESS_PREFIX, dst)):
         for port_id in owners.of(address):
             name = render.port_chain(prefix, port_id)
-            if name in chains and not allows(chains[name], entry, sets):
+            if name in chains and not allows(render.walk(chains, name), entry, sets):
                 return True
     return False
 
