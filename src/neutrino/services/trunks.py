@@ -309,9 +309,15 @@ class TrunkService:
         return new
 
     def delete(self, ctx: Context, trunk_id: str, revision: int | None = None) -> None:
+        parent: dict = {}
+
         def run(session: Session) -> list[str]:
             row = self._row(session, trunk_id, lock=True)
             common.check_revision(row, revision)
+            port = session.get(P, row.port_id)
+            parent.update({"id": row.port_id, "revision_number": None,
+                           "network_id": port.network_id if port is not None else None,
+                           "binding:host_id": self._parent_host(session, trunk_id)})
             if not row.admin_state_up:
                 raise t.TrunkDisabled(trunk_id=trunk_id)
             if not self.can_be_trunked_or_untrunked(session, row.port_id):
@@ -323,8 +329,10 @@ class TrunkService:
             session.delete(row)
             return subports
         released = self.deps.db.run(run)
+        # metadata "parent": the parent's agent hears of it (its desired state
+        # loses the trunk: the OVS agent unwires the trunk bridge).
         self.deps.events.publish("trunk", events.AFTER_DELETE,
-                                 events.Payload(ctx, trunk_id))
+                                 events.Payload(ctx, trunk_id, metadata={"parent": parent}))
         self._release(released)
 
     def add_subports(self, ctx: Context, trunk_id: str, subports: list[dict]) -> dict:

@@ -125,21 +125,18 @@ class Ovsdb:
                                 ("options", dict(options)))]
 
     def _add_trunk_patch(self, name: str, bridge: str, peer: str, tag: int | None,
-                         trunks: tuple[int, ...], iface_id: str | None, mac: str | None,
-                         net_uuid: str | None) -> list[Any]:
+                         trunks: tuple[int, ...], iface_id: str | None, mac: str | None
+                         ) -> list[Any]:
         """A trunk's patch port (agent/ovs/trunk.py), made or remade whole."""
         ids = {"iface-id": iface_id, "attached-mac": mac or "",
                "iface-status": "active"} if iface_id else {}
         cmds = [self.api.add_port(bridge, name, may_exist=True),
                 self.api.db_set("Interface", name, ("type", "patch"),
                                 ("options", {"peer": peer}), ("external_ids", ids))]
-        cmds.append(self.api.db_clear("Port", name, "tag") if tag is None
-                    else self.api.db_set("Port", name, ("tag", tag)))
-        cmds.append(self.api.db_set("Port", name, ("trunks", list(trunks))) if trunks
-                    else self.api.db_clear("Port", name, "trunks"))
-        cmds.append(self.api.db_set("Port", name, ("other_config", {"net_uuid": net_uuid}))
-                    if net_uuid else self.api.db_remove("Port", name, "other_config",
-                                                        "net_uuid", if_exists=True))
+        # Set whole (an empty set clears): db_clear cannot read a row new in this
+        # transaction. other_config:net_uuid is the plan's set_port_vlan's (next sync).
+        cmds.append(self.api.db_set("Port", name, ("tag", [] if tag is None else tag),
+                                    ("trunks", list(trunks))))
         return cmds
 
     def _delete_port(self, name: str, bridge: str) -> list[Any]:

@@ -70,7 +70,6 @@ class TrunkPatch:
     trunks: tuple[int, ...] = ()    # tpt-: (0,) untagged only
     iface_id: str | None = None     # *i-: the Neutron port (parent or sub-port)
     mac: str | None = None
-    net_uuid: str | None = None     # *i-: whose local VLAN the tag is
 
 
 def wanted(desired: L2State, want: Layout, have: Observed,
@@ -81,20 +80,20 @@ def wanted(desired: L2State, want: Layout, have: Observed,
     integration = settings.integration_bridge
     ports = {p["id"]: p for p in desired["ports"]}
 
-    def local(port_id: str) -> tuple[int, str | None]:
+    def local(port_id: str) -> int:
+        """The br-int end's first tag (then plan.py's, with its net_uuid)."""
         port = ports.get(port_id)
         net = want.networks.get(port["network_id"]) if port is not None else None
         if port is None or net is None or not port["admin_state_up"]:
-            return DEAD_VLAN, None
-        return net.local_vlan, net.id
+            return DEAD_VLAN
+        return net.local_vlan
 
     def pair(prefix: str, some_id: str, bridge: str, port_id: str, mac: str,
              tag: int | None, trunks: tuple[int, ...]) -> None:
         inside, outside = int_port(prefix, some_id), trunk_port(prefix, some_id)
         out[outside] = TrunkPatch(outside, bridge, inside, tag=tag, trunks=trunks)
-        vlan, net_uuid = local(port_id)
-        out[inside] = TrunkPatch(inside, integration, outside, tag=vlan,
-                                 iface_id=port_id, mac=mac.lower(), net_uuid=net_uuid)
+        out[inside] = TrunkPatch(inside, integration, outside, tag=local(port_id),
+                                 iface_id=port_id, mac=mac.lower())
 
     for port in desired["ports"]:
         trunk = port.get("trunk")
@@ -141,8 +140,7 @@ def ovsdb_actions(want: dict[str, TrunkPatch], have: Observed,
         if _differs(spec, have):
             actions.append(_act("add_trunk_patch", name, bridge=spec.bridge,
                                 peer=spec.peer, tag=spec.tag, trunks=spec.trunks,
-                                iface_id=spec.iface_id, mac=spec.mac,
-                                net_uuid=spec.net_uuid))
+                                iface_id=spec.iface_id, mac=spec.mac))
     return actions
 
 
