@@ -168,8 +168,10 @@ def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,  # noqa: F811
         assert wait_for(lambda: not (sub_pair & (ovs_ports(ovs, tbr)
                                                  | ovs_ports(ovs, "br-int"))), within=15)
         assert ovs_ports(ovs, "br-int") == int_before - sub_pair
-        assert not any(f"in_port={ofport} " in f or f"in_port={ofport}," in f
-                       for f in ovs.flows("br-int")), "the sub-port's flows stay"
+        # Its flows (the agent's and the firewall's) go at the end of that sync.
+        assert wait_for(lambda: not any(f"in_port={ofport} " in f or f"in_port={ofport},"
+                                        in f for f in ovs.flows("br-int")), within=10), \
+            "the sub-port's flows stay"
         assert not ping(vm, f"{cidr_s}.11", within=2)
         assert ping(vm, f"{cidr_p}.11", within=5)
 
