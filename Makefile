@@ -33,8 +33,12 @@ TEST_DEBIAN_PACKAGES ?= chromium
 
 # `make run CONFIG="--config-file a.conf --config-file b.conf"`
 CONFIG ?= --config-file etc/neutrino.conf
-# `make test PYTEST_ARGS="-x -k subnet"`, `make test PYTEST_ARGS="-n 4"`
+# `make test PYTEST_ARGS="-x -k subnet"`
 PYTEST_ARGS ?=
+# `make test` runs on two xdist workers: one takes the tests that use this host's kernel
+# and agents, in order, the other the rest (tests/conftest.py, "parallel runs").
+# `make test PYTEST_PARALLEL=` runs everything in one process.
+PYTEST_PARALLEL ?= -n 2 --dist loadscope --no-loadscope-reorder
 
 # Directories ruff checks (those that exist: bench/ may not yet).
 LINT_PATHS := $(wildcard src tests bench)
@@ -101,7 +105,7 @@ test: venv
 	scripts/install-debian-deps.sh $(TEST_DEBIAN_PACKAGES)
 	scripts/ensure-services.sh
 	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -335,11 +335,7 @@ class Bench:
         t0 = time.time()
         ports = self.create_ports(bodies)
         print(f"{count} ports created (bulk)  {time.time() - t0:.3f}")
-        with Kernel(self.host_ns) as kernel:
-            for port in ports:  # taps as a hypervisor leaves them: present, no VM
-                tap = vif_mod.tap_name(port["id"])
-                kernel.add_veth(tap, "vp" + port["id"][:11])
-                kernel.set_link(tap, up=True)
+        self.make_taps(ports)
         agent = self.new_agent()
         for label in ("first sync (builds all, reports all up)",
                       "resync, nothing changed",
@@ -359,14 +355,25 @@ class Bench:
             if p["status"] == "ACTIVE")
         print(f"{count} ports ACTIVE after the syncs: {active}")
 
+    def make_taps(self, ports: list[dict]) -> None:
+        """The ports' taps as a hypervisor leaves them: present, no VM."""
+        with Kernel(self.host_ns) as kernel:
+            for port in ports:
+                tap = vif_mod.tap_name(port["id"])
+                kernel.add_veth(tap, "vp" + port["id"][:11])
+                kernel.set_link(tap, up=True)
+
     def close(self) -> None:
         if self.agent is not None:
             self.agent.stop()
         self.rpc.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, bench_class: type[Bench] = Bench,
+         server_conf: str = "", description: str = "") -> int:
+    """`bench_class`, `server_conf` (more of the server's configuration): another
+    L2 agent's benchmark (bench/ovs_dataplane.py)."""
+    parser = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--many", type=int, default=100)
     parser.add_argument("--resync", type=int, default=500)
@@ -388,13 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-dataplane-") as tmp, \
             vhost.private_vhost("bench") as bus_url:
         state = Path(tmp)
-        extra = f"transport_url = {bus_url}\n{QUOTAS}"
+        extra = f"transport_url = {bus_url}\n{QUOTAS}{server_conf}"
         with database("sqlite", state) as url, \
                 ServerProcess(state, url, extra_conf=extra) as server:
             topo = Topology()
             bench = None
             try:
-                bench = Bench(args, server, bus_url, topo)
+                bench = bench_class(args, server, bus_url, topo)
                 bench.setup()
                 bench.one_port()
                 if args.many:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -87,3 +88,47 @@ def conn(server: ServerProcess) -> Iterator[openstack.connection.Connection]:
         yield connection
     finally:
         connection.close()
+
+
+# -- parallel runs (pytest-xdist, `make test`: -n 2 --dist loadscope) ------------------
+
+# Tests that use this host's kernel and agents (namespaces, links, packet filters,
+# dnsmasq, OVS) run one after another on one worker, and first: that is the long,
+# mostly waiting part of the suite, and the other worker takes the rest beside it.
+# HTTP tests are grouped by database backend, not by module: pytest keeps one value
+# of the session-scoped `backend` fixture at a time, so a worker that went module by
+# module would stop and start a server (and migrate a new database) three times per
+# module. The groups come from node ids alone (a scheduler of our own below): xdist's
+# `loadgroup` marks do not reach pytest 9's node ids.
+HOST_TESTS = ("dataplane/", "reliability/", "cli/test_probes.py", "cli/test_trace_live.py",
+              "cli/test_live_compare.py")
+BACKEND_ID = re.compile(r"\[(?:[^\]]*-)?(sqlite|postgresql|mysql)(?:-[^\]]*)?\]$")
+
+
+def test_group(nodeid: str) -> str:
+    """The unit of work one xdist worker takes whole: "host", "backend-<name>", or the
+    test's module."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    if path.startswith(HOST_TESTS):
+        return "host"
+    backend = BACKEND_ID.search(nodeid)
+    return f"backend-{backend.group(1)}" if backend else path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A stable sort: the host group first (with --no-loadscope-reorder the scheduler
+    # hands out groups in the order they first appear), the rest in pytest's own order.
+    items.sort(key=lambda item: test_group(item.nodeid) != "host")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByTestGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_group(nodeid)
+
+    return ByTestGroup(config, log)

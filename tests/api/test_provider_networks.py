@@ -363,3 +363,30 @@ def test_small_ranges(small_server: ServerProcess) -> None:
     assert post_net(api).status_code == 503
     assert api.delete(f"networks/{nets[3]['id']}").status_code == 204
     assert api.network()["provider:segmentation_id"] == 3
+
+
+VLAN_PROJECTS = ("[ml2]\ntenant_network_types = vlan\n"
+                 "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:100:101,physnet2\n")
+
+
+@pytest.fixture
+def vlan_projects_server(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
+    with database(backend, tmp_path) as url, \
+            ServerProcess(tmp_path, url, extra_conf=VLAN_PROJECTS) as proc:
+        yield proc
+
+
+def test_vlan_project_networks(vlan_projects_server: ServerProcess) -> None:
+    """tenant_network_types = vlan (what the Open vSwitch agent realises between
+    hosts, issue 19): a project network gets a VLAN of the range (physnet2 has no
+    range: never used), none left is 503, a deleted network's VLAN is given again."""
+    api = Api(vlan_projects_server.url)
+    first, second = api.network(name="p1"), api.network(name="p2")
+    assert {provider(first), provider(second)} == {("vlan", "physnet1", 100),
+                                                  ("vlan", "physnet1", 101)}
+    assert first["mtu"] == 1500
+    response = post_net(api, name="p3")
+    assert response.status_code == 503
+    assert error_of(response)["type"] == "NoNetworkAvailable"
+    assert api.delete(f"networks/{first['id']}").status_code == 204
+    assert provider(api.network(name="p4")) == provider(first)

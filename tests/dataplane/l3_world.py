@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,6 +169,14 @@ class L3World:
     metadata_proxies: Any = None
     bus_url: str = RABBIT            # where the agents reach the server
     l2_options: dict[str, object] = field(default_factory=dict)
+    # Another L2 agent than Linux bridge (ovs_l3_world.py: Open vSwitch): starts it
+    # for the world (the host namespace made, ext0 there) and returns it; its
+    # agent_type; extra ``neutrino-vif plug`` arguments; what to stop at the end,
+    # after the agents.
+    make_l2: Callable[[L3World], Any] | None = None
+    l2_type: str = "Linux bridge agent"
+    vif_args: tuple[str, ...] = ()
+    on_close: list[Callable[[], None]] = field(default_factory=list)
     api: Api = field(init=False)
     host: str = ""                  # the host namespace
     name: str = ""                  # its host name (agents' `host`)
@@ -198,15 +206,20 @@ class L3World:
             outside.add_address("eth0", EXT_GATEWAY, 24)
             outside.set_link("eth0", up=True)
             outside.add_address("lo", INTERNET, 32)
-        l2_conf = agent_conf(lb_config.register_opts, self.name,
-                             **{"transport_url": self.bus_url, "vxlan.local_ip": UNDERLAY,
-                                "linux_bridge.physical_interface_mappings":
-                                    [f"{PHYSNET}:{EXT_IFACE}"], **self.l2_options})
-        self.rpc = transport.get_transport(l2_conf)
-        self.l2 = LinuxBridgeAgent(l2_conf, transport=self.rpc, namespace=self.host,
-                                   server=self.server.rpc_name).start()
+        if self.make_l2 is not None:
+            self.l2 = self.make_l2(self)
+            self.rpc = self.l2.transport
+        else:
+            l2_conf = agent_conf(lb_config.register_opts, self.name,
+                                 **{"transport_url": self.bus_url,
+                                    "vxlan.local_ip": UNDERLAY,
+                                    "linux_bridge.physical_interface_mappings":
+                                        [f"{PHYSNET}:{EXT_IFACE}"], **self.l2_options})
+            self.rpc = transport.get_transport(l2_conf)
+            self.l2 = LinuxBridgeAgent(l2_conf, transport=self.rpc, namespace=self.host,
+                                       server=self.server.rpc_name).start()
         self.l3 = self.new_l3_agent().start()
-        assert wait_for(lambda: self.alive() == {"Linux bridge agent", "L3 agent"}, 30), \
+        assert wait_for(lambda: self.alive() == {self.l2_type, "L3 agent"}, 30), \
             self.alive()
         self.ext = self.api.network(name="public", **{
             "router:external": True, "provider:network_type": "flat",
@@ -241,6 +254,8 @@ class L3World:
                     agent.stop()
             if self.rpc is not None:
                 self.rpc.cleanup()
+            for stop in self.on_close:
+                stop()
             # Proxies the agent did not stop (a failed test), then their namespaces.
             if self.l3 is not None:
                 MetadataProxies(l3_config.metadata_proxy_dir(self.l3.conf), "-").remove_stale(())
@@ -289,7 +304,7 @@ class L3World:
         namespace = f"{self.topo.prefix}vm-{created['id'][:6]}"
         self.topo.namespaces.append(namespace)
         vif("plug", created["id"], "--url", self.server.url, "--host", self.name,
-            "--host-netns", self.host, "--netns", namespace)
+            "--host-netns", self.host, "--netns", namespace, *self.vif_args)
         vm = Vm(tag, created, namespace)
         self.serve(namespace, tag)
         return vm

@@ -172,6 +172,12 @@ def _agent_conf(register: Callable[[cfg.ConfigOpts], None], config_files: list[s
     return conf
 
 
+def interface_driver(with_ovs: bool) -> str:
+    """The DHCP and L3 agents' interface_driver default in the all-in-one: their
+    taps go where the embedded L2 agent expects them."""
+    return "openvswitch" if with_ovs else "linuxbridge"
+
+
 @dataclass
 class EmbeddedAgents:
     """This host's agents, started and stopped with the API worker."""
@@ -226,13 +232,15 @@ class EmbeddedAgents:
 
         dhcp_conf = _agent_conf(dhcp_config.register_opts, files, dirs)
         dhcp_conf.set_default("enable_isolated_metadata", True)
-        if with_ovs:
-            # Its port in br-int, tagged by the Open vSwitch agent (no Linux bridge).
-            dhcp_conf.set_default("interface_driver", "openvswitch")
+        # Its port in br-int, tagged by the Open vSwitch agent (no Linux bridge).
+        dhcp_conf.set_default("interface_driver", interface_driver(with_ovs))
         self._add("DHCP agent", dhcp_conf, dhcp_agent.check_config,
                   lambda c: dhcp_agent.DhcpAgent(c, transport=transport))
 
         l3_conf = _agent_conf(l3_config.register_opts, files, dirs)
+        # Its routers' ports in br-int too (the gateway's external network through
+        # the Open vSwitch agent's bridge_mappings).
+        l3_conf.set_default("interface_driver", interface_driver(with_ovs))
         self._add("L3 agent", l3_conf, l3_agent.check_config,
                   lambda c: l3_agent.L3Agent(c, transport=transport))
 

@@ -94,6 +94,11 @@ def test_l2_agent_selection_and_the_ovs_agents_defaults(tmp_path, caplog) -> Non
         "system" if os.path.exists(embedded.KERNEL_OVS_MODULE) else "netdev")
 
 
+def test_dhcp_and_l3_agents_plug_where_the_l2_agent_expects() -> None:
+    assert embedded.interface_driver(with_ovs=True) == "openvswitch"
+    assert embedded.interface_driver(with_ovs=False) == "linuxbridge"
+
+
 def test_a_running_switch_is_left_alone(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ovs-ctl runs only when ovsdb-server or ovs-vswitchd is not running (their
     pidfiles name live processes): here both "run" (this process's pid). ovs-ctl

@@ -63,8 +63,21 @@ def test_start_checks() -> None:
     assert check_config(conf(interface_driver=upstream_driver)) == []
     assert check_config(conf(agent_mode="dvr_snat")) == [
         "agent_mode 'dvr_snat' is not supported: use 'legacy' (no distributed routers)"]
-    assert check_config(conf(interface_driver="openvswitch")) == [
-        "interface_driver 'openvswitch' is not supported: use 'linuxbridge'"]
+    assert check_config(conf(interface_driver="bogus")) == [
+        "interface_driver 'bogus' is not supported: use 'linuxbridge' or 'openvswitch'"]
+
+
+def test_openvswitch_interface_driver() -> None:
+    """Upstream's OVSInterfaceDriver (or 'openvswitch'): router taps go into [ovs]
+    integration_bridge of [ovs] ovsdb_connection (the DHCP agent's options)."""
+    for name in ("openvswitch", "neutron.agent.linux.interface.OVSInterfaceDriver"):
+        c = conf(interface_driver=name, **{"ovs.integration_bridge": "br-x",
+                                            "ovs.ovsdb_connection": "unix:/r/db.sock"})
+        assert check_config(c) == []
+        assert l3_config.ovs_target(c) == ("unix:/r/db.sock", "br-x")
+    assert l3_config.ovs_target(conf()) is None
+    from neutrino.agent.dhcp import config as dhcp_config
+    assert dhcp_config.ovs_opts is l3_config.interface.ovs_opts
 
 
 def test_l3_agent_sample_is_up_to_date(tmp_path: Path) -> None:

@@ -143,6 +143,7 @@ class DhcpAgent:
         self.listener.stop()
         if self._watchdog is not None:
             self._watchdog.join(2)
+        self.reconciler.close()
         self.lock.release()
 
 

@@ -7,13 +7,15 @@ import os
 from oslo_config import cfg
 
 from neutrino.agent.common import config as agent_config
+from neutrino.agent.common import interface
 from neutrino.agent.dhcp.render import Settings
 from neutrino.agent.metadata import config as metadata_config
 from neutrino.contract import options
 
-# Accepted values of interface_driver: ours and upstream's name of the same driver.
-LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
-OVS_DRIVERS = ("openvswitch", "neutron.agent.linux.interface.OVSInterfaceDriver")
+# Accepted values of interface_driver (agent/common/interface.py, shared with the
+# L3 agent).
+LINUXBRIDGE_DRIVERS = interface.LINUXBRIDGE_DRIVERS
+OVS_DRIVERS = interface.OVS_DRIVERS
 
 # The server's own definitions (same objects: one neutron.conf-style file, or one
 # process in the all-in-one, registers them once).
@@ -60,15 +62,9 @@ dhcp_opts: list[cfg.Opt] = [
                     "accepted as the same)."),
 ]
 
-# Where the 'openvswitch' interface driver plugs (upstream's [ovs] names).
-ovs_opts: list[cfg.Opt] = [
-    cfg.StrOpt("integration_bridge", default="br-int",
-               help="The Open vSwitch agent's integration bridge (interface_driver "
-                    "= openvswitch)."),
-    cfg.StrOpt("ovsdb_connection", default="unix:/var/run/openvswitch/db.sock",
-               help="The ovsdb-server of that bridge (interface_driver = "
-                    "openvswitch)."),
-]
+# Where the 'openvswitch' interface driver plugs (upstream's [ovs] names; the same
+# objects as the L3 agent's).
+ovs_opts: list[cfg.Opt] = interface.ovs_opts
 
 dhcp_agent_opts: list[cfg.Opt] = [
     cfg.StrOpt("availability_zone", default="nova",
@@ -119,6 +115,4 @@ def metadata_proxy_dir(conf: cfg.ConfigOpts) -> str:
 def ovs_plug(conf: cfg.ConfigOpts) -> tuple[str, str] | None:
     """(ovsdb connection, bridge) where DHCP ports are plugged with
     interface_driver = openvswitch; None with the Linux bridge driver."""
-    if conf.interface_driver in OVS_DRIVERS:
-        return conf.ovs.ovsdb_connection, conf.ovs.integration_bridge
-    return None
+    return interface.ovs_target(conf)

@@ -23,8 +23,9 @@ its files, and its DHCP port (``release_dhcp_port``).
 
 Nothing is remembered that the host does not show: the state directory
 (``dhcp_confs``: one directory per network, upstream's layout) and the pid files say
-which networks this agent serves and which dnsmasq is theirs, so a restarted agent
-adopts its running processes (reloading each once, in case the previous agent
+which networks this agent serves and which dnsmasq is theirs (with interface_driver
+= openvswitch, OVSDB which taps on the bridge are its: ovs_taps.py), so a restarted
+agent adopts its running processes (reloading each once, in case the previous agent
 wrote files it never signalled) and removes what is no longer wanted.
 
 Which ``qdhcp-*`` namespaces are this agent's: those of its state directory and
@@ -44,10 +45,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.dhcp import metadata, render
+from neutrino.agent.dhcp import metadata, ovs_taps, render
+from neutrino.agent.dhcp.ovs_taps import OvsTaps
 from neutrino.agent.dhcp.render import Paths, Settings
 from neutrino.agent.metadata.proxies import METADATA_ADDRESS, METADATA_PORT, MetadataProxies
 from neutrino.contract import names
@@ -120,9 +123,15 @@ class Reconciler:
         self.settings = settings
         # interface_driver = openvswitch: (ovsdb connection, bridge) the taps go in.
         self.ovs = ovs
-        self._ovs_plugged: dict[str, str] = {}   # network -> its tap known on the bridge
         self.state_dir = state_dir
         self.owner_alias = OWNER_ALIAS.format(host or os.path.abspath(state_dir))
+        self.ovs_taps = OvsTaps(*ovs, self.owner_alias) if ovs is not None else None
+        # During one reconcile with OVS: the OVSDB session, the taps the bridge has
+        # of this agent (tap -> network, read from OVSDB: nothing is remembered) and
+        # the tap each network served this pass has.
+        self._ovsdb: Any = None
+        self._owned_taps: dict[str, str] = {}
+        self._served_taps: dict[str, str] = {}
         self.get_dhcp_port = get_dhcp_port
         self.release_dhcp_port = release_dhcp_port
         self.host_namespace = host_namespace
@@ -137,6 +146,30 @@ class Reconciler:
     # -- the whole host -------------------------------------------------------------
 
     def reconcile(self, desired: DhcpState) -> Result:
+        if self.ovs_taps is None:
+            return self._reconcile(desired)
+        with self.ovs_taps.session() as ovsdb:
+            self._ovsdb = ovsdb
+            self._owned_taps = self.ovs_taps.owned(ovsdb)
+            self._served_taps = {}
+            try:
+                result = self._reconcile(desired)
+                failed = {network_id for network_id, _ in result.failed}
+                # Taps of networks no longer served, of DHCP ports replaced, of
+                # networks removed while no agent ran: their rows go.
+                for tap in ovs_taps.stale(self._owned_taps, self._served_taps, failed):
+                    self.ovs_taps.unplug(ovsdb, tap)
+                    result.actions.append(f"unplug {tap} from {self.ovs_taps.bridge}")
+            finally:
+                self._ovsdb = None
+        return result
+
+    def close(self) -> None:
+        """Its OVSDB connection (interface_driver = openvswitch) closed."""
+        if self.ovs_taps is not None:
+            self.ovs_taps.close()
+
+    def _reconcile(self, desired: DhcpState) -> Result:
         result = Result()
         wanted = {n["id"]: n for n in desired["networks"] if render.needs_port(n)}
         for network_id in sorted(self.known_networks() - set(wanted)):
@@ -280,10 +313,12 @@ class Reconciler:
             if not link.up:
                 inner.set_link(iface, up=True)
             host.set_link(tap, mtu=mtu, up=True)
-            if self.ovs is not None and (self._ovs_plugged.get(network_id) != tap
-                                         or f"create {tap}" in " ".join(result.actions)):
-                self._plug_ovs(network_id, tap, port, namespace, iface)
-                result.actions.append(f"plug {tap} into {self.ovs[1]}")
+            if self.ovs_taps is not None:
+                if (self._owned_taps.get(tap) != network_id
+                        or f"create {tap}" in " ".join(result.actions)):
+                    self._plug_ovs(network_id, tap, port, namespace, iface)
+                    result.actions.append(f"plug {tap} into {self.ovs_taps.bridge}")
+                self._served_taps[network_id] = tap
             want = render.interface_addresses(network, port)
             if with_metadata:
                 want.add(metadata.METADATA_CIDR)
@@ -365,29 +400,11 @@ class Reconciler:
         namespace end's TX checksums in software (the userspace datapath's
         conntrack finds offloaded ones invalid: vif.checksum_in_software)."""
         from neutrino.agent import vif
-        from neutrino.agent.ovs.privileged import Ovsdb
-        assert self.ovs is not None
-        connection, bridge = self.ovs
-        ovsdb = Ovsdb(connection)
-        try:
-            ovsdb.plug_vm_port(bridge, tap, port["id"], port["mac_address"],
-                               vm_uuid=namespace)
-        finally:
-            ovsdb.close()
+        assert self.ovs_taps is not None and self._ovsdb is not None
+        self.ovs_taps.plug(self._ovsdb, tap, network_id, port["id"], port["mac_address"],
+                           namespace)
         vif.checksum_in_software(namespace, iface)
-        self._ovs_plugged[network_id] = tap
-
-    def _unplug_ovs(self, network_id: str) -> None:
-        """Its OVS port row goes with the tap (the namespace took the veth)."""
-        tap = self._ovs_plugged.pop(network_id, None)
-        if self.ovs is None or tap is None:
-            return
-        from neutrino.agent.ovs.privileged import Ovsdb
-        ovsdb = Ovsdb(self.ovs[0])
-        try:
-            ovsdb.unplug_port(tap)
-        finally:
-            ovsdb.close()
+        self._owned_taps[tap] = network_id
 
     def remove(self, network_id: str, result: Result, release: bool = True) -> None:
         paths = self.paths(network_id)
@@ -402,7 +419,8 @@ class Reconciler:
             # Its processes, and its ns- end (so the veth pair's tap), go with it.
             privileged.delete_namespace(namespace)
             result.actions.append(f"delete namespace {namespace}")
-        self._unplug_ovs(network_id)
+        # With OVS, its tap's row on the bridge goes at the end of the pass
+        # (reconcile: ovs_taps.stale).
         if release:
             # Before the files go: if the server cannot be reached the directory
             # stays, so the next sync tries again.

@@ -150,7 +150,8 @@ class L3Agent:
             own_all_namespaces=own_all_namespaces, metadata_proxies=metadata_proxies,
             garp_count=conf.send_arp_for_ha,
             router_advertisements=Radvd(conf.ra_confs, l3_config.ra_settings(conf)),
-            keepalived=self.keepalived, vpn=self.charons)
+            keepalived=self.keepalived, vpn=self.charons,
+            ovs=l3_config.ovs_target(conf))
         self.ha_states = HaStateReporter(self.keepalived.states,
                                          self.plugin.update_ha_routers_states)
         # One L3 agent per host: taken in start(), before anything is touched.

@@ -7,6 +7,7 @@ import os
 from oslo_config import cfg
 
 from neutrino.agent.common import config as agent_config
+from neutrino.agent.common import interface
 from neutrino.agent.l3 import ha
 from neutrino.agent.l3.ha import HaSettings
 from neutrino.agent.l3.nat import METADATA_PORT, NatSettings
@@ -15,8 +16,10 @@ from neutrino.agent.l3.ra import RaSettings
 from neutrino.agent.metadata import config as metadata_config
 from neutrino.contract import options
 
-# Accepted values of interface_driver: ours and upstream's name of the same driver.
-LINUXBRIDGE_DRIVERS = ("linuxbridge", "neutron.agent.linux.interface.BridgeInterfaceDriver")
+# Accepted values of interface_driver (agent/common/interface.py, shared with the
+# DHCP agent).
+LINUXBRIDGE_DRIVERS = interface.LINUXBRIDGE_DRIVERS
+OVS_DRIVERS = interface.OVS_DRIVERS
 LEGACY = "legacy"
 AGENT_MODES = (LEGACY, "dvr", "dvr_snat", "dvr_no_external")
 
@@ -32,8 +35,13 @@ l3_opts = [
                help="How router ports are plugged: 'linuxbridge' (a veth pair whose "
                     "host end tap<port> the Linux bridge agent puts in the network's "
                     "bridge; upstream's neutron.agent.linux.interface."
-                    "BridgeInterfaceDriver is accepted as the same). Open vSwitch is "
-                    "not supported."),
+                    "BridgeInterfaceDriver is accepted as the same) or 'openvswitch' "
+                    "(the same veth pair, its host end also a port of [ovs] "
+                    "integration_bridge with external_ids iface-id=<port>, so the "
+                    "Open vSwitch agent tags it; the gateway's external network "
+                    "reaches its physical bridge through the Open vSwitch agent's "
+                    "bridge_mappings; upstream's OVSInterfaceDriver accepted as the "
+                    "same)."),
     cfg.BoolOpt("handle_internal_only_routers", default=True,
                 help="Realise routers without an external gateway too (routing "
                      "between their internal subnets). False: only routers with a "
@@ -105,12 +113,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(metadata_config.socket_opts)
     conf.register_opts(l3_agent_opts, group="AGENT")
     conf.register_opts(ipsec_opts, group="ipsec")
+    conf.register_opts(interface.ovs_opts, group="ovs")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return agent_config.list_opts_with(
         [*SHARED_OPTS, *l3_opts, *metadata_config.socket_opts, *ra_opts, *ha_opts],
-        l3_agent_opts, ("ipsec", ipsec_opts))
+        l3_agent_opts, ("ipsec", ipsec_opts), ("ovs", interface.ovs_opts))
 
 
 def settings(conf: cfg.ConfigOpts) -> Settings:
@@ -135,6 +144,12 @@ def ha_confs_dir(conf: cfg.ConfigOpts) -> str:
     return os.path.abspath(str(conf.ha_confs_path))
 
 
+def ovs_target(conf: cfg.ConfigOpts) -> tuple[str, str] | None:
+    """(ovsdb connection, bridge) where router ports are plugged with
+    interface_driver = openvswitch; None with the Linux bridge driver."""
+    return interface.ovs_target(conf)
+
+
 def ipsec_dir(conf: cfg.ConfigOpts) -> str:
     return os.path.abspath(str(conf.ipsec.config_base_dir))
 
@@ -151,9 +166,7 @@ def check(conf: cfg.ConfigOpts) -> list[str]:
     if conf.agent_mode != LEGACY:
         problems.append(f"agent_mode {conf.agent_mode!r} is not supported: use "
                         f"'{LEGACY}' (no distributed routers)")
-    if conf.interface_driver not in LINUXBRIDGE_DRIVERS:
-        problems.append(f"interface_driver {conf.interface_driver!r} is not supported: "
-                        "use 'linuxbridge'")
+    problems += interface.check(conf.interface_driver)
     # radvd refuses MinRtrAdvInterval above 0.75 * MaxRtrAdvInterval.
     if conf.min_rtr_adv_interval > 0.75 * conf.max_rtr_adv_interval:
         problems.append(f"min_rtr_adv_interval ({conf.min_rtr_adv_interval}) must be at "

@@ -21,6 +21,14 @@
    every router: one that lost a floating IP another gained no longer answers);
 5. computes the floating IP statuses the server must be told (plan.py).
 
+With ``interface_driver = openvswitch`` (``ports``: common/interface.OvsPorts) each
+tap is also a port of the integration bridge with iface-id = the router port, so
+the Open vSwitch agent tags it (the gateway's too: the external network reaches
+br-ex through that agent's bridge_mappings, as upstream's). The rows carry this
+agent's owner alias and the router: each reconcile plugs the taps of a router
+whose veth pair was made or whose row is missing, and unplugs the rows of taps no
+router wants any more (a namespace removed takes its veth, not the row).
+
 Nothing is remembered between calls: a new Reconciler (an agent restart) reads the
 kernel afresh and converges exactly. Which ``qrouter-*`` namespaces are ours: those
 whose loopback alias names this agent's host (set when the agent makes or adopts
@@ -40,7 +48,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neutrino.agent.common import privileged
+from neutrino.agent.common import interface, privileged
+from neutrino.agent.common.interface import OvsPorts
 from neutrino.agent.common.privileged import Kernel, Link
 from neutrino.agent.firewall import conntrack
 from neutrino.agent.l3 import fwaas, nat
@@ -52,6 +61,9 @@ from neutrino.agent.l3.vpn import render as vpn_render
 from neutrino.contract.l3 import L3State
 
 LOG = logging.getLogger(__name__)
+
+# The external_ids that mark this agent's taps on the integration bridge (OVS).
+OWNER_KEY, ROUTER_KEY = "neutrino-l3-owner", "neutrino-router"
 
 # A namespace's nftables tables: (family, name) -> listing (privileged.nft_tables).
 Tables = dict[tuple[str, str], str]
@@ -85,9 +97,11 @@ class Reconciler:
                  garp_count: int = 1,
                  router_advertisements: MetadataProxies | None = None,
                  keepalived: MetadataProxies | None = None,
-                 vpn: MetadataProxies | None = None) -> None:
+                 vpn: MetadataProxies | None = None,
+                 ovs: tuple[str, str] | None = None) -> None:
         """`host_namespace`: where the taps go (None: this namespace; tests play a
-        host in a namespace)."""
+        host in a namespace). `ovs`: (ovsdb connection, bridge) the taps are
+        plugged into (interface_driver = openvswitch); None: Linux bridge."""
         self.settings = settings
         self.host = host
         self.host_namespace = host_namespace
@@ -102,6 +116,12 @@ class Reconciler:
         # vpn.strongswan.Strongswan: VPNaaS's charon per router (the same shape).
         self.vpn: MetadataProxies = vpn or NoMetadataProxies()
         self._skipped_logged: dict[str, str] = {}
+        self.ports = (OvsPorts(*ovs, owner=self.owner_alias, owner_key=OWNER_KEY,
+                               group_key=ROUTER_KEY) if ovs is not None else None)
+        # During one reconcile with OVS: the OVSDB session and the taps the bridge
+        # has of this agent (tap -> router, read from OVSDB: nothing is remembered).
+        self._ovsdb: Any = None
+        self._owned_taps: dict[str, str] = {}
 
     @property
     def owner_alias(self) -> str:
@@ -110,6 +130,34 @@ class Reconciler:
     # -- the whole host -------------------------------------------------------------
 
     def reconcile(self, desired: L3State) -> Result:
+        if self.ports is None:
+            return self._reconcile(desired)
+        with self.ports.session() as ovsdb:
+            self._ovsdb = ovsdb
+            self._owned_taps = self.ports.owned(ovsdb)
+            try:
+                return self._reconcile(desired)
+            finally:
+                self._ovsdb = None
+
+    def _unplug_stale(self, want: Layout, result: Result) -> None:
+        """OVS: the rows of taps of ours that no router wants (a router removed
+        here or while no agent ran, a port replaced); those of routers that failed
+        stay."""
+        if self.ports is None or self._ovsdb is None:
+            return
+        wanted = {d.tap: spec.id for spec in want.routers.values()
+                  for d in spec.devices.values()}
+        failed = {router for router, _ in result.failed}
+        for tap in interface.stale(self._owned_taps, wanted, failed):
+            try:
+                self.ports.unplug(self._ovsdb, tap)
+            except Exception:  # noqa: BLE001 - the next sync tries again
+                LOG.exception("unplugging %s from %s failed", tap, self.ports.bridge)
+                continue
+            result.actions.append(f"unplug {tap} from {self.ports.bridge}")
+
+    def _reconcile(self, desired: L3State) -> Result:
         want = planning.layout(desired, self.settings)
         self._log_skipped(want)
         result = Result()
@@ -147,6 +195,7 @@ class Reconciler:
         # first when the second announces it.
         for spec, announced in announcements:
             self._announce(spec, announced)
+        self._unplug_stale(want, result)
         result.statuses = planning.floatingip_statuses(
             desired, want, failed=[router for router, _ in result.failed])
         return result
@@ -240,6 +289,7 @@ class Reconciler:
                     errors.append(f"{action}: {error}")
                     continue
                 done.append(action)
+            errors += self._plug(spec, done, result)
             try:
                 self._apply_qos(spec, inner, result)
             except Exception as error:  # noqa: BLE001 - routing matters more
@@ -269,6 +319,28 @@ class Reconciler:
         except Exception as error:  # noqa: BLE001 - routing matters more; the
             # services are reported ERROR and the next sync tries again
             LOG.error("router %s: IPsec (charon) failed: %s", spec.id, error)
+
+    def _plug(self, spec: RouterSpec, done: list[Action], result: Result) -> list[str]:
+        """OVS: the router's taps on the bridge, those whose veth pair was just made
+        or that the bridge does not have as this router's; the errors."""
+        if self.ports is None or self._ovsdb is None:
+            return []
+        made = {a.name for a in done if a.op == "add_veth"}
+        errors = []
+        for device in spec.devices.values():
+            if device.name not in made and self._owned_taps.get(device.tap) == spec.id:
+                continue
+            try:
+                self.ports.plug(self._ovsdb, device.tap, spec.id, device.port_id,
+                                device.mac, spec.namespace, device.name)
+            except Exception as error:  # noqa: BLE001 - the other devices still
+                LOG.error("router %s: plugging %s into %s failed: %s", spec.id,
+                          device.tap, self.ports.bridge, error)
+                errors.append(f"plug {device.tap}: {error}")
+                continue
+            self._owned_taps[device.tap] = spec.id
+            result.actions.append(f"{spec.id}: plug {device.tap} into {self.ports.bridge}")
+        return errors
 
     def snapshot(self, spec: RouterSpec, taps: dict[str, Link]) -> RouterSnapshot:
         mine = {name: taps[name] for name in _taps_of(spec) if name in taps}

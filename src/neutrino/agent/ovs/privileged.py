@@ -155,11 +155,12 @@ class Ovsdb:
     # -- a hypervisor's side (neutrino.agent.vif's ovs mode) --------------------------------
 
     def plug_vm_port(self, bridge: str, name: str, port_id: str, mac: str,
-                     vm_uuid: str) -> None:
+                     vm_uuid: str, extra_ids: dict[str, str] | None = None) -> None:
         """Add a VM's port as Nova/os-vif does: external_ids iface-id, attached-mac,
-        iface-status, vm-uuid (what the agent finds the port by)."""
+        iface-status, vm-uuid (what the agent finds the port by), and `extra_ids`
+        (the DHCP agent's owner marks)."""
         ids = {"iface-id": port_id, "attached-mac": mac.lower(), "iface-status": "active",
-               "vm-uuid": vm_uuid}
+               "vm-uuid": vm_uuid, **(extra_ids or {})}
         with self._lock, self.api.transaction(check_error=True) as txn:
             txn.add(self.api.add_port(bridge, name, may_exist=True))
             txn.add(self.api.db_set("Interface", name, ("external_ids", ids)))
