@@ -166,7 +166,16 @@ class Notifier:
         registry.subscribe(self._on_address_group, "address_group", events.AFTER_UPDATE)
         registry.subscribe(self._on_binding, "dhcp_agent_network", events.AFTER_CREATE)
         registry.subscribe(self._on_binding, "dhcp_agent_network", events.AFTER_DELETE)
+        registry.subscribe(self._on_trunk_delete, "trunk", events.AFTER_DELETE)
         return self
+
+    def _on_trunk_delete(self, resource: str, event: str, payload: events.Payload) -> None:
+        """A trunk deleted: its parent's agent (the host's own queue) resyncs; its
+        sub-ports' agents hear of their release as port updates."""
+        parent = payload.metadata.get("parent") or {}
+        if parent.get("binding:host_id"):
+            self.enqueue(Cast(topics.PORT_UPDATE, "port_update", {"port": port_ref(parent)},
+                              fanout=False, server=parent["binding:host_id"]))
 
     def start(self, rpc_transport: oslo_messaging.Transport | None = None) -> Notifier:
         """Start sending; `rpc_transport`: the RPC servers' one, when the in-process

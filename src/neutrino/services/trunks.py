@@ -56,6 +56,9 @@ LOG = logging.getLogger(__name__)
 T = models.Trunk
 SP = models.SubPort
 P = models.Port
+# vif_type of a bound parent -> the agent that can (un)trunk it on its host.
+TRUNKING_AGENTS = {pb.VIF_TYPE_BRIDGE: topics.AGENT_TYPE_LINUXBRIDGE,
+                   pb.VIF_TYPE_OVS: topics.AGENT_TYPE_OVS}
 COLUMNS = {
     "id": T.id, "name": T.name, "description": T.description, "project_id": T.project_id,
     "tenant_id": T.project_id, "created_at": T.created_at, "updated_at": T.updated_at,
@@ -185,15 +188,16 @@ class TrunkService:
     def can_be_trunked_or_untrunked(session: Session, port_id: str) -> bool:
         """Upstream's test: an unbound port always; a bound one when the driver in
         charge (Linux bridge: vif_type bridge and a Linux bridge agent on the
-        host) can trunk bound ports, which it can."""
+        host; Open vSwitch: vif_type ovs and an Open vSwitch agent) can trunk
+        bound ports, which both can."""
         binding = load_bindings(session, [port_id]).get(port_id, UNBOUND)
         if not binding.host:
             return True
-        if binding.vif_type != pb.VIF_TYPE_BRIDGE:
+        agent_type = TRUNKING_AGENTS.get(binding.vif_type)
+        if agent_type is None:
             return False
         agent = session.scalar(select(models.Agent.id).where(
-            models.Agent.host == binding.host,
-            models.Agent.agent_type == topics.AGENT_TYPE_LINUXBRIDGE))
+            models.Agent.host == binding.host, models.Agent.agent_type == agent_type))
         return agent is not None
 
     @staticmethod
@@ -305,9 +309,15 @@ class TrunkService:
         return new
 
     def delete(self, ctx: Context, trunk_id: str, revision: int | None = None) -> None:
+        parent: dict = {}
+
         def run(session: Session) -> list[str]:
             row = self._row(session, trunk_id, lock=True)
             common.check_revision(row, revision)
+            port = session.get(P, row.port_id)
+            parent.update({"id": row.port_id, "revision_number": None,
+                           "network_id": port.network_id if port is not None else None,
+                           "binding:host_id": self._parent_host(session, trunk_id)})
             if not row.admin_state_up:
                 raise t.TrunkDisabled(trunk_id=trunk_id)
             if not self.can_be_trunked_or_untrunked(session, row.port_id):
@@ -319,8 +329,10 @@ class TrunkService:
             session.delete(row)
             return subports
         released = self.deps.db.run(run)
+        # metadata "parent": the parent's agent hears of it (its desired state
+        # loses the trunk: the OVS agent unwires the trunk bridge).
         self.deps.events.publish("trunk", events.AFTER_DELETE,
-                                 events.Payload(ctx, trunk_id))
+                                 events.Payload(ctx, trunk_id, metadata={"parent": parent}))
         self._release(released)
 
     def add_subports(self, ctx: Context, trunk_id: str, subports: list[dict]) -> dict:

@@ -60,8 +60,7 @@ def agent_state(host: str, settings: Settings, devices: int, start_flag: bool
         "firewall_driver": "openvswitch" if settings.firewall else "noop",
         "supported_network_types": list(SUPPORTED_TYPES),
         "unsupported_network_types": dict(UNSUPPORTED_NETWORK_TYPES),
-        "trunk_supported": False,
-        "trunk_unsupported_reason": "trunks are not realised by this OVS agent yet",
+        "trunk_supported": True,  # trunk bridges and patch ports (trunk.py)
     }
     state: AgentState = {"agent_type": topics.AGENT_TYPE_OVS, "binary": BINARY,
                          "topic": TOPIC, "host": host, "configurations": configurations}

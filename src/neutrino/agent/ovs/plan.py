@@ -90,6 +90,7 @@ class OvsPort:
     iface_id: str | None = None        # external_ids:iface-id (the Neutron port)
     tag: int | None = None
     net_uuid: str | None = None        # other_config:net_uuid (whose local VLAN)
+    trunks: tuple[int, ...] = ()       # Port trunks (trunk.py's tpt- ports)
 
 
 @dataclass

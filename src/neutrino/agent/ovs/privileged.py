@@ -92,7 +92,8 @@ class Ovsdb:
                     name=port.name, bridge=bridge.name, ofport=int(ofport),
                     type=iface.type, options=tuple(sorted(dict(iface.options).items())),
                     iface_id=dict(iface.external_ids).get("iface-id"),
-                    tag=tag, net_uuid=dict(port.other_config).get("net_uuid"))
+                    tag=tag, net_uuid=dict(port.other_config).get("net_uuid"),
+                    trunks=tuple(sorted(int(t) for t in port.trunks)))
         return out
 
     # -- changing: the plan's Action ops -------------------------------------------------
@@ -122,6 +123,21 @@ class Ovsdb:
         return [self.api.add_port(bridge, name, may_exist=True),
                 self.api.db_set("Interface", name, ("type", "vxlan"),
                                 ("options", dict(options)))]
+
+    def _add_trunk_patch(self, name: str, bridge: str, peer: str, tag: int | None,
+                         trunks: tuple[int, ...], iface_id: str | None, mac: str | None
+                         ) -> list[Any]:
+        """A trunk's patch port (agent/ovs/trunk.py), made or remade whole."""
+        ids = {"iface-id": iface_id, "attached-mac": mac or "",
+               "iface-status": "active"} if iface_id else {}
+        cmds = [self.api.add_port(bridge, name, may_exist=True),
+                self.api.db_set("Interface", name, ("type", "patch"),
+                                ("options", {"peer": peer}), ("external_ids", ids))]
+        # Set whole (an empty set clears): db_clear cannot read a row new in this
+        # transaction. other_config:net_uuid is the plan's set_port_vlan's (next sync).
+        cmds.append(self.api.db_set("Port", name, ("tag", [] if tag is None else tag),
+                                    ("trunks", list(trunks))))
+        return cmds
 
     def _delete_port(self, name: str, bridge: str) -> list[Any]:
         return [self.api.del_port(name, bridge=bridge, if_exists=True)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from neutrino.agent.common.device_reports import RefusalLog, report_device_list
 from neutrino.agent.ovs import plan as planning
+from neutrino.agent.ovs import trunk
 from neutrino.agent.ovs.firewall_hook import FirewallInput, FirewallPort, NoopFirewall, OvsFirewall
 from neutrino.agent.ovs.plan import Action, Reports, Settings
 from neutrino.agent.ovs.privileged import OpenFlow, Ovsdb
@@ -56,7 +57,10 @@ class Reconciler:
         self._log_refusals(want.refused)
         result = Result(refused=dict(want.refused),
                         local_vlans={n.id: n.local_vlan for n in want.networks.values()})
-        actions = planning.ovsdb_actions(want, have, self.settings)
+        actions = trunk.merge(planning.ovsdb_actions(want, have, self.settings),
+                              trunk.ovsdb_actions(trunk.wanted(desired, want, have,
+                                                               self.settings),
+                                                  have, self.settings))
         if actions:
             try:
                 self.ovsdb.apply((a.op, a.name, a.kwargs()) for a in actions)
