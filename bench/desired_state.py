@@ -23,9 +23,10 @@ For a size N:
   with a VM port behind its router: router ports + floating IPs = N.
 
 Printed per kind and size: median, p95, p99 and max latency of --repeat builds
-(after one untimed), the CPU time this process spent per build (median; the rest of
-the latency is the database's work and waiting for a core on a loaded machine), the same with the JSON encoding, the answer's size, and the number of
-SQL statements one build runs, which must not grow with N (tests/rpc/
+(after one untimed), the CPU time this process spent per build (median; the rest
+of the latency is the database's work and waiting for a core on a loaded machine),
+the same with the JSON encoding, the answer's size, and the number of SQL
+statements one build runs, which must not grow with N (tests/rpc/
 test_desired_state.py asserts it for l2 and l3 on SQLite).
 
 Aim (2-core machine, PostgreSQL): a host with 2,000 ports under 50 ms.
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -167,6 +169,11 @@ def measure(db: Database, states: DesiredStates, host: str, kind: str, repeat: i
         return db.run(lambda session: states.build(session, host, kind), write=False)
 
     state = build()  # warm: the connection pool, SQLAlchemy's statement cache
+    # As a server worker after its startup (cmd/server.py): what exists now is out
+    # of the collector's sight, so a collection during a build walks only what the
+    # build made, not the setup's leftovers.
+    gc.collect()
+    gc.freeze()
     event.listen(db.engine, "before_cursor_execute", count)
     try:
         build()

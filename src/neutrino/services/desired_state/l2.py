@@ -80,9 +80,19 @@ def build(session: Session, host: str) -> L2State:
 
     ports: list[L2Port] = []
     bound_segment: dict[str, str | None] = {}
-    for r in rows:
-        port_id = r.id
-        bound_segment.setdefault(r.network_id, r.segment_id)
+    own_policy: dict[str, str] = {}
+    trunks: dict[str, tuple[str, bool]] = {}
+    projects: dict[str, str] = {}
+    no_groups: tuple[str, ...] = ()
+    # Tuples unpacked, not Row attributes: this loop runs once per port.
+    for (port_id, network_id, mac, up, status, owner, revision, segment_id, project_id,
+         security, policy_id, trunk_id, trunk_up) in rows:
+        bound_segment.setdefault(network_id, segment_id)
+        projects[port_id] = project_id
+        if policy_id is not None:
+            own_policy[port_id] = policy_id
+        if trunk_id is not None:
+            trunks[port_id] = (trunk_id, trunk_up)
         fixed_ips = ips.get(port_id)
         if fixed_ips is None:
             fixed_ips = []
@@ -93,25 +103,19 @@ def build(session: Session, host: str) -> L2State:
             port_pairs = []
         elif len(port_pairs) > 1:
             port_pairs.sort(key=_pair_key)
-        security = r.port_security_enabled
         ports.append({
             "id": port_id, "device": names.tap_device(port_id),
-            "revision_number": r.revision_number,
-            "network_id": r.network_id, "mac_address": r.mac_address,
-            "admin_state_up": r.admin_state_up, "status": r.status,
-            "device_owner": r.device_owner, "fixed_ips": fixed_ips,
-            "allowed_address_pairs": port_pairs,
+            "revision_number": revision, "network_id": network_id, "mac_address": mac,
+            "admin_state_up": up, "status": status, "device_owner": owner,
+            "fixed_ips": fixed_ips, "allowed_address_pairs": port_pairs,
             "port_security_enabled": True if security is None else bool(security),
-            "security_groups": sorted(groups_of.get(port_id, ())),
+            "security_groups": sorted(groups_of.get(port_id, no_groups)),
         })
     networks, network_policies = _networks(session, host, sorted(bound_segment),
                                            bound_segment)
-    add_qos_rules(session, ports, {r.id: r.qos_policy_id for r in rows
-                                   if r.qos_policy_id is not None},
-                  network_policies)  # QoS (issue 14)
-    add_trunks(session, ports, {r.id: (r.trunk_id, r.trunk_up) for r in rows
-                                if r.trunk_id is not None})  # trunks (issue 14)
-    add_logs(session, host, ports, {r.id: r.project_id for r in rows})  # logging (issue 14)
+    add_qos_rules(session, ports, own_policy, network_policies)  # QoS (issue 14)
+    add_trunks(session, ports, trunks)  # trunks (issue 14)
+    add_logs(session, host, ports, projects)  # logging (issue 14)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     groups, remote_groups, address_groups = _security(session, group_ids)
     return {"host": host, "ports": ports, "networks": networks,
@@ -143,7 +147,8 @@ def _port_children(conn: Connection, host: str
     ips: dict[str, list[FixedIp]] = {}
     pairs: dict[str, list[AddressPair]] = {}
     groups_of: dict[str, list[str]] = {}
-    for kind, port_id, first, second in conn.execute(stmt):
+    # .all(): one fetch; iterating the result fetches row by row (psycopg fetchone).
+    for kind, port_id, first, second in conn.execute(stmt).all():
         if kind == "i":
             ips.setdefault(port_id, []).append({"subnet_id": first, "ip_address": second})
         elif kind == "a":
@@ -264,7 +269,7 @@ def _members(conn: Connection, group_ids: list[str]) -> dict[str, AddressesByFam
         select(SGB.security_group_id, AAP.ip_address)
         .join(AAP, AAP.port_id == SGB.port_id)
         .where(SGB.security_group_id.in_(group_ids)))
-    for group_id, ip in conn.execute(stmt):
+    for group_id, ip in conn.execute(stmt).all():
         addresses[group_id].append(ip)
     return {g: split_by_family(ips) for g, ips in addresses.items()}
 
@@ -275,6 +280,6 @@ def _address_groups(conn: Connection, ids: list[str]) -> dict[str, AddressesByFa
     addresses: dict[str, list[str]] = {g: [] for g in ids}
     for group_id, address in conn.execute(
             select(AGA.address_group_id, AGA.address)
-            .where(AGA.address_group_id.in_(ids))):
+            .where(AGA.address_group_id.in_(ids))).all():
         addresses[group_id].append(address)
     return {g: split_by_family(a) for g, a in addresses.items()}

@@ -69,7 +69,7 @@ def _candidates(session: Session, host: str) -> list[LogRef]:
             and_(G.target_id.is_(None), G.resource_id.is_(None),
                  G.project_id.in_(projects))))
     return [LogRef(row.id, row.project_id, row.resource_id, row.target_id, row.event)
-            for row in session.connection().execute(stmt)]
+            for row in session.connection().execute(stmt).all()]
 
 
 def add_logs(session: Session, host: str, ports: list[L2Port],
