@@ -2,14 +2,17 @@
 networks (segment and peers), security groups, remote-group members and address
 groups, for the Linux bridge agent and its firewall.
 
-Cost (issue 17): every query selects by host in SQL (a join on the port binding or an
-IN subquery), never by a list of the host's port ids sent from Python, so the
-database does the matching with its indexes and no large array parameter is encoded
-per query; rows come back as plain tuples (Core selects on the session's connection,
-no ORM objects); one-to-one tables are joined into the ports query and the
-one-to-many ones (fixed IPs, address pairs, groups) come in one UNION ALL. A host
-with ports costs 8 queries whatever their number (plus 1 for QoS rules, 1 for trunk
-sub-ports and 1 for address groups when there are any); a host without any, 1.
+Cost (issue 17): the per-port tables are selected by host in SQL (a join on the
+port binding), never by the host's port ids sent back from Python, so the database
+matches them with its indexes and no array of thousands of ids is encoded per
+statement; the networks and groups (a few for many ports) go by their ids. Rows
+come back as tuples (Core selects on the session's connection, no ORM objects);
+one-to-one tables are joined into the ports statement and the one-to-many ones
+(fixed IPs, address pairs, groups) come in one UNION ALL. A host with ports costs at
+most 8 queries whatever their number (ports; their addresses, pairs and groups;
+networks; peers; the peers' tunnel IPs; logs; groups with their rules; remote-group
+members), plus 1 each for QoS rules, trunk sub-ports and address groups when there
+are any; a host without ports, 1.
 """
 
 from __future__ import annotations
