@@ -3,9 +3,13 @@
 Level-triggered agents ask for everything they must realise on their host and
 reconcile to it. Each kind is built by one function of (session, host) returning
 its neutrino.contract type, in a fixed number of queries whatever the number of
-ports or routers (ids go in one array parameter on PostgreSQL, large IN lists
-elsewhere: db/listing.py rows_for_ids), so a host with hundreds of ports
-costs a handful of round trips.
+ports or routers, so a host with thousands of ports costs a handful of round trips.
+Rows are selected by the host in SQL (a join on the port binding or the router's
+agent binding) rather than by lists of thousands of ids sent back from Python; the
+few ids that must be sent (networks, groups, routers) go in one array parameter on
+PostgreSQL, large IN lists elsewhere (db/listing.py rows_for_ids). Rows are fetched
+as tuples (Core selects, no ORM objects) and all at once (issue 17; figures:
+docs/rpc.md, bench/desired_state.py).
 
 * l2.py: the Linux bridge agent and its firewall; dhcp.py (+ dns.py, the ports'
   DNS attributes): the DHCP agent; l3.py: the L3 agent.

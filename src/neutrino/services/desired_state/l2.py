@@ -1,16 +1,30 @@
 """The desired state kind "l2" (contract/l2.py): ports bound to a host, their
 networks (segment and peers), security groups, remote-group members and address
-groups, for the Linux bridge agent and its firewall."""
+groups, for the Linux bridge agent and its firewall.
+
+Cost (issue 17): the per-port tables are selected by host in SQL (a join on the
+port binding), never by the host's port ids sent back from Python, so the database
+matches them with its indexes and no array of thousands of ids is encoded per
+statement; the networks and groups (a few for many ports) go by their ids. Rows
+come back as tuples (Core selects on the session's connection, no ORM objects);
+one-to-one tables are joined into the ports statement and the one-to-many ones
+(fixed IPs, address pairs, groups) come in one UNION ALL. A host with ports costs at
+most 8 queries whatever their number (ports; their addresses, pairs and groups;
+networks; peers; the peers' tunnel IPs; logs; groups with their rules; remote-group
+members), plus 1 each for QoS rules, trunk sub-ports and address groups when there
+are any; a host without ports, 1.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from neutrino.contract import names
-from neutrino.contract.common import AddressesByFamily
+from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.contract.l2 import (
     AddressPair,
     L2Network,
@@ -24,9 +38,7 @@ from neutrino.contract.l2 import (
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.services.desired_state.common import (
-    ips_by_port,
     pick_segment,
-    segments_of,
     split_by_family,
     tunnel_ips,
 )
@@ -38,67 +50,144 @@ P = models.Port
 PB = models.PortBinding
 IPA = models.IPAllocation
 N = models.Network
+NS = models.NetworkSegment
 SG = models.SecurityGroup
 SGR = models.SecurityGroupRule
 SGB = models.SecurityGroupPortBinding
 PSB = models.PortSecurityBinding
 AAP = models.AllowedAddressPair
 AGA = models.AddressGroupAddress
+QPB = models.QosPortPolicyBinding
+QNB = models.QosNetworkPolicyBinding
+T = models.Trunk
 
 
 def build(session: Session, host: str) -> L2State:
     """Ports bound to `host`, their networks (segment and peers), security groups,
     remote-group members and address groups, in a fixed number of queries."""
-    rows = session.execute(
+    conn = session.connection()
+    rows = conn.execute(
         select(P.id, P.network_id, P.mac_address, P.admin_state_up, P.status,
-               P.device_owner, P.revision_number, PB.segment_id, P.project_id)
-        .join(PB, PB.port_id == P.id).where(PB.host == host).order_by(P.id)).all()
-    port_ids = [r.id for r in rows]
-    ips = ips_by_port(session, port_ids)
-    pairs: dict[str, list[AddressPair]] = defaultdict(list)
-    for port_id, ip, mac in rows_for_ids(
-            session, select(AAP.port_id, AAP.ip_address, AAP.mac_address), AAP.port_id,
-            port_ids):
-        pairs[port_id].append({"ip_address": ip, "mac_address": mac})
-    security = dict(rows_for_ids(session, select(PSB.port_id, PSB.port_security_enabled),
-                                 PSB.port_id, port_ids))
-    groups_of: dict[str, list[str]] = defaultdict(list)
-    for port_id, group_id in rows_for_ids(
-            session, select(SGB.port_id, SGB.security_group_id), SGB.port_id, port_ids):
-        groups_of[port_id].append(group_id)
+               P.device_owner, P.revision_number, PB.segment_id, P.project_id,
+               PSB.port_security_enabled, QPB.qos_policy_id,
+               T.id.label("trunk_id"), T.admin_state_up.label("trunk_up"))
+        .join(PB, PB.port_id == P.id)
+        .outerjoin(PSB, PSB.port_id == P.id)
+        .outerjoin(QPB, QPB.port_id == P.id)
+        .outerjoin(T, T.port_id == P.id)
+        .where(PB.host == host).order_by(P.id)).all()
+    if not rows:
+        return {"host": host, "ports": [], "networks": [], "security_groups": {},
+                "remote_groups": {}, "address_groups": {}}
+    ips, pairs, groups_of = _port_children(conn, host)
 
     ports: list[L2Port] = []
     bound_segment: dict[str, str | None] = {}
-    for r in rows:
-        bound_segment.setdefault(r.network_id, r.segment_id)
+    own_policy: dict[str, str] = {}
+    trunks: dict[str, tuple[str, bool]] = {}
+    projects: dict[str, str] = {}
+    no_groups: tuple[str, ...] = ()
+    # Tuples unpacked, not Row attributes: this loop runs once per port.
+    for (port_id, network_id, mac, up, status, owner, revision, segment_id, project_id,
+         security, policy_id, trunk_id, trunk_up) in rows:
+        bound_segment.setdefault(network_id, segment_id)
+        projects[port_id] = project_id
+        if policy_id is not None:
+            own_policy[port_id] = policy_id
+        if trunk_id is not None:
+            trunks[port_id] = (trunk_id, trunk_up)
+        fixed_ips = ips.get(port_id)
+        if fixed_ips is None:
+            fixed_ips = []
+        elif len(fixed_ips) > 1:
+            fixed_ips.sort(key=_ip_key)
+        port_pairs = pairs.get(port_id)
+        if port_pairs is None:
+            port_pairs = []
+        elif len(port_pairs) > 1:
+            port_pairs.sort(key=_pair_key)
         ports.append({
-            "id": r.id, "device": names.tap_device(r.id), "revision_number": r.revision_number,
-            "network_id": r.network_id, "mac_address": r.mac_address,
-            "admin_state_up": r.admin_state_up, "status": r.status,
-            "device_owner": r.device_owner, "fixed_ips": ips.get(r.id, []),
-            "allowed_address_pairs": sorted(pairs.get(r.id, []),
-                                            key=lambda p: (p["ip_address"],
-                                                           p["mac_address"])),
-            "port_security_enabled": bool(security.get(r.id, True)),
-            "security_groups": sorted(groups_of.get(r.id, [])),
+            "id": port_id, "device": names.tap_device(port_id),
+            "revision_number": revision, "network_id": network_id, "mac_address": mac,
+            "admin_state_up": up, "status": status, "device_owner": owner,
+            "fixed_ips": fixed_ips, "allowed_address_pairs": port_pairs,
+            "port_security_enabled": True if security is None else bool(security),
+            "security_groups": sorted(groups_of.get(port_id, no_groups)),
         })
-    add_qos_rules(session, ports)  # QoS (issue 14)
-    add_trunks(session, ports)  # trunks (issue 14)
-    add_logs(session, ports, {r.id: r.project_id for r in rows})  # logging (issue 14)
-    network_ids = sorted(bound_segment)
+    networks, network_policies = _networks(session, host, sorted(bound_segment),
+                                           bound_segment)
+    add_qos_rules(session, ports, own_policy, network_policies)  # QoS (issue 14)
+    add_trunks(session, ports, trunks)  # trunks (issue 14)
+    add_logs(session, host, ports, projects)  # logging (issue 14)
     group_ids = sorted({g for gs in groups_of.values() for g in gs})
     groups, remote_groups, address_groups = _security(session, group_ids)
-    return {"host": host, "ports": ports,
-            "networks": _networks(session, host, network_ids, bound_segment),
+    return {"host": host, "ports": ports, "networks": networks,
             "security_groups": groups, "remote_groups": remote_groups,
             "address_groups": address_groups}
 
 
+def _ip_key(ip: FixedIp) -> tuple[str, str]:
+    return ip["subnet_id"], ip["ip_address"]
+
+
+def _pair_key(pair: AddressPair) -> tuple[str, str]:
+    return pair["ip_address"], pair["mac_address"]
+
+
+def _port_children(conn: Connection, host: str
+                   ) -> tuple[dict[str, list[FixedIp]], dict[str, list[AddressPair]],
+                              dict[str, list[str]]]:
+    """The fixed IPs, allowed address pairs and security groups of the host's ports,
+    in one query (a UNION ALL tagged by kind)."""
+    on_host = PB.host == host
+    stmt = union_all(
+        select(literal("i").label("kind"), IPA.port_id, IPA.subnet_id, IPA.ip_address)
+        .join(PB, PB.port_id == IPA.port_id).where(on_host),
+        select(literal("a"), AAP.port_id, AAP.ip_address, AAP.mac_address)
+        .join(PB, PB.port_id == AAP.port_id).where(on_host),
+        select(literal("g"), SGB.port_id, SGB.security_group_id, SGB.security_group_id)
+        .join(PB, PB.port_id == SGB.port_id).where(on_host))
+    ips: dict[str, list[FixedIp]] = {}
+    pairs: dict[str, list[AddressPair]] = {}
+    groups_of: dict[str, list[str]] = {}
+    # .all(): one fetch; iterating the result fetches row by row (psycopg fetchone).
+    for kind, port_id, first, second in conn.execute(stmt).all():
+        if kind == "i":
+            ips.setdefault(port_id, []).append({"subnet_id": first, "ip_address": second})
+        elif kind == "a":
+            pairs.setdefault(port_id, []).append({"ip_address": first,
+                                                  "mac_address": second})
+        else:
+            groups_of.setdefault(port_id, []).append(first)
+    return ips, pairs, groups_of
+
+
 def _networks(session: Session, host: str, network_ids: list[str],
-              bound_segment: dict[str, str | None]) -> list[L2Network]:
-    if not network_ids:
-        return []
-    segments = segments_of(session, network_ids)
+              bound_segment: dict[str, str | None]
+              ) -> tuple[list[L2Network], dict[str, str]]:
+    """The networks of the host's ports (with their segments and peers) and the QoS
+    policy of those that have one, in three queries. By the networks' ids: a few
+    for many ports (a subquery on the bindings instead makes PostgreSQL probe every
+    port of every network)."""
+    segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    networks: dict[str, Any] = {}
+    policies: dict[str, str] = {}
+    stmt = (select(N.id, N.revision_number, N.mtu, QNB.qos_policy_id,
+                   NS.id.label("segment_id"), NS.network_type, NS.physical_network,
+                   NS.segmentation_id, NS.segment_index)
+            .outerjoin(QNB, QNB.network_id == N.id)
+            .outerjoin(NS, NS.network_id == N.id))
+    for row in rows_for_ids(session, stmt, N.id, network_ids):
+        networks[row.id] = row
+        if row.qos_policy_id is not None:
+            policies[row.id] = row.qos_policy_id
+        if row.segment_id is not None:
+            segments[row.id].append({
+                "id": row.segment_id, "network_id": row.id,
+                "network_type": row.network_type,
+                "physical_network": row.physical_network,
+                "segmentation_id": row.segmentation_id,
+                "segment_index": row.segment_index})
     # Other hosts' ports on these networks (and their addresses): the peers.
     peer_rows = rows_for_ids(
         session,
@@ -111,19 +200,19 @@ def _networks(session: Session, host: str, network_ids: list[str],
         peers[network_id][peer_host].append({"mac_address": mac, "ip_address": ip})
     tunnels = tunnel_ips(session, sorted({r.host for r in peer_rows}))
     out: list[L2Network] = []
-    for row in rows_for_ids(session, select(N.id, N.revision_number, N.mtu), N.id,
-                            network_ids):
-        segment = pick_segment(segments.get(row.id, []), bound_segment.get(row.id)) or {}
+    for network_id in sorted(networks):
+        row = networks[network_id]
+        segment = pick_segment(segments.get(network_id, []),
+                               bound_segment.get(network_id)) or {}
         out.append({
-            "id": row.id, "revision_number": row.revision_number, "mtu": row.mtu,
+            "id": network_id, "revision_number": row.revision_number, "mtu": row.mtu,
             "network_type": segment.get("network_type"),
             "physical_network": segment.get("physical_network"),
             "segmentation_id": segment.get("segmentation_id"),
             "peers": [_peer(peer_host, tunnels.get(peer_host), macs)
-                      for peer_host, macs in sorted(peers[row.id].items())],
+                      for peer_host, macs in sorted(peers[network_id].items())],
         })
-    out.sort(key=lambda n: n["id"])
-    return out
+    return out, policies
 
 
 def _peer(host: str, tunnel_ip: str | None, macs: list[PeerMac]) -> Peer:
@@ -134,20 +223,24 @@ def _peer(host: str, tunnel_ip: str | None, macs: list[PeerMac]) -> Peer:
 def _security(session: Session, group_ids: list[str]
               ) -> tuple[dict[str, SecurityGroup], dict[str, AddressesByFamily],
                          dict[str, AddressesByFamily]]:
-    """security_groups, remote_groups and address_groups of the given groups."""
+    """security_groups, remote_groups and address_groups of the given groups: the
+    groups with their rules in one query."""
+    conn = session.connection()
     groups: dict[str, SecurityGroup] = {}
-    for group_id, stateful, revision in rows_for_ids(
-            session, select(SG.id, SG.stateful, SG.revision_number), SG.id, group_ids):
-        groups[group_id] = {"stateful": bool(stateful), "revision_number": revision,
-                            "rules": []}
     remote_ids: set[str] = set()
     address_group_ids: set[str] = set()
-    stmt = select(SGR.id, SGR.security_group_id, SGR.direction, SGR.ethertype,
-                  SGR.protocol, SGR.port_range_min, SGR.port_range_max,
-                  SGR.remote_ip_prefix, SGR.remote_group_id, SGR.remote_address_group_id)
-    for row in rows_for_ids(session, stmt, SGR.security_group_id, group_ids):
-        group = groups.get(row.security_group_id)
+    stmt = (select(SG.id.label("group_id"), SG.stateful, SG.revision_number, SGR.id,
+                   SGR.direction, SGR.ethertype, SGR.protocol, SGR.port_range_min,
+                   SGR.port_range_max, SGR.remote_ip_prefix, SGR.remote_group_id,
+                   SGR.remote_address_group_id)
+            .outerjoin(SGR, SGR.security_group_id == SG.id))
+    for row in rows_for_ids(session, stmt, SG.id, group_ids):
+        group = groups.get(row.group_id)
         if group is None:
+            group = groups[row.group_id] = {
+                "stateful": bool(row.stateful), "revision_number": row.revision_number,
+                "rules": []}
+        if row.id is None:  # a group without rules
             continue
         item: SecurityGroupRule = {
             "id": row.id, "direction": row.direction, "ethertype": row.ethertype,
@@ -162,27 +255,34 @@ def _security(session: Session, group_ids: list[str]
             address_group_ids.add(item["remote_address_group_id"])
     for group in groups.values():
         group["rules"].sort(key=lambda r: r["id"])
-    return (groups, _members(session, sorted(remote_ids)),
-            _address_groups(session, sorted(address_group_ids)))
+    return (groups, _members(conn, sorted(remote_ids)),
+            _address_groups(conn, sorted(address_group_ids)))
 
 
-def _members(session: Session, group_ids: list[str]) -> dict[str, AddressesByFamily]:
-    """Per group: the fixed IPs and allowed address pairs of its ports."""
+def _members(conn: Connection, group_ids: list[str]) -> dict[str, AddressesByFamily]:
+    """Per group: the fixed IPs and allowed address pairs of its ports (one query;
+    the groups are those named by the rules, a handful)."""
+    if not group_ids:
+        return {}
     addresses: dict[str, list[str]] = {g: [] for g in group_ids}
-    for group_id, ip in rows_for_ids(
-            session, select(SGB.security_group_id, IPA.ip_address)
-            .join(IPA, IPA.port_id == SGB.port_id), SGB.security_group_id, group_ids):
-        addresses[group_id].append(ip)
-    for group_id, ip in rows_for_ids(
-            session, select(SGB.security_group_id, AAP.ip_address)
-            .join(AAP, AAP.port_id == SGB.port_id), SGB.security_group_id, group_ids):
+    stmt = union_all(
+        select(SGB.security_group_id, IPA.ip_address)
+        .join(IPA, IPA.port_id == SGB.port_id)
+        .where(SGB.security_group_id.in_(group_ids)),
+        select(SGB.security_group_id, AAP.ip_address)
+        .join(AAP, AAP.port_id == SGB.port_id)
+        .where(SGB.security_group_id.in_(group_ids)))
+    for group_id, ip in conn.execute(stmt).all():
         addresses[group_id].append(ip)
     return {g: split_by_family(ips) for g, ips in addresses.items()}
 
 
-def _address_groups(session: Session, ids: list[str]) -> dict[str, AddressesByFamily]:
+def _address_groups(conn: Connection, ids: list[str]) -> dict[str, AddressesByFamily]:
+    if not ids:
+        return {}
     addresses: dict[str, list[str]] = {g: [] for g in ids}
-    for group_id, address in rows_for_ids(
-            session, select(AGA.address_group_id, AGA.address), AGA.address_group_id, ids):
+    for group_id, address in conn.execute(
+            select(AGA.address_group_id, AGA.address)
+            .where(AGA.address_group_id.in_(ids))).all():
         addresses[group_id].append(address)
     return {g: split_by_family(a) for g, a in addresses.items()}

@@ -38,6 +38,7 @@ DNS = models.DNSNameServer
 PF = models.PortForwarding
 HB = models.HaRouterAgentPortBinding
 VR = models.HaRouterVrIdAllocation
+FB = models.QosFipPolicyBinding
 
 
 def build(session: Session, host: str) -> L3State:
@@ -45,8 +46,11 @@ def build(session: Session, host: str) -> L3State:
         A.agent_type == topics.AGENT_TYPE_L3, A.host == host)).first()
     if agent_id is None:
         return {"host": host, "routers": []}
-    routers = list(session.scalars(select(R).join(B, B.router_id == R.id).where(
-        B.l3_agent_id == agent_id).order_by(R.id)))
+    # Columns, not Router objects (issue 17: no ORM work per router).
+    routers = session.connection().execute(
+        select(R.id, R.revision_number, R.admin_state_up, R.enable_snat, R.ha)
+        .join(B, B.router_id == R.id).where(B.l3_agent_id == agent_id)
+        .order_by(R.id)).all()
     ids = [r.id for r in routers]
     ports = _router_ports(session, ids)
     routes: dict[str, list[Route]] = defaultdict(list)
@@ -55,22 +59,27 @@ def build(session: Session, host: str) -> L3State:
     for router_id, dest, nexthop in rows_for_ids(session, stmt, RR.router_id, ids):
         routes[router_id].append({"destination": dest, "nexthop": nexthop})
     fips: dict[str, list[FloatingIp]] = defaultdict(list)
-    fip_stmt = select(FIP.router_id, FIP.id, FIP.floating_ip_address,
-                      FIP.fixed_ip_address, FIP.fixed_port_id, FIP.status,
-                      FIP.revision_number).order_by(FIP.floating_ip_address)
+    # The floating IPs with their QoS policy (joined), selected by router: no list
+    # of their ids is sent back (issue 17).
+    fip_stmt = (select(FIP.router_id, FIP.id, FIP.floating_ip_address,
+                       FIP.fixed_ip_address, FIP.fixed_port_id, FIP.status,
+                       FIP.revision_number, FB.qos_policy_id)
+                .outerjoin(FB, FB.fip_id == FIP.id).order_by(FIP.floating_ip_address))
     fip_rows = rows_for_ids(session, fip_stmt, FIP.router_id, ids)
-    forwardings = _port_forwardings(session, [row.id for row in fip_rows])
-    fip_qos = qos_l3.fip_policies(session, [row.id for row in fip_rows])
+    forwardings = _port_forwardings(session, ids)
     gateway_qos = qos_l3.gateway_policies(session, ids)
-    qos_rules = qos_l3.l3_rules(session, [*fip_qos.values(), *gateway_qos.values()])
-    for row in fip_rows:
-        fips[row.router_id].append({
-            "id": row.id, "floating_ip_address": row.floating_ip_address,
-            "fixed_ip_address": row.fixed_ip_address, "port_id": row.fixed_port_id,
-            "status": row.status, "revision_number": row.revision_number,
-            "port_forwardings": forwardings.get(row.id, []),
-            "qos_rules": cast(list[BandwidthLimitRule],
-                              qos_rules.get(fip_qos.get(row.id, ""), []))})
+    qos_rules = cast(dict[str, list[BandwidthLimitRule]], qos_l3.l3_rules(
+        session, [*(row.qos_policy_id for row in fip_rows if row.qos_policy_id),
+                  *gateway_qos.values()]))
+    no_rules: list[BandwidthLimitRule] = []
+    for (router_id, fip_id, address, fixed_address, fixed_port, status, revision,
+         policy_id) in fip_rows:
+        fips[router_id].append({
+            "id": fip_id, "floating_ip_address": address,
+            "fixed_ip_address": fixed_address, "port_id": fixed_port,
+            "status": status, "revision_number": revision,
+            "port_forwardings": forwardings.get(fip_id, []),
+            "qos_rules": qos_rules.get(policy_id, no_rules) if policy_id else []})
     ha_ids = [r.id for r in routers if r.ha]
     vr_ids = dict(rows_for_ids(session, select(VR.router_id, VR.vr_id), VR.router_id,
                                ha_ids))
@@ -95,12 +104,17 @@ def build(session: Session, host: str) -> L3State:
     return {"host": host, "agent_id": agent_id, "routers": out}
 
 
-def _port_forwardings(session: Session, fip_ids: list[str]
+def _port_forwardings(session: Session, router_ids: list[str]
                       ) -> dict[str, list[PortForwarding]]:
-    """The floating IPs' port forwardings (one query), in a stable order."""
+    """The port forwardings of the routers' floating IPs (one query), in a stable
+    order."""
     out: dict[str, list[PortForwarding]] = defaultdict(list)
-    stmt = select(PF).order_by(PF.protocol, PF.external_port_start, PF.id)
-    for row in rows_for_ids(session, stmt, PF.floatingip_id, fip_ids):
+    stmt = (select(PF.floatingip_id, PF.id, PF.protocol, PF.external_port_start,
+                   PF.external_port_end, PF.internal_ip_address, PF.internal_port_start,
+                   PF.internal_port_end)
+            .join(FIP, FIP.id == PF.floatingip_id)
+            .order_by(PF.protocol, PF.external_port_start, PF.id))
+    for row in rows_for_ids(session, stmt, FIP.router_id, router_ids):
         out[row.floatingip_id].append({
             "id": row.id, "protocol": row.protocol,
             "external_port_start": row.external_port_start,

@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from neutrino.contract.l2 import L2Port, PortLog
 from neutrino.db import models
-from neutrino.db.listing import rows_for_ids
 from neutrino.resources import log as lr
 
 G = models.Log
+P = models.Port
+PB = models.PortBinding
+SGB = models.SecurityGroupPortBinding
 
 
 @dataclass(frozen=True)
@@ -50,30 +52,30 @@ def port_logs(logs: Iterable[LogRef], port: L2Port, project_id: str) -> list[Por
             if covers(log, port["id"], project_id, port["security_groups"])]
 
 
-def _candidates(session: Session, port_ids: list[str], group_ids: list[str],
-                project_ids: list[str]) -> list[LogRef]:
-    """The enabled security-group logs that may cover one of these ports, in three
-    queries whatever the number of ports."""
+def _candidates(session: Session, host: str) -> list[LogRef]:
+    """The enabled security-group logs that may cover one of the ports bound to
+    `host` (by port, by one of their groups or by their project), in one query
+    whatever the number of ports."""
+    binding, port, group = aliased(PB), aliased(P), aliased(SGB)
+    ports = select(binding.port_id).where(binding.host == host)
+    groups = (select(group.security_group_id)
+              .join(binding, binding.port_id == group.port_id).where(binding.host == host))
+    projects = (select(port.project_id).join(binding, binding.port_id == port.id)
+                .where(binding.host == host))
     stmt = select(G.id, G.project_id, G.resource_id, G.target_id, G.event).where(
-        G.enabled.is_(True), G.resource_type == lr.SECURITY_GROUP)
-    rows = [
-        *rows_for_ids(session, stmt, G.target_id, port_ids),
-        *rows_for_ids(session, stmt.where(G.target_id.is_(None)), G.resource_id,
-                      group_ids),
-        *rows_for_ids(session, stmt.where(G.target_id.is_(None),
-                                          G.resource_id.is_(None)),
-                      G.project_id, project_ids)]
-    unique = {row.id: LogRef(row.id, row.project_id, row.resource_id, row.target_id,
-                             row.event) for row in rows}
-    return list(unique.values())
+        G.enabled.is_(True), G.resource_type == lr.SECURITY_GROUP,
+        or_(G.target_id.in_(ports),
+            and_(G.target_id.is_(None), G.resource_id.in_(groups)),
+            and_(G.target_id.is_(None), G.resource_id.is_(None),
+                 G.project_id.in_(projects))))
+    return [LogRef(row.id, row.project_id, row.resource_id, row.target_id, row.event)
+            for row in session.connection().execute(stmt).all()]
 
 
-def add_logs(session: Session, ports: list[L2Port], projects: Mapping[str, str]) -> None:
-    """Set `logs` on each port of the desired state; `projects`: port id -> its
-    project."""
-    logs = _candidates(
-        session, [p["id"] for p in ports],
-        sorted({g for p in ports for g in p["security_groups"]}),
-        sorted({projects.get(p["id"], "") for p in ports}))
+def add_logs(session: Session, host: str, ports: list[L2Port],
+             projects: Mapping[str, str]) -> None:
+    """Set `logs` on each port bound to `host` in the desired state; `projects`: port
+    id -> its project."""
+    logs = sorted(_candidates(session, host), key=lambda log: log.id)
     for port in ports:
-        port["logs"] = port_logs(logs, port, projects.get(port["id"], ""))
+        port["logs"] = port_logs(logs, port, projects.get(port["id"], "")) if logs else []

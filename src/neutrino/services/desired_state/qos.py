@@ -8,27 +8,21 @@ upstream. Each rule is as the API shows it in a policy's ``rules``, without
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import cast
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neutrino.contract.l2 import L2Port
 from neutrino.contract.qos import QosRule
-from neutrino.db import models
-from neutrino.db.listing import rows_for_ids
 from neutrino.services.qos_policies import policy_rules
 
-PB = models.QosPortPolicyBinding
-NB = models.QosNetworkPolicyBinding
 
-
-def add_qos_rules(session: Session, ports: list[L2Port]) -> None:
-    """Set `qos_policy_id` and `qos_rules` on each port of the desired state."""
-    own = dict(rows_for_ids(session, select(PB.port_id, PB.qos_policy_id), PB.port_id,
-                            [p["id"] for p in ports]))
-    of_network = dict(rows_for_ids(session, select(NB.network_id, NB.qos_policy_id),
-                                   NB.network_id, sorted({p["network_id"] for p in ports})))
+def add_qos_rules(session: Session, ports: list[L2Port], own: Mapping[str, str],
+                  of_network: Mapping[str, str]) -> None:
+    """Set `qos_policy_id` and `qos_rules` on each port of the desired state; `own`:
+    port id -> its policy, `of_network`: network id -> its policy (l2.py reads both
+    with the ports and their networks). One query when a policy applies, else none."""
     effective: dict[str, str | None] = {}
     for port in ports:
         policy = own.get(port["id"])
@@ -39,7 +33,10 @@ def add_qos_rules(session: Session, ports: list[L2Port]) -> None:
     for port in ports:
         policy = effective[port["id"]]
         port["qos_policy_id"] = policy
+        if not policy:
+            port["qos_rules"] = []
+            continue
         port["qos_rules"] = [
             # rule_dict's keys for its type are the contract's (tests/rpc checks them).
             cast(QosRule, {k: v for k, v in r.items() if k != "qos_policy_id"})
-            for r in rules.get(policy, [])] if policy else []
+            for r in rules.get(policy, [])]

@@ -1,10 +1,11 @@
 """The trunk part of the "l2" desired state (issue 14): on each trunk parent bound
-to the host, its sub-ports with their VLAN ids and MACs (contract/trunk.py), in two
-queries whatever the number of ports."""
+to the host, its sub-ports with their VLAN ids and MACs (contract/trunk.py), in one
+query whatever the number of ports (none without trunks)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,16 +16,14 @@ from neutrino.contract.trunk import TrunkSubPort
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 
-T = models.Trunk
 SP = models.SubPort
 P = models.Port
 
 
-def add_trunks(session: Session, ports: list[L2Port]) -> None:
-    """Set `trunk` on the ports that are a trunk's parent."""
-    trunks = {port_id: (trunk_id, up) for trunk_id, port_id, up in rows_for_ids(
-        session, select(T.id, T.port_id, T.admin_state_up), T.port_id,
-        [p["id"] for p in ports])}
+def add_trunks(session: Session, ports: list[L2Port],
+               trunks: Mapping[str, tuple[str, bool]]) -> None:
+    """Set `trunk` on the ports that are a trunk's parent; `trunks`: parent port id
+    -> (trunk id, its admin_state_up), as l2.py reads them with the ports."""
     if not trunks:
         return
     subports: dict[str, list[TrunkSubPort]] = defaultdict(list)
