@@ -71,6 +71,27 @@ def test_invalid(api: Api, types: object, status: int, type_: str,
         "network:ok"]
 
 
+@pytest.mark.parametrize("value,accepted", [
+    ("network:dhcp", True), ("neutron:LOADBALANCERV2", True), ("compute:nova", True),
+    # Upstream accepts any value starting with one character of "compute:" (its list
+    # of prefixes is extended with that string, character by character).
+    ("test:type_1", True), ("trunk:subport", True), ("custom", True), (":x", True),
+    ("foo", False), ("network", False), ("neutron", False), ("baremetal:none", False),
+    ("Compute:nova", False), ("", False),
+])
+def test_upstreams_prefixes(api: Api, value: str, accepted: bool) -> None:
+    net = api.network()
+    response = post_subnet(api, net, "10.78.0.0/24", service_types=[value])
+    if accepted:
+        assert response.status_code == 201, response.text
+        assert response.json()["subnet"]["service_types"] == [value]
+        return
+    assert_error(response, 400, "InvalidSubnetServiceType",
+                 f"Subnet service type {value} does not correspond to a valid device "
+                 "owner.")
+    assert api.get("subnets", params={"network_id": net["id"]}).json()["subnets"] == []
+
+
 def test_members_set_them(api: Api) -> None:
     """As upstream (its service_types rules are registered but never enforced): the
     subnet's owner sets them on create and update, and each update bumps the
@@ -111,6 +132,16 @@ def test_port_gets_the_matching_subnet(api: Api) -> None:
     port = api.port(net["id"], device_owner="network:foo")
     assert subnets_of(port) == [matching["id"]]
 
+
+
+def test_ports_of_a_test_owner_get_their_subnet(api: Api) -> None:
+    """neutron-tempest-plugin's test_allocate_ips_are_from_correct_subnet: two subnets
+    for made-up owners (test:type_1, test:type_2), each port on its own owner's."""
+    net = api.network()
+    first = subnet(api, net, "192.168.1.0/24", ["test:type_1", "network:distributed"])
+    second = subnet(api, net, "192.168.2.0/24", ["test:type_2", "network:distributed"])
+    assert subnets_of(api.port(net["id"], device_owner="test:type_1")) == [first["id"]]
+    assert subnets_of(api.port(net["id"], device_owner="test:type_2")) == [second["id"]]
 
 @pytest.mark.parametrize("fallback", [True, False])
 def test_other_owners_fall_back_to_untyped_subnets(api: Api, fallback: bool) -> None:

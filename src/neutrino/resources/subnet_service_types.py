@@ -1,6 +1,10 @@
 """subnet-service-types: ``service_types`` on subnets, the device owners a subnet
 gives addresses to (IP allocation: neutrino.ipam.plan.serving). Each must be a
-string starting with a device owner prefix (network:, neutron:, compute:).
+string accepted by upstream's check: it starts with ``network:`` or ``neutron:``, or
+with any one character of ``compute:`` (neutron-lib adds that prefix to its list of
+prefixes with ``+=``, so character by character, and has kept it so). Clients rely
+on it: neutron-tempest-plugin's SubnetServiceTypeTestJSON uses ``test:type_1``;
+``foo``, ``network`` and ``baremetal:none`` are refused.
 
 Whoever may create or update the subnet sets them: upstream registers
 ``create_subnet:service_types`` / ``update_subnet:service_types`` (admin only) but
@@ -18,7 +22,9 @@ from neutrino.resources.feature import Extension, Feature
 from neutrino.resources.subnet import UNSET
 
 SERVICE_TYPES = "service_types"
-DEVICE_OWNER_PREFIXES = ("network:", "neutron:", "compute:")
+# Upstream's effective prefixes: its two device owner prefixes and the characters
+# of "compute:" (see the module's docstring).
+DEVICE_OWNER_PREFIXES = ("network:", "neutron:", *"compute:")
 SERVICE_TYPE_MAX_LEN = 255
 
 
