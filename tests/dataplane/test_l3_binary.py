@@ -11,12 +11,12 @@ from server import BIN
 
 def test_binary_refuses_distributed_modes_and_other_drivers(root: None, tmp_path) -> None:
     config = tmp_path / "l3_agent.ini"
-    config.write_text("[DEFAULT]\nagent_mode = dvr\ninterface_driver = openvswitch\n")
+    config.write_text("[DEFAULT]\nagent_mode = dvr\ninterface_driver = macvtap\n")
     result = subprocess.run([str(BIN / "neutrino-l3-agent"), "--config-file", str(config)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert "agent_mode 'dvr' is not supported: use 'legacy'" in result.stderr
-    assert "interface_driver 'openvswitch' is not supported" in result.stderr
+    assert "interface_driver 'macvtap' is not supported" in result.stderr
 
 
 def test_binary_runs_without_server_and_stops_on_sigterm(topo: Topology, tmp_path) -> None:
