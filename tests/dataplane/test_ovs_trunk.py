@@ -115,6 +115,9 @@ def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,
         vm_s = plug_peer(api, ovs, topo, host_ns, name, peer_s)
         vm_x = plug_peer(api, ovs, topo, host_ns, name, other, f"{cidr_p}.12/24")
         bind(api, parent, name)  # the sub-port follows the parent's host
+        # Where Nova/os-vif plug the VM: the trunk bridge, as the binding says.
+        bound = api.get(f"ports/{parent['id']}").json()["port"]
+        assert bound["binding:vif_details"]["bridge_name"] == tbr
         vm = plug_trunk_vm(ovs, topo, host_ns, tbr, parent, sub, vid)
 
         ports = [parent, sub, peer_p, peer_s, other]
