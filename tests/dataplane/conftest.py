@@ -38,3 +38,13 @@ def server(root: None, rabbit: str, tmp_path_factory: pytest.TempPathFactory
     state = tmp_path_factory.mktemp("e2e")
     with server_on_rabbit(rabbit, "sqlite", state, unique("e2e")) as proc:
         yield proc
+
+
+@pytest.fixture(scope="module")
+def ovs_server(root: None, rabbit: str, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[ServerProcess]:
+    """The Open vSwitch agent's end-to-end tests' server (issue 19): as `server`,
+    with the openvswitch mechanism driver (dataplane/ovs_agent_host.py)."""
+    from dataplane.ovs_agent_host import SECTIONS, ovs_server_on_rabbit
+    with ovs_server_on_rabbit(rabbit, tmp_path_factory, "ovs-e2e", SECTIONS) as proc:
+        yield proc

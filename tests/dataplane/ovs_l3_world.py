@@ -9,7 +9,7 @@ br-int (their taps, with iface-id, tagged by the OVS agent); the external networ
 public:br-ex`` (patch ports, the local VLAN popped), and ``ext0`` (toward the
 outside namespace) is the operator's port in br-ex.
 
-Needs a server with the openvswitch mechanism driver (test_ovs_agent.ovs_server).
+Needs a server with the openvswitch mechanism driver (dataplane/conftest.py: ovs_server).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dataplane.l3_world import EXT_IFACE, PHYSNET, UNDERLAY, L3World
+from dataplane.ovs_agent_host import agent_conf as ovs_agent_conf
 from dataplane.ovs_host import OvsHost
-from dataplane.test_ovs_agent import agent_conf as ovs_agent_conf
 from dataplane.topology import Topology, wait_for
 from neutrino.agent import vif
 from neutrino.agent.ovs.agent import OpenvswitchAgent

@@ -3,7 +3,7 @@
 The bug (issue 19): the reconciler remembered its taps in memory only, so a
 restarted agent forgot them: a network removed afterwards (or while no agent ran)
 left its tap's row on br-int with no device behind it, and a replaced DHCP port
-left the old one. Now OVSDB is the record (agent/dhcp/ovs_taps.py: external_ids
+left the old one. Now OVSDB is the record (common/interface.OvsPorts: external_ids
 neutrino-dhcp-owner and neutrino-network): a new reconciler finds its taps, plugs
 none twice, and removes exactly those of networks and ports it no longer serves,
 never a port that is not its own.
@@ -23,8 +23,8 @@ from backends import unavailable
 from dataplane.ovs_host import OvsHost, available
 from dataplane.test_dhcp_agent import Env, Scenario, env, random_mac, uid  # noqa: F401
 from neutrino.agent.common import privileged
-from neutrino.agent.dhcp import ovs_taps, render
-from neutrino.agent.dhcp.reconciler import OWNER_ALIAS, Reconciler
+from neutrino.agent.dhcp import render
+from neutrino.agent.dhcp.reconciler import NETWORK_KEY, OWNER_ALIAS, OWNER_KEY, Reconciler
 
 BRIDGE = "br-int"
 
@@ -74,8 +74,8 @@ def test_dhcp_taps_on_br_int_are_found_again_after_a_restart(
         assert f"plug {tap_a} into {BRIDGE}" in actions
         assert ports() == sorted([tap_a, tap_b, "vmport0"])
         ids = ovs.vsctl("get", "Interface", tap_a, "external_ids")
-        assert f'{ovs_taps.OWNER_KEY}="{OWNER_ALIAS.format("ovs-taps")}"' in ids
-        assert f'{ovs_taps.NETWORK_KEY}="{a.net}"' in ids
+        assert f'{OWNER_KEY}="{OWNER_ALIAS.format("ovs-taps")}"' in ids
+        assert f'{NETWORK_KEY}="{a.net}"' in ids
 
         # Restarted: the taps are found on the bridge, none plugged again.
         again = run(dhcp_env, reconciler(dhcp_env, ovs, made), a, b)

@@ -26,7 +26,6 @@ from dataplane.l3_world import (
 )
 from dataplane.ovs_host import OvsHost
 from dataplane.ovs_l3_world import iface_ids, ovs_l3_world
-from dataplane.test_ovs_agent import ovs_server  # noqa: F401 - the module's server
 from dataplane.topology import wait_for
 from neutrino.agent.l3 import reconciler as l3_reconciler
 from server import Api, ServerProcess

@@ -22,61 +22,20 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oslo_config import cfg
 
-from backends import unavailable
-from dataplane.ovs_host import OvsHost, available
+from dataplane.ovs_agent_host import OvsAgentHost, agent_conf, bind
+from dataplane.ovs_host import OvsHost
 from dataplane.test_dhcp_agent import env  # noqa: F401 - the DHCP test below uses it
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.ovs import config as ovs_config
 from neutrino.agent.ovs.agent import OpenvswitchAgent
 from neutrino.contract import bus as transport
-from rpc_helpers import RABBIT, server_on_rabbit, unique
 from server import BIN, Api, ServerProcess
-
-SECTIONS = ("\n[ml2]\nmechanism_drivers = openvswitch\n"
-            "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1\n")
-
-
-@pytest.fixture(scope="module")
-def ovs_server(root: None, rabbit: str, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[ServerProcess]:
-    why = available()
-    if why:
-        unavailable(why)
-    state = tmp_path_factory.mktemp("ovs-e2e")
-    with server_on_rabbit(rabbit, "sqlite", state, unique("ovs-e2e"),
-                          sections=SECTIONS) as proc:
-        yield proc
-
-
-def agent_conf(host: str, ovs: OvsHost) -> cfg.ConfigOpts:
-    conf = cfg.ConfigOpts()
-    ovs_config.register_opts(conf)
-    conf(args=[])
-    conf.set_override("transport_url", RABBIT)
-    conf.set_override("host", host)
-    conf.set_override("state_path", str(ovs.rundir))
-    conf.set_override("rpc_response_timeout", 20)
-    conf.set_override("ovsdb_connection", ovs.db, group="ovs")
-    conf.set_override("ovs_rundir", str(ovs.rundir), group="ovs")
-    conf.set_override("datapath_type", "netdev", group="ovs")
-    conf.set_override("local_ip", "192.0.2.10", group="ovs")
-    conf.set_override("bridge_mappings", ["physnet1:br-physnet1"], group="ovs")
-    conf.set_override("tunnel_types", ["vxlan"], group="AGENT")
-    conf.set_override("polling_interval", 0.2, group="AGENT")
-    conf.set_override("report_interval", 2, group="AGENT")
-    conf.set_override("resync_interval", 30, group="AGENT")
-    # These tests are about L2 (the firewall's own test turns it on).
-    conf.set_override("firewall_driver", "noop", group="securitygroup")
-    return conf
 
 
 def vif(*args: str) -> str:
@@ -86,30 +45,14 @@ def vif(*args: str) -> str:
     return result.stdout
 
 
-def bind(api: Api, port: dict, host: str) -> None:
-    """What neutrino-vif plug does at the API: bind the port to the host."""
-    response = api.put(f"ports/{port['id']}", {"port": {
-        "binding:host_id": host, "device_owner": "compute:nova"}})
-    assert response.status_code == 200, response.text
-
-
 def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo: Topology,
                                                 tmp_path: Path) -> None:
-    api = Api(ovs_server.url)
-    host_ns = topo.namespace("h0")
-    ovs = OvsHost(tmp_path / "ovs", host_ns).start()
-    name = f"{topo.prefix}compute"
-    conf = agent_conf(name, ovs)
     # With the firewall (the default groups let the VMs of one group talk): the
     # restart below must keep its flows too, with no packet lost.
-    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
-    rpc = transport.get_transport(conf)
-    agent = None
+    host = OvsAgentHost(ovs_server, topo, tmp_path, "compute")
+    api, host_ns, ovs, name = host.api, host.host_ns, host.ovs, host.name
     try:
-        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
-        assert wait_for(lambda: any(a["host"] == name and a["alive"]
-                                    for a in api.get("agents").json()["agents"]),
-                        within=30)
+        assert host.registered()
         # The operator's part: the physical interface in the physical bridge (the
         # agent makes br-physnet1). Its other end is a machine on physnet1.
         assert wait_for(lambda: "br-physnet1" in ovs.vsctl("list-br").split(), within=20)
@@ -207,9 +150,7 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
         pinger = subprocess.Popen(["ip", "netns", "exec", vms[0], "ping", "-i", "0.1",
                                    f"{prefix}.11"], stdout=subprocess.PIPE, text=True)
         try:
-            agent.stop()
-            agent = OpenvswitchAgent(conf, transport=rpc,
-                                     server=ovs_server.rpc_name).start()
+            agent = host.restart()
             assert wait_for(lambda: agent.devices == 5, within=20)
         finally:
             pinger.send_signal(signal.SIGINT)
@@ -225,10 +166,7 @@ def test_ovs_agent_vxlan_isolation_flat_restart(ovs_server: ServerProcess, topo:
             "--mode", "ovs", "--ovsdb", ovs.db)
         assert wait_for(lambda: statuses()[1] == "DOWN", within=20), statuses()
     finally:
-        if agent is not None:
-            agent.stop()
-        rpc.cleanup()
-        ovs.stop()
+        host.close()
 
 
 def underlay_bridge(ovs: OvsHost, host_ns: str, address: str) -> None:
@@ -326,18 +264,10 @@ def test_ovs_agent_openflow_firewall(ovs_server: ServerProcess, topo: Topology,
     is refused, a removed rule cuts the connection it had allowed."""
     from dataplane.test_firewall import ECHO_CODE, Session, _start
 
-    api = Api(ovs_server.url)
-    host_ns = topo.namespace("h0")
-    ovs = OvsHost(tmp_path / "ovs", host_ns).start()
-    name = f"{topo.prefix}fw"
-    conf = agent_conf(name, ovs)
-    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
-    conf.set_override("bridge_mappings", [], group="ovs")
-    rpc = transport.get_transport(conf)
-    agent = None
+    host = OvsAgentHost(ovs_server, topo, tmp_path, "fw", bridge_mappings=[])
+    api, host_ns, ovs, name, agent = host.api, host.host_ns, host.ovs, host.name, host.agent
     procs = _VmProcs()
     try:
-        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
         group = api.create("security_group", name="ovs-fw")
         for extra in ({"protocol": "icmp"},
                       {"protocol": "tcp", "port_range_min": 2222, "port_range_max": 2222}):
@@ -390,10 +320,7 @@ def test_ovs_agent_openflow_firewall(ovs_server: ServerProcess, topo: Topology,
         assert kept.exchange()
     finally:
         procs.close()
-        if agent is not None:
-            agent.stop()
-        rpc.cleanup()
-        ovs.stop()
+        host.close()
 
 
 def test_dhcp_agent_on_br_int(ovs_server: ServerProcess, tmp_path: Path,

@@ -21,14 +21,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from dataplane.ovs_agent_host import OvsAgentHost, bind
 from dataplane.ovs_host import OvsHost
-from dataplane.test_ovs_agent import agent_conf, bind, ovs_server  # noqa: F401 - fixture
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.ovs import trunk as ovs_trunk
-from neutrino.agent.ovs.agent import OpenvswitchAgent
-from neutrino.contract import bus as transport
 from server import Api, ServerProcess
 
 
@@ -84,22 +82,12 @@ def plug_trunk_vm(ovs: OvsHost, topo: Topology, host_ns: str, tbr: str, parent: 
     return vm
 
 
-def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,  # noqa: F811
+def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,
                                        topo: Topology, tmp_path: Path) -> None:
-    api = Api(ovs_server.url)
-    host_ns = topo.namespace("h0")
-    ovs = OvsHost(tmp_path / "ovs", host_ns).start()
-    name = f"{topo.prefix}compute"
-    conf = agent_conf(name, ovs)
-    conf.set_override("firewall_driver", "openvswitch", group="securitygroup")
-    rpc = transport.get_transport(conf)
-    agent = None
+    host = OvsAgentHost(ovs_server, topo, tmp_path, "compute")
+    api, host_ns, ovs, name = host.api, host.host_ns, host.ovs, host.name
     try:
-        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
-        assert wait_for(lambda: any(a["host"] == name and a["alive"]
-                                    and a["configurations"].get("trunk_supported")
-                                    for a in api.get("agents").json()["agents"]),
-                        within=30)
+        assert host.registered(trunk_supported=True)
         octet = random.randint(10, 250)
         cidr_p, cidr_s = f"10.{octet}.1", f"10.{octet}.2"
         net_p, net_s, net_x = (api.network(name=f"trunk-{n}") for n in "psx")
@@ -127,6 +115,9 @@ def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,  # noqa: F811
         vm_s = plug_peer(api, ovs, topo, host_ns, name, peer_s)
         vm_x = plug_peer(api, ovs, topo, host_ns, name, other, f"{cidr_p}.12/24")
         bind(api, parent, name)  # the sub-port follows the parent's host
+        # Where Nova/os-vif plug the VM: the trunk bridge, as the binding says.
+        bound = api.get(f"ports/{parent['id']}").json()["port"]
+        assert bound["binding:vif_details"]["bridge_name"] == tbr
         vm = plug_trunk_vm(ovs, topo, host_ns, tbr, parent, sub, vid)
 
         ports = [parent, sub, peer_p, peer_s, other]
@@ -151,8 +142,7 @@ def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,  # noqa: F811
 
         # A restart finds the patch pairs and flows again: nothing changes.
         before = {b: sorted(ovs.flows(b)) for b in ("br-int", tbr)}
-        agent.stop()
-        agent = OpenvswitchAgent(conf, transport=rpc, server=ovs_server.rpc_name).start()
+        agent = host.restart()
         assert wait_for(lambda: agent.devices == 5, within=20)
         assert {b: sorted(ovs.flows(b)) for b in ("br-int", tbr)} == before
 
@@ -182,7 +172,4 @@ def test_ovs_trunk_parent_and_sub_port(ovs_server: ServerProcess,  # noqa: F811
                                                     | ovs_ports(ovs, "br-int"))), within=15)
         assert ovs_ports(ovs, "br-int") == int_before - sub_pair - parent_pair
     finally:
-        if agent is not None:
-            agent.stop()
-        rpc.cleanup()
-        ovs.stop()
+        host.close()

@@ -30,17 +30,15 @@ from pathlib import Path
 
 import pytest
 
-from backends import unavailable
-from dataplane.ovs_host import OvsHost, available
+from dataplane.ovs_agent_host import agent_conf, bind, ovs_server_on_rabbit
+from dataplane.ovs_host import OvsHost
 from dataplane.test_dhcp_agent import Env, env  # noqa: F401 - the DHCP test uses it
-from dataplane.test_ovs_agent import agent_conf, bind
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
 from neutrino.agent.common import privileged
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.ovs.agent import OpenvswitchAgent
 from neutrino.contract import bus as transport
-from rpc_helpers import server_on_rabbit, unique
 from server import Api, ServerProcess
 
 VLAN_LO, VLAN_HI = 1000, 1009
@@ -51,12 +49,7 @@ SECTIONS = ("\n[ml2]\nmechanism_drivers = openvswitch\ntenant_network_types = vl
 @pytest.fixture(scope="module")
 def vlan_server(root: None, rabbit: str, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[ServerProcess]:
-    why = available()
-    if why:
-        unavailable(why)
-    state = tmp_path_factory.mktemp("ovs-vlan")
-    with server_on_rabbit(rabbit, "sqlite", state, unique("ovs-vlan"),
-                          sections=SECTIONS) as proc:
+    with ovs_server_on_rabbit(rabbit, tmp_path_factory, "ovs-vlan", SECTIONS) as proc:
         yield proc
 
 

@@ -5,11 +5,24 @@ A sub-port's VLAN device is named as its own tap (``tap<subport[:11]>``, upstrea
 Linux bridge trunk driver's choice: ``<tap>.<vid>`` would not fit the kernel's 15
 characters), so the rest of the agent plugs it into the sub-port network's bridge
 like any port's tap. A server from before trunks omits `trunk`: no sub-ports.
+
+On Open vSwitch the trunk's parent is plugged into the trunk's own bridge
+(`trunk_bridge`), a name the server (the `openvswitch` mechanism driver's
+``vif_details.bridge_name``) and the agent (which wires that bridge to br-int) share.
 """
 
 from __future__ import annotations
 
 from typing import TypedDict
+
+TRUNK_BRIDGE_PREFIX = "tbr-"
+NAME_MAX = 15   # the kernel's interface name limit
+
+
+def trunk_bridge(trunk_id: str) -> str:
+    """The trunk's bridge on Open vSwitch (upstream's name: one character short of
+    the limit)."""
+    return (TRUNK_BRIDGE_PREFIX + trunk_id)[:NAME_MAX - 1]
 
 
 class TrunkSubPort(TypedDict):

@@ -53,6 +53,9 @@ class BindRequest:
     # A trunk's sub-port: carried on a VLAN sub-interface of its parent's device,
     # so only by an agent that can make one (trunk, issue 14).
     subport: bool = False
+    # The trunk whose parent the port is, if any: on Open vSwitch the parent is
+    # plugged into that trunk's bridge, not br-int (upstream's OVS trunk driver).
+    trunk_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,10 @@ class MechanismManager:
     def bind(self, session: Session, port_id: str, network_id: str, host: str,
              vnic_type: str, profile: dict) -> Binding:
         subport = session.get(models.SubPort, port_id) is not None
+        trunk_id = session.scalar(select(models.Trunk.id)
+                                  .where(models.Trunk.port_id == port_id))
         request = BindRequest(port_id, host, vnic_type, profile,
-                              self.host_agents(session, host), subport)
+                              self.host_agents(session, host), subport, trunk_id)
         binding, reasons = decide(self.drivers, request, self.segments(session, network_id))
         if binding.vif_type == VIF_TYPE_BINDING_FAILED:
             LOG.info("Failed to bind port %s on host %s for vnic_type %s: %s", port_id,

@@ -8,26 +8,34 @@ bridge_mappings, unsupported_network_types; ml2/linuxbridge.py). The binding is
 vif_type ``ovs`` with upstream's vif_details: ``port_filter`` (the agent's OpenFlow
 firewall is on), ``ovs_hybrid_plug`` false (no Linux bridge between VM and br-int:
 the firewall is in OpenFlow), ``datapath_type`` and ``bridge_name`` as the agent
-reports them (Nova/os-vif plug the VM's port there), ``connectivity`` l2.
+reports them (Nova/os-vif plug the VM's port there), ``connectivity`` l2. A trunk's
+parent gets its trunk's bridge ``tbr-<trunk id>`` as ``bridge_name`` instead, as
+upstream's OVS trunk driver gives it: os-vif makes that bridge and plugs the VM
+there, and the agent wires it to br-int (agent/ovs/trunk.py).
 """
 
 from __future__ import annotations
 
 from neutrino.contract.topics import AGENT_TYPE_OVS
+from neutrino.contract.trunk import trunk_bridge
 from neutrino.ml2.linuxbridge import bind_to_agent
 from neutrino.ml2.mechanism import Binding, BindRequest, Segment
 from neutrino.resources.port_binding import VIF_TYPE_OVS, VNIC_NORMAL
 
 
-def vif_details(configurations: dict) -> dict:
-    """Upstream's vif_details for a port bound to an agent with `configurations`."""
-    return {
+def vif_details(configurations: dict, trunk_id: str | None = None) -> dict:
+    """Upstream's vif_details for a port bound to an agent with `configurations`
+    (the parent of trunk `trunk_id`: plugged into the trunk's bridge)."""
+    details = {
         "port_filter": configurations.get("firewall_driver") == "openvswitch",
         "ovs_hybrid_plug": False,
         "datapath_type": configurations.get("datapath_type") or "system",
         "bridge_name": configurations.get("integration_bridge") or "br-int",
         "connectivity": "l2",
     }
+    if trunk_id:
+        details["bridge_name"] = trunk_bridge(trunk_id)
+    return details
 
 
 class OpenvswitchMechanismDriver:
@@ -37,5 +45,6 @@ class OpenvswitchMechanismDriver:
 
     def bind(self, request: BindRequest, segment: Segment) -> tuple[Binding | None, str]:
         return bind_to_agent(request, segment, self.agent_type, self.vnic_types,
-                             lambda conf: Binding(VIF_TYPE_OVS, vif_details(conf),
+                             lambda conf: Binding(VIF_TYPE_OVS,
+                                                  vif_details(conf, request.trunk_id),
                                                   segment.id, self.name))

@@ -30,6 +30,15 @@ def test_binds_vif_type_ovs_with_upstreams_vif_details() -> None:
                                    "connectivity": "l2"}
 
 
+def test_a_trunk_parent_is_plugged_into_its_trunk_bridge() -> None:
+    trunk = "0123456789abcdef-trunk"
+    parent = BindRequest("p1", "h1", "normal", {}, [agent(tunnel_types=["vxlan"])],
+                         trunk_id=trunk)
+    binding, _ = OpenvswitchMechanismDriver().bind(parent, Segment("s1", "vxlan", None, 5))
+    assert binding is not None
+    assert binding.vif_details["bridge_name"] == "tbr-0123456789"  # upstream's [:14]
+
+
 def test_flat_and_vlan_through_bridge_mappings() -> None:
     driver = OpenvswitchMechanismDriver()
     ovs = agent(bridge_mappings={"physnet1": "br-physnet1"})

@@ -73,25 +73,41 @@ def stale(owned: Mapping[str, str], wanted: Mapping[str, str], failed: set[str]
 
 class OvsPorts:
     """One agent's taps on one bridge of one ovsdb-server. `owner_key` and
-    `group_key` name the external_ids that mark them (e.g. the L3 agent's
-    ``neutrino-l3-owner`` = its owner alias, ``neutrino-router`` = the router)."""
+    `group_key` name the external_ids that mark them (the L3 agent's
+    ``neutrino-l3-owner`` = its owner alias, ``neutrino-router`` = the router; the
+    DHCP agent's ``neutrino-dhcp-owner``, ``neutrino-network``). `keep`: one OVSDB
+    connection kept between passes (its IDL replica makes reading the taps cheap;
+    reopened on the next pass after a failure, closed by `close`) instead of one
+    per pass."""
 
     def __init__(self, connection: str, bridge: str, owner: str,
-                 owner_key: str, group_key: str) -> None:
+                 owner_key: str, group_key: str, keep: bool = False) -> None:
         self.connection = connection
         self.bridge = bridge
         self.owner = owner
         self.owner_key = owner_key
         self.group_key = group_key
+        self.keep = keep
+        self._ovsdb: Any = None  # with `keep`: the connection between passes
 
     @contextmanager
     def session(self) -> Iterator[Any]:
+        """The OVSDB connection for one reconcile pass."""
         from neutrino.agent.ovs.privileged import Ovsdb
-        ovsdb = Ovsdb(self.connection)
+        if self._ovsdb is None:
+            self._ovsdb = Ovsdb(self.connection)
         try:
-            yield ovsdb
-        finally:
-            ovsdb.close()
+            yield self._ovsdb
+        except BaseException:
+            self.close()
+            raise
+        if not self.keep:
+            self.close()
+
+    def close(self) -> None:
+        if self._ovsdb is not None:
+            self._ovsdb.close()
+            self._ovsdb = None
 
     def owned(self, ovsdb: Any) -> dict[str, str]:
         """tap -> group of every interface this agent plugged (on any bridge)."""

@@ -24,7 +24,7 @@ its files, and its DHCP port (``release_dhcp_port``).
 Nothing is remembered that the host does not show: the state directory
 (``dhcp_confs``: one directory per network, upstream's layout) and the pid files say
 which networks this agent serves and which dnsmasq is theirs (with interface_driver
-= openvswitch, OVSDB which taps on the bridge are its: ovs_taps.py), so a restarted
+= openvswitch, OVSDB which taps on the bridge are its: common/interface.OvsPorts), so a restarted
 agent adopts its running processes (reloading each once, in case the previous agent
 wrote files it never signalled) and removes what is no longer wanted.
 
@@ -47,10 +47,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from neutrino.agent.common import privileged
+from neutrino.agent.common import interface, privileged
+from neutrino.agent.common.interface import OvsPorts
 from neutrino.agent.common.privileged import Kernel
-from neutrino.agent.dhcp import metadata, ovs_taps, render
-from neutrino.agent.dhcp.ovs_taps import OvsTaps
+from neutrino.agent.dhcp import metadata, render
 from neutrino.agent.dhcp.render import Paths, Settings
 from neutrino.agent.metadata.proxies import METADATA_ADDRESS, METADATA_PORT, MetadataProxies
 from neutrino.contract import names
@@ -64,6 +64,9 @@ STOP_TIMEOUT = 5.0
 # The qdhcp- namespace's loopback carries this alias with the agent's host (as the
 # L3 agent marks its qrouter- namespaces): the agent reaps only namespaces it marked.
 OWNER_ALIAS = "neutrino-dhcp-agent host={}"
+# interface_driver = openvswitch: the external_ids that mark this agent's taps on
+# the bridge (its owner alias, the network the tap serves).
+OWNER_KEY, NETWORK_KEY = "neutrino-dhcp-owner", "neutrino-network"
 
 
 @dataclass
@@ -125,10 +128,12 @@ class Reconciler:
         self.ovs = ovs
         self.state_dir = state_dir
         self.owner_alias = OWNER_ALIAS.format(host or os.path.abspath(state_dir))
-        self.ovs_taps = OvsTaps(*ovs, self.owner_alias) if ovs is not None else None
+        self.ovs_taps = (OvsPorts(*ovs, owner=self.owner_alias, owner_key=OWNER_KEY,
+                                  group_key=NETWORK_KEY, keep=True)
+                         if ovs is not None else None)
         # During one reconcile with OVS: the OVSDB session, the taps the bridge has
         # of this agent (tap -> network, read from OVSDB: nothing is remembered) and
-        # the tap each network served this pass has.
+        # the taps of the networks served this pass (tap -> network).
         self._ovsdb: Any = None
         self._owned_taps: dict[str, str] = {}
         self._served_taps: dict[str, str] = {}
@@ -157,7 +162,7 @@ class Reconciler:
                 failed = {network_id for network_id, _ in result.failed}
                 # Taps of networks no longer served, of DHCP ports replaced, of
                 # networks removed while no agent ran: their rows go.
-                for tap in ovs_taps.stale(self._owned_taps, self._served_taps, failed):
+                for tap in interface.stale(self._owned_taps, self._served_taps, failed):
                     self.ovs_taps.unplug(ovsdb, tap)
                     result.actions.append(f"unplug {tap} from {self.ovs_taps.bridge}")
             finally:
@@ -318,7 +323,7 @@ class Reconciler:
                         or f"create {tap}" in " ".join(result.actions)):
                     self._plug_ovs(network_id, tap, port, namespace, iface)
                     result.actions.append(f"plug {tap} into {self.ovs_taps.bridge}")
-                self._served_taps[network_id] = tap
+                self._served_taps[tap] = network_id
             want = render.interface_addresses(network, port)
             if with_metadata:
                 want.add(metadata.METADATA_CIDR)
@@ -399,11 +404,9 @@ class Reconciler:
         (iface-id: the DHCP port, so the Open vSwitch agent tags it), and the
         namespace end's TX checksums in software (the userspace datapath's
         conntrack finds offloaded ones invalid: vif.checksum_in_software)."""
-        from neutrino.agent import vif
         assert self.ovs_taps is not None and self._ovsdb is not None
         self.ovs_taps.plug(self._ovsdb, tap, network_id, port["id"], port["mac_address"],
-                           namespace)
-        vif.checksum_in_software(namespace, iface)
+                           namespace, iface)
         self._owned_taps[tap] = network_id
 
     def remove(self, network_id: str, result: Result, release: bool = True) -> None:
@@ -420,7 +423,7 @@ class Reconciler:
             privileged.delete_namespace(namespace)
             result.actions.append(f"delete namespace {namespace}")
         # With OVS, its tap's row on the bridge goes at the end of the pass
-        # (reconcile: ovs_taps.stale).
+        # (reconcile: interface.stale).
         if release:
             # Before the files go: if the server cannot be reached the directory
             # stays, so the next sync tries again.

@@ -35,16 +35,10 @@ from neutrino.agent.common.actions import Action
 from neutrino.agent.common.actions import act as _act
 from neutrino.agent.ovs.plan import DEAD_VLAN, Layout, Observed, Settings
 from neutrino.contract.l2 import L2State
+from neutrino.contract.trunk import NAME_MAX, TRUNK_BRIDGE_PREFIX, trunk_bridge
 
-TRUNK_BRIDGE_PREFIX = "tbr-"
 PARENT_PREFIX = "tp"    # tpt- (trunk bridge side), tpi- (br-int side)
 SUBPORT_PREFIX = "sp"   # spt-, spi-
-NAME_MAX = 15
-
-
-def trunk_bridge(trunk_id: str) -> str:
-    """The trunk's bridge (upstream's name: one character short of the limit)."""
-    return (TRUNK_BRIDGE_PREFIX + trunk_id)[:NAME_MAX - 1]
 
 
 def int_port(prefix: str, some_id: str) -> str:
