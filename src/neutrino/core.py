@@ -67,6 +67,7 @@ from neutrino.services.metering import (
     MeteringLabelService,
 )
 from neutrino.services.network_az import NetworkAvailabilityZones
+from neutrino.services.network_ha import NetworkHA
 from neutrino.services.network_segment_ranges import (
     NetworkSegmentRangeService,
     ranges_of,
@@ -301,7 +302,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     # Features that add attributes to networks and ports, in the order they run
     # (port security before what depends on it).
     network_extensions: list[ResourceExtension] = [
-        ProviderNetworks(types), NetworkPortSecurity(), NetworkAvailabilityZones(),
+        ProviderNetworks(types), NetworkPortSecurity(), NetworkAvailabilityZones(), NetworkHA(),
         NetworkDNS(), ExternalNetworks(), NetworkAddressScopes(), NetworkQos(qos_drivers)]
     agents = AgentService(deps)
     # Port binding asks the agents' reports (alive, configurations) where it binds.

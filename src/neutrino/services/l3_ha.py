@@ -123,7 +123,7 @@ class RouterHa:
         cidr = self._cidr()
         admin = Context.admin()
         attrs: dict[str, Any] = {"name": network_name(project_id), "project_id": "",
-                                 "admin_state_up": True, "shared": False}
+                                 "admin_state_up": True, "shared": False, "ha": True}
         if self.conf.l3_ha_network_type:
             attrs["provider:network_type"] = self.conf.l3_ha_network_type
         if self.conf.l3_ha_network_physical_name:

@@ -17,6 +17,7 @@ from neutrino.db.models.l3_ha import *  # noqa: F403
 from neutrino.db.models.logging import *  # noqa: F403
 from neutrino.db.models.metering import *  # noqa: F403
 from neutrino.db.models.ml2 import *  # noqa: F403
+from neutrino.db.models.network_ha import *  # noqa: F403
 from neutrino.db.models.octavia import *  # noqa: F403
 from neutrino.db.models.port_attributes import *  # noqa: F403
 from neutrino.db.models.port_forwarding import *  # noqa: F403
