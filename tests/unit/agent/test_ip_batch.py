@@ -91,3 +91,30 @@ def test_batch_runs_group_consecutive_link_changes_only() -> None:
         ["brq1"], ["brq1", "tap1", "tap1"], ["vxlan-1"], ["vxlan-1"], ["tap2"],
         ["tap2", "tap3"]]
     assert [a for run in runs for a in run] == actions
+
+
+class BatchKernel:
+    """A stand-in for Kernel's set_links answers (the real one runs in
+    tests/dataplane/test_ip_batch.py): one change fails, the rest are done."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def set_links(self, changes: list[tuple[str, dict[str, object]]]) -> list[str | None]:
+        self.batches.append([name for name, _ in changes])
+        return ['Cannot find device "tap2"' if name == "tap2" else None
+                for name, _ in changes]
+
+
+def test_reconciler_reports_each_batched_action_on_its_own() -> None:
+    from neutrino.agent.linuxbridge.plan import Settings
+    from neutrino.agent.linuxbridge.reconciler import Reconciler, Result
+
+    kernel = BatchKernel()
+    result = Result()
+    actions = [act("set_link", "tap1", master="brq1"), act("set_link", "tap2", up=True),
+               act("set_link", "tap3", up=True)]
+    Reconciler(kernel, Settings())._apply(actions, result)  # type: ignore[arg-type]
+    assert kernel.batches == [["tap1", "tap2", "tap3"]]
+    assert result.actions == [actions[0], actions[2]]
+    assert result.failed == [(actions[1], 'Cannot find device "tap2"')]
