@@ -121,9 +121,9 @@ class Reconciler:
             errors = self.kernel.set_links([(a.name, a.kwargs()) for a in run])
         except Exception as error:  # noqa: BLE001 - as if each had failed
             errors = [str(error)] * len(run)
-        for action, error in zip(run, errors, strict=True):
-            if error is not None:
-                self._failed(action, error, result)
+        for action, why in zip(run, errors, strict=True):
+            if why is not None:
+                self._failed(action, why, result)
                 continue
             LOG.info("%s", action)
             result.actions.append(action)
