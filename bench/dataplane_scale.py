@@ -169,10 +169,15 @@ class Bench:
     def timed_sync(self, agent: LinuxBridgeAgent, label: str) -> None:
         """One sync by hand, with the time of its parts."""
         parts: dict[str, float] = {}
-        for owner, attr, part in ((agent.plugin, "get_desired_state", "fetch"),
-                                  (agent.firewall, "apply", "firewall"),
-                                  (agent.reconciler, "reconcile", "bridge+report"),
-                                  (agent.qos, "apply", "qos")):
+        # "details" and "device list" are the reconcile's two RPCs (in bridge+report).
+        timed_parts = ((agent.plugin, "get_desired_state", "fetch"),
+                       (agent.firewall, "apply", "firewall"),
+                       (agent.reconciler, "reconcile", "bridge+report"),
+                       (agent.reconciler, "device_details", "details"),
+                       (agent.reconciler, "device_list", "device list"),
+                       (agent.qos, "apply", "qos"))
+        saved = [(owner, attr, owner.__dict__.get(attr)) for owner, attr, _ in timed_parts]
+        for owner, attr, part in timed_parts:
             def timed(*a, _f=getattr(owner, attr), _p=part, **kw):
                 t = time.perf_counter()
                 try:
@@ -183,9 +188,11 @@ class Bench:
         t0 = time.perf_counter()
         agent.sync()
         total = time.perf_counter() - t0
-        for owner, attr in ((agent.plugin, "get_desired_state"), (agent.firewall, "apply"),
-                            (agent.reconciler, "reconcile"), (agent.qos, "apply")):
-            delattr(owner, attr)
+        for owner, attr, original in saved:
+            if original is None:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
         detail = ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
         print(f"{self.args.ports} ports {label:36s} {total:.3f}  ({detail})")
 

@@ -119,6 +119,11 @@ class RecordingKernel:
                                  mtu or old.mtu, old.up if up is None else up, old.mac,
                                  None, old.vlan)
 
+    def set_links(self, changes: list[tuple[str, dict[str, object]]]) -> list[str | None]:
+        for name, kwargs in changes:  # Kernel's does them in one ip batch
+            self.set_link(name, **kwargs)  # type: ignore[arg-type]
+        return [None] * len(changes)
+
     def add_bridge(self, name: str) -> None:
         self.calls.append(f"add_bridge {name}")
         self._links[name] = Link(name, 3, "bridge", None, 1500, False, None)

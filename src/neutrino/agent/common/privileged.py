@@ -31,6 +31,8 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import RTMGRP_LINK
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
+from neutrino.agent.common import ip_batch
+
 LOG = logging.getLogger(__name__)
 
 ZERO_MAC = "00:00:00:00:00:00"  # an FDB entry with this MAC floods (BUM traffic)
@@ -246,6 +248,44 @@ class Kernel:
             self._call("link", "set", index=index, **attrs)
         if up is not None:
             self._call("link", "set", index=index, state="up" if up else "down")
+
+    def set_links(self, changes: Sequence[tuple[str, dict[str, object]]]
+                  ) -> list[str | None]:
+        """Many `set_link` calls (master, nomaster, mtu, up only) as one
+        ``ip -force -batch -``: per change None (done) or why it failed. One failing
+        change does not stop the others. Changes ip could not tell the fate of (it
+        stops at some argument errors despite -force: ip_batch) are applied again one
+        by one with set_link, which says what is wrong with them."""
+        results: list[str | None] = [None] * len(changes)
+        lines: list[str] = []
+        sent: list[int] = []  # batch line -> change
+        for i, (name, kwargs) in enumerate(changes):
+            try:
+                lines.append(ip_batch.link_set_line(name, kwargs))
+            except ValueError as error:
+                results[i] = str(error)
+                continue
+            sent.append(i)
+        if not lines:
+            return results
+        where = ["-n", self.namespace] if self.namespace else []
+        cmd = ["ip", *where, "-force", "-batch", "-"]
+        try:
+            done = subprocess.run(cmd, input=ip_batch.render(lines), capture_output=True,
+                                  text=True, timeout=120, check=False)
+            outcome = ip_batch.parse_outcome(done.stderr, len(lines), done.returncode)
+        except (OSError, subprocess.SubprocessError) as error:
+            LOG.warning("%s failed (%s): changing links one by one", " ".join(cmd), error)
+            outcome = ip_batch.Outcome(unknown=list(range(len(lines))))
+        for line, why in outcome.failed.items():
+            results[sent[line]] = why
+        for line in outcome.unknown:
+            name, kwargs = changes[sent[line]]
+            try:
+                self.set_link(name, **kwargs)  # type: ignore[arg-type]
+            except Exception as error:  # noqa: BLE001 - reported per change
+                results[sent[line]] = str(error) or type(error).__name__
+        return results
 
     def add_address(self, name: str, address: str, prefixlen: int) -> None:
         try:

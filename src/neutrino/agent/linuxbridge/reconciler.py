@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from neutrino.agent.common import ip_batch
 from neutrino.agent.common.device_reports import RefusalLog, report_device_list
 from neutrino.agent.common.privileged import Kernel
 from neutrino.agent.linuxbridge import plan as planning
@@ -38,6 +39,21 @@ class Result:
     @property
     def changed(self) -> bool:
         return bool(self.actions)
+
+
+def batch_runs(actions: list[Action]) -> list[list[Action]]:
+    """The plan cut into runs to apply: each run of consecutive link changes that
+    one ``ip`` batch can make (ip_batch.batchable) together, every other action
+    alone. Order is kept, so a bridge is made before the taps put in it."""
+    runs: list[list[Action]] = []
+    for action in actions:
+        fits = action.op == "set_link" and ip_batch.batchable(action.kwargs())
+        if fits and runs and runs[-1][-1].op == "set_link" and ip_batch.batchable(
+                runs[-1][-1].kwargs()):
+            runs[-1].append(action)
+        else:
+            runs.append([action])
+    return runs
 
 
 class Reconciler:
@@ -85,15 +101,37 @@ class Reconciler:
         return result
 
     def _apply(self, actions: list[Action], result: Result) -> None:
-        for action in actions:
+        for run in batch_runs(actions):
+            if len(run) > 1:
+                self._apply_batch(run, result)
+                continue
+            action = run[0]
             try:
                 getattr(self.kernel, action.op)(action.name, **action.kwargs())
             except Exception as error:  # noqa: BLE001 - one bad device must not stop the rest
-                LOG.error("%s failed: %s", action, error)
-                result.failed.append((action, str(error)))
+                self._failed(action, str(error), result)
                 continue
             LOG.info("%s", action)
             result.actions.append(action)
+
+    def _apply_batch(self, run: list[Action], result: Result) -> None:
+        """Consecutive link changes in one kernel call (Kernel.set_links), each
+        still done, logged and failed on its own."""
+        try:
+            errors = self.kernel.set_links([(a.name, a.kwargs()) for a in run])
+        except Exception as error:  # noqa: BLE001 - as if each had failed
+            errors = [str(error)] * len(run)
+        for action, why in zip(run, errors, strict=True):
+            if why is not None:
+                self._failed(action, why, result)
+                continue
+            LOG.info("%s", action)
+            result.actions.append(action)
+
+    @staticmethod
+    def _failed(action: Action, error: str, result: Result) -> None:
+        LOG.error("%s failed: %s", action, error)
+        result.failed.append((action, error))
 
     def _report(self, reports: Reports) -> None:
         if reports.up and self.device_details is not None:
