@@ -80,7 +80,7 @@ def test_response_key_order() -> None:
         "provider:physical_network", "provider:segmentation_id", "segments",
         "dns_domain", "ipv4_address_scope", "ipv6_address_scope",
         "port_security_enabled", "availability_zone_hints", "availability_zones",
-        "qos_policy_id"]
+        "ha", "qos_policy_id"]  # ha: accepted on create, never shown (network_ha)
     assert list(PORT.attrs) == [
         "id", "name", "description", "project_id", "tenant_id", "tags", "created_at",
         "updated_at", "revision_number", "network_id", "admin_state_up", "mac_address",
