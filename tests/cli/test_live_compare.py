@@ -46,6 +46,23 @@ def test_firewall_in_agreement() -> None:
     assert [h.verdict for h in hops] == [t.OK]
 
 
+def test_rules_in_the_group_chain_the_port_chain_goes_to() -> None:
+    """As the agent writes them since session 8: the port chain `-g`oes to its
+    groups' chain, where the rules are (render.port_chains)."""
+    group = render.group_chain(render.GROUP_INGRESS_PREFIX, ["sg-1"])
+    text = "\n".join(["*filter", f":{INGRESS} - [0:0]", f":{EGRESS} - [0:0]",
+                      f":{group} - [0:0]", f"-A {INGRESS} -g {group}",
+                      f"-A {group} {SSH_LINE}", f"-A {group} {MEMBERS_LINE}",
+                      f"-A {group} -j DROP", f"-A {EGRESS} -j DROP", "COMMIT"]) + "\n"
+    hops = live.firewall_hops(PORT, GROUPS, 4, text,
+                              f"create {SET} hash:net family inet\nadd {SET} 10.0.0.5\n",
+                              {"r-members": "10.0.0.5"})
+    assert [h.verdict for h in hops] == [t.OK]
+    (hop,) = live.firewall_hops(PORT, GROUPS, 4, text.replace(f"-A {group} {SSH_LINE}\n",
+                                                              ""), "", {"r-ssh": "10.0.0.5"})
+    assert hop.verdict == t.BLOCKED and hop.rule_id == "r-ssh"
+
+
 def test_missing_rule_blocks_when_the_verdict_rests_on_it() -> None:
     text = saved(MEMBERS_LINE)
     (hop,) = live.firewall_hops(PORT, GROUPS, 4, text, "", {"r-ssh": "10.0.0.5"})

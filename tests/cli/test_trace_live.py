@@ -74,17 +74,20 @@ def test_live_finds_a_rule_removed_behind_the_agents_back(
         line = live.expected_rules(ports[1], {web["id"]: api.get(
             f"security-groups/{web['id']}").json()["security_group"]}, "ingress",
             4)[ssh["id"]]
-        privileged.execute(["iptables", *line.replace("-A ", "-D ", 1).split()],
-                           namespace=host_ns)
+        # The rule is in the chain of the port's groups, which its chain goes to.
+        group = render.group_chain(render.GROUP_INGRESS_PREFIX, ports[1]["security_groups"])
+        privileged.execute(["iptables", *line.replace(f"-A {chain} ", f"-D {group} ", 1)
+                            .split()], namespace=host_ns)
 
         status, doc = trace(ports[0]["id"], ports[1]["id"])
         assert doc["allowed"] is True  # the API still says yes
         assert status == 1             # the host does not
+        # Both ports are of the group whose chain lost the rule: each is reported.
         differs = [h for h in doc["live"] if h["verdict"] != "ok"]
-        assert len(differs) == 1 and differs[0]["verdict"] == "blocked"
-        assert differs[0]["rule_id"] == ssh["id"]
-        assert f"rule {ssh['id']} (ingress) is in the API but not in {chain}" in \
-            differs[0]["detail"]
+        assert differs and all(h["verdict"] == "blocked" and h["rule_id"] == ssh["id"]
+                               for h in differs), differs
+        assert any(f"rule {ssh['id']} (ingress) is in the API but not in {chain}"
+                   in h["detail"] for h in differs), differs
     finally:
         if not stopped:
             agent.stop()

@@ -2,9 +2,10 @@
 that are bound here, compared with the API (read-only; root):
 
     bridge     tap<port[:11]> exists, is up and in brq<net[:11]>
-    firewall   a filtered port has its chains (neutrino-i/-o<port[:10]>) holding one
-               rule per security group rule of the API, rendered as the agent renders
-               them (agent/firewall/render.py); a remote group's set holds the peer
+    firewall   a filtered port has its chains (neutrino-i/-o<port[:10]>, with the group
+               chain they go to read inline) holding one rule per security group rule
+               of the API, rendered as the agent renders them
+               (agent/firewall/render.py); a remote group's set holds the peer
     nat        the floating IP's DNAT in its router's namespace (qrouter-<id>), when
                that router lives on this host
 
@@ -91,7 +92,8 @@ def firewall_hops(port: dict[str, Any], groups: dict[str, dict[str, Any]], versi
             hops.append(logic.Hop(step, BLOCKED, f"chain {chain} is missing: the port's "
                                                  f"{direction} rules are not applied"))
             continue
-        have = set(tables.chains[chain])
+        # The port chain as a packet meets it: its group chain (`-g`) read inline.
+        have = set(render.walk(tables.chains, chain))
         for rule_id, line in expected_rules(port, groups, direction, version).items():
             if line not in have:
                 verdict = BLOCKED if rule_id in used else WARN
