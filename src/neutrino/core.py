@@ -367,6 +367,7 @@ def build_core(conf: cfg.ConfigOpts, db: Database | None = None) -> Core:
     trunks = TrunkService(deps, ports)
     trunks.subscribe(registry)
     logs = LogService(deps)
+    logs.subscribe(registry)
     _logs_networks_updated(notifier, db).subscribe(registry)
     nova_notifier = NovaNotifier(conf, db).subscribe(registry)
     services: tuple[CrudService, ...] = (

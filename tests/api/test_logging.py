@@ -146,3 +146,16 @@ def test_bulk_create_is_all_or_nothing(own_project_admin: Api) -> None:
     assert_error(api.post(LOGS, {"logs": [good, bad]}), 404, "ResourceNotFound")
     assert api.get(f"{LOGS}?project_id={project}").json()["logs"] == []
 
+
+
+def test_deleting_the_group_deletes_its_logs(own_project_admin: Api) -> None:
+    """As upstream (neutron-tempest-plugin's test_log_deleted_with_corresponding_
+    security_group): the group's logs go with it; others stay."""
+    api = own_project_admin
+    group, other = _group(api), _group(api)
+    log, kept = _log(api, resource_id=group["id"]), _log(api, resource_id=other["id"])
+    unbound = _log(api)
+    assert api.delete(f"security-groups/{group['id']}").status_code == 204
+    assert_error(api.get(f"{LOGS}/{log['id']}"), 404, "LogResourceNotFound")
+    assert api.get(f"{LOGS}/{kept['id']}").status_code == 200
+    assert api.get(f"{LOGS}/{unbound['id']}").status_code == 200

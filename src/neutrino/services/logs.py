@@ -2,7 +2,9 @@
 
 A create is checked as upstream: the resource type must be loggable, a named
 security group (``resource_id``) and port (``target_id``) must exist, and a port
-named with a group must be one of the group's members. Writes publish ("log",
+named with a group must be one of the group's members. Deleting a security group
+deletes the logs of that group, in its transaction (upstream's behaviour; the
+group has no ports then, so no agent has anything to drop). Writes publish ("log",
 AFTER_CREATE/AFTER_UPDATE/AFTER_DELETE) with the log's dict, so the ports it covers
 can be brought to the agents again.
 """
@@ -116,6 +118,15 @@ class LogService:
         self.deps.events.publish("log", events.AFTER_UPDATE,
                                  events.Payload(ctx, log_id, states=(old, new)))
         return new
+
+    def subscribe(self, registry: events.Registry) -> None:
+        registry.subscribe(self._group_deleted, "security_group", events.PRECOMMIT_DELETE)
+
+    @staticmethod
+    def _group_deleted(resource: str, event: str, payload: events.Payload) -> None:
+        session: Session = payload.session
+        for row in session.scalars(select(G).where(G.resource_id == payload.resource_id)):
+            session.delete(row)
 
     def delete(self, ctx: Context, log_id: str, revision: int | None = None) -> None:
         def run(session: Session) -> dict:
