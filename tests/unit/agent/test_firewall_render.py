@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neutrino.agent.firewall import render, seclog
+from neutrino.agent.firewall import conntrack, render, seclog
 from neutrino.agent.firewall.driver import (
     ApplyResult,
     Tables,
@@ -26,6 +26,12 @@ MAC = "fa:16:3e:11:22:33"
 IN, OUT, SPOOF = "neutrino-iaaaaaaaa-1", "neutrino-oaaaaaaaa-1", "neutrino-saaaaaaaa-1"
 SG = "5e1f0b2c-0000-4000-8000-00000000cafe"
 AG = "a9e00000-0000-4000-8000-000000000001"
+# What a port may send from no address, at the end of every anti-spoofing chain.
+UNADDRESSED = {
+    4: ["-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 "
+        "-j RETURN", "-j DROP"],
+    6: [*(f"-s ::/128 -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j RETURN"
+          for t in (131, 135, 143)), "-j DROP"]}
 
 
 def port(port_id: str = PORT_ID, mac: str = MAC, ips: tuple[str, ...] = ("10.0.0.5",),
@@ -90,8 +96,6 @@ def test_ingress_ssh_from_anywhere() -> None:
         "-p tcp -m tcp --dport 22 -j RETURN",
         "-j DROP"]
     assert chain(out, OUT) == [
-        "-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 "
-        "-j RETURN",
         f"-j {SPOOF}",
         "-p udp -m udp --sport 68 --dport 67 -j RETURN",
         "-p udp -m udp --sport 67 -j DROP",
@@ -99,7 +103,8 @@ def test_ingress_ssh_from_anywhere() -> None:
         "-m conntrack --ctstate INVALID -j DROP",
         "-j DROP"]
     assert chain(out, SPOOF) == [f"-s 10.0.0.5/32 -m mac --mac-source {MAC} -j RETURN",
-                             "-j DROP"]
+                                 *UNADDRESSED[4]]
+    assert out.chains[4][SPOOF][-1] == f"-A {SPOOF} -g {render.UNADDRESSED_CHAIN}"
     assert chain(out, render.SG_CHAIN) == [
         f"-m physdev --physdev-out {TAP} --physdev-is-bridged -j {IN}",
         f"-m physdev --physdev-in {TAP} --physdev-is-bridged -j {OUT}",
@@ -209,12 +214,12 @@ def test_allowed_address_pairs_in_anti_spoofing() -> None:
         f"-s 10.0.0.5/32 -m mac --mac-source {MAC} -j RETURN",
         f"-s 10.0.0.100/32 -m mac --mac-source {MAC} -j RETURN",
         "-s 10.0.1.0/24 -m mac --mac-source fa:16:3e:00:00:99 -j RETURN",
-        "-j DROP"]
+        *UNADDRESSED[4]]
     assert chain(out, SPOOF, 6) == [
         f"-s 2001:db8::100/128 -m mac --mac-source {MAC} -j RETURN",
         f"-s fe80::f816:3eff:fe11:2233/128 -m mac --mac-source {MAC} -j RETURN",
         "-s fe80::f816:3eff:fe00:99/128 -m mac --mac-source fa:16:3e:00:00:99 -j RETURN",
-        "-j DROP"]
+        *UNADDRESSED[6]]
 
 
 def test_any_address_pair_allows_any_source_from_its_mac() -> None:
@@ -246,8 +251,9 @@ def test_ipv6_port() -> None:
     egress = chain(out, OUT, 6)
     # A VM may do DAD/MLD before it has an address; it may not send RAs or serve
     # DHCPv6.
-    assert egress.index("-s ::/128 -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type "
-                        "135 -j RETURN") < egress.index(f"-j {SPOOF}")
+    assert egress[0] == f"-j {SPOOF}"
+    assert ("-s ::/128 -d ff02::/16 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j RETURN"
+            in chain(out, SPOOF, 6))
     assert egress.index("-p ipv6-icmp -m icmp6 --icmpv6-type 134 -j DROP") < \
         egress.index("-p ipv6-icmp -m icmp6 --icmpv6-type 133 -j RETURN")
     assert "-p udp -m udp --sport 547 -j DROP" in egress
@@ -255,9 +261,9 @@ def test_ipv6_port() -> None:
     assert chain(out, SPOOF, 6) == [
         f"-s 2001:db8::5/128 -m mac --mac-source {MAC} -j RETURN",
         f"-s fe80::f816:3eff:fe11:2233/128 -m mac --mac-source {MAC} -j RETURN",
-        "-j DROP"]
-    # No IPv4 address: everything but DHCP from the port is a spoof.
-    assert chain(out, SPOOF, 4) == ["-j DROP"]
+        *UNADDRESSED[6]]
+    # No IPv4 address: everything but a DHCP discover from the port is a spoof.
+    assert chain(out, SPOOF, 4) == UNADDRESSED[4]
 
 
 def test_dhcp_and_ra_from_vm_dropped_after_client_dhcp_allowed() -> None:
@@ -265,6 +271,51 @@ def test_dhcp_and_ra_from_vm_dropped_after_client_dhcp_allowed() -> None:
     egress = chain(out, OUT)
     assert egress.index("-p udp -m udp --sport 68 --dport 67 -j RETURN") < \
         egress.index("-p udp -m udp --sport 67 -j DROP") < egress.index("-j RETURN")
+
+
+def verdict(chains: dict[str, list[str]], name: str, packet: conntrack.Entry) -> str:
+    """RETURN or DROP: `packet` (from the port's own MAC) through a chain, jumps
+    followed (walk follows the gotos)."""
+    for line in render.walk(chains, name):
+        tokens = line.split()[2:]
+        if "--mac-source" in tokens:  # the port's own MAC: the match holds
+            at = tokens.index("--mac-source")
+            tokens = tokens[:at - 2] + tokens[at + 2:]
+        target = tokens[-1]
+        matched = conntrack.matches(tokens[:-2], packet, {})
+        assert matched is not None, line
+        if not matched:
+            continue
+        if target in chains:
+            if verdict(chains, target, packet) == "DROP":
+                return "DROP"
+            continue
+        return target
+    return "RETURN"
+
+
+UNADDRESSED_PACKETS = [
+    conntrack.Entry(4, 17, "0.0.0.0", "255.255.255.255", 68, 67),  # DHCP discover
+    *(conntrack.Entry(6, 58, "::", "ff02::1:ff00:5", icmp_type=t, icmp_code=0)
+      for t in render.ICMPV6_UNSPECIFIED_SOURCE)]                  # DAD, MLD
+
+
+def test_packets_from_no_address_keep_their_verdict() -> None:
+    # They used to be RETURNed ahead of the anti-spoofing jump by a rule per port;
+    # the shared chain at the end of the anti-spoofing chain lets them through to
+    # the egress verdict, which RETURNs them too, whatever the port's groups say.
+    spoofed = [conntrack.Entry(4, 17, "10.9.9.9", "255.255.255.255", 68, 67),
+               conntrack.Entry(6, 58, "2001:db8::99", "ff02::1", icmp_type=135,
+                               icmp_code=0)]
+    for rules in ([], [rule("egress", protocol="tcp")], SSH_AND_ANY_EGRESS):
+        for stateful in (True, False):
+            for logs in ([], [logged("ALL")]):
+                out = render.render(state([port(ips=("10.0.0.5", "2001:db8::5"),
+                                                logs=logs)], rules, stateful))
+                for packet in UNADDRESSED_PACKETS:
+                    assert verdict(out.chains[packet.version], OUT, packet) == "RETURN"
+                for packet in spoofed:
+                    assert verdict(out.chains[packet.version], OUT, packet) == "DROP"
 
 
 def test_rules_of_several_groups_deduplicated_in_order() -> None:
@@ -321,9 +372,10 @@ def test_ports_of_one_group_go_to_its_chains() -> None:
         "-p tcp -m tcp --dport 22 -j RETURN",
         "-j DROP"]
     assert chain(out, GO)[-1] == "-j DROP" and chain(out, GO, 6)[-1] == "-j DROP"
-    # IPv4, per port: 2 FORWARD, 2 sg-chain, 1 INPUT, 1 + 3 + 2 in its own chains;
-    # once: the sg-chain's ACCEPT and the group's two chains of 5 rules.
-    assert sum(len(rules) for rules in out.chains[4].values()) == 3 * 11 + 1 + 5 + 5
+    # IPv4, per port: 2 FORWARD, 2 sg-chain, 1 INPUT, 1 + 2 + 2 in its own chains;
+    # once: the sg-chain's ACCEPT, the group's two chains of 5 rules and the
+    # unaddressed chain's 2.
+    assert sum(len(rules) for rules in out.chains[4].values()) == 3 * 10 + 1 + 5 + 5 + 2
 
 
 def test_a_rule_change_rewrites_the_group_chain_only() -> None:
@@ -636,9 +688,12 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
             # Every jump goes to a chain of ours that exists, or to a verdict, or
             # logs a packet under a prefix the reader knows.
             for line in lines:
-                if " -g " in line:  # a port chain's goto to its group chain
-                    assert line.rsplit(" -g ", 1)[1] in chains
-                    assert is_group_chain(line.rsplit(" -g ", 1)[1])
+                if " -g " in line:  # to its group chain, or the unaddressed one
+                    target = line.rsplit(" -g ", 1)[1]
+                    assert target in chains
+                    assert is_group_chain(target) or (
+                        target == render.UNADDRESSED_CHAIN
+                        and name.startswith(render.SPOOF_PREFIX))
                     continue
                 target = line.rsplit(" -j ", 1)[1]
                 if target.startswith("NFLOG "):
@@ -662,7 +717,19 @@ def test_render_properties(desired: dict, rnd: random.Random) -> None:
         # Every group chain is some port's.
         gone_to = {line.rsplit(" -g ", 1)[1] for lines in chains.values()
                    for line in lines if " -g " in line}
-        assert {name for name in chains if is_group_chain(name)} == gone_to
+        assert {name for name in chains if is_group_chain(name)} == {
+            name for name in gone_to if is_group_chain(name)}
+        assert (render.UNADDRESSED_CHAIN in chains) == bool(filtered)
+        # What is rendered per port (not per group) has no udp/tcp port match:
+        # iptables resolves each such number with getaddrinfo(), which dumps every
+        # address of the namespace (session 9: quadratic first writes). Logged
+        # ports, whose verdicts are inline, are the exception.
+        for pid in filtered:
+            own = [chains.get(render.port_chain(prefix, pid), []) for prefix in (
+                render.INGRESS_PREFIX, render.EGRESS_PREFIX, render.SPOOF_PREFIX)]
+            if any(" -g " + render.GROUP_INGRESS_PREFIX in line for line in own[0]):
+                assert not any("--sport" in line or "--dport" in line
+                               for lines in own for line in lines)
     for ipset in out.ipsets.values():
         assert len(ipset.name) + len(render.SWAP_SUFFIX) <= 31
         for member in ipset.members:

@@ -21,13 +21,23 @@ digest for any other number), not once per port::
   neutrino-i<port>:  -g neutrino-gi<groups>
   neutrino-gi<groups>: RELATED,ESTABLISHED RETURN; DHCP/ND replies; INVALID DROP;
                        the groups' ingress rules (-j RETURN); DROP
-  neutrino-o<port>:  DHCP discover / DAD from no address; -j neutrino-s<port>;
-                     -g neutrino-go<groups>
+  neutrino-o<port>:  -j neutrino-s<port>; -g neutrino-go<groups>
+  neutrino-s<port>:  the port's (source, MAC) pairs RETURN; -g neutrino-unaddressed
+  neutrino-unaddressed: DHCP discover / DAD / MLD from no address RETURN; DROP
   neutrino-go<groups>: DHCP client allowed, DHCP server and RA dropped, ND/MLD;
                        RELATED,ESTABLISHED RETURN; INVALID DROP; the egress rules; DROP
 
 A goto (``-g``) never comes back, so a group chain's RETURN is the port chain's and
 a packet meets exactly the rules an inline port chain had (`walk` expands them).
+
+Packets from no address (DHCP discover, IPv6 DAD and MLD) pass the anti-spoofing
+check in one chain shared by every port (`UNADDRESSED_CHAIN`), not a rule per port
+ahead of it: each of them is RETURNed again by the first rules of the egress verdict
+(DHCP client, ND/MLD), so the verdict is the one they had. This is also what keeps
+the first write of 1,000 ports linear: iptables parses a ``-m udp --sport/--dport``
+number with getaddrinfo(), which (AI_ADDRCONFIG) dumps every address of the
+namespace, so one udp port rule per port cost O(ports) each (docs/agents.md,
+session 9); the rules left per port carry no udp/tcp port.
 1,000 ports of one group are ~25 rules each instead of ~60, and a rule change
 rewrites the group's chain, not a chain per port. A logged port (seclog.py: its log
 rules carry the port id) keeps its rules inline, as before.
@@ -77,6 +87,7 @@ CHAIN_PREFIX = "neutrino-"
 FORWARD_CHAIN = "neutrino-FORWARD"
 INPUT_CHAIN = "neutrino-INPUT"
 SG_CHAIN = "neutrino-sg-chain"
+UNADDRESSED_CHAIN = "neutrino-unaddressed"  # from no address: DHCP discover, DAD, MLD
 INGRESS_PREFIX = "neutrino-i"   # to the VM (--physdev-out tap)
 EGRESS_PREFIX = "neutrino-o"    # from the VM (--physdev-in tap)
 SPOOF_PREFIX = "neutrino-s"
@@ -385,26 +396,34 @@ def port_chains(port: L2Port, groups: Mapping[str, SecurityGroup], version: int,
     spoof = port_chain(SPOOF_PREFIX, pid)
     logged = log_accept is not None or log_drop is not None
     verdicts = _verdicts(port, groups, version, log_accept, log_drop)
-    before_spoof = (
-        ["-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 "
-         "-j RETURN"]  # DHCP discover, before the VM has an address
-        if version == 4 else
-        _icmpv6(ICMPV6_UNSPECIFIED_SOURCE, "RETURN", "-s ::/128 -d ff02::/16 "))
     spoofing = [*(f"{source} -m mac --mac-source {mac} -j RETURN".lstrip()
-                  for source, mac in spoof_pairs(port, version)), "-j DROP"]
+                  for source, mac in spoof_pairs(port, version)),
+                f"-g {UNADDRESSED_CHAIN}"]
+    chains = {UNADDRESSED_CHAIN: unaddressed(version)}
     if logged:
-        chains = {ingress: verdicts["ingress"],
-                  egress: [*before_spoof, f"-j {spoof}", *verdicts["egress"]],
-                  spoof: spoofing}
+        chains |= {ingress: verdicts["ingress"],
+                   egress: [f"-j {spoof}", *verdicts["egress"]], spoof: spoofing}
     else:
         key = port["security_groups"]
         gi, go = group_chain(GROUP_INGRESS_PREFIX, key), group_chain(GROUP_EGRESS_PREFIX,
                                                                       key)
-        chains = {ingress: [f"-g {gi}"],
-                  egress: [*before_spoof, f"-j {spoof}", f"-g {go}"],
-                  spoof: spoofing, gi: verdicts["ingress"], go: verdicts["egress"]}
+        chains |= {ingress: [f"-g {gi}"], egress: [f"-j {spoof}", f"-g {go}"],
+                   spoof: spoofing, gi: verdicts["ingress"], go: verdicts["egress"]}
     return {name: [f"-A {name} {rule}" for rule in _unique(body)]
             for name, body in chains.items()}
+
+
+def unaddressed(version: int) -> list[str]:
+    """The body of `UNADDRESSED_CHAIN`: what a port may send before it has an
+    address (the end of every anti-spoofing chain). A RETURN here goes back to
+    the port's egress chain, whose verdict (`_verdicts`: DHCP client, ND/MLD
+    first) RETURNs these packets again."""
+    allowed = (
+        ["-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 "
+         "-j RETURN"]  # DHCP discover
+        if version == 4 else
+        _icmpv6(ICMPV6_UNSPECIFIED_SOURCE, "RETURN", "-s ::/128 -d ff02::/16 "))
+    return [*allowed, "-j DROP"]
 
 
 def _verdicts(port: L2Port, groups: Mapping[str, SecurityGroup], version: int,
