@@ -5,8 +5,9 @@ host namespace, the agent in this process with the OpenFlow firewall on.
 VMs A and B ping each other every 50 ms while the agent is stopped; while it is
 down a VM C is plugged (its port made and bound here), VM D is unplugged and its
 port deleted, and VM E's security group gets the ICMP rule it lacked. Once the
-agent is started again: A->B lost no echo over the whole window (its local VLAN
-and the agent's flows of A and B were not even rewritten), C is reachable, D's
+agent is started again: A->B lost no echo over the whole window (A's and B's
+local VLAN kept, neither the agent's flows of their ports nor the OpenFlow
+firewall's even rewritten), C is reachable, D's
 flows are gone, E answers pings. No DHCP agent here: addresses are static, as in
 the other OVS tests."""
 
@@ -24,6 +25,7 @@ from dataplane.ovs_agent_host import OvsAgentHost, bind
 from dataplane.ovs_host import OvsHost
 from dataplane.topology import Topology, ping, wait_for
 from neutrino.agent import vif as vif_mod
+from neutrino.agent.ovs.firewall import flows as fw_flows
 from server import ServerProcess
 
 
@@ -64,12 +66,14 @@ class Pinger:
         self.reader.join(10)
 
 
-def agent_flows(ovs: OvsHost, cookie: int, ofport: str) -> list[str]:
-    """The agent's flows (its `cookie`) of br-int matching on `ofport`, with their
-    age."""
+def port_flows(ovs: OvsHost, cookie: int, ofport: str) -> list[str]:
+    """A port's flows of br-int, with their age: the agent's (its `cookie`,
+    matching on the port's `ofport`) and the OpenFlow firewall's (the port's own
+    cookie)."""
     out = ovs.ofctl("dump-flows", ovs.mgmt("br-int"))
     return [line.strip() for line in out.splitlines()
-            if f"cookie={cookie:#x}," in line and re.search(rf"in_port={ofport}\b", line)]
+            if (f"cookie={cookie:#x}," in line and re.search(rf"in_port={ofport}\b", line))
+            or f"cookie={fw_flows.port_cookie(int(ofport)):#x}," in line]
 
 
 def without_stats(flow: str) -> str:
@@ -139,8 +143,8 @@ def test_restart_with_changes_meanwhile(ovs_server: ServerProcess, topo: Topolog
         assert any(d_mac in f for f in ovs.flows("br-int")), "D has no flows to lose"
         tags_before = tags()
         cookie = host.agent.settings.cookie
-        ab_flows = {vm: agent_flows(ovs, cookie, ofport(vm)) for vm in "ab"}
-        assert all(ab_flows.values()), ab_flows
+        ab_flows = {vm: port_flows(ovs, cookie, ofport(vm)) for vm in "ab"}
+        assert all(len(f) > 5 for f in ab_flows.values()), ab_flows
 
         pinger = Pinger(vms["a"], ips["b"])
         assert wait_for(lambda: pinger.highest() >= 5, within=10), "the ping is not through"
@@ -175,12 +179,13 @@ def test_restart_with_changes_meanwhile(ovs_server: ServerProcess, topo: Topolog
         pinger.stop()
         assert upto > 20, upto
         assert pinger.missing(upto) == [], f"A->B lost {pinger.missing(upto)} of {upto}"
-        # A and B untouched: the same local VLAN, and the agent's flows of their
-        # ports not rewritten (older than the restart: no flush and re-add).
+        # A and B untouched: the same local VLAN, and neither the agent's flows of
+        # their ports nor the firewall's rewritten (older than the stop: no flush,
+        # no delete and re-add).
         assert tags() == tags_before
         down_for = time.monotonic() - stopped
         for vm in "ab":
-            now = agent_flows(ovs, cookie, ofport(vm))
+            now = port_flows(ovs, cookie, ofport(vm))
             assert sorted(map(without_stats, now)) == sorted(map(without_stats,
                                                                   ab_flows[vm]))
             assert all(age(f) >= down_for for f in now), (vm, down_for, now)
