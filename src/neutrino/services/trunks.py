@@ -6,7 +6,9 @@ Checks, as upstream's trunk plugin (409 unless said):
 * the parent is not a sub-port (TrunkPortInUse) nor another trunk's parent
   (ParentPortInUse), is not a network-owned port (``network:*``: router, DHCP, ...)
   and, when bound, is bound by the Linux bridge driver to a host with a Linux
-  bridge agent, which can trunk a bound port (ParentPortInUse otherwise);
+  bridge agent, which can trunk a bound port (ParentPortInUse otherwise; a parent
+  bound by the Open vSwitch driver cannot, as upstream's OVS trunk driver: the VM
+  is plugged into the trunk bridge only when the trunk exists at boot);
 * a sub-port is not the parent, not in a trunk, has no device (PortInUse), its
   network's MTU is not above the parent network's, its segmentation is ``vlan``
   1-4094 (400) and unused on the trunk (DuplicateSubPort); ``inherit`` takes the
@@ -56,9 +58,14 @@ LOG = logging.getLogger(__name__)
 T = models.Trunk
 SP = models.SubPort
 P = models.Port
-# vif_type of a bound parent -> the agent that can (un)trunk it on its host.
-TRUNKING_AGENTS = {pb.VIF_TYPE_BRIDGE: topics.AGENT_TYPE_LINUXBRIDGE,
-                   pb.VIF_TYPE_OVS: topics.AGENT_TYPE_OVS}
+# vif_type of a bound parent -> (the agent of the trunk driver in charge on its
+# host, whether that driver can trunk and untrunk a bound port). Upstream's: the
+# Linux bridge driver can (VLAN devices on the tap at any time); the Open vSwitch
+# driver cannot (can_trunk_bound_port False): Nova/os-vif plug the VM into the
+# trunk bridge tbr- only if the trunk exists at plug time, so a trunk made later
+# would never be wired, and deleting one under a running VM would strand it.
+TRUNK_DRIVERS = {pb.VIF_TYPE_BRIDGE: (topics.AGENT_TYPE_LINUXBRIDGE, True),
+                 pb.VIF_TYPE_OVS: (topics.AGENT_TYPE_OVS, False)}
 COLUMNS = {
     "id": T.id, "name": T.name, "description": T.description, "project_id": T.project_id,
     "tenant_id": T.project_id, "created_at": T.created_at, "updated_at": T.updated_at,
@@ -189,12 +196,13 @@ class TrunkService:
         """Upstream's test: an unbound port always; a bound one when the driver in
         charge (Linux bridge: vif_type bridge and a Linux bridge agent on the
         host; Open vSwitch: vif_type ovs and an Open vSwitch agent) can trunk
-        bound ports, which both can."""
+        bound ports: only the Linux bridge one can (TRUNK_DRIVERS)."""
         binding = load_bindings(session, [port_id]).get(port_id, UNBOUND)
         if not binding.host:
             return True
-        agent_type = TRUNKING_AGENTS.get(binding.vif_type)
-        if agent_type is None:
+        agent_type, can_trunk_bound_port = TRUNK_DRIVERS.get(binding.vif_type,
+                                                             (None, False))
+        if agent_type is None or not can_trunk_bound_port:
             return False
         agent = session.scalar(select(models.Agent.id).where(
             models.Agent.host == binding.host, models.Agent.agent_type == agent_type))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neutrino.agent.ovs.firewall import flows
-from neutrino.agent.ovs.firewall.driver import ApplyResult, bundle_text
+from neutrino.agent.ovs.firewall.driver import ApplyResult, bundle_text, installed_from_diff
 from neutrino.agent.ovs.firewall.flows import Binding
 from unit.agent.test_firewall_render import port, rule, state, states
 
@@ -333,6 +333,31 @@ def test_bundle_text() -> None:
     assert result == ApplyResult(2, 1, 2) and result.changed
     assert bundle_text({}, None)[0] == (
         "delete cookie=0x6e66777300000000/0xffffffff00000000\n")
+
+
+def test_installed_from_diff() -> None:
+    """A restarted agent's first apply: only the cookies diff-flows shows differing
+    (or only on the bridge) are rewritten; the agent's own flows in the diff (not
+    in the firewall's file) are not the firewall's business."""
+    shared, a, b, gone = (flows.SHARED, 0x6E66777300000007, 0x6E66777300000008,
+                          0x6E66777300000009)
+    want = {shared: ["s"], a: ["a1", "a2"], b: ["b1"]}
+    # diff-flows' own format (ovs-ofctl 3.x)
+    agent_flow = "-table=60 priority=3 cookie=0xa006481306c1 actions=resubmit(,94)"
+    assert installed_from_diff(want, [agent_flow, ""]) == want
+    assert bundle_text(want, installed_from_diff(want, [agent_flow]))[0] == ""
+    diff = [agent_flow,
+            "-table=71 priority=95,in_port=7 cookie=0x6e66777300000007 actions=drop",
+            "+table=71 priority=95,in_port=7 cookie=0x6e66777300000007 actions=NORMAL",
+            "-table=81 priority=90 cookie=0x6e66777300000009 actions=drop",
+            "-priority=0 actions=NORMAL"]  # cookie 0: not ours either
+    have = installed_from_diff(want, diff)
+    assert have == {shared: ["s"], b: ["b1"], gone: []}
+    text, result = bundle_text(want, have)
+    assert text.splitlines() == [
+        "delete cookie=0x6e66777300000007/-1", "delete cookie=0x6e66777300000009/-1",
+        "add cookie=0x6e66777300000007,a1", "add cookie=0x6e66777300000007,a2"]
+    assert result == ApplyResult(1, 1, 2)
 
 
 # -- properties ---------------------------------------------------------------------------

@@ -639,13 +639,14 @@ def in_namespace(cmd: Sequence[str], namespace: str | None) -> list[str]:
 
 
 def execute(cmd: Sequence[str], namespace: str | None = None, stdin: str | None = None,
-            check: bool = True, timeout: float = 60) -> str:
-    """Run a tool to completion; its standard output, or CommandError."""
+            check: bool = True, timeout: float = 60, ok: Sequence[int] = (0,)) -> str:
+    """Run a tool to completion; its standard output, or CommandError (an exit
+    status not in `ok`: e.g. diff tools exit 2 to say "different")."""
     full = in_namespace(cmd, namespace)
     LOG.debug("running %s", " ".join(full))
     result = subprocess.run(full, input=stdin, capture_output=True, text=True,
                             timeout=timeout, check=False)
-    if check and result.returncode != 0:
+    if check and result.returncode not in ok:
         raise CommandError(full, result.returncode, result.stderr)
     return result.stdout
 

@@ -29,6 +29,15 @@ def dump_flows(target: str, match: str, namespace: str | None = None) -> str:
                                "dump-flows", target, match], namespace)
 
 
+def diff_flows(target: str, flows_file: str, namespace: str | None = None) -> list[str]:
+    """``ovs-ofctl diff-flows`` of the bridge against a file of flows (both parsed
+    by OVS, so no textual normalisation): ``+`` lines only in the file, ``-``
+    lines only on the bridge (a flow whose cookie or actions differ is both)."""
+    out = privileged.execute(["ovs-ofctl", "-O", PROTOCOLS, "diff-flows", target,
+                              flows_file], namespace, ok=(0, 2))
+    return out.splitlines()
+
+
 def revalidator_wait(vswitchd: str | None, namespace: str | None = None) -> None:
     """Return once ovs-vswitchd has revalidated its datapath flows against the
     tables just written: until then, packets of a known flow (an established
