@@ -638,7 +638,9 @@ def rules(draw: st.DrawFn) -> dict:
 @st.composite
 def states(draw: st.DrawFn) -> dict:
     groups = draw(st.lists(uuids, min_size=1, max_size=3, unique=True))
-    ports = [port(pid, draw(macs), tuple(draw(st.lists(v4 | v6, max_size=3))),
+    # Unique ids and MACs: Neutron refuses a MAC twice on a network (and two ports
+    # with one MAC would share their anti-spoofing flows on OVS).
+    ports = [port(pid, mac, tuple(draw(st.lists(v4 | v6, max_size=3))),
                   tuple(draw(st.lists(st.sampled_from(groups), max_size=2, unique=True))),
                   port_security_enabled=draw(st.booleans()),
                   allowed_address_pairs=[{"ip_address": a, "mac_address": None}
@@ -646,7 +648,8 @@ def states(draw: st.DrawFn) -> dict:
                   logs=[{"id": i, "project_id": "p", "event": e}
                         for i, e in draw(st.lists(st.tuples(uuids, events), max_size=1,
                                                   unique_by=lambda x: x[0]))])
-             for pid in draw(st.lists(uuids, max_size=4, unique=True))]
+             for pid, mac in draw(st.lists(st.tuples(uuids, macs), max_size=4,
+                                           unique_by=(lambda x: x[0], lambda x: x[1])))]
     return {"ports": ports,
             "security_groups": {g: {"stateful": draw(st.booleans()),
                                     "rules": draw(st.lists(rules(), max_size=5))}
