@@ -188,7 +188,7 @@ def build(session: Session, host: str) -> L2State:
     # QoS (issue 14): the effective policies first, so each port's rules are known
     # as its dict is made (one list per policy, referenced by its ports).
     policy_of: list[str | None] | None = None
-    if network_policy or any(row[10] is not None for row in rows):
+    if network_policy or {row[10] for row in rows} != {None}:
         policy_of = [effective_policy(row[10], row[5], network_policy.get(row[1]))
                      for row in rows]
     rules = rules_by_policy(session, sorted({p for p in policy_of or () if p}))
@@ -198,33 +198,23 @@ def build(session: Session, host: str) -> L2State:
     logs = candidates(session, host)  # logging (issue 14)
 
     ports: list[L2Port] = []
-    no_groups: list[str] = []
     no_rules: list[QosRule] = []
     # Tuples unpacked, not Row attributes: this loop runs once per port. Keys in the
     # order the contract's TypedDict lists them (the answer's bytes stay the same).
     for index, (port_id, network_id, mac, up, status, owner, revision, _segment,
                 project_id, security, _policy, trunk_id, trunk_up) in enumerate(rows):
-        fixed_ips = ips.get(port_id)
-        if fixed_ips is None:
-            fixed_ips = []
-        elif len(fixed_ips) > 1:
-            fixed_ips.sort(key=_ip_key)
-        port_pairs = pairs.get(port_id)
-        if port_pairs is None:
-            port_pairs = []
-        elif len(port_pairs) > 1:
-            port_pairs.sort(key=_pair_key)
-        groups = groups_of.get(port_id, no_groups)
-        if len(groups) > 1:
-            groups.sort()
+        groups = groups_of.get(port_id)
+        if groups is None:
+            groups = []
         policy = policy_of[index] if policy_of is not None else None
         port: L2Port = {
             "id": port_id, "device": TAP_PREFIX + port_id[:ID_LEN],
             "revision_number": revision, "network_id": network_id, "mac_address": mac,
             "admin_state_up": up, "status": status, "device_owner": owner,
-            "fixed_ips": fixed_ips, "allowed_address_pairs": port_pairs,
+            "fixed_ips": ips.get(port_id) or [],
+            "allowed_address_pairs": pairs.get(port_id) or [],
             "port_security_enabled": True if security is None else bool(security),
-            "security_groups": list(groups) if groups is no_groups else groups,
+            "security_groups": groups,
             "qos_policy_id": policy,
             "qos_rules": rules.get(policy, no_rules) if policy else [],
         }
@@ -269,6 +259,7 @@ def _port_children(conn: Connection, st: _Statements, host: str
     ips: dict[str, list[FixedIp]] = {}
     pairs: dict[str, list[AddressPair]] = {}
     groups_of: dict[str, list[str]] = {}
+    several: list[list[Any]] = []  # the lists that got a second item: to sort
     # .all(): one fetch; iterating the result fetches row by row (psycopg fetchone).
     # get-then-set, not setdefault(key, []): no list made and dropped per row.
     for kind, port_id, first, second in conn.execute(st.children, {"host": host}).all():
@@ -278,15 +269,28 @@ def _port_children(conn: Connection, st: _Statements, host: str
                 ips[port_id] = [{"subnet_id": first, "ip_address": second}]
             else:
                 ip_list.append({"subnet_id": first, "ip_address": second})
+                several.append(ip_list)
         elif kind == "g":
             group_list = groups_of.get(port_id)
             if group_list is None:
                 groups_of[port_id] = [first]
             else:
                 group_list.append(first)
+                several.append(group_list)
         else:
-            pairs.setdefault(port_id, []).append({"ip_address": first,
-                                                  "mac_address": second})
+            pair_list = pairs.get(port_id)
+            if pair_list is None:
+                pairs[port_id] = [{"ip_address": first, "mac_address": second}]
+            else:
+                pair_list.append({"ip_address": first, "mac_address": second})
+                several.append(pair_list)
+    for values in several:  # a list may be here more than once: sorting is idempotent
+        if isinstance(values[0], str):
+            values.sort()
+        elif "subnet_id" in values[0]:
+            values.sort(key=_ip_key)
+        else:
+            values.sort(key=_pair_key)
     return ips, pairs, groups_of
 
 
@@ -309,11 +313,14 @@ def _networks(session: Session, st: _Statements, host: str,
                 "segment_index": row.segment_index})
     # Per network and host, (mac, ip) tuples: sorted before any dict is made.
     peers: dict[str, dict[str, list[tuple[str, str | None]]]] = {}
+    no_ip = False
     for network_id, peer_host, mac, ip in _by_ids(session.connection(), st.peers,
                                                   sorted(networks), host=host):
         of_network = peers.get(network_id)
         if of_network is None:
             of_network = peers[network_id] = {}
+        if ip is None:
+            no_ip = True
         macs = of_network.get(peer_host)
         if macs is None:
             of_network[peer_host] = [(mac, ip)]
@@ -330,7 +337,7 @@ def _networks(session: Session, st: _Statements, host: str,
             "network_type": segment.get("network_type"),
             "physical_network": segment.get("physical_network"),
             "segmentation_id": segment.get("segmentation_id"),
-            "peers": [_peer(peer_host, tunnels.get(peer_host), macs)
+            "peers": [_peer(peer_host, tunnels.get(peer_host), macs, no_ip)
                       for peer_host, macs in sorted(peers.get(network_id, {}).items())],
         })
     return out
@@ -340,8 +347,14 @@ def _mac_key(mac: tuple[str, str | None]) -> tuple[str, str]:
     return mac[0], mac[1] or ""
 
 
-def _peer(host: str, tunnel_ip: str | None, macs: list[tuple[str, str | None]]) -> Peer:
-    macs.sort(key=_mac_key)
+def _peer(host: str, tunnel_ip: str | None, macs: list[tuple[str, str | None]],
+          no_ip: bool) -> Peer:
+    # By (mac, ip or ""): the tuples' own order when every ip is there (no key call
+    # per item; equal tuples are equal dicts, so stability does not show).
+    if no_ip:
+        macs.sort(key=_mac_key)
+    else:
+        macs.sort()
     return {"host": host, "tunnel_ip": tunnel_ip,
             "macs": [{"mac_address": mac, "ip_address": ip} for mac, ip in macs]}
 
@@ -382,10 +395,16 @@ def _security(conn: Connection, st: _Statements, group_ids: list[str]
 
 def _by_family(rows: Sequence[Any], ids: set[str]) -> dict[str, AddressesByFamily]:
     """Per id (of `ids`, in order): the addresses of the (id, address) rows split as
-    common.split_by_family does: sorted, without duplicates; one pass over the
-    rows (the members of a group used by thousands of ports)."""
-    v4: dict[str, set[str]] = {i: set() for i in sorted(ids)}
-    v6: dict[str, set[str]] = {i: set() for i in v4}
-    for owner, address in rows:
-        (v6 if ":" in address else v4)[owner].add(address)
-    return {i: {"IPv4": sorted(v4[i]), "IPv6": sorted(v6[i])} for i in v4}
+    common.split_by_family does: sorted, without duplicates (the members of a group
+    used by thousands of ports: set comprehensions, not a call per address)."""
+    if len(ids) == 1:
+        by_id = {next(iter(ids)): {address for _, address in rows}}
+    else:
+        by_id = {i: set() for i in ids}
+        for owner, address in rows:
+            by_id[owner].add(address)
+    out: dict[str, AddressesByFamily] = {}
+    for i in sorted(by_id):
+        v6 = {a for a in by_id[i] if ":" in a}
+        out[i] = {"IPv4": sorted(by_id[i] - v6), "IPv6": sorted(v6)}
+    return out
