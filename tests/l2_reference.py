@@ -4,6 +4,7 @@ for byte: tests/rpc/test_desired_state.py and bench/desired_state.py --compare-l
 compare both answers. Not imported by the server."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, cast
@@ -11,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, and_, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from neutrino.contract import names
+from neutrino.contract import names, topics
 from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.contract.l2 import (
     AddressPair,
@@ -28,11 +29,7 @@ from neutrino.contract.trunk import TrunkSubPort
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
 from neutrino.resources import log as lr
-from neutrino.services.desired_state.common import (
-    pick_segment,
-    split_by_family,
-    tunnel_ips,
-)
+from neutrino.services.desired_state.common import pick_segment, split_by_family
 from neutrino.services.desired_state.logs import LogRef, port_logs
 from neutrino.services.qos_policies import policy_rules
 
@@ -52,6 +49,7 @@ QNB = models.QosNetworkPolicyBinding
 T = models.Trunk
 SP = models.SubPort
 G = models.Log
+A = models.Agent
 
 
 def build(session: Session, host: str) -> L2State:
@@ -281,7 +279,7 @@ def _address_groups(conn: Connection, ids: list[str]) -> dict[str, AddressesByFa
 
 
 # The QoS, trunk and log parts as services/desired_state/qos.py, trunk.py and
-# logs.py made them at that commit.
+# logs.py made them at that commit, and common.py's tunnel_ips.
 
 
 def add_qos_rules(session: Session, ports: list[L2Port], own: Mapping[str, str],
@@ -359,3 +357,17 @@ def add_logs(session: Session, host: str, ports: list[L2Port],
     logs = sorted(_candidates(session, host), key=lambda log: log.id)
     for port in ports:
         port["logs"] = port_logs(logs, port, projects.get(port["id"], "")) if logs else []
+
+
+def tunnel_ips(session: Session, hosts: list[str]) -> dict[str, str | None]:
+    """The `tunneling_ip` each host's L2 agent (Linux bridge or Open vSwitch) reports
+    (its local_ip)."""
+    out: dict[str, str | None] = {}
+    stmt = select(A.host, A.configurations).where(
+        A.agent_type.in_((topics.AGENT_TYPE_LINUXBRIDGE, topics.AGENT_TYPE_OVS)))
+    for host, configurations in rows_for_ids(session, stmt, A.host, hosts):
+        try:
+            out[host] = (json.loads(configurations or "{}") or {}).get("tunneling_ip")
+        except (ValueError, AttributeError):
+            out[host] = None
+    return out

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from neutrino.contract import topics
 from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.contract.l2 import (
     AddressPair,
@@ -60,7 +61,7 @@ from neutrino.contract.qos import QosRule
 from neutrino.contract.trunk import TrunkInfo, TrunkSubPort
 from neutrino.db import models
 from neutrino.db.listing import IDS_PER_QUERY, in_chunks
-from neutrino.services.desired_state.common import pick_segment, tunnel_ips
+from neutrino.services.desired_state.common import pick_segment, tunneling_ip
 from neutrino.services.desired_state.logs import LogRef, candidates, covers
 from neutrino.services.desired_state.qos import effective_policy, rules_by_policy
 from neutrino.services.desired_state.trunk import sub_ports
@@ -79,6 +80,7 @@ AGA = models.AddressGroupAddress
 QPB = models.QosPortPolicyBinding
 QNB = models.QosNetworkPolicyBinding
 T = models.Trunk
+A = models.Agent
 SP = models.SubPort
 
 
@@ -91,6 +93,7 @@ class _Statements:
     children: Executable
     networks: Executable
     peers: Executable
+    agents: Executable
     groups: Executable
     members: Executable
     address_groups: Executable
@@ -138,6 +141,10 @@ def _statements(on_postgresql: bool) -> _Statements:
         peers=select(P.network_id, PB.host, P.mac_address, IPA.ip_address)
         .join(PB, PB.port_id == P.id).outerjoin(IPA, IPA.port_id == P.id)
         .where(PB.host != host, PB.host != "", _ids_match(P.network_id, on_postgresql)),
+        # The peers' L2 agents, for their tunnel IPs.
+        agents=select(A.host, A.configurations).where(
+            A.agent_type.in_((topics.AGENT_TYPE_LINUXBRIDGE, topics.AGENT_TYPE_OVS)),
+            _ids_match(A.host, on_postgresql)),
         groups=select(SG.id.label("group_id"), SG.stateful, SG.revision_number, SGR.id,
                       SGR.direction, SGR.ethertype, SGR.protocol, SGR.port_range_min,
                       SGR.port_range_max, SGR.remote_ip_prefix, SGR.remote_group_id,
@@ -326,7 +333,9 @@ def _networks(session: Session, st: _Statements, host: str,
             of_network[peer_host] = [(mac, ip)]
         else:
             macs.append((mac, ip))
-    tunnels = tunnel_ips(session, sorted({h for of in peers.values() for h in of}))
+    tunnels = {agent_host: tunneling_ip(configurations) for agent_host, configurations
+               in _by_ids(session.connection(), st.agents,
+                          sorted({h for of in peers.values() for h in of}))}
     out: list[L2Network] = []
     for network_id in sorted(networks):
         row = networks[network_id]
