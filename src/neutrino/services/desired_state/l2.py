@@ -16,9 +16,10 @@ are any; a host without ports, 1.
 
 CPU (session 9): the statements are made once per dialect (bind parameters for the
 host and the ids), each port's dict is made in one pass with its QoS rules, trunk
-and logs (no second walk adding keys), and parts many ports share (a policy's
-rules) are one object referenced by each: the answer is read-only, encoded as it
-leaves the server. tests/l2_reference.py is the straightforward build this one
+and logs (no second walk adding keys), only lists with several items are sorted,
+and parts many ports share (a policy's rules) are one object referenced by each:
+the answer is read-only (encoded as it leaves the server; the agents only read
+it). tests/l2_reference.py is the straightforward build this one
 must match byte for byte (tests/rpc/test_desired_state.py, bench/desired_state.py
 --compare-l2).
 """
