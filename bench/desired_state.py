@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/desired_state.py [--backend postgresql] [--sizes 200,2000]
                                             [--kinds l2,l3] [--repeat 30]
+                                            [--compare-l2 2] [--profile out.prof]
 
 Needs the chosen database (make services); no RabbitMQ, no root. A neutrino-server
 (noauth, fake:// transport) on a fresh database makes the resources through the API
@@ -29,6 +30,11 @@ the same with the JSON encoding, the answer's size, and the number of SQL
 statements one build runs, which must not grow with N (tests/rpc/
 test_desired_state.py asserts it for l2 and l3 on SQLite).
 
+--compare-l2 R: for l2, R rounds alternating the build session 8 shipped
+(tests/l2_reference.py) and today's, each measured as above at the same load; every
+answer of both must encode to the same JSON bytes, else the run fails. --profile:
+cProfile of --repeat l2 builds (today's), written to that file (pstats).
+
 Aim (2-core machine, PostgreSQL): a host with 2,000 ports under 50 ms.
 """
 
@@ -43,6 +49,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from sqlalchemy import event  # noqa: E402
 
+import l2_reference  # noqa: E402
 from backends import database  # noqa: E402
 from neutrino import conf as conf_mod  # noqa: E402
 from neutrino.db.engine import Database  # noqa: E402
@@ -158,15 +166,22 @@ class Setup:
                                   for p in vm_ports])
 
 
-def measure(db: Database, states: DesiredStates, host: str, kind: str, repeat: int
-            ) -> dict[str, Any]:
+Builder = Callable[[Any], Any]  # (session) -> the desired state
+
+
+def measure(db: Database, states: DesiredStates, host: str, kind: str, repeat: int,
+            builder: Builder | None = None) -> dict[str, Any]:
+    """`builder`: what builds the state instead of DesiredStates (--compare-l2)."""
     statements: list[str] = []
 
     def count(*args: object) -> None:
         statements.append(str(args[2]))
 
+    def one(session: Any) -> Any:
+        return builder(session) if builder else states.build(session, host, kind)
+
     def build() -> Any:
-        return db.run(lambda session: states.build(session, host, kind), write=False)
+        return db.run(one, write=False)
 
     state = build()  # warm: the connection pool, SQLAlchemy's statement cache
     # As a server worker after its startup (cmd/server.py): what exists now is out
@@ -179,14 +194,21 @@ def measure(db: Database, states: DesiredStates, host: str, kind: str, repeat: i
         build()
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    plain, encoded, cpu = [], [], []
+    plain, encoded, cpu, thread_cpu = [], [], [], []
     size = 0
     for _ in range(repeat):
+        # The previous answer freed outside the timed build: a server drops each
+        # answer once encoded, so no build of it runs while the last one is alive
+        # (kept, its thousands of objects were freed, and walked by the collector,
+        # inside the next build's time).
+        state = None
         c0 = time.process_time()
+        h0 = time.thread_time()
         t0 = time.perf_counter()
         state = build()
         t1 = time.perf_counter()
         cpu.append((time.process_time() - c0) * 1000)
+        thread_cpu.append((time.thread_time() - h0) * 1000)
         size = len(json.dumps(state))
         t2 = time.perf_counter()
         plain.append((t1 - t0) * 1000)
@@ -196,11 +218,59 @@ def measure(db: Database, states: DesiredStates, host: str, kind: str, repeat: i
     else:
         items = sum(len(r["interfaces"]) + (r["gateway"] is not None)
                     + len(r["floating_ips"]) for r in state["routers"])
-    return {"kind": kind, "items": items, "queries": len(statements),
+    return {"kind": kind, "items": items, "queries": len(statements), "answer": state,
             "median": statistics.median(plain), "p95": percentile(plain, 0.95),
             "p99": percentile(plain, 0.99), "max": max(plain),
-            "cpu_median": statistics.median(cpu), "json_median": statistics.median(encoded),
+            "cpu_median": statistics.median(cpu),
+            "thread_cpu_median": statistics.median(thread_cpu),
+            "json_median": statistics.median(encoded),
             "json_p95": percentile(encoded, 0.95), "bytes": size}
+
+
+def line(result: dict[str, Any]) -> str:
+    return (f"p50 {result['median']:.1f} / p99 {result['p99']:.1f} ms, CPU p50 "
+            f"{result['cpu_median']:.1f} ms (the building thread's "
+            f"{result['thread_cpu_median']:.1f} ms), {result['queries']} queries")
+
+
+def compare_l2(db: Database, states: DesiredStates, host: str, size: int, repeat: int,
+               rounds: int) -> list[dict[str, Any]]:
+    """Session 8's l2 build and today's, alternated `rounds` times; their answers
+    must be the same JSON bytes (AssertionError otherwise)."""
+    out = []
+    for r in range(rounds):
+        for name, builder in (("before", lambda s: l2_reference.build(s, host)),
+                              ("after", None)):
+            result = measure(db, states, host, "l2", repeat, builder)
+            result.update(size=size, code=name, round=r)
+            out.append(result)
+            print(f"l2 {size:>5} ports, {name:6} (round {r + 1}, load "
+                  f"{os.getloadavg()[0]:.1f}): {line(result)}", flush=True)
+    encoded = {json.dumps(r["answer"]) for r in out}
+    assert len(encoded) == 1, f"l2 {size}: the answers differ"
+    print(f"l2 {size:>5} ports: the {len(out)} answers are the same "
+          f"{len(encoded.pop())} bytes", flush=True)
+    return out
+
+
+def profile(db: Database, states: DesiredStates, host: str, repeat: int,
+            path: str) -> None:
+    import cProfile
+    import pstats
+
+    def build(session: Any) -> Any:
+        return states.build(session, host, "l2")
+
+    db.run(build, write=False)
+    gc.collect()
+    gc.freeze()  # as measure() does
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        db.run(build, write=False)
+    profiler.disable()
+    profiler.dump_stats(path)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer-hosts", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--compare-l2", type=int, default=0, metavar="ROUNDS",
+                        help="l2: alternate session 8's build and today's, same answer")
+    parser.add_argument("--profile", help="l2: cProfile today's builds into this file")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     kinds = [k for k in args.kinds.split(",") if k]
@@ -242,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         setup.l3_host(index, host, size)
                     made = time.monotonic() - t0
+                    if kind == "l2" and args.profile:
+                        profile(db, states, host, args.repeat, args.profile)
+                    if kind == "l2" and args.compare_l2:
+                        results += compare_l2(db, states, host, size, args.repeat,
+                                              args.compare_l2)
+                        continue
                     result = measure(db, states, host, kind, args.repeat)
                     result["size"] = size
                     results.append(result)
@@ -260,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind} queries per build by size: {counts}: {verdict}")
     print(f"load average {os.getloadavg()[0]:.2f}")
     if args.json:
+        for result in results:
+            result.pop("answer", None)
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0
 

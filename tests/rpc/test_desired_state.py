@@ -4,12 +4,14 @@ desired state costs, which must not grow with the number of ports."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
+import l2_reference
 from neutrino import conf as conf_mod
 from neutrino.context import Context
 from neutrino.core import Core, build_core
@@ -17,7 +19,7 @@ from neutrino.db import migrate, models
 from neutrino.db.engine import Database
 from neutrino.resources.port import PORT
 from neutrino.services import prepare as bodies
-from neutrino.services.desired_state import DesiredStates
+from neutrino.services.desired_state import DesiredStates, l2
 from rpc_helpers import (
     PluginClient,
     Reporter,
@@ -27,7 +29,7 @@ from rpc_helpers import (
     only_new_agents,
     unique,
 )
-from server import Api
+from server import Api, ServerProcess
 
 
 def ips(port: dict) -> list[str]:
@@ -345,3 +347,99 @@ def test_l2_state_carries_logs(admin: Api, report: Reporter, plugin: PluginClien
     state = plugin.call("get_desired_state", host=host, kind="l2")
     assert {p["id"]: p["logs"] for p in state["ports"]} == {
         member["id"]: carried(by_port, by_group), plain["id"]: []}
+
+
+def test_l2_state_is_the_reference_build_byte_for_byte(
+        admin: Api, report: Reporter, plugin: PluginClient,
+        rpc_server: ServerProcess) -> None:
+    """The l2 build (made for CPU, session 9) answers exactly what the plain build
+    it replaced answers (tests/l2_reference.py), on a host with every part the
+    answer can carry: several IPs and families, address pairs, several groups,
+    remote groups and address groups, QoS (own, the network's, none for network:*
+    ports), a trunk, logs, port security off, a port without addresses, peers with
+    and without one."""
+    project = unique("p-ref")
+    api = admin.as_project(project, ["admin"])
+    host, peer1, peer2 = unique("ref-host"), unique("ref-peer"), unique("ref-peer")
+    for i, name in enumerate((host, peer1)):
+        report(lb_state(name, f"192.0.2.{40 + i}"))
+    net_policy = api.post("qos/policies", {"policy": {"name": "n"}}).json()["policy"]
+    port_policy = api.post("qos/policies", {"policy": {"name": "p"}}).json()["policy"]
+    for policy, kind, body in (
+            (net_policy, "bandwidth_limit_rules", {"max_kbps": 2000}),
+            (net_policy, "dscp_marking_rules", {"dscp_mark": 10}),
+            (port_policy, "dscp_marking_rules", {"dscp_mark": 26})):
+        answer = api.post(f"qos/policies/{policy['id']}/{kind}", {kind[:-1]: body})
+        assert answer.status_code == 201, answer.text
+    net = api.network(name=unique("rnet"), qos_policy_id=net_policy["id"])
+    v4 = api.subnet(net["id"], "10.23.0.0/24", enable_dhcp=False)
+    v6 = api.subnet(net["id"], "2001:db8:23::/64", ip_version=6, enable_dhcp=False)
+    other = api.network(name=unique("rnet2"))
+    api.subnet(other["id"], "10.24.0.0/24", enable_dhcp=False)
+    web = api.create("security_group", name=unique("web"))
+    db_group = api.create("security_group", name=unique("db"))
+    ag = api.create("address_group", name=unique("ag"),
+                    addresses=["198.51.100.0/24", "2001:db8:99::/64"])
+    api.create("security_group_rule", security_group_id=web["id"], direction="ingress",
+               protocol="tcp", port_range_min=80, port_range_max=80,
+               remote_group_id=db_group["id"])
+    api.create("security_group_rule", security_group_id=db_group["id"],
+               direction="ingress", remote_group_id=db_group["id"])
+    api.create("security_group_rule", security_group_id=web["id"], direction="ingress",
+               ethertype="IPv6", remote_address_group_id=ag["id"])
+    bound = {"binding:host_id": host, "device_owner": "compute:nova"}
+    rich = api.port(net["id"], security_groups=[web["id"], db_group["id"]],
+                    qos_policy_id=port_policy["id"],
+                    fixed_ips=[{"subnet_id": v4["id"]}, {"subnet_id": v4["id"]},
+                               {"subnet_id": v6["id"]}],
+                    allowed_address_pairs=[
+                        {"ip_address": "10.23.0.200/32"},
+                        {"ip_address": "10.23.0.100", "mac_address": "fa:16:3e:00:00:01"}],
+                    **bound)
+    open_port = api.port(net["id"], port_security_enabled=False, security_groups=[],
+                         **bound)
+    router_port = api.port(net["id"], device_owner="network:router_interface",
+                           **{"binding:host_id": host})
+    api.port(other["id"], fixed_ips=[], security_groups=[db_group["id"]], **bound)
+    parent = api.port(other["id"], **bound)
+    subs = [api.port(other["id"]) for _ in range(2)]
+    answer = api.post("trunks", {"trunk": {"port_id": parent["id"], "sub_ports": [
+        {"port_id": s["id"], "segmentation_type": "vlan", "segmentation_id": vid}
+        for s, vid in zip(subs, (301, 300), strict=True)]}})
+    assert answer.status_code == 201, answer.text
+    for attrs in ({"target_id": rich["id"], "event": "DROP"},
+                  {"resource_id": web["id"]}, {}):
+        answer = api.post("log/logs", {"log": {"resource_type": "security_group",
+                                               **attrs}})
+        assert answer.status_code == 201, answer.text
+    # Peers: one with addresses (two ports), one without any.
+    for _ in range(2):
+        api.port(net["id"], security_groups=[db_group["id"]],
+                 **{"binding:host_id": peer1, "device_owner": "compute:nova"})
+    api.port(other["id"], fixed_ips=[], **{"binding:host_id": peer2})
+
+    db = Database(rpc_server.db_url)
+    try:
+        new, reference = (db.run(lambda s, b=build: b(s, host), write=False)
+                          for build in (l2.build, l2_reference.build))
+    finally:
+        db.engine.dispose()
+    assert json.dumps(new) == json.dumps(reference)
+    # The scenario has what it claims (else the comparison proves little) ...
+    ports = {p["id"]: p for p in new["ports"]}
+    assert len(ports[rich["id"]]["fixed_ips"]) == 3
+    assert len(ports[rich["id"]]["allowed_address_pairs"]) == 2
+    assert len(ports[rich["id"]]["security_groups"]) == 2
+    assert len(ports[rich["id"]]["logs"]) == 3
+    assert [len(ports[p["id"]]["qos_rules"]) for p in (rich, open_port, router_port)
+            ] == [1, 2, 0]
+    assert ports[open_port["id"]]["port_security_enabled"] is False
+    assert [s["segmentation_id"] for s in ports[parent["id"]]["trunk"]["sub_ports"]] \
+        == [300, 301]
+    assert db_group["id"] in new["remote_groups"]
+    assert list(new["address_groups"]) == [ag["id"]]
+    peers = {p["host"]: p for n in new["networks"] for p in n["peers"]}
+    assert peers[peer2]["macs"][0]["ip_address"] is None
+    # ... and the RPC answer is the same.
+    assert plugin.call("get_desired_state", host=host, kind="l2") == json.loads(
+        json.dumps(new))

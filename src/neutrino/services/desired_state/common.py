@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neutrino.contract import topics
 from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.db import models
 from neutrino.db.listing import rows_for_ids
@@ -61,15 +60,10 @@ def segments_of(session: Session, network_ids: list[str]) -> dict[str, list[dict
     return out
 
 
-def tunnel_ips(session: Session, hosts: list[str]) -> dict[str, str | None]:
-    """The `tunneling_ip` each host's L2 agent (Linux bridge or Open vSwitch) reports
-    (its local_ip)."""
-    out: dict[str, str | None] = {}
-    stmt = select(A.host, A.configurations).where(
-        A.agent_type.in_((topics.AGENT_TYPE_LINUXBRIDGE, topics.AGENT_TYPE_OVS)))
-    for host, configurations in rows_for_ids(session, stmt, A.host, hosts):
-        try:
-            out[host] = (json.loads(configurations or "{}") or {}).get("tunneling_ip")
-        except (ValueError, AttributeError):
-            out[host] = None
-    return out
+def tunneling_ip(configurations: str | None) -> str | None:
+    """The `tunneling_ip` an L2 agent (Linux bridge or Open vSwitch) reports in its
+    configurations (its local_ip); None when it reports none or garbage (pure)."""
+    try:
+        return (json.loads(configurations or "{}") or {}).get("tunneling_ip")
+    except (ValueError, AttributeError):
+        return None

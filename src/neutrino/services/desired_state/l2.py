@@ -13,17 +13,39 @@ most 8 queries whatever their number (ports; their addresses, pairs and groups;
 networks; peers; the peers' tunnel IPs; logs; groups with their rules; remote-group
 members), plus 1 each for QoS rules, trunk sub-ports and address groups when there
 are any; a host without ports, 1.
+
+CPU (session 9): the statements are made once per dialect (bind parameters for the
+host and the ids), each port's dict is made in one pass with its QoS rules, trunk
+and logs (no second walk adding keys), only lists with several items are sorted,
+and parts many ports share (a policy's rules) are one object referenced by each:
+the answer is read-only (encoded as it leaves the server; the agents only read
+it). tests/l2_reference.py is the straightforward build this one
+must match byte for byte (tests/rpc/test_desired_state.py, bench/desired_state.py
+--compare-l2).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import Connection, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    String,
+    any_,
+    bindparam,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from neutrino.contract import names
+from neutrino.contract import topics
 from neutrino.contract.common import AddressesByFamily, FixedIp
 from neutrino.contract.l2 import (
     AddressPair,
@@ -31,20 +53,19 @@ from neutrino.contract.l2 import (
     L2Port,
     L2State,
     Peer,
-    PeerMac,
+    PortLog,
     SecurityGroup,
     SecurityGroupRule,
 )
+from neutrino.contract.names import ID_LEN, TAP_PREFIX
+from neutrino.contract.qos import QosRule
+from neutrino.contract.trunk import TrunkInfo, TrunkSubPort
 from neutrino.db import models
-from neutrino.db.listing import rows_for_ids
-from neutrino.services.desired_state.common import (
-    pick_segment,
-    split_by_family,
-    tunnel_ips,
-)
-from neutrino.services.desired_state.logs import add_logs
-from neutrino.services.desired_state.qos import add_qos_rules
-from neutrino.services.desired_state.trunk import add_trunks
+from neutrino.db.listing import IDS_PER_QUERY, in_chunks
+from neutrino.services.desired_state.common import pick_segment, tunneling_ip
+from neutrino.services.desired_state.logs import LogRef, candidates, covers
+from neutrino.services.desired_state.qos import effective_policy, rules_by_policy
+from neutrino.services.desired_state.trunk import sub_ports
 
 P = models.Port
 PB = models.PortBinding
@@ -60,69 +81,160 @@ AGA = models.AddressGroupAddress
 QPB = models.QosPortPolicyBinding
 QNB = models.QosNetworkPolicyBinding
 T = models.Trunk
+A = models.Agent
+SP = models.SubPort
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of one build, made once per dialect: bind parameters `host`
+    and `ids` (one array on PostgreSQL, an expanding IN list elsewhere)."""
+
+    ports: Executable
+    children: Executable
+    networks: Executable
+    peers: Executable
+    agents: Executable
+    groups: Executable
+    members: Executable
+    address_groups: Executable
+
+
+def _ids_match(column: Any, on_postgresql: bool) -> ColumnElement[bool]:
+    if on_postgresql:
+        # One array parameter: a statement psycopg prepares once (db/listing.py).
+        return cast(ColumnElement[bool],
+                    column == any_(bindparam("ids", type_=postgresql.ARRAY(String))))
+    return cast(ColumnElement[bool], column.in_(bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _statements(on_postgresql: bool) -> _Statements:
+    host = bindparam("host", type_=String)
+    on_host = PB.host == host
+    group_ids = _ids_match(SGB.security_group_id, on_postgresql)
+    return _Statements(
+        ports=select(P.id, P.network_id, P.mac_address, P.admin_state_up, P.status,
+                     P.device_owner, P.revision_number, PB.segment_id, P.project_id,
+                     PSB.port_security_enabled, QPB.qos_policy_id,
+                     T.id.label("trunk_id"), T.admin_state_up.label("trunk_up"))
+        .join(PB, PB.port_id == P.id)
+        .outerjoin(PSB, PSB.port_id == P.id)
+        .outerjoin(QPB, QPB.port_id == P.id)
+        .outerjoin(T, T.port_id == P.id)
+        .where(on_host).order_by(P.id),
+        # The one-to-many tables of the host's ports, tagged by kind.
+        children=union_all(
+            select(literal("i").label("kind"), IPA.port_id, IPA.subnet_id,
+                   IPA.ip_address).join(PB, PB.port_id == IPA.port_id).where(on_host),
+            select(literal("a"), AAP.port_id, AAP.ip_address, AAP.mac_address)
+            .join(PB, PB.port_id == AAP.port_id).where(on_host),
+            select(literal("g"), SGB.port_id, SGB.security_group_id,
+                   SGB.security_group_id)
+            .join(PB, PB.port_id == SGB.port_id).where(on_host)),
+        networks=select(N.id, N.revision_number, N.mtu, QNB.qos_policy_id,
+                        NS.id.label("segment_id"), NS.network_type, NS.physical_network,
+                        NS.segmentation_id, NS.segment_index)
+        .outerjoin(QNB, QNB.network_id == N.id)
+        .outerjoin(NS, NS.network_id == N.id)
+        .where(_ids_match(N.id, on_postgresql)),
+        # Other hosts' ports on these networks (and their addresses): the peers.
+        peers=select(P.network_id, PB.host, P.mac_address, IPA.ip_address)
+        .join(PB, PB.port_id == P.id).outerjoin(IPA, IPA.port_id == P.id)
+        .where(PB.host != host, PB.host != "", _ids_match(P.network_id, on_postgresql)),
+        # The peers' L2 agents, for their tunnel IPs.
+        agents=select(A.host, A.configurations).where(
+            A.agent_type.in_((topics.AGENT_TYPE_LINUXBRIDGE, topics.AGENT_TYPE_OVS)),
+            _ids_match(A.host, on_postgresql)),
+        groups=select(SG.id.label("group_id"), SG.stateful, SG.revision_number, SGR.id,
+                      SGR.direction, SGR.ethertype, SGR.protocol, SGR.port_range_min,
+                      SGR.port_range_max, SGR.remote_ip_prefix, SGR.remote_group_id,
+                      SGR.remote_address_group_id)
+        .outerjoin(SGR, SGR.security_group_id == SG.id)
+        .where(_ids_match(SG.id, on_postgresql)),
+        members=union_all(
+            select(SGB.security_group_id, IPA.ip_address)
+            .join(IPA, IPA.port_id == SGB.port_id).where(group_ids),
+            select(SGB.security_group_id, AAP.ip_address)
+            .join(AAP, AAP.port_id == SGB.port_id).where(group_ids)),
+        address_groups=select(AGA.address_group_id, AGA.address)
+        .where(_ids_match(AGA.address_group_id, on_postgresql)),
+    )
+
+
+def _by_ids(conn: Connection, stmt: Executable, ids: list[str], **params: str
+            ) -> Sequence[Any]:
+    """Rows of `stmt` for `ids` (its `ids` parameter); none without ids."""
+    if not ids:
+        return []
+    if conn.dialect.name == "postgresql":
+        return conn.execute(stmt, {"ids": ids, **params}).all()
+    rows: list[Any] = []
+    for chunk in in_chunks(ids, IDS_PER_QUERY):
+        rows.extend(conn.execute(stmt, {"ids": chunk, **params}).all())
+    return rows
 
 
 def build(session: Session, host: str) -> L2State:
     """Ports bound to `host`, their networks (segment and peers), security groups,
     remote-group members and address groups, in a fixed number of queries."""
     conn = session.connection()
-    rows = conn.execute(
-        select(P.id, P.network_id, P.mac_address, P.admin_state_up, P.status,
-               P.device_owner, P.revision_number, PB.segment_id, P.project_id,
-               PSB.port_security_enabled, QPB.qos_policy_id,
-               T.id.label("trunk_id"), T.admin_state_up.label("trunk_up"))
-        .join(PB, PB.port_id == P.id)
-        .outerjoin(PSB, PSB.port_id == P.id)
-        .outerjoin(QPB, QPB.port_id == P.id)
-        .outerjoin(T, T.port_id == P.id)
-        .where(PB.host == host).order_by(P.id)).all()
+    st = _statements(conn.dialect.name == "postgresql")
+    rows = conn.execute(st.ports, {"host": host}).all()
     if not rows:
         return {"host": host, "ports": [], "networks": [], "security_groups": {},
                 "remote_groups": {}, "address_groups": {}}
-    ips, pairs, groups_of = _port_children(conn, host)
+    # A network's segment: the one its first port (by id) is bound to.
+    bound_segment: dict[str, str | None] = {}
+    for row in rows:
+        if row[1] not in bound_segment:
+            bound_segment[row[1]] = row[7]
+    ips, pairs, groups_of = _port_children(conn, st, host)
+    network_rows = _by_ids(conn, st.networks, sorted(bound_segment))
+    network_policy = {r.id: r.qos_policy_id for r in network_rows
+                      if r.qos_policy_id is not None}
+    # QoS (issue 14): the effective policies first, so each port's rules are known
+    # as its dict is made (one list per policy, referenced by its ports).
+    policy_of: list[str | None] | None = None
+    if network_policy or {row[10] for row in rows} != {None}:
+        policy_of = [effective_policy(row[10], row[5], network_policy.get(row[1]))
+                     for row in rows]
+    rules = rules_by_policy(session, sorted({p for p in policy_of or () if p}))
+    # Trunks (issue 14): the parents' sub-ports, one query when there are any.
+    trunk_ids = [row[11] for row in rows if row[11] is not None]
+    subports = sub_ports(session, trunk_ids) if trunk_ids else {}
+    logs = candidates(session, host)  # logging (issue 14)
 
     ports: list[L2Port] = []
-    bound_segment: dict[str, str | None] = {}
-    own_policy: dict[str, str] = {}
-    trunks: dict[str, tuple[str, bool]] = {}
-    projects: dict[str, str] = {}
-    no_groups: tuple[str, ...] = ()
-    # Tuples unpacked, not Row attributes: this loop runs once per port.
-    for (port_id, network_id, mac, up, status, owner, revision, segment_id, project_id,
-         security, policy_id, trunk_id, trunk_up) in rows:
-        bound_segment.setdefault(network_id, segment_id)
-        projects[port_id] = project_id
-        if policy_id is not None:
-            own_policy[port_id] = policy_id
-        if trunk_id is not None:
-            trunks[port_id] = (trunk_id, trunk_up)
-        fixed_ips = ips.get(port_id)
-        if fixed_ips is None:
-            fixed_ips = []
-        elif len(fixed_ips) > 1:
-            fixed_ips.sort(key=_ip_key)
-        port_pairs = pairs.get(port_id)
-        if port_pairs is None:
-            port_pairs = []
-        elif len(port_pairs) > 1:
-            port_pairs.sort(key=_pair_key)
-        ports.append({
-            "id": port_id, "device": names.tap_device(port_id),
+    no_rules: list[QosRule] = []
+    # Tuples unpacked, not Row attributes: this loop runs once per port. Keys in the
+    # order the contract's TypedDict lists them (the answer's bytes stay the same).
+    for index, (port_id, network_id, mac, up, status, owner, revision, _segment,
+                project_id, security, _policy, trunk_id, trunk_up) in enumerate(rows):
+        groups = groups_of.get(port_id)
+        if groups is None:
+            groups = []
+        policy = policy_of[index] if policy_of is not None else None
+        port: L2Port = {
+            "id": port_id, "device": TAP_PREFIX + port_id[:ID_LEN],
             "revision_number": revision, "network_id": network_id, "mac_address": mac,
             "admin_state_up": up, "status": status, "device_owner": owner,
-            "fixed_ips": fixed_ips, "allowed_address_pairs": port_pairs,
+            "fixed_ips": ips.get(port_id) or [],
+            "allowed_address_pairs": pairs.get(port_id) or [],
             "port_security_enabled": True if security is None else bool(security),
-            "security_groups": sorted(groups_of.get(port_id, no_groups)),
-        })
-    networks, network_policies = _networks(session, host, sorted(bound_segment),
-                                           bound_segment)
-    add_qos_rules(session, ports, own_policy, network_policies)  # QoS (issue 14)
-    add_trunks(session, ports, trunks)  # trunks (issue 14)
-    add_logs(session, host, ports, projects)  # logging (issue 14)
-    group_ids = sorted({g for gs in groups_of.values() for g in gs})
-    groups, remote_groups, address_groups = _security(session, group_ids)
+            "security_groups": groups,
+            "qos_policy_id": policy,
+            "qos_rules": rules.get(policy, no_rules) if policy else [],
+        }
+        if trunk_id is not None:
+            port["trunk"] = _trunk(trunk_id, trunk_up, subports)
+        port["logs"] = _logs(logs, port_id, project_id, groups) if logs else []
+        ports.append(port)
+    networks = _networks(session, st, host, network_rows, bound_segment)
+    groups_state, remote_groups, address_groups = _security(
+        conn, st, sorted({g for gs in groups_of.values() for g in gs}))
     return {"host": host, "ports": ports, "networks": networks,
-            "security_groups": groups, "remote_groups": remote_groups,
+            "security_groups": groups_state, "remote_groups": remote_groups,
             "address_groups": address_groups}
 
 
@@ -134,71 +246,97 @@ def _pair_key(pair: AddressPair) -> tuple[str, str]:
     return pair["ip_address"], pair["mac_address"]
 
 
-def _port_children(conn: Connection, host: str
+def _trunk(trunk_id: str, up: bool, subports: dict[str, list[TrunkSubPort]]
+           ) -> TrunkInfo:
+    # A copy of the sub-port list per parent: a trunk has one parent.
+    return {"trunk_id": trunk_id, "admin_state_up": up,
+            "sub_ports": list(subports.get(trunk_id, ()))}
+
+
+def _logs(logs: list[LogRef], port_id: str, project_id: str, groups: list[str]
+          ) -> list[PortLog]:
+    return [{"id": log.id, "project_id": log.project_id, "event": log.event}
+            for log in logs if covers(log, port_id, project_id, groups)]
+
+
+def _port_children(conn: Connection, st: _Statements, host: str
                    ) -> tuple[dict[str, list[FixedIp]], dict[str, list[AddressPair]],
                               dict[str, list[str]]]:
     """The fixed IPs, allowed address pairs and security groups of the host's ports,
     in one query (a UNION ALL tagged by kind)."""
-    on_host = PB.host == host
-    stmt = union_all(
-        select(literal("i").label("kind"), IPA.port_id, IPA.subnet_id, IPA.ip_address)
-        .join(PB, PB.port_id == IPA.port_id).where(on_host),
-        select(literal("a"), AAP.port_id, AAP.ip_address, AAP.mac_address)
-        .join(PB, PB.port_id == AAP.port_id).where(on_host),
-        select(literal("g"), SGB.port_id, SGB.security_group_id, SGB.security_group_id)
-        .join(PB, PB.port_id == SGB.port_id).where(on_host))
     ips: dict[str, list[FixedIp]] = {}
     pairs: dict[str, list[AddressPair]] = {}
     groups_of: dict[str, list[str]] = {}
+    several: list[list[Any]] = []  # the lists that got a second item: to sort
     # .all(): one fetch; iterating the result fetches row by row (psycopg fetchone).
-    for kind, port_id, first, second in conn.execute(stmt).all():
+    # get-then-set, not setdefault(key, []): no list made and dropped per row.
+    for kind, port_id, first, second in conn.execute(st.children, {"host": host}).all():
         if kind == "i":
-            ips.setdefault(port_id, []).append({"subnet_id": first, "ip_address": second})
-        elif kind == "a":
-            pairs.setdefault(port_id, []).append({"ip_address": first,
-                                                  "mac_address": second})
+            ip_list = ips.get(port_id)
+            if ip_list is None:
+                ips[port_id] = [{"subnet_id": first, "ip_address": second}]
+            else:
+                ip_list.append({"subnet_id": first, "ip_address": second})
+                several.append(ip_list)
+        elif kind == "g":
+            group_list = groups_of.get(port_id)
+            if group_list is None:
+                groups_of[port_id] = [first]
+            else:
+                group_list.append(first)
+                several.append(group_list)
         else:
-            groups_of.setdefault(port_id, []).append(first)
+            pair_list = pairs.get(port_id)
+            if pair_list is None:
+                pairs[port_id] = [{"ip_address": first, "mac_address": second}]
+            else:
+                pair_list.append({"ip_address": first, "mac_address": second})
+                several.append(pair_list)
+    for values in several:  # a list may be here more than once: sorting is idempotent
+        if isinstance(values[0], str):
+            values.sort()
+        elif "subnet_id" in values[0]:
+            values.sort(key=_ip_key)
+        else:
+            values.sort(key=_pair_key)
     return ips, pairs, groups_of
 
 
-def _networks(session: Session, host: str, network_ids: list[str],
-              bound_segment: dict[str, str | None]
-              ) -> tuple[list[L2Network], dict[str, str]]:
-    """The networks of the host's ports (with their segments and peers) and the QoS
-    policy of those that have one, in three queries. By the networks' ids: a few
-    for many ports (a subquery on the bindings instead makes PostgreSQL probe every
-    port of every network)."""
-    segments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+def _networks(session: Session, st: _Statements, host: str,
+              network_rows: Sequence[Any], bound_segment: dict[str, str | None]
+              ) -> list[L2Network]:
+    """The networks of the host's ports with their segment and peers. By the
+    networks' ids: a few for many ports (a subquery on the bindings instead makes
+    PostgreSQL probe every port of every network)."""
+    segments: dict[str, list[dict[str, Any]]] = {}
     networks: dict[str, Any] = {}
-    policies: dict[str, str] = {}
-    stmt = (select(N.id, N.revision_number, N.mtu, QNB.qos_policy_id,
-                   NS.id.label("segment_id"), NS.network_type, NS.physical_network,
-                   NS.segmentation_id, NS.segment_index)
-            .outerjoin(QNB, QNB.network_id == N.id)
-            .outerjoin(NS, NS.network_id == N.id))
-    for row in rows_for_ids(session, stmt, N.id, network_ids):
+    for row in network_rows:
         networks[row.id] = row
-        if row.qos_policy_id is not None:
-            policies[row.id] = row.qos_policy_id
         if row.segment_id is not None:
-            segments[row.id].append({
+            segments.setdefault(row.id, []).append({
                 "id": row.segment_id, "network_id": row.id,
                 "network_type": row.network_type,
                 "physical_network": row.physical_network,
                 "segmentation_id": row.segmentation_id,
                 "segment_index": row.segment_index})
-    # Other hosts' ports on these networks (and their addresses): the peers.
-    peer_rows = rows_for_ids(
-        session,
-        select(P.network_id, PB.host, P.mac_address, IPA.ip_address)
-        .join(PB, PB.port_id == P.id).outerjoin(IPA, IPA.port_id == P.id)
-        .where(PB.host != host, PB.host != ""),
-        P.network_id, network_ids)
-    peers: dict[str, dict[str, list[PeerMac]]] = defaultdict(lambda: defaultdict(list))
-    for network_id, peer_host, mac, ip in peer_rows:
-        peers[network_id][peer_host].append({"mac_address": mac, "ip_address": ip})
-    tunnels = tunnel_ips(session, sorted({r.host for r in peer_rows}))
+    # Per network and host, (mac, ip) tuples: sorted before any dict is made.
+    peers: dict[str, dict[str, list[tuple[str, str | None]]]] = {}
+    no_ip = False
+    for network_id, peer_host, mac, ip in _by_ids(session.connection(), st.peers,
+                                                  sorted(networks), host=host):
+        of_network = peers.get(network_id)
+        if of_network is None:
+            of_network = peers[network_id] = {}
+        if ip is None:
+            no_ip = True
+        macs = of_network.get(peer_host)
+        if macs is None:
+            of_network[peer_host] = [(mac, ip)]
+        else:
+            macs.append((mac, ip))
+    tunnels = {agent_host: tunneling_ip(configurations) for agent_host, configurations
+               in _by_ids(session.connection(), st.agents,
+                          sorted({h for of in peers.values() for h in of}))}
     out: list[L2Network] = []
     for network_id in sorted(networks):
         row = networks[network_id]
@@ -209,32 +347,37 @@ def _networks(session: Session, host: str, network_ids: list[str],
             "network_type": segment.get("network_type"),
             "physical_network": segment.get("physical_network"),
             "segmentation_id": segment.get("segmentation_id"),
-            "peers": [_peer(peer_host, tunnels.get(peer_host), macs)
-                      for peer_host, macs in sorted(peers[network_id].items())],
+            "peers": [_peer(peer_host, tunnels.get(peer_host), macs, no_ip)
+                      for peer_host, macs in sorted(peers.get(network_id, {}).items())],
         })
-    return out, policies
+    return out
 
 
-def _peer(host: str, tunnel_ip: str | None, macs: list[PeerMac]) -> Peer:
+def _mac_key(mac: tuple[str, str | None]) -> tuple[str, str]:
+    return mac[0], mac[1] or ""
+
+
+def _peer(host: str, tunnel_ip: str | None, macs: list[tuple[str, str | None]],
+          no_ip: bool) -> Peer:
+    # By (mac, ip or ""): the tuples' own order when every ip is there (no key call
+    # per item; equal tuples are equal dicts, so stability does not show).
+    if no_ip:
+        macs.sort(key=_mac_key)
+    else:
+        macs.sort()
     return {"host": host, "tunnel_ip": tunnel_ip,
-            "macs": sorted(macs, key=lambda m: (m["mac_address"], m["ip_address"] or ""))}
+            "macs": [{"mac_address": mac, "ip_address": ip} for mac, ip in macs]}
 
 
-def _security(session: Session, group_ids: list[str]
+def _security(conn: Connection, st: _Statements, group_ids: list[str]
               ) -> tuple[dict[str, SecurityGroup], dict[str, AddressesByFamily],
                          dict[str, AddressesByFamily]]:
     """security_groups, remote_groups and address_groups of the given groups: the
     groups with their rules in one query."""
-    conn = session.connection()
     groups: dict[str, SecurityGroup] = {}
     remote_ids: set[str] = set()
     address_group_ids: set[str] = set()
-    stmt = (select(SG.id.label("group_id"), SG.stateful, SG.revision_number, SGR.id,
-                   SGR.direction, SGR.ethertype, SGR.protocol, SGR.port_range_min,
-                   SGR.port_range_max, SGR.remote_ip_prefix, SGR.remote_group_id,
-                   SGR.remote_address_group_id)
-            .outerjoin(SGR, SGR.security_group_id == SG.id))
-    for row in rows_for_ids(session, stmt, SG.id, group_ids):
+    for row in _by_ids(conn, st.groups, group_ids):
         group = groups.get(row.group_id)
         if group is None:
             group = groups[row.group_id] = {
@@ -255,34 +398,23 @@ def _security(session: Session, group_ids: list[str]
             address_group_ids.add(item["remote_address_group_id"])
     for group in groups.values():
         group["rules"].sort(key=lambda r: r["id"])
-    return (groups, _members(conn, sorted(remote_ids)),
-            _address_groups(conn, sorted(address_group_ids)))
+    return (groups, _by_family(_by_ids(conn, st.members, sorted(remote_ids)), remote_ids),
+            _by_family(_by_ids(conn, st.address_groups, sorted(address_group_ids)),
+                       address_group_ids))
 
 
-def _members(conn: Connection, group_ids: list[str]) -> dict[str, AddressesByFamily]:
-    """Per group: the fixed IPs and allowed address pairs of its ports (one query;
-    the groups are those named by the rules, a handful)."""
-    if not group_ids:
-        return {}
-    addresses: dict[str, list[str]] = {g: [] for g in group_ids}
-    stmt = union_all(
-        select(SGB.security_group_id, IPA.ip_address)
-        .join(IPA, IPA.port_id == SGB.port_id)
-        .where(SGB.security_group_id.in_(group_ids)),
-        select(SGB.security_group_id, AAP.ip_address)
-        .join(AAP, AAP.port_id == SGB.port_id)
-        .where(SGB.security_group_id.in_(group_ids)))
-    for group_id, ip in conn.execute(stmt).all():
-        addresses[group_id].append(ip)
-    return {g: split_by_family(ips) for g, ips in addresses.items()}
-
-
-def _address_groups(conn: Connection, ids: list[str]) -> dict[str, AddressesByFamily]:
-    if not ids:
-        return {}
-    addresses: dict[str, list[str]] = {g: [] for g in ids}
-    for group_id, address in conn.execute(
-            select(AGA.address_group_id, AGA.address)
-            .where(AGA.address_group_id.in_(ids))).all():
-        addresses[group_id].append(address)
-    return {g: split_by_family(a) for g, a in addresses.items()}
+def _by_family(rows: Sequence[Any], ids: set[str]) -> dict[str, AddressesByFamily]:
+    """Per id (of `ids`, in order): the addresses of the (id, address) rows split as
+    common.split_by_family does: sorted, without duplicates (the members of a group
+    used by thousands of ports: set comprehensions, not a call per address)."""
+    if len(ids) == 1:
+        by_id = {next(iter(ids)): {address for _, address in rows}}
+    else:
+        by_id = {i: set() for i in ids}
+        for owner, address in rows:
+            by_id[owner].add(address)
+    out: dict[str, AddressesByFamily] = {}
+    for i in sorted(by_id):
+        v6 = {a for a in by_id[i] if ":" in a}
+        out[i] = {"IPv4": sorted(by_id[i] - v6), "IPv6": sorted(v6)}
+    return out

@@ -11,10 +11,12 @@ agent logs per port, not per rule: docs/agents.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, String, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from neutrino.contract.l2 import L2Port, PortLog
@@ -52,30 +54,27 @@ def port_logs(logs: Iterable[LogRef], port: L2Port, project_id: str) -> list[Por
             if covers(log, port["id"], project_id, port["security_groups"])]
 
 
-def _candidates(session: Session, host: str) -> list[LogRef]:
-    """The enabled security-group logs that may cover one of the ports bound to
-    `host` (by port, by one of their groups or by their project), in one query
-    whatever the number of ports."""
+@functools.cache
+def _candidates_stmt() -> Select[Any]:
+    """Made once: the same statement for every host (a bind parameter)."""
+    host = bindparam("host", type_=String)
     binding, port, group = aliased(PB), aliased(P), aliased(SGB)
     ports = select(binding.port_id).where(binding.host == host)
     groups = (select(group.security_group_id)
               .join(binding, binding.port_id == group.port_id).where(binding.host == host))
     projects = (select(port.project_id).join(binding, binding.port_id == port.id)
                 .where(binding.host == host))
-    stmt = select(G.id, G.project_id, G.resource_id, G.target_id, G.event).where(
+    return select(G.id, G.project_id, G.resource_id, G.target_id, G.event).where(
         G.enabled.is_(True), G.resource_type == lr.SECURITY_GROUP,
         or_(G.target_id.in_(ports),
             and_(G.target_id.is_(None), G.resource_id.in_(groups)),
             and_(G.target_id.is_(None), G.resource_id.is_(None),
                  G.project_id.in_(projects))))
-    return [LogRef(row.id, row.project_id, row.resource_id, row.target_id, row.event)
-            for row in session.connection().execute(stmt).all()]
 
 
-def add_logs(session: Session, host: str, ports: list[L2Port],
-             projects: Mapping[str, str]) -> None:
-    """Set `logs` on each port bound to `host` in the desired state; `projects`: port
-    id -> its project."""
-    logs = sorted(_candidates(session, host), key=lambda log: log.id)
-    for port in ports:
-        port["logs"] = port_logs(logs, port, projects.get(port["id"], "")) if logs else []
+def candidates(session: Session, host: str) -> list[LogRef]:
+    """The enabled security-group logs that may cover one of the ports bound to
+    `host` (by port, by one of their groups or by their project), by id, in one
+    query whatever the number of ports; l2.py asks `covers` for each port."""
+    rows = session.connection().execute(_candidates_stmt(), {"host": host}).all()
+    return sorted((LogRef(*row) for row in rows), key=lambda log: log.id)

@@ -8,35 +8,27 @@ upstream. Each rule is as the API shows it in a policy's ``rules``, without
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import cast
 
 from sqlalchemy.orm import Session
 
-from neutrino.contract.l2 import L2Port
 from neutrino.contract.qos import QosRule
 from neutrino.services.qos_policies import policy_rules
 
 
-def add_qos_rules(session: Session, ports: list[L2Port], own: Mapping[str, str],
-                  of_network: Mapping[str, str]) -> None:
-    """Set `qos_policy_id` and `qos_rules` on each port of the desired state; `own`:
-    port id -> its policy, `of_network`: network id -> its policy (l2.py reads both
-    with the ports and their networks). One query when a policy applies, else none."""
-    effective: dict[str, str | None] = {}
-    for port in ports:
-        policy = own.get(port["id"])
-        if policy is None and not (port["device_owner"] or "").startswith("network:"):
-            policy = of_network.get(port["network_id"])
-        effective[port["id"]] = policy
-    rules = policy_rules(session, sorted({p for p in effective.values() if p}))
-    for port in ports:
-        policy = effective[port["id"]]
-        port["qos_policy_id"] = policy
-        if not policy:
-            port["qos_rules"] = []
-            continue
-        port["qos_rules"] = [
-            # rule_dict's keys for its type are the contract's (tests/rpc checks them).
-            cast(QosRule, {k: v for k, v in r.items() if k != "qos_policy_id"})
-            for r in rules.get(policy, [])]
+def effective_policy(own: str | None, device_owner: str | None,
+                     of_network: str | None) -> str | None:
+    """A port's policy: its own, else its network's unless the port is the
+    network's own (a ``network:*`` owner)."""
+    if own is not None or (device_owner or "").startswith("network:"):
+        return own
+    return of_network
+
+
+def rules_by_policy(session: Session, policy_ids: list[str]) -> dict[str, list[QosRule]]:
+    """Each policy's rules as a port carries them, one list per policy that every
+    port of that policy references (l2.py); one query, none without ids."""
+    return {policy: [
+        # rule_dict's keys for its type are the contract's (tests/rpc checks them).
+        cast(QosRule, {k: v for k, v in r.items() if k != "qos_policy_id"})
+        for r in rules] for policy, rules in policy_rules(session, policy_ids).items()}
