@@ -9,10 +9,16 @@ agents then never queue behind HTTP requests.
 With several processes each runs its own agent check, so a dead agent is logged once
 per process; failovers are safe concurrently (scheduling locks the network's row).
 
+The supervisor imports the server's code once and forks the workers from it (as
+gunicorn's master forks the API workers): each worker only reads the configuration
+and builds its core. Spawning fresh interpreters made every worker import it all
+again, at the same time as the API workers started: on the 2-core machine under
+load the bus was served 15-20 s after the API answered (docs/rpc.md, session 9).
+
 SIGHUP to neutrino-server (``systemctl reload``) reaches the supervisor too
-(`RpcWorkers.reload`): it replaces its workers one after the other — fresh
-interpreters that read the configuration files again — so with two or more the bus
-is served throughout.
+(`RpcWorkers.reload`): it replaces its workers one after the other — new processes
+that read the configuration files again (new code needs a restart, as for the API
+workers) — so with two or more the bus is served throughout.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def _child_main(argv: list[str], index: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the supervisor's, inherited
     parent = os.getppid()
     core = build_core(conf)
     runtime = ServerRuntime(core, serve_rpc=True).start()
@@ -100,13 +107,16 @@ class RpcWorkers:
 
 
 class Supervisor:
-    """Runs `count` RPC worker processes (fresh interpreters) and restarts any that
-    exits, until SIGTERM or until neutrino-server is gone."""
+    """Runs `count` RPC worker processes (forked from this one) and restarts any
+    that exits, until SIGTERM or until neutrino-server is gone."""
 
     def __init__(self, argv: list[str], count: int) -> None:
         self.argv = list(argv)
         self.count = count
-        self._context = multiprocessing.get_context("spawn")
+        # fork: the children start from this process's imported modules. It has
+        # no threads, database engine or broker connection to inherit (main below
+        # only reads the configuration and sets up logging).
+        self._context = multiprocessing.get_context("fork")
         self._procs: list[BaseProcess] = []
         self._stop = threading.Event()
         self._reload = threading.Event()
