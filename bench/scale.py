@@ -458,9 +458,11 @@ class Bench:
                 if time.monotonic() - since > deadline:
                     raise
 
-    def register(self) -> None:
+    def wait_rpc(self) -> None:
         print(f"== RPC served {self.rpc_ready(self.server_started):.2f} s after the API "
               "answered")
+
+    def register(self) -> None:
         t0 = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda a: a.start(), self.agents))
@@ -697,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
             bench = None
             try:
                 bench = Bench(args, server, bus_url, url, state, node)
+                bench.wait_rpc()
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()
