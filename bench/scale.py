@@ -68,6 +68,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
+import oslo_messaging  # noqa: E402
 import rabbit_node  # noqa: E402
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
@@ -426,6 +427,7 @@ class Bench:
                                 args) for i in range(args.hosts)]
         self.networks: list[tuple[str, str, str]] = []  # (id, subnet id, project)
         self.total = args.hosts * args.ports
+        self.server_started = time.monotonic()  # the API answers (ServerProcess)
 
     def active(self) -> int:
         with self.db.connect() as conn:
@@ -441,6 +443,24 @@ class Bench:
             cidr = f"10.{i // 16}.{(i % 16) * 16}.0/20"
             subnet = api.subnet(net["id"], cidr, enable_dhcp=False)
             self.networks.append((net["id"], subnet["id"], project))
+
+    def rpc_ready(self, since: float, deadline: float = 180) -> float:
+        """Seconds from `since` until the server's RPC servers answer a call. With
+        rpc_workers the API answers first; until a worker declares the topic
+        queues, the broker drops calls to them (the agents' first reports would
+        time out after --rpc-timeout), after that they wait in the queues."""
+        probe = PluginApi(self.transports[0], "bench-probe", "bench-probe", timeout=2)
+        while True:
+            try:
+                probe.get_desired_state("l2")
+                return time.monotonic() - since
+            except oslo_messaging.MessagingTimeout:
+                if time.monotonic() - since > deadline:
+                    raise
+
+    def wait_rpc(self) -> None:
+        print(f"== RPC served {self.rpc_ready(self.server_started):.2f} s after the API "
+              "answered")
 
     def register(self) -> None:
         t0 = time.monotonic()
@@ -538,13 +558,22 @@ class Bench:
         print(f"== server restarted in {time.monotonic() - t0:.2f} s "
               "(every port DOWN meanwhile)")
 
+        api_up = time.monotonic()
+        ready: list[float] = []
+        probe = threading.Thread(target=lambda: ready.append(self.rpc_ready(api_up)),
+                                 daemon=True)
+
         def resync(phase: Phase) -> None:
+            probe.start()
             for agent in self.agents:
                 assert agent.loop is not None
                 agent.loop.trigger("server restarted")
-        return self._measured(Phase("storm", "resync storm after a server restart",
-                                          self.total),
-                              resync)
+        phase = self._measured(Phase("storm", "resync storm after a server restart",
+                                     self.total), resync)
+        probe.join(60)
+        print(f"RPC served {ready[0]:.2f} s after the API answered" if ready
+              else "RPC not served 60 s after the storm")
+        return phase
 
     def memory(self) -> None:
         pids = [self.server.proc.pid]
@@ -670,6 +699,7 @@ def main(argv: list[str] | None = None) -> int:
             bench = None
             try:
                 bench = Bench(args, server, bus_url, url, state, node)
+                bench.wait_rpc()
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()

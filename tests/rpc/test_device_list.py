@@ -172,3 +172,46 @@ def test_event_states_are_the_ports_before_and_after(core: Core) -> None:
         assert new == core.ports.get(ctx, payload.resource_id)
         assert (old["status"], new["status"]) == ("DOWN", "ACTIVE")
         assert new["revision_number"] == old["revision_number"] + 1
+
+
+def test_details_carry_the_ports_attributes_in_few_queries(core: Core) -> None:
+    """The details' addresses, groups, pairs, port security and profile are the
+    port's as the API shows them, read without the other extensions' queries."""
+    ports = _ports(core, "h4", 3)
+    ctx = Context.admin("p1")
+    net_id = ports[0]["network_id"]
+    subnet = core.subnets.create_bulk(ctx, [bodies.prepare_create(
+        core.subnets.resource, {"network_id": net_id, "cidr": "10.9.0.0/24",
+                                "ip_version": 4}, ctx)])[0]
+    group = core.security_groups.create_bulk(ctx, [bodies.prepare_create(
+        core.security_groups.resource, {"name": "g"}, ctx)])[0]
+    core.ports.update(ctx, ports[0]["id"], {
+        "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": "10.9.0.7"},
+                      {"subnet_id": subnet["id"], "ip_address": "10.9.0.5"}],
+        "allowed_address_pairs": [{"ip_address": "10.9.0.100"}],
+        "security_groups": [group["id"]], "binding:profile": {"k": "v"}})
+    core.ports.update(ctx, ports[1]["id"], {"security_groups": [],
+                                            "port_security_enabled": False})
+
+    def segment(session: object) -> None:
+        seg = session.query(models.NetworkSegment).first()  # type: ignore[attr-defined]
+        for row in session.query(models.PortBinding):  # type: ignore[attr-defined]
+            row.segment_id = seg.id
+    core.db.run(segment)
+    endpoint = L2Endpoint(core)
+    queries, details = _counted(core, lambda: endpoint.get_devices_details_list(
+        {}, devices=[tap(p) for p in ports], host="h4"))
+    keys = ("fixed_ips", "security_groups", "allowed_address_pairs",
+            "port_security_enabled", "binding:profile")
+    for detail, port in zip(details, ports, strict=True):  # type: ignore[call-overload]
+        shown = core.ports.get(ctx, port["id"])
+        assert {k: detail[k if k != "binding:profile" else "profile"] for k in keys} == \
+            {k: shown[k] for k in keys}
+    assert [i["ip_address"] for i in details[0]["fixed_ips"]] == [  # type: ignore[index]
+        "10.9.0.7", "10.9.0.5"]
+    assert details[1]["port_security_enabled"] is False  # type: ignore[index]
+    assert details[0]["profile"] == {"k": "v"}  # type: ignore[index]
+    # SQLite's BEGIN; the host's ports, the ports, bindings, fixed IPs, network
+    # owners, port security, groups, pairs, binding profiles, segments, MTUs (with
+    # every extension of the port: 21).
+    assert queries <= 13, queries

@@ -81,6 +81,13 @@ def test_rpc_workers_serve_the_bus(rabbit: str, bus: object, tmp_path: Path) -> 
         api_pids = {int(p) for p in API_WORKER.findall(proc.log.read_text())}
         assert len(api_pids) == 2
         assert not api_pids & set(serving)  # API workers serve HTTP only
+        # Forked (through the supervisor) from neutrino-server, whose code is
+        # imported already, not fresh interpreters importing it all again (the
+        # bus was then served 15-20 s after the API under load): its command line.
+        assert proc.proc is not None
+        master = Path(f"/proc/{proc.proc.pid}/cmdline").read_bytes()
+        for pid in serving:
+            assert Path(f"/proc/{pid}/cmdline").read_bytes() == master
         report = Reporter(bus, proc.rpc_name)
         hosts = [unique("host") for _ in range(4)]
         for host in hosts:

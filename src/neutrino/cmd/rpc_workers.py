@@ -9,21 +9,29 @@ agents then never queue behind HTTP requests.
 With several processes each runs its own agent check, so a dead agent is logged once
 per process; failovers are safe concurrently (scheduling locks the network's row).
 
+The supervisor is forked from neutrino-server's master and forks the workers in
+turn (as gunicorn's master forks the API workers): the code is imported once, each
+worker only reads the configuration and builds its core. Fresh interpreters (the
+supervisor and each worker) imported it all again while the API workers started: on
+the 2-core machine under load the bus was served 15-20 s after the API answered
+(docs/rpc.md, session 9).
+
 SIGHUP to neutrino-server (``systemctl reload``) reaches the supervisor too
-(`RpcWorkers.reload`): it replaces its workers one after the other — fresh
-interpreters that read the configuration files again — so with two or more the bus
-is served throughout.
+(`RpcWorkers.reload`): it replaces its workers one after the other — new processes
+that read the configuration files again (new code needs a restart, as for the API
+workers) — so with two or more the bus is served throughout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import threading
+import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -42,6 +50,7 @@ def _child_main(argv: list[str], index: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # the supervisor's, inherited
     parent = os.getppid()
     core = build_core(conf)
     runtime = ServerRuntime(core, serve_rpc=True).start()
@@ -68,45 +77,78 @@ def serve_metrics(conf: Any, core: Any, index: int) -> ServerMetrics | None:
 
 
 class RpcWorkers:
-    """Started by neutrino-server's master: runs the RPC workers' supervisor as a
-    separate process (``python -m neutrino.cmd.rpc_workers``). Not children of the
-    gunicorn master itself: gunicorn reaps every child it sees exit, which would
-    hide our workers' deaths from whoever watches them."""
+    """Started by neutrino-server's master before gunicorn takes over: forks the RPC
+    workers' supervisor from the master, whose code is imported already (a fresh
+    interpreter took seconds of a busy core to import it again before any worker
+    started). The workers are the supervisor's children, not the gunicorn master's:
+    gunicorn reaps every child it sees exit, which would hide our workers' deaths
+    from whoever watches them."""
 
     def __init__(self, argv: list[str], count: int) -> None:
         self.argv = list(argv)
         self.count = count
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+        self.owner = 0
 
     def start(self) -> RpcWorkers:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "neutrino.cmd.rpc_workers", str(self.count), *self.argv])
+        # The master is fork-safe here as for gunicorn's own forks: no threads, its
+        # database engine disposed (cmd/server.py prepare_database), no broker yet.
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = main([str(self.count), *self.argv])
+            except BaseException:
+                LOG.exception("the RPC workers' supervisor failed")
+            finally:
+                os._exit(code)  # not the master's atexit handlers
+        self.pid, self.owner = pid, os.getpid()
         return self
+
+    def _mine(self) -> int | None:
+        """The supervisor's pid in the master only: the API workers, forked from the
+        master, inherit this object (and unwind through neutrino-server's main when
+        they exit) but must not signal the supervisor."""
+        return self.pid if os.getpid() == self.owner else None
 
     def reload(self) -> None:
         """The workers replaced, reading the configuration files again."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGHUP)
+        if (pid := self._mine()) is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGHUP)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if (pid := self._mine()) is None:
             return
-        self.proc.terminate()
+        self.pid = None
         try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    return
+            except ChildProcessError:  # reaped already (gunicorn's master reaps all)
+                return
+            time.sleep(0.1)  # waiting for a process's exit: nothing to wait on
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
 
 class Supervisor:
-    """Runs `count` RPC worker processes (fresh interpreters) and restarts any that
-    exits, until SIGTERM or until neutrino-server is gone."""
+    """Runs `count` RPC worker processes (forked from this one) and restarts any
+    that exits, until SIGTERM or until neutrino-server is gone."""
 
     def __init__(self, argv: list[str], count: int) -> None:
         self.argv = list(argv)
         self.count = count
-        self._context = multiprocessing.get_context("spawn")
+        # fork: the children start from this process's imported modules. It has
+        # no threads, database engine or broker connection to inherit (main below
+        # only reads the configuration and sets up logging).
+        self._context = multiprocessing.get_context("fork")
         self._procs: list[BaseProcess] = []
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -166,7 +208,8 @@ class Supervisor:
 
 
 def main(args: list[str]) -> int:
-    """``python -m neutrino.cmd.rpc_workers COUNT [neutrino-server arguments]``"""
+    """The supervisor: ``COUNT [neutrino-server arguments]`` (also runnable as
+    ``python -m neutrino.cmd.rpc_workers``)."""
     count, argv = int(args[0]), list(args[1:])
     conf = conf_mod.new_conf(argv)
     log.setup(conf)

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import oslo_messaging
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from neutrino import events
@@ -65,36 +65,64 @@ class AgentStateEndpoint:
         return status
 
     def _upsert(self, session: Session, state: dict) -> tuple[str, str]:
+        """One statement for a known agent on PostgreSQL (its UPDATE returns the
+        previous heartbeat), two elsewhere; no ORM objects: every agent reports every
+        few seconds, so this is the server's most frequent write."""
         now = models.utcnow()
-        row = session.scalars(
-            select(models.Agent).where(models.Agent.agent_type == state["agent_type"],
-                                       models.Agent.host == state["host"])
-            .with_for_update()).first()
-        configurations = json.dumps(state.get("configurations") or {}, sort_keys=True)
-        if row is None:
-            row = models.Agent(
-                id=str(uuid.uuid4()), agent_type=state["agent_type"],
-                host=state["host"], admin_state_up=True, created_at=now, started_at=now,
-                heartbeat_timestamp=now)
-            session.add(row)
-            status = AGENT_NEW
-            LOG.info("agent %s (%s on %s) registered", row.id, row.agent_type, row.host)
-        else:
-            down_since = now - dt.timedelta(seconds=self.agent_down_time)
-            status = AGENT_REVIVED if row.heartbeat_timestamp < down_since else AGENT_ALIVE
-            if status == AGENT_REVIVED:
-                LOG.info("agent %s (%s on %s) is back", row.id, row.agent_type, row.host)
-            if state.get("start_flag"):
-                row.started_at = now
-            row.heartbeat_timestamp = now
-        row.binary = state["binary"]
-        row.topic = state["topic"]
-        row.configurations = configurations
-        row.availability_zone = state.get("availability_zone")
+        values: dict[str, Any] = {
+            "binary": state["binary"], "topic": state["topic"],
+            "configurations": json.dumps(state.get("configurations") or {},
+                                         sort_keys=True),
+            "availability_zone": state.get("availability_zone"),
+            "heartbeat_timestamp": now}
+        if state.get("start_flag"):
+            values["started_at"] = now
         if state.get("resource_versions") is not None:
-            row.resource_versions = json.dumps(state["resource_versions"], sort_keys=True)
+            values["resource_versions"] = json.dumps(state["resource_versions"],
+                                                     sort_keys=True)
         load = state.get("load")
         if isinstance(load, int):
-            row.load = load
-        session.flush()
-        return status, row.id
+            values["load"] = load
+        found = _refresh(session, state["agent_type"], state["host"], values)
+        if found is None:
+            agent_id = str(uuid.uuid4())
+            session.execute(insert(AGENTS).values({
+                **values, "id": agent_id, "agent_type": state["agent_type"],
+                "host": state["host"], "admin_state_up": True, "created_at": now,
+                "started_at": now}))
+            LOG.info("agent %s (%s on %s) registered", agent_id, state["agent_type"],
+                     state["host"])
+            return AGENT_NEW, agent_id
+        agent_id, previous = found
+        down_since = now - dt.timedelta(seconds=self.agent_down_time)
+        if previous is not None and previous >= down_since:
+            return AGENT_ALIVE, agent_id
+        LOG.info("agent %s (%s on %s) is back", agent_id, state["agent_type"],
+                 state["host"])
+        return AGENT_REVIVED, agent_id
+
+
+AGENTS = models.Agent.__table__
+
+
+def _refresh(session: Session, agent_type: str, host: str, values: dict[str, Any]
+             ) -> tuple[str, dt.datetime | None] | None:
+    """Write `values` on the agent's row: (its id, its heartbeat before), None when
+    there is no such agent. The row is locked, so two reports of one agent see each
+    other's heartbeat, as the ORM's SELECT ... FOR UPDATE did."""
+    mine = (AGENTS.c.agent_type == agent_type) & (AGENTS.c.host == host)
+    if session.get_bind().dialect.name == "postgresql":
+        # FROM a locked subquery: RETURNING then sees the row as it was before.
+        prev = (select(AGENTS.c.id, AGENTS.c.heartbeat_timestamp).where(mine)
+                .with_for_update().subquery("prev"))
+        row = session.execute(
+            update(AGENTS).where(AGENTS.c.id == prev.c.id).values(values)
+            .returning(AGENTS.c.id, prev.c.heartbeat_timestamp)).first()
+        return (row[0], row[1]) if row is not None else None
+    # MariaDB has no UPDATE ... RETURNING; SQLite's may not name the FROM table.
+    row = session.execute(select(AGENTS.c.id, AGENTS.c.heartbeat_timestamp)
+                          .where(mine).with_for_update()).first()
+    if row is None:
+        return None
+    session.execute(update(AGENTS).where(AGENTS.c.id == row[0]).values(values))
+    return row[0], row[1]

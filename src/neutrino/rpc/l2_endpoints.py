@@ -27,6 +27,9 @@ from neutrino.services.port_binding import PortBindings, StatusChange
 
 LOG = logging.getLogger(__name__)
 NS = models.NetworkSegment
+# The attributes of the port's API dict that the details carry (`_detail`).
+_DETAIL_FIELDS = frozenset({"fixed_ips", "port_security_enabled", "security_groups",
+                            "allowed_address_pairs", pb.PROFILE})
 
 
 class L2Endpoint:
@@ -127,7 +130,10 @@ class L2Endpoint:
         if not wanted:
             return {}
         ports = list({port.id: port for _, port, _ in wanted}.values())
-        items = {item["id"]: item for item in self.ports.to_dicts(session, ports)}
+        # Only the extensions whose attributes the details carry: the others' queries
+        # (tags, DNS, QoS, extra DHCP options...) were half of this call's work.
+        items = {item["id"]: item for item in self.ports.to_dicts(session, ports,
+                                                                   set(_DETAIL_FIELDS))}
         segment_ids = sorted({b.segment_id for _, _, b in wanted if b.segment_id})
         segments = {r.id: r for r in session.execute(
             select(NS.id, NS.network_type, NS.physical_network, NS.segmentation_id)
