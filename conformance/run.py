@@ -17,7 +17,8 @@ first installs Keystone and tempest + neutron-tempest-plugin in their own venvs
    its agents otherwise; the agents touch only what they marked
    with that host (docs/agents.md, "Ownership"), so other agents and tests on the
    machine are safe from them.
-3. As admin through the API: the external network `public` (flat) and its subnet.
+3. As admin through the API: the external network `public` (flat) and its subnet, and
+   devstack's two shared default subnet pools (IPv4 and IPv6).
 4. tempest.conf from conformance/tempest.conf.in; `[network-feature-enabled]
    api_extensions` is what the server lists (GET /v2.0/extensions), or stock Neutron
    29's list (conformance/neutron-29-extensions.txt) with CONFORMANCE_EXTENSIONS=neutron29.
@@ -436,6 +437,20 @@ def create_public_network(api: httpx.Client, stack: ExitStack,
     return network_id
 
 
+# devstack's default subnet pools (shared, is_default; its SUBNETPOOL_PREFIX_V4/_V6 and
+# _SIZE_V4/_V6): what neutron-tempest-plugin's gate has, and what its auto-allocated-
+# topology tests need (they skip without one). Away from tempest.conf's CIDRs.
+DEFAULT_SUBNETPOOLS = (("shared-default-subnetpool-v4", "10.0.0.0/22", 26),
+                       ("shared-default-subnetpool-v6", "fd36:1b5c:e70e::/56", 64))
+
+
+def create_default_subnetpools(api: httpx.Client) -> None:
+    for name, prefix, length in DEFAULT_SUBNETPOOLS:
+        api.post("/v2.0/subnetpools", json={"subnetpool": {
+            "name": name, "prefixes": [prefix], "default_prefixlen": length,
+            "shared": True, "is_default": True}}).raise_for_status()
+
+
 def delete_public_network(fresh_api: Callable[[], httpx.Client], network_id: str) -> None:
     """Best effort (the database is dropped anyway): lets the agents clean up."""
     try:
@@ -524,6 +539,7 @@ def conformance() -> int:
         agents = start_agents(stack, conf, api)
         say(f"agents: {agents}")
         public = create_public_network(api, stack, fresh_api)
+        create_default_subnetpools(api)
         extensions = extension_list(api)
         say(f"extensions given to tempest: {EXTENSIONS} ({len(extensions)})")
         workspace = RUN / "tempest"
