@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/scale.py [--hosts 50] [--ports 20] [--backend postgresql]
                                     [--api-workers 2] [--rpc-workers 0] [--single]
+                                    [--agent-procs N] [--agent-nice 10]
 
 Needs RabbitMQ at 127.0.0.1:5672 and rabbitmqctl (a vhost of its own, deleted at
 the end; tests/dataplane/vhost.py), and the chosen database (make services). No
-root, no dataplane: each host is a simulated Linux bridge agent in this process
+root, no dataplane: each host is a simulated Linux bridge agent (bench/sim_agents.py)
 speaking the real RPC (neutrino.agent.common: AgentLoop, PluginApi,
 NotificationListener on the five L2 fanout topics; StateReporter) whose "kernel"
 is a set of plugged devices. Its sync is the real agent's RPC path: fetch the
@@ -13,6 +14,15 @@ is a set of plugged devices. Its sync is the real agent's RPC path: fetch the
 plugged ones not ACTIVE up and the ACTIVE ones not plugged down, in one
 update_device_list (or, with --single, one update_device_up per device: the old
 path, for comparison).
+
+The simulated agents run in --agent-procs OS processes of their own (default: at
+most 50 agents each), at --agent-nice (default 10): they stand for other machines,
+so on this 2-core box their CPU must not be taken from the server under test, and
+one process of 200 agents (one GIL) was slower than the server it measured
+(docs/rpc.md, "On a quiet machine"). This process is the orchestrator: the API
+calls, the database reads, the prober, the queue sampler, the server's restart;
+it commands the agent processes over pipes (bench/sim_agents.py), and a crashed
+agent process fails the run.
 
 Phases (figures printed at each):
 
@@ -28,14 +38,18 @@ Phases (figures printed at each):
    hosts had rebooted), the server started again and every agent asked for a full
    resync at the same instant, until every port is ACTIVE again.
 
+Before the burst and before the storm the benchmark waits (at most
+--settle-timeout s) until the vhost's queues are empty, so that each phase measures
+its own work, not the backlog of the one before.
+
 For phases 3 and 4: time to converge, server CPU per port (all server processes,
 /proc), desired-state fetches per agent (the coalescing: one per burst, not one per
 notification), API latency p50/p99 of a prober (GET network, GET ports of a
 network, every 50 ms) and of the bulk POSTs, the deepest RabbitMQ queues
 (management API when enabled, else rabbitmqctl list_queues, sampled every
 second), errors; at the end the resident memory of each server process.
-Everything shares the machine: the simulated agents' CPU is not the server's
-but competes with it.
+Everything shares the machine: the simulated agents' CPU (the sum over their
+processes, printed) is not the server's but competes with it.
 """
 
 from __future__ import annotations
@@ -43,10 +57,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import random
-import resource
 import shutil
 import signal
 import statistics
@@ -57,7 +69,6 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,146 +81,30 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 import oslo_messaging  # noqa: E402
 import rabbit_node  # noqa: E402
+from sim_agents import (  # noqa: E402
+    AgentFleet,
+    Counters,
+    default_procs,
+    process_cpu,
+    quiet_logging,
+    sim_transport,
+)
 from sqlalchemy import create_engine, func, select, update  # noqa: E402
 
 from api import server_cpu_seconds  # noqa: E402
 from backends import database  # noqa: E402
 from dataplane import vhost  # noqa: E402
-from neutrino import conf as conf_mod  # noqa: E402
-from neutrino.agent.common.loop import AgentLoop  # noqa: E402
-from neutrino.agent.common.rpc import NotificationListener, PluginApi  # noqa: E402
-from neutrino.contract import bus  # noqa: E402
-from neutrino.contract.bus import StateReporter  # noqa: E402
+from neutrino.agent.common.rpc import PluginApi  # noqa: E402
 from neutrino.db import models  # noqa: E402
-from rpc_helpers import lb_state, rabbit_answers  # noqa: E402
+from rpc_helpers import rabbit_answers  # noqa: E402
 from server import Api, ServerProcess  # noqa: E402
-
-try:
-    from neutrino.agent.common.interest import Interest
-except ImportError:  # the code before issue 17 (a before/after run): no filter
-    Interest = None  # type: ignore[assignment,misc]
 
 QUOTAS = ("[quotas]\nquota_port = -1\nquota_network = -1\nquota_subnet = -1\n"
           "quota_security_group_rule = -1\n")
 HOSTS_PER_NETWORK = 5
 
 
-# -- a simulated host ----------------------------------------------------------------
-
-
-class SimAgent:
-    """A Linux bridge agent without a dataplane: the real loop, calls and listener."""
-
-    def __init__(self, host: str, index: int, rpc: Any, args: argparse.Namespace) -> None:
-        self.host = host
-        self.tunnel_ip = f"10.255.{index // 250}.{index % 250 + 1}"
-        self.args = args
-        self.rpc = rpc
-        self.plugin = PluginApi(rpc, host, f"lb-{host}", timeout=args.rpc_timeout)
-        self.reporter = StateReporter(rpc, host, timeout=args.rpc_timeout)
-        self.plugged: set[str] = set()
-        self.lock = threading.Lock()
-        self.fetches = 0
-        self.errors = 0  # failed syncs and devices
-        self.report_errors = 0  # failed heartbeats
-        self.reports = 0
-        self.notified = 0  # notifications heard (each one a trigger)
-        self.first_report: float | None = None
-        self.loop: AgentLoop | None = None
-        # As the real agent: only notifications about its host wake it.
-        self.interest = Interest(host) if Interest is not None else None
-        self.listener: NotificationListener | None = None
-
-    def start(self) -> None:
-        self.loop = AgentLoop(self.sync, self.report,
-                              report_interval=self.args.report_interval,
-                              resync_interval=600,
-                              polling_interval=self.args.polling_interval)
-        filtering = {"wants": self.interest.wants} if self.interest else {}
-        self.listener = NotificationListener(self.rpc, self.host, self._notified,
-                                             **filtering)
-        self.listener.start()
-        self.loop.start()
-
-    def stop(self) -> None:
-        if self.loop is not None:
-            self.loop.stop()
-        if self.listener is not None:
-            self.listener.stop()
-
-    def _notified(self, reason: str) -> None:
-        self.notified += 1
-        if self.loop is not None:
-            self.loop.trigger(reason)
-
-    def plug(self, devices: list[str]) -> None:
-        with self.lock:
-            self.plugged.update(devices)
-        if self.loop is not None:
-            self.loop.trigger("devices plugged")
-
-    def report(self, start_flag: bool) -> None:
-        try:
-            self.reporter.report(lb_state(self.host, self.tunnel_ip,
-                                          start_flag=start_flag))
-        except Exception:
-            self.report_errors += 1
-            raise
-        self.reports += 1
-        if self.first_report is None:
-            self.first_report = time.monotonic()
-
-    def sync(self) -> None:
-        try:
-            self._sync()
-        except Exception:
-            self.errors += 1
-            raise
-
-    def _sync(self) -> None:
-        state = self.plugin.get_desired_state("l2")
-        self.fetches += 1
-        if self.interest is not None:
-            self.interest.update(state)
-        with self.lock:
-            plugged = set(self.plugged)
-        up = [p["device"] for p in state["ports"]
-              if p["device"] in plugged and p["status"] != "ACTIVE"]
-        down = [p["device"] for p in state["ports"]
-                if p["device"] not in plugged and p["status"] == "ACTIVE"]
-        if up:  # as the real agent: details first (retries failed bindings)
-            details = self.plugin.get_devices_details_list(up)
-            up = [d["device"] for d in details if d.get("port_id")]
-        if self.args.single:
-            for device in up:
-                self.plugin.update_device_up(device)
-            for device in down:
-                self.plugin.update_device_down(device)
-        elif up or down:
-            answer = self.plugin.update_device_list(up, down)
-            self.errors += len(answer["failed_devices_up"]) + len(
-                answer["failed_devices_down"])
-
-
-def sim_transport(url: str, state_dir: Path, hosts: int) -> Any:
-    """A transport several simulated agents share. Its connection pool is sized for
-    all of them calling at once (beyond rpc_conn_pool_size oslo.messaging opens
-    connections anyway, warning each time), and each listener runs its endpoint on
-    one thread: the endpoint only triggers the agent's loop (a real agent's
-    listeners would start up to 64 threads each, 1,000 listeners here)."""
-    config = state_dir / f"sim-transport-{uuid.uuid4().hex[:8]}.conf"
-    config.write_text(f"[DEFAULT]\ntransport_url = {url}\nexecutor_thread_pool_size = 1\n"
-                      f"[oslo_messaging_rabbit]\nrpc_conn_pool_size = {hosts + 10}\n")
-    return bus.get_transport(conf_mod.new_conf(["--config-file", str(config)]))
-
-
 # -- measuring -------------------------------------------------------------------------
-
-
-def process_cpu() -> float:
-    """User+system CPU seconds of this process (the simulated agents, the prober)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 class Profile:
@@ -338,7 +233,8 @@ class QueueSampler:
                 depths[parts[0]] = int(parts[1])
         return depths
 
-    def sample(self) -> None:
+    def depths(self) -> dict[str, int]:
+        """Messages in each queue of the vhost now."""
         depths = (self._management()
                   if self.source != "rabbitmqctl" and self.node is None else None)
         if depths is None:
@@ -346,6 +242,10 @@ class QueueSampler:
             depths = self._rabbitmqctl()
         elif not self.source:
             self.source = "management API"
+        return depths
+
+    def sample(self) -> None:
+        depths = self.depths()
         self.max_total = max(self.max_total, sum(depths.values()))
         for name, depth in depths.items():
             self.max_by_queue[name] = max(self.max_by_queue.get(name, 0), depth)
@@ -382,6 +282,8 @@ class Phase:
     agent_errors: int = 0
     report_errors: int = 0
     agents_cpu: float = 0.0
+    own_cpu: float = 0.0  # the orchestrator's (prober, queue sampler, API calls)
+    agent_procs: int = 1
     queue_total: int = 0
     queues: str = ""
 
@@ -403,7 +305,8 @@ class Phase:
         out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
                 f"agent errors: failed syncs or devices {self.agent_errors}, failed "
                 f"heartbeats {self.report_errors}",
-                f"simulated agents' CPU (this process) {self.agents_cpu:.1f} s"]
+                f"simulated agents' CPU ({self.agent_procs} processes) "
+                f"{self.agents_cpu:.1f} s; the orchestrator's {self.own_cpu:.1f} s"]
         return out
 
 
@@ -412,7 +315,7 @@ class Phase:
 
 class Bench:
     def __init__(self, args: argparse.Namespace, server: ServerProcess, bus_url: str,
-                 db_url: str, state_dir: Path,
+                 db_url: str, state_dir: Path, fleet: AgentFleet,
                  node: rabbit_node.RabbitNode | None = None) -> None:
         self.args = args
         self.server = server
@@ -421,10 +324,12 @@ class Bench:
         self.vhost = bus_url.rsplit("/", 1)[1] or "/"
         self.db = create_engine(db_url)
         self.api = Api(server.url)
-        self.transports = [sim_transport(bus_url, state_dir, args.hosts)
-                           for _ in range(args.transports)]
-        self.agents = [SimAgent(f"sim-{i:04d}", i, self.transports[i % args.transports],
-                                args) for i in range(args.hosts)]
+        self.hosts = fleet.hosts
+        self.fleet = fleet
+        self.fleet.prepare(bus_url, state_dir, args.transports, args)
+        # The orchestrator's own, for the RPC probe (the agents' are in their
+        # processes).
+        self.transport = sim_transport(bus_url, state_dir, 1)
         self.networks: list[tuple[str, str, str]] = []  # (id, subnet id, project)
         self.total = args.hosts * args.ports
         self.server_started = time.monotonic()  # the API answers (ServerProcess)
@@ -444,12 +349,19 @@ class Bench:
             subnet = api.subnet(net["id"], cidr, enable_dhcp=False)
             self.networks.append((net["id"], subnet["id"], project))
 
-    def rpc_ready(self, since: float, deadline: float = 180) -> float:
+    def rpc_ready(self, since: float, timeout: float, deadline: float = 180) -> float:
         """Seconds from `since` until the server's RPC servers answer a call. With
         rpc_workers the API answers first; until a worker declares the topic
         queues, the broker drops calls to them (the agents' first reports would
-        time out after --rpc-timeout), after that they wait in the queues."""
-        probe = PluginApi(self.transports[0], "bench-probe", "bench-probe", timeout=2)
+        time out after --rpc-timeout), after that they wait in the queues.
+
+        `timeout` per call: on a fresh broker (the first start) a short one, as a
+        call sent before the queue exists is dropped, not answered late; after a
+        restart the agents' own (--rpc-timeout), as the call then waits in q-plugin
+        behind the agents' and is answered when the bus first serves it. (With 2 s
+        and retries, the session 9 probe reported when a backlog of more than 2 s
+        of calls had drained.)"""
+        probe = PluginApi(self.transport, "bench-probe", "bench-probe", timeout=timeout)
         while True:
             try:
                 probe.get_desired_state("l2")
@@ -459,37 +371,70 @@ class Bench:
                     raise
 
     def wait_rpc(self) -> None:
-        print(f"== RPC served {self.rpc_ready(self.server_started):.2f} s after the API "
-              "answered")
+        print(f"== RPC served {self.rpc_ready(self.server_started, 2):.2f} s after the "
+              "API answered")
+
+    def counters(self) -> list[Counters]:
+        return self.fleet.counters()[0]
 
     def register(self) -> None:
         t0 = time.monotonic()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda a: a.start(), self.agents))
+        self.fleet.start()
         started = time.monotonic() - t0
-        while any(a.first_report is None for a in self.agents):
+        counters = self.counters()
+        while any(c.first_report is None for c in counters):
             if time.monotonic() - t0 > 300:
                 raise RuntimeError("agents did not register in 300 s")
-            time.sleep(0.1)
-        last = max(a.first_report or 0 for a in self.agents) - t0
-        print(f"== registration: {len(self.agents)} agents started in {started:.2f} s "
-              f"(listeners: {5 * len(self.agents)} RPC servers), all reported by "
-              f"{last:.2f} s")
+            time.sleep(0.2)
+            counters = self.counters()
+        # time.monotonic() is one clock for every process on Linux.
+        last = max(c.first_report or 0 for c in counters) - t0
+        print(f"== registration: {len(self.hosts)} agents started in {started:.2f} s "
+              f"(listeners: {5 * len(self.hosts)} RPC servers, in "
+              f"{len(self.fleet.procs)} processes), all reported by {last:.2f} s")
 
     def heartbeats(self) -> None:
-        before = sum(a.reports for a in self.agents)
+        before = sum(c.reports for c in self.counters())
         cpu = server_cpu_seconds(self.server.proc.pid)
         time.sleep(self.args.idle)
+        self.fleet.check()
         cpu = server_cpu_seconds(self.server.proc.pid) - cpu
-        beats = sum(a.reports for a in self.agents) - before
+        beats = sum(c.reports for c in self.counters()) - before
         print(f"== heartbeats: {beats} in {self.args.idle:.0f} s, server CPU "
               f"{cpu:.2f} s = {1000 * cpu / max(beats, 1):.2f} ms per heartbeat")
 
+    def settle(self, before: str) -> None:
+        """Wait (at most --settle-timeout s) until the vhost's queues are empty, so
+        that a phase measures its own work, not the backlog of the one before (the
+        quiet 200 x 50 run's storm started with 47,519 notifications of the burst
+        still queued for the agents' listeners)."""
+        sampler = QueueSampler(self.vhost, self.node)
+        t0 = time.monotonic()
+        while True:
+            self.fleet.check()
+            try:
+                depths = sampler.depths()
+            except (OSError, subprocess.SubprocessError) as error:
+                depths = {"(no reading: " + str(error)[:60] + ")": -1}
+            waited = time.monotonic() - t0
+            total = sum(depths.values())
+            if total == 0:
+                print(f"== settled before the {before}: queues empty after {waited:.1f} s")
+                return
+            if waited > self.args.settle_timeout:
+                top = sorted(depths.items(), key=lambda kv: -kv[1])[:3]
+                print(f"!! not settled before the {before}: {total} messages queued "
+                      f"after {waited:.1f} s ("
+                      + ", ".join(f"{name} {depth}" for name, depth in top) + ")")
+                return
+            time.sleep(1)
+
     def _measured(self, phase: Phase, work: Any) -> Phase:
-        fetches = [a.fetches for a in self.agents]
-        notified = [a.notified for a in self.agents]
-        errors = sum(a.errors for a in self.agents)
-        report_errors = sum(a.report_errors for a in self.agents)
+        before, agents_cpu = self.fleet.counters()
+        fetches = [c.fetches for c in before]
+        notified = [c.notified for c in before]
+        errors = sum(c.errors for c in before)
+        report_errors = sum(c.report_errors for c in before)
         own_cpu = process_cpu()
         cpu = server_cpu_seconds(self.server.proc.pid)
         with Prober(self.api, [n[0] for n in self.networks]) as prober, \
@@ -499,6 +444,7 @@ class Bench:
                 t0 = time.monotonic()
                 work(phase)
                 while self.active() < self.total:
+                    self.fleet.check()
                     if time.monotonic() - t0 > self.args.timeout:
                         print(f"!! not converged after {self.args.timeout} s: "
                               f"{self.active()} of {self.total} ACTIVE")
@@ -506,14 +452,16 @@ class Bench:
                     time.sleep(0.2)
                 phase.seconds = time.monotonic() - t0
                 phase.cpu = server_cpu_seconds(self.server.proc.pid) - cpu
-                phase.agents_cpu = process_cpu() - own_cpu
+                phase.own_cpu = process_cpu() - own_cpu
+                phase.agents_cpu = self.fleet.counters()[1] - agents_cpu
             time.sleep(self.args.polling_interval + 0.5)  # fetches the burst caused
-        phase.fetches = [a.fetches - f for a, f in zip(self.agents, fetches, strict=True)]
-        phase.notified = [a.notified - n for a, n in zip(self.agents, notified,
-                                                          strict=True)]
+        after = self.counters()
+        phase.agent_procs = len(self.fleet.procs)
+        phase.fetches = [a.fetches - f for a, f in zip(after, fetches, strict=True)]
+        phase.notified = [a.notified - n for a, n in zip(after, notified, strict=True)]
         phase.api, phase.api_errors = prober.latencies, prober.errors
-        phase.agent_errors = sum(a.errors for a in self.agents) - errors
-        phase.report_errors = sum(a.report_errors for a in self.agents) - report_errors
+        phase.agent_errors = sum(a.errors for a in after) - errors
+        phase.report_errors = sum(a.report_errors for a in after) - report_errors
         phase.queue_total, phase.queues = queues.max_total, queues.top()
         for line in phase.lines():
             print(line)
@@ -522,14 +470,14 @@ class Bench:
     def burst(self) -> Phase:
         def create(phase: Phase) -> None:
             def one(index: int) -> None:
-                agent = self.agents[index]
+                host = self.hosts[index]
                 net_id, subnet_id, project = self.networks[index // HOSTS_PER_NETWORK]
                 api = self.api.as_project(project, ["admin"])
                 # On an overloaded machine a bulk POST of 50 took over the client's
                 # 60 s: waited for (one given up on may still create its ports,
                 # which no agent would then plug).
                 api.client.timeout = httpx.Timeout(600)
-                body = {"ports": [{"network_id": net_id, "binding:host_id": agent.host,
+                body = {"ports": [{"network_id": net_id, "binding:host_id": host,
                                    "device_owner": "compute:nova",
                                    "fixed_ips": [{"subnet_id": subnet_id}]}
                                   for _ in range(self.args.ports)]}
@@ -544,9 +492,10 @@ class Bench:
                     phase.post_errors += 1
                 if answer.status_code != 201:
                     raise RuntimeError(f"bulk POST: {answer.status_code} {answer.text}")
-                agent.plug(["tap" + p["id"][:11] for p in answer.json()["ports"]])
+                self.fleet.plug(host, ["tap" + p["id"][:11]
+                                       for p in answer.json()["ports"]])
             with ThreadPoolExecutor(self.args.clients) as pool:
-                list(pool.map(one, range(len(self.agents))))
+                list(pool.map(one, range(len(self.hosts))))
         return self._measured(Phase("burst", "burst of port creations", self.total), create)
 
     def storm(self) -> Phase:
@@ -560,19 +509,19 @@ class Bench:
 
         api_up = time.monotonic()
         ready: list[float] = []
-        probe = threading.Thread(target=lambda: ready.append(self.rpc_ready(api_up)),
-                                 daemon=True)
+        probe = threading.Thread(
+            target=lambda: ready.append(self.rpc_ready(api_up, self.args.rpc_timeout)),
+            daemon=True)
 
         def resync(phase: Phase) -> None:
             probe.start()
-            for agent in self.agents:
-                assert agent.loop is not None
-                agent.loop.trigger("server restarted")
+            self.fleet.trigger("server restarted")
         phase = self._measured(Phase("storm", "resync storm after a server restart",
                                      self.total), resync)
-        probe.join(60)
-        print(f"RPC served {ready[0]:.2f} s after the API answered" if ready
-              else "RPC not served 60 s after the storm")
+        probe.join(self.args.rpc_timeout)
+        print(f"RPC served {ready[0]:.2f} s after the API answered (the probe's call "
+              "sent with the agents')" if ready
+              else f"RPC not served {self.args.rpc_timeout:.0f} s after the storm")
         return phase
 
     def memory(self) -> None:
@@ -594,14 +543,11 @@ class Bench:
         print("== server processes' resident memory: " + "; ".join(sizes))
 
     def close(self) -> None:
-        # A heartbeat in flight when its transport closes logs a failure: not one.
-        logging.getLogger("neutrino.agent.common.loop").setLevel(logging.CRITICAL)
-        # All at once: a listener's stop waits for its poll (about a second each).
-        with ThreadPoolExecutor(64) as pool:
-            list(pool.map(lambda a: a.stop(), self.agents))
-        for rpc in self.transports:
-            rpc.cleanup()
-        self.db.dispose()
+        try:
+            self.fleet.close()
+        finally:
+            self.transport.cleanup()
+            self.db.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -622,7 +568,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8,
                         help="bulk POSTs in flight in the burst")
     parser.add_argument("--transports", type=int, default=4,
-                        help="oslo.messaging transports the agents share")
+                        help="oslo.messaging transports the agents share (in all, "
+                             "spread over the agent processes, at least one each)")
+    parser.add_argument("--agent-procs", type=int,
+                        help="OS processes the simulated agents run in (default: "
+                             "enough that none holds more than 50 agents)")
+    parser.add_argument("--agent-nice", type=int, default=10,
+                        help="os.nice of the agent processes (0: not lowered): they "
+                             "stand for other machines, their CPU must not be taken "
+                             "from the server under test")
+    parser.add_argument("--settle-timeout", type=float, default=180,
+                        help="before the burst and the storm, wait at most this many "
+                             "seconds for the vhost's queues to be empty")
     parser.add_argument("--rpc-timeout", type=float, default=60)
     parser.add_argument("--timeout", type=float, default=300,
                         help="give up converging after this many seconds")
@@ -645,7 +602,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-interval", type=float, default=5.0,
                         help="seconds between RabbitMQ queue depth samples")
     args = parser.parse_args(argv)
-    connections = 5 * args.hosts + args.transports + 2 * args.api_workers + 10
+    if args.agent_procs is None:
+        args.agent_procs = default_procs(args.hosts)
+    args.agent_procs = max(1, min(args.agent_procs, args.hosts))
+    connections = (5 * args.hosts + max(args.transports, args.agent_procs) + 1
+                   + 2 * args.api_workers + 10)
     if args.broker == "shared" and connections > args.max_connections:
         print(f"{args.hosts} hosts need about {connections} AMQP connections, more than "
               f"--max-connections {args.max_connections}: use --broker private (the "
@@ -653,15 +614,7 @@ def main(argv: list[str] | None = None) -> int:
               "out of them fails, here its rabbit application stopped) and then "
               "--max-connections", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # amqp's chatter while hundreds of connections close at the end.
-    logging.getLogger("amqp").setLevel(logging.ERROR)
-    # Each simulated agent would warn that the driver's reconnection logs are off
-    # (the real agent's reconnection resync): the benchmark restarts no broker.
-    logging.getLogger("neutrino.agent.common.reconnect").setLevel(logging.ERROR)
-    # "Number of call queues is N, greater than warning threshold": N agents
-    # sharing a transport wait for N replies at once, by design here.
-    logging.getLogger("oslo_messaging._drivers.amqpdriver").setLevel(logging.ERROR)
+    quiet_logging()
     if args.broker == "shared":
         if not rabbit_answers():
             print("RabbitMQ not reachable at 127.0.0.1:5672 (make services)",
@@ -676,9 +629,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.hosts} hosts x {args.ports} ports, {args.backend}, api_workers "
           f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
           f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
-          f"{args.polling_interval} s, {args.broker} broker; load average "
+          f"{args.polling_interval} s, {args.broker} broker, {args.agent_procs} agent "
+          f"processes at nice {args.agent_nice}; load average "
           f"{os.getloadavg()[0]:.2f}")
+    # A SIGTERM ends the run as Ctrl-C does: the cleanup below (agent processes,
+    # server, broker, database) runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
+        # Spawned first (their imports overlap the broker's start); their agents and
+        # transports are built once the bus is known (Bench: fleet.prepare).
+        hosts = [f"sim-{i:04d}" for i in range(args.hosts)]
+        fleet = stack.enter_context(AgentFleet(hosts, args.agent_procs,
+                                               args.agent_nice))
+        print(f"agent processes: pids {' '.join(map(str, fleet.pids()))}, "
+              f"{-(-args.hosts // len(fleet.procs))} simulated agents each at most")
         node = None
         if args.broker == "private":
             t0 = time.monotonic()
@@ -698,12 +662,14 @@ def main(argv: list[str] | None = None) -> int:
                               extra_conf=extra) as server:
             bench = None
             try:
-                bench = Bench(args, server, bus_url, url, state, node)
+                bench = Bench(args, server, bus_url, url, state, fleet, node)
                 bench.wait_rpc()
                 bench.setup_networks()
                 bench.register()
                 bench.heartbeats()
+                bench.settle("burst")
                 bench.burst()
+                bench.settle("storm")
                 bench.storm()
                 bench.memory()
             except BaseException:
