@@ -602,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue-interval", type=float, default=5.0,
                         help="seconds between RabbitMQ queue depth samples")
     args = parser.parse_args(argv)
+    # Line by line, also into a file or a pipe: the agent processes and the server
+    # write to the same stderr, the order of events must survive.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if args.agent_procs is None:
         args.agent_procs = default_procs(args.hosts)
     args.agent_procs = max(1, min(args.agent_procs, args.hosts))

@@ -288,7 +288,16 @@ class AgentProc:
         self.conn, child = context.Pipe()
         self.proc = context.Process(target=agent_process, args=(child, nice),
                                     name=f"sim-agents-{index}", daemon=True)
-        self.proc.start()
+        # Its imports' warnings are the orchestrator's, printed once there already.
+        warnings = os.environ.get("PYTHONWARNINGS")
+        os.environ["PYTHONWARNINGS"] = "ignore"
+        try:
+            self.proc.start()
+        finally:
+            if warnings is None:
+                del os.environ["PYTHONWARNINGS"]
+            else:
+                os.environ["PYTHONWARNINGS"] = warnings
         child.close()  # so that its death reads as EOF here
         self.lock = threading.Lock()  # the burst plugs from several threads
 
