@@ -305,7 +305,8 @@ class Phase:
         out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
                 f"agent errors: failed syncs or devices {self.agent_errors}, failed "
                 f"heartbeats {self.report_errors}",
-                f"simulated agents' CPU ({self.agent_procs} processes) "
+                f"simulated agents' CPU ({self.agent_procs} process"
+                f"{'es' if self.agent_procs != 1 else ''}) "
                 f"{self.agents_cpu:.1f} s; the orchestrator's {self.own_cpu:.1f} s"]
         return out
 
@@ -391,7 +392,8 @@ class Bench:
         last = max(c.first_report or 0 for c in counters) - t0
         print(f"== registration: {len(self.hosts)} agents started in {started:.2f} s "
               f"(listeners: {5 * len(self.hosts)} RPC servers, in "
-              f"{len(self.fleet.procs)} processes), all reported by {last:.2f} s")
+              f"{len(self.fleet.procs)} process{'es' if len(self.fleet.procs) != 1 else ''}), "
+              f"all reported by {last:.2f} s")
 
     def heartbeats(self) -> None:
         before = sum(c.reports for c in self.counters())
@@ -632,8 +634,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.hosts} hosts x {args.ports} ports, {args.backend}, api_workers "
           f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
           f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
-          f"{args.polling_interval} s, {args.broker} broker, {args.agent_procs} agent "
-          f"processes at nice {args.agent_nice}; load average "
+          f"{args.polling_interval} s, {args.broker} broker, simulated agents in "
+          f"{args.agent_procs} process{'es' if args.agent_procs != 1 else ''} at nice "
+          f"{args.agent_nice}; load average "
           f"{os.getloadavg()[0]:.2f}")
     # A SIGTERM ends the run as Ctrl-C does: the cleanup below (agent processes,
     # server, broker, database) runs.
