@@ -432,11 +432,18 @@ class AgentFleet:
     def close(self) -> None:
         """Stop every process (its agents and transports), then end by pid any
         that did not exit."""
-        for proc in self.procs:
+        stopping = []
+        for proc in self.procs:  # all at once: each waits for its listeners' polls
             if proc.proc.is_alive():
                 try:
-                    proc.call("stop", timeout=60)
+                    proc.send("stop")
+                    stopping.append(proc)
                 except AgentProcessFailed as error:
                     print(f"!! {error}")
+        for proc in stopping:
+            try:
+                proc.receive("stop", timeout=60)
+            except AgentProcessFailed as error:
+                print(f"!! {error}")
         for proc in self.procs:
             proc.end()
