@@ -29,6 +29,7 @@ from neutrino.api import (
     qos,
     status,
     topology,
+    warmup,
 )
 from neutrino.api.availability_zones import AvailabilityZones
 from neutrino.api.controller import (
@@ -180,9 +181,12 @@ def create_app(core: Core) -> falcon.App:
     return app
 
 
-def wsgi_app(core: Core) -> Callable[..., Iterable[bytes]]:
-    """The app wrapped for the configured auth strategy."""
+def wsgi_app(core: Core, warm: bool = False) -> Callable[..., Iterable[bytes]]:
+    """The app wrapped for the configured auth strategy; `warm`: first asked what
+    clients ask most (api/warmup.py), as a worker does before it serves."""
     app = create_app(core)
+    if warm:
+        warmup.warm(app)
     if core.conf.auth_strategy != "keystone":
         return app
     from neutrino.api.keystone import wrap_keystone

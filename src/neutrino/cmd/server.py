@@ -102,7 +102,7 @@ class Server(BaseApplication):
         self.runtime = ServerRuntime(core, serve_rpc=self.conf.rpc_workers == 0).start()
         if self.embedded_agents:
             self._start_agents(self.runtime)
-        app = wsgi_app(core)
+        app = wsgi_app(core, warm=True)
         # What startup built lives as long as the worker: out of the collector's
         # sight, a full collection no longer walks it (was ~40% of a large list's
         # time: bench/api.py).
