@@ -138,6 +138,10 @@ class Profile:
 
 
 
+def processes(count: int) -> str:
+    return f"{count} process{'es' if count != 1 else ''}"
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -311,8 +315,7 @@ class Phase:
         out += [f"RabbitMQ deepest: total {self.queue_total}; {self.queues}",
                 f"agent errors: failed syncs or devices {self.agent_errors}, failed "
                 f"heartbeats {self.report_errors}",
-                f"simulated agents' CPU ({self.agent_procs} process"
-                f"{'es' if self.agent_procs != 1 else ''}) "
+                f"simulated agents' CPU ({processes(self.agent_procs)}) "
                 f"{self.agents_cpu:.1f} s; the orchestrator's {self.own_cpu:.1f} s"]
         return out
 
@@ -398,7 +401,7 @@ class Bench:
         last = max(c.first_report or 0 for c in counters) - t0
         print(f"== registration: {len(self.hosts)} agents started in {started:.2f} s "
               f"(listeners: {5 * len(self.hosts)} RPC servers, in "
-              f"{len(self.fleet.procs)} process{'es' if len(self.fleet.procs) != 1 else ''}), "
+              f"{processes(len(self.fleet.procs))}), "
               f"all reported by {last:.2f} s")
 
     def heartbeats(self) -> None:
@@ -650,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.api_workers}, rpc_workers {args.rpc_workers}, "
           f"{'single calls' if args.single else 'update_device_list'}, polling_interval "
           f"{args.polling_interval} s, {args.broker} broker, simulated agents in "
-          f"{args.agent_procs} process{'es' if args.agent_procs != 1 else ''} at nice "
+          f"{processes(args.agent_procs)} at nice "
           f"{args.agent_nice}{server_options}; load average "
           f"{os.getloadavg()[0]:.2f}")
     # A SIGTERM ends the run as Ctrl-C does: the cleanup below (agent processes,

@@ -76,7 +76,7 @@ def _requests(app: App) -> int:
             if status != 200:
                 # The database is down or refuses: the rest would fail alike.
                 raise RuntimeError(f"GET /v2.0/{collection}: {status}")
-            items = body.get(collection.replace("-", "_")) or []
+            items = body.get(collection) or []
             if collection == "networks" and items:
                 network = items[0]["id"]
                 _get(app, f"/v2.0/networks/{network}", "", headers)
